@@ -1,0 +1,297 @@
+// Package point is a client for the Point API's user registration
+// endpoints. It knows nothing of Terraform beyond logging through tflog.
+package point
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+// Defaults for Config fields left at zero.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxRetries     = 4
+	DefaultRetryWaitMin   = 500 * time.Millisecond
+	DefaultRetryWaitMax   = 10 * time.Second
+	DefaultRetryAfterMax  = 60 * time.Second
+
+	// maxBodyBytes bounds what is read of any response.
+	maxBodyBytes = 1 << 20
+	// excerptLength is how much of an unexpected body an error quotes.
+	excerptLength = 200
+	// maxIdleConns matches Terraform's default parallelism of 10.
+	maxIdleConns = 10
+)
+
+// EnvironmentURL returns the base URL of a named Point environment.
+func EnvironmentURL(environment string) string {
+	return "https://" + environment + ".sdk.areyoupoint.com"
+}
+
+// Config holds what a Client needs. BaseURL is required.
+type Config struct {
+	BaseURL        string
+	APIKey         string
+	UserAgent      string
+	RequestTimeout time.Duration
+	// MaxRetries is the number of retries after the first attempt; a
+	// negative value means none.
+	MaxRetries    int
+	RetryWaitMin  time.Duration
+	RetryWaitMax  time.Duration
+	RetryAfterMax time.Duration
+	// Transport replaces the default pooled transport, for tests.
+	Transport http.RoundTripper
+}
+
+// Client calls Point. It is safe for concurrent use and reuses connections.
+type Client struct {
+	baseURL    string
+	apiKey     string
+	userAgent  string
+	maxRetries int
+	waitMin    time.Duration
+	waitMax    time.Duration
+	afterMax   time.Duration
+	http       *http.Client
+	now        func() time.Time
+}
+
+// New builds a Client from cfg.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("base URL %q is not an absolute URL", cfg.BaseURL)
+	}
+	c := &Client{
+		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
+		apiKey:     cfg.APIKey,
+		userAgent:  cfg.UserAgent,
+		maxRetries: cfg.MaxRetries,
+		waitMin:    orDefault(cfg.RetryWaitMin, DefaultRetryWaitMin),
+		waitMax:    orDefault(cfg.RetryWaitMax, DefaultRetryWaitMax),
+		afterMax:   orDefault(cfg.RetryAfterMax, DefaultRetryAfterMax),
+		now:        time.Now,
+	}
+	if c.maxRetries < 0 {
+		c.maxRetries = 0
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		pooled := http.DefaultTransport.(*http.Transport).Clone()
+		pooled.MaxIdleConns = 2 * maxIdleConns
+		pooled.MaxIdleConnsPerHost = maxIdleConns
+		transport = pooled
+	}
+	c.http = &http.Client{
+		Transport: transport,
+		Timeout:   orDefault(cfg.RequestTimeout, DefaultRequestTimeout),
+		// A redirect would carry a credential to wherever it points; Point's
+		// endpoints never redirect, so one is reported instead of followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// HasAPIKey reports whether the client holds an organisation API key.
+func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
+
+// call describes one API operation.
+type call struct {
+	operation  string // for errors and logs, such as "create user"
+	method     string
+	route      string // route template, safe to log
+	path       string // escaped path, may hold a token
+	credential string // sent as "Authorization: Bearer <credential>"
+	secrets    []string
+	policy     retryPolicy
+}
+
+// outcome tells an operation what happened across its attempts.
+type outcome struct {
+	// maybeApplied is true when an earlier attempt may have reached Point
+	// before it failed, so a later answer can reflect that attempt's effect.
+	maybeApplied bool
+}
+
+// do runs a call with retries and decodes a success body into out (when out
+// is not nil).
+func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
+	var result outcome
+	m := newMasker(append(cl.secrets, c.apiKey, cl.credential)...)
+	ctx = tflog.MaskLogStrings(ctx, append(cl.secrets, c.apiKey, cl.credential)...)
+	ctx = tflog.MaskLogRegexes(ctx, jwtPattern, bearerPattern)
+	ctx = tflog.SetField(ctx, "point_operation", cl.operation)
+	ctx = tflog.SetField(ctx, "http_method", cl.method)
+	ctx = tflog.SetField(ctx, "http_route", cl.route)
+
+	for attempt := 1; ; attempt++ {
+		attemptCtx := tflog.SetField(ctx, "attempt", attempt)
+		status, header, body, sent, err := c.send(attemptCtx, cl)
+		if err != nil {
+			if ctx.Err() != nil {
+				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(),
+					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
+			}
+			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err,
+				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, unwrapURLError(err)))}
+			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
+				tflog.Debug(attemptCtx, "Point request failed", map[string]any{"error": terr.Error()})
+				return result, terr
+			}
+			wait := backoff(attempt, c.waitMin, c.waitMax)
+			tflog.Debug(attemptCtx, "Point request failed, retrying", map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
+			result.maybeApplied = result.maybeApplied || sent
+			if err := sleep(ctx, wait); err != nil {
+				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+			}
+			continue
+		}
+
+		if status >= 200 && status < 300 {
+			if out == nil {
+				return result, nil
+			}
+			if err := json.Unmarshal(body, out); err != nil {
+				return result, &DecodeError{Operation: cl.operation, Reason: m.mask(describeJSONError(err))}
+			}
+			return result, nil
+		}
+
+		apiErr := newError(cl.operation, status, header, body, m)
+		if attempt > c.maxRetries || !cl.policy.retryStatus(status) {
+			return result, apiErr
+		}
+		wait := backoff(attempt, c.waitMin, c.waitMax)
+		if status == http.StatusTooManyRequests {
+			if after, ok := ParseRetryAfter(header.Get("Retry-After"), c.now()); ok {
+				wait = min(after, c.afterMax)
+			}
+		} else {
+			result.maybeApplied = true
+		}
+		tflog.Debug(attemptCtx, "Point answered with a retryable status, retrying", map[string]any{"http_status": status, "wait_ms": wait.Milliseconds()})
+		if err := sleep(ctx, wait); err != nil {
+			return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+		}
+	}
+}
+
+// send makes one attempt. sent reports whether the request was written to
+// the connection, that is, whether Point may have acted on it.
+func (c *Client) send(ctx context.Context, cl call) (status int, header http.Header, body []byte, sent bool, err error) {
+	trace := &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { sent = true },
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, c.baseURL+cl.path, nil)
+	if err != nil {
+		return 0, nil, nil, false, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+cl.credential)
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, sent, err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	tflog.Debug(ctx, "Point request", map[string]any{
+		"http_status": resp.StatusCode,
+		"duration_ms": time.Since(start).Milliseconds(),
+	})
+	if err != nil {
+		return 0, nil, nil, true, err
+	}
+	if len(body) > maxBodyBytes {
+		// Drain a little more so the connection can be reused when the body
+		// is only slightly too large; give up on it otherwise.
+		_, _ = io.CopyN(io.Discard, resp.Body, maxBodyBytes)
+		return resp.StatusCode, resp.Header, nil, true, fmt.Errorf("response body is larger than %d bytes", maxBodyBytes)
+	}
+	return resp.StatusCode, resp.Header, body, true, nil
+}
+
+// unwrapURLError drops the url.Error wrapper, whose text quotes the URL.
+func unwrapURLError(err error) error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err
+	}
+	return err
+}
+
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Sprintf("field %q has JSON type %s, expected %s", typeErr.Field, typeErr.Value, typeErr.Type)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("body is not valid JSON (at byte %d: %v)", syntaxErr.Offset, err)
+	}
+	return "body is not valid JSON: " + err.Error()
+}
+
+// newError builds the error for a non-success answer.
+func newError(operation string, status int, header http.Header, body []byte, m masker) *Error {
+	apiErr := &Error{Operation: operation, StatusCode: status}
+	var payload struct {
+		Error   any    `json:"error"`
+		Message string `json:"message"`
+	}
+	if strings.Contains(header.Get("Content-Type"), "json") || json.Valid(body) {
+		if err := json.Unmarshal(body, &payload); err == nil {
+			if code, ok := payload.Error.(string); ok {
+				apiErr.Code = m.mask(truncate(code, excerptLength))
+			}
+			apiErr.Message = m.mask(truncate(payload.Message, excerptLength))
+		}
+	}
+	if apiErr.Code == "" && apiErr.Message == "" {
+		apiErr.Excerpt = m.mask(truncate(strings.Join(strings.Fields(string(body)), " "), excerptLength))
+	}
+	if status >= 300 && status < 400 {
+		if loc, err := url.Parse(header.Get("Location")); err == nil && loc.Host != "" {
+			apiErr.Message = "redirect to " + loc.Scheme + "://" + loc.Host + " refused; check the provider's endpoint setting"
+		} else {
+			apiErr.Message = "redirect refused; check the provider's endpoint setting"
+		}
+		apiErr.Excerpt = ""
+	}
+	return apiErr
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

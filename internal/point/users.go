@@ -1,0 +1,187 @@
+package point
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// User is a Point user as the API returns it. Profile fields are the end
+// user's own data; nil means JSON null.
+type User struct {
+	ID          string        `json:"id"`
+	Email       *string       `json:"email"`
+	Birthday    *string       `json:"birthday"`
+	Height      *float64      `json:"height"`
+	Weight      *float64      `json:"weight"`
+	Gender      *string       `json:"gender"`
+	Pronoun     *string       `json:"pronoun"`
+	Expectation *string       `json:"expectation"`
+	FirstName   *string       `json:"firstName"`
+	Timezone    *string       `json:"timezone"`
+	Refresh     *RefreshToken `json:"refreshToken"`
+}
+
+// RefreshToken wraps a refresh token as the API nests it.
+type RefreshToken struct {
+	Token string `json:"token"`
+}
+
+// CurrentRefreshToken returns the user's current refresh token, or "" when
+// it was revoked.
+func (u *User) CurrentRefreshToken() string {
+	if u.Refresh == nil {
+		return ""
+	}
+	return u.Refresh.Token
+}
+
+// AccessToken is a short-lived token for one user. Token is the bare JWT,
+// without the "Bearer " prefix the API adds.
+type AccessToken struct {
+	Token     string
+	ExpiresIn time.Duration
+}
+
+// AuthorizationHeader returns the value for an Authorization header.
+func (t AccessToken) AuthorizationHeader() string { return bearerPrefix + t.Token }
+
+const bearerPrefix = "Bearer "
+
+// maxExpiresInSeconds (ten years) rejects lifetimes no access token has and
+// that would overflow a time.Duration.
+const maxExpiresInSeconds = 10 * 366 * 24 * 60 * 60
+
+const (
+	routeUser              = "/organizations/users/{userId}"
+	routeAccessToken       = "/organizations/users/{userId}/access_token"
+	routeAccessTokenRevoke = "/organizations/users/{userId}/access_token/{accessToken}"
+	routeRefreshToken      = "/organizations/users/{userId}/refresh_token"
+)
+
+func userPath(userID string) string { return "/organizations/users/" + url.PathEscape(userID) }
+
+type userEnvelope struct {
+	User *User `json:"user"`
+}
+
+func (e userEnvelope) validate(operation string) (*User, error) {
+	if e.User == nil {
+		return nil, &DecodeError{Operation: operation, Reason: `the body has no "user" object`}
+	}
+	if e.User.ID == "" {
+		return nil, &DecodeError{Operation: operation, Reason: `the "user" object has no "id"`}
+	}
+	return e.User, nil
+}
+
+// CreateUser registers userID with Point. When Point already has the user
+// it answers 409 (IsConflict), or, on some deployments, 200 with that user.
+func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
+	if c.apiKey == "" {
+		return nil, ErrNoAPIKey
+	}
+	var body userEnvelope
+	res, err := c.do(ctx, call{
+		operation: "create user", method: http.MethodPost, route: routeUser,
+		path: userPath(userID), credential: c.apiKey, policy: retrySafe,
+	}, &body)
+	if IsConflict(err) && res.maybeApplied {
+		// An earlier attempt created the user before its answer was lost.
+		return c.GetUser(ctx, userID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return body.validate("create user")
+}
+
+// GetUser reads a user with its profile and current refresh token.
+func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
+	if c.apiKey == "" {
+		return nil, ErrNoAPIKey
+	}
+	var body userEnvelope
+	if _, err := c.do(ctx, call{
+		operation: "get user", method: http.MethodGet, route: routeUser,
+		path: userPath(userID), credential: c.apiKey, policy: retrySafe,
+	}, &body); err != nil {
+		return nil, err
+	}
+	return body.validate("get user")
+}
+
+// IssueRefreshToken issues a new refresh token for the user; Point makes it
+// the user's current one.
+func (c *Client) IssueRefreshToken(ctx context.Context, userID string) (string, error) {
+	if c.apiKey == "" {
+		return "", ErrNoAPIKey
+	}
+	var body struct {
+		RefreshToken *RefreshToken `json:"refreshToken"`
+	}
+	// Repeating this request is harmless: the last token issued wins.
+	if _, err := c.do(ctx, call{
+		operation: "issue refresh token", method: http.MethodPost, route: routeRefreshToken,
+		path: userPath(userID) + "/refresh_token", credential: c.apiKey, policy: retrySafe,
+	}, &body); err != nil {
+		return "", err
+	}
+	if body.RefreshToken == nil || body.RefreshToken.Token == "" {
+		return "", &DecodeError{Operation: "issue refresh token", Reason: `the body has no "refreshToken.token"`}
+	}
+	return body.RefreshToken.Token, nil
+}
+
+// RevokeRefreshToken revokes the user's current refresh token, which must
+// be the one given.
+func (c *Client) RevokeRefreshToken(ctx context.Context, userID, refreshToken string) error {
+	_, err := c.do(ctx, call{
+		operation: "revoke refresh token", method: http.MethodDelete, route: routeRefreshToken,
+		path: userPath(userID) + "/refresh_token", credential: refreshToken, policy: retrySafe,
+	}, nil)
+	return err
+}
+
+// IssueAccessToken issues an access token for the user, authorised by the
+// user's refresh token.
+func (c *Client) IssueAccessToken(ctx context.Context, userID, refreshToken string) (AccessToken, error) {
+	const operation = "issue access token"
+	var body struct {
+		AccessToken *struct {
+			Token     string   `json:"token"`
+			ExpiresIn *float64 `json:"expiresIn"`
+		} `json:"accessToken"`
+	}
+	// Each attempt that reaches Point issues a token, so only attempts that
+	// never reached it are repeated.
+	if _, err := c.do(ctx, call{
+		operation: operation, method: http.MethodPost, route: routeAccessToken,
+		path: userPath(userID) + "/access_token", credential: refreshToken, policy: retryUnsent,
+	}, &body); err != nil {
+		return AccessToken{}, err
+	}
+	if body.AccessToken == nil {
+		return AccessToken{}, &DecodeError{Operation: operation, Reason: `the body has no "accessToken" object`}
+	}
+	token := strings.TrimSpace(strings.TrimPrefix(body.AccessToken.Token, bearerPrefix))
+	if token == "" {
+		return AccessToken{}, &DecodeError{Operation: operation, Reason: `the body has no "accessToken.token"`}
+	}
+	if body.AccessToken.ExpiresIn == nil || *body.AccessToken.ExpiresIn <= 0 || *body.AccessToken.ExpiresIn > maxExpiresInSeconds {
+		return AccessToken{}, &DecodeError{Operation: operation, Reason: `"accessToken.expiresIn" is missing or not a plausible number of seconds`}
+	}
+	return AccessToken{Token: token, ExpiresIn: time.Duration(*body.AccessToken.ExpiresIn * float64(time.Second))}, nil
+}
+
+// RevokeAccessToken revokes an access token, authorised by the token itself.
+func (c *Client) RevokeAccessToken(ctx context.Context, userID, accessToken string) error {
+	_, err := c.do(ctx, call{
+		operation: "revoke access token", method: http.MethodDelete, route: routeAccessTokenRevoke,
+		path:       userPath(userID) + "/access_token/" + url.PathEscape(accessToken),
+		credential: accessToken, secrets: []string{url.PathEscape(accessToken)}, policy: retrySafe,
+	}, nil)
+	return err
+}

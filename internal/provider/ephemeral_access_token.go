@@ -1,0 +1,200 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/ephemeral/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
+)
+
+var (
+	_ ephemeral.EphemeralResourceWithConfigure = &accessTokenEphemeralResource{}
+	_ ephemeral.EphemeralResourceWithClose     = &accessTokenEphemeralResource{}
+)
+
+// privateKeyAccessToken names the private data that carries an opened token
+// to Close.
+const privateKeyAccessToken = "access_token"
+
+func newAccessTokenEphemeralResource() ephemeral.EphemeralResource {
+	return &accessTokenEphemeralResource{}
+}
+
+type accessTokenEphemeralResource struct {
+	data *providerData
+}
+
+type accessTokenEphemeralResourceModel struct {
+	UserID              types.String   `tfsdk:"user_id"`
+	RefreshToken        types.String   `tfsdk:"refresh_token"`
+	RevokeOnClose       types.Bool     `tfsdk:"revoke_on_close"`
+	Token               types.String   `tfsdk:"token"`
+	AuthorizationHeader types.String   `tfsdk:"authorization_header"`
+	ExpiresIn           types.Int64    `tfsdk:"expires_in"`
+	ExpiresAt           types.String   `tfsdk:"expires_at"`
+	Timeouts            timeouts.Value `tfsdk:"timeouts"`
+}
+
+// openedToken is what Close needs to revoke a token.
+type openedToken struct {
+	UserID string `json:"user_id"`
+	Token  string `json:"token"`
+}
+
+func (e *accessTokenEphemeralResource) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_access_token"
+}
+
+func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Issues a short-lived access token for a Point user. Its values never reach plan or state. " +
+			"Terraform opens ephemeral resources during both plan and apply, so every run issues a token each time; " +
+			"each one is revoked when Terraform closes it, unless `revoke_on_close` is false. Requires Terraform 1.10 or later.",
+		Attributes: map[string]schema.Attribute{
+			"user_id": schema.StringAttribute{
+				MarkdownDescription: "Id of the Point user the token is for.",
+				Required:            true,
+				Validators:          []validator.String{validators.UserID()},
+			},
+			"refresh_token": schema.StringAttribute{
+				MarkdownDescription: "The user's refresh token, usually `point_refresh_token.<name>.token`. When null, the provider reads the user's current refresh token with the organisation API key.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"revoke_on_close": schema.BoolAttribute{
+				MarkdownDescription: "Revoke the token when Terraform closes the ephemeral resource, at the end of each plan or apply. Defaults to `true`. " +
+					"Set it to `false` only when something outside this run keeps using the token; it then stays valid until `expires_at`.",
+				Optional: true,
+			},
+			"token": schema.StringAttribute{
+				MarkdownDescription: "The access token: a JWT, without the `Bearer ` prefix.",
+				Computed:            true,
+				Sensitive:           true,
+			},
+			"authorization_header": schema.StringAttribute{
+				MarkdownDescription: "`Bearer ` followed by `token`: the value for an `Authorization` header.",
+				Computed:            true,
+				Sensitive:           true,
+			},
+			"expires_in": schema.Int64Attribute{
+				MarkdownDescription: "Seconds the token is valid for from when it was issued, as Point reported it (24 hours by default).",
+				Computed:            true,
+			},
+			"expires_at": schema.StringAttribute{
+				MarkdownDescription: "When the token expires (RFC 3339).",
+				Computed:            true,
+			},
+			"timeouts": timeouts.Attributes(ctx),
+		},
+	}
+}
+
+func (e *accessTokenEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
+	e.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
+	var cfg accessTokenEphemeralResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := cfg.Timeouts.Open(ctx, defaultOperationTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	userID := cfg.UserID.ValueString()
+	refreshToken := cfg.RefreshToken.ValueString()
+	var client *point.Client
+	if cfg.RefreshToken.IsNull() {
+		client, diags = e.data.apiKeyClient("read the user's refresh token for a Point access token (no refresh_token was given)")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		user, err := client.GetUser(ctx, userID)
+		if err != nil {
+			resp.Diagnostics.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
+			return
+		}
+		if refreshToken = user.CurrentRefreshToken(); refreshToken == "" {
+			resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point User Has No Refresh Token",
+				fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
+					"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID))
+			return
+		}
+	} else {
+		client, diags = e.data.tokenClient("issue a Point access token")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+
+	issuedAt := e.data.now()
+	accessToken, err := client.IssueAccessToken(ctx, userID, refreshToken)
+	if err != nil {
+		if point.IsUnauthorized(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point Refresh Token Not Accepted",
+				fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
+					"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one.\n\nError: %s", userID, err))
+			return
+		}
+		resp.Diagnostics.AddError("Error Issuing Point Access Token", apiErrorDetail(fmt.Sprintf("issue an access token for Point user %q", userID), err))
+		return
+	}
+
+	cfg.Token = types.StringValue(accessToken.Token)
+	cfg.AuthorizationHeader = types.StringValue(accessToken.AuthorizationHeader())
+	cfg.ExpiresIn = types.Int64Value(int64(accessToken.ExpiresIn / time.Second))
+	cfg.ExpiresAt = types.StringValue(issuedAt.Add(accessToken.ExpiresIn).UTC().Format(time.RFC3339))
+	resp.Diagnostics.Append(resp.Result.Set(ctx, cfg)...)
+
+	if cfg.RevokeOnClose.IsNull() || cfg.RevokeOnClose.ValueBool() {
+		private, err := json.Marshal(openedToken{UserID: userID, Token: accessToken.Token})
+		if err != nil {
+			resp.Diagnostics.AddError("Error Recording Point Access Token", err.Error())
+			return
+		}
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAccessToken, private)...)
+	}
+}
+
+// Close revokes the token. A failure here is only a warning: the apply
+// already succeeded, and the token expires by itself.
+func (e *accessTokenEphemeralResource) Close(ctx context.Context, req ephemeral.CloseRequest, resp *ephemeral.CloseResponse) {
+	raw, diags := req.Private.GetKey(ctx, privateKeyAccessToken)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() || raw == nil {
+		return
+	}
+	var opened openedToken
+	if err := json.Unmarshal(raw, &opened); err != nil {
+		resp.Diagnostics.AddWarning("Point Access Token Not Revoked",
+			"The record of the access token was unreadable, so it was not revoked; it stays valid until it expires. This is a bug in the provider; please report it.")
+		return
+	}
+	client, diags := e.data.tokenClient("revoke a Point access token")
+	if diags.HasError() {
+		resp.Diagnostics.AddWarning("Point Access Token Not Revoked", "The provider could not revoke the access token, which stays valid until it expires: "+diags[0].Detail())
+		return
+	}
+	if err := ignoreNoLongerCurrent(client.RevokeAccessToken(ctx, opened.UserID, opened.Token)); err != nil {
+		resp.Diagnostics.AddWarning("Point Access Token Not Revoked",
+			fmt.Sprintf("Terraform could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected.\n\nError: %s", opened.UserID, err))
+	}
+}

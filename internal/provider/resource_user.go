@@ -1,0 +1,248 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
+)
+
+// What destroying a point_user does; Point has no endpoint that deletes a user.
+const (
+	deletionAbandon = "ABANDON"
+	deletionRevoke  = "REVOKE"
+	deletionPrevent = "PREVENT"
+)
+
+const defaultOperationTimeout = 5 * time.Minute
+
+var (
+	_ resource.ResourceWithConfigure   = &userResource{}
+	_ resource.ResourceWithImportState = &userResource{}
+)
+
+func newUserResource() resource.Resource { return &userResource{} }
+
+type userResource struct {
+	data *providerData
+}
+
+type userResourceModel struct {
+	ID             types.String   `tfsdk:"id"`
+	UserID         types.String   `tfsdk:"user_id"`
+	DeletionPolicy types.String   `tfsdk:"deletion_policy"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *userResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_user"
+}
+
+func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Registers a user with Point. The resource keeps no profile data in state: " +
+			"the profile is the end user's personal health data, which the `point_user` data source reads on request. " +
+			"Point has no endpoint that deletes a user, so destroying this resource follows `deletion_policy`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Same as `user_id`.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"user_id": schema.StringAttribute{
+				MarkdownDescription: "Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`. " +
+					"Point asks that it carry no personal information, such as an email address. Changing it registers a new user.",
+				Required:      true,
+				Validators:    []validator.String{validators.UserID()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"deletion_policy": schema.StringAttribute{
+				MarkdownDescription: "What destroy does, since Point cannot delete users. `ABANDON` (default) removes the user from state and leaves it in Point; " +
+					"`REVOKE` first revokes the user's current refresh token, then abandons the user; `PREVENT` makes destroy fail.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(deletionAbandon),
+				Validators: []validator.String{stringvalidator.OneOf(deletionAbandon, deletionRevoke, deletionPrevent)},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
+		},
+	}
+}
+
+func (r *userResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan userResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultOperationTimeout)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.apiKeyClient("create a Point user")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	userID := plan.UserID.ValueString()
+	if _, err := client.CreateUser(ctx, userID); err != nil {
+		if point.IsConflict(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Already Exists",
+				fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it. To manage the existing user, import it:\n\n"+
+					"  terraform import %s %q\n\n"+
+					"or add an import block and apply:\n\n"+
+					"  import {\n    to = %s\n    id = %q\n  }", userID, "point_user.<name>", userID, "point_user.<name>", userID))
+			return
+		}
+		resp.Diagnostics.AddError("Error Creating Point User", apiErrorDetail(fmt.Sprintf("create Point user %q", userID), err))
+		return
+	}
+	plan.ID = plan.UserID
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state userResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Read(ctx, defaultOperationTimeout)
+	resp.Diagnostics.Append(diags...)
+	client, diags := r.data.apiKeyClient("read a Point user")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	userID := state.UserID.ValueString()
+	if _, err := client.GetUser(ctx, userID); err != nil {
+		if point.IsNotFound(err) {
+			resp.Diagnostics.AddWarning("Point User Not Found",
+				fmt.Sprintf("Point has no user with id %q any more, so Terraform removed it from state. The next apply will register it again if it is still in configuration.", userID))
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		resp.Diagnostics.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read Point user %q; its state is unchanged", userID), err))
+		return
+	}
+	if state.DeletionPolicy.IsNull() {
+		state.DeletionPolicy = types.StringValue(deletionAbandon)
+	}
+	state.ID = state.UserID
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+// Update only records deletion_policy and timeouts: user_id forces a replacement.
+func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan userResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state userResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	userID := state.UserID.ValueString()
+
+	switch state.DeletionPolicy.ValueString() {
+	case deletionPrevent:
+		resp.Diagnostics.AddError("Point User Deletion Prevented",
+			fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", so Terraform refuses to destroy it. "+
+				"To let Terraform stop managing it, set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply, then destroy; "+
+				"or remove it from configuration with a removed block. Point has no endpoint that deletes users.", userID))
+		return
+	case deletionRevoke:
+		timeout, diags := state.Timeouts.Delete(ctx, defaultOperationTimeout)
+		resp.Diagnostics.Append(diags...)
+		client, diags := r.data.apiKeyClient("revoke a Point user's refresh token")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := revokeCurrentRefreshToken(ctx, client, userID); err != nil {
+			resp.Diagnostics.AddError("Error Revoking Point User's Refresh Token",
+				apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; the user stays in state", userID), err))
+			return
+		}
+		resp.Diagnostics.AddWarning("Point User Abandoned",
+			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh token of user %q and removed it from state; the user still exists in Point.", userID))
+	default:
+		resp.Diagnostics.AddWarning("Point User Abandoned",
+			fmt.Sprintf("Point has no endpoint that deletes users. Terraform removed user %q from state; the user still exists in Point, and its refresh token stays valid. Set deletion_policy = \"REVOKE\" to revoke it on destroy.", userID))
+	}
+}
+
+// revokeCurrentRefreshToken revokes whatever refresh token the user holds
+// now. A user that is gone, or whose token is already revoked or replaced
+// in the meantime, needs nothing more.
+func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID string) error {
+	user, err := client.GetUser(ctx, userID)
+	if point.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	token := user.CurrentRefreshToken()
+	if token == "" {
+		return nil
+	}
+	return ignoreNoLongerCurrent(client.RevokeRefreshToken(ctx, userID, token))
+}
+
+// ignoreNoLongerCurrent treats a revocation answered 401 or 404 as done:
+// the credential was already revoked or replaced.
+func ignoreNoLongerCurrent(err error) error {
+	if point.IsUnauthorized(err) || point.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func (r *userResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if importByUserID(ctx, req, resp) {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_policy"), deletionAbandon)...)
+	}
+}
+
+// importByUserID sets id and user_id from an import ID that must be a valid
+// user id, and reports whether it was.
+func importByUserID(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) bool {
+	if problem := validators.UserIDProblem(req.ID); problem != "" {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("The import ID is the Point user id, which %s. Got %q.", problem, req.ID))
+		return false
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_id"), req.ID)...)
+	return !resp.Diagnostics.HasError()
+}
