@@ -1,0 +1,187 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/echoprovider"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// envRealPoint switches the acceptance tests from the in-process sandbox
+// to the Point environment named by POINT_ENVIRONMENT, with POINT_API_KEY.
+const envRealPoint = "POINT_TEST_REAL"
+
+func realPoint() bool { return os.Getenv(envRealPoint) == "1" }
+
+// testClock is a clock the tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testEnv is one test's Point API (a fresh sandbox, or real Point) and the
+// provider factories that talk to it.
+type testEnv struct {
+	t        *testing.T
+	Sandbox  *sandbox.Server // nil against real Point
+	Endpoint string          // base URL of the sandbox; empty against real Point
+	APIKey   string
+	Clock    *testClock
+	Client   *point.Client // for assertions on what Point holds
+	prefix   string
+}
+
+// newTestEnv starts a sandbox for the test, unless the tests run against
+// real Point.
+func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
+	t.Helper()
+	env := &testEnv{t: t, Clock: &testClock{now: time.Now().UTC().Truncate(time.Second)}}
+	baseURL := ""
+	if realPoint() {
+		env.APIKey = os.Getenv(envAPIKey)
+		if env.APIKey == "" || os.Getenv(envEnvironment) == "" {
+			t.Fatalf("%s=1 needs %s and %s", envRealPoint, envAPIKey, envEnvironment)
+		}
+		baseURL = point.EnvironmentURL(os.Getenv(envEnvironment))
+		env.prefix = "tfacc-" + randomHex(4) + "-"
+	} else {
+		env.Sandbox = sandbox.New(opts)
+		url, closeFn := env.Sandbox.Start()
+		t.Cleanup(closeFn)
+		env.Endpoint = url
+		env.APIKey = env.Sandbox.APIKey()
+		baseURL = url
+	}
+	client, err := point.New(point.Config{BaseURL: baseURL, APIKey: env.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Client = client
+	return env
+}
+
+// RequireSandbox skips a test that needs the sandbox's fault injection or
+// inspection when the suite runs against real Point.
+func (e *testEnv) RequireSandbox() {
+	e.t.Helper()
+	if e.Sandbox == nil {
+		e.t.Skip("needs the sandbox; skipped against real Point")
+	}
+}
+
+// UserID returns a user id unique to this run against real Point, and name
+// itself against a fresh sandbox.
+func (e *testEnv) UserID(name string) string { return e.prefix + name }
+
+// ProviderBlock configures the provider for this environment.
+func (e *testEnv) ProviderBlock() string {
+	if e.Sandbox == nil {
+		return fmt.Sprintf("provider \"point\" {\n  api_key = %q\n}\n", e.APIKey)
+	}
+	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = 3\n}\n", e.Endpoint, e.APIKey)
+}
+
+// Factories serves the provider in-process with this environment's clock and
+// short retry waits, together with the echo provider.
+func (e *testEnv) Factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	newProvider := newWithOptions("test", options{
+		now:          e.Clock.Now,
+		retryWaitMin: 5 * time.Millisecond,
+		retryWaitMax: 50 * time.Millisecond,
+	})
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"point": providerserver.NewProtocol6WithError(newProvider()),
+		"echo":  echoprovider.NewProviderServer(),
+	}
+}
+
+// HasUser reports whether Point holds the user.
+func (e *testEnv) HasUser(id string) bool {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		return e.Sandbox.HasUser(id)
+	}
+	_, err := e.Client.GetUser(context.Background(), id)
+	if err != nil && !point.IsNotFound(err) {
+		e.t.Fatalf("reading user %q: %v", id, err)
+	}
+	return err == nil
+}
+
+// CurrentRefreshToken returns the user's current refresh token, or "".
+func (e *testEnv) CurrentRefreshToken(id string) string {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		token, _ := e.Sandbox.CurrentRefreshToken(id)
+		return token
+	}
+	user, err := e.Client.GetUser(context.Background(), id)
+	if point.IsNotFound(err) {
+		return ""
+	}
+	if err != nil {
+		e.t.Fatalf("reading user %q: %v", id, err)
+	}
+	return user.CurrentRefreshToken()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// exactly matches a whole diagnostic text with Terraform's line wrapping
+// and spacing collapsed.
+func diagnosticPattern(words string) *regexp.Regexp {
+	return regexp.MustCompile(regexp.MustCompile(`\s+`).ReplaceAllString(regexp.QuoteMeta(words), `\s+`))
+}
+
+func TestProvider_schemaValid(t *testing.T) {
+	server, err := providerserver.NewProtocol6WithError(New("test")())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaResp, err := server.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range schemaResp.Diagnostics {
+		t.Errorf("schema diagnostic: %s: %s", d.Summary, d.Detail)
+	}
+	for _, name := range []string{"point_user", "point_refresh_token"} {
+		if _, ok := schemaResp.ResourceSchemas[name]; !ok {
+			t.Errorf("resource %s missing", name)
+		}
+	}
+	if _, ok := schemaResp.DataSourceSchemas["point_user"]; !ok {
+		t.Error("data source point_user missing")
+	}
+	if _, ok := schemaResp.EphemeralResourceSchemas["point_access_token"]; !ok {
+		t.Error("ephemeral resource point_access_token missing")
+	}
+}
