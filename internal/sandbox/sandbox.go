@@ -1,0 +1,440 @@
+// Package sandbox is an in-memory fake of the Point API as described in
+// /work/shared/point-api/CONTRACT.md, with switches for the behaviours the
+// contract leaves open, fault injection, and inspection for tests.
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// APIKey is the organisation API key; New generates a random one when empty.
+	APIKey string
+	// JWTSecret is the HS256 secret for access tokens; random when nil.
+	JWTSecret []byte
+	// AccessTokenTTL defaults to 24h; expiresIn in responses is this in seconds.
+	AccessTokenTTL time.Duration
+	// IdempotentCreate makes POST on an existing user return 200 with the
+	// existing user instead of 409.
+	IdempotentCreate bool
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the fake Point API. It is an http.Handler and safe for
+// concurrent use.
+type Server struct {
+	apiKey string
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+
+	idempotentCreate atomic.Bool
+	mux              *http.ServeMux
+	store            store
+	faults           faultInjector
+
+	// counts is indexed by route; the last slot holds requests that matched
+	// no API route.
+	counts      [numRoutes + 1]atomic.Int64
+	connections atomic.Int64
+}
+
+type route int
+
+const (
+	routeCreateUser route = iota
+	routeGetUser
+	routeIssueAccessToken
+	routeRevokeAccessToken
+	routeIssueRefreshToken
+	routeRevokeRefreshToken
+	numRoutes
+	routeUnmatched = numRoutes
+)
+
+var routeNames = [numRoutes + 1]string{
+	routeCreateUser:         "POST /organizations/users/{userId}",
+	routeGetUser:            "GET /organizations/users/{userId}",
+	routeIssueAccessToken:   "POST /organizations/users/{userId}/access_token",
+	routeRevokeAccessToken:  "DELETE /organizations/users/{userId}/access_token/{accessToken}",
+	routeIssueRefreshToken:  "POST /organizations/users/{userId}/refresh_token",
+	routeRevokeRefreshToken: "DELETE /organizations/users/{userId}/refresh_token",
+	routeUnmatched:          "unmatched",
+}
+
+const (
+	maxUserIDLen = 128
+	usersPrefix  = "/organizations/users/"
+	statePath    = "/_sandbox/state"
+)
+
+// New returns a Server configured by opts.
+func New(opts Options) *Server {
+	s := &Server{
+		apiKey: opts.APIKey,
+		secret: opts.JWTSecret,
+		ttl:    opts.AccessTokenTTL,
+		now:    opts.Now,
+		mux:    http.NewServeMux(),
+	}
+	if s.apiKey == "" {
+		s.apiKey = "sandbox-key-" + hex.EncodeToString(randomBytes(16))
+	}
+	if s.secret == nil {
+		s.secret = randomBytes(32)
+	}
+	if s.ttl <= 0 {
+		s.ttl = 24 * time.Hour
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.idempotentCreate.Store(opts.IdempotentCreate)
+	s.store.init()
+	s.faults.set(Faults{})
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.handle(routeCreateUser, s.createUser)
+	s.handle(routeGetUser, s.getUser)
+	s.handle(routeIssueAccessToken, s.issueAccessToken)
+	s.handle(routeRevokeAccessToken, s.revokeAccessToken)
+	s.handle(routeIssueRefreshToken, s.issueRefreshToken)
+	s.handle(routeRevokeRefreshToken, s.revokeRefreshToken)
+
+	// Method-less patterns are less specific than the ones above, so they
+	// only catch wrong methods; ServeMux's own 405 is not JSON.
+	s.methodNotAllowed("/organizations/users/{userId}", "GET, HEAD, POST")
+	s.methodNotAllowed("/organizations/users/{userId}/access_token", "POST")
+	s.methodNotAllowed("/organizations/users/{userId}/access_token/{accessToken}", "DELETE")
+	s.methodNotAllowed("/organizations/users/{userId}/refresh_token", "DELETE, POST")
+	s.mux.HandleFunc(usersPrefix+"{$}", func(w http.ResponseWriter, r *http.Request) {
+		s.counts[routeUnmatched].Add(1)
+		writeError(w, http.StatusBadRequest, "invalid_user_id", "user id must not be empty")
+	})
+
+	s.mux.HandleFunc("GET "+statePath, s.serveState)
+	s.mux.HandleFunc(statePath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	})
+
+	// Registered exactly so that ServeMux does not redirect it to the
+	// pattern above.
+	s.mux.HandleFunc(strings.TrimSuffix(usersPrefix, "/"), s.notFound)
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+		s.counts[routeUnmatched].Add(1)
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no such route")
+}
+
+type apiHandler func(w http.ResponseWriter, r *http.Request, userID string)
+
+// handle registers h for rt behind request counting, fault injection and
+// user id validation, in that order.
+func (s *Server) handle(rt route, h apiHandler) {
+	s.mux.HandleFunc(routeNames[rt], func(w http.ResponseWriter, r *http.Request) {
+		s.counts[rt].Add(1)
+		if !s.faults.apply(w, r) {
+			return
+		}
+		id := r.PathValue("userId")
+		if msg := validateUserID(id); msg != "" {
+			writeError(w, http.StatusBadRequest, "invalid_user_id", msg)
+			return
+		}
+		h(w, r, id)
+	})
+}
+
+func (s *Server) methodNotAllowed(pattern, allow string) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.counts[routeUnmatched].Add(1)
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// ServeMux answers unclean paths with a redirect that keeps the method,
+	// so a client that builds ".../users//access_token" from an empty id
+	// would silently create a user called "access_token". Reject instead.
+	if p := r.URL.EscapedPath(); !isCleanPath(p) {
+		s.counts[routeUnmatched].Add(1)
+		if strings.HasPrefix(p, usersPrefix) {
+			writeError(w, http.StatusBadRequest, "invalid_user_id", "user id must not be empty, \".\" or \"..\"")
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", "no such route")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// APIKey returns the organisation API key the server accepts.
+func (s *Server) APIKey() string { return s.apiKey }
+
+// SetIdempotentCreate switches between 409 and 200 for creating an existing user.
+func (s *Server) SetIdempotentCreate(on bool) { s.idempotentCreate.Store(on) }
+
+// ConnState counts new connections; set it as http.Server.ConnState.
+func (s *Server) ConnState(_ net.Conn, st http.ConnState) {
+	if st == http.StateNew {
+		s.connections.Add(1)
+	}
+}
+
+// Start serves s on a loopback port and returns its base URL and a function
+// that stops the server.
+func (s *Server) Start() (url string, closeFn func()) {
+	ts := httptest.NewUnstartedServer(s)
+	ts.Config.ConnState = s.ConnState
+	ts.Start()
+	return ts.URL, ts.Close
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.checkAPIKey(w, r) {
+		return
+	}
+	idempotent := s.idempotentCreate.Load()
+	u, created := s.store.createUser(id)
+	if !created && !idempotent {
+		writeError(w, http.StatusConflict, "user_exists", "a user with this id already exists")
+		return
+	}
+	writeJSON(w, http.StatusOK, userResponse{u})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.checkAPIKey(w, r) {
+		return
+	}
+	u, ok := s.store.user(id)
+	if !ok {
+		writeUserNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, userResponse{u})
+}
+
+func (s *Server) issueAccessToken(w http.ResponseWriter, r *http.Request, id string) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeUnauthorized(w)
+		return
+	}
+	jwt, err := s.store.issueAccessToken(id, tok, s.now(), s.ttl, s.secret)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, accessTokenResponse{accessTokenJSON{
+		Token:     "Bearer " + jwt,
+		ExpiresIn: int64(s.ttl / time.Second),
+	}})
+}
+
+func (s *Server) revokeAccessToken(w http.ResponseWriter, r *http.Request, id string) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeUnauthorized(w)
+		return
+	}
+	pathTok := r.PathValue("accessToken")
+	if err := s.store.revokeAccessToken(id, pathTok, tok, s.now()); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) issueRefreshToken(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.checkAPIKey(w, r) {
+		return
+	}
+	tok, ok := s.store.rotateRefreshToken(id)
+	if !ok {
+		writeUserNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, refreshTokenResponse{tokenJSON{tok}})
+}
+
+func (s *Server) revokeRefreshToken(w http.ResponseWriter, r *http.Request, id string) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeUnauthorized(w)
+		return
+	}
+	if err := s.store.revokeRefreshToken(id, tok); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) checkAPIKey(w http.ResponseWriter, r *http.Request) bool {
+	tok, ok := bearer(r)
+	if !ok || !secretEqual(tok, s.apiKey) {
+		writeUnauthorized(w)
+		return false
+	}
+	return true
+}
+
+func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, errUserNotFound):
+		writeUserNotFound(w)
+	case errors.Is(err, errUnauthorized):
+		writeUnauthorized(w)
+	case errors.Is(err, errTokenNotFound):
+		writeError(w, http.StatusNotFound, "token_not_found", "access token is unknown, expired or revoked")
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// bearer returns the credential of a well-formed "Authorization: Bearer x" header.
+func bearer(r *http.Request) (string, bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", false
+	}
+	return tok, true
+}
+
+func secretEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// validateUserID applies CONTRACT.md's user id rules and returns a message
+// for the first one broken, or "". The id itself is never echoed.
+func validateUserID(id string) string {
+	switch {
+	case id == "":
+		return "user id must not be empty"
+	case !utf8.ValidString(id):
+		return "user id must be valid UTF-8"
+	case utf8.RuneCountInString(id) > maxUserIDLen:
+		return "user id must be at most " + strconv.Itoa(maxUserIDLen) + " characters"
+	}
+	for _, c := range id {
+		if c == '/' {
+			return "user id must not contain '/'"
+		}
+		if unicode.IsControl(c) {
+			return "user id must not contain control characters"
+		}
+	}
+	return ""
+}
+
+// isCleanPath reports whether ServeMux would route p without redirecting.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	return !strings.Contains(p, "//") &&
+		!strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
+		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
+}
+
+type tokenJSON struct {
+	Token string `json:"token"`
+}
+
+type userJSON struct {
+	ID           string     `json:"id"`
+	Email        *string    `json:"email"`
+	Birthday     *string    `json:"birthday"`
+	Height       *float64   `json:"height"`
+	Weight       *float64   `json:"weight"`
+	Gender       *string    `json:"gender"`
+	Pronoun      *string    `json:"pronoun"`
+	Expectation  *string    `json:"expectation"`
+	FirstName    *string    `json:"firstName"`
+	Timezone     *string    `json:"timezone"`
+	RefreshToken *tokenJSON `json:"refreshToken"`
+}
+
+type userResponse struct {
+	User userJSON `json:"user"`
+}
+
+type accessTokenJSON struct {
+	Token     string `json:"token"`
+	ExpiresIn int64  `json:"expiresIn"`
+}
+
+type accessTokenResponse struct {
+	AccessToken accessTokenJSON `json:"accessToken"`
+}
+
+type refreshTokenResponse struct {
+	RefreshToken tokenJSON `json:"refreshToken"`
+}
+
+type errorJSON struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal","message":"internal error"}`)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorJSON{Error: code, Message: msg})
+}
+
+func writeUnauthorized(w http.ResponseWriter) {
+	writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid credentials")
+}
+
+func writeUserNotFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "user_not_found", "no user with this id")
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return b
+}
