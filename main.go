@@ -13,6 +13,9 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// stopProfile ends profiling in builds with -tags pprof.
+var stopProfile = func() {}
+
 func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
@@ -22,6 +25,7 @@ func main() {
 		Address: "registry.terraform.io/areyoupoint/point",
 		Debug:   debug,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

@@ -1,0 +1,335 @@
+// Command bench times terraform apply, plan and destroy of N point_user and
+// N point_refresh_token resources against the sandbox, next to 2N
+// terraform_data resources: Terraform's own work with no provider, the floor
+// under any provider. It prints medians, the ratio to the floor, the
+// provider's CPU time and peak memory, and what the sandbox saw.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// When the bench runs as the provider's wrapper, these variables name the
+// real provider binary and the file that collects its resource usage.
+const (
+	envWrapTarget = "POINT_BENCH_PROVIDER"
+	envUsageFile  = "POINT_BENCH_USAGE_FILE"
+)
+
+var phases = []string{"apply", "plan", "destroy"}
+
+func main() {
+	if target := os.Getenv(envWrapTarget); target != "" {
+		os.Exit(runProvider(target, os.Getenv(envUsageFile)))
+	}
+	n := flag.Int("n", 500, "number of point_user (and of point_refresh_token) resources")
+	rounds := flag.Int("rounds", 3, "rounds, each timing both configurations")
+	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
+	terraform := flag.String("terraform", "terraform", "terraform binary")
+	cpuProfile := flag.String("cpuprofile", "", "directory for CPU profiles of the provider (builds it with -tags pprof)")
+	flag.Parse()
+	if err := run(*n, *rounds, *parallelism, *terraform, *cpuProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// runProvider runs the real provider with this process's standard streams,
+// so that Terraform talks to it directly, and records its resource usage.
+func runProvider(target, usageFile string) int {
+	cmd := exec.Command(target, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	if cmd.ProcessState != nil && usageFile != "" {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			f, ferr := os.OpenFile(usageFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if ferr == nil {
+				fmt.Fprintf(f, "%d %d %d\n", ru.Utime.Nano()/1e3, ru.Stime.Nano()/1e3, ru.Maxrss)
+				_ = f.Close()
+			}
+		}
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+type measurement struct {
+	wall        time.Duration
+	cpu         time.Duration
+	peakRSSKiB  int64
+	requests    int
+	connections int
+}
+
+func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
+	terraformPath, err := exec.LookPath(terraform)
+	if err != nil {
+		return fmt.Errorf("terraform not found: %w", err)
+	}
+	work, err := os.MkdirTemp("", "point-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	real := filepath.Join(work, "real", "terraform-provider-point")
+	buildArgs := []string{"build", "-trimpath", "-o", real}
+	if cpuProfile != "" {
+		buildArgs = append(buildArgs, "-tags", "pprof")
+	}
+	build := exec.Command("go", append(buildArgs, ".")...)
+	build.Dir, err = moduleRoot()
+	if err != nil {
+		return err
+	}
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the provider: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	pluginDir := filepath.Join(work, "plugins")
+	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink(self, filepath.Join(pluginDir, "terraform-provider-point")); err != nil {
+		return err
+	}
+	cliConfig := filepath.Join(work, "terraformrc")
+	if err := os.WriteFile(cliConfig, []byte(fmt.Sprintf(
+		"provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/areyoupoint/point\" = %q\n  }\n  direct {}\n}\n", pluginDir)), 0o600); err != nil {
+		return err
+	}
+
+	box := sandbox.New(sandbox.Options{})
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: box, ConnState: box.ConnState, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = server.Serve(listener) }()
+	defer server.Shutdown(context.Background())
+	endpoint := "http://" + listener.Addr().String()
+
+	usageFile := filepath.Join(work, "usage")
+	env := append(os.Environ(),
+		"CHECKPOINT_DISABLE=1",
+		"TF_IN_AUTOMATION=1",
+		"TF_CLI_CONFIG_FILE="+cliConfig,
+		envWrapTarget+"="+real,
+		envUsageFile+"="+usageFile,
+	)
+	if cpuProfile != "" {
+		if err := os.MkdirAll(cpuProfile, 0o755); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(cpuProfile)
+		env = append(env, "POINT_PROVIDER_CPUPROFILE_DIR="+abs)
+	}
+
+	ownDir := filepath.Join(work, "own")
+	floorDir := filepath.Join(work, "floor")
+	if err := writeConfig(ownDir, ownConfig(n, endpoint, box.APIKey())); err != nil {
+		return err
+	}
+	if err := writeConfig(floorDir, floorConfig(n)); err != nil {
+		return err
+	}
+
+	results := map[string]map[string][]measurement{"own": {}, "floor": {}}
+	for round := 0; round < rounds; round++ {
+		order := []string{"own", "floor"}
+		if round%2 == 1 {
+			order = []string{"floor", "own"}
+		}
+		for _, name := range order {
+			dir := map[string]string{"own": ownDir, "floor": floorDir}[name]
+			for _, phase := range phases {
+				_ = os.Remove(usageFile)
+				requests, connections := box.Requests(), box.Connections()
+				wall, err := terraformRun(terraformPath, dir, env, phase, parallelism)
+				if err != nil {
+					return fmt.Errorf("round %d, %s %s: %w", round+1, name, phase, err)
+				}
+				m := measurement{wall: wall, requests: box.Requests() - requests, connections: box.Connections() - connections}
+				m.cpu, m.peakRSSKiB = readUsage(usageFile)
+				results[name][phase] = append(results[name][phase], m)
+				fmt.Fprintf(os.Stderr, "round %d  %-5s %-7s %8.2fs\n", round+1, name, phase, wall.Seconds())
+			}
+		}
+	}
+	if len(box.UserIDs()) != n {
+		return fmt.Errorf("the sandbox holds %d users, expected %d", len(box.UserIDs()), n)
+	}
+	printTable(n, rounds, parallelism, results)
+	return nil
+}
+
+func terraformRun(terraform, dir string, env []string, phase string, parallelism int) (time.Duration, error) {
+	args := []string{phase, "-input=false", "-no-color", fmt.Sprintf("-parallelism=%d", parallelism)}
+	switch phase {
+	case "apply", "destroy":
+		args = append(args, "-auto-approve")
+	case "plan":
+		args = append(args, "-detailed-exitcode")
+	}
+	cmd := exec.Command(terraform, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var output strings.Builder
+	cmd.Stdout, cmd.Stderr = &output, &output
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		var exitErr *exec.ExitError
+		if phase == "plan" && errors.As(err, &exitErr) && exitErr.ExitCode() == 2 {
+			return wall, fmt.Errorf("the plan after apply was not empty:\n%s", tail(output.String(), 40))
+		}
+		return wall, fmt.Errorf("%w\n%s", err, tail(output.String(), 40))
+	}
+	return wall, nil
+}
+
+func readUsage(file string) (cpu time.Duration, peakRSSKiB int64) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		if len(fields) != 3 {
+			continue
+		}
+		user, _ := strconv.ParseInt(fields[0], 10, 64)
+		system, _ := strconv.ParseInt(fields[1], 10, 64)
+		rss, _ := strconv.ParseInt(fields[2], 10, 64)
+		cpu += time.Duration(user+system) * time.Microsecond
+		peakRSSKiB = max(peakRSSKiB, rss)
+	}
+	return cpu, peakRSSKiB
+}
+
+func ownConfig(n int, endpoint, apiKey string) string {
+	return fmt.Sprintf(`terraform {
+  required_providers {
+    point = { source = "areyoupoint/point" }
+  }
+}
+
+provider "point" {
+  endpoint = %q
+  api_key  = %q
+}
+
+resource "point_user" "bench" {
+  count   = %d
+  user_id = format("bench-user-%%05d", count.index)
+}
+
+resource "point_refresh_token" "bench" {
+  count   = %d
+  user_id = point_user.bench[count.index].user_id
+}
+`, endpoint, apiKey, n, n)
+}
+
+// floorConfig has the same shape of graph as ownConfig: N resources, and N
+// more that each depend on one of them.
+func floorConfig(n int) string {
+	return fmt.Sprintf(`resource "terraform_data" "user" {
+  count = %d
+  input = format("bench-user-%%05d", count.index)
+}
+
+resource "terraform_data" "token" {
+  count = %d
+  input = terraform_data.user[count.index].output
+}
+`, n, n)
+}
+
+func writeConfig(dir, config string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600)
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run the bench from inside the provider's module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func median(ms []measurement, value func(measurement) float64) float64 {
+	values := make([]float64, len(ms))
+	for i, m := range ms {
+		values[i] = value(m)
+	}
+	slices.Sort(values)
+	if len(values) == 0 {
+		return 0
+	}
+	if len(values)%2 == 1 {
+		return values[len(values)/2]
+	}
+	return (values[len(values)/2-1] + values[len(values)/2]) / 2
+}
+
+func printTable(n, rounds, parallelism int, results map[string]map[string][]measurement) {
+	fmt.Printf("\n%d point_user + %d point_refresh_token vs %d terraform_data; median of %d rounds; -parallelism=%d\n\n", n, n, 2*n, rounds, parallelism)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "phase\tprovider (s)\tfloor (s)\tratio\tprovider CPU (s)\tpeak RSS (MB)\tHTTP requests\tnew TCP connections\t")
+	for _, phase := range phases {
+		own, floor := results["own"][phase], results["floor"][phase]
+		wallOwn := median(own, func(m measurement) float64 { return m.wall.Seconds() })
+		wallFloor := median(floor, func(m measurement) float64 { return m.wall.Seconds() })
+		fmt.Fprintf(w, "%s\t%.2f\t%.2f\t%.2f×\t%.2f\t%.1f\t%.0f\t%.0f\t\n", phase, wallOwn, wallFloor, wallOwn/wallFloor,
+			median(own, func(m measurement) float64 { return m.cpu.Seconds() }),
+			median(own, func(m measurement) float64 { return float64(m.peakRSSKiB) / 1024 }),
+			median(own, func(m measurement) float64 { return float64(m.requests) }),
+			median(own, func(m measurement) float64 { return float64(m.connections) }))
+	}
+	_ = w.Flush()
+}
+
+func tail(s string, lines int) string {
+	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
