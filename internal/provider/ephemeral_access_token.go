@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/ephemeral/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -70,6 +71,7 @@ func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.S
 				MarkdownDescription: "The user's refresh token, usually `point_refresh_token.<name>.token`. When null, the provider reads the user's current refresh token with the organisation API key.",
 				Optional:            true,
 				Sensitive:           true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"revoke_on_close": schema.BoolAttribute{
 				MarkdownDescription: "Revoke the token when Terraform closes the ephemeral resource, at the end of each plan or apply. Defaults to `true`. " +
@@ -127,6 +129,13 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 			return
 		}
 		user, err := client.GetUser(ctx, userID)
+		if point.IsNotFound(err) {
+			resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
+				fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
+					"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
+					"so Terraform opens the access token after creating the user instead of during plan.", userID))
+			return
+		}
 		if err != nil {
 			resp.Diagnostics.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
 			return

@@ -1,0 +1,663 @@
+package provider
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+var accessTokenVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
+
+// accessTokenEcho hands the ephemeral resource's results to the echo
+// provider, which keeps them in echo.x's state for the checks.
+const accessTokenEcho = `
+provider "echo" {
+  data = ephemeral.point_access_token.x
+}
+
+resource "echo" "x" {}
+`
+
+// accessTokenAPIKeyConfig registers a user and opens an access token for it
+// with the API key. user_id comes from point_user.x.id so that the token is
+// opened once the user exists.
+func accessTokenAPIKeyConfig(provider, userID, extra string) string {
+	return provider + fmt.Sprintf(`
+resource "point_user" "x" {
+  user_id = %[1]q
+}
+
+ephemeral "point_access_token" "x" {
+  user_id = point_user.x.id
+  %[2]s
+}
+`, userID, extra) + accessTokenEcho
+}
+
+// accessTokenResultChecks check the results echoed into echo.x: the token
+// is a bare JWT for userID that the sandbox issued (and, when revoked is
+// true, revoked on close), with its header, lifetime and expiry.
+func accessTokenResultChecks(env *testEnv, userID string, revoked bool) []statecheck.StateCheck {
+	data := tfjsonpath.New("data")
+	return []statecheck.StateCheck{
+		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenJWTFor{userID: userID}),
+		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenInSandbox{env: env, userID: userID, revoked: revoked}),
+		statecheck.CompareValuePairs("echo.x", data.AtMapKey("token"), "echo.x", data.AtMapKey("authorization_header"), accessTokenBearerOf{}),
+		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
+		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_at"),
+			knownvalue.StringExact(env.Clock.Now().Add(86400*time.Second).UTC().Format(time.RFC3339))),
+	}
+}
+
+// accessTokenJWTFor accepts a bare JWT whose sub claim is userID.
+type accessTokenJWTFor struct{ userID string }
+
+func (c accessTokenJWTFor) CheckValue(v any) error {
+	token, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("expected a string, got %T", v)
+	}
+	if strings.HasPrefix(token, "Bearer") {
+		return errors.New(`token starts with "Bearer"; it must be the bare JWT`)
+	}
+	segments := strings.Split(token, ".")
+	if len(segments) != 3 {
+		return fmt.Errorf("token has %d dot-separated segments, a JWT has 3", len(segments))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(segments[1])
+	if err != nil {
+		return fmt.Errorf("JWT payload is not base64url: %w", err)
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return fmt.Errorf("JWT payload is not JSON: %w", err)
+	}
+	if claims.Sub != c.userID {
+		return fmt.Errorf("JWT sub is %q, want %q", claims.Sub, c.userID)
+	}
+	return nil
+}
+
+func (c accessTokenJWTFor) String() string { return "JWT with sub " + c.userID }
+
+// accessTokenInSandbox accepts a token the sandbox issued to userID and
+// whose revocation matches revoked.
+type accessTokenInSandbox struct {
+	env     *testEnv
+	userID  string
+	revoked bool
+}
+
+func (c accessTokenInSandbox) CheckValue(v any) error {
+	token, _ := v.(string)
+	for _, rec := range c.env.Sandbox.AccessTokens() {
+		if rec.Token != token {
+			continue
+		}
+		if rec.UserID != c.userID {
+			return fmt.Errorf("token was issued to %q, want %q", rec.UserID, c.userID)
+		}
+		if rec.Revoked != c.revoked {
+			return fmt.Errorf("token revoked = %t in the sandbox, want %t", rec.Revoked, c.revoked)
+		}
+		return nil
+	}
+	return errors.New("the sandbox never issued this token")
+}
+
+func (c accessTokenInSandbox) String() string {
+	return fmt.Sprintf("token issued to %s, revoked=%t", c.userID, c.revoked)
+}
+
+// accessTokenBearerOf accepts (token, header) where header is "Bearer " + token.
+type accessTokenBearerOf struct{}
+
+func (accessTokenBearerOf) CompareValues(values ...any) error {
+	if len(values) != 2 {
+		return fmt.Errorf("expected 2 values, got %d", len(values))
+	}
+	token, _ := values[0].(string)
+	header, _ := values[1].(string)
+	if token == "" || header != "Bearer "+token {
+		return errors.New(`authorization_header is not "Bearer " followed by token`)
+	}
+	return nil
+}
+
+// accessTokenRequireIssued fails unless the sandbox issued at least one
+// access token, each with the given revocation state, and returns them.
+func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbox.AccessTokenRecord {
+	t.Helper()
+	records := env.Sandbox.AccessTokens()
+	if len(records) == 0 {
+		t.Fatal("the sandbox issued no access token")
+	}
+	for i, rec := range records {
+		if rec.Revoked != revoked {
+			t.Errorf("access token %d of %d for %q: revoked = %t, want %t", i+1, len(records), rec.UserID, rec.Revoked, revoked)
+		}
+	}
+	return records
+}
+
+// accessTokenDiagnostic is a pattern for one diagnostic on
+// ephemeral.point_access_token.x as the CLI prints it without colour;
+// source is the configuration line it quotes.
+func accessTokenDiagnostic(severity, summary, source, detail string) string {
+	return regexp.QuoteMeta(severity+": "+summary) +
+		`\s+with ephemeral\.point_access_token\.x,\s+on \S+ line \d+, in ephemeral "point_access_token" "x":\s+\d+:\s*` +
+		regexp.QuoteMeta(source) + `\s+` + diagnosticPattern(detail).String()
+}
+
+// accessTokenWholeError matches the entire error output of a run that fails
+// with a single error on ephemeral.point_access_token.x, so that nothing
+// else, a credential in particular, can be in it.
+func accessTokenWholeError(summary, source, detail string) *regexp.Regexp {
+	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", summary, source, detail) + `\s*\z`)
+}
+
+func TestAccAccessToken_apiKey(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-api-key")
+	// expires_at must follow the provider's clock, not the wall clock.
+	env.Clock.Advance(90 * time.Minute)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: accessTokenAPIKeyConfig(env.ProviderBlock(), userID, ""),
+			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true),
+				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("revoke_on_close"), knownvalue.Null()),
+			),
+			Check: func(*terraform.State) error {
+				if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/refresh_token"]; n != 0 {
+					return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
+				}
+				return nil
+			},
+		}},
+	})
+	accessTokenRequireIssued(t, env, true)
+}
+
+func TestAccAccessToken_refreshTokenUnknownAtPlan(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-refresh-token")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "x" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "x" {
+  user_id = point_user.x.user_id
+}
+
+ephemeral "point_access_token" "x" {
+  user_id       = point_user.x.user_id
+  refresh_token = point_refresh_token.x.token
+}
+`, userID) + accessTokenEcho,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
+				},
+			},
+			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true),
+				statecheck.CompareValuePairs("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"),
+					"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
+			),
+		}},
+	})
+	accessTokenRequireIssued(t, env, true)
+}
+
+func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-keep")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config:            accessTokenAPIKeyConfig(env.ProviderBlock(), userID, "revoke_on_close = false"),
+			ConfigStateChecks: accessTokenResultChecks(env, userID, false),
+		}},
+	})
+	accessTokenRequireIssued(t, env, false)
+	if n := env.Sandbox.RequestCounts()["DELETE /organizations/users/{userId}/access_token/{accessToken}"]; n != 0 {
+		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
+	}
+}
+
+func TestAccAccessToken_wrongRefreshToken(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-wrong")
+	env.Sandbox.AddUser(userID)
+	wrong := "rt_" + randomHex(24)
+	accessTokenRefusedTest(t, env, userID, wrong)
+}
+
+func TestAccAccessToken_revokedRefreshToken(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-revoked")
+	revoked := env.Sandbox.AddUser(userID)
+	if !env.Sandbox.RevokeRefreshToken(userID) {
+		t.Fatal("could not revoke the refresh token in the sandbox")
+	}
+	accessTokenRefusedTest(t, env, userID, revoked)
+}
+
+// accessTokenRefusedTest opens an access token with a refresh token Point
+// refuses, and expects one clear error that does not quote the token.
+func accessTokenRefusedTest(t *testing.T, env *testEnv, userID, refreshToken string) {
+	t.Helper()
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
+			Config: env.ProviderBlock() + fmt.Sprintf(`
+variable "refresh_token" {
+  type      = string
+  sensitive = true
+}
+
+ephemeral "point_access_token" "x" {
+  user_id       = %[1]q
+  refresh_token = var.refresh_token
+}
+`, userID),
+			ExpectError: accessTokenWholeError("Point Refresh Token Not Accepted", "refresh_token = var.refresh_token",
+				fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
+					"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one. "+
+					"Error: issue access token: HTTP 401 Unauthorized: unauthorized: missing or invalid credentials", userID)),
+		}},
+	})
+	if n := len(env.Sandbox.AccessTokens()); n != 0 {
+		t.Errorf("the sandbox issued %d access tokens, want none", n)
+	}
+	if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 1 {
+		t.Errorf("%d requests to issue an access token, want 1: a refused refresh token must not be retried", n)
+	}
+}
+
+func TestAccAccessToken_userWithoutRefreshToken(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-no-refresh")
+	env.Sandbox.AddUser(userID)
+	if !env.Sandbox.RevokeRefreshToken(userID) {
+		t.Fatal("could not revoke the refresh token in the sandbox")
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: env.ProviderBlock() + fmt.Sprintf(`
+ephemeral "point_access_token" "x" {
+  user_id = %[1]q
+}
+`, userID),
+			ExpectError: accessTokenWholeError("Point User Has No Refresh Token", `ephemeral "point_access_token" "x" {`,
+				fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
+					"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID)),
+		}},
+	})
+	if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 0 {
+		t.Errorf("%d requests to issue an access token, want none", n)
+	}
+}
+
+func TestAccAccessToken_userNotFound(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-nobody")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: env.ProviderBlock() + fmt.Sprintf(`
+ephemeral "point_access_token" "x" {
+  user_id = %[1]q
+}
+`, userID),
+			ExpectError: accessTokenWholeError("Point User Not Found", fmt.Sprintf("user_id = %q", userID),
+				fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
+					"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
+					"so Terraform opens the access token after creating the user instead of during plan.", userID)),
+		}},
+	})
+	if env.Sandbox.HasUser(userID) || len(env.Sandbox.AccessTokens()) != 0 {
+		t.Error("a failed open must create no user and issue no token")
+	}
+}
+
+// accessTokenFailingRevoke answers every access token revocation with 503
+// and passes everything else to the sandbox.
+type accessTokenFailingRevoke struct {
+	sandbox http.Handler
+	deletes atomic.Int64
+}
+
+func (h *accessTokenFailingRevoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/access_token/") {
+		h.deletes.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"error":"unavailable","message":"service temporarily unavailable"}`)
+		return
+	}
+	h.sandbox.ServeHTTP(w, r)
+}
+
+func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("at-close-503")
+	const maxRetries = 2
+	front := &accessTokenFailingRevoke{sandbox: env.Sandbox}
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	providerBlock := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = %d\n}\n",
+		server.URL, env.APIKey, maxRetries)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   accessTokenVersionChecks,
+		Steps: []resource.TestStep{{
+			Config:            accessTokenAPIKeyConfig(providerBlock, userID, ""),
+			ConfigStateChecks: accessTokenResultChecks(env, userID, false),
+		}},
+	})
+	records := accessTokenRequireIssued(t, env, false)
+	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(records); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(records), want)
+	}
+}
+
+// accessTokenBuildProvider builds the provider binary and returns a
+// Terraform CLI configuration file whose dev_overrides serve it.
+func accessTokenBuildProvider(t *testing.T) (cliConfig string) {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-point"), ".")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	cliConfig = filepath.Join(dir, "terraformrc")
+	rc := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "registry.terraform.io/areyoupoint/point" = %q
+  }
+  direct {}
+}
+`, dir)
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cliConfig
+}
+
+// accessTokenTerraform runs the Terraform CLI in dir and returns its
+// combined output.
+func accessTokenTerraform(t *testing.T, dir, cliConfig string, args ...string) []byte {
+	t.Helper()
+	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if binary == "" {
+		binary = "terraform"
+	}
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Dir = dir
+	// The provider must take its settings from main.tf alone.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "POINT_") || strings.HasPrefix(kv, "TF_CLI_CONFIG_FILE=") || strings.HasPrefix(kv, "TF_REATTACH_PROVIDERS=")
+	})
+	cmd.Env = append(cmd.Env, "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
+	}
+	return append(stdout.Bytes(), stderr.Bytes()...)
+}
+
+// accessTokenUnzip returns the concatenated contents of a saved plan,
+// which is a zip archive whose entries would hide a token from a plain
+// byte search.
+func accessTokenUnzip(t *testing.T, file string) []byte {
+	t.Helper()
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatalf("opening the saved plan: %v", err)
+	}
+	defer zr.Close()
+	var all bytes.Buffer
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(&all, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return all.Bytes()
+}
+
+// TestAccAccessToken_neverInPlanOrState runs the Terraform CLI on a
+// configuration in which only a provisioner consumes the token, and looks
+// for every token the sandbox issued in the saved plan, its JSON, the state
+// and the CLI output.
+func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
+	if os.Getenv(resource.EnvTfAcc) == "" {
+		t.Skipf("acceptance test; set %s=1", resource.EnvTfAcc)
+	}
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	t.Parallel()
+	cliConfig := accessTokenBuildProvider(t)
+	userID := env.UserID("at-cli")
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`terraform {
+  required_providers {
+    point = {
+      source = "areyoupoint/point"
+    }
+  }
+}
+
+provider "point" {
+  endpoint    = %[1]q
+  api_key     = %[2]q
+  max_retries = 1
+}
+
+resource "point_user" "x" {
+  user_id = %[3]q
+}
+
+ephemeral "point_access_token" "x" {
+  user_id = point_user.x.id
+}
+
+resource "terraform_data" "consumer" {
+  provisioner "local-exec" {
+    command = "printf %%s \"$TOKEN\" | sha256sum > token.sha256"
+    environment = {
+      TOKEN = ephemeral.point_access_token.x.token
+    }
+  }
+}
+`, env.Endpoint, env.APIKey, userID)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := map[string][]byte{}
+	seen["plan output"] = accessTokenTerraform(t, dir, cliConfig, "plan", "-input=false", "-out=plan.bin")
+	seen["saved plan"] = accessTokenUnzip(t, filepath.Join(dir, "plan.bin"))
+	seen["plan JSON"] = accessTokenTerraform(t, dir, cliConfig, "show", "-json", "plan.bin")
+	seen["apply output"] = accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "plan.bin")
+	firstRun := len(env.Sandbox.AccessTokens())
+
+	// A second run, in which the user exists and the token opens during
+	// plan as well as apply.
+	seen["second apply output"] = accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
+	secondRun := len(env.Sandbox.AccessTokens()) - firstRun
+	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen["state"] = state
+	// Terraform opens the ephemeral resource once in each plan and once in
+	// each apply, except that the first plan cannot: point_user.x.id is
+	// unknown until the user exists.
+	if firstRun != 1 || secondRun != 2 {
+		t.Errorf("access tokens issued: %d by the first plan and apply, %d by the second; want 1 and 2", firstRun, secondRun)
+	}
+
+	records := accessTokenRequireIssued(t, env, true)
+	hash, err := os.ReadFile(filepath.Join(dir, "token.sha256"))
+	if err != nil {
+		t.Fatalf("the consumer did not run: %v", err)
+	}
+	consumed := false
+	for _, rec := range records {
+		sum := sha256.Sum256([]byte(rec.Token))
+		consumed = consumed || strings.HasPrefix(string(hash), hex.EncodeToString(sum[:]))
+	}
+	if !consumed {
+		t.Errorf("the consumer received none of the %d access tokens the sandbox issued", len(records))
+	}
+
+	secrets := map[string]string{`"Bearer ey"`: "Bearer ey"}
+	if rt := env.CurrentRefreshToken(userID); rt != "" {
+		secrets["the user's refresh token"] = rt
+	}
+	for i, rec := range records {
+		secrets[fmt.Sprintf("access token %d of %d", i+1, len(records))] = rec.Token
+	}
+	for where, text := range seen {
+		for name, secret := range secrets {
+			if bytes.Contains(text, []byte(secret)) {
+				t.Errorf("the %s holds %s", where, name)
+			}
+		}
+	}
+}
+
+// TestAccAccessToken_closeFailureWarns shows, through the CLI, that a
+// revocation that fails after all retries is reported as a warning on a
+// successful apply.
+func TestAccAccessToken_closeFailureWarns(t *testing.T) {
+	if os.Getenv(resource.EnvTfAcc) == "" {
+		t.Skipf("acceptance test; set %s=1", resource.EnvTfAcc)
+	}
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	t.Parallel()
+	cliConfig := accessTokenBuildProvider(t)
+	userID := env.UserID("at-cli-503")
+	env.Sandbox.AddUser(userID)
+	front := &accessTokenFailingRevoke{sandbox: env.Sandbox}
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	const maxRetries = 1
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`terraform {
+  required_providers {
+    point = {
+      source = "areyoupoint/point"
+    }
+  }
+}
+
+provider "point" {
+  endpoint    = %[1]q
+  api_key     = %[2]q
+  max_retries = %[3]d
+}
+
+ephemeral "point_access_token" "x" {
+  user_id = %[4]q
+}
+
+resource "terraform_data" "consumer" {
+  provisioner "local-exec" {
+    command = "test -n \"$TOKEN\""
+    environment = {
+      TOKEN = ephemeral.point_access_token.x.token
+    }
+  }
+}
+`, server.URL, env.APIKey, maxRetries, userID)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "-auto-approve", "-no-color")
+	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,
+		fmt.Sprintf("Terraform could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
+			"Error: revoke access token: HTTP 503 Service Unavailable: unavailable: service temporarily unavailable", userID)))
+	if !warning.Match(out) {
+		t.Errorf("apply output has no warning about the unrevoked token:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte("Apply complete! Resources: 1 added")) {
+		t.Errorf("apply did not complete:\n%s", out)
+	}
+	records := accessTokenRequireIssued(t, env, false)
+	if len(records) != 2 {
+		t.Errorf("the plan and apply issued %d access tokens, want 2: one for each", len(records))
+	}
+	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(records); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(records), want)
+	}
+	for i, rec := range records {
+		if bytes.Contains(out, []byte(rec.Token)) {
+			t.Errorf("the apply output holds access token %d", i+1)
+		}
+	}
+}
