@@ -7,12 +7,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -95,20 +93,16 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 	}
 	defer os.RemoveAll(work)
 
-	real := filepath.Join(work, "real", "terraform-provider-point")
-	buildArgs := []string{"build", "-trimpath", "-o", real}
+	var buildArgs []string
 	if cpuProfile != "" {
-		buildArgs = append(buildArgs, "-tags", "pprof")
+		buildArgs = []string{"-tags", "pprof"}
 	}
-	build := exec.Command("go", append(buildArgs, ".")...)
-	build.Dir, err = moduleRoot()
+	real, err := devenv.BuildProvider(filepath.Join(work, "real"), buildArgs...)
 	if err != nil {
 		return err
 	}
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the provider: %w", err)
-	}
+	// Terraform starts this program in place of the provider, so that it can
+	// record the provider's resource usage.
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -121,26 +115,16 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 		return err
 	}
 	cliConfig := filepath.Join(work, "terraformrc")
-	if err := os.WriteFile(cliConfig, []byte(fmt.Sprintf(
-		"provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/areyoupoint/point\" = %q\n  }\n  direct {}\n}\n", pluginDir)), 0o600); err != nil {
+	if err := devenv.WriteCLIConfig(cliConfig, pluginDir); err != nil {
 		return err
 	}
 
 	box := sandbox.New(sandbox.Options{})
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	server := &http.Server{Handler: box, ConnState: box.ConnState, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = server.Serve(listener) }()
-	defer server.Shutdown(context.Background())
-	endpoint := "http://" + listener.Addr().String()
+	endpoint, stop := box.Start()
+	defer stop()
 
 	usageFile := filepath.Join(work, "usage")
-	env := append(os.Environ(),
-		"CHECKPOINT_DISABLE=1",
-		"TF_IN_AUTOMATION=1",
-		"TF_CLI_CONFIG_FILE="+cliConfig,
+	env := append(devenv.Environ(cliConfig),
 		envWrapTarget+"="+real,
 		envUsageFile+"="+usageFile,
 	)
@@ -280,18 +264,6 @@ func writeConfig(dir, config string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600)
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run the bench from inside the provider's module")
-	}
-	return filepath.Dir(gomod), nil
 }
 
 func median(ms []measurement, value func(measurement) float64) float64 {
