@@ -101,7 +101,9 @@ func UserID() validator.String { return stringCheck{UserIDProblem, "a Point user
 func Duration() validator.String { return stringCheck{DurationProblem, "a positive duration"} }
 
 // Endpoint validates the API base URL attribute.
-func Endpoint() validator.String { return stringCheck{EndpointProblem, "an absolute https URL (http only for loopback)"} }
+func Endpoint() validator.String {
+	return stringCheck{EndpointProblem, "an absolute https URL (http only for loopback)"}
+}
 
 type stringCheck struct {
 	problem     func(string) string

@@ -1,0 +1,115 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+func userDataSourceTestConfig(env *testEnv, userID string) string {
+	return env.ProviderBlock() + fmt.Sprintf(`
+data "point_user" "test" {
+  user_id = %[1]q
+}
+`, userID)
+}
+
+func TestAccUserDataSource_profile(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("profiled")
+	refreshToken := env.Sandbox.AddUser(userID)
+	email, timezone, firstName, height := "r.kowalska@example.com", "Europe/Warsaw", "", 171.5
+	env.Sandbox.SetProfile(userID, sandbox.Profile{Email: &email, Timezone: &timezone, FirstName: &firstName, Height: &height})
+
+	const address = "data.point_user.test"
+	checks := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("email"), knownvalue.StringExact(email)),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("timezone"), knownvalue.StringExact(timezone)),
+		// An empty string the user entered stays "", distinct from null.
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("first_name"), knownvalue.StringExact("")),
+		statecheck.ExpectKnownValue(address, tfjsonpath.New("height"), knownvalue.Float64Exact(height)),
+	}
+	for _, name := range []string{"birthday", "weight", "gender", "pronoun", "expectation"} {
+		checks = append(checks, statecheck.ExpectKnownValue(address, tfjsonpath.New(name), knownvalue.Null()))
+	}
+	for _, name := range []string{"email", "birthday", "height", "weight", "gender", "pronoun", "expectation", "first_name", "timezone"} {
+		checks = append(checks, statecheck.ExpectSensitiveValue(address, tfjsonpath.New(name)))
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:            userDataSourceTestConfig(env, userID),
+				ConfigStateChecks: checks,
+				Check: func(s *terraform.State) error {
+					rs, ok := s.RootModule().Resources[address]
+					if !ok {
+						return fmt.Errorf("%s not in state", address)
+					}
+					for name, value := range rs.Primary.Attributes {
+						if value == refreshToken {
+							return fmt.Errorf("%s exposes the refresh token in %s", address, name)
+						}
+					}
+					if env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+						return fmt.Errorf("the data source did not read the user from Point")
+					}
+					return userTestExpectRequests(env, userTestRouteCreate, 0)
+				},
+			},
+		},
+	})
+}
+
+func TestAccUserDataSource_sensitiveInOutput(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("private")
+	env.Sandbox.AddUser(userID)
+	email := "p.nowak@example.com"
+	env.Sandbox.SetProfile(userID, sandbox.Profile{Email: &email})
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userDataSourceTestConfig(env, userID) + `
+output "email" {
+  value = data.point_user.test.email
+}
+`,
+				ExpectError: userTestDiagnostic("Output refers to sensitive values"),
+			},
+		},
+	})
+}
+
+func TestAccUserDataSource_unknownUser(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("nobody")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userDataSourceTestConfig(env, userID),
+				ExpectError: userTestDiagnostic("Point User Not Found",
+					fmt.Sprintf("Point has no user with id %q. Check user_id;", userID)),
+			},
+		},
+	})
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+		t.Error("the data source did not ask Point for the user")
+	}
+}

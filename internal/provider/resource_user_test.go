@@ -1,0 +1,490 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// Route names as the sandbox counts them.
+const (
+	userTestRouteCreate        = "POST /organizations/users/{userId}"
+	userTestRouteGet           = "GET /organizations/users/{userId}"
+	userTestRouteRevokeRefresh = "DELETE /organizations/users/{userId}/refresh_token"
+)
+
+func userTestConfig(env *testEnv, userID, deletionPolicy string) string {
+	return env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id         = %[1]q
+  deletion_policy = %[2]q
+}
+`, userID, deletionPolicy)
+}
+
+// userTestDiagnostic matches the given texts in order, each tolerant of
+// Terraform's line wrapping.
+func userTestDiagnostic(texts ...string) *regexp.Regexp {
+	parts := make([]string, len(texts))
+	for i, text := range texts {
+		parts[i] = diagnosticPattern(text).String()
+	}
+	return regexp.MustCompile(strings.Join(parts, `[\s\S]*`))
+}
+
+// userTestExpectRequests fails unless the sandbox saw exactly want requests
+// on route; it passes trivially against real Point.
+func userTestExpectRequests(env *testEnv, route string, want int) error {
+	if env.Sandbox == nil {
+		return nil
+	}
+	if got := env.Sandbox.RequestCounts()[route]; got != want {
+		return fmt.Errorf("sandbox saw %d requests %q, want %d (all: %v)", got, route, want, env.Sandbox.RequestCounts())
+	}
+	return nil
+}
+
+func TestAccUser_deletionPolicy(t *testing.T) {
+	for _, policy := range []string{deletionAbandon, deletionRevoke, deletionPrevent} {
+		t.Run(policy, func(t *testing.T) {
+			env := newTestEnv(t, sandbox.Options{})
+			userID := env.UserID("policy-" + strings.ToLower(policy))
+			var createdToken string
+
+			importAction := plancheck.ResourceActionNoop
+			var verifyIgnore []string
+			if policy != deletionAbandon {
+				// Import sets the default policy, so the configured one is an update.
+				importAction = plancheck.ResourceActionUpdate
+				verifyIgnore = []string{"deletion_policy"}
+			}
+
+			steps := []resource.TestStep{
+				{
+					Config: userTestConfig(env, userID, policy),
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(policy)),
+					},
+					Check: func(*terraform.State) error {
+						if !env.HasUser(userID) {
+							return fmt.Errorf("user %q not in Point after create", userID)
+						}
+						if createdToken = env.CurrentRefreshToken(userID); createdToken == "" {
+							return fmt.Errorf("user %q has no refresh token after create", userID)
+						}
+						return userTestExpectRequests(env, userTestRouteCreate, 1)
+					},
+				},
+				{
+					Config: userTestConfig(env, userID, policy),
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					},
+				},
+				{
+					ResourceName:            "point_user.test",
+					ImportState:             true,
+					ImportStateId:           userID,
+					ImportStateVerify:       true,
+					ImportStateVerifyIgnore: verifyIgnore,
+					ImportStateCheck: func(states []*terraform.InstanceState) error {
+						if len(states) != 1 {
+							return fmt.Errorf("imported %d instances, want 1", len(states))
+						}
+						if got := states[0].Attributes["deletion_policy"]; got != deletionAbandon {
+							return fmt.Errorf("imported deletion_policy = %q, want %q", got, deletionAbandon)
+						}
+						return nil
+					},
+				},
+				{
+					ResourceName:       "point_user.test",
+					ImportState:        true,
+					ImportStateKind:    resource.ImportBlockWithID,
+					ImportStateId:      userID,
+					ExpectNonEmptyPlan: policy != deletionAbandon,
+					ImportPlanChecks: resource.ImportPlanChecks{
+						PreApply: []plancheck.PlanCheck{
+							plancheck.ExpectResourceAction("point_user.test", importAction),
+							plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+							plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(policy)),
+						},
+					},
+				},
+			}
+			if policy == deletionPrevent {
+				steps = append(steps,
+					resource.TestStep{
+						Config:  userTestConfig(env, userID, policy),
+						Destroy: true,
+						ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", so Terraform refuses to destroy it.`, userID),
+							`set deletion_policy to "ABANDON"`),
+					},
+					resource.TestStep{
+						PreConfig: func() {
+							if !env.HasUser(userID) {
+								t.Fatalf("user %q left Point after a prevented destroy", userID)
+							}
+							if got := env.CurrentRefreshToken(userID); got != createdToken {
+								t.Fatal("refresh token changed after a prevented destroy")
+							}
+						},
+						Config: userTestConfig(env, userID, deletionAbandon),
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							// An update, not a create: the failed destroy left state intact.
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate)},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+						},
+					},
+				)
+			}
+
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps:                    steps,
+				CheckDestroy: func(*terraform.State) error {
+					if !env.HasUser(userID) {
+						return fmt.Errorf("user %q gone from Point after destroy; Point cannot delete users", userID)
+					}
+					token := env.CurrentRefreshToken(userID)
+					if policy == deletionRevoke {
+						if token != "" {
+							return fmt.Errorf("refresh token of %q still current after a REVOKE destroy", userID)
+						}
+						if env.Sandbox != nil {
+							if _, ok := env.Sandbox.CurrentRefreshToken(userID); ok {
+								return fmt.Errorf("sandbox still holds a refresh token for %q", userID)
+							}
+						}
+						return userTestExpectRequests(env, userTestRouteRevokeRefresh, 1)
+					}
+					if token != createdToken {
+						return fmt.Errorf("refresh token of %q changed by a %s destroy", userID, policy)
+					}
+					return userTestExpectRequests(env, userTestRouteRevokeRefresh, 0)
+				},
+			})
+		})
+	}
+}
+
+func TestAccUser_importGenerateConfig(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("generated")
+	env.Sandbox.AddUser(userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				ResourceName:    "point_user.test",
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   userID,
+				GenerateConfig:  true,
+				Config: env.ProviderBlock() + fmt.Sprintf(`
+import {
+  to = point_user.test
+  id = %[1]q
+}
+`, userID),
+				ImportStateConfigExact: true,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					},
+				},
+			},
+		},
+	})
+
+	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
+		t.Error(err)
+	}
+	if env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+		t.Error("import did not read the user from Point")
+	}
+}
+
+func TestAccUser_drift(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("drifted")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userTestConfig(env, userID, deletionAbandon),
+				Check: func(*terraform.State) error {
+					return userTestExpectRequests(env, userTestRouteCreate, 1)
+				},
+			},
+			{
+				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
+				Config:    userTestConfig(env, userID, deletionAbandon),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+				},
+				Check: func(*terraform.State) error {
+					if !env.Sandbox.HasUser(userID) {
+						return fmt.Errorf("user %q not registered again after drift", userID)
+					}
+					return userTestExpectRequests(env, userTestRouteCreate, 2)
+				},
+			},
+		},
+	})
+}
+
+func TestAccUser_alreadyExists(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("taken")
+	token := env.Sandbox.AddUser(userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userTestConfig(env, userID, deletionAbandon),
+				ExpectError: userTestDiagnostic(
+					"Point User Already Exists",
+					fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it.", userID),
+					fmt.Sprintf("terraform import point_user.<name> %q", userID),
+					fmt.Sprintf("import { to = point_user.<name> id = %q }", userID),
+				),
+			},
+		},
+	})
+
+	if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+		t.Errorf("sandbox users = %v, want only %q", got, userID)
+	}
+	if got, _ := env.Sandbox.CurrentRefreshToken(userID); got != token {
+		t.Error("the failed create changed the existing user's refresh token")
+	}
+	if err := userTestExpectRequests(env, userTestRouteCreate, 1); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAccUser_idempotentCreateAdopts(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{IdempotentCreate: true})
+	env.RequireSandbox()
+	userID := env.UserID("adopted")
+	token := env.Sandbox.AddUser(userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userTestConfig(env, userID, deletionAbandon),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+				},
+				Check: func(*terraform.State) error {
+					if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+						return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
+					}
+					if got, _ := env.Sandbox.CurrentRefreshToken(userID); got != token {
+						return fmt.Errorf("adopting the user changed its refresh token")
+					}
+					return userTestExpectRequests(env, userTestRouteCreate, 1)
+				},
+			},
+		},
+	})
+}
+
+func TestAccUser_userIDMaxLength(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("")
+	userID += strings.Repeat("x", 128-len(userID))
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: userTestConfig(env, userID, deletionAbandon),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+				},
+				Check: func(*terraform.State) error {
+					if !env.HasUser(userID) {
+						return fmt.Errorf("128-character user id not registered in Point")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// userTestHCLString quotes s as an HCL string literal; unlike %q it writes
+// control characters as \uNNNN, which HCL understands.
+func userTestHCLString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func TestAccUser_invalidInput(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		userID         string
+		deletionPolicy string
+		want           *regexp.Regexp
+	}{
+		{name: "empty", userID: "", want: userTestDiagnostic("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{name: "129 characters", userID: strings.Repeat("x", 129),
+			want: userTestDiagnostic("Attribute user_id must be at most 128 characters long, got 129.")},
+		{name: "slash", userID: "team/alice",
+			want: userTestDiagnostic(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+		{name: "email", userID: "alice@example.com",
+			want: userTestDiagnostic(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
+		{name: "space", userID: "alice smith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
+		{name: "tab", userID: "alice\tsmith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
+		{name: "newline", userID: "alice\nsmith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
+		{name: "control character", userID: "alice\x01", want: userTestDiagnostic("Attribute user_id must not contain control characters.")},
+		{name: "deletion policy", userID: "alice", deletionPolicy: "DELETE",
+			want: userTestDiagnostic(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newTestEnv(t, sandbox.Options{})
+			env.RequireSandbox()
+			policy := tc.deletionPolicy
+			if policy == "" {
+				policy = deletionAbandon
+			}
+			config := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id         = %[1]s
+  deletion_policy = %[2]q
+}
+`, userTestHCLString(tc.userID), policy)
+
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: tc.want}},
+			})
+			if n := env.Sandbox.Requests(); n != 0 {
+				t.Errorf("invalid configuration reached the API: %d requests", n)
+			}
+		})
+	}
+}
+
+func TestAccUser_invalidImportID(t *testing.T) {
+	for _, kind := range []resource.ImportStateKind{resource.ImportCommandWithID, resource.ImportBlockWithID} {
+		t.Run(kind.String(), func(t *testing.T) {
+			env := newTestEnv(t, sandbox.Options{})
+			env.RequireSandbox()
+
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps: []resource.TestStep{
+					{
+						Config:          userTestConfig(env, "alice", deletionAbandon),
+						ResourceName:    "point_user.test",
+						ImportState:     true,
+						ImportStateKind: kind,
+						ImportStateId:   "a@b",
+						ExpectError: userTestDiagnostic("Invalid Import ID",
+							`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
+							`Got "a@b".`),
+					},
+				},
+			})
+			if n := env.Sandbox.Requests(); n != 0 {
+				t.Errorf("invalid import ID reached the API: %d requests", n)
+			}
+		})
+	}
+}
+
+func TestAccUser_scale(t *testing.T) {
+	const count = 100
+	env := newTestEnv(t, sandbox.Options{})
+	prefix := env.UserID("scale-")
+	config := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  count   = %[2]d
+  user_id = format("%%s%%03d", %[1]q, count.index)
+}
+`, prefix, count)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test[99]", tfjsonpath.New("id"), knownvalue.StringExact(prefix+"099")),
+				},
+				Check: func(s *terraform.State) error {
+					if n := len(s.RootModule().Resources); n != count {
+						return fmt.Errorf("state holds %d users, want %d", n, count)
+					}
+					for i := range count {
+						if id := fmt.Sprintf("%s%03d", prefix, i); !env.HasUser(id) {
+							return fmt.Errorf("user %q not in Point", id)
+						}
+					}
+					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count {
+						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count)
+					}
+					return userTestExpectRequests(env, userTestRouteCreate, count)
+				},
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					return userTestExpectRequests(env, userTestRouteCreate, count)
+				},
+			},
+		},
+	})
+}
