@@ -13,10 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -415,53 +413,6 @@ func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	}
 }
 
-// accessTokenBuildProvider builds the provider binary and returns a
-// Terraform CLI configuration file whose dev_overrides serve it.
-func accessTokenBuildProvider(t *testing.T) (cliConfig string) {
-	t.Helper()
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-point"), ".")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig = filepath.Join(dir, "terraformrc")
-	rc := fmt.Sprintf(`provider_installation {
-  dev_overrides {
-    "registry.terraform.io/areyoupoint/point" = %q
-  }
-  direct {}
-}
-`, dir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cliConfig
-}
-
-// accessTokenTerraform runs the Terraform CLI in dir and returns its
-// combined output.
-func accessTokenTerraform(t *testing.T, dir, cliConfig string, args ...string) []byte {
-	t.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		binary = "terraform"
-	}
-	cmd := exec.CommandContext(t.Context(), binary, args...)
-	cmd.Dir = dir
-	// The provider must take its settings from main.tf alone.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "POINT_") || strings.HasPrefix(kv, "TF_CLI_CONFIG_FILE=") || strings.HasPrefix(kv, "TF_REATTACH_PROVIDERS=")
-	})
-	cmd.Env = append(cmd.Env, "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
-	}
-	return append(stdout.Bytes(), stderr.Bytes()...)
-}
-
 // accessTokenUnzip returns the concatenated contents of a saved plan,
 // which is a zip archive whose entries would hide a token from a plain
 // byte search.
@@ -492,15 +443,12 @@ func accessTokenUnzip(t *testing.T, file string) []byte {
 // for every token the sandbox issued in the saved plan, its JSON, the state
 // and the CLI output.
 func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
-	if os.Getenv(resource.EnvTfAcc) == "" {
-		t.Skipf("acceptance test; set %s=1", resource.EnvTfAcc)
-	}
+	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
-	cliConfig := accessTokenBuildProvider(t)
 	userID := env.UserID("at-cli")
-	dir := t.TempDir()
+	dir := cli.Dir
 	cfg := fmt.Sprintf(`terraform {
   required_providers {
     point = {
@@ -537,15 +485,15 @@ resource "terraform_data" "consumer" {
 	}
 
 	seen := map[string][]byte{}
-	seen["plan output"] = accessTokenTerraform(t, dir, cliConfig, "plan", "-input=false", "-out=plan.bin")
+	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-out=plan.bin"))
 	seen["saved plan"] = accessTokenUnzip(t, filepath.Join(dir, "plan.bin"))
-	seen["plan JSON"] = accessTokenTerraform(t, dir, cliConfig, "show", "-json", "plan.bin")
-	seen["apply output"] = accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "plan.bin")
+	seen["plan JSON"] = []byte(cli.MustRun(0, "show", "-json", "plan.bin"))
+	seen["apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "plan.bin"))
 	firstRun := len(env.Sandbox.AccessTokens())
 
 	// A second run, in which the user exists and the token opens during
 	// plan as well as apply.
-	seen["second apply output"] = accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
+	seen["second apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"))
 	secondRun := len(env.Sandbox.AccessTokens()) - firstRun
 	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
 	if err != nil {
@@ -593,20 +541,17 @@ resource "terraform_data" "consumer" {
 // revocation that fails after all retries is reported as a warning on a
 // successful apply.
 func TestAccAccessToken_closeFailureWarns(t *testing.T) {
-	if os.Getenv(resource.EnvTfAcc) == "" {
-		t.Skipf("acceptance test; set %s=1", resource.EnvTfAcc)
-	}
+	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
-	cliConfig := accessTokenBuildProvider(t)
 	userID := env.UserID("at-cli-503")
 	env.Sandbox.AddUser(userID)
 	front := &accessTokenFailingRevoke{sandbox: env.Sandbox}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	const maxRetries = 1
-	dir := t.TempDir()
+	dir := cli.Dir
 	cfg := fmt.Sprintf(`terraform {
   required_providers {
     point = {
@@ -638,7 +583,7 @@ resource "terraform_data" "consumer" {
 		t.Fatal(err)
 	}
 
-	out := accessTokenTerraform(t, dir, cliConfig, "apply", "-input=false", "-auto-approve", "-no-color")
+	out := []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color"))
 	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,
 		fmt.Sprintf("Terraform could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
 			"Error: revoke access token: HTTP 503 Service Unavailable: unavailable: service temporarily unavailable", userID)))

@@ -83,9 +83,10 @@ func (r *refreshTokenResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Computed:            true,
 			},
 			"rotation_triggers": schema.MapAttribute{
-				MarkdownDescription: "Arbitrary values that rotate the token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`.",
-				ElementType:         types.StringType,
-				Optional:            true,
+				MarkdownDescription: "Arbitrary values that rotate the token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
+					"Set for the first time on a token with no `issued_at` (imported, or rotated outside Terraform), they are recorded without rotating it.",
+				ElementType: types.StringType,
+				Optional:    true,
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
@@ -109,7 +110,11 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		return
 	}
 
-	rotate := !plan.RotationTriggers.Equal(state.RotationTriggers)
+	// Triggers first set on an adopted token (imported, or rotated outside
+	// Terraform) are only recorded, so that importing a token in use does
+	// not rotate it.
+	firstTriggersOnAdopted := state.IssuedAt.IsNull() && state.RotationTriggers.IsNull()
+	rotate := !firstTriggersOnAdopted && !plan.RotationTriggers.Equal(state.RotationTriggers)
 	plan.RotateAt = rotateAt(state.IssuedAt, plan.RotateAfter)
 	if due, ok := parseTime(plan.RotateAt); ok && !r.now().Before(due) {
 		tflog.Info(ctx, "Refresh token is due for rotation", map[string]any{"rotate_at": plan.RotateAt.ValueString()})

@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,69 +15,13 @@ import (
 // a binary, for what terraform-plugin-testing cannot observe: an apply of
 // generated configuration, and warnings.
 
-// userTestCLI is a Terraform working directory served by the built provider.
-type userTestCLI struct {
-	t         *testing.T
-	dir       string
-	cliConfig string
-}
-
-func newUserTestCLI(t *testing.T, env *testEnv, config string) *userTestCLI {
+// newUserTestCLI is a Terraform working directory with config after the
+// provider block.
+func newUserTestCLI(t *testing.T, env *testEnv, config string) *terraformCLI {
 	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1")
-	}
-	cli := &userTestCLI{t: t, dir: t.TempDir(), cliConfig: accessTokenBuildProvider(t)}
-	text := `terraform {
-  required_providers {
-    point = {
-      source = "areyoupoint/point"
-    }
-  }
-}
-
-` + env.ProviderBlock() + config
-	if err := os.WriteFile(filepath.Join(cli.dir, "main.tf"), []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cli := newTerraformCLI(t)
+	cli.WriteConfig(env, config)
 	return cli
-}
-
-// run runs terraform with args and returns its combined output and exit code.
-func (c *userTestCLI) run(args ...string) (string, int) {
-	c.t.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		binary = "terraform"
-	}
-	cmd := exec.CommandContext(c.t.Context(), binary, args...)
-	cmd.Dir = c.dir
-	// The provider must take its settings from main.tf alone.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "POINT_") || strings.HasPrefix(kv, "TF_CLI_CONFIG_FILE=") || strings.HasPrefix(kv, "TF_REATTACH_PROVIDERS=")
-	})
-	cmd.Env = append(cmd.Env, "TF_CLI_CONFIG_FILE="+c.cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		return out.String(), exitErr.ExitCode()
-	case err != nil:
-		c.t.Fatalf("terraform %s: %v", strings.Join(args, " "), err)
-	}
-	return out.String(), 0
-}
-
-// mustRun runs terraform and fails the test unless it exits with want.
-func (c *userTestCLI) mustRun(want int, args ...string) string {
-	c.t.Helper()
-	out, code := c.run(args...)
-	if code != want {
-		c.t.Fatalf("terraform %s exited %d, want %d:\n%s", strings.Join(args, " "), code, want, out)
-	}
-	return out
 }
 
 func TestAccUser_generateConfigCLI(t *testing.T) {
@@ -96,11 +37,11 @@ import {
 }
 `, userID))
 
-	out := cli.mustRun(0, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
+	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
 	if !strings.Contains(out, "1 to import") {
 		t.Errorf("plan does not import the user:\n%s", out)
 	}
-	generated, err := os.ReadFile(filepath.Join(cli.dir, "generated.tf"))
+	generated, err := os.ReadFile(filepath.Join(cli.Dir, "generated.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +55,11 @@ import {
 		}
 	}
 
-	out = cli.mustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+	out = cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
 	if !strings.Contains(out, "1 imported, 0 added, 0 changed, 0 destroyed") {
 		t.Errorf("apply did not import exactly the user:\n%s", out)
 	}
-	cli.mustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 
 	if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
 		t.Errorf("sandbox users = %v, want only %q", got, userID)
@@ -139,10 +80,10 @@ resource "point_user" "alice" {
 }
 `, userID))
 
-	cli.mustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+	cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
 	env.Sandbox.DeleteUser(userID)
 
-	out := cli.mustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	for _, want := range []string{
 		"Warning: Point User Not Found",
 		fmt.Sprintf("Point has no user with id %q any more, so Terraform removed it from state.", userID),

@@ -1,0 +1,1141 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+const rtTestAddr = "point_refresh_token.test"
+
+// rtTestConfig is a point_user and a point_refresh_token for it, with args
+// added to the token's block.
+func rtTestConfig(env *testEnv, userID, args string) string {
+	return env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+%[2]s}
+`, userID, args)
+}
+
+// rtTestTokenOnlyConfig manages the token of a user that Terraform does not
+// manage.
+func rtTestTokenOnlyConfig(providerBlock, userID, args string) string {
+	return providerBlock + fmt.Sprintf(`
+resource "point_refresh_token" "test" {
+  user_id = %[1]q
+%[2]s}
+`, userID, args)
+}
+
+// rtTestSandboxProvider configures the provider for the sandbox with the
+// given max_retries.
+func rtTestSandboxProvider(env *testEnv, maxRetries int) string {
+	return fmt.Sprintf(`provider "point" {
+  endpoint    = %[1]q
+  api_key     = %[2]q
+  max_retries = %[3]d
+}
+`, env.Endpoint, env.APIKey, maxRetries)
+}
+
+// rtTestIsCurrent checks a planned or stored token against the user's
+// current token in Point.
+func rtTestIsCurrent(env *testEnv, userID string) knownvalue.Check {
+	return knownvalue.StringFunc(func(v string) error {
+		if v == "" || v != env.CurrentRefreshToken(userID) {
+			return fmt.Errorf("token is not the current refresh token of Point user %q", userID)
+		}
+		return nil
+	})
+}
+
+const (
+	rtTestRouteGetUser       = "GET /organizations/users/{userId}"
+	rtTestRouteIssueRefresh  = "POST /organizations/users/{userId}/refresh_token"
+	rtTestRouteRevokeRefresh = "DELETE /organizations/users/{userId}/refresh_token"
+)
+
+func rtTestStateToken(s *terraform.State) (string, error) {
+	rs, ok := s.RootModule().Resources[rtTestAddr]
+	if !ok {
+		return "", fmt.Errorf("%s not in state", rtTestAddr)
+	}
+	token := rs.Primary.Attributes["token"]
+	if token == "" {
+		return "", fmt.Errorf("%s has no token in state", rtTestAddr)
+	}
+	return token, nil
+}
+
+// rtTestCaptureToken records the token in state, for later steps.
+func rtTestCaptureToken(into *string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		token, err := rtTestStateToken(s)
+		*into = token
+		return err
+	}
+}
+
+// rtTestCheckCurrent asserts that the token in state is the user's current
+// token in Point and that Point accepts it.
+func rtTestCheckCurrent(env *testEnv, userID string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		token, err := rtTestStateToken(s)
+		if err != nil {
+			return err
+		}
+		if current := env.CurrentRefreshToken(userID); current != token {
+			return fmt.Errorf("Point's current refresh token for %q is not the one in state (current set: %t)", userID, current != "")
+		}
+		return rtTestAccepted(env, userID, token)
+	}
+}
+
+// rtTestAccepted asserts that Point issues an access token for the refresh
+// token, and revokes that access token again.
+func rtTestAccepted(env *testEnv, userID, refreshToken string) error {
+	ctx := context.Background()
+	access, err := env.Client.IssueAccessToken(ctx, userID, refreshToken)
+	if err != nil {
+		return fmt.Errorf("Point refused the refresh token of %q: %w", userID, err)
+	}
+	return env.Client.RevokeAccessToken(ctx, userID, access.Token)
+}
+
+// rtTestRejected asserts that Point no longer accepts the refresh token.
+func rtTestRejected(env *testEnv, userID string, refreshToken *string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if *refreshToken == "" {
+			return fmt.Errorf("no earlier token recorded for %q", userID)
+		}
+		_, err := env.Client.IssueAccessToken(context.Background(), userID, *refreshToken)
+		if !point.IsUnauthorized(err) {
+			return fmt.Errorf("Point should answer 401 to the replaced refresh token of %q, got err = %w", userID, err)
+		}
+		return nil
+	}
+}
+
+func rtTestNoCurrentToken(env *testEnv, userIDs ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for _, id := range userIDs {
+			if env.CurrentRefreshToken(id) != "" {
+				return fmt.Errorf("Point user %q still has a current refresh token", id)
+			}
+		}
+		return nil
+	}
+}
+
+func rtTestFormat(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func TestAccRefreshToken_basic(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-basic")
+	issued := env.Clock.Now()
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(issued))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(issued.Add(90*24*time.Hour)))),
+					statecheck.ExpectSensitiveValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+			{
+				Config:   rtTestConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_rotationTriggers(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-triggers")
+	sameToken := statecheck.CompareValue(compare.ValuesSame())
+	newToken := statecheck.CompareValue(compare.ValuesDiffer())
+	var first, second string
+
+	triggers := func(v string) string { return fmt.Sprintf("  rotation_triggers = { quarter = %[1]q }\n", v) }
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, triggers("2025-Q1")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					newToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				// An unrelated change (timeouts) keeps the token.
+				Config: rtTestConfig(env, userID, triggers("2025-Q1")+"  timeouts = { read = \"2m\" }\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+			{
+				Config: rtTestConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("issued_at")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					newToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&second),
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &first),
+				),
+			},
+			{
+				// Removing the triggers is a change of triggers too.
+				Config: rtTestConfig(env, userID, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &second),
+				),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_rotateAfter(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-rotate-after")
+	t0 := env.Clock.Now()
+	t1 := t0.Add(25 * time.Hour)
+	token := statecheck.CompareValue(compare.ValuesSame())
+	rotated := statecheck.CompareValue(compare.ValuesDiffer())
+	var first string
+
+	rotateAfter := func(d string) string { return fmt.Sprintf("  rotate_after = %[1]q\n", d) }
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, rotateAfter("24h")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t0))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t0.Add(24*time.Hour)))),
+					rotated.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				PreConfig: func() { env.Clock.Advance(23 * time.Hour) },
+				Config:    rtTestConfig(env, userID, rotateAfter("24h")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t0))),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
+				Config:    rtTestConfig(env, userID, rotateAfter("24h")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("rotate_at")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(24*time.Hour)))),
+					rotated.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					token.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &first),
+				),
+			},
+			{
+				// Lengthening rotate_after before it is due moves rotate_at only.
+				Config: rtTestConfig(env, userID, rotateAfter("48h")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(48*time.Hour)))),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(48*time.Hour)))),
+					token.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+			{
+				// Shortening it so that the token is already due rotates at once.
+				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
+				Config:    rtTestConfig(env, userID, rotateAfter("1h")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1.Add(2*time.Hour)))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(3*time.Hour)))),
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-rotated-oob")
+	var outOfBand string
+	var issuedBefore int
+
+	args := func(n string) string {
+		return fmt.Sprintf("  rotate_after = \"24h\"\n  rotation_triggers = { n = %[1]q }\n", n)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, args("1")),
+				Check:  rtTestCheckCurrent(env, userID),
+			},
+			{
+				PreConfig: func() {
+					var ok bool
+					if outOfBand, ok = env.Sandbox.RotateRefreshToken(userID); !ok {
+						t.Fatalf("sandbox has no user %q", userID)
+					}
+					issuedBefore = env.Sandbox.RefreshTokensIssued()
+				},
+				Config: rtTestConfig(env, userID, args("1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &outOfBand),
+					rtTestCheckCurrent(env, userID),
+					func(*terraform.State) error {
+						if n := env.Sandbox.RefreshTokensIssued(); n != issuedBefore {
+							return fmt.Errorf("adopting the token issued %d refresh tokens", n-issuedBefore)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// An adopted token has no issue time, so rotate_after leaves it alone.
+				PreConfig: func() { env.Clock.Advance(48 * time.Hour) },
+				Config:    rtTestConfig(env, userID, args("1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &outOfBand),
+			},
+			{
+				Config: rtTestConfig(env, userID, args("2")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringFunc(func(v string) error {
+						if want := rtTestFormat(env.Clock.Now()); v != want {
+							return fmt.Errorf("issued_at = %s, want %s", v, want)
+						}
+						return nil
+					})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &outOfBand),
+				),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_revokedOutsideTerraform(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-revoked-oob")
+	reissued := statecheck.CompareValue(compare.ValuesDiffer())
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config:            rtTestConfig(env, userID, ""),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check:             rtTestCheckCurrent(env, userID),
+			},
+			{
+				PreConfig: func() {
+					if !env.Sandbox.RevokeRefreshToken(userID) {
+						t.Fatalf("sandbox user %q had no token to revoke", userID)
+					}
+				},
+				Config: rtTestConfig(env, userID, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now()))),
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-user-gone")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, ""),
+				Check:  rtTestCheckCurrent(env, userID),
+			},
+			{
+				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
+				Config:    rtTestConfig(env, userID, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+					},
+				},
+				Check: rtTestCheckCurrent(env, userID),
+			},
+		},
+	})
+}
+
+// The post-test destroy runs with -refresh=false, so it presents the token
+// in state, which Point replaced in the meantime.
+func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-destroy-stale")
+	var newer string
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy: func(*terraform.State) error {
+			if current := env.CurrentRefreshToken(userID); current == "" || current != newer {
+				return fmt.Errorf("the token issued outside Terraform should stay current (current set: %t)", current != "")
+			}
+			if n := env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh]; n != 1 {
+				return fmt.Errorf("destroy made %d revoke requests, want 1", n)
+			}
+			return rtTestAccepted(env, userID, newer)
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, ""),
+				Check:  rtTestCheckCurrent(env, userID),
+			},
+			{
+				// Plans do not write state, so state keeps the replaced token.
+				PreConfig: func() {
+					var ok bool
+					if newer, ok = env.Sandbox.RotateRefreshToken(userID); !ok {
+						t.Fatalf("sandbox has no user %q", userID)
+					}
+				},
+				Config:   rtTestConfig(env, userID, ""),
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+// terraform destroy refreshes first, so it adopts the token rotated outside
+// Terraform and revokes that one.
+func TestAccRefreshToken_destroyRefreshesAfterRotationOutsideTerraform(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-destroy-refresh")
+	var newer string
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: rtTestConfig(env, userID, ""),
+				Check:  rtTestCheckCurrent(env, userID),
+			},
+			{
+				PreConfig: func() {
+					var ok bool
+					if newer, ok = env.Sandbox.RotateRefreshToken(userID); !ok {
+						t.Fatalf("sandbox has no user %q", userID)
+					}
+				},
+				Config:  rtTestConfig(env, userID, ""),
+				Destroy: true,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &newer),
+					rtTestNoCurrentToken(env, userID),
+					func(*terraform.State) error {
+						if n := env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh]; n != 1 {
+							return fmt.Errorf("destroy made %d revoke requests, want 1", n)
+						}
+						_, err := env.Client.IssueAccessToken(context.Background(), userID, newer)
+						if !point.IsUnauthorized(err) {
+							return fmt.Errorf("the adopted token should be revoked, got err = %w", err)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_createBeforeDestroyNewUser(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userA, userB := env.UserID("rt-cbd-a"), env.UserID("rt-cbd-b")
+	var first string
+
+	config := func(owner string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "a" {
+  user_id = %[1]q
+}
+
+resource "point_user" "b" {
+  user_id = %[2]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.%[3]s.user_id
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+`, userA, userB, owner)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userA, userB),
+		Steps: []resource.TestStep{
+			{
+				Config: config("a"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userA),
+				),
+			},
+			{
+				Config: config("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userB)),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userB)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userB),
+					rtTestNoCurrentToken(env, userA),
+					rtTestRejected(env, userA, &first),
+				),
+			},
+		},
+	})
+}
+
+// Replacing the token of the same user with create_before_destroy: the new
+// token replaces the old one in Point, so destroying the old instance meets
+// a 401, which counts as already revoked and must not touch the new token.
+func TestAccRefreshToken_createBeforeDestroySameUser(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-cbd-same")
+	replaced := statecheck.CompareValue(compare.ValuesDiffer())
+	var first string
+
+	config := func(generation string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "terraform_data" "generation" {
+  input = %[2]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+
+  lifecycle {
+    create_before_destroy = true
+    replace_triggered_by  = [terraform_data.generation]
+  }
+}
+`, userID, generation)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config:            config("1"),
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				Config: config("2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &first),
+				),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_import(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-import")
+	withSettings := rtTestConfig(env, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: withSettings,
+				Check:  rtTestCheckCurrent(env, userID),
+			},
+			{
+				ResourceName:            rtTestAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"issued_at", "rotate_at", "rotate_after", "rotation_triggers"},
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 {
+						return fmt.Errorf("imported %d objects, want 1", len(states))
+					}
+					attrs := states[0].Attributes
+					if attrs["token"] == "" || attrs["token"] != env.CurrentRefreshToken(userID) {
+						return fmt.Errorf("imported token is not the current refresh token of %q", userID)
+					}
+					if v, ok := attrs["issued_at"]; ok && v != "" {
+						return fmt.Errorf("imported issued_at = %q, want null", v)
+					}
+					return nil
+				},
+			},
+			{
+				// The settings are only in configuration, so the import plan
+				// records them; it must not rotate the adopted token.
+				ResourceName:       rtTestAddr,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithID,
+				ExpectNonEmptyPlan: true,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					},
+				},
+			},
+			{
+				Config:          rtTestConfig(env, userID, ""),
+				ResourceName:    rtTestAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					},
+				},
+			},
+		},
+	})
+}
+
+// A token issued outside Terraform, imported into a configuration that sets
+// rotation: the import adopts it, the first apply only records the settings,
+// and later trigger changes rotate it.
+func TestAccRefreshToken_importThenApply(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-import-apply")
+	var existing string
+	config := rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"1\" }\n")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					user, err := env.Client.CreateUser(context.Background(), userID)
+					if err != nil {
+						t.Fatalf("creating user %q: %v", userID, err)
+					}
+					existing = user.CurrentRefreshToken()
+				},
+				Config:             config,
+				ResourceName:       rtTestAddr,
+				ImportState:        true,
+				ImportStateId:      userID,
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 || existing == "" || states[0].Attributes["token"] != existing {
+						return fmt.Errorf("import did not adopt the user's existing refresh token")
+					}
+					return nil
+				},
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotation_triggers"), knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &existing),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"2\" }\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now()))),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now().Add(24*time.Hour)))),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCheckCurrent(env, userID),
+					rtTestRejected(env, userID, &existing),
+				),
+			},
+		},
+	})
+}
+
+func TestAccRefreshToken_userRevokePolicy(t *testing.T) {
+	t.Run("dependent", func(t *testing.T) {
+		env := newTestEnv(t, sandbox.Options{})
+		userID := env.UserID("rt-revoke-dep")
+		resource.ParallelTest(t, resource.TestCase{
+			ProtoV6ProviderFactories: env.Factories(),
+			CheckDestroy:             rtTestNoCurrentToken(env, userID),
+			Steps: []resource.TestStep{{
+				Config: env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id         = %[1]q
+  deletion_policy = "REVOKE"
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+}
+`, userID),
+				Check: rtTestCheckCurrent(env, userID),
+			}},
+		})
+	})
+	// Without a reference Terraform destroys both at once, and either may
+	// revoke the token first.
+	t.Run("independent", func(t *testing.T) {
+		env := newTestEnv(t, sandbox.Options{})
+		userID := env.UserID("rt-revoke-indep")
+		user := fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id         = %[1]q
+  deletion_policy = "REVOKE"
+}
+`, userID)
+		resource.ParallelTest(t, resource.TestCase{
+			ProtoV6ProviderFactories: env.Factories(),
+			CheckDestroy:             rtTestNoCurrentToken(env, userID),
+			Steps: []resource.TestStep{
+				{Config: env.ProviderBlock() + user},
+				{
+					Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "") + user,
+					Check:  rtTestCheckCurrent(env, userID),
+				},
+			},
+		})
+	})
+}
+
+func TestAccRefreshToken_unknownUser(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rt-ghost")
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy: func(*terraform.State) error {
+			if env.HasUser(userID) {
+				return fmt.Errorf("user %q exists in Point", userID)
+			}
+			if env.Sandbox != nil {
+				if n := env.Sandbox.RequestCounts()[rtTestRouteIssueRefresh]; n != 1 {
+					return fmt.Errorf("made %d issue requests for an unknown user, want 1", n)
+				}
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, ""),
+			ExpectError: diagnosticPattern(fmt.Sprintf(
+				"Could not issue a refresh token for Point user %q: Point has no such user; register it first, for example with a point_user resource.", userID)),
+		}},
+	})
+}
+
+// A failed read leaves state alone: the token is neither dropped nor
+// planned for creation.
+func TestAccRefreshToken_readAPIError(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	userID := env.UserID("rt-read-error")
+	config := rtTestTokenOnlyConfig(rtTestSandboxProvider(env, 1), userID, "")
+	kept := statecheck.CompareValue(compare.ValuesSame())
+	var first string
+	var getsBefore, issuedBefore int
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:         func() { env.Sandbox.AddUser(userID) },
+				Config:            config,
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				PreConfig: func() {
+					getsBefore = env.Sandbox.RequestCounts()[rtTestRouteGetUser]
+					env.Sandbox.SetFaults(sandbox.Faults{FailureRate: 1})
+				},
+				Config: config,
+				ExpectError: diagnosticPattern(fmt.Sprintf(
+					"Could not read the refresh token of Point user %q; its state is unchanged. Point or a proxy in front of it failed.", userID)),
+			},
+			{
+				PreConfig: func() {
+					env.Sandbox.SetFaults(sandbox.Faults{})
+					// One attempt and max_retries = 1 retry.
+					if n := env.Sandbox.RequestCounts()[rtTestRouteGetUser] - getsBefore; n != 2 {
+						t.Errorf("the failed refresh made %d requests, want 2", n)
+					}
+					issuedBefore = env.Sandbox.RefreshTokensIssued()
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
+					rtTestCheckCurrent(env, userID),
+					func(*terraform.State) error {
+						if n := env.Sandbox.RefreshTokensIssued(); n != issuedBefore {
+							return fmt.Errorf("%d refresh tokens issued after the failed read", n-issuedBefore)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+// rtTestObject builds a value of an object type, with null for every
+// attribute not given.
+func rtTestObject(t *testing.T, typ tftypes.Type, given map[string]tftypes.Value) tftypes.Value {
+	t.Helper()
+	obj, ok := typ.(tftypes.Object)
+	if !ok {
+		t.Fatalf("%s is not an object type", typ)
+	}
+	vals := make(map[string]tftypes.Value, len(obj.AttributeTypes))
+	for name, attrType := range obj.AttributeTypes {
+		vals[name] = tftypes.NewValue(attrType, nil)
+		if v, ok := given[name]; ok {
+			vals[name] = v
+		}
+	}
+	return tftypes.NewValue(typ, vals)
+}
+
+// rtTestRead configures the provider for env and runs the refresh token's
+// Read on a state holding token for userID, as Terraform does on refresh.
+func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfprotov6.Diagnostic, newState map[string]tftypes.Value) {
+	t.Helper()
+	ctx := context.Background()
+	server, err := env.Factories()["point"]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providerType := schemas.Provider.ValueType()
+	config, err := tfprotov6.NewDynamicValue(providerType, rtTestObject(t, providerType, map[string]tftypes.Value{
+		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
+		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.0", Config: &config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range configured.Diagnostics {
+		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
+	}
+
+	resourceType := schemas.ResourceSchemas["point_refresh_token"].ValueType()
+	state, err := tfprotov6.NewDynamicValue(resourceType, rtTestObject(t, resourceType, map[string]tftypes.Value{
+		"id":        tftypes.NewValue(tftypes.String, userID),
+		"user_id":   tftypes.NewValue(tftypes.String, userID),
+		"token":     tftypes.NewValue(tftypes.String, token),
+		"issued_at": tftypes.NewValue(tftypes.String, rtTestFormat(env.Clock.Now())),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "point_refresh_token", CurrentState: &state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.NewState == nil {
+		return resp.Diagnostics, nil
+	}
+	raw, err := resp.NewState.Unmarshal(resourceType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw.IsNull() {
+		return resp.Diagnostics, nil
+	}
+	newState = map[string]tftypes.Value{}
+	if err := raw.As(&newState); err != nil {
+		t.Fatal(err)
+	}
+	return resp.Diagnostics, newState
+}
+
+func rtTestString(t *testing.T, v tftypes.Value) *string {
+	t.Helper()
+	if v.IsNull() {
+		return nil
+	}
+	var s string
+	if err := v.As(&s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// Terraform shows warnings but terraform-plugin-testing does not expose
+// them, so these cases call Read through the protocol.
+func TestRefreshTokenRead_outsideChanges(t *testing.T) {
+	t.Parallel()
+	const stale = "rt_stale-token-from-state"
+	cases := map[string]struct {
+		setup   func(env *testEnv, userID string)
+		summary string // "" for no diagnostics
+		removed bool
+		adopted bool
+	}{
+		"unchanged": {
+			setup: func(env *testEnv, userID string) { env.Sandbox.AddUser(userID) },
+		},
+		"rotated": {
+			setup:   func(env *testEnv, userID string) { env.Sandbox.AddUser(userID) },
+			summary: "Point Refresh Token Rotated Outside Terraform",
+			adopted: true,
+		},
+		"revoked": {
+			setup: func(env *testEnv, userID string) {
+				env.Sandbox.AddUser(userID)
+				env.Sandbox.RevokeRefreshToken(userID)
+			},
+			summary: "Point Refresh Token Revoked Outside Terraform",
+			removed: true,
+		},
+		"user gone": {
+			setup:   func(*testEnv, string) {},
+			summary: "Point User Not Found",
+			removed: true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := newTestEnv(t, sandbox.Options{})
+			env.RequireSandbox()
+			userID := env.UserID("rt-read")
+			tc.setup(env, userID)
+			current, _ := env.Sandbox.CurrentRefreshToken(userID)
+			inState := stale
+			if name == "unchanged" {
+				inState = current
+			}
+
+			diags, state := rtTestRead(t, env, userID, inState)
+
+			switch {
+			case tc.summary == "" && len(diags) > 0:
+				t.Errorf("unexpected diagnostics: %s: %s", diags[0].Summary, diags[0].Detail)
+			case tc.summary != "" && (len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityWarning || diags[0].Summary != tc.summary):
+				t.Errorf("want one warning %q, got %d diagnostics: %+v", tc.summary, len(diags), diags)
+			}
+			for _, d := range diags {
+				for _, secret := range []string{stale, current, env.APIKey} {
+					if secret != "" && (strings.Contains(d.Summary, secret) || strings.Contains(d.Detail, secret)) {
+						t.Errorf("diagnostic %q shows a secret", d.Summary)
+					}
+				}
+			}
+			if tc.removed {
+				if state != nil {
+					t.Error("the resource should be removed from state")
+				}
+				return
+			}
+			if state == nil {
+				t.Fatal("the resource was removed from state")
+			}
+			if got := rtTestString(t, state["token"]); got == nil || *got != current {
+				t.Error("state token is not the user's current token")
+			}
+			issuedAt := rtTestString(t, state["issued_at"])
+			if tc.adopted && issuedAt != nil {
+				t.Errorf("issued_at = %q after adopting a token, want null", *issuedAt)
+			}
+			if !tc.adopted && (issuedAt == nil || *issuedAt != rtTestFormat(env.Clock.Now())) {
+				t.Errorf("issued_at changed on a plain refresh: %v", issuedAt)
+			}
+		})
+	}
+}
