@@ -25,7 +25,7 @@ import (
 )
 
 // When the bench runs as the provider's wrapper, these variables name the
-// real provider binary and the file that collects its resource usage.
+// providerBinary provider binary and the file that collects its resource usage.
 const (
 	envWrapTarget = "POINT_BENCH_PROVIDER"
 	envUsageFile  = "POINT_BENCH_USAGE_FILE"
@@ -49,7 +49,7 @@ func main() {
 	}
 }
 
-// runProvider runs the real provider with this process's standard streams,
+// runProvider runs the providerBinary provider with this process's standard streams,
 // so that Terraform talks to it directly, and records its resource usage.
 func runProvider(target, usageFile string) int {
 	cmd := exec.Command(target, os.Args[1:]...)
@@ -97,7 +97,7 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 	if cpuProfile != "" {
 		buildArgs = []string{"-tags", "pprof"}
 	}
-	real, err := devenv.BuildProvider(filepath.Join(work, "real"), buildArgs...)
+	providerBinary, err := devenv.BuildProvider(filepath.Join(work, "providerBinary"), buildArgs...)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 
 	usageFile := filepath.Join(work, "usage")
 	env := append(devenv.Environ(cliConfig),
-		envWrapTarget+"="+real,
+		envWrapTarget+"="+providerBinary,
 		envUsageFile+"="+usageFile,
 	)
 	if cpuProfile != "" {
