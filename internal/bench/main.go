@@ -25,7 +25,7 @@ import (
 )
 
 // When the bench runs as the provider's wrapper, these variables name the
-// providerBinary provider binary and the file that collects its resource usage.
+// real provider binary and the file that collects its resource usage.
 const (
 	envWrapTarget = "POINT_BENCH_PROVIDER"
 	envUsageFile  = "POINT_BENCH_USAGE_FILE"
@@ -49,7 +49,7 @@ func main() {
 	}
 }
 
-// runProvider runs the providerBinary provider with this process's standard streams,
+// runProvider runs the real provider with this process's standard streams,
 // so that Terraform talks to it directly, and records its resource usage.
 func runProvider(target, usageFile string) int {
 	cmd := exec.Command(target, os.Args[1:]...)
@@ -97,7 +97,7 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 	if cpuProfile != "" {
 		buildArgs = []string{"-tags", "pprof"}
 	}
-	providerBinary, err := devenv.BuildProvider(filepath.Join(work, "providerBinary"), buildArgs...)
+	providerBinary, err := devenv.BuildProvider(filepath.Join(work, "provider"), buildArgs...)
 	if err != nil {
 		return err
 	}
