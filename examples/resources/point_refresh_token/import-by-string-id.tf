@@ -1,0 +1,4 @@
+import {
+  to = point_refresh_token.alice
+  id = "org-user-8271"
+}

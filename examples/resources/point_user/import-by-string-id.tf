@@ -1,0 +1,4 @@
+import {
+  to = point_user.alice
+  id = "org-user-8271"
+}

@@ -1,0 +1,183 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
+)
+
+// examplesTestDirs are the example directories the docs are generated from,
+// which must all be found, so that the test cannot pass by finding nothing.
+var examplesTestDirs = []string{
+	"data-sources/point_user",
+	"ephemeral-resources/point_access_token",
+	"provider",
+	"quickstart",
+	"resources/point_refresh_token",
+	"resources/point_user",
+}
+
+const examplesTestDevOverridesWarning = "Provider development overrides are in effect"
+
+// TestAccExamples_validate runs `terraform fmt -check` and `terraform
+// validate` on every directory of examples/ with .tf files, against the
+// provider built from this tree, so that what the docs show is what the
+// provider accepts.
+func TestAccExamples_validate(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
+	}
+	terraform := examplesTestTerraform(t)
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := filepath.Join(root, "examples")
+	dirs := examplesTestFindDirs(t, examples)
+	for _, want := range examplesTestDirs {
+		if !slices.Contains(dirs, want) {
+			t.Errorf("examples/%s has no .tf files", want)
+		}
+	}
+
+	cliConfig := sharedCLIConfig(t)
+	env := devenv.Environ(cliConfig)
+
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			work := examplesTestCopy(t, filepath.Join(examples, dir))
+			examplesTestRun(t, terraform, work, env, "fmt", "-check", "-diff", "-no-color")
+			examplesTestValidate(t, terraform, work, env)
+		})
+	}
+}
+
+func examplesTestTerraform(t *testing.T) string {
+	t.Helper()
+	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
+		return path
+	}
+	path, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatalf("no terraform on PATH and TF_ACC_TERRAFORM_PATH unset: %v", err)
+	}
+	return path
+}
+
+// examplesTestFindDirs returns the directories under examples that hold
+// .tf files, relative to it and with forward slashes.
+func examplesTestFindDirs(t *testing.T, examples string) []string {
+	t.Helper()
+	var dirs []string
+	err := filepath.WalkDir(examples, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != examples {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || filepath.Ext(path) != ".tf" {
+			return nil
+		}
+		rel, err := filepath.Rel(examples, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); !slices.Contains(dirs, rel) {
+			dirs = append(dirs, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// examplesTestCopy copies the .tf files of dir into a fresh directory. Doc
+// snippets leave out the required_providers block that maps "point" to
+// areyoupoint/point; the copy gets one when no file declares it.
+func examplesTestCopy(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	declared := false
+	for _, e := range entries {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".tf" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared = declared || bytes.Contains(data, []byte("required_providers"))
+		if err := os.WriteFile(filepath.Join(work, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !declared {
+		providers := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n"
+		if err := os.WriteFile(filepath.Join(work, "zz_examples_test_providers.tf"), []byte(providers), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return work
+}
+
+func examplesTestRun(t *testing.T, terraform, dir string, env []string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(terraform, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	// validate -json reports failures in its output, which the caller reads.
+	if err != nil && args[0] != "validate" {
+		t.Errorf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return out
+}
+
+// examplesTestValidate requires a valid configuration with no diagnostics
+// but the warning that shows the locally built provider was used.
+func examplesTestValidate(t *testing.T, terraform, dir string, env []string) {
+	t.Helper()
+	out := examplesTestRun(t, terraform, dir, env, "validate", "-json", "-no-color")
+	var result struct {
+		Valid       bool `json:"valid"`
+		Diagnostics []struct {
+			Severity string `json:"severity"`
+			Summary  string `json:"summary"`
+			Detail   string `json:"detail"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal(out, &result); err != nil {
+		t.Fatalf("terraform validate -json: %v\n%s", err, out)
+	}
+	usedLocalBuild := false
+	for _, d := range result.Diagnostics {
+		if d.Severity == "warning" && d.Summary == examplesTestDevOverridesWarning {
+			usedLocalBuild = true
+			continue
+		}
+		t.Errorf("%s: %s\n%s", d.Severity, d.Summary, d.Detail)
+	}
+	if !result.Valid {
+		t.Error("terraform validate: the configuration is not valid")
+	}
+	if !usedLocalBuild {
+		t.Error("terraform validate did not use the locally built provider (no development overrides warning)")
+	}
+}
