@@ -3,6 +3,7 @@
 package point
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,8 +12,11 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -89,7 +93,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	transport := cfg.Transport
 	if transport == nil {
-		pooled := http.DefaultTransport.(*http.Transport).Clone()
+		pooled := &http.Transport{}
+		if def, ok := http.DefaultTransport.(*http.Transport); ok {
+			pooled = def.Clone()
+		}
 		pooled.MaxIdleConns = 2 * maxIdleConns
 		pooled.MaxIdleConnsPerHost = maxIdleConns
 		transport = pooled
@@ -136,8 +143,11 @@ type outcome struct {
 // is not nil).
 func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 	var result outcome
-	m := newMasker(append(cl.secrets, c.apiKey, cl.credential)...)
-	ctx = tflog.MaskLogStrings(ctx, append(cl.secrets, c.apiKey, cl.credential)...)
+	// An empty string would mask the gap between every character.
+	secrets := append(slices.Clone(cl.secrets), c.apiKey, cl.credential)
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
+	m := newMasker(secrets...)
+	ctx = tflog.MaskLogStrings(ctx, secrets...)
 	ctx = tflog.MaskLogRegexes(ctx, jwtPattern, bearerPattern)
 	ctx = tflog.SetField(ctx, "point_operation", cl.operation)
 	ctx = tflog.SetField(ctx, "http_method", cl.method)
@@ -146,13 +156,17 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 	for attempt := 1; ; attempt++ {
 		attemptCtx := tflog.SetField(ctx, "attempt", attempt)
 		status, header, body, sent, err := c.send(attemptCtx, cl)
-		if err != nil {
+		tooLarge := errors.Is(err, errBodyTooLarge)
+		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
 				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(),
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
 			}
+			// The url.Error wrapper quotes the URL, whose path can hold a
+			// token, so it is dropped from the chain as well as the text.
+			err = unwrapURLError(err)
 			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err,
-				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, unwrapURLError(err)))}
+				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, err))}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
 				tflog.Debug(attemptCtx, "Point request failed", map[string]any{"error": terr.Error()})
 				return result, terr
@@ -170,10 +184,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 			if out == nil {
 				return result, nil
 			}
-			if err := json.Unmarshal(body, out); err != nil {
-				return result, &DecodeError{Operation: cl.operation, Reason: m.mask(describeJSONError(err))}
+			if tooLarge {
+				return result, &DecodeError{Operation: cl.operation, Reason: fmt.Sprintf("the body is larger than %d MiB", maxBodyBytes>>20)}
 			}
-			return result, nil
+			return result, decodeBody(cl.operation, body, out, m)
 		}
 
 		apiErr := newError(cl.operation, status, header, body, m)
@@ -230,10 +244,13 @@ func (c *Client) send(ctx context.Context, cl call) (status int, header http.Hea
 		// Drain a little more so the connection can be reused when the body
 		// is only slightly too large; give up on it otherwise.
 		_, _ = io.CopyN(io.Discard, resp.Body, maxBodyBytes)
-		return resp.StatusCode, resp.Header, nil, true, fmt.Errorf("response body is larger than %d bytes", maxBodyBytes)
+		return resp.StatusCode, resp.Header, body[:maxBodyBytes], true, errBodyTooLarge
 	}
 	return resp.StatusCode, resp.Header, body, true, nil
 }
+
+// errBodyTooLarge comes with the first maxBodyBytes of an answer's body.
+var errBodyTooLarge = errors.New("response body is too large")
 
 // unwrapURLError drops the url.Error wrapper, whose text quotes the URL.
 func unwrapURLError(err error) error {
@@ -244,16 +261,50 @@ func unwrapURLError(err error) error {
 	return err
 }
 
+// decodeBody decodes a success body into out.
+func decodeBody(operation string, body []byte, out any, m masker) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &DecodeError{Operation: operation, Reason: "the body is empty"}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &DecodeError{Operation: operation, Reason: m.mask(describeJSONError(err))}
+	}
+	return nil
+}
+
 func describeJSONError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
-		return fmt.Sprintf("field %q has JSON type %s, expected %s", typeErr.Field, typeErr.Value, typeErr.Type)
+		what := "the body"
+		if typeErr.Field != "" {
+			what = fmt.Sprintf("field %q", typeErr.Field)
+		}
+		if number, ok := strings.CutPrefix(typeErr.Value, "number "); ok {
+			return fmt.Sprintf("%s holds the number %s, which is out of range", what, truncate(number, 40))
+		}
+		return fmt.Sprintf("%s is a JSON %s, expected %s", what, typeErr.Value, jsonKind(typeErr.Type))
 	}
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
-		return fmt.Sprintf("body is not valid JSON (at byte %d: %v)", syntaxErr.Offset, err)
+		return fmt.Sprintf("the body is not valid JSON (at byte %d: %v)", syntaxErr.Offset, err)
 	}
-	return "body is not valid JSON: " + err.Error()
+	return "the body is not valid JSON: " + err.Error()
+}
+
+// jsonKind names the JSON value that decodes into t, for messages that
+// should not mention Go types.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Float64:
+		return "a number"
+	}
+	return t.Kind().String()
 }
 
 // newError builds the error for a non-success answer.
@@ -266,23 +317,41 @@ func newError(operation string, status int, header http.Header, body []byte, m m
 	if strings.Contains(header.Get("Content-Type"), "json") || json.Valid(body) {
 		if err := json.Unmarshal(body, &payload); err == nil {
 			if code, ok := payload.Error.(string); ok {
-				apiErr.Code = m.mask(truncate(code, excerptLength))
+				apiErr.Code = truncate(m.mask(oneLine(code)), excerptLength)
 			}
-			apiErr.Message = m.mask(truncate(payload.Message, excerptLength))
+			apiErr.Message = truncate(m.mask(oneLine(payload.Message)), excerptLength)
 		}
 	}
+	// Masking comes before truncation, which could otherwise cut a secret
+	// short of what the masker recognises.
 	if apiErr.Code == "" && apiErr.Message == "" {
-		apiErr.Excerpt = m.mask(truncate(strings.Join(strings.Fields(string(body)), " "), excerptLength))
+		apiErr.Excerpt = truncate(m.mask(strings.Join(strings.Fields(string(body)), " ")), excerptLength)
 	}
 	if status >= 300 && status < 400 {
 		if loc, err := url.Parse(header.Get("Location")); err == nil && loc.Host != "" {
-			apiErr.Message = "redirect to " + loc.Scheme + "://" + loc.Host + " refused; check the provider's endpoint setting"
+			target := loc.Host
+			if loc.Scheme != "" {
+				target = loc.Scheme + "://" + target
+			}
+			apiErr.Message = "redirect to " + truncate(m.mask(oneLine(target)), excerptLength) + " refused; check the provider's endpoint setting"
 		} else {
 			apiErr.Message = "redirect refused; check the provider's endpoint setting"
 		}
 		apiErr.Excerpt = ""
 	}
 	return apiErr
+}
+
+// oneLine collapses whitespace and turns control characters into spaces, so
+// that text from the server can neither break lines nor drive a terminal.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func truncate(s string, n int) string {

@@ -52,28 +52,23 @@ func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 		return time.Duration(seconds) * time.Second, true
 	}
 	if at, err := http.ParseTime(value); err == nil {
-		if wait := at.Sub(now); wait > 0 {
-			return wait, true
-		}
-		return 0, true
+		return min(max(at.Sub(now), 0), maxRetryAfterSeconds*time.Second), true
 	}
 	return 0, false
 }
 
-// maxRetryAfterSeconds bounds the parse so that huge values cannot overflow
-// a time.Duration; the client applies its own, much smaller, cap.
+// maxRetryAfterSeconds bounds the parse, in either form, so that huge values
+// cannot overflow a time.Duration; the client applies its own, smaller, cap.
 const maxRetryAfterSeconds = 24 * 60 * 60
 
 // backoff is the wait before retry number attempt (1-based): exponential
-// from min, capped at max, with half of it jittered.
-func backoff(attempt int, min, max time.Duration) time.Duration {
-	wait := min
-	for i := 1; i < attempt && wait < max; i++ {
+// from waitMin, capped at waitMax, with half of it jittered.
+func backoff(attempt int, waitMin, waitMax time.Duration) time.Duration {
+	wait := waitMin
+	for i := 1; i < attempt && wait < waitMax; i++ {
 		wait *= 2
 	}
-	if wait > max {
-		wait = max
-	}
+	wait = min(wait, waitMax)
 	half := wait / 2
 	if half <= 0 {
 		return wait

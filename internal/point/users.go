@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // User is a Point user as the API returns it. Profile fields are the end
@@ -61,7 +62,17 @@ const (
 	routeRefreshToken      = "/organizations/users/{userId}/refresh_token"
 )
 
-func userPath(userID string) string { return "/organizations/users/" + url.PathEscape(userID) }
+func userPath(userID string) string { return "/organizations/users/" + escapeSegment(userID) }
+
+// escapeSegment escapes s as one path segment. PathEscape leaves "." and
+// ".." as they are, and a server or proxy would resolve them as dot-segments
+// and route the request elsewhere.
+func escapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.ReplaceAll(s, ".", "%2E")
+	}
+	return url.PathEscape(s)
+}
 
 type userEnvelope struct {
 	User *User `json:"user"`
@@ -148,40 +159,50 @@ func (c *Client) RevokeRefreshToken(ctx context.Context, userID, refreshToken st
 // IssueAccessToken issues an access token for the user, authorised by the
 // user's refresh token.
 func (c *Client) IssueAccessToken(ctx context.Context, userID, refreshToken string) (AccessToken, error) {
-	const operation = "issue access token"
-	var body struct {
-		AccessToken *struct {
-			Token     string   `json:"token"`
-			ExpiresIn *float64 `json:"expiresIn"`
-		} `json:"accessToken"`
-	}
+	var body accessTokenEnvelope
 	// Each attempt that reaches Point issues a token, so only attempts that
 	// never reached it are repeated.
 	if _, err := c.do(ctx, call{
-		operation: operation, method: http.MethodPost, route: routeAccessToken,
+		operation: "issue access token", method: http.MethodPost, route: routeAccessToken,
 		path: userPath(userID) + "/access_token", credential: refreshToken, policy: retryUnsent,
 	}, &body); err != nil {
 		return AccessToken{}, err
 	}
-	if body.AccessToken == nil {
+	return body.validate("issue access token")
+}
+
+type accessTokenEnvelope struct {
+	AccessToken *struct {
+		Token     string   `json:"token"`
+		ExpiresIn *float64 `json:"expiresIn"`
+	} `json:"accessToken"`
+}
+
+func (e accessTokenEnvelope) validate(operation string) (AccessToken, error) {
+	if e.AccessToken == nil {
 		return AccessToken{}, &DecodeError{Operation: operation, Reason: `the body has no "accessToken" object`}
 	}
-	token := strings.TrimSpace(strings.TrimPrefix(body.AccessToken.Token, bearerPrefix))
+	token := strings.TrimSpace(strings.TrimPrefix(e.AccessToken.Token, bearerPrefix))
 	if token == "" {
 		return AccessToken{}, &DecodeError{Operation: operation, Reason: `the body has no "accessToken.token"`}
 	}
-	if body.AccessToken.ExpiresIn == nil || *body.AccessToken.ExpiresIn <= 0 || *body.AccessToken.ExpiresIn > maxExpiresInSeconds {
+	if strings.ContainsFunc(token, unicode.IsSpace) {
+		return AccessToken{}, &DecodeError{Operation: operation, Reason: `"accessToken.token" is not a single bearer token`}
+	}
+	// No access token lives for under a second; a tiny value would round to
+	// a lifetime of zero.
+	if e.AccessToken.ExpiresIn == nil || *e.AccessToken.ExpiresIn < 1 || *e.AccessToken.ExpiresIn > maxExpiresInSeconds {
 		return AccessToken{}, &DecodeError{Operation: operation, Reason: `"accessToken.expiresIn" is missing or not a plausible number of seconds`}
 	}
-	return AccessToken{Token: token, ExpiresIn: time.Duration(*body.AccessToken.ExpiresIn * float64(time.Second))}, nil
+	return AccessToken{Token: token, ExpiresIn: time.Duration(*e.AccessToken.ExpiresIn * float64(time.Second))}, nil
 }
 
 // RevokeAccessToken revokes an access token, authorised by the token itself.
 func (c *Client) RevokeAccessToken(ctx context.Context, userID, accessToken string) error {
 	_, err := c.do(ctx, call{
 		operation: "revoke access token", method: http.MethodDelete, route: routeAccessTokenRevoke,
-		path:       userPath(userID) + "/access_token/" + url.PathEscape(accessToken),
-		credential: accessToken, secrets: []string{url.PathEscape(accessToken)}, policy: retrySafe,
+		path:       userPath(userID) + "/access_token/" + escapeSegment(accessToken),
+		credential: accessToken, secrets: []string{escapeSegment(accessToken)}, policy: retrySafe,
 	}, nil)
 	return err
 }

@@ -30,6 +30,8 @@ func UserIDProblem(id string) string {
 		return "must not be empty"
 	case n > MaxUserIDLength:
 		return fmt.Sprintf("must be at most %d characters long, got %d", MaxUserIDLength, n)
+	case id == "." || id == "..":
+		return `must not be "." or "..", which proxies and servers treat as path segments`
 	case strings.Contains(id, "/"):
 		return `must not contain "/", which Point cannot accept in a user id`
 	case strings.Contains(id, "@"):

@@ -31,6 +31,9 @@ func TestUserIDProblem(t *testing.T) {
 		{"alice\x00", "control characters"},
 		{"alice\x7f", "control characters"},
 		{"alice\xff", "valid UTF-8"},
+		{".", `must not be "." or ".."`},
+		{"..", `must not be "." or ".."`},
+		{"...", ""},
 	} {
 		got := UserIDProblem(tc.id)
 		if tc.want == "" && got != "" {
