@@ -91,7 +91,7 @@ func (e *TransportError) Unwrap() error { return e.Err }
 
 var (
 	jwtPattern    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
-	bearerPattern = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;]+`)
+	bearerPattern = regexp.MustCompile(`(?i)(bearer\s+)[^\s"',;)]+`)
 )
 
 const masked = "***"

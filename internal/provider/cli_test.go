@@ -29,7 +29,8 @@ var builtProvider struct {
 func sharedCLIConfig(t *testing.T) string {
 	t.Helper()
 	builtProvider.once.Do(func() {
-		builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-")
+		// Shared by every test, so not t.TempDir; TestMain removes it.
+		builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-") //nolint:usetesting
 		if builtProvider.err != nil {
 			return
 		}

@@ -103,7 +103,14 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	defer cancel()
 
 	userID := plan.UserID.ValueString()
-	if _, err := client.CreateUser(ctx, userID); err != nil {
+	_, err := client.CreateUser(ctx, userID)
+	if err != nil && createdWithoutAnswer(ctx, client, userID, err) {
+		resp.Diagnostics.AddWarning("Point User Registered Without an Answer",
+			fmt.Sprintf("No answer came to the request that registers Point user %q, but Point has the user now, so Terraform recorded it in state. "+
+				"If the user existed before this apply, this configuration now manages it.\n\nError: %s", userID, err))
+		err = nil
+	}
+	if err != nil {
 		if point.IsConflict(err) {
 			resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Already Exists",
 				fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it. To manage the existing user, import it:\n\n"+

@@ -1,0 +1,248 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// interruptFront delays every answer after the sandbox has acted on the
+// request, like a slow network on the way back, so that an interrupt can
+// lose the answer to a request that took effect.
+type interruptFront struct {
+	next  http.Handler
+	delay atomic.Int64 // nanoseconds
+
+	mu   sync.Mutex
+	lost map[string]int // route -> answers the client gave up on
+}
+
+func (f *interruptFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	// The sandbox gives up on a request whose client has gone while it
+	// waits out its latency, before acting on it.
+	acted := r.Context().Err() == nil
+	if d := time.Duration(f.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			if acted && rec.Code < 300 {
+				f.mu.Lock()
+				f.lost[reliabilityRoute(r)]++
+				f.mu.Unlock()
+			}
+			return
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+const interruptUsers = 30
+
+// interruptStateTokens reads the refresh tokens by user id from a state file.
+func interruptStateTokens(t *testing.T, dir string) (users []string, tokens map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, map[string]string{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Type      string
+			Instances []struct {
+				Attributes map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &state); err != nil {
+		t.Fatal(err)
+	}
+	tokens = map[string]string{}
+	for _, r := range state.Resources {
+		for _, inst := range r.Instances {
+			id, _ := inst.Attributes["user_id"].(string)
+			switch r.Type {
+			case "point_user":
+				users = append(users, id)
+			case "point_refresh_token":
+				tokens[id], _ = inst.Attributes["token"].(string)
+			}
+		}
+	}
+	slices.Sort(users)
+	return users, tokens
+}
+
+// TestAccInterrupt_applyCLI sends SIGINT to terraform in the middle of an
+// apply against a slow Point, then applies again and checks that every
+// user and refresh token is accounted for.
+func TestAccInterrupt_applyCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	t.Parallel()
+	front := &interruptFront{next: env.Sandbox, lost: map[string]int{}}
+	front.delay.Store(int64(100 * time.Millisecond))
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
+
+	cfg := fmt.Sprintf(`terraform {
+  required_providers {
+    point = {
+      source = "areyoupoint/point"
+    }
+  }
+}
+
+provider "point" {
+  endpoint    = %[1]q
+  api_key     = %[2]q
+  max_retries = 2
+}
+
+resource "point_user" "u" {
+  count   = %[3]d
+  user_id = format("intr-%%02d", count.index)
+}
+
+resource "point_refresh_token" "u" {
+  count   = %[3]d
+  user_id = point_user.u[count.index].user_id
+}
+`, server.URL, env.APIKey, interruptUsers)
+	if err := os.WriteFile(filepath.Join(cli.Dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	interrupt := func(phase string, ready func() bool) {
+		t.Helper()
+		out := interruptApply(t, cli, ready)
+		stateUsers, stateTokens := interruptStateTokens(t, cli.Dir)
+		sandboxUsers := env.Sandbox.UserIDs()
+		front.mu.Lock()
+		lost := maps.Clone(front.lost)
+		clear(front.lost)
+		front.mu.Unlock()
+		t.Logf("interrupt %s: %d users in Point, %d in state, %d refresh tokens in state; answers lost on the way back: %v; refresh tokens issued %d, revoked or replaced %d",
+			phase, len(sandboxUsers), len(stateUsers), len(stateTokens), lost, env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked())
+		if len(stateTokens) == interruptUsers {
+			t.Errorf("interrupt %s came too late: all refresh tokens were issued", phase)
+		}
+		for _, id := range sandboxUsers {
+			if !slices.Contains(stateUsers, id) {
+				t.Errorf("interrupt %s: user %q exists in Point but not in state", phase, id)
+			}
+		}
+		for id, token := range stateTokens {
+			if token != env.CurrentRefreshToken(id) {
+				t.Errorf("interrupt %s: the refresh token of %q in state is not its current one in Point", phase, id)
+			}
+		}
+		if lost[reliabilityRouteCreateUser] > 0 && !diagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
+			t.Errorf("interrupt %s lost %d answers to creates but reported no user registered without an answer:\n%s", phase, lost[reliabilityRouteCreateUser], out)
+		}
+	}
+
+	// First while users are created (Terraform creates them all before any
+	// refresh token, which depends on point_user.u as a whole), then while
+	// refresh tokens are issued.
+	interrupt("during user creation", func() bool { return len(env.Sandbox.UserIDs()) >= 10 })
+	interrupt("during refresh token issue", func() bool {
+		return env.Sandbox.RefreshTokensIssued()-interruptUsers >= 1
+	})
+
+	env.Sandbox.SetFaults(sandbox.Faults{})
+	front.delay.Store(0)
+	out2, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
+	if code != 0 {
+		t.Fatalf("final apply exited %d:\n%s", code, out2)
+	}
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+
+	stateUsers, stateTokens := interruptStateTokens(t, cli.Dir)
+	sandboxUsers := env.Sandbox.UserIDs()
+	var want []string
+	for i := range interruptUsers {
+		want = append(want, fmt.Sprintf("intr-%02d", i))
+	}
+	if !slices.Equal(sandboxUsers, want) || !slices.Equal(stateUsers, want) {
+		t.Errorf("after the final apply Point holds %v and state %v, want %v", sandboxUsers, stateUsers, want)
+	}
+	for _, id := range want {
+		if current := env.CurrentRefreshToken(id); current == "" || current != stateTokens[id] {
+			t.Errorf("the refresh token of %q in state is not its current one in Point", id)
+		}
+	}
+	issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked()
+	if issued-revoked != interruptUsers {
+		t.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want %d, one per user", issued, revoked, issued-revoked, interruptUsers)
+	}
+	t.Logf("after the final apply: refresh tokens issued %d (%d with the users, %d by point_refresh_token), revoked or replaced %d, valid %d",
+		issued, interruptUsers, issued-interruptUsers, revoked, issued-revoked)
+}
+
+// interruptApply starts terraform apply, sends it SIGINT once ready reports
+// true, and returns its output after checking that it failed.
+func interruptApply(t *testing.T, cli *terraformCLI, ready func() bool) string {
+	t.Helper()
+	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if binary == "" {
+		binary = "terraform"
+	}
+	cmd := exec.Command(binary, "apply", "-input=false", "-auto-approve", "-no-color")
+	cmd.Dir = cli.Dir
+	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
+	// Its own process group, so that SIGINT reaches terraform and the
+	// provider as a Ctrl-C in a terminal does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready() {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			t.Fatalf("the apply never reached the point of interruption:\n%s", out.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
+		t.Fatalf("interrupted apply: err = %v, want a non-zero exit\n%s", err, out.String())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("Interrupt received")) {
+		t.Errorf("terraform did not report the interrupt:\n%s", out.String())
+	}
+	return out.String()
+}

@@ -1,0 +1,614 @@
+package provider
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// leakTestFront stands in front of the sandbox. It records every credential
+// the API hands out, so that the scan looks for tokens the sandbox no longer
+// holds too (such as the one issued with a new user), and it can answer one
+// route with a 500 whose body echoes the request's credential.
+type leakTestFront struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	refresh map[string]bool
+	access  map[string]bool
+	failOn  string // a reliabilityRoute value, or ""
+	failed  int
+}
+
+func newLeakTestFront(next http.Handler) *leakTestFront {
+	return &leakTestFront{next: next, refresh: map[string]bool{}, access: map[string]bool{}}
+}
+
+func (f *leakTestFront) failRoute(route string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failOn = route
+}
+
+func (f *leakTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := reliabilityRoute(r)
+	f.mu.Lock()
+	fail := route != "" && route == f.failOn
+	if fail {
+		f.failed++
+	}
+	f.mu.Unlock()
+	if fail {
+		leakTestEchoCredential(w, r)
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	var body struct {
+		User *struct {
+			RefreshToken *struct{ Token string } `json:"refreshToken"`
+		} `json:"user"`
+		RefreshToken *struct{ Token string } `json:"refreshToken"`
+		AccessToken  *struct{ Token string } `json:"accessToken"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
+		f.mu.Lock()
+		if body.User != nil && body.User.RefreshToken != nil {
+			f.refresh[body.User.RefreshToken.Token] = true
+		}
+		if body.RefreshToken != nil {
+			f.refresh[body.RefreshToken.Token] = true
+		}
+		if body.AccessToken != nil {
+			f.access[strings.TrimPrefix(body.AccessToken.Token, "Bearer ")] = true
+		}
+		f.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// leakTestEchoCredential answers 500 as a careless proxy might: the request
+// line, the Authorization header and the bare credential in the body, as a
+// JSON message to reads and as HTML otherwise, so that both the message and
+// the excerpt paths of the client are exercised.
+func leakTestEchoCredential(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	credential := strings.TrimPrefix(auth, "Bearer ")
+	text := fmt.Sprintf("upstream refused %s %s with Authorization: %s (credential=%s)", r.Method, r.URL.Path, auth, credential)
+	if r.Method == http.MethodGet {
+		b, _ := json.Marshal(map[string]string{"error": "internal " + credential, "message": text})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(b)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = fmt.Fprintf(w, "<html><body><h1>500 Internal Server Error</h1><p>%s</p></body></html>", text)
+}
+
+func (f *leakTestFront) tokens() (refresh, access []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for tok := range f.refresh {
+		refresh = append(refresh, tok)
+	}
+	for tok := range f.access {
+		access = append(access, tok)
+	}
+	return refresh, access
+}
+
+const leakTestConfig = `terraform {
+  required_providers {
+    point = {
+      source = "areyoupoint/point"
+    }
+  }
+}
+
+provider "point" {
+  endpoint    = %[1]q
+  max_retries = 1
+}
+
+resource "point_user" "alice" {
+  user_id = "leak-alice"
+}
+
+resource "point_user" "bob" {
+  user_id         = "leak-bob"
+  deletion_policy = "REVOKE"
+}
+
+resource "point_refresh_token" "alice" {
+  user_id           = point_user.alice.user_id
+  rotation_triggers = { generation = %[2]q }
+}
+
+resource "point_refresh_token" "bob" {
+  user_id = point_user.bob.user_id
+}
+
+import {
+  to = point_user.imported
+  id = %[3]q
+}
+
+resource "point_user" "imported" {
+  user_id = %[3]q
+}
+
+import {
+  to = point_refresh_token.imported
+  id = %[3]q
+}
+
+resource "point_refresh_token" "imported" {
+  user_id = point_user.imported.user_id
+}
+
+ephemeral "point_access_token" "alice" {
+  user_id       = point_refresh_token.alice.user_id
+  refresh_token = point_refresh_token.alice.token
+}
+
+ephemeral "point_access_token" "imported" {
+  user_id = point_user.imported.id
+}
+
+resource "terraform_data" "consumer" {
+  provisioner "local-exec" {
+    command = "printf %%s \"$A\" | sha256sum >> consumed.sha256; printf %%s \"$B\" | sha256sum >> consumed.sha256"
+    environment = {
+      A = ephemeral.point_access_token.alice.authorization_header
+      B = ephemeral.point_access_token.imported.token
+    }
+  }
+}
+`
+
+// leakTestUsers are the users leakTestConfig manages.
+var leakTestUsers = []string{"leak-alice", "leak-bob", "leak-imported"}
+
+// TestAccLeak_lifecycleCLI runs a whole lifecycle through the Terraform CLI
+// at TF_LOG=TRACE, with the API key in POINT_API_KEY, failures included, and
+// then looks for every credential in everything Terraform wrote.
+func TestAccLeak_lifecycleCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	apiKey := "leak-canary-" + randomHex(16)
+	wrongKey := "leak-wrong-" + randomHex(16)
+	env := newTestEnv(t, sandbox.Options{APIKey: apiKey})
+	env.RequireSandbox()
+	t.Parallel()
+	importedToken := env.Sandbox.AddUser("leak-imported")
+	front := newLeakTestFront(env.Sandbox)
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+
+	logPath := filepath.Join(t.TempDir(), "trace.log")
+	baseEnv := []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + apiKey}
+	cli.Env = baseEnv
+	writeConfig := func(generation string) {
+		cfg := fmt.Sprintf(leakTestConfig, server.URL, generation, "leak-imported")
+		if err := os.WriteFile(filepath.Join(cli.Dir, "main.tf"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Every refresh token ever current for a managed user, sampled around
+	// each command; the front adds those that were current only briefly.
+	everCurrent := map[string]bool{importedToken: true}
+	sample := func() {
+		for _, id := range leakTestUsers {
+			if tok := env.CurrentRefreshToken(id); tok != "" {
+				everCurrent[tok] = true
+			}
+		}
+	}
+	var output bytes.Buffer
+	run := func(want int, args ...string) string {
+		t.Helper()
+		sample()
+		out := cli.MustRun(want, append(args, "-no-color")...)
+		output.WriteString(out)
+		sample()
+		return out
+	}
+	// Plan JSON is scanned on its own: it may hold refresh tokens.
+	showJSON := func(plan string) []byte {
+		t.Helper()
+		return []byte(cli.MustRun(0, "show", "-json", plan))
+	}
+	expect := func(out string, texts ...string) {
+		t.Helper()
+		if want := userTestDiagnostic(texts...); !want.MatchString(out) {
+			t.Errorf("output does not match %s:\n%s", want, out)
+		}
+	}
+	plans := map[string][]byte{}
+
+	// Create, import and consume access tokens through a saved plan.
+	writeConfig("1")
+	run(0, "plan", "-input=false", "-out=create.tfplan")
+	plans["create.tfplan"] = showJSON("create.tfplan")
+	out := run(0, "apply", "-input=false", "create.tfplan")
+	expect(out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	aliceFirst := env.CurrentRefreshToken("leak-alice")
+
+	// Rotation through a saved plan.
+	writeConfig("2")
+	run(0, "plan", "-input=false", "-out=rotate.tfplan")
+	plans["rotate.tfplan"] = showJSON("rotate.tfplan")
+	out = run(0, "apply", "-input=false", "rotate.tfplan")
+	expect(out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	if aliceNow := env.CurrentRefreshToken("leak-alice"); aliceNow == "" || aliceNow == aliceFirst {
+		t.Error("changing rotation_triggers did not rotate alice's refresh token")
+	}
+
+	// A wrong API key: 401 on every read that uses it.
+	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
+	out = run(1, "plan", "-input=false")
+	expect(out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+	cli.Env = baseEnv
+
+	// A proxy that echoes the credential in a 500, on a route for each kind
+	// of credential: the API key, a refresh token, an access token.
+	front.failRoute(reliabilityRouteGetUser)
+	out = run(1, "plan", "-input=false")
+	expect(out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	front.failRoute(reliabilityRouteIssueAccessToken)
+	out = run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
+	expect(out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
+	front.failRoute(reliabilityRouteRevokeAccessToken)
+	out = run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
+	expect(out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
+	front.failRoute(reliabilityRouteRevokeRefreshToken)
+	out = run(1, "destroy", "-input=false", "-auto-approve")
+	expect(out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+	front.failRoute("")
+
+	// The state is read before the final destroy empties it, and must hold
+	// the current tokens, or the checks on state below prove nothing.
+	stateFiles := map[string][]byte{}
+	for _, name := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
+		b, err := os.ReadFile(filepath.Join(cli.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stateFiles[name+" (before destroy)"] = b
+	}
+	for _, id := range leakTestUsers {
+		if tok := env.CurrentRefreshToken(id); tok == "" || !bytes.Contains(stateFiles["terraform.tfstate (before destroy)"], []byte(tok)) {
+			t.Errorf("the state does not hold the current refresh token of %q", id)
+		}
+	}
+	out = run(0, "destroy", "-input=false", "-auto-approve")
+	expect(out, "Destroy complete! Resources: 6 destroyed.")
+	for _, id := range leakTestUsers {
+		if !env.Sandbox.HasUser(id) {
+			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
+		}
+		if tok := env.CurrentRefreshToken(id); tok != "" {
+			t.Errorf("user %q still has a current refresh token after destroy", id)
+		}
+	}
+	if front.failed < 4 {
+		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", front.failed)
+	}
+
+	// The provisioner received access tokens, in both forms.
+	records := env.Sandbox.AccessTokens()
+	consumed, err := os.ReadFile(filepath.Join(cli.Dir, "consumed.sha256"))
+	if err != nil {
+		t.Fatalf("the consumer never ran: %v", err)
+	}
+	hashes := map[string]bool{}
+	for _, rec := range records {
+		for _, v := range []string{rec.Token, "Bearer " + rec.Token} {
+			sum := sha256.Sum256([]byte(v))
+			hashes[hex.EncodeToString(sum[:])] = true
+		}
+	}
+	consumedHashes := 0
+	for _, field := range strings.Fields(string(consumed)) {
+		if field == "-" {
+			continue
+		}
+		consumedHashes++
+		if !hashes[field] {
+			t.Errorf("the consumer received a value that is no access token the sandbox issued")
+		}
+	}
+	if consumedHashes < 4 {
+		t.Errorf("the consumer ran with %d tokens, want 2 for each of its 2 successful runs", consumedHashes)
+	}
+
+	// Everything Terraform wrote.
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacts := map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()}
+	for name, js := range plans {
+		artifacts[name+" JSON"] = js
+		for entry, b := range leakTestZipEntries(t, filepath.Join(cli.Dir, name)) {
+			artifacts[name+" entry "+entry] = b
+		}
+	}
+	for name, b := range stateFiles {
+		artifacts[name] = b
+	}
+	for _, name := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
+		b, err := os.ReadFile(filepath.Join(cli.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		artifacts[name+" (after destroy)"] = b
+	}
+
+	// The log must hold the provider's own request logs, and the output the
+	// masked echoes, or the scan proves nothing.
+	if n := bytes.Count(output.Bytes(), []byte("(credential=***)")); n < 4 {
+		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 4 failing steps at least", n)
+	}
+	for _, want := range []string{"Point request", `point_operation="issue access token"`, "http_status=500", "http_status=401"} {
+		if !bytes.Contains(logText, []byte(want)) {
+			t.Errorf("the TRACE log lacks %q: the provider's logs are not being scanned", want)
+		}
+	}
+
+	frontRefresh, frontAccess := front.tokens()
+	for _, tok := range frontRefresh {
+		everCurrent[tok] = true
+	}
+	accessTokens := map[string]bool{}
+	for _, rec := range records {
+		accessTokens[rec.Token] = true
+	}
+	for _, tok := range frontAccess {
+		accessTokens[tok] = true
+	}
+	if len(accessTokens) != len(records) || len(records) == 0 {
+		t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(frontAccess), len(records))
+	}
+	never := map[string]string{"the API key": apiKey, "the wrong API key": wrongKey}
+	for tok := range accessTokens {
+		never[fmt.Sprintf("access token %d", len(never)-1)] = tok
+	}
+	refresh := map[string]string{}
+	for tok := range everCurrent {
+		refresh[fmt.Sprintf("refresh token %d", len(refresh)+1)] = tok
+	}
+
+	found, bytesScanned := 0, 0
+	sensitiveCopies := map[string]int{}
+	for where, text := range artifacts {
+		bytesScanned += len(text)
+		for name, secret := range never {
+			found += leakTestFind(t, where, text, name, secret)
+		}
+		for _, m := range leakTestJWTShape.FindAll(text, -1) {
+			found++
+			t.Errorf("the %s holds a JWT: %.16s…", where, m)
+		}
+		switch {
+		case strings.HasSuffix(where, " JSON"):
+			bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, leakTestPlanSensitive)
+			found, sensitiveCopies[where] = found+bad, ok
+		case strings.HasPrefix(where, "terraform.tfstate"), strings.HasSuffix(where, " entry tfstate"), strings.HasSuffix(where, " entry tfstate-prev"):
+			bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, leakTestStateSensitive)
+			found, sensitiveCopies[where] = found+bad, ok
+		case strings.HasSuffix(where, " entry tfplan"):
+			// Terraform's binary record of prior and planned values, with
+			// their sensitivity marks.
+		default:
+			for name, secret := range refresh {
+				found += leakTestFind(t, where, text, name, secret)
+			}
+			for _, m := range leakTestRefreshShape.FindAll(text, -1) {
+				found++
+				t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
+			}
+		}
+	}
+
+	// Without these the checks of sensitive copies would prove nothing.
+	for _, where := range []string{"create.tfplan JSON", "rotate.tfplan JSON", "terraform.tfstate (before destroy)", "rotate.tfplan entry tfstate"} {
+		if sensitiveCopies[where] == 0 {
+			t.Errorf("the %s holds no refresh token at all", where)
+		}
+	}
+	t.Logf("sensitive copies of refresh tokens, by Terraform's design: %v", sensitiveCopies)
+	t.Logf("leak scan: %d artifacts, %d bytes, %d TRACE log lines (%d bytes); %d secrets sought (2 API keys, %d access tokens, %d refresh tokens); %d found",
+		len(artifacts), bytesScanned, bytes.Count(logText, []byte("\n")), len(logText), len(never)+len(refresh), len(accessTokens), len(refresh), found)
+}
+
+var (
+	leakTestJWTShape     = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+	leakTestRefreshShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
+)
+
+// leakTestFind reports, and counts, secret in text: whole, or its last 16
+// characters, which would betray one that was cut short.
+func leakTestFind(t *testing.T, where string, text []byte, name, secret string) int {
+	t.Helper()
+	tail := secret
+	if len(secret) > 16 {
+		tail = secret[len(secret)-16:]
+	}
+	switch {
+	case bytes.Contains(text, []byte(secret)):
+		t.Errorf("the %s holds %s", where, name)
+		return 1
+	case bytes.Contains(text, []byte(tail)):
+		t.Errorf("the %s holds the end of %s", where, name)
+		return 1
+	}
+	return 0
+}
+
+// leakTestZipEntries returns the entries of a saved plan, a zip archive.
+func leakTestZipEntries(t *testing.T, file string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatalf("opening the saved plan: %v", err)
+	}
+	defer zr.Close()
+	entries := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[f.Name] = b
+	}
+	return entries
+}
+
+// leakTestSensitiveOnly fails for every string in the JSON text that is one
+// of tokens at a place sensitive does not accept, and counts those (bad)
+// and the others (ok).
+func leakTestSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, sensitive func(root any, path []any) bool) (bad, ok int) {
+	t.Helper()
+	var root any
+	if err := json.Unmarshal(text, &root); err != nil {
+		t.Errorf("the %s is not JSON: %v", where, err)
+		return 0, 0
+	}
+	var walk func(v any, path []any)
+	walk = func(v any, path []any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				walk(e, append(slices.Clone(path), k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(slices.Clone(path), i))
+			}
+		case string:
+			switch {
+			case !tokens[v]:
+			case sensitive(root, path):
+				ok++
+			default:
+				bad++
+				t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, leakTestPath(path))
+			}
+		}
+	}
+	walk(root, nil)
+	return bad, ok
+}
+
+func leakTestPath(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(p) + "]")
+		default:
+			b.WriteString("." + fmt.Sprint(p))
+		}
+	}
+	return b.String()
+}
+
+func leakTestAt(root any, path []any) any {
+	v := root
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[p]
+		case int:
+			s, ok := v.([]any)
+			if !ok || p >= len(s) {
+				return nil
+			}
+			v = s[p]
+		}
+	}
+	return v
+}
+
+// leakTestOwner returns the nearest object above path that has a "type".
+func leakTestOwner(root any, path []any) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if m, ok := leakTestAt(root, path[:i]).(map[string]any); ok {
+			if typ, ok := m["type"].(string); ok {
+				return typ
+			}
+		}
+	}
+	return ""
+}
+
+// leakTestPlanSensitive accepts the token attribute of a point_refresh_token
+// in `terraform show -json` of a plan, where the matching sensitivity map
+// (sensitive_values, before_sensitive, after_sensitive) marks it.
+func leakTestPlanSensitive(root any, path []any) bool {
+	n := len(path)
+	if n < 2 || path[n-1] != "token" || leakTestOwner(root, path) != "point_refresh_token" {
+		return false
+	}
+	marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}[path[n-2]]
+	if marks == "" {
+		return false
+	}
+	return leakTestAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
+}
+
+// leakTestStateSensitive accepts the token attribute of a
+// point_refresh_token instance in a state file whose sensitive_attributes
+// list it.
+func leakTestStateSensitive(root any, path []any) bool {
+	n := len(path)
+	if n != 6 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "token" {
+		return false
+	}
+	if owner, _ := leakTestAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_token" {
+		return false
+	}
+	marked, _ := leakTestAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+	for _, p := range marked {
+		steps, _ := p.([]any)
+		if len(steps) == 1 {
+			if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == "token" {
+				return true
+			}
+		}
+	}
+	return false
+}
