@@ -41,9 +41,9 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds, each timing both configurations")
 	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
 	terraform := flag.String("terraform", "terraform", "terraform binary")
-	cpuProfile := flag.String("cpuprofile", "", "directory for CPU profiles of the provider (builds it with -tags pprof)")
+	profileDir := flag.String("profile", "", "directory for CPU and heap profiles of the provider (builds it with -tags pprof)")
 	flag.Parse()
-	if err := run(*n, *rounds, *parallelism, *terraform, *cpuProfile); err != nil {
+	if err := run(*n, *rounds, *parallelism, *terraform, *profileDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -82,7 +82,7 @@ type measurement struct {
 	connections int
 }
 
-func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
+func run(n, rounds, parallelism int, terraform, profileDir string) error {
 	terraformPath, err := exec.LookPath(terraform)
 	if err != nil {
 		return fmt.Errorf("terraform not found: %w", err)
@@ -94,7 +94,7 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 	defer os.RemoveAll(work)
 
 	var buildArgs []string
-	if cpuProfile != "" {
+	if profileDir != "" {
 		buildArgs = []string{"-tags", "pprof"}
 	}
 	providerBinary, err := devenv.BuildProvider(filepath.Join(work, "provider"), buildArgs...)
@@ -128,12 +128,12 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 		envWrapTarget+"="+providerBinary,
 		envUsageFile+"="+usageFile,
 	)
-	if cpuProfile != "" {
-		if err := os.MkdirAll(cpuProfile, 0o755); err != nil {
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
 			return err
 		}
-		abs, _ := filepath.Abs(cpuProfile)
-		env = append(env, "POINT_PROVIDER_CPUPROFILE_DIR="+abs)
+		abs, _ := filepath.Abs(profileDir)
+		env = append(env, "POINT_PROVIDER_PROFILE_DIR="+abs)
 	}
 
 	ownDir := filepath.Join(work, "own")
@@ -156,7 +156,7 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 			for _, phase := range phases {
 				_ = os.Remove(usageFile)
 				requests, connections := box.Requests(), box.Connections()
-				wall, err := terraformRun(terraformPath, dir, env, phase, parallelism)
+				wall, err := terraformRun(terraformPath, dir, append(env, fmt.Sprintf("TF_VAR_round=%d", round+1)), phase, parallelism)
 				if err != nil {
 					return fmt.Errorf("round %d, %s %s: %w", round+1, name, phase, err)
 				}
@@ -167,8 +167,8 @@ func run(n, rounds, parallelism int, terraform, cpuProfile string) error {
 			}
 		}
 	}
-	if len(box.UserIDs()) != n {
-		return fmt.Errorf("the sandbox holds %d users, expected %d", len(box.UserIDs()), n)
+	if got := len(box.UserIDs()); got != n*rounds {
+		return fmt.Errorf("the sandbox holds %d users, expected %d", got, n*rounds)
 	}
 	printTable(n, rounds, parallelism, results)
 	return nil
@@ -232,9 +232,14 @@ provider "point" {
   api_key  = %q
 }
 
+# Point cannot delete users, so every round registers users of its own.
+variable "round" {
+  type = number
+}
+
 resource "point_user" "bench" {
   count   = %d
-  user_id = format("bench-user-%%05d", count.index)
+  user_id = format("bench-%%d-user-%%05d", var.round, count.index)
 }
 
 resource "point_refresh_token" "bench" {
