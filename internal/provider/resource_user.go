@@ -63,7 +63,7 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"user_id": schema.StringAttribute{
-				MarkdownDescription: "Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`. " +
+				MarkdownDescription: "Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`, and not `.` or `..`. " +
 					"Point asks that it carry no personal information, such as an email address. Changing it registers a new user.",
 				Required:      true,
 				Validators:    []validator.String{validators.UserID()},
