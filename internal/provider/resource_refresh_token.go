@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -102,6 +103,15 @@ func (r *refreshTokenResource) Configure(_ context.Context, req resource.Configu
 func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
+	}
+	// Most plans change nothing; then only a rotation that fell due matters,
+	// and reading one attribute is far cheaper than the whole model.
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		var scheduled types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("rotate_at"), &scheduled)...)
+		if due, ok := parseTime(scheduled); !ok || r.now().Before(due) {
+			return
+		}
 	}
 	var plan, state refreshTokenResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
