@@ -126,3 +126,11 @@ func createdWithoutAnswer(ctx context.Context, client *point.Client, userID stri
 	_, getErr := client.GetUser(ctx, userID)
 	return getErr == nil
 }
+
+// withTimeout bounds ctx by the configured timeout of an operation, such
+// as state.Timeouts.Read, or defaultOperationTimeout when none is set.
+func withTimeout(ctx context.Context, configured func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) (context.Context, context.CancelFunc) {
+	timeout, timeoutDiags := configured(ctx, defaultOperationTimeout)
+	diags.Append(timeoutDiags...)
+	return context.WithTimeout(ctx, timeout)
+}

@@ -182,13 +182,11 @@ func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultOperationTimeout)
-	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	plan.ID = plan.UserID
 	r.issue(ctx, &plan, &resp.Diagnostics)
@@ -226,15 +224,13 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultOperationTimeout)
-	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
+	defer cancel()
 	client, diags := r.data.apiKeyClient("read a Point user's refresh token")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	userID := state.UserID.ValueString()
 	user, err := client.GetUser(ctx, userID)
@@ -280,13 +276,11 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	if plan.Token.IsUnknown() {
-		timeout, diags := plan.Timeouts.Update(ctx, defaultOperationTimeout)
-		resp.Diagnostics.Append(diags...)
+		ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
+		defer cancel()
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
 		r.issue(ctx, &plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
@@ -303,15 +297,13 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultOperationTimeout)
-	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
+	defer cancel()
 	client, diags := r.data.tokenClient("revoke a Point refresh token")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	userID := state.UserID.ValueString()
 	if err := ignoreNoLongerCurrent(client.RevokeRefreshToken(ctx, userID, state.Token.ValueString())); err != nil {

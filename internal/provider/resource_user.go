@@ -92,15 +92,13 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultOperationTimeout)
-	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
+	defer cancel()
 	client, diags := r.data.apiKeyClient("create a Point user")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	userID := plan.UserID.ValueString()
 	_, err := client.CreateUser(ctx, userID)
@@ -132,15 +130,13 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultOperationTimeout)
-	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
+	defer cancel()
 	client, diags := r.data.apiKeyClient("read a Point user")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	userID := state.UserID.ValueString()
 	if _, err := client.GetUser(ctx, userID); err != nil {
@@ -186,15 +182,13 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 				"or remove it from configuration with a removed block. Point has no endpoint that deletes users.", userID))
 		return
 	case deletionRevoke:
-		timeout, diags := state.Timeouts.Delete(ctx, defaultOperationTimeout)
-		resp.Diagnostics.Append(diags...)
+		ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
+		defer cancel()
 		client, diags := r.data.apiKeyClient("revoke a Point user's refresh token")
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
 		if err := revokeCurrentRefreshToken(ctx, client, userID); err != nil {
 			resp.Diagnostics.AddError("Error Revoking Point User's Refresh Token",
 				apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; the user stays in state", userID), err))
