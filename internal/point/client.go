@@ -149,13 +149,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 	m := newMasker(secrets...)
 	ctx = tflog.MaskLogStrings(ctx, secrets...)
 	ctx = tflog.MaskLogRegexes(ctx, jwtPattern, bearerPattern)
-	ctx = tflog.SetField(ctx, "point_operation", cl.operation)
-	ctx = tflog.SetField(ctx, "http_method", cl.method)
-	ctx = tflog.SetField(ctx, "http_route", cl.route)
+	// Fields go with each log call rather than on the context: every
+	// context field copies the logger's options, on every request.
+	fields := map[string]any{"point_operation": cl.operation, "http_method": cl.method, "http_route": cl.route}
 
 	for attempt := 1; ; attempt++ {
-		attemptCtx := tflog.SetField(ctx, "attempt", attempt)
-		status, header, body, sent, err := c.send(attemptCtx, cl)
+		fields["attempt"] = attempt
+		status, header, body, sent, err := c.send(ctx, cl, fields)
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
@@ -168,11 +168,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err,
 				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, err))}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
-				tflog.Debug(attemptCtx, "Point request failed", map[string]any{"error": terr.Error()})
+				tflog.Debug(ctx, "Point request failed", fields, map[string]any{"error": terr.Error()})
 				return result, terr
 			}
 			wait := backoff(attempt, c.waitMin, c.waitMax)
-			tflog.Debug(attemptCtx, "Point request failed, retrying", map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
+			tflog.Debug(ctx, "Point request failed, retrying", fields, map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
 			result.maybeApplied = result.maybeApplied || sent
 			if err := sleep(ctx, wait); err != nil {
 				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
@@ -202,7 +202,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		} else {
 			result.maybeApplied = true
 		}
-		tflog.Debug(attemptCtx, "Point answered with a retryable status, retrying", map[string]any{"http_status": status, "wait_ms": wait.Milliseconds()})
+		tflog.Debug(ctx, "Point answered with a retryable status, retrying", fields, map[string]any{"http_status": status, "wait_ms": wait.Milliseconds()})
 		if err := sleep(ctx, wait); err != nil {
 			return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 		}
@@ -211,7 +211,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 
 // send makes one attempt. sent reports whether the request was written to
 // the connection, that is, whether Point may have acted on it.
-func (c *Client) send(ctx context.Context, cl call) (status int, header http.Header, body []byte, sent bool, err error) {
+func (c *Client) send(ctx context.Context, cl call, fields map[string]any) (status int, header http.Header, body []byte, sent bool, err error) {
 	trace := &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { sent = true },
 	}
@@ -233,7 +233,7 @@ func (c *Client) send(ctx context.Context, cl call) (status int, header http.Hea
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	tflog.Debug(ctx, "Point request", map[string]any{
+	tflog.Debug(ctx, "Point request", fields, map[string]any{
 		"http_status": resp.StatusCode,
 		"duration_ms": time.Since(start).Milliseconds(),
 	})
