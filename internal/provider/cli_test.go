@@ -71,11 +71,16 @@ func newTerraformCLI(t *testing.T) *terraformCLI {
 	return &terraformCLI{t: t, Dir: t.TempDir(), cliConfig: sharedCLIConfig(t)}
 }
 
-// WriteConfig writes main.tf: the provider requirement, env's provider
-// block, then config.
+// WriteConfig writes main.tf: env's provider block, then config.
 func (c *terraformCLI) WriteConfig(env *testEnv, config string) {
 	c.t.Helper()
-	text := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n\n" + env.ProviderBlock() + config
+	c.WriteMain(env.ProviderBlock() + config)
+}
+
+// WriteMain writes main.tf: the provider requirement, then config.
+func (c *terraformCLI) WriteMain(config string) {
+	c.t.Helper()
+	text := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n\n" + config
 	if err := os.WriteFile(filepath.Join(c.Dir, "main.tf"), []byte(text), 0o600); err != nil {
 		c.t.Fatal(err)
 	}

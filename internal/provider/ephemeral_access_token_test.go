@@ -449,15 +449,7 @@ func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
 	t.Parallel()
 	userID := env.UserID("at-cli")
 	dir := cli.Dir
-	cfg := fmt.Sprintf(`terraform {
-  required_providers {
-    point = {
-      source = "areyoupoint/point"
-    }
-  }
-}
-
-provider "point" {
+	cfg := fmt.Sprintf(`provider "point" {
   endpoint    = %[1]q
   api_key     = %[2]q
   max_retries = 1
@@ -480,9 +472,7 @@ resource "terraform_data" "consumer" {
   }
 }
 `, env.Endpoint, env.APIKey, userID)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cli.WriteMain(cfg)
 
 	seen := map[string][]byte{}
 	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-out=plan.bin"))
@@ -551,16 +541,7 @@ func TestAccAccessToken_closeFailureWarns(t *testing.T) {
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	const maxRetries = 1
-	dir := cli.Dir
-	cfg := fmt.Sprintf(`terraform {
-  required_providers {
-    point = {
-      source = "areyoupoint/point"
-    }
-  }
-}
-
-provider "point" {
+	cfg := fmt.Sprintf(`provider "point" {
   endpoint    = %[1]q
   api_key     = %[2]q
   max_retries = %[3]d
@@ -579,9 +560,7 @@ resource "terraform_data" "consumer" {
   }
 }
 `, server.URL, env.APIKey, maxRetries, userID)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cli.WriteMain(cfg)
 
 	out := []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color"))
 	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,

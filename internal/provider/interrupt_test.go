@@ -111,15 +111,7 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	t.Cleanup(server.Close)
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
 
-	cfg := fmt.Sprintf(`terraform {
-  required_providers {
-    point = {
-      source = "areyoupoint/point"
-    }
-  }
-}
-
-provider "point" {
+	cfg := fmt.Sprintf(`provider "point" {
   endpoint    = %[1]q
   api_key     = %[2]q
   max_retries = 2
@@ -135,9 +127,7 @@ resource "point_refresh_token" "u" {
   user_id = point_user.u[count.index].user_id
 }
 `, server.URL, env.APIKey, interruptUsers)
-	if err := os.WriteFile(filepath.Join(cli.Dir, "main.tf"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cli.WriteMain(cfg)
 
 	interrupt := func(phase string, ready func() bool) {
 		t.Helper()

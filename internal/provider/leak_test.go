@@ -120,15 +120,7 @@ func (f *leakTestFront) tokens() (refresh, access []string) {
 	return refresh, access
 }
 
-const leakTestConfig = `terraform {
-  required_providers {
-    point = {
-      source = "areyoupoint/point"
-    }
-  }
-}
-
-provider "point" {
+const leakTestConfig = `provider "point" {
   endpoint    = %[1]q
   max_retries = 1
 }
@@ -212,9 +204,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli.Env = baseEnv
 	writeConfig := func(generation string) {
 		cfg := fmt.Sprintf(leakTestConfig, server.URL, generation, "leak-imported")
-		if err := os.WriteFile(filepath.Join(cli.Dir, "main.tf"), []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		cli.WriteMain(cfg)
 	}
 
 	// Every refresh token ever current for a managed user, sampled around
