@@ -41,9 +41,10 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds, each timing both configurations")
 	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
 	terraform := flag.String("terraform", "terraform", "terraform binary")
+	providerPath := flag.String("provider", "", "an already built provider binary to measure instead of building this one")
 	profileDir := flag.String("profile", "", "directory for CPU and heap profiles of the provider (builds it with -tags pprof)")
 	flag.Parse()
-	if err := run(*n, *rounds, *parallelism, *terraform, *profileDir); err != nil {
+	if err := run(*n, *rounds, *parallelism, *terraform, *providerPath, *profileDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -82,7 +83,7 @@ type measurement struct {
 	connections int
 }
 
-func run(n, rounds, parallelism int, terraform, profileDir string) error {
+func run(n, rounds, parallelism int, terraform, providerPath, profileDir string) error {
 	terraformPath, err := exec.LookPath(terraform)
 	if err != nil {
 		return fmt.Errorf("terraform not found: %w", err)
@@ -93,13 +94,15 @@ func run(n, rounds, parallelism int, terraform, profileDir string) error {
 	}
 	defer os.RemoveAll(work)
 
-	var buildArgs []string
-	if profileDir != "" {
-		buildArgs = []string{"-tags", "pprof"}
-	}
-	providerBinary, err := devenv.BuildProvider(filepath.Join(work, "provider"), buildArgs...)
-	if err != nil {
-		return err
+	providerBinary := providerPath
+	if providerBinary == "" {
+		var buildArgs []string
+		if profileDir != "" {
+			buildArgs = []string{"-tags", "pprof"}
+		}
+		if providerBinary, err = devenv.BuildProvider(filepath.Join(work, "provider"), buildArgs...); err != nil {
+			return err
+		}
 	}
 	// Terraform starts this program in place of the provider, so that it can
 	// record the provider's resource usage.
