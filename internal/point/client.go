@@ -158,6 +158,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		status, header, body, sent, err := c.send(ctx, cl, fields)
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
+			result.maybeApplied = result.maybeApplied || sent
 			if ctx.Err() != nil {
 				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(),
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
@@ -173,7 +174,6 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 			}
 			wait := backoff(attempt, c.waitMin, c.waitMax)
 			tflog.Debug(ctx, "Point request failed, retrying", fields, map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
-			result.maybeApplied = result.maybeApplied || sent
 			if err := sleep(ctx, wait); err != nil {
 				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 			}

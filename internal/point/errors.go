@@ -117,3 +117,18 @@ func (m masker) mask(text string) string {
 	text = bearerPattern.ReplaceAllString(text, "${1}"+masked)
 	return jwtPattern.ReplaceAllString(text, masked)
 }
+
+// An UnconfirmedCreateError comes with the user CreateUser returns when its
+// request reached Point but no answer came back (the run was interrupted,
+// the request timed out, the connection dropped) and Point has the user
+// afterwards. The request most likely registered the user, but the user
+// may have existed before.
+type UnconfirmedCreateError struct {
+	Err error
+}
+
+func (e *UnconfirmedCreateError) Error() string {
+	return "no answer came to the create, but Point has the user now: " + e.Err.Error()
+}
+
+func (e *UnconfirmedCreateError) Unwrap() error { return e.Err }

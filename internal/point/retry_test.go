@@ -447,6 +447,38 @@ func TestRetry_createUserApplied(t *testing.T) {
 	})
 }
 
+func TestCreateUser_answerLost(t *testing.T) {
+	t.Run("after sending, reads the user and says it is unconfirmed", func(t *testing.T) {
+		s, _ := startSandbox(t, sandbox.Options{})
+		rec := newRecorder(t, s, applyThenHangUp)
+		u, err := newClient(t, rec.URL, s.APIKey(), withMaxRetries(0)).CreateUser(context.Background(), "new")
+		var unconfirmed *point.UnconfirmedCreateError
+		if !errors.As(err, &unconfirmed) {
+			t.Fatalf("error = %v, want *point.UnconfirmedCreateError", err)
+		}
+		if u == nil || u.ID != "new" || !s.HasUser("new") {
+			t.Fatalf("CreateUser returned %v; want the user Point registered", u)
+		}
+		if post, get := rec.count(http.MethodPost, "/new"), rec.count(http.MethodGet, "/new"); post != 1 || get != 1 {
+			t.Errorf("sent %d POST and %d GET, want 1 and 1", post, get)
+		}
+	})
+
+	t.Run("refused before sending, looks for nothing", func(t *testing.T) {
+		s, url := startSandbox(t, sandbox.Options{})
+		s.AddUser("existing")
+		tr, _ := failFirstDial()
+		c := newClient(t, url, s.APIKey(), withMaxRetries(0), func(c *point.Config) { c.Transport = tr })
+		u, err := c.CreateUser(context.Background(), "existing")
+		var terr *point.TransportError
+		var unconfirmed *point.UnconfirmedCreateError
+		if !errors.As(err, &terr) || errors.As(err, &unconfirmed) || u != nil {
+			t.Fatalf("CreateUser = %v, %v; want only a transport error", u, err)
+		}
+		wantCounts(t, s, map[string]int{})
+	})
+}
+
 func TestRetry_timeout(t *testing.T) {
 	slow := func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		select {

@@ -2,6 +2,7 @@ package point
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,6 +91,8 @@ func (e userEnvelope) validate(operation string) (*User, error) {
 
 // CreateUser registers userID with Point. When Point already has the user
 // it answers 409 (IsConflict), or, on some deployments, 200 with that user.
+// When the answer is lost after the request reached Point, CreateUser
+// returns the user, if Point has it, with an *UnconfirmedCreateError.
 func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
 	if c.apiKey == "" {
 		return nil, ErrNoAPIKey
@@ -103,11 +106,25 @@ func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
 		// An earlier attempt created the user before its answer was lost.
 		return c.GetUser(ctx, userID)
 	}
+	var transportErr *TransportError
+	if errors.As(err, &transportErr) && res.maybeApplied {
+		// The last attempt may have registered the user. Look with a context
+		// of its own, since the create's has usually ended.
+		lookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unconfirmedLookTimeout)
+		defer cancel()
+		if user, getErr := c.GetUser(lookCtx, userID); getErr == nil {
+			return user, &UnconfirmedCreateError{Err: err}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return body.validate("create user")
 }
+
+// unconfirmedLookTimeout bounds the read that follows a create whose answer
+// never came.
+const unconfirmedLookTimeout = 10 * time.Second
 
 // GetUser reads a user with its profile and current refresh token.
 func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -102,29 +101,6 @@ func apiErrorDetail(action string, err error) string {
 		detail += " " + hint
 	}
 	return detail + "\n\nError: " + err.Error()
-}
-
-// confirmTimeout bounds the look that follows a create whose answer never
-// came.
-const confirmTimeout = 10 * time.Second
-
-// createdWithoutAnswer reports whether Point holds the user after a create
-// that got no answer: the run was interrupted, the operation timed out, or
-// the connection failed after the request may have registered the user.
-// Without this, the next apply would meet "already exists" for a user this
-// configuration created. A failure to connect sent nothing, so needs no
-// look. The look has a context of its own, since the create's has usually
-// ended.
-func createdWithoutAnswer(ctx context.Context, client *point.Client, userID string, err error) bool {
-	var transportErr *point.TransportError
-	var opErr *net.OpError
-	if !errors.As(err, &transportErr) || errors.As(err, &opErr) && opErr.Op == "dial" {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
-	defer cancel()
-	_, getErr := client.GetUser(ctx, userID)
-	return getErr == nil
 }
 
 // withTimeout bounds ctx by the configured timeout of an operation, such

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,10 +103,11 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 
 	userID := plan.UserID.ValueString()
 	_, err := client.CreateUser(ctx, userID)
-	if err != nil && createdWithoutAnswer(ctx, client, userID, err) {
+	var unconfirmed *point.UnconfirmedCreateError
+	if errors.As(err, &unconfirmed) {
 		resp.Diagnostics.AddWarning("Point User Registered Without an Answer",
 			fmt.Sprintf("No answer came to the request that registers Point user %q, but Point has the user now, so Terraform recorded it in state. "+
-				"If the user existed before this apply, this configuration now manages it.\n\nError: %s", userID, err))
+				"If the user existed before this apply, this configuration now manages it.\n\nError: %s", userID, unconfirmed.Err))
 		err = nil
 	}
 	if err != nil {
