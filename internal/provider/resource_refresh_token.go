@@ -10,8 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -53,17 +51,8 @@ func (r *refreshTokenResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"this resource owns it. Rotation happens in place: the new token is issued before the old one stops working, so there is no moment without a valid token. " +
 			"Destroy revokes the token.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Same as `user_id`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"user_id": schema.StringAttribute{
-				MarkdownDescription: "Id of the Point user whose refresh token this is, usually `point_user.<name>.user_id`. Changing it replaces the resource.",
-				Required:            true,
-				Validators:          []validator.String{validators.UserID()},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"id":      idAttribute(),
+			"user_id": userIDAttribute("Id of the Point user whose refresh token this is, usually `point_user.<name>.user_id`. Changing it replaces the resource."),
 			"token": schema.StringAttribute{
 				MarkdownDescription: "The refresh token. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do.",
 				Computed:            true,

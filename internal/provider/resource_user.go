@@ -58,18 +58,9 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"the profile is the end user's personal health data, which the `point_user` data source reads on request. " +
 			"Point has no endpoint that deletes a user, so destroying this resource follows `deletion_policy`.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Same as `user_id`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"user_id": schema.StringAttribute{
-				MarkdownDescription: "Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`, and not `.` or `..`. " +
-					"Point asks that it carry no personal information, such as an email address. Changing it registers a new user.",
-				Required:      true,
-				Validators:    []validator.String{validators.UserID()},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"id": idAttribute(),
+			"user_id": userIDAttribute("Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`, and not `.` or `..`. " +
+				"Point asks that it carry no personal information, such as an email address. Changing it registers a new user."),
 			"deletion_policy": schema.StringAttribute{
 				MarkdownDescription: "What destroy does, since Point cannot delete users. `ABANDON` (default) removes the user from state and leaves it in Point; " +
 					"`REVOKE` first revokes the user's current refresh token, then abandons the user; `PREVENT` makes destroy fail.",
@@ -80,6 +71,26 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
 		},
+	}
+}
+
+// idAttribute is a resource's computed id, which equals its user_id.
+func idAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Same as `user_id`.",
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+}
+
+// userIDAttribute is a resource's user_id: required, checked against
+// Point's rules, and replacing the resource when it changes.
+func userIDAttribute(description string) schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: description,
+		Required:            true,
+		Validators:          []validator.String{validators.UserID()},
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}
 }
 
