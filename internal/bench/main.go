@@ -40,7 +40,7 @@ func main() {
 	n := flag.Int("n", 500, "number of point_user (and of point_refresh_token) resources")
 	rounds := flag.Int("rounds", 3, "rounds, each timing both configurations")
 	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
-	terraform := flag.String("terraform", "terraform", "terraform binary")
+	terraform := flag.String("terraform", "", "terraform binary (default: TF_ACC_TERRAFORM_PATH, else terraform on PATH)")
 	providerPath := flag.String("provider", "", "an already built provider binary to measure instead of building this one")
 	profileDir := flag.String("profile", "", "directory for CPU and heap profiles of the provider (builds it with -tags pprof)")
 	flag.Parse()
@@ -84,9 +84,12 @@ type measurement struct {
 }
 
 func run(n, rounds, parallelism int, terraform, providerPath, profileDir string) error {
-	terraformPath, err := exec.LookPath(terraform)
-	if err != nil {
-		return fmt.Errorf("terraform not found: %w", err)
+	terraformPath := terraform
+	if terraformPath == "" {
+		var err error
+		if terraformPath, err = devenv.Terraform(); err != nil {
+			return err
+		}
 	}
 	work, err := os.MkdirTemp("", "point-bench-")
 	if err != nil {

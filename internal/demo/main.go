@@ -362,12 +362,9 @@ func (d *demo) failedChecks() error {
 // findTerraform returns the Terraform CLI the tests use, else the one on
 // PATH, provided it is recent enough for ephemeral resources.
 func findTerraform() (string, error) {
-	path := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if path == "" {
-		var err error
-		if path, err = exec.LookPath("terraform"); err != nil {
-			return "", fmt.Errorf("terraform %s or later is needed, and none was found on PATH or in TF_ACC_TERRAFORM_PATH", minTerraform)
-		}
+	path, err := devenv.Terraform()
+	if err != nil {
+		return "", fmt.Errorf("terraform %s or later is needed: %w", minTerraform, err)
 	}
 	cmd := exec.Command(path, "version", "-json")
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE="+os.DevNull)

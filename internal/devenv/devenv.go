@@ -29,6 +29,19 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
+// Terraform returns the Terraform CLI to run: TF_ACC_TERRAFORM_PATH, the
+// variable the acceptance tests use, else terraform on PATH.
+func Terraform() (string, error) {
+	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
+		return path, nil
+	}
+	path, err := exec.LookPath("terraform")
+	if err != nil {
+		return "", fmt.Errorf("no terraform found on PATH, and TF_ACC_TERRAFORM_PATH is not set: %w", err)
+	}
+	return path, nil
+}
+
 // BuildProvider builds the provider into dir and returns the binary's path.
 // extraArgs go to `go build`, for example "-tags", "pprof".
 func BuildProvider(dir string, extraArgs ...string) (string, error) {

@@ -54,6 +54,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// terraformBinary returns the Terraform CLI the tests run.
+func terraformBinary(t *testing.T) string {
+	t.Helper()
+	path, err := devenv.Terraform()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // terraformCLI is a Terraform working directory served by the built provider.
 type terraformCLI struct {
 	t         *testing.T
@@ -91,11 +101,7 @@ func (c *terraformCLI) WriteMain(config string) {
 // POINT_* variables.
 func (c *terraformCLI) Run(args ...string) (string, int) {
 	c.t.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		binary = "terraform"
-	}
-	cmd := exec.CommandContext(c.t.Context(), binary, args...)
+	cmd := exec.CommandContext(c.t.Context(), terraformBinary(c.t), args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(devenv.Environ(c.cliConfig), c.Env...)
 	var out bytes.Buffer

@@ -35,7 +35,7 @@ func TestAccExamples_validate(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
 	}
-	terraform := examplesTestTerraform(t)
+	terraform := terraformBinary(t)
 	root, err := devenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -59,18 +59,6 @@ func TestAccExamples_validate(t *testing.T) {
 			examplesTestValidate(t, terraform, work, env)
 		})
 	}
-}
-
-func examplesTestTerraform(t *testing.T) string {
-	t.Helper()
-	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
-		return path
-	}
-	path, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("no terraform on PATH and TF_ACC_TERRAFORM_PATH unset: %v", err)
-	}
-	return path
 }
 
 // examplesTestFindDirs returns the directories under examples that hold

@@ -200,11 +200,7 @@ resource "point_refresh_token" "u" {
 // true, and returns its output after checking that it failed.
 func interruptApply(t *testing.T, cli *terraformCLI, ready func() bool) string {
 	t.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		binary = "terraform"
-	}
-	cmd := exec.Command(binary, "apply", "-input=false", "-auto-approve", "-no-color")
+	cmd := exec.Command(terraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
 	cmd.Dir = cli.Dir
 	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
 	// Its own process group, so that SIGINT reaches terraform and the
