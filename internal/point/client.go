@@ -4,6 +4,7 @@ package point
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,15 +62,16 @@ type Config struct {
 
 // Client calls Point. It is safe for concurrent use and reuses connections.
 type Client struct {
-	baseURL    string
-	apiKey     string
-	userAgent  string
-	maxRetries int
-	waitMin    time.Duration
-	waitMax    time.Duration
-	afterMax   time.Duration
-	http       *http.Client
-	now        func() time.Time
+	baseURL        string
+	apiKey         string
+	userAgent      string
+	requestTimeout time.Duration
+	maxRetries     int
+	waitMin        time.Duration
+	waitMax        time.Duration
+	afterMax       time.Duration
+	http           *http.Client
+	now            func() time.Time
 }
 
 // New builds a Client from cfg.
@@ -79,14 +81,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("base URL %q is not an absolute URL", cfg.BaseURL)
 	}
 	c := &Client{
-		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
-		apiKey:     cfg.APIKey,
-		userAgent:  cfg.UserAgent,
-		maxRetries: cfg.MaxRetries,
-		waitMin:    orDefault(cfg.RetryWaitMin, DefaultRetryWaitMin),
-		waitMax:    orDefault(cfg.RetryWaitMax, DefaultRetryWaitMax),
-		afterMax:   orDefault(cfg.RetryAfterMax, DefaultRetryAfterMax),
-		now:        time.Now,
+		baseURL:        strings.TrimRight(cfg.BaseURL, "/"),
+		apiKey:         cfg.APIKey,
+		userAgent:      cfg.UserAgent,
+		requestTimeout: orDefault(cfg.RequestTimeout, DefaultRequestTimeout),
+		maxRetries:     cfg.MaxRetries,
+		waitMin:        orDefault(cfg.RetryWaitMin, DefaultRetryWaitMin),
+		waitMax:        orDefault(cfg.RetryWaitMax, DefaultRetryWaitMax),
+		afterMax:       orDefault(cfg.RetryAfterMax, DefaultRetryAfterMax),
+		now:            time.Now,
 	}
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
@@ -101,9 +104,10 @@ func New(cfg Config) (*Client, error) {
 		pooled.MaxIdleConnsPerHost = maxIdleConns
 		transport = pooled
 	}
+	// Each attempt is bounded by its own context instead of Client.Timeout,
+	// so that a call can be given a budget other than request_timeout.
 	c.http = &http.Client{
 		Transport: transport,
-		Timeout:   orDefault(cfg.RequestTimeout, DefaultRequestTimeout),
 		// A redirect would carry a credential to wherever it points; Point's
 		// endpoints never redirect, so one is reported instead of followed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -121,6 +125,9 @@ func orDefault(d, def time.Duration) time.Duration {
 // HasAPIKey reports whether the client holds an organisation API key.
 func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
 
+// BaseURL returns the base URL every request goes to.
+func (c *Client) BaseURL() string { return c.baseURL }
+
 // call describes one API operation.
 type call struct {
 	operation  string // for errors and logs, such as "create user"
@@ -130,13 +137,17 @@ type call struct {
 	credential string // sent as "Authorization: Bearer <credential>"
 	secrets    []string
 	policy     retryPolicy
+	// timeout bounds each attempt; zero means the client's request timeout.
+	timeout time.Duration
 }
 
 // outcome tells an operation what happened across its attempts.
 type outcome struct {
-	// maybeApplied is true when an earlier attempt may have reached Point
-	// before it failed, so a later answer can reflect that attempt's effect.
-	maybeApplied bool
+	// unanswered is the failure of the latest attempt that may have reached
+	// Point without a usable answer coming back (a 502/503/504, or a
+	// connection lost after the request was written), so that a later answer
+	// can reflect that attempt's effect. It is nil when none may have.
+	unanswered error
 }
 
 // do runs a call with retries and decodes a success body into out (when out
@@ -158,16 +169,18 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		status, header, body, sent, err := c.send(ctx, cl, fields)
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
-			result.maybeApplied = result.maybeApplied || sent
 			if ctx.Err() != nil {
-				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(),
+				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(), Attempts: attempt,
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
 			}
 			// The url.Error wrapper quotes the URL, whose path can hold a
 			// token, so it is dropped from the chain as well as the text.
 			err = unwrapURLError(err)
-			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err,
+			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt,
 				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, err))}
+			if sent {
+				result.unanswered = terr
+			}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
 				tflog.Debug(ctx, "Point request failed", fields, map[string]any{"error": terr.Error()})
 				return result, terr
@@ -175,7 +188,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 			wait := backoff(attempt, c.waitMin, c.waitMax)
 			tflog.Debug(ctx, "Point request failed, retrying", fields, map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
 			if err := sleep(ctx, wait); err != nil {
-				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 			}
 			continue
 		}
@@ -191,20 +204,22 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		}
 
 		apiErr := newError(cl.operation, status, header, body, m)
+		apiErr.Attempts = attempt
+		apiErr.BaseURL = c.baseURL
 		if attempt > c.maxRetries || !cl.policy.retryStatus(status) {
 			return result, apiErr
 		}
 		wait := backoff(attempt, c.waitMin, c.waitMax)
 		if status == http.StatusTooManyRequests {
 			if after, ok := ParseRetryAfter(header.Get("Retry-After"), c.now()); ok {
-				wait = min(after, c.afterMax)
+				wait = jitterAbove(min(after, c.afterMax), c.waitMin)
 			}
 		} else {
-			result.maybeApplied = true
+			result.unanswered = apiErr
 		}
 		tflog.Debug(ctx, "Point answered with a retryable status, retrying", fields, map[string]any{"http_status": status, "wait_ms": wait.Milliseconds()})
 		if err := sleep(ctx, wait); err != nil {
-			return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+			return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 		}
 	}
 }
@@ -215,7 +230,15 @@ func (c *Client) send(ctx context.Context, cl call, fields map[string]any) (stat
 	trace := &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { sent = true },
 	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, c.baseURL+cl.path, nil)
+	timeout := cmp.Or(cl.timeout, c.requestTimeout)
+	attemptCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if err != nil && ctx.Err() == nil && errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
+			err = &noAnswerError{timeout: timeout}
+		}
+	}()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(attemptCtx, trace), cl.method, c.baseURL+cl.path, nil)
 	if err != nil {
 		return 0, nil, nil, false, err
 	}
@@ -248,6 +271,12 @@ func (c *Client) send(ctx context.Context, cl call, fields map[string]any) (stat
 	}
 	return resp.StatusCode, resp.Header, body, true, nil
 }
+
+// noAnswerError is an attempt that ran out of its time.
+type noAnswerError struct{ timeout time.Duration }
+
+func (e *noAnswerError) Error() string { return fmt.Sprintf("no answer within %s", e.timeout) }
+func (e *noAnswerError) Unwrap() error { return context.DeadlineExceeded }
 
 // errBodyTooLarge comes with the first maxBodyBytes of an answer's body.
 var errBodyTooLarge = errors.New("response body is too large")

@@ -24,6 +24,10 @@ type Error struct {
 	Message string
 	// Excerpt is the start of any other body, such as an HTML page from a proxy.
 	Excerpt string
+	// Attempts is how many times the request was sent, retries included.
+	Attempts int
+	// BaseURL is where the request went, to name in advice about a wrong endpoint.
+	BaseURL string
 }
 
 func (e *Error) Error() string {
@@ -48,8 +52,32 @@ func statusOf(err error) int {
 	return 0
 }
 
-// IsNotFound reports whether Point answered 404.
+// IsNotFound reports whether the answer was a 404, from Point or from
+// anything else at the endpoint. Only IsUserNotFound and IsTokenNotFound
+// say that Point itself knows nothing of the user or the token.
 func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
+
+// IsUserNotFound reports whether Point itself said that the user does not
+// exist: a 404 whose JSON error code names the user, such as
+// "user_not_found". Any other 404 (a proxy's page, a JSON "no such route"
+// from a wrong path prefix, an empty body) proves nothing about the user.
+func IsUserNotFound(err error) bool { return notFoundNaming(err, "user") }
+
+// IsTokenNotFound reports whether Point itself said that a token is unknown,
+// revoked or expired: a 404 whose JSON error code names a token, such as
+// "token_not_found".
+func IsTokenNotFound(err error) bool { return notFoundNaming(err, "token") }
+
+// notFoundNaming reports a 404 whose error code, in any case and with any
+// separators, contains subject. Only the code is read: messages of foreign
+// 404s often quote the request path, which names users and tokens too.
+func notFoundNaming(err error, subject string) bool {
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		return false
+	}
+	return strings.Contains(strings.ToLower(apiErr.Code), subject)
+}
 
 // IsConflict reports whether Point answered 409, as it does when creating a
 // user that already exists.
@@ -83,7 +111,9 @@ type TransportError struct {
 	Operation string
 	Route     string
 	Err       error
-	text      string
+	// Attempts is how many times the request was tried, retries included.
+	Attempts int
+	text     string
 }
 
 func (e *TransportError) Error() string { return e.text }
@@ -118,17 +148,19 @@ func (m masker) mask(text string) string {
 	return jwtPattern.ReplaceAllString(text, masked)
 }
 
-// An UnconfirmedCreateError comes with the user CreateUser returns when its
-// request reached Point but no answer came back (the run was interrupted,
-// the request timed out, the connection dropped) and Point has the user
-// afterwards. The request most likely registered the user, but the user
-// may have existed before.
+// An UnconfirmedCreateError comes with the user CreateUser returns when a
+// request reached Point but no usable answer came back (the run was
+// interrupted, the request timed out, the connection dropped, a proxy
+// answered 502/503/504) and Point has the user afterwards, whether the last
+// attempt's answer was lost or a retry met 409. That request most likely
+// registered the user, but the user may have existed before. Err is the
+// failure of that request.
 type UnconfirmedCreateError struct {
 	Err error
 }
 
 func (e *UnconfirmedCreateError) Error() string {
-	return "no answer came to the create, but Point has the user now: " + e.Err.Error()
+	return "no usable answer came to the create, but Point has the user now: " + e.Err.Error()
 }
 
 func (e *UnconfirmedCreateError) Unwrap() error { return e.Err }

@@ -151,14 +151,14 @@ func TestBadAnswers(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(2 * time.Second):
 			}
-		}, transportError, 0, `^get user \(GET /organizations/users/\{userId\}\): context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)$`},
+		}, transportError, 0, `^get user \(GET /organizations/users/\{userId\}\): no answer within 200ms$`},
 		{"headers then a stalled body", getUser, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 			w.Header().Set("Content-Length", "100")
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write([]byte(`{"user":`))
 			http.NewResponseController(w).Flush()
 			<-r.Context().Done()
-		}, transportError, 0, `^get user \(GET /organizations/users/\{userId\}\): context deadline exceeded \(Client\.Timeout or context cancellation while reading body\)$`},
+		}, transportError, 0, `^get user \(GET /organizations/users/\{userId\}\): no answer within 200ms$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, nil, tc.answer)
@@ -274,5 +274,42 @@ func TestErrorText(t *testing.T) {
 	d := &point.DecodeError{Operation: "get user", Reason: "the body is empty"}
 	if got := d.Error(); got != "get user: unexpected response from Point: the body is empty" {
 		t.Errorf("DecodeError.Error() = %q", got)
+	}
+}
+
+// TestNotFound_onlyPointsOwnSaysGone covers the rule callers rely on before
+// dropping anything from state: only a 404 whose JSON error code names the
+// user (or the token) is Point saying so. A proxy's page, a JSON "no such
+// route" from a wrong path prefix or an empty 404 is not.
+func TestNotFound_onlyPointsOwnSaysGone(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		answer              step
+		userGone, tokenGone bool
+	}{
+		{"Point's user_not_found", respond(http.StatusNotFound, `{"error":"user_not_found","message":"no user with this id"}`, "Content-Type", "application/json"), true, false},
+		{"another spelling of the code", respond(http.StatusNotFound, `{"error":"UserNotFound","message":"nope"}`), true, false},
+		{"Point's token_not_found", respond(http.StatusNotFound, `{"error":"token_not_found","message":"access token is unknown"}`, "Content-Type", "application/json"), false, true},
+		{"JSON no such route", respond(http.StatusNotFound, `{"error":"not_found","message":"no such route"}`, "Content-Type", "application/json"), false, false},
+		{"route message quoting the path", respond(http.StatusNotFound, `{"error":"Not Found","message":"Cannot GET /v2/organizations/users/u/refresh_token"}`, "Content-Type", "application/json"), false, false},
+		{"JSON with a message only", respond(http.StatusNotFound, `{"message":"no Route matched with those values"}`, "Content-Type", "application/json"), false, false},
+		{"HTML page", respond(http.StatusNotFound, "<html><body><h1>404 Not Found</h1>user not found</body></html>", "Content-Type", "text/html"), false, false},
+		{"empty body", respond(http.StatusNotFound, ""), false, false},
+		{"user_not_found code on a 410", respond(http.StatusGone, `{"error":"user_not_found","message":"gone"}`), false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder(t, nil, tc.answer)
+			_, err := newClient(t, rec.URL, "key").GetUser(context.Background(), "u")
+			if got := point.IsUserNotFound(err); got != tc.userGone {
+				t.Errorf("IsUserNotFound(%v) = %v, want %v", err, got, tc.userGone)
+			}
+			if got := point.IsTokenNotFound(err); got != tc.tokenGone {
+				t.Errorf("IsTokenNotFound(%v) = %v, want %v", err, got, tc.tokenGone)
+			}
+			var apiErr *point.Error
+			if errors.As(err, &apiErr) && apiErr.BaseURL != rec.URL {
+				t.Errorf("Error.BaseURL = %q, want %q", apiErr.BaseURL, rec.URL)
+			}
+		})
 	}
 }

@@ -76,6 +76,17 @@ func backoff(attempt int, waitMin, waitMax time.Duration) time.Duration {
 	return half + rand.N(half+1)
 }
 
+// jitterAbove adds up to a quarter of d (at least up to waitMin) to a wait
+// the server asked for, so that clients told the same Retry-After do not
+// all come back at the same instant.
+func jitterAbove(d, waitMin time.Duration) time.Duration {
+	spread := max(d/4, waitMin)
+	if spread <= 0 {
+		return d
+	}
+	return d + rand.N(spread+1)
+}
+
 // sleep waits for d or until ctx ends, whichever comes first.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

@@ -21,3 +21,22 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("backoff with 1ns bounds = %v", d)
 	}
 }
+
+func TestJitterAbove(t *testing.T) {
+	const asked, waitMin = time.Second, 10 * time.Millisecond
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := jitterAbove(asked, waitMin)
+		if d < asked || d > asked+asked/4 {
+			t.Fatalf("jitterAbove(%v) = %v, want within [%v, %v]", asked, d, asked, asked+asked/4)
+		}
+		seen[d] = true
+	}
+	// Clients told the same Retry-After must not come back in lockstep.
+	if len(seen) < 100 {
+		t.Errorf("200 waits took only %d distinct values", len(seen))
+	}
+	if d := jitterAbove(0, waitMin); d < 0 || d > waitMin {
+		t.Errorf("jitterAbove(0) = %v, want within [0, %v]", d, waitMin)
+	}
+}

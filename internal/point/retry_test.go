@@ -404,8 +404,12 @@ func TestRetry_createUserApplied(t *testing.T) {
 			s, _ := startSandbox(t, sandbox.Options{})
 			rec := newRecorder(t, s, first)
 			u, err := newClient(t, rec.URL, s.APIKey()).CreateUser(context.Background(), "new")
-			if err != nil {
-				t.Fatalf("CreateUser: %v", err)
+			// The retry met 409, and whether the first attempt registered the
+			// user cannot be known: the user comes back, marked unconfirmed,
+			// as it does when the last answer is lost.
+			var unconfirmed *point.UnconfirmedCreateError
+			if !errors.As(err, &unconfirmed) || u == nil {
+				t.Fatalf("CreateUser = %v, %v; want the user with an *point.UnconfirmedCreateError", u, err)
 			}
 			current, ok := s.CurrentRefreshToken("new")
 			if u.ID != "new" || !ok || u.CurrentRefreshToken() != current {
@@ -436,13 +440,18 @@ func TestRetry_createUserApplied(t *testing.T) {
 
 	t.Run("503 before creating, then 409, reads the existing user", func(t *testing.T) {
 		// The 503 is injected before the sandbox acts, yet the client cannot
-		// tell: it reads the user, which is what a caller needs either way.
+		// tell: it reads the user and says that the create is unconfirmed,
+		// exactly as when the 503 came after creating.
 		s, _ := startSandbox(t, sandbox.Options{})
 		token := s.AddUser("taken")
 		rec := newRecorder(t, s, respond(http.StatusServiceUnavailable, unavailableBody))
 		u, err := newClient(t, rec.URL, s.APIKey()).CreateUser(context.Background(), "taken")
-		if err != nil || u.CurrentRefreshToken() != token {
-			t.Fatalf("CreateUser = %v, %v; want the existing user", u, err)
+		var unconfirmed *point.UnconfirmedCreateError
+		if !errors.As(err, &unconfirmed) || u == nil || u.CurrentRefreshToken() != token {
+			t.Fatalf("CreateUser = %v, %v; want the existing user, unconfirmed", u, err)
+		}
+		if statusOf(unconfirmed.Err) != http.StatusServiceUnavailable {
+			t.Errorf("UnconfirmedCreateError.Err = %v, want the 503", unconfirmed.Err)
 		}
 	})
 }
@@ -492,7 +501,7 @@ func TestRetry_timeout(t *testing.T) {
 	start := time.Now()
 	_, err := newClient(t, rec.URL, "key", short).GetUser(context.Background(), "u")
 	var terr *point.TransportError
-	if !errors.As(err, &terr) || !strings.Contains(err.Error(), "Timeout") {
+	if !errors.As(err, &terr) || !strings.Contains(err.Error(), "no answer within 50ms") {
 		t.Fatalf("GetUser error = %v, want a *point.TransportError naming the timeout", err)
 	}
 	if n := len(rec.requests()); n != 2 {
@@ -613,4 +622,34 @@ func TestCancel(t *testing.T) {
 			t.Error("a call with a cancelled context reached the sandbox")
 		}
 	})
+}
+
+// TestCreateUser_answerSlowerThanTimeout: Point registers the user but
+// answers after request_timeout on every attempt. The look-up that follows
+// has a budget of its own, so it finds the user instead of timing out too.
+func TestCreateUser_answerSlowerThanTimeout(t *testing.T) {
+	s, url := startSandbox(t, sandbox.Options{})
+	s.SetFaults(sandbox.Faults{AnswerDelay: 300 * time.Millisecond})
+	c := newClient(t, url, s.APIKey(), withMaxRetries(1), func(c *point.Config) { c.RequestTimeout = 100 * time.Millisecond })
+	u, err := c.CreateUser(context.Background(), "slow")
+	var unconfirmed *point.UnconfirmedCreateError
+	if !errors.As(err, &unconfirmed) || u == nil || u.ID != "slow" {
+		t.Fatalf("CreateUser = %v, %v; want the user, unconfirmed", u, err)
+	}
+	var terr *point.TransportError
+	if !errors.As(unconfirmed.Err, &terr) || !strings.Contains(terr.Error(), "no answer within 100ms") {
+		t.Errorf("UnconfirmedCreateError.Err = %v, want the timed-out create", unconfirmed.Err)
+	}
+	wantCounts(t, s, map[string]int{routeUser: 2, routeGetUser: 1})
+}
+
+// TestRetry_attemptsCounted: errors say how many attempts were made, so
+// that a caller can say that the retries ran out.
+func TestRetry_attemptsCounted(t *testing.T) {
+	rec := newRecorder(t, nil, respond(http.StatusServiceUnavailable, unavailableBody), respond(http.StatusServiceUnavailable, unavailableBody), respond(http.StatusServiceUnavailable, unavailableBody))
+	_, err := newClient(t, rec.URL, "key", withMaxRetries(2)).GetUser(context.Background(), "u")
+	var apiErr *point.Error
+	if !errors.As(err, &apiErr) || apiErr.Attempts != 3 {
+		t.Fatalf("error = %#v, want a 503 after 3 attempts", err)
+	}
 }

@@ -91,8 +91,10 @@ func (e userEnvelope) validate(operation string) (*User, error) {
 
 // CreateUser registers userID with Point. When Point already has the user
 // it answers 409 (IsConflict), or, on some deployments, 200 with that user.
-// When the answer is lost after the request reached Point, CreateUser
-// returns the user, if Point has it, with an *UnconfirmedCreateError.
+// When an attempt reached Point without a usable answer, CreateUser cannot
+// tell whether that attempt registered the user: if Point has the user
+// afterwards (a retry met 409, or the last answer was lost), it returns the
+// user with an *UnconfirmedCreateError.
 func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
 	if c.apiKey == "" {
 		return nil, ErrNoAPIKey
@@ -102,39 +104,52 @@ func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
 		operation: "create user", method: http.MethodPost, route: routeUser,
 		path: userPath(userID), credential: c.apiKey, policy: retrySafe,
 	}, &body)
-	if IsConflict(err) && res.maybeApplied {
-		// An earlier attempt created the user before its answer was lost.
-		return c.GetUser(ctx, userID)
-	}
-	var transportErr *TransportError
-	if errors.As(err, &transportErr) && res.maybeApplied {
-		// The last attempt may have registered the user. Look with a context
-		// of its own, since the create's has usually ended.
-		lookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unconfirmedLookTimeout)
-		defer cancel()
-		if user, getErr := c.GetUser(lookCtx, userID); getErr == nil {
-			return user, &UnconfirmedCreateError{Err: err}
-		}
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		return body.validate("create user")
+	case res.unanswered == nil, !IsConflict(err) && !isTransport(err):
 		return nil, err
 	}
-	return body.validate("create user")
+	// Look with a context and a time budget of its own: the create's context
+	// has often ended, and request_timeout may be shorter than Point takes
+	// to answer, which is how the answer was lost in the first place.
+	lookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unconfirmedLookBudget)
+	defer cancel()
+	user, getErr := c.getUser(lookCtx, userID, max(c.requestTimeout, unconfirmedLookAttemptTimeout))
+	if getErr != nil {
+		return nil, err
+	}
+	return user, &UnconfirmedCreateError{Err: res.unanswered}
 }
 
-// unconfirmedLookTimeout bounds the read that follows a create whose answer
-// never came.
-const unconfirmedLookTimeout = 10 * time.Second
+// The read that follows a create without a usable answer has its own
+// budget: each attempt may take unconfirmedLookAttemptTimeout (or
+// request_timeout when that is longer), and all of them unconfirmedLookBudget.
+const (
+	unconfirmedLookAttemptTimeout = 60 * time.Second
+	unconfirmedLookBudget         = 2 * time.Minute
+)
+
+func isTransport(err error) bool {
+	var transportErr *TransportError
+	return errors.As(err, &transportErr)
+}
 
 // GetUser reads a user with its profile and current refresh token.
 func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {
+	return c.getUser(ctx, userID, 0)
+}
+
+// getUser is GetUser with each attempt bounded by timeout (zero: the
+// client's request timeout).
+func (c *Client) getUser(ctx context.Context, userID string, timeout time.Duration) (*User, error) {
 	if c.apiKey == "" {
 		return nil, ErrNoAPIKey
 	}
 	var body userEnvelope
 	if _, err := c.do(ctx, call{
 		operation: "get user", method: http.MethodGet, route: routeUser,
-		path: userPath(userID), credential: c.apiKey, policy: retrySafe,
+		path: userPath(userID), credential: c.apiKey, policy: retrySafe, timeout: timeout,
 	}, &body); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bytes"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -16,8 +18,13 @@ type Faults struct {
 	RateLimitEvery int
 	// RetryAfter is the Retry-After header on 429; "1" when empty.
 	RetryAfter string
-	// Latency is added before answering every API request.
+	// Latency is added before handling every API request; a client that
+	// gives up meanwhile leaves nothing done.
 	Latency time.Duration
+	// AnswerDelay is added after handling every API request and before its
+	// answer is sent, as when Point is slow to answer: a client that gives
+	// up meanwhile leaves the request applied.
+	AnswerDelay time.Duration
 	// Seed seeds the failure-rate RNG; deterministic when non-zero.
 	Seed int64
 }
@@ -50,9 +57,10 @@ func (fi *faultInjector) set(f Faults) {
 }
 
 type verdict struct {
-	latency    time.Duration
-	status     int // 0 to pass the request on
-	retryAfter string
+	latency     time.Duration
+	answerDelay time.Duration
+	status      int // 0 to pass the request on
+	retryAfter  string
 }
 
 // decide picks the fate of one request up front, so that the Nth request is
@@ -61,7 +69,7 @@ func (fi *faultInjector) decide() verdict {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	f := fi.f
-	v := verdict{latency: f.Latency}
+	v := verdict{latency: f.Latency, answerDelay: f.AnswerDelay}
 	rateLimited := false
 	if f.RateLimitEvery > 0 {
 		fi.n++
@@ -77,27 +85,57 @@ func (fi *faultInjector) decide() verdict {
 	return v
 }
 
-// apply injects the configured faults and reports whether the request should
-// go on to be handled.
-func (fi *faultInjector) apply(w http.ResponseWriter, r *http.Request) bool {
+// serve runs handle behind the configured faults.
+func (fi *faultInjector) serve(w http.ResponseWriter, r *http.Request, handle func(http.ResponseWriter)) {
 	v := fi.decide()
-	if v.latency > 0 {
-		t := time.NewTimer(v.latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
+	if !wait(r, v.latency) {
+		return
 	}
 	switch v.status {
 	case http.StatusServiceUnavailable:
 		writeError(w, v.status, "unavailable", "service temporarily unavailable (injected)")
-		return false
+		return
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", v.retryAfter)
 		writeError(w, v.status, "rate_limited", "too many requests (injected)")
+		return
+	}
+	if v.answerDelay <= 0 {
+		handle(w)
+		return
+	}
+	held := &heldAnswer{header: http.Header{}, status: http.StatusOK}
+	handle(held)
+	if !wait(r, v.answerDelay) {
+		return
+	}
+	maps.Copy(w.Header(), held.header)
+	w.WriteHeader(held.status)
+	_, _ = w.Write(held.body.Bytes())
+}
+
+// wait sleeps for d and reports false when the client went away first.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
 		return false
 	}
-	return true
 }
+
+// heldAnswer keeps an answer until AnswerDelay has passed.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header         { return h.header }
+func (h *heldAnswer) WriteHeader(status int)      { h.status = status }
+func (h *heldAnswer) Write(p []byte) (int, error) { return h.body.Write(p) }

@@ -156,15 +156,14 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, userID string)
 func (s *Server) handle(rt route, h apiHandler) {
 	s.mux.HandleFunc(routeNames[rt], func(w http.ResponseWriter, r *http.Request) {
 		s.counts[rt].Add(1)
-		if !s.faults.apply(w, r) {
-			return
-		}
-		id := r.PathValue("userId")
-		if msg := validateUserID(id); msg != "" {
-			writeError(w, http.StatusBadRequest, "invalid_user_id", msg)
-			return
-		}
-		h(w, r, id)
+		s.faults.serve(w, r, func(w http.ResponseWriter) {
+			id := r.PathValue("userId")
+			if msg := validateUserID(id); msg != "" {
+				writeError(w, http.StatusBadRequest, "invalid_user_id", msg)
+				return
+			}
+			h(w, r, id)
+		})
 	})
 }
 
