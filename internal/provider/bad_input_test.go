@@ -18,7 +18,8 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// badInputUser is the user every row works on.
+// badInputUser is the user every row works on (with the prefix of
+// testEnv.UserID against real Point).
 const badInputUser = "bad-input"
 
 // A badInputTarget is the part of the configuration a row exercises, and
@@ -30,21 +31,27 @@ type badInputTarget struct {
 	existing bool
 }
 
-var (
-	badInputNewUser = badInputTarget{config: fmt.Sprintf(`
+// badInputTargets are the targets of the rows, for one user id.
+type badInputTargets struct {
+	newUser, refreshToken, accessToken, dataSource badInputTarget
+}
+
+func newBadInputTargets(user string) badInputTargets {
+	var tg badInputTargets
+	tg.newUser = badInputTarget{config: fmt.Sprintf(`
 resource "point_user" "x" {
   user_id = %[1]q
 }
-`, badInputUser), address: "point_user.x"}
+`, user), address: "point_user.x"}
 
-	badInputRefreshToken = badInputTarget{config: fmt.Sprintf(`
+	tg.refreshToken = badInputTarget{config: fmt.Sprintf(`
 resource "point_refresh_token" "x" {
   user_id = %[1]q
 }
-`, badInputUser), address: "point_refresh_token.x", existing: true}
+`, user), address: "point_refresh_token.x", existing: true}
 
 	// The access token opens with the API key: a user read, then an issue.
-	badInputAccessToken = badInputTarget{config: fmt.Sprintf(`
+	tg.accessToken = badInputTarget{config: fmt.Sprintf(`
 ephemeral "point_access_token" "x" {
   user_id = %[1]q
 }
@@ -54,9 +61,9 @@ provider "echo" {
 }
 
 resource "echo" "x" {}
-`, badInputUser), address: "echo.x", existing: true}
+`, user), address: "echo.x", existing: true}
 
-	badInputDataSource = badInputTarget{config: fmt.Sprintf(`
+	tg.dataSource = badInputTarget{config: fmt.Sprintf(`
 data "point_user" "x" {
   user_id = %[1]q
 }
@@ -64,8 +71,9 @@ data "point_user" "x" {
 resource "terraform_data" "x" {
   input = data.point_user.x.id
 }
-`, badInputUser), address: "terraform_data.x", existing: true}
-)
+`, user), address: "terraform_data.x", existing: true}
+	return tg
+}
 
 // badInputFront passes requests to the sandbox, except those on one route
 // while it is on, which answer handles; answer may pass them on with next.
@@ -177,127 +185,131 @@ const (
 	badInputDetailDecode   = "Point's answer was not what its API reference describes. If this persists, please report it."
 	badInputDetailServer   = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."
 	badInputDetailNoAnswer = "No answer came from Point. Check the network, the endpoint setting, and request_timeout."
-	badInputDetailLimited  = "Point is rate limiting requests. Retry later, lower Terraform's -parallelism, or raise max_retries."
+	badInputDetailLimited  = "Point is rate limiting requests, and the retries ran out after 3 attempts (max_retries = 2). Retry later, lower Terraform's -parallelism, or raise max_retries."
+	// The default test provider block sets max_retries = 3.
+	badInputDetailServerRetried = "Point or a proxy in front of it failed, and the retries ran out after 4 attempts (max_retries = 3). Retry later, or raise max_retries; nothing was changed in Terraform state."
 )
 
-func badInputRows(t *testing.T) []badInputRow {
+// badInputRows is the catalogue, for the user id user.
+func badInputRows(t *testing.T, user string) []badInputRow {
+	tg := newBadInputTargets(user)
 	diag := userTestDiagnostic
 	invalid := func(text string) *regexp.Regexp { return diag("Invalid Attribute Value", text) }
-	readUser := fmt.Sprintf("Could not read Point user %q.", badInputUser)
-	createUser := fmt.Sprintf("Could not create Point user %q.", badInputUser)
-	issueRefresh := fmt.Sprintf("Could not issue a refresh token for Point user %q.", badInputUser)
-	issueAccess := fmt.Sprintf("Could not issue an access token for Point user %q.", badInputUser)
+	readUser := fmt.Sprintf("Could not read Point user %q.", user)
+	createUser := fmt.Sprintf("Could not create Point user %q.", user)
+	issueRefresh := fmt.Sprintf("Could not issue a refresh token for Point user %q.", user)
+	issueAccess := fmt.Sprintf("Could not issue an access token for Point user %q.", user)
 	megabytes := `{"user":{"id":"bad-input","email":"` + strings.Repeat("x", 3<<20) + `"}}`
 	proxyPage := "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
 
 	return []badInputRow{
 		// Configuration.
-		{name: "config/environment empty", target: badInputNewUser, provider: map[string]string{"environment": `""`}, offline: true,
+		{name: "config/environment empty", target: tg.newUser, provider: map[string]string{"environment": `""`}, offline: true,
 			want: diag(`Attribute environment value must be one of: ["staging" "production"], got: ""`)},
-		{name: "config/api_key empty", target: badInputNewUser, provider: map[string]string{"api_key": `""`}, offline: true,
+		{name: "config/api_key empty", target: tg.newUser, provider: map[string]string{"api_key": `""`}, offline: true,
 			want: diag("Attribute api_key string length must be at least 1, got: 0")},
-		{name: "config/endpoint with query", target: badInputNewUser, provider: map[string]string{"endpoint": `"https://point.example/?debug=1"`}, offline: true,
+		{name: "config/endpoint with query", target: tg.newUser, provider: map[string]string{"endpoint": `"https://point.example/?debug=1"`}, offline: true,
 			want: invalid("Attribute endpoint must not have a query or fragment.")},
-		{name: "config/endpoint without host", target: badInputNewUser, provider: map[string]string{"endpoint": `"https://"`}, offline: true,
+		{name: "config/endpoint without host", target: tg.newUser, provider: map[string]string{"endpoint": `"https://"`}, offline: true,
 			want: invalid(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "https://".`)},
-		{name: "config/request_timeout without unit", target: badInputNewUser, provider: map[string]string{"request_timeout": `"30"`}, offline: true,
+		{name: "config/request_timeout without unit", target: tg.newUser, provider: map[string]string{"request_timeout": `"30"`}, offline: true,
 			want: invalid(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "30".`)},
-		{name: "config/max_retries huge", target: badInputNewUser, provider: map[string]string{"max_retries": "1000"}, offline: true,
+		{name: "config/max_retries huge", target: tg.newUser, provider: map[string]string{"max_retries": "1000"}, offline: true,
 			want: diag("Attribute max_retries value must be between 0 and 10, got: 1000")},
-		{name: "config/user_id email", target: badInputNewUser, config: `
+		{name: "config/user_id email", target: tg.newUser, config: `
 resource "point_user" "x" {
   user_id = "alice@example.com"
 }
 `, offline: true, want: invalid(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses`)},
-		{name: "config/user_id with tab", target: badInputNewUser, config: `
+		{name: "config/user_id with tab", target: tg.newUser, config: `
 resource "point_user" "x" {
   user_id = "a\tb"
 }
 `, offline: true, want: invalid("Attribute user_id must not contain whitespace.")},
-		{name: "config/rotate_after zero", target: badInputRefreshToken, config: fmt.Sprintf(`
+		{name: "config/rotate_after zero", target: tg.refreshToken, config: fmt.Sprintf(`
 resource "point_refresh_token" "x" {
   user_id      = %[1]q
   rotate_after = "0s"
 }
-`, badInputUser), offline: true, want: invalid(`Attribute rotate_after must be greater than zero, got "0s".`)},
-		{name: "config/deletion_policy unknown word", target: badInputNewUser, config: fmt.Sprintf(`
+`, user), offline: true, want: invalid(`Attribute rotate_after must be greater than zero, got "0s".`)},
+		{name: "config/deletion_policy unknown word", target: tg.newUser, config: fmt.Sprintf(`
 resource "point_user" "x" {
   user_id         = %[1]q
   deletion_policy = "DELETE"
 }
-`, badInputUser), offline: true, want: diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
-		{name: "config/refresh_token empty", target: badInputAccessToken, config: strings.Replace(badInputAccessToken.config,
-			fmt.Sprintf("user_id = %q", badInputUser), fmt.Sprintf("user_id = %q\n  refresh_token = \"\"", badInputUser), 1),
+`, user), offline: true, want: diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+		{name: "config/refresh_token empty", target: tg.accessToken, config: strings.Replace(tg.accessToken.config,
+			fmt.Sprintf("user_id = %q", user), fmt.Sprintf("user_id = %q\n  refresh_token = \"\"", user), 1),
 			offline: true, want: diag("Attribute refresh_token string length must be at least 1, got: 0")},
 
 		// Environment variables.
-		{name: "env/POINT_ENVIRONMENT capitalised", target: badInputNewUser, env: map[string]string{envEnvironment: "Production"}, offline: true,
+		{name: "env/POINT_ENVIRONMENT capitalised", target: tg.newUser, env: map[string]string{envEnvironment: "Production"}, offline: true,
 			want: diag("Invalid Point Environment", `The POINT_ENVIRONMENT environment variable is "Production", but the Point environment must be "staging" or "production".`)},
-		{name: "env/POINT_ENVIRONMENT leading space", target: badInputNewUser, env: map[string]string{envEnvironment: " staging"}, offline: true,
+		{name: "env/POINT_ENVIRONMENT leading space", target: tg.newUser, env: map[string]string{envEnvironment: " staging"}, offline: true,
 			want: diag("Invalid Point Environment", `The POINT_ENVIRONMENT environment variable is " staging", but the Point environment must be "staging" or "production".`)},
-		{name: "env/POINT_ENDPOINT not a URL", target: badInputNewUser, env: map[string]string{envEndpoint: "not a url"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT not a URL", target: tg.newUser, env: map[string]string{envEndpoint: "not a url"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", `The POINT_ENDPOINT environment variable must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url". Correct the variable, or set endpoint in the provider block.`)},
-		{name: "env/POINT_ENDPOINT ftp", target: badInputNewUser, env: map[string]string{envEndpoint: "ftp://127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT ftp", target: tg.newUser, env: map[string]string{envEndpoint: "ftp://127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", `The POINT_ENDPOINT environment variable must use the https scheme, got "ftp".`)},
-		{name: "env/POINT_ENDPOINT with credentials", target: badInputNewUser, env: map[string]string{envEndpoint: "https://user:pass@127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT with credentials", target: tg.newUser, env: map[string]string{envEndpoint: "https://user:pass@127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", "The POINT_ENDPOINT environment variable must not contain credentials; set api_key instead.")},
-		{name: "env/POINT_ENDPOINT nothing listening", target: badInputNewUser, env: map[string]string{envEndpoint: providerConfigTestDeadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
+		{name: "env/POINT_ENDPOINT nothing listening", target: tg.newUser, env: map[string]string{envEndpoint: providerConfigTestDeadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
 			want: diag("Error Creating Point User", createUser, badInputDetailNoAnswer, "create user (POST /organizations/users/{userId}):", "connection refused")},
-		{name: "env/POINT_API_KEY wrong", target: badInputDataSource, env: map[string]string{envAPIKey: "wrong-key-" + randomHex(16)}, provider: map[string]string{"api_key": ""},
+		{name: "env/POINT_API_KEY wrong", target: tg.dataSource, env: map[string]string{envAPIKey: "wrong-key-" + randomHex(16)}, provider: map[string]string{"api_key": ""},
 			want: diag("Error Reading Point User", readUser, badInputDetailAPIKey, "get user: HTTP 401 Unauthorized")},
 
 		// Answers from the server.
-		{name: "answer/malformed JSON", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, `{"user": {"id": "bad-input",`),
+		{name: "answer/malformed JSON", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, `{"user": {"id": "bad-input",`),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is not valid JSON (at byte 28: unexpected end of JSON input)")},
-		{name: "answer/id as number", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{"id":42}}`),
+		{name: "answer/id as number", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{"id":42}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: field "user.id" is a JSON number, expected a string`)},
-		{name: "answer/refresh token as array", target: badInputRefreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
+		{name: "answer/refresh token as array", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: field "refreshToken.token" is a JSON array, expected a string`)},
-		{name: "answer/expiresIn as string", target: badInputAccessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
+		{name: "answer/expiresIn as string", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: field "accessToken.expiresIn" is a JSON string, expected a number`)},
-		{name: "answer/expiresIn beyond float64", target: badInputAccessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
+		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `field "accessToken.expiresIn" holds the number 1e400, which is out of range`)},
-		{name: "answer/HTML 502 from a proxy", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
-			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
-		{name: "answer/HTML 404 from a proxy", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
-			want: diag("Error Creating Point User", createUser, `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
-		{name: "answer/HTML 401 from a proxy", target: badInputAccessToken, route: reliabilityRouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
-			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the refresh token of user %q", badInputUser), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
-		{name: "answer/empty body on 200", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, ""),
+		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
+			want: diag("Error Reading Point User", readUser, badInputDetailServerRetried, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
+		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
+			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
+		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
+			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
+		{name: "answer/empty body on 200", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, ""),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is empty")},
-		{name: "answer/several megabytes", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, megabytes),
+		{name: "answer/several megabytes", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, megabytes),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is larger than 1 MiB")},
-		{name: "answer/JSON null", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, "null"),
+		{name: "answer/JSON null", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, "null"),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, `get user: unexpected response from Point: the body has no "user" object`)},
-		{name: "answer/JSON array", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `[{"user":{"id":"bad-input"}}]`),
+		{name: "answer/JSON array", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `[{"user":{"id":"bad-input"}}]`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is a JSON array, expected an object")},
-		{name: "answer/user without fields", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{}}`),
+		{name: "answer/user without fields", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: the "user" object has no "id"`)},
-		{name: "answer/refreshToken without token", target: badInputRefreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{}}`),
+		{name: "answer/refreshToken without token", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: the body has no "refreshToken.token"`)},
-		{name: "answer/accessToken without expiresIn", target: badInputAccessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
+		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.expiresIn" is missing or not a plausible number of seconds`)},
-		{name: "answer/accessToken of two words", target: badInputAccessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
+		{name: "answer/accessToken of two words", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.token" is not a single bearer token`)},
-		{name: "answer/garbage Retry-After, then success", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputRateLimited(2),
+		{name: "answer/garbage Retry-After, then success", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRateLimited(2),
 			provider: map[string]string{"max_retries": "2"}},
-		{name: "answer/garbage Retry-After, always", target: badInputRefreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputRateLimited(-1),
+		{name: "answer/garbage Retry-After, always", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputRateLimited(-1),
 			provider: map[string]string{"max_retries": "2"},
 			want:     diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailLimited, "issue refresh token: HTTP 429 Too Many Requests: rate_limited: slow down")},
-		{name: "answer/slower than request_timeout", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputSlow(5 * time.Second),
+		{name: "answer/slower than request_timeout", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputSlow(5 * time.Second),
 			provider: map[string]string{"request_timeout": `"200ms"`},
-			want:     diag("Error Reading Point User", readUser, badInputDetailNoAnswer, "get user (GET /organizations/users/{userId}): context deadline exceeded (Client.Timeout exceeded while awaiting headers)")},
-		{name: "answer/connection closed", target: badInputDataSource, route: reliabilityRouteGetUser, answer: badInputHangUp,
+			want:     diag("Error Reading Point User", readUser, badInputDetailNoAnswer, "get user (GET /organizations/users/{userId}): no answer within 200ms")},
+		{name: "answer/connection closed", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputHangUp,
 			want: diag("Error Reading Point User", readUser, badInputDetailNoAnswer, "get user (GET /organizations/users/{userId}): EOF")},
-		{name: "answer/create applied, answer lost", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputAnswerLost},
-		{name: "answer/redirect to another host", target: badInputNewUser, route: reliabilityRouteCreateUser,
+		{name: "answer/create applied, answer lost", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputAnswerLost},
+		{name: "answer/redirect to another host", target: tg.newUser, route: reliabilityRouteCreateUser,
 			answer: func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-				http.Redirect(w, r, "http://evil.example/organizations/users/"+badInputUser, http.StatusFound)
+				http.Redirect(w, r, "http://evil.example/organizations/users/"+user, http.StatusFound)
 			},
 			want: diag("Error Creating Point User", createUser, "create user: HTTP 302 Found: redirect to http://evil.example refused; check the provider's endpoint setting")},
-		{name: "answer/500 echoing the API key", target: badInputNewUser, route: reliabilityRouteCreateUser, answer: badInputEchoKey,
+		{name: "answer/500 echoing the API key", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputEchoKey,
 			want: diag("Error Creating Point User", createUser, badInputDetailServer, "create user: HTTP 500 Internal Server Error: internal: upstream says key *** is invalid (Authorization: Bearer ***")},
-		{name: "answer/terminal escapes in message", target: badInputDataSource, route: reliabilityRouteGetUser,
+		{name: "answer/terminal escapes in message", target: tg.dataSource, route: reliabilityRouteGetUser,
 			answer: badInputJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
 			want:   diag("Error Reading Point User", readUser, badInputDetailServer, "get user: HTTP 500 Internal Server Error: internal: line one line two [31mred [0m")},
 	}
@@ -311,8 +323,11 @@ resource "point_user" "x" {
 //
 // Rows with environment variables run one after another; the others in
 // parallel once those are done.
+//
+// The bad answers come from a front of the test's own, so the catalogue
+// runs against real Point too, through the front.
 func TestAccBadInput_catalogue(t *testing.T) {
-	rows := badInputRows(t)
+	rows := badInputRows(t, badInputUser)
 	if len(rows) < 30 {
 		t.Fatalf("the catalogue has %d rows, want at least 30", len(rows))
 	}
@@ -322,10 +337,12 @@ func TestAccBadInput_catalogue(t *testing.T) {
 			t.Logf("bad input catalogue: %d inputs; %d bad answers served", len(rows), served.Load())
 		}
 	})
-	for _, row := range rows {
+	for i, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
+			if user := env.UserID(badInputUser); user != badInputUser {
+				row = badInputRows(t, user)[i]
+			}
 			if row.env != nil {
 				for k, v := range row.env {
 					t.Setenv(k, v)
@@ -340,10 +357,11 @@ func TestAccBadInput_catalogue(t *testing.T) {
 
 // badInputRun runs one row and returns how many bad answers it served.
 func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
+	user := env.UserID(badInputUser)
 	if row.target.existing {
-		env.Sandbox.AddUser(badInputUser)
+		env.AddUser(user)
 	}
-	front := &badInputFront{next: env.Sandbox, route: row.route, answer: row.answer}
+	front := &badInputFront{next: env.Upstream(), route: row.route, answer: row.answer}
 	ts := httptest.NewServer(front)
 	t.Cleanup(ts.Close)
 	server := ts.URL
@@ -391,8 +409,8 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	}
 	if row.want == nil {
 		first.Check = func(*terraform.State) error {
-			if !env.Sandbox.HasUser(badInputUser) {
-				return fmt.Errorf("user %q not registered", badInputUser)
+			if !env.HasUser(user) {
+				return fmt.Errorf("user %q not registered", user)
 			}
 			return nil
 		}
@@ -448,7 +466,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 		if key := row.env[envAPIKey]; key != "" && strings.Contains(text, key) {
 			t.Errorf("error holds the API key from %s", envAPIKey)
 		}
-		if rt := env.CurrentRefreshToken(badInputUser); rt != "" && strings.Contains(text, rt) {
+		if rt := env.CurrentRefreshToken(user); rt != "" && strings.Contains(text, rt) {
 			t.Errorf("error holds the user's refresh token")
 		}
 	}
@@ -469,8 +487,8 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 			t.Errorf("%s between attempts %d and %d", gap, i, i+1)
 		}
 	}
-	if row.target.address == badInputNewUser.address && row.want != nil && env.Sandbox.HasUser(badInputUser) {
-		t.Errorf("Point registered %q although the answer was refused", badInputUser)
+	if row.target.address == "point_user.x" && row.want != nil && env.HasUser(user) {
+		t.Errorf("Point registered %q although the answer was refused", user)
 	}
 	return int64(len(hits))
 }

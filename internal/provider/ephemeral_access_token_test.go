@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -62,17 +63,40 @@ ephemeral "point_access_token" "x" {
 }
 
 // accessTokenResultChecks check the results echoed into echo.x: the token
-// is a bare JWT for userID that the sandbox issued (and, when revoked is
-// true, revoked on close), with its header, lifetime and expiry.
-func accessTokenResultChecks(env *testEnv, userID string, revoked bool) []statecheck.StateCheck {
+// is a bare JWT for userID, with its header, lifetime and expiry; against
+// the sandbox, also that the sandbox issued it to userID and that its
+// revocation matches revoked. The token goes into *token, for
+// accessTokenCheckAtPoint once the test is over.
+func accessTokenResultChecks(env *testEnv, userID string, revoked bool, token *string) []statecheck.StateCheck {
 	data := tfjsonpath.New("data")
-	return []statecheck.StateCheck{
+	checks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenJWTFor{userID: userID}),
-		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenInSandbox{env: env, userID: userID, revoked: revoked}),
+		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), knownvalue.StringFunc(func(v string) error {
+			*token = v
+			return nil
+		})),
 		statecheck.CompareValuePairs("echo.x", data.AtMapKey("token"), "echo.x", data.AtMapKey("authorization_header"), accessTokenBearerOf{}),
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_at"),
 			knownvalue.StringExact(env.Clock.Now().Add(86400*time.Second).UTC().Format(time.RFC3339))),
+	}
+	if env.Sandbox != nil {
+		checks = append(checks, statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenInSandbox{env: env, userID: userID, revoked: revoked}))
+	}
+	return checks
+}
+
+// accessTokenCheckAtPoint asks Point whether the access token of userID is
+// revoked, or else still valid; the latter check revokes it, so it must
+// come after any sandbox check that expects the token unrevoked.
+func accessTokenCheckAtPoint(t *testing.T, env *testEnv, userID, token string, revoked bool) {
+	t.Helper()
+	check := env.CheckAccessTokenLive
+	if revoked {
+		check = env.CheckAccessTokenRevoked
+	}
+	if err := check(userID, token); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -154,9 +178,13 @@ func (accessTokenBearerOf) CompareValues(values ...any) error {
 }
 
 // accessTokenRequireIssued fails unless the sandbox issued at least one
-// access token, each with the given revocation state, and returns them.
+// access token, each with the given revocation state, and returns them;
+// against real Point it checks nothing and returns nil.
 func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbox.AccessTokenRecord {
 	t.Helper()
+	if env.Sandbox == nil {
+		return nil
+	}
 	records := env.Sandbox.AccessTokens()
 	if len(records) == 0 {
 		t.Fatal("the sandbox issued no access token")
@@ -167,6 +195,29 @@ func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbo
 		}
 	}
 	return records
+}
+
+// accessTokenRequireRecorded fails unless front saw Point issue at least
+// one access token, and returns them. Against the sandbox, they must be
+// exactly those the sandbox issued, each with the given revocation state.
+func accessTokenRequireRecorded(t *testing.T, env *testEnv, front *leakTestFront, revoked bool) []string {
+	t.Helper()
+	_, tokens := front.tokens()
+	if len(tokens) == 0 {
+		t.Fatal("Point issued no access token")
+	}
+	slices.Sort(tokens)
+	if records := accessTokenRequireIssued(t, env, revoked); env.Sandbox != nil {
+		var issued []string
+		for _, rec := range records {
+			issued = append(issued, rec.Token)
+		}
+		slices.Sort(issued)
+		if !slices.Equal(issued, tokens) {
+			t.Errorf("the front saw %d access tokens issued, the sandbox issued %d others", len(tokens), len(issued))
+		}
+	}
+	return tokens
 }
 
 // accessTokenDiagnostic is a pattern for one diagnostic on
@@ -187,20 +238,24 @@ func accessTokenWholeError(summary, source, detail string) *regexp.Regexp {
 
 func TestAccAccessToken_apiKey(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-api-key")
 	// expires_at must follow the provider's clock, not the wall clock.
 	env.Clock.Advance(90 * time.Minute)
+	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   accessTokenVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: accessTokenAPIKeyConfig(env.ProviderBlock(), userID, ""),
-			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true),
+			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
 				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"), knownvalue.Null()),
 				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("revoke_on_close"), knownvalue.Null()),
 			),
 			Check: func(*terraform.State) error {
+				// Sandbox only: a request count.
+				if env.Sandbox == nil {
+					return nil
+				}
 				if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/refresh_token"]; n != 0 {
 					return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
 				}
@@ -209,12 +264,13 @@ func TestAccAccessToken_apiKey(t *testing.T) {
 		}},
 	})
 	accessTokenRequireIssued(t, env, true)
+	accessTokenCheckAtPoint(t, env, userID, token, true)
 }
 
 func TestAccAccessToken_refreshTokenUnknownAtPlan(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-refresh-token")
+	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   accessTokenVersionChecks,
@@ -238,50 +294,50 @@ ephemeral "point_access_token" "x" {
 					plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
 				},
 			},
-			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true),
+			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
 				statecheck.CompareValuePairs("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"),
 					"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
 			),
 		}},
 	})
 	accessTokenRequireIssued(t, env, true)
+	accessTokenCheckAtPoint(t, env, userID, token, true)
 }
 
 func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-keep")
+	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   accessTokenVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(env.ProviderBlock(), userID, "revoke_on_close = false"),
-			ConfigStateChecks: accessTokenResultChecks(env, userID, false),
+			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
 		}},
 	})
 	accessTokenRequireIssued(t, env, false)
-	if n := env.Sandbox.RequestCounts()["DELETE /organizations/users/{userId}/access_token/{accessToken}"]; n != 0 {
-		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
+	if env.Sandbox != nil {
+		if n := env.Sandbox.RequestCounts()["DELETE /organizations/users/{userId}/access_token/{accessToken}"]; n != 0 {
+			t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
+		}
 	}
+	accessTokenCheckAtPoint(t, env, userID, token, false)
 }
 
 func TestAccAccessToken_wrongRefreshToken(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-wrong")
-	env.Sandbox.AddUser(userID)
+	env.AddUser(userID)
 	wrong := "rt_" + randomHex(24)
 	accessTokenRefusedTest(t, env, userID, wrong)
 }
 
 func TestAccAccessToken_revokedRefreshToken(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-revoked")
-	revoked := env.Sandbox.AddUser(userID)
-	if !env.Sandbox.RevokeRefreshToken(userID) {
-		t.Fatal("could not revoke the refresh token in the sandbox")
-	}
+	revoked := env.AddUser(userID)
+	env.RevokeRefreshToken(userID)
 	accessTokenRefusedTest(t, env, userID, revoked)
 }
 
@@ -311,22 +367,25 @@ ephemeral "point_access_token" "x" {
 					"Error: issue access token: HTTP 401 Unauthorized: unauthorized: missing or invalid credentials", userID)),
 		}},
 	})
-	if n := len(env.Sandbox.AccessTokens()); n != 0 {
-		t.Errorf("the sandbox issued %d access tokens, want none", n)
+	if env.Sandbox != nil {
+		if n := len(env.Sandbox.AccessTokens()); n != 0 {
+			t.Errorf("the sandbox issued %d access tokens, want none", n)
+		}
+		if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 1 {
+			t.Errorf("%d requests to issue an access token, want 1: a refused refresh token must not be retried", n)
+		}
 	}
-	if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 1 {
-		t.Errorf("%d requests to issue an access token, want 1: a refused refresh token must not be retried", n)
+	// Point refuses the token to anyone, not only to the provider.
+	if err := env.CheckRefreshTokenRefused(userID, refreshToken); err != nil {
+		t.Error(err)
 	}
 }
 
 func TestAccAccessToken_userWithoutRefreshToken(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-no-refresh")
-	env.Sandbox.AddUser(userID)
-	if !env.Sandbox.RevokeRefreshToken(userID) {
-		t.Fatal("could not revoke the refresh token in the sandbox")
-	}
+	env.AddUser(userID)
+	env.RevokeRefreshToken(userID)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   accessTokenVersionChecks,
@@ -341,14 +400,18 @@ ephemeral "point_access_token" "x" {
 					"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID)),
 		}},
 	})
-	if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 0 {
-		t.Errorf("%d requests to issue an access token, want none", n)
+	if env.CurrentRefreshToken(userID) != "" {
+		t.Error("the failed open gave the user a refresh token")
+	}
+	if env.Sandbox != nil {
+		if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 0 {
+			t.Errorf("%d requests to issue an access token, want none", n)
+		}
 	}
 }
 
 func TestAccAccessToken_userNotFound(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-nobody")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -365,15 +428,18 @@ ephemeral "point_access_token" "x" {
 					"so Terraform opens the access token after creating the user instead of during plan.", userID)),
 		}},
 	})
-	if env.Sandbox.HasUser(userID) || len(env.Sandbox.AccessTokens()) != 0 {
-		t.Error("a failed open must create no user and issue no token")
+	if env.HasUser(userID) {
+		t.Error("a failed open must create no user")
+	}
+	if env.Sandbox != nil && len(env.Sandbox.AccessTokens()) != 0 {
+		t.Error("a failed open must issue no token")
 	}
 }
 
 // accessTokenFailingRevoke answers every access token revocation with 503
-// and passes everything else to the sandbox.
+// and passes everything else on to Point.
 type accessTokenFailingRevoke struct {
-	sandbox http.Handler
+	next    http.Handler
 	deletes atomic.Int64
 }
 
@@ -385,31 +451,38 @@ func (h *accessTokenFailingRevoke) ServeHTTP(w http.ResponseWriter, r *http.Requ
 		_, _ = io.WriteString(w, `{"error":"unavailable","message":"service temporarily unavailable"}`)
 		return
 	}
-	h.sandbox.ServeHTTP(w, r)
+	h.next.ServeHTTP(w, r)
 }
 
 func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("at-close-503")
 	const maxRetries = 2
-	front := &accessTokenFailingRevoke{sandbox: env.Sandbox}
+	recorder := newLeakTestFront(env.Upstream())
+	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	providerBlock := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = %d\n}\n",
 		server.URL, env.APIKey, maxRetries)
 
+	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   accessTokenVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(providerBlock, userID, ""),
-			ConfigStateChecks: accessTokenResultChecks(env, userID, false),
+			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
 		}},
 	})
-	records := accessTokenRequireIssued(t, env, false)
-	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(records); got != want {
-		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(records), want)
+	tokens := accessTokenRequireRecorded(t, env, recorder, false)
+	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(tokens); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
+	}
+	if !slices.Contains(tokens, token) {
+		t.Error("the token in state is none that Point issued")
+	}
+	for _, tok := range tokens {
+		accessTokenCheckAtPoint(t, env, userID, tok, false)
 	}
 }
 
@@ -440,15 +513,21 @@ func accessTokenUnzip(t *testing.T, file string) []byte {
 
 // TestAccAccessToken_neverInPlanOrState runs the Terraform CLI on a
 // configuration in which only a provisioner consumes the token, and looks
-// for every token the sandbox issued in the saved plan, its JSON, the state
-// and the CLI output.
+// for every token Point issued, as a front records them, in the saved
+// plan, its JSON, the state and the CLI output.
 func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	t.Parallel()
 	userID := env.UserID("at-cli")
 	dir := cli.Dir
+	recorder := newLeakTestFront(env.Upstream())
+	server := httptest.NewServer(recorder)
+	t.Cleanup(server.Close)
+	issued := func() int {
+		_, access := recorder.tokens()
+		return len(access)
+	}
 	cfg := fmt.Sprintf(`provider "point" {
   endpoint    = %[1]q
   api_key     = %[2]q
@@ -471,7 +550,7 @@ resource "terraform_data" "consumer" {
     }
   }
 }
-`, env.Endpoint, env.APIKey, userID)
+`, server.URL, env.APIKey, userID)
 	cli.WriteMain(cfg)
 
 	seen := map[string][]byte{}
@@ -479,12 +558,12 @@ resource "terraform_data" "consumer" {
 	seen["saved plan"] = accessTokenUnzip(t, filepath.Join(dir, "plan.bin"))
 	seen["plan JSON"] = []byte(cli.MustRun(0, "show", "-json", "plan.bin"))
 	seen["apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "plan.bin"))
-	firstRun := len(env.Sandbox.AccessTokens())
+	firstRun := issued()
 
 	// A second run, in which the user exists and the token opens during
 	// plan as well as apply.
 	seen["second apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"))
-	secondRun := len(env.Sandbox.AccessTokens()) - firstRun
+	secondRun := issued() - firstRun
 	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
 	if err != nil {
 		t.Fatal(err)
@@ -497,26 +576,29 @@ resource "terraform_data" "consumer" {
 		t.Errorf("access tokens issued: %d by the first plan and apply, %d by the second; want 1 and 2", firstRun, secondRun)
 	}
 
-	records := accessTokenRequireIssued(t, env, true)
+	tokens := accessTokenRequireRecorded(t, env, recorder, true)
+	for _, tok := range tokens {
+		accessTokenCheckAtPoint(t, env, userID, tok, true)
+	}
 	hash, err := os.ReadFile(filepath.Join(dir, "token.sha256"))
 	if err != nil {
 		t.Fatalf("the consumer did not run: %v", err)
 	}
 	consumed := false
-	for _, rec := range records {
-		sum := sha256.Sum256([]byte(rec.Token))
+	for _, tok := range tokens {
+		sum := sha256.Sum256([]byte(tok))
 		consumed = consumed || strings.HasPrefix(string(hash), hex.EncodeToString(sum[:]))
 	}
 	if !consumed {
-		t.Errorf("the consumer received none of the %d access tokens the sandbox issued", len(records))
+		t.Errorf("the consumer received none of the %d access tokens Point issued", len(tokens))
 	}
 
 	secrets := map[string]string{`"Bearer ey"`: "Bearer ey"}
 	if rt := env.CurrentRefreshToken(userID); rt != "" {
 		secrets["the user's refresh token"] = rt
 	}
-	for i, rec := range records {
-		secrets[fmt.Sprintf("access token %d of %d", i+1, len(records))] = rec.Token
+	for i, tok := range tokens {
+		secrets[fmt.Sprintf("access token %d of %d", i+1, len(tokens))] = tok
 	}
 	for where, text := range seen {
 		for name, secret := range secrets {
@@ -533,11 +615,11 @@ resource "terraform_data" "consumer" {
 func TestAccAccessToken_closeFailureWarns(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	t.Parallel()
 	userID := env.UserID("at-cli-503")
-	env.Sandbox.AddUser(userID)
-	front := &accessTokenFailingRevoke{sandbox: env.Sandbox}
+	env.AddUser(userID)
+	recorder := newLeakTestFront(env.Upstream())
+	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	const maxRetries = 1
@@ -572,16 +654,17 @@ resource "terraform_data" "consumer" {
 	if !bytes.Contains(out, []byte("Apply complete! Resources: 1 added")) {
 		t.Errorf("apply did not complete:\n%s", out)
 	}
-	records := accessTokenRequireIssued(t, env, false)
-	if len(records) != 2 {
-		t.Errorf("the plan and apply issued %d access tokens, want 2: one for each", len(records))
+	tokens := accessTokenRequireRecorded(t, env, recorder, false)
+	if len(tokens) != 2 {
+		t.Errorf("the plan and apply issued %d access tokens, want 2: one for each", len(tokens))
 	}
-	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(records); got != want {
-		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(records), want)
+	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(tokens); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
 	}
-	for i, rec := range records {
-		if bytes.Contains(out, []byte(rec.Token)) {
+	for i, tok := range tokens {
+		if bytes.Contains(out, []byte(tok)) {
 			t.Errorf("the apply output holds access token %d", i+1)
 		}
+		accessTokenCheckAtPoint(t, env, userID, tok, false)
 	}
 }

@@ -126,11 +126,11 @@ const leakTestConfig = `provider "point" {
 }
 
 resource "point_user" "alice" {
-  user_id = "leak-alice"
+  user_id = %[4]q
 }
 
 resource "point_user" "bob" {
-  user_id         = "leak-bob"
+  user_id         = %[5]q
   deletion_policy = "REVOKE"
 }
 
@@ -181,21 +181,26 @@ resource "terraform_data" "consumer" {
 }
 `
 
-// leakTestUsers are the users leakTestConfig manages.
-var leakTestUsers = []string{"leak-alice", "leak-bob", "leak-imported"}
+// leakTestUsers are the users leakTestConfig manages: alice, bob and the
+// imported one, in the order of its parameters 4, 5 and 3.
+func leakTestUsers(env *testEnv) []string {
+	return []string{env.UserID("leak-alice"), env.UserID("leak-bob"), env.UserID("leak-imported")}
+}
 
 // TestAccLeak_lifecycleCLI runs a whole lifecycle through the Terraform CLI
 // at TF_LOG=TRACE, with the API key in POINT_API_KEY, failures included, and
 // then looks for every credential in everything Terraform wrote.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
-	apiKey := "leak-canary-" + randomHex(16)
 	wrongKey := "leak-wrong-" + randomHex(16)
-	env := newTestEnv(t, sandbox.Options{APIKey: apiKey})
-	env.RequireSandbox()
+	// A key of its own for the sandbox, and real Point's key against it.
+	env := newTestEnv(t, sandbox.Options{APIKey: "leak-canary-" + randomHex(16)})
+	apiKey := env.APIKey
 	t.Parallel()
-	importedToken := env.Sandbox.AddUser("leak-imported")
-	front := newLeakTestFront(env.Sandbox)
+	users := leakTestUsers(env)
+	alice, imported := users[0], users[2]
+	importedToken := env.AddUser(imported)
+	front := newLeakTestFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 
@@ -203,7 +208,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	baseEnv := []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + apiKey}
 	cli.Env = baseEnv
 	writeConfig := func(generation string) {
-		cfg := fmt.Sprintf(leakTestConfig, server.URL, generation, "leak-imported")
+		cfg := fmt.Sprintf(leakTestConfig, server.URL, generation, imported, alice, users[1])
 		cli.WriteMain(cfg)
 	}
 
@@ -211,7 +216,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	// each command; the front adds those that were current only briefly.
 	everCurrent := map[string]bool{importedToken: true}
 	sample := func() {
-		for _, id := range leakTestUsers {
+		for _, id := range users {
 			if tok := env.CurrentRefreshToken(id); tok != "" {
 				everCurrent[tok] = true
 			}
@@ -245,7 +250,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	plans["create.tfplan"] = showJSON("create.tfplan")
 	out := run(0, "apply", "-input=false", "create.tfplan")
 	expect(out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
-	aliceFirst := env.CurrentRefreshToken("leak-alice")
+	aliceFirst := env.CurrentRefreshToken(alice)
 
 	// Rotation through a saved plan.
 	writeConfig("2")
@@ -253,7 +258,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	plans["rotate.tfplan"] = showJSON("rotate.tfplan")
 	out = run(0, "apply", "-input=false", "rotate.tfplan")
 	expect(out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
-	if aliceNow := env.CurrentRefreshToken("leak-alice"); aliceNow == "" || aliceNow == aliceFirst {
+	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
 
@@ -289,15 +294,15 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 		stateFiles[name+" (before destroy)"] = b
 	}
-	for _, id := range leakTestUsers {
+	for _, id := range users {
 		if tok := env.CurrentRefreshToken(id); tok == "" || !bytes.Contains(stateFiles["terraform.tfstate (before destroy)"], []byte(tok)) {
 			t.Errorf("the state does not hold the current refresh token of %q", id)
 		}
 	}
 	out = run(0, "destroy", "-input=false", "-auto-approve")
 	expect(out, "Destroy complete! Resources: 6 destroyed.")
-	for _, id := range leakTestUsers {
-		if !env.Sandbox.HasUser(id) {
+	for _, id := range users {
+		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
 		if tok := env.CurrentRefreshToken(id); tok != "" {
@@ -308,15 +313,32 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", front.failed)
 	}
 
-	// The provisioner received access tokens, in both forms.
-	records := env.Sandbox.AccessTokens()
+	// The provisioner received access tokens, in both forms. The front saw
+	// every one Point issued; against the sandbox, exactly those it issued.
+	frontRefresh, frontAccess := front.tokens()
+	if env.Sandbox != nil {
+		records := env.Sandbox.AccessTokens()
+		issued := map[string]bool{}
+		for _, rec := range records {
+			issued[rec.Token] = true
+		}
+		for _, tok := range frontAccess {
+			issued[tok] = true
+		}
+		if len(issued) != len(records) || len(frontAccess) != len(records) {
+			t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(frontAccess), len(records))
+		}
+	}
+	if len(frontAccess) == 0 {
+		t.Error("Point issued no access token")
+	}
 	consumed, err := os.ReadFile(filepath.Join(cli.Dir, "consumed.sha256"))
 	if err != nil {
 		t.Fatalf("the consumer never ran: %v", err)
 	}
 	hashes := map[string]bool{}
-	for _, rec := range records {
-		for _, v := range []string{rec.Token, "Bearer " + rec.Token} {
+	for _, tok := range frontAccess {
+		for _, v := range []string{tok, "Bearer " + tok} {
 			sum := sha256.Sum256([]byte(v))
 			hashes[hex.EncodeToString(sum[:])] = true
 		}
@@ -328,7 +350,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 		consumedHashes++
 		if !hashes[field] {
-			t.Errorf("the consumer received a value that is no access token the sandbox issued")
+			t.Errorf("the consumer received a value that is no access token Point issued")
 		}
 	}
 	if consumedHashes < 4 {
@@ -369,19 +391,12 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 	}
 
-	frontRefresh, frontAccess := front.tokens()
 	for _, tok := range frontRefresh {
 		everCurrent[tok] = true
 	}
 	accessTokens := map[string]bool{}
-	for _, rec := range records {
-		accessTokens[rec.Token] = true
-	}
 	for _, tok := range frontAccess {
 		accessTokens[tok] = true
-	}
-	if len(accessTokens) != len(records) || len(records) == 0 {
-		t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(frontAccess), len(records))
 	}
 	never := map[string]string{"the API key": apiKey, "the wrong API key": wrongKey}
 	for tok := range accessTokens {

@@ -33,11 +33,26 @@ func providerConfigTestBlock(settings map[string]string) string {
 	return b.String()
 }
 
-const providerConfigTestUser = `
+// providerConfigTestUser is a point_user for the user id.
+func providerConfigTestUser(id string) string {
+	return fmt.Sprintf(`
 resource "point_user" "test" {
-  user_id = "alice"
+  user_id = %q
 }
-`
+`, id)
+}
+
+// providerConfigTestNoRequests fails the test unless the sandbox received
+// no API request: what is wrong must be found before Point is asked. It is
+// a request count, so it checks nothing against real Point.
+func providerConfigTestNoRequests(t *testing.T, env *testEnv, what string) {
+	t.Helper()
+	if env.Sandbox != nil {
+		if n := env.Sandbox.Requests(); n != 0 {
+			t.Errorf("%s reached the API: %d requests", what, n)
+		}
+	}
+}
 
 // providerConfigTestDeadEndpoint returns a loopback URL where nothing listens.
 func providerConfigTestDeadEndpoint(t *testing.T) string {
@@ -77,64 +92,71 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
+			userID := env.UserID("alice")
 			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
 			settings[tc.attribute] = tc.value
 
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerConfigTestBlock(settings) + providerConfigTestUser,
+					Config:      providerConfigTestBlock(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
 			})
-			if n := env.Sandbox.Requests(); n != 0 {
-				t.Errorf("invalid provider configuration reached the API: %d requests", n)
+			providerConfigTestNoRequests(t, env, "invalid provider configuration")
+			if env.HasUser(userID) {
+				t.Errorf("invalid provider configuration registered %q", userID)
 			}
 		})
 	}
 }
 
 func TestAccProvider_missingAPIKey(t *testing.T) {
-	t.Setenv(envAPIKey, "")
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
+	t.Setenv(envAPIKey, "")
+	userID := env.UserID("alice")
 	provider := providerConfigTestBlock(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				// Validating and planning a new user need no key.
-				Config:             provider + providerConfigTestUser,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config: provider + providerConfigTestUser,
+				// The plan already fails, since its apply would need the key.
+				Config:   provider + providerConfigTestUser(userID),
+				PlanOnly: true,
 				ExpectError: userTestDiagnostic("Missing Point API Key",
-					"Cannot create a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
+					"Cannot register a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
 			},
 			{
-				Config: provider + `
-data "point_user" "test" {
-  user_id = "alice"
+				Config: provider + fmt.Sprintf(`
+resource "point_refresh_token" "test" {
+  user_id = %q
 }
-`,
+`, userID),
+				ExpectError: userTestDiagnostic("Missing Point API Key",
+					"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
+			},
+			{
+				Config: provider + fmt.Sprintf(`
+data "point_user" "test" {
+  user_id = %q
+}
+`, userID),
 				ExpectError: userTestDiagnostic("Missing Point API Key",
 					"Cannot read a Point user: it needs the organisation API key"),
 			},
 		},
 	})
-	if n := env.Sandbox.Requests(); n != 0 {
-		t.Errorf("%d requests reached Point without an API key", n)
+	providerConfigTestNoRequests(t, env, "a run without an API key")
+	if env.HasUser(userID) {
+		t.Errorf("Point registered %q without an API key", userID)
 	}
 }
 
 func TestAccProvider_wrongAPIKey(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
+	userID := env.UserID("alice")
 	wrongKey := "wrong-key-" + randomHex(16)
 	provider := providerConfigTestBlock(map[string]string{
 		"endpoint": fmt.Sprintf("%q", env.Endpoint),
@@ -150,13 +172,13 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 			applyErr = err
 			return nil
 		},
-		Steps: []resource.TestStep{{Config: provider + providerConfigTestUser}},
+		Steps: []resource.TestStep{{Config: provider + providerConfigTestUser(userID)}},
 	})
 
 	if applyErr == nil {
 		t.Fatal("apply with a wrong API key succeeded")
 	}
-	want := userTestDiagnostic("Error Creating Point User", `Could not create Point user "alice".`,
+	want := userTestDiagnostic("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
 		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
 		"HTTP 401 Unauthorized")
 	if !want.MatchString(applyErr.Error()) {
@@ -165,7 +187,10 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	if strings.Contains(applyErr.Error(), wrongKey) {
 		t.Errorf("error shows the API key:\n%v", applyErr)
 	}
-	if len(env.Sandbox.UserIDs()) != 0 {
+	if env.HasUser(userID) {
+		t.Errorf("Point registered %q with a wrong API key", userID)
+	}
+	if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != 0 {
 		t.Errorf("sandbox registered users with a wrong API key: %v", env.Sandbox.UserIDs())
 	}
 	if err := userTestExpectRequests(env, userTestRouteCreate, 1); err != nil {
@@ -175,7 +200,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 
 func TestAccProvider_environmentVariables(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
+	userID := env.UserID("alice")
 	t.Setenv(envEndpoint, env.Endpoint)
 	t.Setenv(envAPIKey, env.APIKey)
 	t.Setenv(envEnvironment, "staging")
@@ -183,12 +208,12 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{{
-			Config: `provider "point" {}` + "\n" + providerConfigTestUser,
+			Config: `provider "point" {}` + "\n" + providerConfigTestUser(userID),
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact("alice")),
+				statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 			},
 			Check: func(*terraform.State) error {
-				if !env.Sandbox.HasUser("alice") {
+				if !env.HasUser(userID) {
 					return fmt.Errorf("user not registered through the endpoint from %s", envEndpoint)
 				}
 				return userTestExpectRequests(env, userTestRouteCreate, 1)
@@ -199,7 +224,7 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 
 func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
+	userID := env.UserID("alice")
 	t.Setenv(envEndpoint, providerConfigTestDeadEndpoint(t))
 	t.Setenv(envAPIKey, "wrong-key-"+randomHex(16))
 	t.Setenv(envEnvironment, "dev")
@@ -212,9 +237,9 @@ func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{{
-			Config: provider + providerConfigTestUser,
+			Config: provider + providerConfigTestUser(userID),
 			Check: func(*terraform.State) error {
-				if !env.Sandbox.HasUser("alice") {
+				if !env.HasUser(userID) {
 					return fmt.Errorf("user not registered through the configured endpoint")
 				}
 				return userTestExpectRequests(env, userTestRouteCreate, 1)
@@ -238,7 +263,7 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
+			userID := env.UserID("alice")
 			t.Setenv(tc.variable, tc.value)
 			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
 			delete(settings, tc.omit)
@@ -246,13 +271,14 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerConfigTestBlock(settings) + providerConfigTestUser,
+					Config:      providerConfigTestBlock(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
 			})
-			if n := env.Sandbox.Requests(); n != 0 {
-				t.Errorf("invalid environment variable reached the API: %d requests", n)
+			providerConfigTestNoRequests(t, env, "invalid environment variable")
+			if env.HasUser(userID) {
+				t.Errorf("an invalid environment variable let Point register %q", userID)
 			}
 		})
 	}
@@ -260,7 +286,7 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 
 func TestAccProvider_unknownConfiguration(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
+	userID := env.UserID("alice")
 	// terraform_data's output is unknown until it is created or replaced,
 	// so the provider is configured with an unknown api_key at plan time.
 	config := func(trigger string) string {
@@ -274,7 +300,7 @@ provider "point" {
   endpoint = %[1]q
   api_key  = terraform_data.api_key.output
 }
-`, env.Endpoint, env.APIKey, trigger) + providerConfigTestUser
+`, env.Endpoint, env.APIKey, trigger) + providerConfigTestUser(userID)
 	}
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -289,7 +315,7 @@ provider "point" {
 					},
 				},
 				Check: func(*terraform.State) error {
-					if !env.Sandbox.HasUser("alice") {
+					if !env.HasUser(userID) {
 						return fmt.Errorf("user not registered once the API key became known")
 					}
 					return userTestExpectRequests(env, userTestRouteCreate, 1)
@@ -304,7 +330,7 @@ provider "point" {
 			},
 			{
 				PreConfig: func() {
-					if !env.Sandbox.HasUser("alice") {
+					if !env.HasUser(userID) {
 						t.Fatal("user gone from Point")
 					}
 				},

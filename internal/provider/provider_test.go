@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,13 +18,36 @@ import (
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
 // envRealPoint switches the acceptance tests from the in-process sandbox
-// to the Point environment named by POINT_ENVIRONMENT, with POINT_API_KEY.
+// to a Point API outside the test process, with POINT_API_KEY: the base URL
+// in POINT_ENDPOINT (any Point-compatible server: a staging mirror, a proxy,
+// a mock, the sandbox run as its own process), else the environment named by
+// POINT_ENVIRONMENT.
 const envRealPoint = "POINT_TEST_REAL"
 
 func realPoint() bool { return os.Getenv(envRealPoint) == "1" }
+
+// realPointBaseURL returns the base URL of the Point API that the real mode
+// runs against, from POINT_ENDPOINT or else POINT_ENVIRONMENT.
+func realPointBaseURL() (string, error) {
+	if endpoint := os.Getenv(envEndpoint); endpoint != "" {
+		if problem := validators.EndpointProblem(endpoint); problem != "" {
+			return "", fmt.Errorf("%s %s", envEndpoint, problem)
+		}
+		return strings.TrimRight(endpoint, "/"), nil
+	}
+	switch environment := os.Getenv(envEnvironment); environment {
+	case "staging", "production":
+		return point.EnvironmentURL(environment), nil
+	case "":
+		return "", fmt.Errorf("%s=1 needs %s (a Point-compatible base URL) or %s (staging or production)", envRealPoint, envEndpoint, envEnvironment)
+	default:
+		return "", fmt.Errorf("%s is %q; it must be staging or production", envEnvironment, environment)
+	}
+}
 
 // testClock is a clock the tests move by hand.
 type testClock struct {
@@ -48,7 +72,7 @@ func (c *testClock) Advance(d time.Duration) {
 type testEnv struct {
 	t        *testing.T
 	Sandbox  *sandbox.Server // nil against real Point
-	Endpoint string          // base URL of the sandbox; empty against real Point
+	Endpoint string          // base URL of the sandbox, or of real Point
 	APIKey   string
 	Clock    *testClock
 	Client   *point.Client // for assertions on what Point holds
@@ -63,10 +87,14 @@ func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 	baseURL := ""
 	if realPoint() {
 		env.APIKey = os.Getenv(envAPIKey)
-		if env.APIKey == "" || os.Getenv(envEnvironment) == "" {
-			t.Fatalf("%s=1 needs %s and %s", envRealPoint, envAPIKey, envEnvironment)
+		if env.APIKey == "" {
+			t.Fatalf("%s=1 needs %s", envRealPoint, envAPIKey)
 		}
-		baseURL = point.EnvironmentURL(os.Getenv(envEnvironment))
+		var err error
+		if baseURL, err = realPointBaseURL(); err != nil {
+			t.Fatal(err)
+		}
+		env.Endpoint = baseURL
 		env.prefix = "tfacc-" + randomHex(4) + "-"
 	} else {
 		env.Sandbox = sandbox.New(opts)
@@ -99,9 +127,6 @@ func (e *testEnv) UserID(name string) string { return e.prefix + name }
 
 // ProviderBlock configures the provider for this environment.
 func (e *testEnv) ProviderBlock() string {
-	if e.Sandbox == nil {
-		return fmt.Sprintf("provider \"point\" {\n  api_key = %q\n}\n", e.APIKey)
-	}
 	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = 3\n}\n", e.Endpoint, e.APIKey)
 }
 

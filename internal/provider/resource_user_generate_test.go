@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,9 +28,8 @@ func newUserTestCLI(t *testing.T, env *testEnv, config string) *terraformCLI {
 func TestAccUser_generateConfigCLI(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("generated-cli")
-	env.Sandbox.AddUser(userID)
+	token := env.AddUser(userID)
 	cli := newUserTestCLI(t, env, fmt.Sprintf(`
 import {
   to = point_user.alice
@@ -61,28 +61,76 @@ import {
 	}
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 
-	if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-		t.Errorf("sandbox users = %v, want only %q", got, userID)
+	if env.Sandbox != nil {
+		if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+			t.Errorf("sandbox users = %v, want only %q", got, userID)
+		}
 	}
 	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
 		t.Error(err)
+	}
+	if got := env.CurrentRefreshToken(userID); got != token {
+		t.Error("importing the user changed its refresh token")
 	}
 }
 
 func TestAccUser_driftWarningCLI(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
-	userID := env.UserID("drifted-cli")
-	cli := newUserTestCLI(t, env, fmt.Sprintf(`
+	config := func(userID string) string {
+		return fmt.Sprintf(`
 resource "point_user" "alice" {
   user_id = %[1]q
 }
-`, userID))
+`, userID)
+	}
 
-	cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
-	env.Sandbox.DeleteUser(userID)
+	// The user goes from Point behind Terraform's back. Only the sandbox can
+	// do that: Point has no endpoint that deletes users.
+	t.Run("deleted in Point", func(t *testing.T) {
+		t.Parallel()
+		env := newTestEnv(t, sandbox.Options{})
+		env.RequireSandbox()
+		userID := env.UserID("drifted-cli")
+		cli := newUserTestCLI(t, env, config(userID))
 
+		cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+		env.Sandbox.DeleteUser(userID)
+		userTestDriftPlan(t, env, cli, userID)
+	})
+
+	// State names a user that Point does not have, as a state restored from
+	// another environment would: the same drift, in any Point.
+	t.Run("never in Point", func(t *testing.T) {
+		t.Parallel()
+		env := newTestEnv(t, sandbox.Options{})
+		registered, gone := env.UserID("drifted-cli"), env.UserID("drifted-cli-gone")
+		cli := newUserTestCLI(t, env, config(registered))
+
+		cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+		statePath := filepath.Join(cli.Dir, "terraform.tfstate")
+		state, err := os.ReadFile(statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quoted := []byte(fmt.Sprintf("%q", registered))
+		if !bytes.Contains(state, quoted) {
+			t.Fatalf("the state does not name %q:\n%s", registered, state)
+		}
+		if err := os.WriteFile(statePath, bytes.ReplaceAll(state, quoted, []byte(fmt.Sprintf("%q", gone))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cli.WriteConfig(env, config(gone))
+		if env.HasUser(gone) {
+			t.Fatalf("Point already has %q", gone)
+		}
+		userTestDriftPlan(t, env, cli, gone)
+	})
+}
+
+// userTestDriftPlan plans with point_user.alice in state for a user that
+// Point does not have: a warning, and the user planned for creation.
+func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID string) {
+	t.Helper()
 	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	for _, want := range []string{
 		"Warning: Point User Not Found",
@@ -93,7 +141,7 @@ resource "point_user" "alice" {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
-	if env.Sandbox.HasUser(userID) {
+	if env.HasUser(userID) {
 		t.Error("a plan registered the user again")
 	}
 }

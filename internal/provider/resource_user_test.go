@@ -131,7 +131,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 						Config:  userTestConfig(env, userID, policy),
 						Destroy: true,
 						ExpectError: userTestDiagnostic("Point User Deletion Prevented",
-							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", so Terraform refuses to destroy it.`, userID),
+							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
 							`set deletion_policy to "ABANDON"`),
 					},
 					resource.TestStep{
@@ -172,12 +172,18 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 								return fmt.Errorf("sandbox still holds a refresh token for %q", userID)
 							}
 						}
-						return userTestExpectRequests(env, userTestRouteRevokeRefresh, 1)
+						if err := userTestExpectRequests(env, userTestRouteRevokeRefresh, 1); err != nil {
+							return err
+						}
+						return env.CheckRefreshTokenRefused(userID, createdToken)
 					}
 					if token != createdToken {
 						return fmt.Errorf("refresh token of %q changed by a %s destroy", userID, policy)
 					}
-					return userTestExpectRequests(env, userTestRouteRevokeRefresh, 0)
+					if err := userTestExpectRequests(env, userTestRouteRevokeRefresh, 0); err != nil {
+						return err
+					}
+					return env.CheckRefreshTokenAccepted(userID, createdToken)
 				},
 			})
 		})
@@ -186,9 +192,8 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 
 func TestAccUser_importGenerateConfig(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("generated")
-	env.Sandbox.AddUser(userID)
+	token := env.AddUser(userID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -220,11 +225,18 @@ import {
 	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
 		t.Error(err)
 	}
-	if env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
 		t.Error("import did not read the user from Point")
+	}
+	if got := env.CurrentRefreshToken(userID); got != token {
+		t.Error("importing the user changed its refresh token")
 	}
 }
 
+// TestAccUser_drift deletes the user behind Terraform's back, which only
+// the sandbox can do: Point has no endpoint that deletes users.
+// TestAccUser_driftWarningCLI covers the same against real Point with a
+// state that names a user Point never had.
 func TestAccUser_drift(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	env.RequireSandbox()
@@ -261,9 +273,8 @@ func TestAccUser_drift(t *testing.T) {
 
 func TestAccUser_alreadyExists(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	env.RequireSandbox()
 	userID := env.UserID("taken")
-	token := env.Sandbox.AddUser(userID)
+	token := env.AddUser(userID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -280,17 +291,24 @@ func TestAccUser_alreadyExists(t *testing.T) {
 		},
 	})
 
-	if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-		t.Errorf("sandbox users = %v, want only %q", got, userID)
+	if env.Sandbox != nil {
+		if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+			t.Errorf("sandbox users = %v, want only %q", got, userID)
+		}
 	}
-	if got, _ := env.Sandbox.CurrentRefreshToken(userID); got != token {
+	if got := env.CurrentRefreshToken(userID); got != token {
 		t.Error("the failed create changed the existing user's refresh token")
+	}
+	if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+		t.Error(err)
 	}
 	if err := userTestExpectRequests(env, userTestRouteCreate, 1); err != nil {
 		t.Error(err)
 	}
 }
 
+// TestAccUser_idempotentCreateAdopts needs the sandbox's switch to answer
+// 200 to the creation of an existing user.
 func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{IdempotentCreate: true})
 	env.RequireSandbox()
@@ -391,7 +409,6 @@ func TestAccUser_invalidInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
 			policy := tc.deletionPolicy
 			if policy == "" {
 				policy = deletionAbandon
@@ -407,9 +424,7 @@ resource "point_user" "test" {
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: tc.want}},
 			})
-			if n := env.Sandbox.Requests(); n != 0 {
-				t.Errorf("invalid configuration reached the API: %d requests", n)
-			}
+			providerConfigTestNoRequests(t, env, "invalid configuration")
 		})
 	}
 }
@@ -418,13 +433,13 @@ func TestAccUser_invalidImportID(t *testing.T) {
 	for _, kind := range []resource.ImportStateKind{resource.ImportCommandWithID, resource.ImportBlockWithID} {
 		t.Run(kind.String(), func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
+			userID := env.UserID("alice")
 
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{
 					{
-						Config:          userTestConfig(env, "alice", deletionAbandon),
+						Config:          userTestConfig(env, userID, deletionAbandon),
 						ResourceName:    "point_user.test",
 						ImportState:     true,
 						ImportStateKind: kind,
@@ -435,8 +450,9 @@ func TestAccUser_invalidImportID(t *testing.T) {
 					},
 				},
 			})
-			if n := env.Sandbox.Requests(); n != 0 {
-				t.Errorf("invalid import ID reached the API: %d requests", n)
+			providerConfigTestNoRequests(t, env, "invalid import ID")
+			if env.HasUser(userID) {
+				t.Errorf("an invalid import ID let Point register %q", userID)
 			}
 		})
 	}

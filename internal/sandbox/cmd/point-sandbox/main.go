@@ -1,5 +1,7 @@
 // Command point-sandbox serves the in-memory Point API fake on a loopback
-// address, for demos and benchmarks that need it as a separate process.
+// address, for demos, benchmarks and the acceptance tests' real mode
+// (make testacc), which need it as a separate process. It stops on SIGINT
+// or SIGTERM and then reports on stderr how many requests it served.
 package main
 
 import (
@@ -98,6 +100,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// A script that ran a suite against this process can tell from this
+	// line that the suite did reach it.
+	fmt.Fprintf(stderr, "point-sandbox: stopped after %d API requests (users registered: %d)\n", s.Requests(), len(s.UserIDs()))
 	return nil
 }
 

@@ -101,6 +101,10 @@ func TestRun(t *testing.T) {
 	if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
 		t.Errorf("url file left behind: %v", err)
 	}
+	// Two creates; the state request is not an API request.
+	if want := "point-sandbox: stopped after 2 API requests (users registered: 1)\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
 }
 
 func TestRunRandomKey(t *testing.T) {

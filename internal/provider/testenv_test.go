@@ -1,0 +1,151 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+)
+
+// Checks and changes that tests make through Point's API, so that they run
+// against real Point as well as against the sandbox. Against the sandbox,
+// the changes go through its inspection methods instead, so that they do
+// not show in its request counts.
+
+// AddUser registers the user, as an application outside Terraform would,
+// and returns its refresh token.
+func (e *testEnv) AddUser(id string) string {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		return e.Sandbox.AddUser(id)
+	}
+	user, err := e.Client.CreateUser(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("registering user %q: %v", id, err)
+	}
+	token := user.CurrentRefreshToken()
+	if token == "" {
+		e.t.Fatalf("Point registered user %q without a refresh token", id)
+	}
+	return token
+}
+
+// RotateRefreshToken issues the user a new refresh token outside Terraform,
+// which replaces the current one, and returns it.
+func (e *testEnv) RotateRefreshToken(id string) string {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		token, ok := e.Sandbox.RotateRefreshToken(id)
+		if !ok {
+			e.t.Fatalf("the sandbox has no user %q", id)
+		}
+		return token
+	}
+	token, err := e.Client.IssueRefreshToken(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("issuing a refresh token for %q: %v", id, err)
+	}
+	return token
+}
+
+// RevokeRefreshToken revokes the user's current refresh token outside
+// Terraform, presenting it as Point requires.
+func (e *testEnv) RevokeRefreshToken(id string) {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		if !e.Sandbox.RevokeRefreshToken(id) {
+			e.t.Fatalf("sandbox user %q had no refresh token to revoke", id)
+		}
+		return
+	}
+	current := e.CurrentRefreshToken(id)
+	if current == "" {
+		e.t.Fatalf("Point user %q has no refresh token to revoke", id)
+	}
+	if err := e.Client.RevokeRefreshToken(context.Background(), id, current); err != nil {
+		e.t.Fatalf("revoking the refresh token of %q: %v", id, err)
+	}
+}
+
+// CheckRefreshTokenAccepted fails unless Point issues an access token for
+// the refresh token; it revokes that access token again.
+func (e *testEnv) CheckRefreshTokenAccepted(userID, refreshToken string) error {
+	ctx := context.Background()
+	access, err := e.Client.IssueAccessToken(ctx, userID, refreshToken)
+	if err != nil {
+		return fmt.Errorf("Point refused the refresh token of %q: %w", userID, err)
+	}
+	return e.Client.RevokeAccessToken(ctx, userID, access.Token)
+}
+
+// CheckRefreshTokenRefused fails unless Point answers 401 to an access
+// token request with the refresh token: one that was rotated or revoked
+// no longer issues access tokens.
+func (e *testEnv) CheckRefreshTokenRefused(userID, refreshToken string) error {
+	if refreshToken == "" {
+		return fmt.Errorf("no refresh token of %q to check", userID)
+	}
+	ctx := context.Background()
+	access, err := e.Client.IssueAccessToken(ctx, userID, refreshToken)
+	if err == nil {
+		_ = e.Client.RevokeAccessToken(ctx, userID, access.Token)
+		return fmt.Errorf("Point still issues access tokens for a refresh token of %q that should be replaced or revoked", userID)
+	}
+	if !point.IsUnauthorized(err) {
+		return fmt.Errorf("Point should answer 401 to the replaced or revoked refresh token of %q, got err = %w", userID, err)
+	}
+	return nil
+}
+
+// CheckAccessTokenRevoked fails unless Point refuses the access token: a
+// revoked or expired one cannot revoke itself, and Point answers 401 or 404.
+func (e *testEnv) CheckAccessTokenRevoked(userID, accessToken string) error {
+	if accessToken == "" {
+		return fmt.Errorf("no access token of %q to check", userID)
+	}
+	err := e.Client.RevokeAccessToken(context.Background(), userID, accessToken)
+	switch {
+	case err == nil:
+		return fmt.Errorf("Point still accepted an access token of %q that should be revoked (it is revoked now)", userID)
+	case point.IsUnauthorized(err), point.IsNotFound(err):
+		return nil
+	}
+	return fmt.Errorf("checking an access token of %q: %w", userID, err)
+}
+
+// CheckAccessTokenLive fails unless Point accepts the access token as a
+// valid token of userID. The check revokes it: the only request an access
+// token can make in this API is its own revocation.
+func (e *testEnv) CheckAccessTokenLive(userID, accessToken string) error {
+	if accessToken == "" {
+		return fmt.Errorf("no access token of %q to check", userID)
+	}
+	if err := e.Client.RevokeAccessToken(context.Background(), userID, accessToken); err != nil {
+		return fmt.Errorf("Point refused an access token of %q that should still be valid: %w", userID, err)
+	}
+	return nil
+}
+
+// Upstream is the Point API as an http.Handler, for tests that put a front
+// of their own before it to inject faults or record answers: the sandbox
+// itself, or against real Point a reverse proxy to it.
+func (e *testEnv) Upstream() http.Handler {
+	if e.Sandbox != nil {
+		return e.Sandbox
+	}
+	target, err := url.Parse(e.Endpoint)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		// Answers pass as Point sent them; when none comes, the front
+		// answers 502 and says why.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, "test proxy to Point: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+}
