@@ -186,8 +186,6 @@ const (
 	badInputDetailServer   = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."
 	badInputDetailNoAnswer = "No answer came from Point. Check the network, the endpoint setting, and request_timeout."
 	badInputDetailLimited  = "Point is rate limiting requests, and the retries ran out after 3 attempts (max_retries = 2). Retry later, lower Terraform's -parallelism, or raise max_retries."
-	// The default test provider block sets max_retries = 3.
-	badInputDetailServerRetried = "Point or a proxy in front of it failed, and the retries ran out after 4 attempts (max_retries = 3). Retry later, or raise max_retries; nothing was changed in Terraform state."
 )
 
 // badInputRows is the catalogue, for the user id user.
@@ -270,7 +268,7 @@ resource "point_user" "x" {
 		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `field "accessToken.expiresIn" holds the number 1e400, which is out of range`)},
 		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
-			want: diag("Error Reading Point User", readUser, badInputDetailServerRetried, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
+			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
 		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
 			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
 		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),

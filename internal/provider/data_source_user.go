@@ -95,7 +95,7 @@ func (d *userDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	}
 	userID := cfg.UserID.ValueString()
 	user, err := client.GetUser(ctx, userID)
-	if point.IsNotFound(err) {
+	if point.IsUserNotFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
 			fmt.Sprintf("Point has no user with id %q. Check user_id; this data source reads only users that already exist in Point, "+
 				"such as those registered with the point_user resource.", userID))

@@ -120,49 +120,50 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 
 	userID := cfg.UserID.ValueString()
 	refreshToken := cfg.RefreshToken.ValueString()
+	readsCurrentToken := cfg.RefreshToken.IsNull()
 	var client *point.Client
 	var diags diag.Diagnostics
-	if cfg.RefreshToken.IsNull() {
+	if readsCurrentToken {
 		client, diags = e.data.apiKeyClient("read the user's refresh token for a Point access token (no refresh_token was given)")
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		user, err := client.GetUser(ctx, userID)
-		if point.IsNotFound(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
-				fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
-					"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
-					"so Terraform opens the access token after creating the user instead of during plan.", userID))
-			return
-		}
-		if err != nil {
-			resp.Diagnostics.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
-			return
-		}
-		if refreshToken = user.CurrentRefreshToken(); refreshToken == "" {
-			resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point User Has No Refresh Token",
-				fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
-					"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID))
-			return
-		}
 	} else {
 		client, diags = e.data.tokenClient("issue a Point access token")
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
+	}
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if readsCurrentToken {
+		if refreshToken = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); refreshToken == "" {
 			return
 		}
 	}
 
 	issuedAt := e.data.now()
 	accessToken, err := client.IssueAccessToken(ctx, userID, refreshToken)
-	if err != nil {
-		if point.IsUnauthorized(err) {
-			resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point Refresh Token Not Accepted",
-				fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
-					"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one.\n\nError: %s", userID, err))
+	if readsCurrentToken && point.IsUnauthorized(err) {
+		// The token read a moment ago was replaced since, most often by a
+		// point_refresh_token that rotates it in the same apply: read the
+		// current one and try once more.
+		if refreshToken = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); refreshToken == "" {
 			return
 		}
+		issuedAt = e.data.now()
+		accessToken, err = client.IssueAccessToken(ctx, userID, refreshToken)
+	}
+	switch {
+	case err == nil:
+	case point.IsUnauthorized(err) && readsCurrentToken:
+		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
+			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while Terraform uses it. "+
+				"If a point_refresh_token for this user rotates its token in this run, set user_id = point_refresh_token.<name>.user_id so that the access token opens after the rotation; "+
+				"otherwise something outside Terraform is rotating it, so run again once it has finished.\n\nError: %s", userID, err))
+		return
+	case point.IsUnauthorized(err):
+		resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point Refresh Token Not Accepted",
+			fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
+				"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one.\n\nError: %s", userID, err))
+		return
+	default:
 		resp.Diagnostics.AddError("Error Issuing Point Access Token", apiErrorDetail(fmt.Sprintf("issue an access token for Point user %q", userID), err))
 		return
 	}
@@ -181,6 +182,30 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 		}
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyAccessToken, private)...)
 	}
+}
+
+// currentRefreshTokenFor reads the user's current refresh token with the
+// API key. It returns "" after adding a diagnostic when there is none.
+func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID string, diags *diag.Diagnostics) string {
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		diags.AddAttributeError(path.Root("user_id"), "Point User Not Found",
+			fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
+				"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
+				"so Terraform opens the access token after creating the user instead of during plan.", userID))
+		return ""
+	}
+	if err != nil {
+		diags.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
+		return ""
+	}
+	token := user.CurrentRefreshToken()
+	if token == "" {
+		diags.AddAttributeError(path.Root("refresh_token"), "Point User Has No Refresh Token",
+			fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
+				"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID))
+	}
+	return token
 }
 
 // Close revokes the token. A failure here is only a warning: the apply

@@ -7,9 +7,11 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -37,6 +39,7 @@ const defaultEnvironment = "production"
 var (
 	_ provider.ProviderWithEphemeralResources = &pointProvider{}
 	_ provider.ProviderWithValidateConfig     = &pointProvider{}
+	_ provider.ProviderWithActions            = &pointProvider{}
 )
 
 // options are the provider's seams for tests: a clock, and shorter waits
@@ -165,6 +168,15 @@ func resolveSettings(cfg pointProviderModel, diags *diag.Diagnostics) settings {
 	}
 
 	s.apiKey = stringSetting(cfg.APIKey, envAPIKey, "")
+	if s.apiKey != "" && strings.ContainsFunc(s.apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		source := "api_key"
+		if cfg.APIKey.IsNull() {
+			source = "The " + envAPIKey + " environment variable"
+		}
+		diags.AddAttributeError(path.Root("api_key"), "Invalid Point API Key",
+			source+" holds whitespace or a control character, which no API key has: often the newline at the end of a file read with file(). "+
+				"Wrap it in trimspace(), for example api_key = trimspace(file(\"point.key\")), or remove the whitespace from "+envAPIKey+".")
+	}
 
 	s.requestTimeout = point.DefaultRequestTimeout
 	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
@@ -225,6 +237,7 @@ func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ActionData = data
 }
 
 func userAgent(version, terraformVersion string) string {
@@ -245,4 +258,9 @@ func (p *pointProvider) DataSources(context.Context) []func() datasource.DataSou
 
 func (p *pointProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{newAccessTokenEphemeralResource}
+}
+
+// Actions need Terraform 1.14 or later; earlier versions ignore them.
+func (p *pointProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{newRevokeRefreshTokenAction}
 }

@@ -90,7 +90,11 @@ func (r *refreshTokenResource) Configure(_ context.Context, req resource.Configu
 // ModifyPlan decides whether an update rotates the token. Rotation shows as
 // an unknown token; everything else keeps the values in state.
 func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		r.data.refuseWithoutAPIKey("issue a Point refresh token", &resp.Diagnostics)
 		return
 	}
 	// Most plans change nothing; then only a rotation that fell due matters,
@@ -120,6 +124,7 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		rotate = true
 	}
 	if rotate {
+		r.data.refuseWithoutAPIKey("rotate a Point refresh token", &resp.Diagnostics)
 		plan.Token = types.StringUnknown()
 		plan.IssuedAt = types.StringUnknown()
 		plan.RotateAt = types.StringUnknown()
@@ -183,6 +188,7 @@ func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
 }
 
 // issue asks Point for a new token and records it, with its times, in m.
@@ -196,7 +202,7 @@ func (r *refreshTokenResource) issue(ctx context.Context, m *refreshTokenResourc
 	token, err := client.IssueRefreshToken(ctx, userID)
 	if err != nil {
 		action := fmt.Sprintf("issue a refresh token for Point user %q", userID)
-		if point.IsNotFound(err) {
+		if point.IsUserNotFound(err) {
 			action += ": Point has no such user; register it first, for example with a point_user resource"
 		}
 		diags.AddError("Error Issuing Point Refresh Token", apiErrorDetail(action, err))
@@ -213,6 +219,8 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// First, so that a resource removed below has one too.
+	setUserIdentity(ctx, resp.Identity, state.UserID, &resp.Diagnostics)
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
 	client, diags := r.data.apiKeyClient("read a Point user's refresh token")
@@ -222,8 +230,20 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 	}
 
 	userID := state.UserID.ValueString()
+	importing := takeImportMark(ctx, resp.Private, &resp.Diagnostics)
 	user, err := client.GetUser(ctx, userID)
-	if point.IsNotFound(err) {
+	if importing && (point.IsUserNotFound(err) || (err == nil && user.CurrentRefreshToken() == "")) {
+		reason := "Point has no user with this id"
+		if err == nil {
+			reason = "the user has no current refresh token: none was issued, or it was revoked"
+		}
+		resp.Diagnostics.AddError("Cannot Import Point Refresh Token",
+			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s. "+
+				"Remove the import, and let apply issue a new token with this point_refresh_token resource; "+
+				"if the id is wrong, correct it.", userID, reason))
+		return
+	}
+	if point.IsUserNotFound(err) {
 		resp.Diagnostics.AddWarning("Point User Not Found",
 			fmt.Sprintf("Point has no user with id %q any more, so Terraform removed its refresh token from state. The next apply will issue a new one if the user exists again.", userID))
 		resp.State.RemoveResource(ctx)
@@ -278,6 +298,7 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 		plan.RotateAt = rotateAt(plan.IssuedAt, plan.RotateAfter)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
 }
 
 func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -295,7 +316,7 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 
 	userID := state.UserID.ValueString()
-	if err := ignoreNoLongerCurrent(client.RevokeRefreshToken(ctx, userID, state.Token.ValueString())); err != nil {
+	if err := revokeRefreshToken(ctx, client, userID, state.Token.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
 			apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
 	}

@@ -32,6 +32,7 @@ const defaultOperationTimeout = 5 * time.Minute
 
 var (
 	_ resource.ResourceWithConfigure   = &userResource{}
+	_ resource.ResourceWithModifyPlan  = &userResource{}
 	_ resource.ResourceWithImportState = &userResource{}
 )
 
@@ -117,8 +118,9 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	var unconfirmed *point.UnconfirmedCreateError
 	if errors.As(err, &unconfirmed) {
 		resp.Diagnostics.AddWarning("Point User Registered Without an Answer",
-			fmt.Sprintf("No answer came to the request that registers Point user %q, but Point has the user now, so Terraform recorded it in state. "+
-				"If the user existed before this apply, this configuration now manages it.\n\nError: %s", userID, unconfirmed.Err))
+			fmt.Sprintf("No usable answer came to a request that registers Point user %q, and Point has the user now, so Terraform recorded it in state. "+
+				"Terraform could not confirm whether this apply registered the user or it existed before; if it existed before, this configuration now manages it, "+
+				"and destroying it follows deletion_policy.\n\nError: %s", userID, unconfirmed.Err))
 		err = nil
 	}
 	if err != nil {
@@ -135,6 +137,7 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	plan.ID = plan.UserID
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
 }
 
 func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -143,6 +146,8 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// First, so that a resource removed below has one too.
+	setUserIdentity(ctx, resp.Identity, state.UserID, &resp.Diagnostics)
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
 	client, diags := r.data.apiKeyClient("read a Point user")
@@ -152,8 +157,15 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	}
 
 	userID := state.UserID.ValueString()
+	importing := takeImportMark(ctx, resp.Private, &resp.Diagnostics)
 	if _, err := client.GetUser(ctx, userID); err != nil {
-		if point.IsNotFound(err) {
+		if point.IsUserNotFound(err) && importing {
+			resp.Diagnostics.AddError("Cannot Import Point User",
+				fmt.Sprintf("Point has no user with id %q, so there is nothing to import. Check the id, and the provider's environment or endpoint; "+
+					"to register a new user, remove the import and apply a point_user resource instead.\n\nError: %s", userID, err))
+			return
+		}
+		if point.IsUserNotFound(err) {
 			resp.Diagnostics.AddWarning("Point User Not Found",
 				fmt.Sprintf("Point has no user with id %q any more, so Terraform removed it from state. The next apply will register it again if it is still in configuration.", userID))
 			resp.State.RemoveResource(ctx)
@@ -177,6 +189,36 @@ func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
+}
+
+// ModifyPlan fails, at plan time, a plan whose apply could not succeed: one
+// that destroys or replaces a user with deletion_policy = "PREVENT" (before
+// anything else in the run, such as a point_refresh_token, is destroyed), or
+// one that registers a user while the provider has no API key.
+func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() {
+		r.data.refuseWithoutAPIKey("register a Point user", &resp.Diagnostics)
+		return
+	}
+	var state userResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || state.DeletionPolicy.ValueString() != deletionPrevent {
+		return
+	}
+	var action string
+	switch {
+	case req.Plan.Raw.IsNull():
+		action = "destroys it"
+	case len(resp.RequiresReplace) > 0:
+		action = "replaces it (user_id changed)"
+	default:
+		return
+	}
+	resp.Diagnostics.AddError("Point User Deletion Prevented",
+		fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", and this plan %s. Terraform stopped at plan time, so nothing was changed or revoked. "+
+			"To let Terraform stop managing the user, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply that change on its own, then run this plan again; "+
+			"or forget the user without destroying it, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users.", state.UserID.ValueString(), action))
 }
 
 func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -189,10 +231,12 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 
 	switch state.DeletionPolicy.ValueString() {
 	case deletionPrevent:
+		// ModifyPlan refuses such plans; this guards a plan made by a
+		// Terraform that does not plan destroys with the provider.
 		resp.Diagnostics.AddError("Point User Deletion Prevented",
 			fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", so Terraform refuses to destroy it. "+
 				"To let Terraform stop managing it, set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply, then destroy; "+
-				"or remove it from configuration with a removed block. Point has no endpoint that deletes users.", userID))
+				"or forget it with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users.", userID))
 		return
 	case deletionRevoke:
 		ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
@@ -211,16 +255,18 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh token of user %q and removed it from state; the user still exists in Point.", userID))
 	default:
 		resp.Diagnostics.AddWarning("Point User Abandoned",
-			fmt.Sprintf("Point has no endpoint that deletes users. Terraform removed user %q from state; the user still exists in Point, and its refresh token stays valid. Set deletion_policy = \"REVOKE\" to revoke it on destroy.", userID))
+			fmt.Sprintf("Point has no endpoint that deletes users. Terraform removed user %q from state; the user still exists in Point. "+
+				"This resource did not revoke the user's refresh token: a point_refresh_token revokes its own token when it is destroyed, "+
+				"and deletion_policy = \"REVOKE\" revokes whatever token the user holds.", userID))
 	}
 }
 
 // revokeCurrentRefreshToken revokes whatever refresh token the user holds
-// now. A user that is gone, or whose token is already revoked or replaced
-// in the meantime, needs nothing more.
+// now. A user that Point says is gone, or whose token is already revoked or
+// replaced in the meantime, needs nothing more.
 func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID string) error {
 	user, err := client.GetUser(ctx, userID)
-	if point.IsNotFound(err) {
+	if point.IsUserNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -230,13 +276,35 @@ func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID
 	if token == "" {
 		return nil
 	}
-	return ignoreNoLongerCurrent(client.RevokeRefreshToken(ctx, userID, token))
+	return revokeRefreshToken(ctx, client, userID, token)
 }
 
-// ignoreNoLongerCurrent treats a revocation answered 401 or 404 as done:
-// the credential was already revoked or replaced.
+// revokeRefreshToken revokes token, the user's refresh token, and treats
+// a token that is no longer current as revoked: Point answers 401, or 404
+// (which the contract allows). A 404 may also come from a proxy or a wrong
+// path prefix, with the token still valid, so unless Point's own error code
+// settles it, the user is read again (when the API key is at hand) to see
+// whether token is still the current one.
+func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token string) error {
+	err := client.RevokeRefreshToken(ctx, userID, token)
+	switch {
+	case err == nil, point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
+		return nil
+	case !point.IsNotFound(err) || !client.HasAPIKey():
+		return err
+	}
+	user, getErr := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(getErr) || (getErr == nil && user.CurrentRefreshToken() != token) {
+		return nil
+	}
+	return err
+}
+
+// ignoreNoLongerCurrent treats an access token revocation answered 401, or
+// 404 with Point's own error code, as done: the token was already revoked
+// or has expired.
 func ignoreNoLongerCurrent(err error) error {
-	if point.IsUnauthorized(err) || point.IsNotFound(err) {
+	if point.IsUnauthorized(err) || point.IsTokenNotFound(err) || point.IsUserNotFound(err) {
 		return nil
 	}
 	return err
@@ -248,15 +316,19 @@ func (r *userResource) ImportState(ctx context.Context, req resource.ImportState
 	}
 }
 
-// importByUserID sets id and user_id from an import ID that must be a valid
-// user id, and reports whether it was.
+// importByUserID sets id, user_id and the identity from the import ID or
+// the import identity, which must name a valid user id, and reports whether
+// it did.
 func importByUserID(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) bool {
-	if problem := validators.UserIDProblem(req.ID); problem != "" {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("The import ID is the Point user id, which %s. Got %q.", problem, req.ID))
+	userID, ok := importUserID(ctx, req, resp)
+	if !ok {
 		return false
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), userID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_id"), userID)...)
+	setUserIdentity(ctx, resp.Identity, types.StringValue(userID), &resp.Diagnostics)
+	// The Read that follows reports a missing user or token as an error
+	// rather than removing the resource it was asked to import.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
 	return !resp.Diagnostics.HasError()
 }

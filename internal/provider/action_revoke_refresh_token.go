@@ -1,0 +1,126 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	"github.com/hashicorp/terraform-plugin-framework/action/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
+)
+
+var (
+	_ action.ActionWithConfigure  = &revokeRefreshTokenAction{}
+	_ action.ActionWithModifyPlan = &revokeRefreshTokenAction{}
+)
+
+func newRevokeRefreshTokenAction() action.Action { return &revokeRefreshTokenAction{} }
+
+// revokeRefreshTokenAction revokes a user's current refresh token on
+// request (Terraform 1.14 and later): `terraform apply -invoke`, or an
+// action_trigger in a resource's lifecycle block.
+type revokeRefreshTokenAction struct {
+	data *providerData
+}
+
+type revokeRefreshTokenActionModel struct {
+	UserID types.String `tfsdk:"user_id"`
+}
+
+func (a *revokeRefreshTokenAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_revoke_refresh_token"
+}
+
+func (a *revokeRefreshTokenAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Revokes a Point user's current refresh token now, whoever issued it, so that it can no longer obtain access tokens. " +
+			"For incidents: run it with `terraform apply -invoke=action.point_revoke_refresh_token.<name>`, or from an `action_trigger` in a resource's `lifecycle` block. " +
+			"Needs the organisation API key, with which it reads the user's current token. " +
+			"A `point_refresh_token` that held the revoked token is removed from state at its next refresh, and the next apply issues a new token. Requires Terraform 1.14 or later.",
+		Attributes: map[string]schema.Attribute{
+			"user_id": schema.StringAttribute{
+				MarkdownDescription: "Id of the Point user whose current refresh token to revoke, for example `point_user.<name>.user_id`.",
+				Required:            true,
+				Validators:          []validator.String{validators.UserID()},
+			},
+		},
+	}
+}
+
+func (a *revokeRefreshTokenAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
+	a.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan fails the plan when the API key is known to be missing, so
+// that an incident runbook does not get as far as the apply.
+func (a *revokeRefreshTokenAction) ModifyPlan(_ context.Context, _ action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
+	if a.data == nil || len(a.data.unknown) > 0 || a.data.hasAPIKey {
+		return
+	}
+	_, diags := a.data.apiKeyClient("revoke a Point user's refresh token with the point_revoke_refresh_token action")
+	resp.Diagnostics.Append(diags...)
+}
+
+func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
+	var cfg revokeRefreshTokenActionModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := a.data.apiKeyClient("revoke a Point user's refresh token with the point_revoke_refresh_token action")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, defaultOperationTimeout)
+	defer cancel()
+
+	userID := cfg.UserID.ValueString()
+	progress := func(format string, args ...any) {
+		if resp.SendProgress != nil {
+			resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
+		}
+	}
+
+	progress("Reading the current refresh token of Point user %q.", userID)
+	user, err := client.GetUser(ctx, userID)
+	if point.IsNotFound(err) {
+		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
+			fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block: it must be a user your organisation registered in this Point environment.", userID))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
+			apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q; nothing was revoked", userID), err))
+		return
+	}
+
+	token := user.CurrentRefreshToken()
+	if token == "" {
+		progress("Point user %q has no current refresh token: it is already revoked.", userID)
+		resp.Diagnostics.AddWarning("Point Refresh Token Already Revoked",
+			fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke. No action is needed; "+
+				"run terraform apply to issue a new token where a point_refresh_token manages it.", userID))
+		return
+	}
+
+	err = client.RevokeRefreshToken(ctx, userID, token)
+	if point.IsUnauthorized(err) || point.IsNotFound(err) {
+		progress("The refresh token of Point user %q was already revoked or replaced.", userID)
+		resp.Diagnostics.AddWarning("Point Refresh Token Already Revoked",
+			fmt.Sprintf("The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it, so it no longer works. "+
+				"If it was replaced, the user now holds a newer token that this action did not revoke: invoke the action again to revoke that one too.", userID))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
+			apiErrorDetail(fmt.Sprintf("revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again", userID), err))
+		return
+	}
+	progress("Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", userID)
+}
