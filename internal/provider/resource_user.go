@@ -206,11 +206,15 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if resp.Diagnostics.HasError() || state.DeletionPolicy.ValueString() != deletionPrevent {
 		return
 	}
+	var plannedUserID types.String
+	if !req.Plan.Raw.IsNull() {
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("user_id"), &plannedUserID)...)
+	}
 	var action string
 	switch {
 	case req.Plan.Raw.IsNull():
 		action = "destroys it"
-	case len(resp.RequiresReplace) > 0:
+	case !plannedUserID.Equal(state.UserID):
 		action = "replaces it (user_id changed)"
 	default:
 		return

@@ -1,0 +1,443 @@
+package provider
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// Regression tests for the ways state or credentials were lost outside the
+// sandbox: a 404 that is not Point's, a create slower than request_timeout,
+// a PREVENT user whose token was revoked anyway, an access token opened
+// while its refresh token rotates, and a retried create that met 409. Each
+// puts a front of its own before Point (env.Upstream), so all of them run
+// against real Point as well as against the sandbox.
+
+// stateSafetyFront serves handle before Point and returns its base URL.
+func stateSafetyFront(t *testing.T, env *testEnv, handle func(w http.ResponseWriter, r *http.Request, next http.Handler)) string {
+	t.Helper()
+	next := env.Upstream()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, next) }))
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+// stateSafetyProvider configures the provider for endpoint with this
+// environment's key and extra settings.
+func stateSafetyProvider(env *testEnv, endpoint, extra string) string {
+	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = 1\n%s}\n", endpoint, env.APIKey, extra)
+}
+
+func stateSafetyUserAndToken(userID, deletionPolicy string) string {
+	return fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id         = %[1]q
+  deletion_policy = %[2]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+}
+`, userID, deletionPolicy)
+}
+
+// TestAccStateSafety_foreignNotFoundKeepsState: an endpoint with a wrong
+// path prefix (every route answers a JSON "no such route"), or a proxy
+// whose every answer is an HTML 404, fails the run and leaves state, the
+// user and its token as they were; so does a 404 from a proxy on the
+// revocation, which would otherwise drop a valid token from state.
+func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("foreign-404")
+	config := stateSafetyUserAndToken(userID, deletionAbandon)
+	htmlProxy := stateSafetyFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><body><h1>404 Not Found</h1>no such user or route</body></html>"))
+	})
+	var refuseRevocation atomic.Bool
+	revocationProxy := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if refuseRevocation.Load() && reliabilityRoute(r) == reliabilityRouteRevokeRefreshToken {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":"not_found","message":"no such route"}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	kept := statecheck.CompareValue(compare.ValuesSame())
+	var token string
+	stillCurrent := func() {
+		if token == "" || env.CurrentRefreshToken(userID) != token {
+			t.Fatalf("the refresh token of %q in state is no longer the current one", userID)
+		}
+		if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrongEndpoint := func(endpoint string) resource.TestStep {
+		return resource.TestStep{
+			PreConfig: stillCurrent,
+			Config:    stateSafetyProvider(env, endpoint, "") + config,
+			ExpectError: userTestDiagnostic("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
+				"nothing was removed from Terraform state"),
+		}
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestRejected(env, userID, &token),
+		Steps: []resource.TestStep{
+			{
+				Config:            stateSafetyProvider(env, env.Endpoint, "") + config,
+				Check:             rtTestCaptureToken(&token),
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+			},
+			wrongEndpoint(env.Endpoint + "/no-such-prefix"),
+			wrongEndpoint(htmlProxy),
+			{
+				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
+				Config:      stateSafetyProvider(env, revocationProxy, "") + config,
+				Destroy:     true,
+				ExpectError: userTestDiagnostic("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
+			},
+			{
+				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
+				Config:    stateSafetyProvider(env, revocationProxy, "") + config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+			},
+		},
+	})
+}
+
+// TestAccStateSafety_createSlowerThanRequestTimeout: Point registers the
+// user but answers after request_timeout, on every attempt. The look-up
+// that follows has its own time budget, so the user goes into state
+// instead of being left in Point for the next apply to meet as "already
+// exists".
+func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("slow-create")
+	var creates atomic.Int32
+	slowCreates := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if reliabilityRoute(r) != reliabilityRouteCreateUser {
+			next.ServeHTTP(w, r)
+			return
+		}
+		creates.Add(1)
+		held := httptest.NewRecorder()
+		next.ServeHTTP(held, r)
+		select {
+		case <-time.After(time.Second):
+		case <-r.Context().Done():
+			return
+		}
+		maps.Copy(w.Header(), held.Header())
+		w.WriteHeader(held.Code)
+		_, _ = w.Write(held.Body.Bytes())
+	})
+	provider := stateSafetyProvider(env, slowCreates, "  request_timeout = \"300ms\"\n")
+	config := fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: provider + config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+				},
+				Check: func(*terraform.State) error {
+					if !env.HasUser(userID) {
+						return fmt.Errorf("Point has no user %q", userID)
+					}
+					// The first attempt and one retry, which met 409.
+					if n := creates.Load(); n != 2 {
+						return fmt.Errorf("sent %d create requests, want 2", n)
+					}
+					return nil
+				},
+			},
+			{
+				Config:   provider + config,
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+// TestAccStateSafety_preventRevokesNothing: a plan that would destroy or
+// replace a PREVENT user fails at plan time, so the point_refresh_token
+// that depends on it is not revoked first.
+func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("prevented")
+	var token string
+	untouched := func() {
+		if token == "" || env.CurrentRefreshToken(userID) != token {
+			t.Fatalf("the refresh token of %q changed after a prevented plan", userID)
+		}
+		if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestRejected(env, userID, &token),
+		Steps: []resource.TestStep{
+			{
+				Config: env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
+				Check:  rtTestCaptureToken(&token),
+			},
+			{
+				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
+				Destroy: true,
+				ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
+					`first set deletion_policy to "ABANDON"`, "removed block"),
+			},
+			{
+				PreConfig: untouched,
+				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID+"-renamed", deletionPrevent),
+				ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan replaces it (user_id changed).`, userID)),
+			},
+			{
+				PreConfig: untouched,
+				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionAbandon),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+					},
+				},
+			},
+		},
+	})
+}
+
+// TestAccStateSafety_accessTokenAfterRotation: in the API-key path, the
+// refresh token read for an access token is replaced before it is used, as
+// when a point_refresh_token rotates it in the same apply. The ephemeral
+// resource reads the new one and tries once more.
+func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rotated-under")
+	env.AddUser(userID)
+	var rotations, issues atomic.Int32
+	rotatingFront := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+			// Every other request finds its token just replaced.
+			if issues.Add(1)%2 == 1 {
+				rotations.Add(1)
+				env.RotateRefreshToken(userID)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+	config := stateSafetyProvider(env, rotatingFront, "") + fmt.Sprintf(`
+ephemeral "point_access_token" "test" {
+  user_id = %q
+}
+
+provider "echo" {
+  data = ephemeral.point_access_token.test.expires_in
+}
+
+resource "echo" "test" {}
+`, userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data"), knownvalue.NotNull()),
+			},
+			Check: func(*terraform.State) error {
+				// Each opening (plan, then apply) took two requests.
+				if r, i := rotations.Load(), issues.Load(); r < 1 || i != 2*r {
+					return fmt.Errorf("%d access token requests for %d rotations, want two per rotation", i, r)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// TestAccStateSafety_retriedCreateMeetsConflictCLI: the first create
+// reaches Point but its answer is a 503 from a proxy; the retry meets 409.
+// Whether this apply registered the user cannot be known, so the user is
+// adopted with the same warning as for a lost answer, never silently.
+func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("retried-create")
+	var creates atomic.Int32
+	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if reliabilityRoute(r) == reliabilityRouteCreateUser && creates.Add(1) == 1 {
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	cli := newTerraformCLI(t)
+	cli.WriteMain(stateSafetyProvider(env, front, "") + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
+
+	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	for _, want := range []string{
+		"Warning: Point User Registered Without an Answer",
+		"could not confirm whether this apply registered the user",
+		"HTTP 503 Service Unavailable",
+	} {
+		if !diagnosticPattern(want).MatchString(out) {
+			t.Errorf("apply output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := creates.Load(); n != 2 {
+		t.Errorf("sent %d create requests, want 2", n)
+	}
+	if !env.HasUser(userID) {
+		t.Errorf("Point has no user %q", userID)
+	}
+	if list := cli.MustRun(0, "state", "list"); strings.TrimSpace(list) != "point_user.test" {
+		t.Errorf("state holds %q, want point_user.test", list)
+	}
+	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
+}
+
+// TestAccStateSafety_abandonWarningCLI: destroying an ABANDON user together
+// with its point_refresh_token revokes the token, and the warning must not
+// claim that the token stays valid.
+func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("abandoned")
+	cli := newTerraformCLI(t)
+	cli.WriteConfig(env, stateSafetyUserAndToken(userID, deletionAbandon))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	token := env.CurrentRefreshToken(userID)
+
+	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	if !diagnosticPattern("This resource did not revoke the user's refresh token: a point_refresh_token revokes its own token when it is destroyed").MatchString(out) {
+		t.Errorf("destroy output lacks the ABANDON warning:\n%s", out)
+	}
+	if regexp.MustCompile(`stays\s+valid`).MatchString(out) {
+		t.Errorf("the ABANDON warning claims the refresh token stays valid:\n%s", out)
+	}
+	if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestAccStateSafety_roughEdges covers inputs that used to fail late or
+// obscurely: an API key with a trailing newline, no API key at all, and
+// importing a refresh token or a user that does not exist.
+func TestAccStateSafety_roughEdges(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	withToken := env.UserID("import-has-token")
+	withoutToken := env.UserID("import-no-token")
+	missing := env.UserID("import-missing")
+	env.AddUser(withToken)
+	env.AddUser(withoutToken)
+	env.RevokeRefreshToken(withoutToken)
+	userConfig := fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", missing)
+	keyFromFile := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n")
+	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
+	importToken := func(userID string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
+import {
+  to = point_refresh_token.test
+  id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = %[1]q
+}
+`, userID)
+	}
+	t.Setenv(envAPIKey, "")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:   keyFromFile + userConfig,
+				PlanOnly: true,
+				ExpectError: userTestDiagnostic("Invalid Point API Key",
+					"api_key holds whitespace or a control character", "trimspace()"),
+			},
+			{
+				Config:      noKey + userConfig,
+				PlanOnly:    true,
+				ExpectError: userTestDiagnostic("Missing Point API Key", "Cannot register a Point user"),
+			},
+			{
+				Config: importToken(withoutToken),
+				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Token",
+					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
+			},
+			{
+				Config: importToken(missing),
+				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Token",
+					fmt.Sprintf("Cannot import the refresh token of Point user %q: Point has no user with this id", missing)),
+			},
+			{
+				Config: env.ProviderBlock() + userConfig + fmt.Sprintf("\nimport {\n  to = point_user.test\n  id = %q\n}\n", missing),
+				ExpectError: userTestDiagnostic("Cannot Import Point User",
+					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
+			},
+			{
+				// An import that finds the token adopts it, and later reads
+				// of it are ordinary: the import mark is gone.
+				Config: importToken(withToken),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+				},
+			},
+		},
+	})
+	if env.HasUser(missing) {
+		t.Errorf("a failed import registered %q", missing)
+	}
+}
+
+// TestAccStateSafety_apiKeyFromEnvironmentWithNewline: the same check for
+// POINT_API_KEY, which names the variable.
+func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	t.Setenv(envAPIKey, env.APIKey+"\r\n")
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
+	fmt.Fprintf(&out, "resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", env.UserID("env-newline"))
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config:   out.String(),
+			PlanOnly: true,
+			ExpectError: userTestDiagnostic("Invalid Point API Key",
+				"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
+		}},
+	})
+}
