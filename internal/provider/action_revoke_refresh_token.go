@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -56,14 +57,12 @@ func (a *revokeRefreshTokenAction) Configure(_ context.Context, req action.Confi
 	a.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
+const revokeActionOperation = "revoke a Point user's refresh token with the point_revoke_refresh_token action"
+
 // ModifyPlan fails the plan when the API key is known to be missing, so
 // that an incident runbook does not get as far as the apply.
 func (a *revokeRefreshTokenAction) ModifyPlan(_ context.Context, _ action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
-	if a.data == nil || len(a.data.unknown) > 0 || a.data.hasAPIKey {
-		return
-	}
-	_, diags := a.data.apiKeyClient("revoke a Point user's refresh token with the point_revoke_refresh_token action")
-	resp.Diagnostics.Append(diags...)
+	a.data.refuseWithoutAPIKey(revokeActionOperation, &resp.Diagnostics)
 }
 
 func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
@@ -72,7 +71,7 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, diags := a.data.apiKeyClient("revoke a Point user's refresh token with the point_revoke_refresh_token action")
+	client, diags := a.data.apiKeyClient(revokeActionOperation)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -89,9 +88,8 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 
 	progress("Reading the current refresh token of Point user %q.", userID)
 	user, err := client.GetUser(ctx, userID)
-	if point.IsNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
-			fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block: it must be a user your organisation registered in this Point environment.", userID))
+	if point.IsUserNotFound(err) {
+		addRevokeActionUserNotFound(userID, &resp.Diagnostics)
 		return
 	}
 	if err != nil {
@@ -110,7 +108,11 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 	}
 
 	err = client.RevokeRefreshToken(ctx, userID, token)
-	if point.IsUnauthorized(err) || point.IsNotFound(err) {
+	if point.IsUserNotFound(err) {
+		addRevokeActionUserNotFound(userID, &resp.Diagnostics)
+		return
+	}
+	if noLongerCurrent(ctx, client, userID, token, err) {
 		progress("The refresh token of Point user %q was already revoked or replaced.", userID)
 		resp.Diagnostics.AddWarning("Point Refresh Token Already Revoked",
 			fmt.Sprintf("The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it, so it no longer works. "+
@@ -123,4 +125,25 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 		return
 	}
 	progress("Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", userID)
+}
+
+func addRevokeActionUserNotFound(userID string, diags *diag.Diagnostics) {
+	diags.AddAttributeError(path.Root("user_id"), "Point User Not Found",
+		fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block: "+
+			"it must be a user your organisation registered in the Point environment that the provider's environment or endpoint names.", userID))
+}
+
+// noLongerCurrent reports whether err, the answer to revoking token, says
+// that token is no longer the user's current one: Point answers 401, or a
+// 404 with its own token error code. A 404 that is not Point's own proves
+// nothing, so the user is read again to see whether token is still current.
+func noLongerCurrent(ctx context.Context, client *point.Client, userID, token string, err error) bool {
+	switch {
+	case point.IsUnauthorized(err), point.IsTokenNotFound(err):
+		return true
+	case !point.IsNotFound(err):
+		return false
+	}
+	user, getErr := client.GetUser(ctx, userID)
+	return getErr == nil && user.CurrentRefreshToken() != token
 }

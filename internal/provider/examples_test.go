@@ -17,6 +17,7 @@ import (
 // examplesTestDirs are the example directories the docs are generated from,
 // which must all be found, so that the test cannot pass by finding nothing.
 var examplesTestDirs = []string{
+	"actions/point_revoke_refresh_token",
 	"data-sources/point_user",
 	"ephemeral-resources/point_access_token",
 	"provider",
@@ -54,11 +55,50 @@ func TestAccExamples_validate(t *testing.T) {
 	for _, dir := range dirs {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			work := examplesTestCopy(t, filepath.Join(examples, dir))
-			examplesTestRun(t, terraform, work, env, "fmt", "-check", "-diff", "-no-color")
-			examplesTestValidate(t, terraform, work, env)
+			if strings.HasPrefix(dir, "actions/") {
+				skipBelowTerraform(t, cliVersionActions, "An action example")
+			}
+			src := filepath.Join(examples, dir)
+			// Each import-by-*.tf is an alternative way to import the same
+			// resource, and Terraform refuses two import blocks for one
+			// resource: each is validated on its own with the other files.
+			alternatives := examplesTestImportAlternatives(t, src)
+			validate := func(t *testing.T, alternative string) {
+				work := examplesTestCopy(t, src, func(name string) bool {
+					return strings.HasPrefix(name, examplesTestImportPrefix) && name != alternative
+				})
+				examplesTestRun(t, terraform, work, env, "fmt", "-check", "-diff", "-no-color")
+				examplesTestValidate(t, terraform, work, env)
+			}
+			if len(alternatives) == 0 {
+				validate(t, "")
+			}
+			for _, alternative := range alternatives {
+				t.Run(alternative, func(t *testing.T) {
+					if alternative == examplesTestImportPrefix+"identity.tf" {
+						skipBelowTerraform(t, cliVersionIdentity, "An import block with identity")
+					}
+					validate(t, alternative)
+				})
+			}
 		})
 	}
+}
+
+const examplesTestImportPrefix = "import-by-"
+
+// examplesTestImportAlternatives returns the names of the import-by-*.tf
+// files in dir.
+func examplesTestImportAlternatives(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, examplesTestImportPrefix+"*.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names {
+		names[i] = filepath.Base(name)
+	}
+	return names
 }
 
 // examplesTestFindDirs returns the directories under examples that hold
@@ -91,10 +131,11 @@ func examplesTestFindDirs(t *testing.T, examples string) []string {
 	return dirs
 }
 
-// examplesTestCopy copies the .tf files of dir into a fresh directory. Doc
-// snippets leave out the required_providers block that maps "point" to
-// areyoupoint/point; the copy gets one when no file declares it.
-func examplesTestCopy(t *testing.T, dir string) string {
+// examplesTestCopy copies the .tf files of dir, except those that leave
+// names, into a fresh directory. Doc snippets leave out the
+// required_providers block that maps "point" to areyoupoint/point; the copy
+// gets one when no file declares it.
+func examplesTestCopy(t *testing.T, dir string, leave func(name string) bool) string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -103,7 +144,7 @@ func examplesTestCopy(t *testing.T, dir string) string {
 	work := t.TempDir()
 	declared := false
 	for _, e := range entries {
-		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".tf" {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".tf" || leave(e.Name()) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))

@@ -1,0 +1,679 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	tfconfig "github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+const actionTestType = "point_revoke_refresh_token"
+
+// actionTestStateToken returns the token of point_refresh_token.test in the
+// working directory's state, or "" when there is none.
+func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
+	t.Helper()
+	text := cli.MustRun(0, "show", "-json", "-no-color")
+	var state struct {
+		Values *struct {
+			RootModule struct {
+				Resources []struct {
+					Address string         `json:"address"`
+					Values  map[string]any `json:"values"`
+				} `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal([]byte(text), &state); err != nil {
+		t.Fatalf("terraform show -json: %v", err)
+	}
+	if state.Values == nil {
+		return ""
+	}
+	for _, r := range state.Values.RootModule.Resources {
+		if r.Address == rtTestAddr {
+			token, _ := r.Values["token"].(string)
+			return token
+		}
+	}
+	return ""
+}
+
+// actionTestExpectOutput fails unless Terraform's output shows words, with
+// any line wrapping.
+func actionTestExpectOutput(t *testing.T, out string, words ...string) {
+	t.Helper()
+	for _, w := range words {
+		if !diagnosticPattern(w).MatchString(out) {
+			t.Errorf("the output does not show %q:\n%s", w, out)
+		}
+	}
+}
+
+// actionTestCounts returns the sandbox's request counts, or nil against
+// real Point.
+func actionTestCounts(env *testEnv) map[string]int {
+	if env.Sandbox == nil {
+		return nil
+	}
+	return env.Sandbox.RequestCounts()
+}
+
+// actionTestExpectRequests compares the sandbox's requests since before with
+// want; it passes trivially against real Point.
+func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int, want map[string]int) {
+	t.Helper()
+	if env.Sandbox == nil {
+		return
+	}
+	after := env.Sandbox.RequestCounts()
+	for route, n := range want {
+		if got := after[route] - before[route]; got != n {
+			t.Errorf("%s: %d requests, want %d", route, got, n)
+		}
+	}
+}
+
+// The incident runbook, through the CLI: invoke the action, which revokes
+// the token in Point and leaves state alone; invoke it again, which finds
+// nothing to revoke; apply, which notices the revocation and issues a new
+// token. An action for a user Point does not have fails.
+func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
+	cli := newTerraformCLI(t)
+	skipBelowTerraform(t, cliVersionActions, "Invoking an action")
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("action-invoke")
+	ghostID := env.UserID("action-ghost")
+
+	cli.WriteConfig(env, fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+}
+
+action "point_revoke_refresh_token" "incident" {
+  config {
+    user_id = point_user.test.user_id
+  }
+}
+
+action "point_revoke_refresh_token" "ghost" {
+  config {
+    user_id = %[2]q
+  }
+}
+`, userID, ghostID))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	defer func() {
+		cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+		if current := env.CurrentRefreshToken(userID); current != "" {
+			t.Errorf("destroy left Point user %q with a current refresh token", userID)
+		}
+	}()
+
+	first := env.CurrentRefreshToken(userID)
+	if first == "" || actionTestStateToken(t, cli) != first {
+		t.Fatal("the apply did not store the user's current refresh token")
+	}
+
+	before := actionTestCounts(env)
+	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
+	actionTestExpectOutput(t, out,
+		fmt.Sprintf("Reading the current refresh token of Point user %q.", userID),
+		fmt.Sprintf("Revoked the refresh token of Point user %q.", userID))
+	if strings.Contains(out, first) || strings.Contains(out, env.APIKey) {
+		t.Error("the output shows a secret")
+	}
+	if env.CurrentRefreshToken(userID) != "" {
+		t.Fatalf("Point user %q still has a current refresh token after the action", userID)
+	}
+	if err := rtTestRejected(env, userID, &first)(nil); err != nil {
+		t.Error(err)
+	}
+	actionTestExpectRequests(t, env, before, map[string]int{
+		rtTestRouteRevokeRefresh: 1,
+		rtTestRouteIssueRefresh:  0,
+	})
+	if got := actionTestStateToken(t, cli); got != first {
+		t.Error("invoking the action changed the token in state")
+	}
+
+	before = actionTestCounts(env)
+	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
+	actionTestExpectOutput(t, out,
+		"Point Refresh Token Already Revoked",
+		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
+	actionTestExpectRequests(t, env, before, map[string]int{rtTestRouteRevokeRefresh: 0})
+
+	// The next apply treats the token as revoked outside Terraform.
+	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	actionTestExpectOutput(t, out,
+		"Point Refresh Token Revoked Outside Terraform",
+		fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform.", userID),
+		"1 added, 0 changed, 0 destroyed")
+	second := env.CurrentRefreshToken(userID)
+	if second == "" || second == first {
+		t.Fatal("the apply after the action did not issue a new refresh token")
+	}
+	if got := actionTestStateToken(t, cli); got != second {
+		t.Error("state does not hold the new refresh token")
+	}
+	if err := rtTestAccepted(env, userID, second); err != nil {
+		t.Error(err)
+	}
+
+	out, code := cli.Run("apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".ghost")
+	if code != 1 {
+		t.Fatalf("invoking the action for a user Point does not have exited %d, want 1:\n%s", code, out)
+	}
+	actionTestExpectOutput(t, out,
+		"Point User Not Found",
+		fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke.", ghostID))
+	if env.CurrentRefreshToken(userID) != second {
+		t.Error("the failed action changed another user's refresh token")
+	}
+}
+
+// The action run from an action_trigger: changing the incident marker
+// revokes the token during that apply, and the next apply issues a new one.
+func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("action-trigger")
+	reissued := statecheck.CompareValue(compare.ValuesDiffer())
+	var first string
+
+	config := func(incident string) string {
+		return rtTestConfig(env, userID, "") + fmt.Sprintf(`
+action "point_revoke_refresh_token" "incident" {
+  config {
+    user_id = point_user.test.user_id
+  }
+}
+
+resource "terraform_data" "incident" {
+  input = %[1]q
+
+  lifecycle {
+    action_trigger {
+      events  = [after_update]
+      actions = [action.point_revoke_refresh_token.incident]
+    }
+  }
+}
+`, incident)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				// Creating the marker does not trigger the action.
+				Config:            config("none"),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				// Changing it does. State still holds the token that the
+				// action revoked after the refresh, so the plan that follows
+				// the apply is not empty.
+				Config:             config("INC-1"),
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
+					rtTestNoCurrentToken(env, userID),
+					rtTestRejected(env, userID, &first),
+				),
+			},
+			{
+				// The next apply issues a new token, as after a revocation
+				// outside Terraform; it does not trigger the action again.
+				Config: config("INC-1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Check:             rtTestCheckCurrent(env, userID),
+			},
+		},
+	})
+}
+
+// The documented action_trigger example, as it is: listing a user in
+// compromised_users revokes its token in that apply, the next apply issues
+// a new one, and unlisting the user changes nothing in Point.
+func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("action-trigger-example")
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "actions", actionTestType, "action-trigger.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := rtTestConfig(env, userID, "") + "\n" + string(example)
+	listed := tfconfig.Variables{"compromised_users": tfconfig.SetVariable(tfconfig.StringVariable(userID))}
+	var unlisted tfconfig.Variables // the default: nobody
+	incident := fmt.Sprintf("terraform_data.incident[%q]", userID)
+	var first, second string
+
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config:          config,
+				ConfigVariables: unlisted,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					rtTestCaptureToken(&first),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+			{
+				// The Checks of these steps go through statecheck: the legacy
+				// state that Check functions get cannot hold for_each instances.
+				Config:             config,
+				ConfigVariables:    listed,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					actionTestCheck(func() error { return rtTestNoCurrentToken(env, userID)(nil) }),
+					actionTestCheck(func() error { return rtTestRejected(env, userID, &first)(nil) }),
+				},
+			},
+			{
+				Config:          config,
+				ConfigVariables: listed,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
+						second = v
+						if v == first {
+							return fmt.Errorf("the apply after the action kept the revoked token")
+						}
+						return nil
+					})),
+					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+					actionTestCheck(func() error { return rtTestAccepted(env, userID, second) }),
+				},
+			},
+			{
+				Config:          config,
+				ConfigVariables: unlisted,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &second),
+					rtTestCheckCurrent(env, userID),
+				),
+			},
+		},
+	})
+}
+
+// actionTestCheck runs check as a state check, for steps whose state the
+// legacy Check functions cannot read.
+func actionTestCheck(check func() error) statecheck.StateCheck { return actionTestStateCheck(check) }
+
+type actionTestStateCheck func() error
+
+func (c actionTestStateCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = c()
+}
+
+// actionTestInvoke configures the provider for endpoint and apiKey ("" for
+// none) and runs the action for userID through the protocol, as Terraform
+// does: plan, then invoke. It returns the progress messages and the
+// diagnostics of both.
+func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
+	t.Helper()
+	ctx := context.Background()
+	server, err := providerserver.NewProtocol6WithError(newWithOptions("test", options{
+		retryWaitMin: 5 * time.Millisecond,
+		retryWaitMax: 50 * time.Millisecond,
+	})())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providerType := schemas.Provider.ValueType()
+	settings := map[string]tftypes.Value{"endpoint": tftypes.NewValue(tftypes.String, endpoint)}
+	if apiKey != "" {
+		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
+	}
+	providerConfig, err := tfprotov6.NewDynamicValue(providerType, rtTestObject(t, providerType, settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.14.0", Config: &providerConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range configured.Diagnostics {
+		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
+	}
+
+	actionSchema, ok := schemas.ActionSchemas[actionTestType]
+	if !ok {
+		t.Fatalf("the provider has no action %s", actionTestType)
+	}
+	actionType := actionSchema.Schema.ValueType()
+	config, err := tfprotov6.NewDynamicValue(actionType, tftypes.NewValue(actionType, map[string]tftypes.Value{
+		"user_id": tftypes.NewValue(tftypes.String, userID),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, ok := server.(tfprotov6.ActionServer)
+	if !ok {
+		t.Fatal("the provider server does not serve actions")
+	}
+	planned, err := actions.PlanAction(ctx, &tfprotov6.PlanActionRequest{ActionType: actionTestType, Config: &config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diags = append(diags, planned.Diagnostics...)
+	for _, d := range planned.Diagnostics {
+		if d.Severity == tfprotov6.DiagnosticSeverityError {
+			return progress, diags
+		}
+	}
+	stream, err := actions.InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: actionTestType, Config: &config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for event := range stream.Events {
+		switch e := event.Type.(type) {
+		case tfprotov6.ProgressInvokeActionEventType:
+			progress = append(progress, e.Message)
+		case tfprotov6.CompletedInvokeActionEventType:
+			diags = append(diags, e.Diagnostics...)
+		}
+	}
+	return progress, diags
+}
+
+// actionTestFront serves the sandbox behind a front that answers requests
+// with method with a plain 404, as a proxy or a wrong path prefix would.
+func actionTestFront(t *testing.T, env *testEnv, method string) string {
+	t.Helper()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method {
+			http.NotFound(w, r)
+			return
+		}
+		env.Sandbox.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// The action's outcomes, through the protocol: what the CLI tests cannot
+// arrange, such as a token replaced while the action revokes it, or a
+// provider without an API key.
+func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
+	t.Parallel()
+	type outcome struct {
+		severity tfprotov6.DiagnosticSeverity // 0 for none
+		summary  string
+		detail   string
+		progress string // the last progress message
+		revoked  bool   // no current token afterwards
+		kept     bool   // the current token unchanged afterwards
+	}
+	cases := map[string]struct {
+		sandboxOnly bool
+		// setup prepares Point and returns the endpoint for the provider.
+		setup func(t *testing.T, env *testEnv, userID string) string
+		noKey bool
+		want  outcome
+	}{
+		"revokes the current token": {
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				return env.Endpoint
+			},
+			want: outcome{progress: "Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", revoked: true},
+		},
+		"no current token": {
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				token := env.AddUser(userID)
+				if err := env.Client.RevokeRefreshToken(context.Background(), userID, token); err != nil {
+					t.Fatal(err)
+				}
+				return env.Endpoint
+			},
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityWarning,
+				summary:  "Point Refresh Token Already Revoked",
+				detail:   "Point user %q has no current refresh token, so there was nothing to revoke.",
+				progress: "Point user %q has no current refresh token: it is already revoked.",
+				revoked:  true,
+			},
+		},
+		"token replaced while revoking": {
+			sandboxOnly: true,
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				// Another client rotates the token right after the action read it.
+				front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					env.Sandbox.ServeHTTP(w, r)
+					if r.Method == http.MethodGet {
+						env.Sandbox.RotateRefreshToken(userID)
+					}
+				}))
+				t.Cleanup(front.Close)
+				return front.URL
+			},
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityWarning,
+				summary:  "Point Refresh Token Already Revoked",
+				detail:   "The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it",
+				progress: "The refresh token of Point user %q was already revoked or replaced.",
+			},
+		},
+		"foreign 404 on read": {
+			sandboxOnly: true,
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				return actionTestFront(t, env, http.MethodGet)
+			},
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Error Revoking Point Refresh Token",
+				detail:   "Could not read the current refresh token of Point user %q; nothing was revoked. The 404 answer is not Point's own",
+				progress: "Reading the current refresh token of Point user %q.",
+				kept:     true,
+			},
+		},
+		"foreign 404 on revoke": {
+			sandboxOnly: true,
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				return actionTestFront(t, env, http.MethodDelete)
+			},
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Error Revoking Point Refresh Token",
+				detail:   "Could not revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again. The 404 answer is not Point's own",
+				progress: "Reading the current refresh token of Point user %q.",
+				kept:     true,
+			},
+		},
+		"user not found": {
+			setup: func(_ *testing.T, env *testEnv, _ string) string { return env.Endpoint },
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Point User Not Found",
+				detail:   "Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block",
+				progress: "Reading the current refresh token of Point user %q.",
+				revoked:  true,
+			},
+		},
+		"no API key": {
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				return env.Endpoint
+			},
+			noKey: true,
+			want: outcome{
+				kept:     true,
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Missing Point API Key",
+				detail:   "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable.",
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := newTestEnv(t, sandbox.Options{})
+			if tc.sandboxOnly {
+				env.RequireSandbox()
+			}
+			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
+			endpoint := tc.setup(t, env, userID)
+			before := env.CurrentRefreshToken(userID)
+			apiKey := env.APIKey
+			if tc.noKey {
+				apiKey = ""
+			}
+
+			progress, diags := actionTestInvoke(t, endpoint, apiKey, userID)
+
+			want := tc.want
+			withUser := func(text string) string {
+				if strings.Contains(text, "%q") {
+					return fmt.Sprintf(text, userID)
+				}
+				return text
+			}
+			want.detail, want.progress = withUser(want.detail), withUser(want.progress)
+			switch {
+			case want.summary == "" && len(diags) > 0:
+				t.Errorf("unexpected diagnostics: %s", actionTestDiags(diags))
+			case want.summary != "" && (len(diags) != 1 || diags[0].Severity != want.severity || diags[0].Summary != want.summary ||
+				!strings.Contains(diags[0].Detail, want.detail)):
+				t.Errorf("want one diagnostic %q: %q, got %s", want.summary, want.detail, actionTestDiags(diags))
+			}
+			if want.severity == tfprotov6.DiagnosticSeverityError && name == "user not found" {
+				if len(diags) == 1 && (diags[0].Attribute == nil || diags[0].Attribute.String() != tftypes.NewAttributePath().WithAttributeName("user_id").String()) {
+					t.Errorf("the error names %v, want user_id", diags[0].Attribute)
+				}
+			}
+			if want.progress == "" {
+				if len(progress) > 0 && tc.noKey {
+					t.Errorf("progress without an API key: %q", progress)
+				}
+			} else if len(progress) == 0 || progress[len(progress)-1] != want.progress {
+				t.Errorf("progress = %q, want it to end with %q", progress, want.progress)
+			}
+			after := env.CurrentRefreshToken(userID)
+			if want.revoked && after != "" {
+				t.Error("the user still has a current refresh token")
+			}
+			if want.kept && after != before {
+				t.Error("the action changed the user's refresh token")
+			}
+			for _, d := range diags {
+				for _, secret := range []string{before, env.APIKey} {
+					if secret != "" && (strings.Contains(d.Summary, secret) || strings.Contains(d.Detail, secret)) {
+						t.Errorf("diagnostic %q shows a secret", d.Summary)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRevokeRefreshTokenAction_schema(t *testing.T) {
+	server, err := providerserver.NewProtocol6WithError(New("test")())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := schemas.ActionSchemas[actionTestType]
+	if !ok {
+		t.Fatalf("action %s missing", actionTestType)
+	}
+	if len(s.Schema.Block.Attributes) != 1 || s.Schema.Block.Attributes[0].Name != "user_id" || !s.Schema.Block.Attributes[0].Required {
+		t.Errorf("the action's schema should have one required attribute, user_id: %+v", s.Schema.Block.Attributes)
+	}
+	identities, err := server.GetResourceIdentitySchemas(context.Background(), &tfprotov6.GetResourceIdentitySchemasRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"point_user", "point_refresh_token"} {
+		id, ok := identities.IdentitySchemas[name]
+		if !ok || len(id.IdentityAttributes) != 1 || id.IdentityAttributes[0].Name != "user_id" || !id.IdentityAttributes[0].RequiredForImport {
+			t.Errorf("%s: want the identity { user_id }, required for import", name)
+		}
+	}
+}
+
+func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
+	var b strings.Builder
+	for _, d := range diags {
+		fmt.Fprintf(&b, "\n  %s: %s: %s", d.Severity, d.Summary, d.Detail)
+	}
+	return fmt.Sprintf("%d diagnostics:%s", len(diags), b.String())
+}
