@@ -272,7 +272,7 @@ resource "point_user" "x" {
 		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
 			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
 		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
-			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
+			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token.", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
 		{name: "answer/empty body on 200", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, ""),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is empty")},
 		{name: "answer/several megabytes", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, megabytes),

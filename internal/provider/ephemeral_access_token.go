@@ -140,23 +140,33 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 
 	issuedAt := e.data.now()
 	accessToken, err := client.IssueAccessToken(ctx, userID, refreshToken)
+	retried := false
 	if readsCurrentToken && point.IsUnauthorized(err) {
 		// The token read a moment ago was replaced since, most often by a
 		// point_refresh_token that rotates it in the same apply: read the
-		// current one and try once more.
+		// current one and try once more, unless it is the same token.
+		refused := refreshToken
 		if refreshToken = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); refreshToken == "" {
 			return
 		}
-		issuedAt = e.data.now()
-		accessToken, err = client.IssueAccessToken(ctx, userID, refreshToken)
+		if refreshToken != refused {
+			retried = true
+			issuedAt = e.data.now()
+			accessToken, err = client.IssueAccessToken(ctx, userID, refreshToken)
+		}
 	}
 	switch {
 	case err == nil:
-	case point.IsUnauthorized(err) && readsCurrentToken:
+	case point.IsUnauthorized(err) && retried:
 		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
 			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while Terraform uses it. "+
-				"If a point_refresh_token for this user rotates its token in this run, set user_id = point_refresh_token.<name>.user_id so that the access token opens after the rotation; "+
+				"If a point_refresh_token for this user rotates its token in this run, set user_id = point_refresh_token.<name>.id so that the access token opens after the rotation; "+
 				"otherwise something outside Terraform is rotating it, so run again once it has finished.\n\nError: %s", userID, err))
+		return
+	case point.IsUnauthorized(err) && readsCurrentToken:
+		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
+			fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token. "+
+				"Something between the provider and Point may be refusing it: check the provider's endpoint setting and any proxy in front of Point.\n\nError: %s", userID, err))
 		return
 	case point.IsUnauthorized(err):
 		resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point Refresh Token Not Accepted",

@@ -441,3 +441,44 @@ func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
 		}},
 	})
 }
+
+// TestAccStateSafety_accessTokenRotatedTwice: when the token read again is
+// replaced too, the error says what happened and how to order the access
+// token after a rotation in the same run.
+func TestAccStateSafety_accessTokenRotatedTwice(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("rotated-twice")
+	env.AddUser(userID)
+	var issues atomic.Int32
+	alwaysRotating := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+			issues.Add(1)
+			env.RotateRefreshToken(userID)
+		}
+		next.ServeHTTP(w, r)
+	})
+	config := stateSafetyProvider(env, alwaysRotating, "") + fmt.Sprintf(`
+ephemeral "point_access_token" "test" {
+  user_id = %q
+}
+
+provider "echo" {
+  data = ephemeral.point_access_token.test.expires_in
+}
+
+resource "echo" "test" {}
+`, userID)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ExpectError: userTestDiagnostic("Point Refresh Token Not Accepted",
+				fmt.Sprintf("Point refused the current refresh token of user %q twice", userID),
+				"set user_id = point_refresh_token.<name>.id"),
+		}},
+	})
+	if n := issues.Load(); n != 2 {
+		t.Errorf("sent %d access token requests, want 2: the first and one more", n)
+	}
+}
