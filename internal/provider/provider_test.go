@@ -30,16 +30,31 @@ const envRealPoint = "POINT_TEST_REAL"
 
 func realPoint() bool { return os.Getenv(envRealPoint) == "1" }
 
+// realPointSettings holds POINT_API_KEY, POINT_ENDPOINT and
+// POINT_ENVIRONMENT as the test process started with them. They choose the
+// Point API of the real mode and are not settings for the providers under
+// test: init removes them from the environment, so that in both modes a
+// provider takes its settings from the configuration a test writes and the
+// variables a test sets, as the Terraform CLI tests do (devenv.Environ).
+var realPointSettings = map[string]string{}
+
+func init() {
+	for _, name := range []string{envAPIKey, envEndpoint, envEnvironment} {
+		realPointSettings[name] = os.Getenv(name)
+		os.Unsetenv(name)
+	}
+}
+
 // realPointBaseURL returns the base URL of the Point API that the real mode
 // runs against, from POINT_ENDPOINT or else POINT_ENVIRONMENT.
 func realPointBaseURL() (string, error) {
-	if endpoint := os.Getenv(envEndpoint); endpoint != "" {
+	if endpoint := realPointSettings[envEndpoint]; endpoint != "" {
 		if problem := validators.EndpointProblem(endpoint); problem != "" {
 			return "", fmt.Errorf("%s %s", envEndpoint, problem)
 		}
 		return strings.TrimRight(endpoint, "/"), nil
 	}
-	switch environment := os.Getenv(envEnvironment); environment {
+	switch environment := realPointSettings[envEnvironment]; environment {
 	case "staging", "production":
 		return point.EnvironmentURL(environment), nil
 	case "":
@@ -86,7 +101,7 @@ func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 	env := &testEnv{t: t, Clock: &testClock{now: time.Now().UTC().Truncate(time.Second)}}
 	baseURL := ""
 	if realPoint() {
-		env.APIKey = os.Getenv(envAPIKey)
+		env.APIKey = realPointSettings[envAPIKey]
 		if env.APIKey == "" {
 			t.Fatalf("%s=1 needs %s", envRealPoint, envAPIKey)
 		}
