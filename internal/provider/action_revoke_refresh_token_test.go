@@ -449,24 +449,25 @@ func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress [
 	return progress, diags
 }
 
-// actionTestFront serves the sandbox behind a front that answers requests
-// with method with a plain 404, as a proxy or a wrong path prefix would.
+// actionTestFront serves Point behind a front that answers requests with
+// method with a plain 404, as a proxy or a wrong path prefix would.
 func actionTestFront(t *testing.T, env *testEnv, method string) string {
 	t.Helper()
+	upstream := env.Upstream()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == method {
 			http.NotFound(w, r)
 			return
 		}
-		env.Sandbox.ServeHTTP(w, r)
+		upstream.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
 	return front.URL
 }
 
 // The action's outcomes, through the protocol: what the CLI tests cannot
-// arrange, such as a token replaced while the action revokes it, or a
-// provider without an API key.
+// arrange, such as a token replaced while the action revokes it, or a 404
+// that is not Point's own.
 func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	t.Parallel()
 	type outcome struct {
@@ -478,10 +479,8 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		kept     bool   // the current token unchanged afterwards
 	}
 	cases := map[string]struct {
-		sandboxOnly bool
 		// setup prepares Point and returns the endpoint for the provider.
 		setup func(t *testing.T, env *testEnv, userID string) string
-		noKey bool
 		want  outcome
 	}{
 		"revokes the current token": {
@@ -508,14 +507,14 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"token replaced while revoking": {
-			sandboxOnly: true,
 			setup: func(t *testing.T, env *testEnv, userID string) string {
 				env.AddUser(userID)
 				// Another client rotates the token right after the action read it.
+				upstream := env.Upstream()
 				front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					env.Sandbox.ServeHTTP(w, r)
+					upstream.ServeHTTP(w, r)
 					if r.Method == http.MethodGet {
-						env.Sandbox.RotateRefreshToken(userID)
+						env.RotateRefreshToken(userID)
 					}
 				}))
 				t.Cleanup(front.Close)
@@ -529,7 +528,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on read": {
-			sandboxOnly: true,
 			setup: func(t *testing.T, env *testEnv, userID string) string {
 				env.AddUser(userID)
 				return actionTestFront(t, env, http.MethodGet)
@@ -543,7 +541,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on revoke": {
-			sandboxOnly: true,
 			setup: func(t *testing.T, env *testEnv, userID string) string {
 				env.AddUser(userID)
 				return actionTestFront(t, env, http.MethodDelete)
@@ -566,36 +563,15 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				revoked:  true,
 			},
 		},
-		"no API key": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
-				return env.Endpoint
-			},
-			noKey: true,
-			want: outcome{
-				kept:     true,
-				severity: tfprotov6.DiagnosticSeverityError,
-				summary:  "Missing Point API Key",
-				detail:   "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable.",
-			},
-		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, sandbox.Options{})
-			if tc.sandboxOnly {
-				env.RequireSandbox()
-			}
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
 			endpoint := tc.setup(t, env, userID)
 			before := env.CurrentRefreshToken(userID)
-			apiKey := env.APIKey
-			if tc.noKey {
-				apiKey = ""
-			}
-
-			progress, diags := actionTestInvoke(t, endpoint, apiKey, userID)
+			progress, diags := actionTestInvoke(t, endpoint, env.APIKey, userID)
 
 			want := tc.want
 			withUser := func(text string) string {
@@ -617,11 +593,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 					t.Errorf("the error names %v, want user_id", diags[0].Attribute)
 				}
 			}
-			if want.progress == "" {
-				if len(progress) > 0 && tc.noKey {
-					t.Errorf("progress without an API key: %q", progress)
-				}
-			} else if len(progress) == 0 || progress[len(progress)-1] != want.progress {
+			if len(progress) == 0 || progress[len(progress)-1] != want.progress {
 				t.Errorf("progress = %q, want it to end with %q", progress, want.progress)
 			}
 			after := env.CurrentRefreshToken(userID)
@@ -639,6 +611,29 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without an API key, the plan of the action fails before any request.
+// Not parallel: it clears POINT_API_KEY, which the provider would read.
+func TestRevokeRefreshTokenAction_noAPIKey(t *testing.T) {
+	t.Setenv(envAPIKey, "")
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("action-no-api-key")
+	token := env.AddUser(userID)
+
+	progress, diags := actionTestInvoke(t, env.Endpoint, "", userID)
+
+	want := "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
+		"Set api_key in the provider block, or the POINT_API_KEY environment variable."
+	if len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityError || diags[0].Summary != "Missing Point API Key" || diags[0].Detail != want {
+		t.Errorf("want the error Missing Point API Key: %q, got %s", want, actionTestDiags(diags))
+	}
+	if len(progress) > 0 {
+		t.Errorf("the action ran without an API key: %q", progress)
+	}
+	if env.CurrentRefreshToken(userID) != token {
+		t.Error("the action changed the user's refresh token without an API key")
 	}
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -341,7 +342,7 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	}{
 		"user present": {
 			typeName: "point_user",
-			setup:    func(env *testEnv, userID string) string { return env.Sandbox.AddUser(userID) },
+			setup:    func(env *testEnv, userID string) string { return env.AddUser(userID) },
 		},
 		"user gone": {
 			typeName: "point_user",
@@ -350,13 +351,13 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 		},
 		"token current": {
 			typeName: "point_refresh_token",
-			setup:    func(env *testEnv, userID string) string { return env.Sandbox.AddUser(userID) },
+			setup:    func(env *testEnv, userID string) string { return env.AddUser(userID) },
 		},
 		"token revoked": {
 			typeName: "point_refresh_token",
 			setup: func(env *testEnv, userID string) string {
-				token := env.Sandbox.AddUser(userID)
-				env.Sandbox.RevokeRefreshToken(userID)
+				token := env.AddUser(userID)
+				env.RevokeRefreshToken(userID)
 				return token
 			},
 			removed: true,
@@ -371,8 +372,7 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
-			userID := env.UserID("identity-read")
+			userID := env.UserID("identity-read-" + strings.ReplaceAll(name, " ", "-"))
 			token := tc.setup(env, userID)
 
 			resp, resourceType := identityTestRead(t, env, tc.typeName, userID, token)
