@@ -305,12 +305,12 @@ func TestAccIdentity_invalidImportIdentity(t *testing.T) {
 	for _, addr := range []string{"point_user.test", rtTestAddr} {
 		t.Run(addr, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
-			env.RequireSandbox()
+			userID := env.UserID("someone")
 			config := env.ProviderBlock() + identityTestImportBlock(addr, "a@b") + fmt.Sprintf(`
 resource %q "test" {
-  user_id = "someone"
+  user_id = %q
 }
-`, addr[:len(addr)-len(".test")])
+`, addr[:len(addr)-len(".test")], userID)
 
 			resource.ParallelTest(t, resource.TestCase{
 				TerraformVersionChecks:   identityTestVersions,
@@ -323,8 +323,9 @@ resource %q "test" {
 						`Got "a@b". Correct identity.user_id in the import block.`),
 				}},
 			})
-			if n := env.Sandbox.Requests(); n != 0 {
-				t.Errorf("an invalid import identity reached the API: %d requests", n)
+			providerConfigTestNoRequests(t, env, "an invalid import identity")
+			if env.HasUser(userID) {
+				t.Errorf("an invalid import identity let Point register %q", userID)
 			}
 		})
 	}
