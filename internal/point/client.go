@@ -71,7 +71,6 @@ type Client struct {
 	waitMax        time.Duration
 	afterMax       time.Duration
 	http           *http.Client
-	now            func() time.Time
 }
 
 // New builds a Client from cfg.
@@ -89,7 +88,6 @@ func New(cfg Config) (*Client, error) {
 		waitMin:        orDefault(cfg.RetryWaitMin, DefaultRetryWaitMin),
 		waitMax:        orDefault(cfg.RetryWaitMax, DefaultRetryWaitMax),
 		afterMax:       orDefault(cfg.RetryAfterMax, DefaultRetryAfterMax),
-		now:            time.Now,
 	}
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
@@ -170,13 +168,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
-				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: ctx.Err(), Attempts: attempt,
+				return result, &TransportError{Operation: cl.operation, Err: ctx.Err(), Attempts: attempt,
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
 			}
 			// The url.Error wrapper quotes the URL, whose path can hold a
 			// token, so it is dropped from the chain as well as the text.
 			err = unwrapURLError(err)
-			terr := &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt,
+			terr := &TransportError{Operation: cl.operation, Err: err, Attempts: attempt,
 				text: m.mask(fmt.Sprintf("%s (%s %s): %v", cl.operation, cl.method, cl.route, err))}
 			if sent {
 				result.unanswered = terr
@@ -188,7 +186,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 			wait := backoff(attempt, c.waitMin, c.waitMax)
 			tflog.Debug(ctx, "Point request failed, retrying", fields, map[string]any{"error": terr.Error(), "wait_ms": wait.Milliseconds()})
 			if err := sleep(ctx, wait); err != nil {
-				return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+				return result, &TransportError{Operation: cl.operation, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 			}
 			continue
 		}
@@ -211,7 +209,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		}
 		wait := backoff(attempt, c.waitMin, c.waitMax)
 		if status == http.StatusTooManyRequests {
-			if after, ok := ParseRetryAfter(header.Get("Retry-After"), c.now()); ok {
+			if after, ok := ParseRetryAfter(header.Get("Retry-After"), time.Now()); ok {
 				wait = jitterAbove(min(after, c.afterMax), c.waitMin)
 			}
 		} else {
@@ -219,7 +217,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		}
 		tflog.Debug(ctx, "Point answered with a retryable status, retrying", fields, map[string]any{"http_status": status, "wait_ms": wait.Milliseconds()})
 		if err := sleep(ctx, wait); err != nil {
-			return result, &TransportError{Operation: cl.operation, Route: cl.route, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
+			return result, &TransportError{Operation: cl.operation, Err: err, Attempts: attempt, text: fmt.Sprintf("%s: %v", cl.operation, err)}
 		}
 	}
 }

@@ -109,7 +109,6 @@ func (e *DecodeError) Error() string {
 // never the URL, whose path can hold a token.
 type TransportError struct {
 	Operation string
-	Route     string
 	Err       error
 	// Attempts is how many times the request was tried, retries included.
 	Attempts int

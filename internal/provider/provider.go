@@ -214,7 +214,7 @@ func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{now: p.options.now, unknown: s.unknown, hasAPIKey: s.apiKey != ""}
+	data := &providerData{now: p.options.now, unknown: s.unknown}
 	if len(s.unknown) == 0 {
 		client, err := point.New(point.Config{
 			BaseURL:        s.baseURL,

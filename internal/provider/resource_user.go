@@ -4,21 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
-	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
 // What destroying a point_user does; Point has no endpoint that deletes a user.
@@ -27,8 +23,6 @@ const (
 	deletionRevoke  = "REVOKE"
 	deletionPrevent = "PREVENT"
 )
-
-const defaultOperationTimeout = 5 * time.Minute
 
 var (
 	_ resource.ResourceWithConfigure   = &userResource{}
@@ -72,26 +66,6 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
 		},
-	}
-}
-
-// idAttribute is a resource's computed id, which equals its user_id.
-func idAttribute() schema.StringAttribute {
-	return schema.StringAttribute{
-		MarkdownDescription: "Same as `user_id`.",
-		Computed:            true,
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-	}
-}
-
-// userIDAttribute is a resource's user_id: required, checked against
-// Point's rules, and replacing the resource when it changes.
-func userIDAttribute(description string) schema.StringAttribute {
-	return schema.StringAttribute{
-		MarkdownDescription: description,
-		Required:            true,
-		Validators:          []validator.String{validators.UserID()},
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}
 }
 
@@ -265,74 +239,8 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 }
 
-// revokeCurrentRefreshToken revokes whatever refresh token the user holds
-// now. A user that Point says is gone, or whose token is already revoked or
-// replaced in the meantime, needs nothing more.
-func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID string) error {
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	token := user.CurrentRefreshToken()
-	if token == "" {
-		return nil
-	}
-	return revokeRefreshToken(ctx, client, userID, token)
-}
-
-// revokeRefreshToken revokes token, the user's refresh token, and treats
-// a token that is no longer current as revoked: Point answers 401, or 404
-// (which the contract allows). A 404 may also come from a proxy or a wrong
-// path prefix, with the token still valid, so unless Point's own error code
-// settles it, the user is read again (when the API key is at hand) to see
-// whether token is still the current one.
-func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token string) error {
-	err := client.RevokeRefreshToken(ctx, userID, token)
-	switch {
-	case err == nil, point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
-		return nil
-	case !point.IsNotFound(err) || !client.HasAPIKey():
-		return err
-	}
-	user, getErr := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(getErr) || (getErr == nil && user.CurrentRefreshToken() != token) {
-		return nil
-	}
-	return err
-}
-
-// ignoreNoLongerCurrent treats an access token revocation answered 401, or
-// 404 with Point's own error code, as done: the token was already revoked
-// or has expired.
-func ignoreNoLongerCurrent(err error) error {
-	if point.IsUnauthorized(err) || point.IsTokenNotFound(err) || point.IsUserNotFound(err) {
-		return nil
-	}
-	return err
-}
-
 func (r *userResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if importByUserID(ctx, req, resp) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_policy"), deletionAbandon)...)
 	}
-}
-
-// importByUserID sets id, user_id and the identity from the import ID or
-// the import identity, which must name a valid user id, and reports whether
-// it did.
-func importByUserID(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) bool {
-	userID, ok := importUserID(ctx, req, resp)
-	if !ok {
-		return false
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), userID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_id"), userID)...)
-	setUserIdentity(ctx, resp.Identity, types.StringValue(userID), &resp.Diagnostics)
-	// The Read that follows reports a missing user or token as an error
-	// rather than removing the resource it was asked to import.
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
-	return !resp.Diagnostics.HasError()
 }

@@ -1,0 +1,188 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
+)
+
+// Code that every resource shares: the attributes that name a user, import
+// by user id, revocation, operation timeouts and error details.
+
+const defaultOperationTimeout = 5 * time.Minute
+
+// idAttribute is a resource's computed id, which equals its user_id.
+func idAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Same as `user_id`.",
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+}
+
+// userIDAttribute is a resource's user_id: required, checked against
+// Point's rules, and replacing the resource when it changes.
+func userIDAttribute(description string) schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: description,
+		Required:            true,
+		Validators:          []validator.String{validators.UserID()},
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+// revokeCurrentRefreshToken revokes whatever refresh token the user holds
+// now. A user that Point says is gone, or whose token is already revoked or
+// replaced in the meantime, needs nothing more.
+func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID string) error {
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	token := user.CurrentRefreshToken()
+	if token == "" {
+		return nil
+	}
+	return revokeRefreshToken(ctx, client, userID, token)
+}
+
+// revokeRefreshToken revokes token, the user's refresh token, and treats
+// a token that is no longer current as revoked: Point answers 401, or 404
+// (which the contract allows). A 404 may also come from a proxy or a wrong
+// path prefix, with the token still valid, so unless Point's own error code
+// settles it, the user is read again (when the API key is at hand) to see
+// whether token is still the current one.
+func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token string) error {
+	err := client.RevokeRefreshToken(ctx, userID, token)
+	switch {
+	case err == nil, point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
+		return nil
+	case !point.IsNotFound(err) || !client.HasAPIKey():
+		return err
+	}
+	user, getErr := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(getErr) || (getErr == nil && user.CurrentRefreshToken() != token) {
+		return nil
+	}
+	return err
+}
+
+// ignoreNoLongerCurrent treats an access token revocation answered 401, or
+// 404 with Point's own error code, as done: the token was already revoked
+// or has expired.
+func ignoreNoLongerCurrent(err error) error {
+	if point.IsUnauthorized(err) || point.IsTokenNotFound(err) || point.IsUserNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// importByUserID sets id, user_id and the identity from the import ID or
+// the import identity, which must name a valid user id, and reports whether
+// it did.
+func importByUserID(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) bool {
+	userID, ok := importUserID(ctx, req, resp)
+	if !ok {
+		return false
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), userID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_id"), userID)...)
+	setUserIdentity(ctx, resp.Identity, types.StringValue(userID), &resp.Diagnostics)
+	// The Read that follows reports a missing user or token as an error
+	// rather than removing the resource it was asked to import.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
+	return !resp.Diagnostics.HasError()
+}
+
+// privateKeyImported marks a resource that ImportState has just created, for
+// the Read that follows.
+const privateKeyImported = "imported"
+
+// takeImportMark reports whether the resource was just imported, and clears
+// the mark so that later reads treat it as any other.
+// private is the resource's private state in a Read response, which starts
+// as a copy of the stored one.
+func takeImportMark(ctx context.Context, private privateState, diags *diag.Diagnostics) bool {
+	mark, getDiags := private.GetKey(ctx, privateKeyImported)
+	diags.Append(getDiags...)
+	if len(mark) == 0 {
+		return false
+	}
+	diags.Append(private.SetKey(ctx, privateKeyImported, nil)...)
+	return true
+}
+
+// privateState is the framework's private resource state, whose type is
+// internal to it.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// apiErrorDetail explains a failed call: what happened, what to do, and
+// the underlying (already masked) error.
+func apiErrorDetail(action string, err error) string {
+	var hint string
+	var apiErr *point.Error
+	var transportErr *point.TransportError
+	var decodeErr *point.DecodeError
+	switch {
+	case point.IsUnauthorized(err), point.IsForbidden(err):
+		hint = fmt.Sprintf("Point did not accept the credential. Check that api_key (or %s) is the organisation API key for this environment, and that environment or endpoint names the right Point environment.", envAPIKey)
+	case point.IsRateLimited(err):
+		errors.As(err, &apiErr)
+		hint = fmt.Sprintf("Point is rate limiting requests, and %s. Retry later, lower Terraform's -parallelism, or raise max_retries.", retriesRanOut(apiErr.Attempts))
+	case point.IsNotFound(err) && !point.IsUserNotFound(err) && !point.IsTokenNotFound(err) && errors.As(err, &apiErr):
+		hint = fmt.Sprintf("The 404 answer is not Point's own (Point names the missing user or token in a JSON error code), so it most likely came from something else at %s: a wrong path prefix in endpoint, or a proxy. "+
+			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from Terraform state.", apiErr.BaseURL, envEndpoint)
+	case errors.As(err, &apiErr) && apiErr.StatusCode >= 500:
+		hint = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."
+		if apiErr.Attempts > 1 {
+			hint = "Point or a proxy in front of it failed, and " + retriesRanOut(apiErr.Attempts) + ". Retry later, or raise max_retries; nothing was changed in Terraform state."
+		}
+	case errors.As(err, &transportErr):
+		hint = "No answer came from Point. Check the network, the endpoint setting, and request_timeout."
+		if transportErr.Attempts > 1 {
+			hint += fmt.Sprintf(" The provider tried %d times, and the retries ran out (max_retries = %d).", transportErr.Attempts, transportErr.Attempts-1)
+		}
+	case errors.As(err, &decodeErr):
+		hint = "Point's answer was not what its API reference describes. If this persists, please report it."
+	}
+	detail := fmt.Sprintf("Could not %s.", action)
+	if hint != "" {
+		detail += " " + hint
+	}
+	return detail + "\n\nError: " + err.Error()
+}
+
+// retriesRanOut says how many attempts a failed call made.
+func retriesRanOut(attempts int) string {
+	if attempts > 1 {
+		return fmt.Sprintf("the retries ran out after %d attempts (max_retries = %d)", attempts, attempts-1)
+	}
+	return "max_retries = 0, so the request was not retried"
+}
+
+// withTimeout bounds ctx by the configured timeout of an operation, such
+// as state.Timeouts.Read, or defaultOperationTimeout when none is set.
+func withTimeout(ctx context.Context, configured func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) (context.Context, context.CancelFunc) {
+	timeout, timeoutDiags := configured(ctx, defaultOperationTimeout)
+	diags.Append(timeoutDiags...)
+	return context.WithTimeout(ctx, timeout)
+}
