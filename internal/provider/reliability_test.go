@@ -58,7 +58,7 @@ func reliabilityRoute(r *http.Request) string {
 // reliabilityFront counts the sandbox's answers by status and route.
 //
 // The client does not retry a 503 on issue access token, since the request
-// may have issued a token (PRODUCT.md); so that the one access token of the
+// may have issued a token (internal/point/CONTRACT.md); so that the one access token of the
 // test can open under a 30% share of 503s, the front repeats that request
 // while the sandbox answers it with an injected 503, which it sends before
 // doing anything. Such 503s are counted as shielded, not as seen.

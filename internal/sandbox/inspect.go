@@ -90,12 +90,12 @@ func (s *Server) AddUser(id string) (refreshToken string) {
 // DeleteUser removes the user, as if deleted outside Terraform.
 func (s *Server) DeleteUser(id string) { s.store.deleteUser(id) }
 
-// RotateRefreshToken replaces the user's refresh token, like endpoint 5.
+// RotateRefreshToken replaces the user's refresh token, like issue refresh token.
 func (s *Server) RotateRefreshToken(userID string) (newToken string, ok bool) {
 	return s.store.rotateRefreshToken(userID)
 }
 
-// RevokeRefreshToken makes the user's refresh token null, like endpoint 6.
+// RevokeRefreshToken makes the user's refresh token null, like revoke refresh token.
 // It reports false when the user is unknown or has no current token.
 func (s *Server) RevokeRefreshToken(userID string) bool {
 	return s.store.forceRevokeRefreshToken(userID)

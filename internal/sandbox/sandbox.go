@@ -1,6 +1,8 @@
 // Package sandbox is an in-memory fake of the Point API as described in
-// /work/shared/point-api/CONTRACT.md, with switches for the behaviours the
-// contract leaves open, fault injection, and inspection for tests.
+// internal/point/CONTRACT.md, with switches for the behaviours the contract
+// leaves open, fault injection, and inspection for tests. It keeps its own
+// copy of the routes and shapes, apart from the client's, so that a mistake
+// in one is caught by the tests of the other.
 package sandbox
 
 import (
@@ -334,7 +336,7 @@ func secretEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// validateUserID applies CONTRACT.md's user id rules and returns a message
+// validateUserID applies the contract's user id rules and returns a message
 // for the first one broken, or "". The id itself is never echoed.
 func validateUserID(id string) string {
 	switch {
