@@ -257,7 +257,7 @@ func (p *pointProvider) DataSources(context.Context) []func() datasource.DataSou
 }
 
 func (p *pointProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{newAccessTokenEphemeralResource}
+	return []func() ephemeral.EphemeralResource{newAccessTokenEphemeralResource, newRefreshTokenEphemeralResource}
 }
 
 // Actions need Terraform 1.14 or later; earlier versions ignore them.

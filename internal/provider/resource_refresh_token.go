@@ -2,7 +2,10 @@ package provider
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -10,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -19,9 +23,10 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = &refreshTokenResource{}
-	_ resource.ResourceWithModifyPlan  = &refreshTokenResource{}
-	_ resource.ResourceWithImportState = &refreshTokenResource{}
+	_ resource.ResourceWithConfigure    = &refreshTokenResource{}
+	_ resource.ResourceWithModifyPlan   = &refreshTokenResource{}
+	_ resource.ResourceWithImportState  = &refreshTokenResource{}
+	_ resource.ResourceWithUpgradeState = &refreshTokenResource{}
 )
 
 func newRefreshTokenResource() resource.Resource { return &refreshTokenResource{} }
@@ -33,7 +38,10 @@ type refreshTokenResource struct {
 type refreshTokenResourceModel struct {
 	ID               types.String   `tfsdk:"id"`
 	UserID           types.String   `tfsdk:"user_id"`
+	StoreToken       types.Bool     `tfsdk:"store_token"`
 	Token            types.String   `tfsdk:"token"`
+	TokenSHA256      types.String   `tfsdk:"token_sha256"`
+	TokenVersion     types.Int64    `tfsdk:"token_version"`
 	IssuedAt         types.String   `tfsdk:"issued_at"`
 	RotateAfter      types.String   `tfsdk:"rotate_after"`
 	RotateAt         types.String   `tfsdk:"rotate_at"`
@@ -41,22 +49,59 @@ type refreshTokenResourceModel struct {
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
+// storesToken reports whether the token belongs in state. A state written
+// before store_token existed has it null, and kept the token.
+func (m *refreshTokenResourceModel) storesToken() bool {
+	return m.StoreToken.IsNull() || m.StoreToken.IsUnknown() || m.StoreToken.ValueBool()
+}
+
+// track records token as the one the resource tracks: its fingerprint
+// always, the token itself only when it belongs in state.
+func (m *refreshTokenResourceModel) track(token string) {
+	m.TokenSHA256 = types.StringValue(tokenSHA256(token))
+	m.Token = types.StringNull()
+	if m.storesToken() {
+		m.Token = types.StringValue(token)
+	}
+}
+
+// tokenSHA256 is the fingerprint kept in token_sha256: the SHA-256 of the
+// token, in lowercase hex.
+func tokenSHA256(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// importSuffixTokenFree ends an import ID that imports the token without
+// ever writing it to state. A user id cannot hold "/", so the suffix is
+// never part of one.
+const importSuffixTokenFree = "/store_token=false"
+
 func (r *refreshTokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_refresh_token"
 }
 
 func (r *refreshTokenResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{
+	resp.Schema = refreshTokenSchema(ctx, true)
+}
+
+// refreshTokenSchema is the resource's schema: the current one (version 1),
+// or, without the token-free attributes, version 0, which states written
+// before store_token existed have.
+func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
+	s := schema.Schema{
 		MarkdownDescription: "Issues and rotates the refresh token of a Point user. A Point user has one current refresh token, which never expires; " +
 			"this resource owns it. Rotation happens in place: the new token is issued before the old one stops working, so there is no moment without a valid token. " +
-			"Destroy revokes the token.",
+			"Destroy revokes the token. With `store_token = false` the token never reaches plan or state: the resource tracks it by `token_sha256` and `token_version`, " +
+			"and configurations read it when they need it with the `point_refresh_token` ephemeral resource.",
 		Attributes: map[string]schema.Attribute{
 			"id":      idAttribute(),
 			"user_id": userIDAttribute("Id of the Point user whose refresh token this is, usually `point_user.<name>.user_id`. Changing it replaces the resource."),
 			"token": schema.StringAttribute{
-				MarkdownDescription: "The refresh token. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do.",
-				Computed:            true,
-				Sensitive:           true,
+				MarkdownDescription: "The refresh token. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do. " +
+					"Null when `store_token` is false.",
+				Computed:  true,
+				Sensitive: true,
 			},
 			"issued_at": schema.StringAttribute{
 				MarkdownDescription: "When this provider issued the token (RFC 3339). Null when the token was adopted rather than issued by Terraform: on import, or after it was rotated outside Terraform.",
@@ -81,28 +126,112 @@ func (r *refreshTokenResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
+	if !current {
+		return s
+	}
+	s.Version = 1
+	s.Attributes["store_token"] = schema.BoolAttribute{
+		MarkdownDescription: "Whether to keep the token in state. Defaults to `true`. With `false`, `token` is null in plan and state, and the resource tracks the token by `token_sha256` and `token_version`: " +
+			"read it with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
+			"Rotation, detection of changes outside Terraform, import and destroy work as with `true`; destroy then needs the organisation API key, with which it reads the token to revoke. " +
+			"Changing it neither rotates nor replaces the token: `false` removes the token from state, `true` reads it with the API key and puts it back.",
+		Optional: true,
+		Computed: true,
+		Default:  booldefault.StaticBool(true),
+	}
+	s.Attributes["token_sha256"] = schema.StringAttribute{
+		MarkdownDescription: "SHA-256 of the token, in lowercase hex: a fingerprint that identifies the token without revealing it. " +
+			"Each refresh compares it with the user's current token in Point. Null only while the token of a resource with `store_token = false` is revoked outside Terraform, until the next apply issues a new one.",
+		Computed: true,
+	}
+	s.Attributes["token_version"] = schema.Int64Attribute{
+		MarkdownDescription: "Grows by one each time the token this resource tracks changes: when Terraform issues or rotates it, and when a refresh finds it rotated outside Terraform. " +
+			"It starts at 1 when the resource is created or imported, and changing `store_token` leaves it alone. " +
+			"Use it as the `*_wo_version` of a write-only argument that receives the token, so that every new token is written and nothing else writes it again.",
+		Computed: true,
+	}
+	return s
 }
 
 func (r *refreshTokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
+// UpgradeState brings states of schema version 0, written before
+// store_token existed, to version 1: they kept the token, so they keep it,
+// and the fingerprint and version of the token they hold are filled in,
+// without any request to Point and without a diff in the next plan.
+func (r *refreshTokenResource) UpgradeState(ctx context.Context) map[int64]resource.StateUpgrader {
+	prior := refreshTokenSchema(ctx, false)
+	return map[int64]resource.StateUpgrader{
+		0: {
+			PriorSchema: &prior,
+			StateUpgrader: func(ctx context.Context, req resource.UpgradeStateRequest, resp *resource.UpgradeStateResponse) {
+				var old struct {
+					ID               types.String   `tfsdk:"id"`
+					UserID           types.String   `tfsdk:"user_id"`
+					Token            types.String   `tfsdk:"token"`
+					IssuedAt         types.String   `tfsdk:"issued_at"`
+					RotateAfter      types.String   `tfsdk:"rotate_after"`
+					RotateAt         types.String   `tfsdk:"rotate_at"`
+					RotationTriggers types.Map      `tfsdk:"rotation_triggers"`
+					Timeouts         timeouts.Value `tfsdk:"timeouts"`
+				}
+				resp.Diagnostics.Append(req.State.Get(ctx, &old)...)
+				if resp.Diagnostics.HasError() {
+					return
+				}
+				m := refreshTokenResourceModel{
+					ID: old.ID, UserID: old.UserID, Token: old.Token, IssuedAt: old.IssuedAt,
+					RotateAfter: old.RotateAfter, RotateAt: old.RotateAt, RotationTriggers: old.RotationTriggers, Timeouts: old.Timeouts,
+					StoreToken: types.BoolValue(true), TokenSHA256: types.StringNull(), TokenVersion: types.Int64Null(),
+				}
+				if !old.Token.IsNull() && !old.Token.IsUnknown() {
+					m.track(old.Token.ValueString())
+					m.TokenVersion = types.Int64Value(1)
+				}
+				resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+			},
+		},
+	}
+}
+
 // ModifyPlan decides whether an update rotates the token. Rotation shows as
-// an unknown token; everything else keeps the values in state.
+// an unknown token_sha256 and the next token_version; everything else keeps
+// the values in state. Where store_token is false the token is planned as
+// null, so that it never reaches a plan.
 func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
+		// Destroying a token kept out of state reads it with the API key.
+		var store types.Bool
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("store_token"), &store)...)
+		if !store.IsNull() && !store.ValueBool() {
+			r.data.refuseWithoutAPIKey("revoke a Point refresh token kept out of state (store_token = false), which is read with the API key", &resp.Diagnostics)
+		}
 		return
 	}
 	if req.State.Raw.IsNull() {
 		r.data.refuseWithoutAPIKey("issue a Point refresh token", &resp.Diagnostics)
+		var plan refreshTokenResourceModel
+		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if !plan.StoreToken.IsUnknown() && !plan.storesToken() {
+			plan.Token = types.StringNull()
+		}
+		plan.TokenVersion = types.Int64Value(1)
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return
 	}
-	// Most plans change nothing; then only a rotation that fell due matters,
-	// and reading one attribute is far cheaper than the whole model.
+	// Most plans change nothing; then only a rotation that fell due, or a
+	// token revoked outside Terraform while kept out of state, matters, and
+	// reading two attributes is far cheaper than the whole model.
 	if req.Plan.Raw.Equal(req.State.Raw) {
-		var scheduled types.String
+		var scheduled, tracked types.String
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("rotate_at"), &scheduled)...)
-		if due, ok := parseTime(scheduled); !ok || r.now().Before(due) {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("token_sha256"), &tracked)...)
+		if due, ok := parseTime(scheduled); !tracked.IsNull() && (!ok || r.now().Before(due)) {
 			return
 		}
 	}
@@ -123,19 +252,60 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		tflog.Info(ctx, "Refresh token is due for rotation", map[string]any{"rotate_at": plan.RotateAt.ValueString()})
 		rotate = true
 	}
+	if state.TokenSHA256.IsNull() {
+		tflog.Info(ctx, "Refresh token was revoked outside Terraform; planning a new one")
+		rotate = true
+	}
+	plannedOut := !plan.StoreToken.IsUnknown() && !plan.storesToken()
 	if rotate {
 		r.data.refuseWithoutAPIKey("rotate a Point refresh token", &resp.Diagnostics)
 		plan.Token = types.StringUnknown()
+		if plannedOut {
+			plan.Token = types.StringNull()
+		}
+		plan.TokenSHA256 = types.StringUnknown()
+		plan.TokenVersion = nextTokenVersion(state.TokenVersion)
 		plan.IssuedAt = types.StringUnknown()
 		plan.RotateAt = types.StringUnknown()
 		if plan.RotateAfter.IsNull() {
 			plan.RotateAt = types.StringNull()
 		}
-	} else {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+		return
+	}
+
+	plan.TokenSHA256 = state.TokenSHA256
+	plan.TokenVersion = state.TokenVersion
+	plan.IssuedAt = state.IssuedAt
+	switch {
+	case plannedOut:
+		plan.Token = types.StringNull()
+		if state.storesToken() {
+			userID := state.UserID.ValueString()
+			resp.Diagnostics.AddWarning("Point Refresh Token Leaves State",
+				fmt.Sprintf("store_token is now false, so this apply removes the refresh token of Point user %q from state without rotating it. "+
+					"Copies made before (state backups, the state history your backend keeps, saved plans) still hold it; to make those copies worthless, "+
+					"also rotate the token, for example by changing rotation_triggers. To import a token without it ever reaching plan or state, import it with the ID %q.",
+					userID, userID+importSuffixTokenFree))
+		}
+	case !plan.StoreToken.IsUnknown() && state.storesToken():
 		plan.Token = state.Token
-		plan.IssuedAt = state.IssuedAt
+	default:
+		// Going back into state: the apply reads the token with the API key.
+		if !plan.StoreToken.IsUnknown() {
+			r.data.refuseWithoutAPIKey("put a Point refresh token back into state (store_token = true), which reads it with the API key", &resp.Diagnostics)
+		}
+		plan.Token = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// nextTokenVersion is the token_version after the tracked token changes.
+func nextTokenVersion(v types.Int64) types.Int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return types.Int64Unknown()
+	}
+	return types.Int64Value(v.ValueInt64() + 1)
 }
 
 func (r *refreshTokenResource) now() time.Time {
@@ -187,6 +357,7 @@ func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.TokenVersion = types.Int64Value(1)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
 }
@@ -208,7 +379,7 @@ func (r *refreshTokenResource) issue(ctx context.Context, m *refreshTokenResourc
 		diags.AddError("Error Issuing Point Refresh Token", apiErrorDetail(action, err))
 		return
 	}
-	m.Token = types.StringValue(token)
+	m.track(token)
 	m.IssuedAt = types.StringValue(r.now().UTC().Format(time.RFC3339))
 	m.RotateAt = rotateAt(m.IssuedAt, m.RotateAfter)
 }
@@ -255,50 +426,120 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 
+	if state.StoreToken.IsNull() {
+		state.StoreToken = types.BoolValue(true)
+	}
+	tracked := state.TokenSHA256.ValueString()
+	if tracked == "" && !state.Token.IsNull() {
+		tracked = tokenSHA256(state.Token.ValueString())
+	}
 	current := user.CurrentRefreshToken()
 	switch {
-	case current == "":
+	case importing:
+		// Adopt the token the user holds now, without rotating it.
+		state.track(current)
+		state.TokenVersion = types.Int64Value(1)
+		state.IssuedAt = types.StringNull()
+		state.RotateAt = types.StringNull()
+	case current == "" && state.storesToken():
 		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Outside Terraform",
 			fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform. Terraform removed it from state; the next apply issues a new one.", userID))
 		resp.State.RemoveResource(ctx)
 		return
-	case state.Token.IsNull():
-		// Import: adopt the token the user holds now.
-		state.Token = types.StringValue(current)
+	case current == "":
+		// Kept out of state, the resource stays, so that token_version
+		// goes on growing when the next apply issues a new token.
+		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Outside Terraform",
+			fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform. Terraform cleared token_sha256; "+
+				"the next apply issues a new token in place and raises token_version.", userID))
+		state.Token = types.StringNull()
+		state.TokenSHA256 = types.StringNull()
 		state.IssuedAt = types.StringNull()
 		state.RotateAt = types.StringNull()
-	case current != state.Token.ValueString():
+	case tokenSHA256(current) != tracked:
 		resp.Diagnostics.AddWarning("Point Refresh Token Rotated Outside Terraform",
-			fmt.Sprintf("The refresh token of Point user %q was replaced outside Terraform. Terraform now tracks the new token; issued_at and rotate_at are cleared because its issue time is unknown.", userID))
-		state.Token = types.StringValue(current)
+			fmt.Sprintf("The refresh token of Point user %q was replaced outside Terraform. Terraform now tracks the new token and raised token_version; "+
+				"issued_at and rotate_at are cleared because its issue time is unknown.", userID))
+		state.track(current)
+		state.TokenVersion = nextTokenVersion(state.TokenVersion)
+		if state.TokenVersion.IsUnknown() {
+			state.TokenVersion = types.Int64Value(1)
+		}
 		state.IssuedAt = types.StringNull()
 		state.RotateAt = types.StringNull()
+	default:
+		// Unchanged; fills in what a state from before store_token lacks.
+		state.track(current)
+		if state.TokenVersion.IsNull() {
+			state.TokenVersion = types.Int64Value(1)
+		}
 	}
 	state.ID = state.UserID
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan refreshTokenResourceModel
+	var plan, state refreshTokenResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if plan.Token.IsUnknown() {
-		ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
-		defer cancel()
-		if resp.Diagnostics.HasError() {
-			return
-		}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
+	defer cancel()
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	switch {
+	case plan.TokenSHA256.IsUnknown():
+		// A rotation, or a new token after one was revoked outside Terraform.
 		r.issue(ctx, &plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-	} else {
+		if plan.TokenVersion.IsUnknown() {
+			plan.TokenVersion = nextTokenVersion(state.TokenVersion)
+		}
+		if plan.TokenVersion.IsUnknown() {
+			plan.TokenVersion = types.Int64Value(1)
+		}
+	case plan.Token.IsUnknown():
+		r.putTokenBack(ctx, &plan, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		plan.RotateAt = rotateAt(plan.IssuedAt, plan.RotateAfter)
+	default:
 		plan.RotateAt = rotateAt(plan.IssuedAt, plan.RotateAfter)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
+}
+
+// putTokenBack reads the tracked token with the API key, when store_token
+// turns true, and records it in m. The token must still be the one that
+// token_sha256 names: the plan promised no rotation.
+func (r *refreshTokenResource) putTokenBack(ctx context.Context, m *refreshTokenResourceModel, diags *diag.Diagnostics) {
+	client, clientDiags := r.data.apiKeyClient("put a Point refresh token back into state (store_token = true), which reads it with the API key")
+	diags.Append(clientDiags...)
+	if diags.HasError() {
+		return
+	}
+	userID := m.UserID.ValueString()
+	user, err := client.GetUser(ctx, userID)
+	if err != nil {
+		diags.AddError("Error Reading Point Refresh Token",
+			apiErrorDetail(fmt.Sprintf("read the refresh token of Point user %q to put it back into state; its state is unchanged", userID), err))
+		return
+	}
+	current := user.CurrentRefreshToken()
+	if current == "" || tokenSHA256(current) != m.TokenSHA256.ValueString() {
+		diags.AddAttributeError(path.Root("store_token"), "Point Refresh Token Changed Since the Plan",
+			fmt.Sprintf("The refresh token of Point user %q was rotated or revoked outside Terraform after the plan, so Terraform did not put it back into state; its state is unchanged. "+
+				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current token.", userID))
+		return
+	}
+	m.Token = types.StringValue(current)
 }
 
 func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -309,19 +550,53 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.tokenClient("revoke a Point refresh token")
+	userID := state.UserID.ValueString()
+	if state.storesToken() && !state.Token.IsNull() {
+		client, diags := r.data.tokenClient("revoke a Point refresh token")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if err := revokeRefreshToken(ctx, client, userID, state.Token.ValueString()); err != nil {
+			resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
+				apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
+		}
+		return
+	}
+
+	client, diags := r.data.apiKeyClient("revoke a Point refresh token kept out of state (store_token = false), which is read with the API key")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-
-	userID := state.UserID.ValueString()
-	if err := revokeRefreshToken(ctx, client, userID, state.Token.ValueString()); err != nil {
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
+			apiErrorDetail(fmt.Sprintf("read the refresh token of Point user %q to revoke it; it stays in state", userID), err))
+		return
+	}
+	current := user.CurrentRefreshToken()
+	if current == "" || state.TokenSHA256.IsNull() || tokenSHA256(current) != state.TokenSHA256.ValueString() {
+		// The tracked token was already revoked or replaced, which is what
+		// revoking it would achieve; a newer token is not this resource's,
+		// as when the resource is stored with its token and Point answers
+		// 401 to the stale one.
+		tflog.Info(ctx, "The tracked refresh token is no longer current; nothing to revoke", map[string]any{"user_has_token": current != ""})
+		return
+	}
+	if err := revokeRefreshToken(ctx, client, userID, current); err != nil {
 		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
 			apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
 	}
 }
 
 func (r *refreshTokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importByUserID(ctx, req, resp)
+	tokenFree := strings.HasSuffix(req.ID, importSuffixTokenFree)
+	req.ID = strings.TrimSuffix(req.ID, importSuffixTokenFree)
+	if importByUserID(ctx, req, resp) {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("store_token"), !tokenFree)...)
+	}
 }
