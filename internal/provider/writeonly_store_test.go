@@ -1,0 +1,338 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
+)
+
+// wostore is a test-only provider shaped like a secret store with
+// write-only arguments, such as aws_secretsmanager_secret_version with
+// secret_string_wo and secret_string_wo_version: no provider of that kind
+// can be downloaded here. wostore_secret names a secret;
+// wostore_secret_version writes secret_string_wo into it on create, and
+// again only when secret_string_wo_version changes, as such providers do.
+// Its store records every value each apply received and every value it
+// wrote, so that tests can check what a consumer was given.
+
+// woStore is what wostore holds and what it was given.
+type woStore struct {
+	mu sync.Mutex
+	// secrets holds the value last written to each secret.
+	secrets map[string]string
+	// received lists, per secret, every secret_string_wo an apply received,
+	// written or not.
+	received map[string][]string
+	// writes lists, per secret, every value written, with its version.
+	writes map[string][]woWrite
+}
+
+type woWrite struct {
+	Version int64
+	Value   string
+}
+
+func newWOStore() *woStore {
+	return &woStore{secrets: map[string]string{}, received: map[string][]string{}, writes: map[string][]woWrite{}}
+}
+
+// Secret returns the value last written to the secret, or "".
+func (s *woStore) Secret(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.secrets[id]
+}
+
+// Writes returns the values written to the secret, oldest first.
+func (s *woStore) Writes(id string) []woWrite {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.writes[id])
+}
+
+// Received returns every value an apply gave the secret, oldest first.
+func (s *woStore) Received(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.received[id])
+}
+
+// AllReceived returns every value any apply gave any secret.
+func (s *woStore) AllReceived() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []string
+	for _, values := range s.received {
+		all = append(all, values...)
+	}
+	return all
+}
+
+func (s *woStore) receive(id string, value types.String, version types.Int64, write bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if value.IsNull() || value.IsUnknown() {
+		return
+	}
+	s.received[id] = append(s.received[id], value.ValueString())
+	if write {
+		s.secrets[id] = value.ValueString()
+		s.writes[id] = append(s.writes[id], woWrite{Version: version.ValueInt64(), Value: value.ValueString()})
+	}
+}
+
+func (s *woStore) remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.secrets, id)
+}
+
+type woStoreProvider struct{ store *woStore }
+
+func (p *woStoreProvider) Metadata(_ context.Context, _ fwprovider.MetadataRequest, resp *fwprovider.MetadataResponse) {
+	resp.TypeName = "wostore"
+}
+
+func (p *woStoreProvider) Schema(context.Context, fwprovider.SchemaRequest, *fwprovider.SchemaResponse) {}
+
+func (p *woStoreProvider) Configure(_ context.Context, _ fwprovider.ConfigureRequest, resp *fwprovider.ConfigureResponse) {
+	resp.ResourceData = p.store
+}
+
+func (p *woStoreProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		func() resource.Resource { return &woSecretResource{} },
+		func() resource.Resource { return &woSecretVersionResource{} },
+	}
+}
+
+func (p *woStoreProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+
+// wostore_secret: a named secret, with no value of its own.
+type woSecretResource struct{}
+
+type woSecretModel struct {
+	ID   types.String `tfsdk:"id"`
+	Name types.String `tfsdk:"name"`
+}
+
+func (r *woSecretResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_secret"
+}
+
+func (r *woSecretResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{
+		"id":   schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"name": schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+	}}
+}
+
+func (r *woSecretResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m woSecretModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	m.ID = m.Name
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *woSecretResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+func (r *woSecretResource) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.State.Raw = req.Plan.Raw
+}
+
+func (r *woSecretResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+
+// wostore_secret_version: writes a value into a secret.
+type woSecretVersionResource struct{ store *woStore }
+
+type woSecretVersionModel struct {
+	ID            types.String `tfsdk:"id"`
+	SecretID      types.String `tfsdk:"secret_id"`
+	SecretString  types.String `tfsdk:"secret_string_wo"`
+	SecretVersion types.Int64  `tfsdk:"secret_string_wo_version"`
+}
+
+func (r *woSecretVersionResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_secret_version"
+}
+
+func (r *woSecretVersionResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{
+		"id":                       schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"secret_id":                schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+		"secret_string_wo":         schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true},
+		"secret_string_wo_version": schema.Int64Attribute{Optional: true},
+	}}
+}
+
+func (r *woSecretVersionResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
+	if store, ok := req.ProviderData.(*woStore); ok {
+		r.store = store
+	}
+}
+
+func (r *woSecretVersionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m woSecretVersionModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	var value types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_string_wo"), &value)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.store.receive(m.SecretID.ValueString(), value, m.SecretVersion, true)
+	m.ID = m.SecretID
+	m.SecretString = types.StringNull()
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *woSecretVersionResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+func (r *woSecretVersionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state woSecretVersionModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	var value types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_string_wo"), &value)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.store.receive(plan.SecretID.ValueString(), value, plan.SecretVersion, !plan.SecretVersion.Equal(state.SecretVersion))
+	plan.SecretString = types.StringNull()
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *woSecretVersionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m woSecretVersionModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	r.store.remove(m.SecretID.ValueString())
+}
+
+// FactoriesWith serves this environment's provider, the echo provider and
+// wostore, backed by store.
+func (e *testEnv) FactoriesWith(store *woStore) map[string]func() (tfprotov6.ProviderServer, error) {
+	factories := e.Factories()
+	factories["wostore"] = providerserver.NewProtocol6WithError(&woStoreProvider{store: store})
+	return factories
+}
+
+// inProcessCLI runs the Terraform CLI against providers served from the
+// test process, as terraform-plugin-testing does, but with the test in
+// charge of every command: saved plan files, their JSON, and the output.
+// The providers log into a file of their own (ProviderLog), since Terraform
+// does not receive the logs of providers it reattaches to.
+type inProcessCLI struct {
+	*terraformCLI
+	ProviderLog string
+}
+
+// newInProcessCLI serves the providers in factories for one test and
+// returns a working directory whose commands attach to them. logLevel, when
+// not "", turns on the providers' logs at that level.
+func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.ProviderServer, error), logLevel string) *inProcessCLI {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1")
+	}
+	dir := t.TempDir()
+	cliConfig := dir + "/terraformrc"
+	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logFile := dir + "/providers.log"
+	if logLevel != "" {
+		// The logging sink reads these when each provider server starts.
+		t.Setenv("TF_LOG", logLevel)
+		t.Setenv("TF_LOG_PATH_MASK", strings.ReplaceAll(dir, "%", "%%")+"/providers-%s.log")
+		logFile = fmt.Sprintf(dir+"/providers-%s.log", strings.ReplaceAll(t.Name(), "/", "_"))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	host := "registry.terraform.io"
+	if openTofu(t) {
+		host = devenv.OpenTofuRegistryHost
+	}
+	type reattachConfig struct {
+		Protocol        string
+		ProtocolVersion int
+		Pid             int
+		Test            bool
+		Addr            struct{ Network, String string }
+	}
+	reattach := map[string]reattachConfig{}
+	var closers []chan struct{}
+	for name, factory := range factories {
+		server, err := factory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		configCh := make(chan *plugin.ReattachConfig)
+		closeCh := make(chan struct{})
+		opts := []tf6server.ServeOpt{
+			tf6server.WithDebug(ctx, configCh, closeCh),
+			tf6server.WithGoPluginLogger(hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})),
+			tf6server.WithoutLogStderrOverride(),
+			// Without TF_LOG, the sink keeps the providers quiet.
+			tf6server.WithLoggingSink(t),
+		}
+		go func() {
+			if err := tf6server.Serve(name, func() tfprotov6.ProviderServer { return server }, opts...); err != nil {
+				t.Errorf("serving %s: %v", name, err)
+			}
+		}()
+		var config *plugin.ReattachConfig
+		select {
+		case config = <-configCh:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s provider did not start", name)
+		}
+		rc := reattachConfig{Protocol: string(config.Protocol), ProtocolVersion: config.ProtocolVersion, Pid: config.Pid, Test: config.Test}
+		rc.Addr.Network, rc.Addr.String = config.Addr.Network(), config.Addr.String()
+		namespace := "hashicorp"
+		if name == "point" {
+			namespace = "areyoupoint"
+		}
+		reattach[host+"/"+namespace+"/"+name] = rc
+		closers = append(closers, closeCh)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for _, c := range closers {
+			select {
+			case <-c:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	})
+	encoded, err := json.Marshal(reattach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := &terraformCLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + string(encoded)}}
+	if err := os.Mkdir(cli.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &inProcessCLI{terraformCLI: cli, ProviderLog: logFile}
+}
