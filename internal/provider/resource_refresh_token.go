@@ -263,6 +263,13 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		if plannedOut {
 			plan.Token = types.StringNull()
 		}
+		if state.TokenSHA256.IsNull() {
+			// The token was revoked, so nothing can read it while planning:
+			// an unknown id makes Terraform open an ephemeral
+			// point_refresh_token or point_access_token whose user_id
+			// refers to it only after this apply has issued the new token.
+			plan.ID = types.StringUnknown()
+		}
 		plan.TokenSHA256 = types.StringUnknown()
 		plan.TokenVersion = nextTokenVersion(state.TokenVersion)
 		plan.IssuedAt = types.StringUnknown()
@@ -490,6 +497,7 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.ID = plan.UserID
 	switch {
 	case plan.TokenSHA256.IsUnknown():
 		// A rotation, or a new token after one was revoked outside Terraform.

@@ -199,8 +199,7 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 			},
 			{
 				// A rotation: a new token in place, never in the plan; the
-				// version the plan shows is the one the apply records, and
-				// id is unknown so that readers of the token wait for it.
+				// version the plan shows is the one the apply records.
 				PreConfig: func() { issuedBefore = freeTestIssuedCount(env) },
 				Config:    freeTestConfig(env, userID, triggers("2025-Q2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -209,11 +208,8 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
 						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
 						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("id")),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
@@ -360,7 +356,8 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 // A token revoked outside Terraform (or by the point_revoke_refresh_token
 // action) leaves the resource in state with no fingerprint; the next apply
 // issues a new token in place, so that token_version goes on growing and a
-// consumer tied to it receives the new token.
+// consumer tied to it receives the new token. Its plan shows id unknown,
+// so that readers of the token that refer to it wait for the new one.
 func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-revoked-oob")

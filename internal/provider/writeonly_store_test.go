@@ -116,7 +116,8 @@ func (p *woStoreProvider) Metadata(_ context.Context, _ fwprovider.MetadataReque
 	resp.TypeName = "wostore"
 }
 
-func (p *woStoreProvider) Schema(context.Context, fwprovider.SchemaRequest, *fwprovider.SchemaResponse) {}
+func (p *woStoreProvider) Schema(context.Context, fwprovider.SchemaRequest, *fwprovider.SchemaResponse) {
+}
 
 func (p *woStoreProvider) Configure(_ context.Context, _ fwprovider.ConfigureRequest, resp *fwprovider.ConfigureResponse) {
 	resp.ResourceData = p.store
@@ -163,7 +164,8 @@ func (r *woSecretResource) Update(_ context.Context, req resource.UpdateRequest,
 	resp.State.Raw = req.Plan.Raw
 }
 
-func (r *woSecretResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+func (r *woSecretResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
+}
 
 // wostore_secret_version: writes a value into a secret.
 type woSecretVersionResource struct{ store *woStore }
@@ -208,7 +210,8 @@ func (r *woSecretVersionResource) Create(ctx context.Context, req resource.Creat
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
-func (r *woSecretVersionResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+func (r *woSecretVersionResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {
+}
 
 func (r *woSecretVersionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state woSecretVersionModel
