@@ -1,8 +1,14 @@
 package provider
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -865,6 +871,7 @@ resource "terraform_data" "incident" {
 // without one: destroying a token kept out of state, and putting it back.
 // Every refresh needs the key too, so the plans skip it.
 func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t, sandbox.Options{})
 	cli := newInProcessCLI(t, env.Factories(), "")
 	userID := env.UserID("free-no-key")
@@ -894,4 +901,304 @@ func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
 	if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
 		t.Error(err)
 	}
+}
+
+// point_access_token reads the refresh token itself when refresh_token is
+// omitted, which is how it works with token-free state. A front records
+// the refresh token that each access token request presents: at the end of
+// every apply, the last one must be the user's current token, after a
+// first issue, a revocation outside Terraform and a rotation alike. The
+// access token the apply obtained goes to a write-only argument, and Point
+// must accept it.
+func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("free-access")
+	store := newWOStore()
+	var mu sync.Mutex
+	var presented []string
+	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+			mu.Lock()
+			presented = append(presented, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+	config := func(generation string) string {
+		return stateSafetyProvider(env, front, "") + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id           = point_user.test.user_id
+  store_token       = false
+  rotation_triggers = { generation = %[2]q }
+}
+
+ephemeral "point_access_token" "test" {
+  user_id         = point_refresh_token.test.id
+  revoke_on_close = false
+}
+
+resource "wostore_secret" "test" {
+  name = "access"
+}
+
+resource "wostore_secret_version" "test" {
+  secret_id                = wostore_secret.test.id
+  secret_string_wo         = ephemeral.point_access_token.test.token
+  secret_string_wo_version = point_refresh_token.test.token_version
+}
+`, userID, generation)
+	}
+	usedCurrent := func(writes int) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			mu.Lock()
+			last := ""
+			if len(presented) > 0 {
+				last = presented[len(presented)-1]
+			}
+			mu.Unlock()
+			if current := env.CurrentRefreshToken(userID); last == "" || last != current {
+				return fmt.Errorf("the last access token request did not present the current refresh token of %q", userID)
+			}
+			if got := len(store.Writes("access")); got != writes {
+				return fmt.Errorf("the access token was written %d times, want %d", got, writes)
+			}
+			return env.CheckAccessTokenLive(userID, store.Secret("access"))
+		}
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		ProtoV6ProviderFactories: env.FactoriesWith(store),
+		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		Steps: []resource.TestStep{
+			{
+				Config: config("1"),
+				Check:  resource.ComposeAggregateTestCheckFunc(freeTestCheckTracked(env, userID, 1, nil), usedCurrent(1)),
+			},
+			{
+				// Planning must not read the revoked token: it waits for
+				// the new one.
+				PreConfig: func() { env.RevokeRefreshToken(userID) },
+				Config:    config("1"),
+				Check:     resource.ComposeAggregateTestCheckFunc(freeTestCheckTracked(env, userID, 2, nil), usedCurrent(2)),
+			},
+			{
+				Config: config("2"),
+				Check:  resource.ComposeAggregateTestCheckFunc(freeTestCheckTracked(env, userID, 3, nil), usedCurrent(3)),
+			},
+		},
+	})
+}
+
+// freeTestV0State is a state written before store_token existed: schema
+// version 0 of point_refresh_token, which kept the token, and the user.
+func freeTestV0State(userID, token, issuedAt string) string {
+	return fmt.Sprintf(`{
+  "version": 4,
+  "terraform_version": "1.11.4",
+  "serial": 3,
+  "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
+  "outputs": {},
+  "resources": [
+    {
+      "mode": "managed",
+      "type": "point_refresh_token",
+      "name": "test",
+      "provider": "provider[\"registry.terraform.io/areyoupoint/point\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {
+            "id": %[1]q,
+            "issued_at": %[3]q,
+            "rotate_after": "2160h",
+            "rotate_at": null,
+            "rotation_triggers": {"generation": "1"},
+            "timeouts": null,
+            "token": %[2]q,
+            "user_id": %[1]q
+          },
+          "sensitive_attributes": [[{"type": "get_attr", "value": "token"}]],
+          "dependencies": ["point_user.test"]
+        }
+      ]
+    },
+    {
+      "mode": "managed",
+      "type": "point_user",
+      "name": "test",
+      "provider": "provider[\"registry.terraform.io/areyoupoint/point\"]",
+      "instances": [
+        {
+          "schema_version": 0,
+          "attributes": {"deletion_policy": "ABANDON", "id": %[1]q, "timeouts": null, "user_id": %[1]q},
+          "sensitive_attributes": []
+        }
+      ]
+    }
+  ],
+  "check_results": null
+}
+`, userID, token, issuedAt)
+}
+
+// A state written before store_token existed keeps working: the first plan,
+// with or without a refresh, changes nothing; the first apply records the
+// upgraded state with the token's fingerprint and version 1, keeping the
+// token; and switching to store_token = false then removes it, as for any
+// resource.
+func TestAccRefreshTokenTokenFree_stateUpgradeCLI(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, sandbox.Options{})
+	cli := newInProcessCLI(t, env.Factories(), "")
+	userID := env.UserID("free-upgrade")
+	token := env.AddUser(userID)
+	issuedAt := env.Clock.Now().Add(-time.Hour)
+	config := func(storeToken string) string {
+		return fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id           = point_user.test.user_id
+  rotate_after      = "2160h"
+  rotation_triggers = { generation = "1" }
+%[2]s}
+`, userID, storeToken)
+	}
+	cli.WriteConfig(env, config(""))
+	// rotate_at was computed by the provider that wrote the state.
+	state := freeTestV0State(userID, token, rtTestFormat(issuedAt))
+	state = strings.Replace(state, `"rotate_at": null`, fmt.Sprintf("%q: %q", "rotate_at", rtTestFormat(issuedAt.Add(2160*time.Hour))), 1)
+	if err := os.WriteFile(filepath.Join(cli.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cli.MustRun(0, "plan", "-refresh=false", "-detailed-exitcode", "-no-color")
+	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
+	cli.MustRun(0, "apply", "-refresh-only", "-auto-approve", "-no-color")
+	attrs, version := freeTestStateInstance(t, cli)
+	switch {
+	case version != 1:
+		t.Errorf("the state was not upgraded: schema_version %d", version)
+	case attrs["token"] != token || attrs["store_token"] != true:
+		t.Error("the upgraded state does not keep the token with store_token = true")
+	case attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1):
+		t.Errorf("the upgraded state has token_sha256 = %v, token_version = %v; want the token's fingerprint and 1", attrs["token_sha256"], attrs["token_version"])
+	case attrs["issued_at"] != rtTestFormat(issuedAt):
+		t.Errorf("the upgrade changed issued_at to %v", attrs["issued_at"])
+	}
+
+	cli.WriteConfig(env, config("  store_token       = false\n"))
+	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	actionTestExpectOutput(t, out, "Warning: Point Refresh Token Leaves State", "0 added, 1 changed, 0 destroyed")
+	attrs, _ = freeTestStateInstance(t, cli)
+	if attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
+		t.Error("switching to store_token = false should drop the token and keep its fingerprint and version")
+	}
+	if err := freeTestUnchanged(env, userID, &token)(nil); err != nil {
+		t.Error(err)
+	}
+	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
+		t.Error(err)
+	}
+}
+
+// freeTestStateInstance returns the attributes and schema version of
+// point_refresh_token.test in the working directory's state file.
+func freeTestStateInstance(t *testing.T, cli *inProcessCLI) (map[string]any, int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Type      string `json:"type"`
+			Instances []struct {
+				SchemaVersion int            `json:"schema_version"`
+				Attributes    map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &state); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Resources {
+		if r.Type == "point_refresh_token" && len(r.Instances) == 1 {
+			return r.Instances[0].Attributes, r.Instances[0].SchemaVersion
+		}
+	}
+	t.Fatal("no point_refresh_token in state")
+	return nil, 0
+}
+
+// The size of a point_refresh_token in state, with and without its token:
+// each instance's JSON in the state file, as Terraform wrote it.
+func TestAccRefreshTokenTokenFree_stateSizeCLI(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, sandbox.Options{})
+	cli := newInProcessCLI(t, env.Factories(), "")
+	stored, free := env.UserID("size-stored"), env.UserID("size-free")
+	cli.WriteConfig(env, fmt.Sprintf(`
+resource "point_user" "stored" {
+  user_id = %[1]q
+}
+
+resource "point_user" "free" {
+  user_id = %[2]q
+}
+
+resource "point_refresh_token" "stored" {
+  user_id = point_user.stored.user_id
+}
+
+resource "point_refresh_token" "free" {
+  user_id     = point_user.free.user_id
+  store_token = false
+}
+`, stored, free))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	defer cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+
+	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Type      string            `json:"type"`
+			Name      string            `json:"name"`
+			Instances []json.RawMessage `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &state); err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[string]int{}
+	for _, r := range state.Resources {
+		if r.Type != "point_refresh_token" || len(r.Instances) != 1 {
+			continue
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, r.Instances[0]); err != nil {
+			t.Fatal(err)
+		}
+		sizes[r.Name] = compact.Len()
+		holdsToken := bytes.Contains(r.Instances[0], []byte(env.CurrentRefreshToken(env.UserID("size-"+r.Name))))
+		if holdsToken != (r.Name == "stored") {
+			t.Errorf("point_refresh_token.%s holds its token in state: %t", r.Name, holdsToken)
+		}
+	}
+	if sizes["stored"] == 0 || sizes["free"] == 0 || sizes["free"] >= sizes["stored"] {
+		t.Fatalf("state sizes %v: want both, and the token-free one smaller", sizes)
+	}
+	t.Logf("state size per point_refresh_token instance (compact JSON, as in terraform.tfstate): with the token %d bytes, without it %d bytes",
+		sizes["stored"], sizes["free"])
 }
