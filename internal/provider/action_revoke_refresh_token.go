@@ -42,7 +42,8 @@ func (a *revokeRefreshTokenAction) Schema(_ context.Context, _ action.SchemaRequ
 		MarkdownDescription: "Revokes a Point user's current refresh token now, whoever issued it, so that it can no longer obtain access tokens. " +
 			"For incidents: run it with `terraform apply -invoke=action.point_revoke_refresh_token.<name>`, or from an `action_trigger` in a resource's `lifecycle` block. " +
 			"Needs the organisation API key, with which it reads the user's current token. " +
-			"A `point_refresh_token` that held the revoked token is removed from state at its next refresh, and the next apply issues a new token. Requires Terraform 1.14 or later.",
+			"A `point_refresh_token` that held the revoked token is removed from state at its next refresh (or, with `store_token = false`, keeps its place with `token_sha256` cleared), " +
+			"and the next apply issues a new token. Requires Terraform 1.14 or later.",
 		Attributes: map[string]schema.Attribute{
 			"user_id": schema.StringAttribute{
 				MarkdownDescription: "Id of the Point user whose current refresh token to revoke, for example `point_user.<name>.user_id`.",

@@ -69,7 +69,7 @@ func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.S
 				Validators:          []validator.String{validators.UserID()},
 			},
 			"refresh_token": schema.StringAttribute{
-				MarkdownDescription: "The user's refresh token, usually `point_refresh_token.<name>.token`. When null, the provider reads the user's current refresh token with the organisation API key.",
+				MarkdownDescription: "The user's refresh token, usually `point_refresh_token.<name>.token`. When null, the provider reads the user's current refresh token with the organisation API key: omit it for a `point_refresh_token` with `store_token = false`, and set `user_id` to `point_refresh_token.<name>.id`.",
 				Optional:            true,
 				Sensitive:           true,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},

@@ -20,6 +20,7 @@ var examplesTestDirs = []string{
 	"actions/point_revoke_refresh_token",
 	"data-sources/point_user",
 	"ephemeral-resources/point_access_token",
+	"ephemeral-resources/point_refresh_token",
 	"provider",
 	"quickstart",
 	"resources/point_refresh_token",
