@@ -72,10 +72,13 @@ func tokenSHA256(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// importSuffixTokenFree ends an import ID that imports the token without
-// ever writing it to state. A user id cannot hold "/", so the suffix is
-// never part of one.
-const importSuffixTokenFree = "/store_token=false"
+// Import IDs may end with one of these, to import the token with
+// store_token false (without ever writing it to state) or true. A user id
+// cannot hold "/", so a suffix is never part of one.
+const (
+	importSuffixTokenFree   = "/store_token=false"
+	importSuffixTokenStored = "/store_token=true"
+)
 
 func (r *refreshTokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_refresh_token"
@@ -602,8 +605,9 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 }
 
 func (r *refreshTokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	tokenFree := strings.HasSuffix(req.ID, importSuffixTokenFree)
-	req.ID = strings.TrimSuffix(req.ID, importSuffixTokenFree)
+	var tokenFree bool
+	req.ID, tokenFree = strings.CutSuffix(req.ID, importSuffixTokenFree)
+	req.ID, _ = strings.CutSuffix(req.ID, importSuffixTokenStored)
 	if importByUserID(ctx, req, resp) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("store_token"), !tokenFree)...)
 	}

@@ -525,6 +525,22 @@ func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 					freeTestUnchanged(env, userID, &existing),
 				),
 			},
+			{
+				// "/store_token=true" says the same as the plain id.
+				Config:             config,
+				ResourceName:       rtTestAddr,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithID,
+				ImportStateId:      userID + importSuffixTokenStored,
+				ExpectNonEmptyPlan: true,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					},
+				},
+			},
 		},
 	})
 }
