@@ -19,11 +19,11 @@ type cliVersion [3]int
 
 func (v cliVersion) String() string { return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]) }
 
-// atLeast reports whether v is min or later.
-func (v cliVersion) atLeast(min cliVersion) bool {
+// atLeast reports whether v is least or later.
+func (v cliVersion) atLeast(least cliVersion) bool {
 	for i := range v {
-		if v[i] != min[i] {
-			return v[i] > min[i]
+		if v[i] != least[i] {
+			return v[i] > least[i]
 		}
 	}
 	return true
@@ -44,7 +44,9 @@ func terraformVersion(t *testing.T) cliVersion {
 	t.Helper()
 	path := terraformBinary(t)
 	if v, ok := cliVersions.Load(path); ok {
-		return v.(cliVersion)
+		if version, ok := v.(cliVersion); ok {
+			return version
+		}
 	}
 	cmd := exec.CommandContext(t.Context(), path, "version", "-json")
 	cmd.Env = devenv.Environ(os.DevNull)
@@ -86,10 +88,10 @@ func parseCLIVersion(versionJSON []byte) (cliVersion, error) {
 }
 
 // skipBelowTerraform skips a test that drives the CLI itself when the CLI
-// is older than min, which feature needs.
-func skipBelowTerraform(t *testing.T, min cliVersion, feature string) {
+// is older than least, which feature needs.
+func skipBelowTerraform(t *testing.T, least cliVersion, feature string) {
 	t.Helper()
-	if v := terraformVersion(t); !v.atLeast(min) {
-		t.Skipf("%s needs Terraform %s or later; the CLI is %s", feature, min, v)
+	if v := terraformVersion(t); !v.atLeast(least) {
+		t.Skipf("%s needs Terraform %s or later; the CLI is %s", feature, least, v)
 	}
 }
