@@ -65,7 +65,8 @@ func setUserIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, user
 // reports a diagnostic, and returns false, when the id is not a valid user
 // id.
 func importUserID(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) (string, bool) {
-	if req.ID != "" || req.Identity == nil {
+	// The framework hands an import by ID a null identity.
+	if req.ID != "" || req.Identity == nil || req.Identity.Raw.IsNull() {
 		if problem := validators.UserIDProblem(req.ID); problem != "" {
 			resp.Diagnostics.AddError("Invalid Import ID",
 				fmt.Sprintf("The import ID is the Point user id, which %s. Got %q. Correct the id in the import block or the terraform import command.", problem, req.ID))
