@@ -1,8 +1,9 @@
 // Command demo runs the quickstart configuration (examples/quickstart) with
 // the locally built provider against an in-process sandbox: apply, a plan
 // that must be empty, a rotation of every refresh token, and destroy. It
-// streams Terraform's output, then prints what the sandbox saw and checks
-// it. No Point account, network or `terraform init` is needed.
+// streams the output of Terraform (or OpenTofu), then prints what the
+// sandbox saw and checks it. No Point account, network or `terraform init`
+// is needed.
 package main
 
 import (
@@ -34,7 +35,9 @@ const (
 	existingUserID  = "org-user-0042"
 	existingUserKey = "legacy-01"
 	receiptFile     = "consumer-receipt.txt"
-	minTerraform    = "1.10.0"
+	// The oldest releases with ephemeral resources.
+	minTerraform = "1.10.0"
+	minOpenTofu  = "1.11.0"
 )
 
 func main() {
@@ -51,9 +54,11 @@ func main() {
 type demo struct {
 	out       io.Writer
 	terraform string
-	dir       string
-	env       []string
-	box       *sandbox.Server
+	// product is "Terraform" or "OpenTofu", command "terraform" or "tofu".
+	product, command string
+	dir              string
+	env              []string
+	box              *sandbox.Server
 	// transcript collects Terraform's output, to check that no secret shows in it.
 	transcript bytes.Buffer
 	checks     []check
@@ -70,7 +75,7 @@ func (d *demo) expect(ok bool, format string, args ...any) {
 
 func run(ctx context.Context, out io.Writer) (err error) {
 	start := time.Now()
-	terraform, err := findTerraform()
+	cli, err := findTerraform()
 	if err != nil {
 		return err
 	}
@@ -110,14 +115,17 @@ func run(ctx context.Context, out io.Writer) (err error) {
 
 	d := &demo{
 		out:       out,
-		terraform: terraform,
+		terraform: cli.Path,
+		product:   cli.Product(),
+		command:   cli.Name,
 		dir:       dir,
 		env:       append(devenv.Environ(cliConfig), "POINT_ENDPOINT="+endpoint, "POINT_API_KEY="+box.APIKey()),
 		box:       box,
 	}
 	fmt.Fprintf(out, "Sandbox at %s; %s registered beforehand, for the import blocks to adopt.\n", endpoint, existingUserID)
 	fmt.Fprintf(out, "Running examples/quickstart in a copy at %s\n", dir)
-	fmt.Fprintln(out, "Terraform warns that provider development overrides are in effect: that is how it runs the provider just built, without terraform init.")
+	fmt.Fprintf(out, "Running %s (%s).\n", cli, cli.Path)
+	fmt.Fprintf(out, "%s warns that provider development overrides are in effect: that is how it runs the provider just built, without %s init.\n", d.product, d.command)
 
 	secrets := []string{box.APIKey(), existingToken}
 	defer func() {
@@ -201,7 +209,7 @@ func (d *demo) terraformStep(ctx context.Context, name string, args ...string) e
 		return fmt.Errorf("interrupted before %s", name)
 	}
 	args = append(args, "-input=false", "-no-color")
-	fmt.Fprintf(d.out, "\n==> %s: terraform %s\n", name, strings.Join(args, " "))
+	fmt.Fprintf(d.out, "\n==> %s: %s %s\n", name, d.command, strings.Join(args, " "))
 
 	requests := d.box.Requests()
 	accessIssued, accessRevoked := d.accessTokenCounts()
@@ -227,7 +235,7 @@ func (d *demo) terraformStep(ctx context.Context, name string, args ...string) e
 		return fmt.Errorf("interrupted during %s", name)
 	}
 	if err != nil {
-		return fmt.Errorf("terraform %s: %w", args[0], err)
+		return fmt.Errorf("%s %s: %w", d.command, args[0], err)
 	}
 	return nil
 }
@@ -238,11 +246,11 @@ func (d *demo) outputUserIDs() ([]string, error) {
 	cmd.Dir, cmd.Env = d.dir, d.env
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("terraform output user_ids: %w", err)
+		return nil, fmt.Errorf("%s output user_ids: %w", d.command, err)
 	}
 	var byKey map[string]string
 	if err := json.Unmarshal(out, &byKey); err != nil {
-		return nil, fmt.Errorf("terraform output user_ids: %w", err)
+		return nil, fmt.Errorf("%s output user_ids: %w", d.command, err)
 	}
 	ids := make([]string, 0, len(byKey))
 	for _, id := range byKey {
@@ -312,7 +320,7 @@ func (d *demo) checkNoSecretsShown(secrets []string) {
 			shown++
 		}
 	}
-	d.expect(shown == 0, "no API key, refresh token or access token appeared in Terraform's output (%d did)", shown)
+	d.expect(shown == 0, "no API key, refresh token or access token appeared in %s's output (%d did)", d.product, shown)
 }
 
 func (d *demo) printAccount(elapsed time.Duration) {
@@ -359,26 +367,25 @@ func (d *demo) failedChecks() error {
 	return nil
 }
 
-// findTerraform returns the Terraform CLI the tests use, else the one on
-// PATH, provided it is recent enough for ephemeral resources.
-func findTerraform() (string, error) {
+// findTerraform returns the Terraform or OpenTofu CLI the tests use, else
+// the one on PATH, provided it is recent enough for ephemeral resources.
+func findTerraform() (devenv.CLI, error) {
 	path, err := devenv.Terraform()
 	if err != nil {
-		return "", fmt.Errorf("terraform %s or later is needed: %w", minTerraform, err)
+		return devenv.CLI{}, fmt.Errorf("terraform %s or tofu %s or later is needed: %w", minTerraform, minOpenTofu, err)
 	}
-	cmd := exec.Command(path, "version", "-json")
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE="+os.DevNull)
-	out, err := cmd.Output()
+	cli, err := devenv.DescribeCLI(path)
 	if err != nil {
-		return "", fmt.Errorf("%s version: %w", path, err)
+		return devenv.CLI{}, err
 	}
-	var v struct {
-		Version string `json:"terraform_version"`
+	minimum := minTerraform
+	if cli.OpenTofu() {
+		minimum = minOpenTofu
 	}
-	if err := json.Unmarshal(out, &v); err != nil || !atLeast(v.Version, minTerraform) {
-		return "", fmt.Errorf("%s is Terraform %q; %s or later is needed for ephemeral resources", path, v.Version, minTerraform)
+	if !atLeast(cli.Version, minimum) {
+		return devenv.CLI{}, fmt.Errorf("%s is %s; %s or later is needed for ephemeral resources", path, cli, minimum)
 	}
-	return path, nil
+	return cli, nil
 }
 
 // atLeast compares dotted release versions, ignoring any pre-release suffix.

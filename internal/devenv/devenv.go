@@ -1,6 +1,6 @@
-// Package devenv runs the locally built provider under the Terraform CLI
-// without network access: it builds the binary and writes a CLI
-// configuration whose dev_overrides point Terraform at it, so that no
+// Package devenv runs the locally built provider under the Terraform or
+// OpenTofu CLI without network access: it builds the binary and writes a
+// CLI configuration whose dev_overrides point the CLI at it, so that no
 // `terraform init` and no registry are involved.
 package devenv
 
@@ -10,11 +10,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
 // ProviderAddress is the provider's registry address.
 const ProviderAddress = "registry.terraform.io/areyoupoint/point"
+
+// OpenTofuProviderAddress is the address OpenTofu gives the same source,
+// areyoupoint/point: its default registry host is registry.opentofu.org.
+const OpenTofuProviderAddress = "registry.opentofu.org/areyoupoint/point"
+
+// OpenTofuRegistryHost is OpenTofu's default registry host, where it
+// places provider sources that name no host.
+const OpenTofuRegistryHost = "registry.opentofu.org"
 
 // ModuleRoot returns the directory of the provider's go.mod.
 func ModuleRoot() (string, error) {
@@ -30,16 +39,72 @@ func ModuleRoot() (string, error) {
 }
 
 // Terraform returns the Terraform CLI to run: TF_ACC_TERRAFORM_PATH, the
-// variable the acceptance tests use, else terraform on PATH.
+// variable the acceptance tests use, else terraform on PATH, else tofu on
+// PATH.
 func Terraform() (string, error) {
 	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
 		return path, nil
 	}
 	path, err := exec.LookPath("terraform")
-	if err != nil {
-		return "", fmt.Errorf("no terraform found on PATH, and TF_ACC_TERRAFORM_PATH is not set: %w", err)
+	if err == nil {
+		return path, nil
 	}
-	return path, nil
+	if path, tofuErr := exec.LookPath("tofu"); tofuErr == nil {
+		return path, nil
+	}
+	return "", fmt.Errorf("no terraform or tofu found on PATH, and TF_ACC_TERRAFORM_PATH is not set: %w", err)
+}
+
+// CLI is a Terraform or OpenTofu command-line binary.
+type CLI struct {
+	Path string
+	// Name is "terraform" or "tofu".
+	Name string
+	// Version is the release version, such as "1.16.4", with any
+	// pre-release suffix.
+	Version string
+}
+
+// OpenTofu reports whether the CLI is OpenTofu.
+func (c CLI) OpenTofu() bool { return c.Name == "tofu" }
+
+// Product is "Terraform" or "OpenTofu".
+func (c CLI) Product() string {
+	if c.OpenTofu() {
+		return "OpenTofu"
+	}
+	return "Terraform"
+}
+
+// String names the product and version, such as "Terraform 1.16.4".
+func (c CLI) String() string { return c.Product() + " " + c.Version }
+
+var cliVersionLine = regexp.MustCompile(`^(Terraform|OpenTofu) v(\S+)`)
+
+// DescribeCLI runs `path version` and tells Terraform from OpenTofu by the
+// line that names the product ("Terraform v1.16.4", "OpenTofu v1.12.6"): `version -json`
+// prints the same "terraform_version" key for both.
+func DescribeCLI(path string) (CLI, error) {
+	cmd := exec.Command(path, "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE="+os.DevNull)
+	out, err := cmd.Output()
+	if err != nil {
+		return CLI{}, fmt.Errorf("%s version: %w", path, err)
+	}
+	var m []string
+	for line := range strings.Lines(string(out)) {
+		if m = cliVersionLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			break
+		}
+	}
+	if m == nil {
+		return CLI{}, fmt.Errorf("%s version: neither Terraform nor OpenTofu: %q", path, out)
+	}
+	cli := CLI{Path: path, Name: "terraform", Version: m[2]}
+	if m[1] == "OpenTofu" {
+		cli.Name = "tofu"
+	}
+	return cli, nil
 }
 
 // BuildProvider builds the provider into dir and returns the binary's path.
@@ -59,11 +124,18 @@ func BuildProvider(dir string, extraArgs ...string) (string, error) {
 	return binary, nil
 }
 
-// WriteCLIConfig writes a Terraform CLI configuration to path that serves
-// the provider from pluginDir.
+// WriteCLIConfig writes a CLI configuration to path that serves the
+// provider from pluginDir, under both the address Terraform gives
+// areyoupoint/point and the one OpenTofu gives it, so that the same file
+// serves either CLI.
 func WriteCLIConfig(path, pluginDir string) error {
-	config := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", ProviderAddress, pluginDir)
-	return os.WriteFile(path, []byte(config), 0o600)
+	return os.WriteFile(path, []byte(CLIConfig(pluginDir)), 0o600)
+}
+
+// CLIConfig returns the CLI configuration that WriteCLIConfig writes.
+func CLIConfig(pluginDir string) string {
+	return fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n    %q = %q\n  }\n  direct {}\n}\n",
+		ProviderAddress, pluginDir, OpenTofuProviderAddress, pluginDir)
 }
 
 // Environ returns the current environment prepared for running Terraform

@@ -2,13 +2,17 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
@@ -47,11 +51,80 @@ func sharedCLIConfig(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if err := setOpenTofuProviderHost(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	if builtProvider.dir != "" {
 		_ = os.RemoveAll(builtProvider.dir)
 	}
 	os.Exit(code)
+}
+
+// testCLI describes the CLI the tests run, Terraform or OpenTofu.
+var testCLI struct {
+	once sync.Once
+	cli  devenv.CLI
+	err  error
+}
+
+// describeTestCLI returns the CLI the acceptance tests run.
+func describeTestCLI() (devenv.CLI, error) {
+	testCLI.once.Do(func() {
+		path, err := devenv.Terraform()
+		if err != nil {
+			testCLI.err = err
+			return
+		}
+		testCLI.cli, testCLI.err = devenv.DescribeCLI(path)
+	})
+	return testCLI.cli, testCLI.err
+}
+
+// setOpenTofuProviderHost makes terraform-plugin-testing serve the
+// in-process providers under OpenTofu's registry host when the tests run
+// OpenTofu. It registers them as registry.terraform.io/hashicorp/NAME
+// unless TF_ACC_PROVIDER_HOST says otherwise, while OpenTofu resolves a
+// provider block with no source to registry.opentofu.org/hashicorp/NAME,
+// so it would not find them.
+func setOpenTofuProviderHost() error {
+	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
+		return nil
+	}
+	cli, err := describeTestCLI()
+	if err != nil {
+		return err
+	}
+	if cli.OpenTofu() {
+		return os.Setenv("TF_ACC_PROVIDER_HOST", devenv.OpenTofuRegistryHost)
+	}
+	return nil
+}
+
+// openTofu reports whether the tests run OpenTofu rather than Terraform.
+func openTofu(t *testing.T) bool {
+	t.Helper()
+	cli, err := describeTestCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli.OpenTofu()
+}
+
+// skipOnOpenTofu is a TestCase version check that skips the test on
+// OpenTofu, for a feature that OpenTofu does not have; reason says which.
+type skipOnOpenTofu string
+
+func (reason skipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
+	cli, err := describeTestCLI()
+	if err != nil {
+		resp.Error = err
+		return
+	}
+	if cli.OpenTofu() {
+		resp.Skip = fmt.Sprintf("OpenTofu %s: %s", cli.Version, string(reason))
+	}
 }
 
 // terraformBinary returns the Terraform CLI the tests run.
