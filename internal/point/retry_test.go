@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -651,5 +652,26 @@ func TestRetry_attemptsCounted(t *testing.T) {
 	var apiErr *point.Error
 	if !errors.As(err, &apiErr) || apiErr.Attempts != 3 {
 		t.Fatalf("error = %#v, want a 503 after 3 attempts", err)
+	}
+}
+
+// TestCreateUser_interrupted: the run is interrupted (the context ends)
+// after the request was written and Point registered the user. The look-up
+// runs on a context of its own and finds the user.
+func TestCreateUser_interrupted(t *testing.T) {
+	s, _ := startSandbox(t, sandbox.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := newRecorder(t, s, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		next.ServeHTTP(httptest.NewRecorder(), r)
+		cancel()
+		<-r.Context().Done()
+	})
+	u, err := newClient(t, rec.URL, s.APIKey()).CreateUser(ctx, "interrupted")
+	var unconfirmed *point.UnconfirmedCreateError
+	if !errors.As(err, &unconfirmed) || u == nil || u.ID != "interrupted" {
+		t.Fatalf("CreateUser = %v, %v; want the user, unconfirmed", u, err)
+	}
+	if !errors.Is(unconfirmed.Err, context.Canceled) {
+		t.Errorf("UnconfirmedCreateError.Err = %v, want the cancellation", unconfirmed.Err)
 	}
 }
