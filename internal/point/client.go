@@ -180,6 +180,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 				result.unanswered = terr
 			}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
+				if sent {
+					result.unanswered = terr
+				}
+				return result, terr
 				tflog.Debug(ctx, "Point request failed", fields, map[string]any{"error": terr.Error()})
 				return result, terr
 			}
