@@ -22,7 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -101,7 +100,7 @@ func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int,
 // token. An action for a user Point does not have fails.
 func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	cli := newTerraformCLI(t)
-	skipBelowTerraform(t, cliVersionActions, "Invoking an action")
+	skipWithoutActions(t, "Invoking an action")
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("action-invoke")
 	ghostID := env.UserID("action-ghost")
@@ -227,7 +226,7 @@ resource "terraform_data" "incident" {
 `, incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		TerraformVersionChecks:   actionsTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             rtTestNoCurrentToken(env, userID),
 		Steps: []resource.TestStep{
@@ -296,7 +295,7 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 	var first, second string
 
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		TerraformVersionChecks:   actionsTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             rtTestNoCurrentToken(env, userID),
 		Steps: []resource.TestStep{

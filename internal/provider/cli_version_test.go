@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
@@ -92,6 +94,38 @@ func parseCLIVersion(versionJSON []byte) (cliVersion, error) {
 func skipBelowTerraform(t *testing.T, least cliVersion, feature string) {
 	t.Helper()
 	if v := terraformVersion(t); !v.atLeast(least) {
-		t.Skipf("%s needs Terraform %s or later; the CLI is %s", feature, least, v)
+		t.Skipf("%s needs Terraform %s or later; the CLI is %s", feature, least, cliName(t, v))
 	}
+}
+
+// cliHasActions reports whether the CLI has actions: Terraform 1.14 or
+// later. OpenTofu has none, whatever its version.
+func cliHasActions(t *testing.T) bool {
+	t.Helper()
+	return !openTofu(t) && terraformVersion(t).atLeast(cliVersionActions)
+}
+
+// skipWithoutActions skips a test that drives the CLI itself when the CLI
+// has no actions, which feature needs.
+func skipWithoutActions(t *testing.T, feature string) {
+	t.Helper()
+	if !cliHasActions(t) {
+		t.Skipf("%s needs Terraform %s or later; the CLI is %s, which has no actions", feature, cliVersionActions, cliName(t, terraformVersion(t)))
+	}
+}
+
+// actionsTestVersions skips a terraform-plugin-testing test on a CLI
+// without actions.
+var actionsTestVersions = []tfversion.TerraformVersionCheck{
+	skipOnOpenTofu("it has no actions"),
+	tfversion.SkipBelow(tfversion.Version1_14_0),
+}
+
+// cliName names the CLI's product and version v, such as "OpenTofu 1.12.6".
+func cliName(t *testing.T, v cliVersion) string {
+	t.Helper()
+	if openTofu(t) {
+		return "OpenTofu " + v.String()
+	}
+	return "Terraform " + v.String()
 }

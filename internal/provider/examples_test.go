@@ -57,7 +57,7 @@ func TestAccExamples_validate(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
 			if strings.HasPrefix(dir, "actions/") {
-				skipBelowTerraform(t, cliVersionActions, "An action example")
+				skipWithoutActions(t, "An action example")
 			}
 			src := filepath.Join(examples, dir)
 			// Each import-by-*.tf is an alternative way to import the same
