@@ -35,8 +35,18 @@ const (
 	maxBodyBytes = 1 << 20
 	// excerptLength is how much of an unexpected body an error quotes.
 	excerptLength = 200
-	// maxIdleConns matches Terraform's default parallelism of 10.
-	maxIdleConns = 10
+	// MaxConcurrency is the most requests one caller should have in flight
+	// through a Client at once: the upper bound of a bulk resource's
+	// max_concurrency.
+	MaxConcurrency = 64
+	// maxIdleConns keeps a connection for every request that may be in
+	// flight at once: two bulk resources at MaxConcurrency, which Terraform
+	// may refresh side by side, or Terraform's parallelism for single
+	// resources. The pool opens a connection only when every pooled one is
+	// busy, so a run opens no more connections than it has requests in
+	// flight, and each worker reuses its own instead of opening one per
+	// request.
+	maxIdleConns = 2 * MaxConcurrency
 )
 
 // EnvironmentURL returns the base URL of a named Point environment.
@@ -98,7 +108,7 @@ func New(cfg Config) (*Client, error) {
 		if def, ok := http.DefaultTransport.(*http.Transport); ok {
 			pooled = def.Clone()
 		}
-		pooled.MaxIdleConns = 2 * maxIdleConns
+		pooled.MaxIdleConns = maxIdleConns
 		pooled.MaxIdleConnsPerHost = maxIdleConns
 		transport = pooled
 	}
@@ -168,8 +178,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
-				return result, &TransportError{Operation: cl.operation, Err: ctx.Err(), Attempts: attempt,
+				terr := &TransportError{Operation: cl.operation, Err: ctx.Err(), Attempts: attempt,
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
+				if sent {
+					result.unanswered = terr
+				}
+				return result, terr
 			}
 			// The url.Error wrapper quotes the URL, whose path can hold a
 			// token, so it is dropped from the chain as well as the text.
@@ -180,10 +194,6 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 				result.unanswered = terr
 			}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
-				if sent {
-					result.unanswered = terr
-				}
-				return result, terr
 				tflog.Debug(ctx, "Point request failed", fields, map[string]any{"error": terr.Error()})
 				return result, terr
 			}

@@ -249,7 +249,7 @@ func userAgent(version, terraformVersion string) string {
 }
 
 func (p *pointProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newUserResource, newRefreshTokenResource}
+	return []func() resource.Resource{newUserResource, newRefreshTokenResource, newUsersResource, newRefreshTokensResource}
 }
 
 func (p *pointProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -1,0 +1,620 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = &usersResource{}
+	_ resource.ResourceWithModifyPlan  = &usersResource{}
+	_ resource.ResourceWithImportState = &usersResource{}
+)
+
+// Private state of point_users. Creation cannot report a failure as an
+// error without Terraform tainting the resource, so the ids it could not
+// register are kept here until the next refresh takes them out of
+// user_ids, where the next plan shows them as additions.
+const (
+	// privateKeyUnregistered: ids in user_ids that are not registered yet.
+	privateKeyUnregistered = "unregistered"
+	// privateKeyUnanswered: ids whose registration reached Point without a
+	// usable answer, so that a later 409 means this configuration most
+	// likely registered them.
+	privateKeyUnanswered = "unanswered"
+)
+
+func newUsersResource() resource.Resource { return &usersResource{} }
+
+type usersResource struct {
+	data *providerData
+}
+
+type usersResourceModel struct {
+	UserIDs        types.List     `tfsdk:"user_ids"`
+	DeletionPolicy types.String   `tfsdk:"deletion_policy"`
+	MaxConcurrency types.Int64    `tfsdk:"max_concurrency"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *usersResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_users"
+}
+
+func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Registers any number of users with Point as one resource: `point_user` for thousands of users, without Terraform's cost per resource instance. " +
+			"Adding an id registers the user; removing one applies `deletion_policy` to that user alone. Requests run concurrently, `max_concurrency` at a time. " +
+			"Like `point_user`, it keeps no profile data in state.",
+		Attributes: map[string]schema.Attribute{
+			"user_ids": userIDsAttribute("Your organisation's own ids for the users, each as `point_user`'s `user_id` requires: 1 to 128 characters, " +
+				"with no `/`, whitespace, control characters or `@`, and not `.` or `..`. Adding an id registers the user; removing one applies `deletion_policy` to it. " +
+				"Changing the set never replaces the resource."),
+			"deletion_policy": schema.StringAttribute{
+				MarkdownDescription: "What happens to a user whose id leaves `user_ids`, and to every user on destroy, since Point cannot delete users. " +
+					"`ABANDON` (default) forgets the user and leaves it in Point; `REVOKE` first revokes the user's current refresh token; " +
+					"`PREVENT` makes any plan that would remove a user, or destroy the resource, fail at plan time. The policy recorded in state by the last apply is the one that applies.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(deletionAbandon),
+				Validators: []validator.String{stringvalidator.OneOf(deletionAbandon, deletionRevoke, deletionPrevent)},
+			},
+			"max_concurrency": maxConcurrencyAttribute(),
+			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *usersResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan fails, at plan time, a plan whose apply could not succeed: one
+// that removes users, or destroys the resource, while the policy in state
+// is PREVENT; or one that registers users, or revokes their tokens, without
+// an API key.
+func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() {
+		if !req.Plan.Raw.IsNull() {
+			r.data.refuseWithoutAPIKey("register Point users", &resp.Diagnostics)
+		}
+		return
+	}
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		unregistered := getPrivateIDs(ctx, req.Private, privateKeyUnregistered, &resp.Diagnostics)
+		if len(unregistered) > 0 {
+			resp.Diagnostics.AddWarning("Point Users Not Yet Registered",
+				fmt.Sprintf("%d users of user_ids (%s) are not registered yet, and this plan was made without refreshing, so it does not show them. "+
+					"Plan with refresh (without -refresh=false) to register them.", len(unregistered), quoteIDs(slices.Collect(mapKeys(unregistered)))))
+		}
+		return
+	}
+	var state usersResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	stateIDs, _ := listIDs(state.UserIDs)
+	policy := state.DeletionPolicy.ValueString()
+	if req.Plan.Raw.IsNull() {
+		if policy == deletionPrevent {
+			resp.Diagnostics.AddError("Point User Deletion Prevented",
+				fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan destroys it, with its %d users (%s). Terraform stopped at plan time, so nothing was changed or revoked. %s",
+					len(stateIDs), quoteIDs(stateIDs), usersPreventAdvice))
+		}
+		return
+	}
+	var planned types.List
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("user_ids"), &planned)...)
+	plannedIDs, known := listIDs(planned)
+	if resp.Diagnostics.HasError() || !known {
+		return
+	}
+	inPlan, inState := toSet(plannedIDs), toSet(stateIDs)
+	var added, removed []string
+	for _, id := range plannedIDs {
+		if !inState[id] {
+			added = append(added, id)
+		}
+	}
+	for _, id := range stateIDs {
+		if !inPlan[id] {
+			removed = append(removed, id)
+		}
+	}
+	if len(removed) > 0 && policy == deletionPrevent {
+		resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Point User Deletion Prevented",
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan removes %d users from user_ids (%s). Terraform stopped at plan time, so nothing was changed or revoked. %s",
+				len(removed), quoteIDs(removed), usersPreventAdvice))
+		return
+	}
+	if len(added) > 0 {
+		r.data.refuseWithoutAPIKey("register Point users", &resp.Diagnostics)
+	} else if len(removed) > 0 && policy == deletionRevoke {
+		r.data.refuseWithoutAPIKey("revoke the refresh tokens of Point users", &resp.Diagnostics)
+	}
+}
+
+const usersPreventAdvice = "To let Terraform stop managing these users, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke their refresh tokens) and apply that change on its own, then run this plan again; " +
+	"or forget the whole resource without destroying anything, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users."
+
+func mapKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// registration is the outcome of registering a batch of users.
+type registration struct {
+	mu         sync.Mutex
+	registered []string
+	// unconfirmed were adopted after a request without a usable answer.
+	unconfirmed    []string
+	unconfirmedErr error
+	// conflicts already existed in Point.
+	conflicts []string
+	failed    failures
+	// unanswered failed after a request that may have reached Point.
+	unanswered []string
+	notStarted []string
+}
+
+// register registers ids, at most n at once. An id in unanswered met a
+// request without a usable answer before, so a 409 now means that request
+// most likely registered it.
+func register(ctx context.Context, client *point.Client, ids []string, n int, unanswered map[string]bool) *registration {
+	out := &registration{}
+	out.notStarted = runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+		_, err := client.CreateUser(ctx, id)
+		var unconfirmed *point.UnconfirmedCreateError
+		if errors.As(err, &unconfirmed) {
+			err = nil
+		} else if point.IsConflict(err) && unanswered[id] {
+			unconfirmed = &point.UnconfirmedCreateError{Err: errors.New("an earlier apply's request to register the user got no usable answer, and Point now answers 409: the user exists")}
+			err = nil
+		}
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		switch {
+		case err == nil:
+			out.registered = append(out.registered, id)
+			if unconfirmed != nil {
+				out.unconfirmed = append(out.unconfirmed, id)
+				out.unconfirmedErr = unconfirmed.Err
+			}
+		case point.IsConflict(err):
+			out.conflicts = append(out.conflicts, id)
+		default:
+			out.failed.add(id, err)
+			if transient(err) {
+				out.unanswered = append(out.unanswered, id)
+			}
+		}
+	})
+	return out
+}
+
+// How an apply reports the users it could not register.
+type registrationReport int
+
+const (
+	// reportUpdate: errors; state records exactly what was registered.
+	reportUpdate registrationReport = iota
+	// reportCreatePartial: warnings, since an error would taint the new
+	// resource; private state records what was not registered.
+	reportCreatePartial
+	// reportCreateNothing: errors, and no resource is created.
+	reportCreateNothing
+)
+
+// report adds the diagnostics of a registration of total users.
+func (g *registration) report(ctx context.Context, total int, mode registrationReport, diags *diag.Diagnostics) {
+	add := diags.AddAttributeError
+	operation := "update"
+	next := "The next apply registers them: its plan shows them as additions to user_ids."
+	switch mode {
+	case reportCreatePartial:
+		add, operation = diags.AddAttributeWarning, "create"
+		next = "They are not recorded as registered: the next refresh takes them out of user_ids, so the next plan shows them as additions, and the next apply registers them. " +
+			"The apply that creates point_users reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it."
+	case reportCreateNothing:
+		operation = "create"
+		next = "No user was registered, so point_users was not created; the next apply creates it."
+	}
+	at := path.Root("user_ids")
+	if len(g.unconfirmed) > 0 {
+		diags.AddAttributeWarning(at, "Point Users Registered Without an Answer",
+			fmt.Sprintf("No usable answer came to the requests that registered %s (%s), and Point has them now, so Terraform recorded them in state. "+
+				"Terraform could not confirm whether this configuration registered them or they existed before; if they existed before, this configuration now manages them, "+
+				"and removing them follows deletion_policy.\n\nError: %s", countOf(len(g.unconfirmed), total, "user"), quoteIDs(g.unconfirmed), g.unconfirmedErr))
+	}
+	if len(g.conflicts) > 0 {
+		add(at, "Point Users Already Exist",
+			fmt.Sprintf("Point already has %s in user_ids (%s), so Terraform cannot register them. "+
+				"To manage users that already exist, import point_users with all of its ids, for example with an import block whose id is join(\",\", <the same set as user_ids>), "+
+				"after forgetting the resource without touching Point (terraform state rm point_users.<name>) if it is in state already. "+
+				"Or remove these ids from user_ids.", countOf(len(g.conflicts), total, "user"), quoteIDs(g.conflicts)))
+	}
+	g.failed.each(func(ids []string, err error) {
+		add(at, "Error Registering Point Users",
+			apiErrorDetail(fmt.Sprintf("register %s (%s)", countOf(len(ids), total, "user"), quoteIDs(ids)), err)+"\n\n"+next)
+	})
+	if len(g.notStarted) > 0 {
+		add(at, "Point Users Not Registered",
+			fmt.Sprintf("%s before Terraform could register %s (%s). %s", stopped(ctx, operation),
+				countOf(len(g.notStarted), total, "user"), quoteIDs(g.notStarted), next))
+	}
+}
+
+func (r *usersResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan usersResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
+	defer cancel()
+	client, diags := r.data.apiKeyClient("register Point users")
+	resp.Diagnostics.Append(diags...)
+	ids, _ := listIDs(plan.UserIDs)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	reg := register(ctx, client, ids, workers(plan.MaxConcurrency), nil)
+	// Nothing registered, and nothing that may have been: an error leaves
+	// no resource, and the next apply creates it afresh.
+	if len(reg.registered) == 0 && len(reg.unanswered) == 0 && len(ids) > 0 {
+		reg.report(ctx, len(ids), reportCreateNothing, &resp.Diagnostics)
+		return
+	}
+	reg.report(ctx, len(ids), reportCreatePartial, &resp.Diagnostics)
+	registered := toSet(reg.registered)
+	unregistered := map[string]bool{}
+	for _, id := range ids {
+		if !registered[id] {
+			unregistered[id] = true
+		}
+	}
+	setPrivateIDs(ctx, resp.Private, privateKeyUnregistered, unregistered, &resp.Diagnostics)
+	setPrivateIDs(ctx, resp.Private, privateKeyUnanswered, toSet(reg.unanswered), &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state usersResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
+	defer cancel()
+	client, diags := r.data.apiKeyClient("read Point users")
+	resp.Diagnostics.Append(diags...)
+	ids, _ := listIDs(state.UserIDs)
+	importing := takeImportMark(ctx, resp.Private, &resp.Diagnostics)
+	unregistered := getPrivateIDs(ctx, resp.Private, privateKeyUnregistered, &resp.Diagnostics)
+	unanswered := getPrivateIDs(ctx, resp.Private, privateKeyUnanswered, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	// Ids the last apply could not register leave state without a request,
+	// unless a request may have registered them.
+	keep := map[string]bool{}
+	var check []string
+	for _, id := range ids {
+		if !unregistered[id] || unanswered[id] {
+			check = append(check, id)
+		}
+	}
+	var mu sync.Mutex
+	var gone, adopted []string
+	var failed failures
+	notStarted := runBulk(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) {
+		_, err := client.GetUser(ctx, id)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			keep[id] = true
+			if unregistered[id] {
+				adopted = append(adopted, id)
+			}
+		case point.IsUserNotFound(err):
+			if !unregistered[id] {
+				gone = append(gone, id)
+			}
+		default:
+			failed.add(id, err)
+		}
+	})
+	for _, id := range notStarted {
+		failed.add(id, fmt.Errorf("get user: %s before the request was made", stopped(ctx, "read")))
+	}
+
+	if importing {
+		if len(gone) > 0 {
+			resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Cannot Import Point Users",
+				fmt.Sprintf("Point has no users with %d of the ids imported (%s), so there is nothing to import for them. Check the ids, and the provider's environment or endpoint; "+
+					"to register new users, leave them out of the import ID and add them to user_ids.", len(gone), quoteIDs(gone)))
+		}
+		failed.each(func(ids []string, err error) {
+			resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Error Reading Point Users",
+				apiErrorDetail(fmt.Sprintf("read %s to import them", countOf(len(ids), len(check), "user")), err))
+		})
+		return
+	}
+	if !readFailuresTolerable(&failed, len(check), "user", &resp.Diagnostics) {
+		return
+	}
+	for _, id := range failed.ids() {
+		keep[id] = true
+	}
+	if len(gone) > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("user_ids"), "Point Users Not Found",
+			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so Terraform removed them from state. "+
+				"The next apply registers them again if they are still in configuration.", len(gone), quoteIDs(gone)))
+	}
+	if len(adopted) > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("user_ids"), "Point Users Registered Without an Answer",
+			fmt.Sprintf("No usable answer came to the requests of an earlier apply that registered %d users (%s), and Point has them now, so Terraform recorded them in state. "+
+				"Terraform could not confirm whether that apply registered them or they existed before; if they existed before, this configuration now manages them.",
+				len(adopted), quoteIDs(adopted)))
+	}
+	for id := range keep {
+		delete(unanswered, id)
+	}
+	kept := make([]string, 0, len(keep))
+	for _, id := range ids {
+		if keep[id] {
+			kept = append(kept, id)
+		}
+	}
+	if len(kept) != len(ids) {
+		state.UserIDs = idList(kept)
+	}
+	if state.DeletionPolicy.IsNull() {
+		state.DeletionPolicy = types.StringValue(deletionAbandon)
+	}
+	setPrivateIDs(ctx, resp.Private, privateKeyUnregistered, nil, &resp.Diagnostics)
+	setPrivateIDs(ctx, resp.Private, privateKeyUnanswered, unanswered, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+// readFailuresTolerable reports the failed reads of a refresh. Transient
+// failures of some users leave those users' state as it was, with a
+// warning, so that one overloaded moment does not fail a plan of thousands;
+// any other failure, or a failure of every read, is an error, and state is
+// left as it was.
+func readFailuresTolerable(failed *failures, total int, noun string, diags *diag.Diagnostics) bool {
+	if failed.len() == 0 {
+		return true
+	}
+	tolerable := failed.len() < total
+	failed.each(func(_ []string, err error) {
+		if !transient(err) {
+			tolerable = false
+		}
+	})
+	failed.each(func(ids []string, err error) {
+		if tolerable {
+			diags.AddAttributeWarning(path.Root("user_ids"), "Point "+titleNoun(noun)+" Not Read",
+				apiErrorDetail(fmt.Sprintf("read %s (%s); their state is unchanged, and the next refresh reads them again", countOf(len(ids), total, noun), quoteIDs(ids)), err))
+			return
+		}
+		diags.AddAttributeError(path.Root("user_ids"), "Error Reading Point "+titleNoun(noun),
+			apiErrorDetail(fmt.Sprintf("read %s (%s); the state of every one is unchanged", countOf(len(ids), total, noun), quoteIDs(ids)), err))
+	})
+	return tolerable
+}
+
+func titleNoun(noun string) string {
+	switch noun {
+	case "user":
+		return "Users"
+	case "refresh token":
+		return "Refresh Tokens"
+	}
+	return noun
+}
+
+func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state usersResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
+	defer cancel()
+	plannedIDs, _ := listIDs(plan.UserIDs)
+	stateIDs, _ := listIDs(state.UserIDs)
+	unregistered := getPrivateIDs(ctx, req.Private, privateKeyUnregistered, &resp.Diagnostics)
+	unanswered := getPrivateIDs(ctx, req.Private, privateKeyUnanswered, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	inPlan := toSet(plannedIDs)
+	registered := map[string]bool{}
+	for _, id := range stateIDs {
+		if !unregistered[id] {
+			registered[id] = true
+		}
+	}
+	var toAdd, toRemove []string
+	for _, id := range plannedIDs {
+		if !registered[id] {
+			toAdd = append(toAdd, id)
+		}
+	}
+	for id := range registered {
+		if !inPlan[id] {
+			toRemove = append(toRemove, id)
+		}
+	}
+	policy := state.DeletionPolicy.ValueString()
+	if len(toRemove) > 0 && policy == deletionPrevent {
+		// ModifyPlan refuses such plans when user_ids is known at plan time.
+		resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Point User Deletion Prevented",
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so Terraform refuses to remove %d users from user_ids (%s). Nothing was changed. %s",
+				len(toRemove), quoteIDs(toRemove), usersPreventAdvice))
+		return
+	}
+	n := workers(plan.MaxConcurrency)
+	var client *point.Client
+	if len(toAdd) > 0 || (len(toRemove) > 0 && policy == deletionRevoke) {
+		var diags diag.Diagnostics
+		client, diags = r.data.apiKeyClient("register Point users, or revoke their refresh tokens")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+
+	reg := register(ctx, client, toAdd, n, unanswered)
+	reg.report(ctx, len(toAdd), reportUpdate, &resp.Diagnostics)
+	for _, id := range reg.registered {
+		registered[id] = true
+		delete(unanswered, id)
+	}
+	for _, id := range reg.unanswered {
+		unanswered[id] = true
+	}
+
+	released := r.release(ctx, client, policy, toRemove, n, &resp.Diagnostics)
+	for _, id := range released {
+		delete(registered, id)
+	}
+
+	plan.UserIDs = idList(ordered(slices.Concat(plannedIDs, stateIDs), registered))
+	setPrivateIDs(ctx, resp.Private, privateKeyUnregistered, nil, &resp.Diagnostics)
+	setPrivateIDs(ctx, resp.Private, privateKeyUnanswered, unanswered, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// release applies policy to users leaving Terraform and returns those that
+// may leave state: all of them, except those whose token REVOKE could not
+// revoke.
+func (r *usersResource) release(ctx context.Context, client *point.Client, policy string, ids []string, n int, diags *diag.Diagnostics) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	if policy != deletionRevoke {
+		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
+			fmt.Sprintf("Point has no endpoint that deletes users. Terraform stopped managing %d users (%s); they still exist in Point. "+
+				"Their refresh tokens were not revoked by point_users: a point_refresh_tokens (or point_refresh_token) revokes the tokens it manages when they leave it, "+
+				"and deletion_policy = \"REVOKE\" revokes whatever token a user holds.", len(ids), quoteIDs(ids)))
+		return ids
+	}
+	var mu sync.Mutex
+	var revoked []string
+	var failed failures
+	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+		err := revokeCurrentRefreshToken(ctx, client, id)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed.add(id, err)
+			return
+		}
+		revoked = append(revoked, id)
+	})
+	failed.each(func(failedIDs []string, err error) {
+		diags.AddAttributeError(path.Root("user_ids"), "Error Revoking Point Users' Refresh Tokens",
+			apiErrorDetail(fmt.Sprintf("revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again", countOf(len(failedIDs), len(ids), "user"), quoteIDs(failedIDs)), err))
+	})
+	if len(notStarted) > 0 {
+		diags.AddAttributeError(path.Root("user_ids"), "Point Users' Refresh Tokens Not Revoked",
+			fmt.Sprintf("%s before Terraform could revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again.",
+				stopped(ctx, "delete"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
+	}
+	if len(revoked) > 0 {
+		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
+			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh tokens of %d users (%s) and stopped managing them; they still exist in Point.",
+				len(revoked), quoteIDs(revoked)))
+	}
+	return revoked
+}
+
+func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state usersResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ids, _ := listIDs(state.UserIDs)
+	unregistered := getPrivateIDs(ctx, req.Private, privateKeyUnregistered, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	policy := state.DeletionPolicy.ValueString()
+	if policy == deletionPrevent {
+		// ModifyPlan refuses such plans; this guards a plan made by a
+		// Terraform that does not plan destroys with the provider.
+		resp.Diagnostics.AddError("Point User Deletion Prevented",
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so Terraform refuses to destroy it, with its %d users. %s", len(ids), usersPreventAdvice))
+		return
+	}
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
+	defer cancel()
+	var client *point.Client
+	if policy == deletionRevoke {
+		var diags diag.Diagnostics
+		client, diags = r.data.apiKeyClient("revoke the refresh tokens of Point users")
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	var registered []string
+	for _, id := range ids {
+		if !unregistered[id] {
+			registered = append(registered, id)
+		}
+	}
+	released := toSet(r.release(ctx, client, policy, registered, workers(state.MaxConcurrency), &resp.Diagnostics))
+	if resp.Diagnostics.HasError() {
+		var remaining []string
+		for _, id := range registered {
+			if !released[id] {
+				remaining = append(remaining, id)
+			}
+		}
+		state.UserIDs = idList(remaining)
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	}
+}
+
+func (r *usersResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if refuseImportIdentity(req, resp, "point_users") {
+		return
+	}
+	ids, ok := importUserIDs(req.ID, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_ids"), idList(ids))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("deletion_policy"), deletionAbandon)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("max_concurrency"), int64(defaultMaxConcurrency))...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
+}
