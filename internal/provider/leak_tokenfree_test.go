@@ -150,8 +150,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	cli := newInProcessCLI(t, env.FactoriesWith(store), "TRACE")
 	terraformLog := filepath.Join(filepath.Dir(cli.Dir), "terraform.log")
 	cli.Env = append(cli.Env, "TF_LOG=TRACE", "TF_LOG_PATH="+terraformLog)
-	// OpenTofu, which has no actions, reports versions below 1.14 too.
-	withAction := terraformVersion(t).atLeast(cliVersionActions)
+	withAction := cliHasActions(t)
 
 	everCurrent := map[string]bool{importedToken: true}
 	sample := func() {
@@ -244,7 +243,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		actionTestExpectOutput(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		snapshot("the action")
 	} else {
-		t.Logf("%s: no actions, so the emergency revoke goes through Point's API", terraformVersion(t))
+		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", cliName(t, terraformVersion(t)))
 		env.RevokeRefreshToken(ids["alice"])
 	}
 	if env.CurrentRefreshToken(ids["alice"]) != "" {

@@ -849,7 +849,7 @@ resource "terraform_data" "incident" {
 `, incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		TerraformVersionChecks:   actionsTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             rtTestNoCurrentToken(env, userID),
 		Steps: []resource.TestStep{

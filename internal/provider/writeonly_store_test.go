@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +25,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
 // wostore is a test-only provider shaped like a secret store with
@@ -272,7 +273,10 @@ func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	host := inProcessRegistryHost(t)
+	host := "registry.terraform.io"
+	if openTofu(t) {
+		host = devenv.OpenTofuRegistryHost
+	}
 	type reattachConfig struct {
 		Protocol        string
 		ProtocolVersion int
@@ -334,25 +338,4 @@ func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 		t.Fatal(err)
 	}
 	return &inProcessCLI{terraformCLI: cli, ProviderLog: logFile}
-}
-
-// inProcessRegistryHost is the registry host under which the CLI the tests
-// run looks for a provider whose source names none: OpenTofu's for
-// OpenTofu, Terraform's otherwise. TF_ACC_PROVIDER_HOST overrides it, as
-// it does for terraform-plugin-testing.
-func inProcessRegistryHost(t *testing.T) string {
-	t.Helper()
-	if host := os.Getenv("TF_ACC_PROVIDER_HOST"); host != "" {
-		return host
-	}
-	cmd := exec.CommandContext(t.Context(), terraformBinary(t), "version")
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE="+os.DevNull)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s version: %v", terraformBinary(t), err)
-	}
-	if strings.HasPrefix(string(out), "OpenTofu") {
-		return "registry.opentofu.org"
-	}
-	return "registry.terraform.io"
 }
