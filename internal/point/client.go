@@ -178,8 +178,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
-				return result, &TransportError{Operation: cl.operation, Err: ctx.Err(), Attempts: attempt,
+				terr := &TransportError{Operation: cl.operation, Err: ctx.Err(), Attempts: attempt,
 					text: fmt.Sprintf("%s: %v", cl.operation, ctx.Err())}
+				if sent {
+					result.unanswered = terr
+				}
+				return result, terr
 			}
 			// The url.Error wrapper quotes the URL, whose path can hold a
 			// token, so it is dropped from the chain as well as the text.
@@ -190,10 +194,6 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 				result.unanswered = terr
 			}
 			if attempt > c.maxRetries || !cl.policy.retryTransport(sent) {
-				if sent {
-					result.unanswered = terr
-				}
-				return result, terr
 				tflog.Debug(ctx, "Point request failed", fields, map[string]any{"error": terr.Error()})
 				return result, terr
 			}
