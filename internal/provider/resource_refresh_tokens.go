@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -381,18 +382,26 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	at := path.Root("user_ids")
 	if importing {
 		if len(gone)+len(revoked) > 0 {
+			var why []string
+			if len(gone) > 0 {
+				why = append(why, fmt.Sprintf("Point has no user with the ids %s.", quoteIDs(gone)))
+			}
+			if len(revoked) > 0 {
+				why = append(why, fmt.Sprintf("The users %s have no current refresh token: none was issued, or it was revoked.", quoteIDs(revoked)))
+			}
 			resp.Diagnostics.AddAttributeError(at, "Cannot Import Point Refresh Tokens",
-				fmt.Sprintf("Cannot import the refresh tokens of %d of the users imported: Point has no user with these ids (%s), or the user has no current refresh token, because none was issued or it was revoked (%s). "+
+				fmt.Sprintf("Cannot import the refresh tokens of %d of the users imported. %s "+
 					"Leave them out of the import ID, and let apply issue their tokens once they are in user_ids; if an id is wrong, correct it.",
-					len(gone)+len(revoked), quoteIDs(gone), quoteIDs(revoked)))
+					len(gone)+len(revoked), strings.Join(why, " ")))
 		}
 		failed.each(func(ids []string, err error) {
 			resp.Diagnostics.AddAttributeError(at, "Error Reading Point Refresh Tokens",
 				apiErrorDetail(fmt.Sprintf("read the refresh tokens of %s to import them", countOf(len(ids), len(check), "user")), err))
 		})
-		return
-	}
-	if !readFailuresTolerable(&failed, len(check), "refresh token", &resp.Diagnostics) {
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	} else if !readFailuresTolerable(&failed, len(check), "refresh token", &resp.Diagnostics) {
 		return
 	}
 	// A token not read this time stays as it was.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -100,7 +101,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		if len(unregistered) > 0 {
 			resp.Diagnostics.AddWarning("Point Users Not Yet Registered",
 				fmt.Sprintf("%d users of user_ids (%s) are not registered yet, and this plan was made without refreshing, so it does not show them. "+
-					"Plan with refresh (without -refresh=false) to register them.", len(unregistered), quoteIDs(slices.Collect(mapKeys(unregistered)))))
+					"Plan with refresh (without -refresh=false) to register them.", len(unregistered), quoteIDs(slices.Collect(maps.Keys(unregistered)))))
 		}
 		return
 	}
@@ -152,16 +153,6 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 
 const usersPreventAdvice = "To let Terraform stop managing these users, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke their refresh tokens) and apply that change on its own, then run this plan again; " +
 	"or forget the whole resource without destroying anything, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users."
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
 
 // registration is the outcome of registering a batch of users.
 type registration struct {
@@ -362,13 +353,19 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 			resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Error Reading Point Users",
 				apiErrorDetail(fmt.Sprintf("read %s to import them", countOf(len(ids), len(check), "user")), err))
 		})
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	} else if !readFailuresTolerable(&failed, len(check), "user", &resp.Diagnostics) {
 		return
 	}
-	if !readFailuresTolerable(&failed, len(check), "user", &resp.Diagnostics) {
-		return
-	}
+	// An id not read this time stays as it was, marks included.
+	stillUnregistered := map[string]bool{}
 	for _, id := range failed.ids() {
 		keep[id] = true
+		if unregistered[id] {
+			stillUnregistered[id] = true
+		}
 	}
 	if len(gone) > 0 {
 		resp.Diagnostics.AddAttributeWarning(path.Root("user_ids"), "Point Users Not Found",
@@ -382,7 +379,9 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 				len(adopted), quoteIDs(adopted)))
 	}
 	for id := range keep {
-		delete(unanswered, id)
+		if !stillUnregistered[id] {
+			delete(unanswered, id)
+		}
 	}
 	kept := make([]string, 0, len(keep))
 	for _, id := range ids {
@@ -396,7 +395,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if state.DeletionPolicy.IsNull() {
 		state.DeletionPolicy = types.StringValue(deletionAbandon)
 	}
-	setPrivateIDs(ctx, resp.Private, privateKeyUnregistered, nil, &resp.Diagnostics)
+	setPrivateIDs(ctx, resp.Private, privateKeyUnregistered, stillUnregistered, &resp.Diagnostics)
 	setPrivateIDs(ctx, resp.Private, privateKeyUnanswered, unanswered, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
@@ -499,6 +498,11 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	for _, id := range reg.unanswered {
 		unanswered[id] = true
+	}
+	for id := range unanswered {
+		if !inPlan[id] {
+			delete(unanswered, id)
+		}
 	}
 
 	released := r.release(ctx, client, policy, toRemove, n, &resp.Diagnostics)

@@ -1,0 +1,474 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// bulkTestRefused checks that Point refuses each of the tokens: they were
+// replaced or revoked.
+func bulkTestRefused(env *testEnv, ids []string, tokens *map[string]string) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		for _, id := range ids {
+			if err := env.CheckRefreshTokenRefused(id, (*tokens)[id]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// TestAccRefreshTokens_rotation: each token rotates when its own rotate_at
+// passes, and the plan shows only those tokens as unknown; a change of
+// rotation_triggers rotates all of them; removing a user revokes that
+// user's token, and destroy revokes the rest.
+func TestAccRefreshTokens_rotation(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	front, endpoint := newBulkTestFront(t, env)
+	provider := bulkTestProvider(env, endpoint, 3)
+	ids := bulkTestIDs(env, "rotation", 20)
+	early, late := ids[:10], ids[10:]
+	t0 := env.Clock.Now()
+	rotateAfter := "  rotate_after = \"2h\"\n"
+	triggers := rotateAfter + "  rotation_triggers = { generation = \"1\" }\n"
+	var initial, afterAdd, afterDue, afterTriggers map[string]string
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             bulkTestNoTokens(env, ids),
+		Steps: []resource.TestStep{
+			{
+				Config: bulkTestConfig(provider, early, "", rotateAfter),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectSensitiveValue(bulkTestTokens, tfjsonpath.New("tokens")),
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0))),
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0.Add(2*time.Hour)))),
+				},
+				Check: bulkTestCheckTokens(env, early, &initial),
+			},
+			{
+				// An hour later, ten more users: only their tokens are issued.
+				PreConfig: func() { env.Clock.Advance(time.Hour); front.reset() },
+				Config:    bulkTestConfig(provider, ids, "", rotateAfter),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: late},
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: late},
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0))),
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(rtTestFormat(t0.Add(time.Hour)))),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids, &afterAdd),
+					bulkTestSameTokens(early, &initial),
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, late, 1) },
+				),
+			},
+			{
+				// At t0+2h30m the first ten are due and the others are not.
+				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.reset() },
+				Config:    bulkTestConfig(provider, ids, "", rotateAfter),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: early},
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: early},
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "rotate_at", keys: early},
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids, &afterDue),
+					bulkTestSameTokens(late, &afterAdd),
+					bulkTestRefused(env, early, &afterAdd),
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, early, 1) },
+				),
+			},
+			{
+				// Triggers set for the first time rotate every token that
+				// Terraform issued: here, all of them.
+				PreConfig: front.reset,
+				Config:    bulkTestConfig(provider, ids, "", triggers),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: ids}},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids, &afterTriggers),
+					bulkTestRefused(env, ids, &afterDue),
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, ids, 1) },
+				),
+			},
+			{
+				// Removing users revokes their tokens and no others.
+				PreConfig: front.reset,
+				Config:    bulkTestConfig(provider, ids[:15], "", triggers),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						bulkTestPlanList{addr: bulkTestTokens, attr: "user_ids", removed: ids[15:]},
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens"},
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids[:15], nil),
+					bulkTestSameTokens(ids[:15], &afterTriggers),
+					bulkTestNoTokens(env, ids[15:]),
+					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, ids[15:], 1) },
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+				),
+			},
+		},
+	})
+}
+
+// TestAccRefreshTokens_outOfBand: a token rotated outside Terraform is
+// adopted, and one revoked outside Terraform is issued again, each for its
+// own user alone.
+func TestAccRefreshTokens_outOfBand(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	front, endpoint := newBulkTestFront(t, env)
+	provider := bulkTestProvider(env, endpoint, 3)
+	ids := bulkTestIDs(env, "oob", 20)
+	rotated, revoked := ids[3], ids[5]
+	config := bulkTestConfig(provider, ids, "", "")
+	var before map[string]string
+	var outside string
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             bulkTestNoTokens(env, ids),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check:  bulkTestCheckTokens(env, ids, &before),
+			},
+			{
+				PreConfig: func() {
+					outside = env.RotateRefreshToken(rotated)
+					env.RevokeRefreshToken(revoked)
+					front.reset()
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bulkTestUsers, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: []string{revoked}},
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: []string{revoked}},
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
+						if v != outside {
+							return fmt.Errorf("the token rotated outside Terraform was not adopted")
+						}
+						return nil
+					})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids, nil),
+					bulkTestSameTokens(bulkTestMinus(ids, []string{rotated, revoked}), &before),
+					func(s *terraform.State) error {
+						issued, err := bulkTestStateMap(s, bulkTestTokens, "issued_at")
+						if err != nil {
+							return err
+						}
+						if _, ok := issued[rotated]; ok {
+							return fmt.Errorf("issued_at still has the token rotated outside Terraform")
+						}
+						if _, ok := issued[revoked]; !ok {
+							return fmt.Errorf("issued_at has no entry for the token issued again")
+						}
+						return nil
+					},
+					func(*terraform.State) error {
+						return front.expect(reliabilityRouteIssueRefreshToken, []string{revoked}, 1)
+					},
+				),
+			},
+		},
+	})
+}
+
+// TestAccBulk_import adopts users that exist in Point, and their current
+// tokens, without rotating them; triggers then set for the first time are
+// recorded without rotation too.
+func TestAccBulk_import(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	front, endpoint := newBulkTestFront(t, env)
+	provider := bulkTestProvider(env, endpoint, 3)
+	ids := bulkTestIDs(env, "import", 20)
+	existing := map[string]string{}
+	for _, id := range ids {
+		existing[id] = env.AddUser(id)
+	}
+	// The import id refers to a literal list: an import block cannot refer to
+	// the resource it imports.
+	config := func(tokensArgs string) string {
+		return bulkTestConfig(provider, ids, "", tokensArgs) + fmt.Sprintf(`
+import {
+  to = point_users.test
+  id = %[1]q
+}
+
+import {
+  to = point_refresh_tokens.test
+  id = %[1]q
+}
+`, strings.Join(ids, ","))
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
+		CheckDestroy:             bulkTestNoTokens(env, ids),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: front.reset,
+				Config:    config(""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestCheckTokens(env, ids, nil),
+					bulkTestSameTokens(ids, &existing),
+					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, nil, 0) },
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+				),
+			},
+			{
+				PreConfig: front.reset,
+				Config:    config("  rotation_triggers = { generation = \"1\" }\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens"},
+					},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					bulkTestSameTokens(ids, &existing),
+					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+				),
+			},
+		},
+	})
+}
+
+// TestAccBulk_importErrors: an import ID that is not a list of valid ids,
+// a user Point does not have, and a user without a token each fail the
+// import with the provider's own error.
+func TestAccBulk_importErrors(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	provider := env.ProviderBlock()
+	ids := bulkTestIDs(env, "import-err", 3)
+	env.AddUser(ids[0])
+	env.AddUser(ids[1])
+	env.RevokeRefreshToken(ids[1])
+	missing := ids[2]
+	importBlock := func(to, id string) string {
+		return fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n", to, id)
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
+		Steps: []resource.TestStep{
+			{
+				Config:      usersTestConfig(provider, ids[:1], "") + importBlock(bulkTestUsers, ids[0]+",,"+ids[1]),
+				ExpectError: userTestDiagnostic("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
+			},
+			{
+				Config:      usersTestConfig(provider, []string{ids[0], missing}, "") + importBlock(bulkTestUsers, ids[0]+","+missing),
+				ExpectError: userTestDiagnostic("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
+			},
+			{
+				Config: bulkTestConfig(provider, ids[:2], "", "") + importBlock(bulkTestUsers, ids[0]+","+ids[1]) +
+					importBlock(bulkTestTokens, ids[0]+","+ids[1]),
+				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
+			},
+		},
+	})
+}
+
+// TestAccBulk_moveBetweenShapesCLI moves users and tokens from point_user
+// and point_refresh_token with for_each to the bulk resources, and back,
+// with removed blocks and import blocks, as the guide shows: no user is
+// registered again and no token rotated or revoked. It drives the CLI:
+// terraform-plugin-testing cannot read state with for_each instances.
+func TestAccBulk_moveBetweenShapesCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	skipBelowTerraform(t, cliVersion{1, 7, 0}, "Removed blocks and import blocks with for_each")
+	env := newTestEnv(t, sandbox.Options{})
+	t.Parallel()
+	front, endpoint := newBulkTestFront(t, env)
+	provider := bulkTestProvider(env, endpoint, 3)
+	ids := bulkTestIDs(env, "move", 15)
+	locals := fmt.Sprintf("locals {\n  user_ids = %s\n}\n", bulkTestList(ids))
+	singular := `
+resource "point_user" "u" {
+  for_each = toset(local.user_ids)
+  user_id  = each.key
+}
+
+resource "point_refresh_token" "u" {
+  for_each = toset(local.user_ids)
+  user_id  = point_user.u[each.key].user_id
+}
+`
+	bulk := `
+resource "point_users" "all" {
+  user_ids = local.user_ids
+}
+
+resource "point_refresh_tokens" "all" {
+  user_ids = point_users.all.user_ids
+}
+`
+	forget := func(addrs ...string) string {
+		var b strings.Builder
+		for _, addr := range addrs {
+			fmt.Fprintf(&b, "\nremoved {\n  from = %s\n  lifecycle {\n    destroy = false\n  }\n}\n", addr)
+		}
+		return b.String()
+	}
+	toBulk := provider + locals + bulk + forget("point_user.u", "point_refresh_token.u") + `
+import {
+  to = point_users.all
+  id = join(",", local.user_ids)
+}
+
+import {
+  to = point_refresh_tokens.all
+  id = join(",", local.user_ids)
+}
+`
+	toSingular := provider + locals + singular + forget("point_users.all", "point_refresh_tokens.all") + `
+import {
+  for_each = toset(local.user_ids)
+  to       = point_user.u[each.key]
+  id       = each.key
+}
+
+import {
+  for_each = toset(local.user_ids)
+  to       = point_refresh_token.u[each.key]
+  id       = each.key
+}
+`
+	// The tokens of the singular shape, by user id, from state.
+	singularTokens := func() map[string]string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var state struct {
+			Resources []struct {
+				Type      string
+				Instances []struct {
+					IndexKey   string         `json:"index_key"`
+					Attributes map[string]any `json:"attributes"`
+				}
+			}
+		}
+		if err := json.Unmarshal(b, &state); err != nil {
+			t.Fatal(err)
+		}
+		tokens := map[string]string{}
+		for _, r := range state.Resources {
+			for _, inst := range r.Instances {
+				if r.Type == "point_refresh_token" {
+					tokens[inst.IndexKey], _ = inst.Attributes["token"].(string)
+				}
+			}
+		}
+		return tokens
+	}
+	unchanged := func(step string, got map[string]string, want map[string]string) {
+		t.Helper()
+		for _, id := range ids {
+			if want[id] == "" || got[id] != want[id] {
+				t.Errorf("%s: the token of %q is not the one from before the moves", step, id)
+			}
+			if env.CurrentRefreshToken(id) != want[id] {
+				t.Errorf("%s: the token of %q is no longer the user's current one in Point", step, id)
+			}
+		}
+		if err := bulkTestNoRequests(front); err != nil {
+			t.Errorf("%s: %v", step, err)
+		}
+	}
+	apply := func(config string) {
+		t.Helper()
+		front.reset()
+		cli.WriteMain(config)
+		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
+		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	}
+
+	cli.WriteMain(provider + locals + singular)
+	cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
+	before := singularTokens()
+	if len(before) != len(ids) {
+		t.Fatalf("state holds %d point_refresh_token.u, want %d", len(before), len(ids))
+	}
+
+	apply(toBulk)
+	state := bulkTestShowState(t, cli)
+	if got := singularTokens(); len(got) != 0 {
+		t.Errorf("point_refresh_token.u is still in state after the move: %d instances", len(got))
+	}
+	unchanged("to the bulk shape", bulkTestStateTokens(state, "point_refresh_tokens.all"), before)
+	if got := bulkTestStateIDs(state, "point_users.all"); !slicesEqualSorted(got, ids) {
+		t.Errorf("point_users.all holds %v, want %v", got, ids)
+	}
+
+	apply(toSingular)
+	if got := bulkTestShowState(t, cli); got.status("point_users.all") != "absent" || got.status("point_refresh_tokens.all") != "absent" {
+		t.Error("the bulk resources are still in state after the move back")
+	}
+	unchanged("back to the singular shape", singularTokens(), before)
+
+	cli.WriteMain(provider + locals + singular)
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	out := cli.MustRun(0, "destroy", "-input=false", "-auto-approve", "-no-color")
+	bulkTestExpectOutput(t, out, "Destroy complete!")
+	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+		t.Error(err)
+	}
+}
+
+// bulkTestNoRequests fails when the front saw a request that registers a
+// user or issues or revokes a refresh token succeed.
+func bulkTestNoRequests(front *bulkTestFront) error {
+	for _, route := range []string{reliabilityRouteCreateUser, reliabilityRouteIssueRefreshToken, reliabilityRouteRevokeRefreshToken} {
+		if err := front.expect(route, nil, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
