@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -257,7 +258,12 @@ func (f *failures) add(id string, err error) {
 	if f.groups == nil {
 		f.groups = map[string]*failureGroup{}
 	}
-	key := err.Error()
+	// An answer that quotes the request path names the user; without it,
+	// the same failure for every user makes one group.
+	key := strings.ReplaceAll(err.Error(), id, "{userId}")
+	if escaped := url.PathEscape(id); escaped != id {
+		key = strings.ReplaceAll(key, escaped, "{userId}")
+	}
 	g := f.groups[key]
 	if g == nil {
 		g = &failureGroup{err: err}
@@ -282,7 +288,12 @@ func (f *failures) len() int {
 	return n
 }
 
-// each calls report once per group, largest first.
+// maxFailureGroups bounds the diagnostics of one operation: past it, the
+// remaining groups are reported together, with the error of the largest.
+const maxFailureGroups = 5
+
+// each calls report once per group, largest first, at most
+// maxFailureGroups times.
 func (f *failures) each(report func(ids []string, err error)) {
 	groups := slices.Collect(maps.Values(f.groups))
 	slices.SortFunc(groups, func(a, b *failureGroup) int {
@@ -291,7 +302,15 @@ func (f *failures) each(report func(ids []string, err error)) {
 		}
 		return strings.Compare(a.err.Error(), b.err.Error())
 	})
-	for _, g := range groups {
+	for i, g := range groups {
+		if i == maxFailureGroups-1 && len(groups) > maxFailureGroups {
+			var rest []string
+			for _, other := range groups[i:] {
+				rest = append(rest, other.ids...)
+			}
+			report(rest, fmt.Errorf("%w (and %d other errors; the first is shown)", g.err, len(groups)-i-1))
+			return
+		}
 		report(g.ids, g.err)
 	}
 }

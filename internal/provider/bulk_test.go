@@ -489,18 +489,44 @@ func TestOrdered(t *testing.T) {
 
 func TestFailures_groupsByError(t *testing.T) {
 	var f failures
-	f.add("a", errors.New("boom"))
-	f.add("b", errors.New("boom"))
-	f.add("c", errors.New("other"))
+	f.add("user-1", errors.New("boom"))
+	f.add("user-2", errors.New("boom"))
+	f.add("user-3", errors.New("other"))
+	// An answer that quotes the path groups with the same answer for others.
+	f.add("user-4", errors.New("proxy refused GET /organizations/users/user-4"))
+	f.add("user 5", errors.New("proxy refused GET /organizations/users/user%205"))
 	var groups []string
 	f.each(func(ids []string, err error) {
-		groups = append(groups, fmt.Sprintf("%s:%v", err, slices.Sorted(slices.Values(ids))))
+		groups = append(groups, fmt.Sprintf("%v:%v", slices.Sorted(slices.Values(ids)), err))
 	})
-	if want := []string{"boom:[a b]", "other:[c]"}; !slices.Equal(groups, want) {
-		t.Errorf("groups = %v, want %v", groups, want)
+	want := []string{"[user 5 user-4]:proxy refused GET /organizations/users/user-4", "[user-1 user-2]:boom", "[user-3]:other"}
+	slices.Sort(groups)
+	if !slices.Equal(groups, want) {
+		t.Errorf("groups = %q, want %q", groups, want)
 	}
-	if f.len() != 3 {
+	if f.len() != 5 {
 		t.Errorf("len = %d", f.len())
+	}
+}
+
+func TestFailures_boundsDiagnostics(t *testing.T) {
+	var f failures
+	for i := range 8 {
+		for j := range 8 - i {
+			f.add(fmt.Sprintf("user-%d-%d", i, j), fmt.Errorf("error %d", i))
+		}
+	}
+	var reports []string
+	total := 0
+	f.each(func(ids []string, err error) {
+		reports = append(reports, err.Error())
+		total += len(ids)
+	})
+	if len(reports) != maxFailureGroups || total != f.len() {
+		t.Fatalf("%d reports covering %d ids, want %d covering %d: %q", len(reports), total, maxFailureGroups, f.len(), reports)
+	}
+	if last := reports[len(reports)-1]; last != "error 4 (and 3 other errors; the first is shown)" {
+		t.Errorf("last report = %q", last)
 	}
 }
 

@@ -1,0 +1,348 @@
+package provider
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// The bulk resources under failures, interruptions and TRACE logging,
+// through the Terraform CLI: these need warnings, exit codes, signals and
+// logs, which terraform-plugin-testing does not show.
+
+var bulkTestReplaced = regexp.MustCompile(`must be replaced|-/\+ resource|[1-9]\d* to destroy|[1-9]\d* destroyed`)
+
+// bulkTestApply runs terraform apply and fails the test when the run plans
+// a replacement or a destroy, or leaves either resource tainted.
+func bulkTestApply(t *testing.T, cli *terraformCLI) (string, int) {
+	t.Helper()
+	out, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
+	if bulkTestReplaced.MatchString(out) {
+		t.Fatalf("an apply planned a replacement or a destroy:\n%s", out)
+	}
+	bulkTestExpectNotTainted(t, cli, bulkTestUsers, bulkTestTokens)
+	return out, code
+}
+
+// TestAccBulk_partialFailureCLI applies 60 users and their tokens while 30%
+// of requests fail with 503 and the provider does not retry. Each apply
+// records exactly what it did: the first creates both resources with
+// warnings, none is ever tainted or replaced, and the applies that follow
+// finish the rest without registering a user twice or issuing a recorded
+// token again. Destroy, under the same faults, revokes every token once.
+func TestAccBulk_partialFailureCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	env := newTestEnv(t, sandbox.Options{})
+	t.Parallel()
+	front, endpoint := newBulkTestFront(t, env)
+	ids := bulkTestIDs(env, "partial", 60)
+	cli.WriteMain(bulkTestConfig(bulkTestProvider(env, endpoint, 0), ids, "", ""))
+	front.setFailRate(0.3)
+
+	out, code := bulkTestApply(t, cli)
+	if code != 0 {
+		t.Fatalf("the first apply exited %d; with some users registered it must create both resources, with warnings:\n%s", code, out)
+	}
+	bulkTestExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register", "of the 60 users",
+		"the next apply registers them", "would mark the resource as tainted")
+	bulkTestExpectOutput(t, out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
+	recorded := map[string]string{}
+	checkRecorded := func(round int) {
+		t.Helper()
+		tokens := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+		for id, token := range tokens {
+			if token != env.CurrentRefreshToken(id) {
+				t.Errorf("apply %d: the token of %q in state is not its current one in Point", round, id)
+			}
+			if before, ok := recorded[id]; ok && before != token {
+				t.Errorf("apply %d: the token of %q recorded by an earlier apply was issued again", round, id)
+			}
+			recorded[id] = token
+		}
+	}
+	checkRecorded(1)
+	if len(recorded) == 0 || len(recorded) == len(ids) {
+		t.Fatalf("the first apply recorded %d tokens of %d: the faults did not make it fail part way", len(recorded), len(ids))
+	}
+
+	round := 1
+	for ; round < 20; round++ {
+		out, code = bulkTestApply(t, cli)
+		checkRecorded(round + 1)
+		if code == 0 && len(recorded) == len(ids) {
+			break
+		}
+		if code != 0 && !strings.Contains(out, "Error: Error Registering Point Users") && !strings.Contains(out, "Error: Error Issuing Point Refresh Tokens") {
+			t.Fatalf("apply %d failed for another reason than the faults:\n%s", round+1, out)
+		}
+	}
+	t.Logf("converged after %d applies; %d requests failed with an injected 503", round+1, front.injected.Load())
+	front.setFailRate(0)
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	for _, id := range ids {
+		if recorded[id] == "" || env.CurrentRefreshToken(id) != recorded[id] {
+			t.Errorf("after the last apply the token of %q in state is not its current one in Point", id)
+		}
+	}
+	for _, check := range []error{
+		front.expect(reliabilityRouteCreateUser, ids, 1),
+		front.expect(reliabilityRouteIssueRefreshToken, ids, 1),
+		front.expect(reliabilityRouteRevokeRefreshToken, nil, 0),
+	} {
+		if check != nil {
+			t.Error(check)
+		}
+	}
+	if n := front.count(reliabilityRouteCreateUser, "", http.StatusConflict); n != 0 {
+		t.Errorf("%d registrations met 409: a user was registered again", n)
+	}
+
+	// Destroy under the same faults: each run revokes what it can and
+	// keeps the rest in state for the next.
+	front.setFailRate(0.3)
+	for destroys := 1; ; destroys++ {
+		out, code = cli.Run("destroy", "-input=false", "-auto-approve", "-no-color")
+		if code == 0 {
+			break
+		}
+		if destroys == 20 {
+			t.Fatalf("destroy still failing after 20 runs:\n%s", out)
+		}
+		bulkTestExpectOutput(t, out, "Error: Error Revoking Point Refresh Tokens", "they stay in state")
+		left := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+		for id := range left {
+			if env.CurrentRefreshToken(id) != recorded[id] {
+				t.Errorf("destroy %d: %q is still in state, but its token was revoked", destroys, id)
+			}
+		}
+	}
+	if err := front.expect(reliabilityRouteRevokeRefreshToken, ids, 1); err != nil {
+		t.Error(err)
+	}
+	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestAccBulk_interruptCLI sends SIGINT to terraform while point_users
+// registers users, and again while point_refresh_tokens issues tokens,
+// against a slow Point. Neither resource is tainted; the final apply
+// registers no user twice and issues no recorded token again.
+func TestAccBulk_interruptCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	t.Parallel()
+	const users = 40
+	front := &interruptFront{next: env.Sandbox, lost: map[string]int{}}
+	front.delay.Store(int64(100 * time.Millisecond))
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
+	ids := bulkTestIDs(env, "intr", users)
+	cli.WriteMain(bulkTestConfig(bulkTestProvider(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
+
+	out := interruptApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
+	state := bulkTestShowState(t, cli)
+	if status := state.status(bulkTestUsers); status != "" {
+		t.Fatalf("after an interrupt during registration point_users is %s, want it in state and not tainted:\n%s", status, out)
+	}
+	if got := len(env.Sandbox.UserIDs()); got == users {
+		t.Fatalf("the interrupt came too late: all %d users were registered", users)
+	}
+	bulkTestExpectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before Terraform could register")
+	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.lost)
+
+	// Past the first few tokens issued, some answers have come back too.
+	out = interruptApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
+	state = bulkTestShowState(t, cli)
+	for _, addr := range []string{bulkTestUsers, bulkTestTokens} {
+		if status := state.status(addr); status != "" {
+			t.Fatalf("after an interrupt during issue %s is %s, want it in state and not tainted:\n%s", addr, status, out)
+		}
+	}
+	interrupted := bulkTestStateTokens(state, bulkTestTokens)
+	if len(interrupted) == 0 || len(interrupted) == users {
+		t.Fatalf("the interrupt during issue left %d tokens of %d in state", len(interrupted), users)
+	}
+	for id, token := range interrupted {
+		if token != env.CurrentRefreshToken(id) {
+			t.Errorf("after the interrupt the token of %q in state is not its current one", id)
+		}
+	}
+
+	env.Sandbox.SetFaults(sandbox.Faults{})
+	front.delay.Store(0)
+	creates := env.Sandbox.RequestCounts()[userTestRouteCreate]
+	out, code := bulkTestApply(t, cli)
+	if code != 0 {
+		t.Fatalf("final apply exited %d:\n%s", code, out)
+	}
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	if n := env.Sandbox.RequestCounts()[userTestRouteCreate] - creates; n != 0 {
+		t.Errorf("the final apply sent %d registrations; every user was registered before it", n)
+	}
+	final := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+	for id, token := range interrupted {
+		if final[id] != token {
+			t.Errorf("the token of %q recorded at the interrupt was issued again", id)
+		}
+	}
+	if got := env.Sandbox.UserIDs(); !slicesEqualSorted(got, ids) {
+		t.Errorf("Point holds %v, want %v", got, ids)
+	}
+	for _, id := range ids {
+		if final[id] == "" || final[id] != env.CurrentRefreshToken(id) {
+			t.Errorf("the token of %q in state is not its current one in Point", id)
+		}
+	}
+	issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked()
+	if issued-revoked != users {
+		t.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want one per user", issued, revoked, issued-revoked)
+	}
+}
+
+// TestAccBulk_noSecretInLogsCLI runs the bulk resources through creation,
+// rotation, an out-of-band rotation, a proxy that echoes credentials in
+// its errors, and destroy, at TF_LOG=TRACE, and then looks for every
+// refresh token and the API key in everything Terraform wrote besides
+// state, where tokens may only be the sensitive values of tokens.
+func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
+	cli := newTerraformCLI(t)
+	env := newTestEnv(t, sandbox.Options{APIKey: "bulk-leak-canary-" + randomHex(16)})
+	t.Parallel()
+	front := newLeakTestFront(env.Upstream())
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	ids := bulkTestIDs(env, "bulk-leak", 10)
+	logPath := filepath.Join(t.TempDir(), "trace.log")
+	cli.Env = []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + env.APIKey}
+	provider := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  max_retries = 1\n}\n", server.URL)
+	write := func(generation string) {
+		cli.WriteMain(bulkTestConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
+	}
+	var output bytes.Buffer
+	everCurrent := map[string]bool{}
+	sample := func() {
+		for _, id := range ids {
+			if tok := env.CurrentRefreshToken(id); tok != "" {
+				everCurrent[tok] = true
+			}
+		}
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		sample()
+		out := cli.MustRun(want, append(args, "-no-color")...)
+		output.WriteString(out)
+		sample()
+		return out
+	}
+	states := map[string][]byte{}
+	keepState := func(when string) {
+		b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		states["state "+when] = b
+	}
+
+	write("1")
+	run(0, "apply", "-input=false", "-auto-approve")
+	keepState("after create")
+	write("2")
+	front.failRoute(reliabilityRouteIssueRefreshToken)
+	out := run(1, "apply", "-input=false", "-auto-approve")
+	bulkTestExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
+	front.failRoute("")
+	run(0, "apply", "-input=false", "-auto-approve")
+	env.RotateRefreshToken(ids[4])
+	out = run(0, "apply", "-input=false", "-auto-approve")
+	bulkTestExpectOutput(t, out, "Point Refresh Tokens Rotated Outside Terraform")
+	keepState("before destroy")
+	front.failRoute(reliabilityRouteGetUser)
+	out = run(1, "plan", "-input=false")
+	bulkTestExpectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
+	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {
+		t.Errorf("the failed reads of point_users make %d diagnostics, want 1 for the one kind of failure", n)
+	}
+	front.failRoute("")
+	run(0, "destroy", "-input=false", "-auto-approve")
+	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+		t.Error(err)
+	}
+
+	refresh, _ := front.tokens()
+	for _, tok := range refresh {
+		everCurrent[tok] = true
+	}
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Point request", `point_operation="issue refresh token"`, "http_status=500"} {
+		if !bytes.Contains(logText, []byte(want)) {
+			t.Errorf("the TRACE log lacks %q: the provider's logs are not being scanned", want)
+		}
+	}
+	secrets := map[string]string{"the API key": env.APIKey}
+	for i, tok := range slices.Sorted(maps.Keys(everCurrent)) {
+		secrets[fmt.Sprintf("refresh token %d", i+1)] = tok
+	}
+	found := 0
+	for where, text := range map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()} {
+		for name, secret := range secrets {
+			found += leakTestFind(t, where, text, name, secret)
+		}
+		for _, m := range leakTestRefreshShape.FindAll(text, -1) {
+			found++
+			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
+		}
+	}
+	sensitiveCopies := 0
+	for where, text := range states {
+		found += leakTestFind(t, where, text, "the API key", env.APIKey)
+		bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, bulkTestStateSensitive)
+		found += bad
+		sensitiveCopies += ok
+	}
+	if sensitiveCopies == 0 {
+		t.Error("the states hold no refresh token at all, so the check of sensitive copies proves nothing")
+	}
+	t.Logf("leak scan: %d refresh tokens and the API key sought in %d bytes of TRACE log and %d of output; %d found; %d sensitive copies in state",
+		len(everCurrent), len(logText), output.Len(), found, sensitiveCopies)
+}
+
+// bulkTestStateSensitive accepts a token in a state file only as a value
+// of the tokens map of a point_refresh_tokens instance whose
+// sensitive_attributes mark tokens.
+func bulkTestStateSensitive(root any, path []any) bool {
+	n := len(path)
+	if n != 7 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "tokens" {
+		return false
+	}
+	if owner, _ := leakTestAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_tokens" {
+		return false
+	}
+	marked, _ := leakTestAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+	for _, p := range marked {
+		steps, _ := p.([]any)
+		if len(steps) >= 1 {
+			if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == "tokens" {
+				return true
+			}
+		}
+	}
+	return false
+}
