@@ -3,17 +3,18 @@ package provider
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -41,13 +42,21 @@ type refreshTokensResource struct {
 
 type refreshTokensResourceModel struct {
 	UserIDs          types.List     `tfsdk:"user_ids"`
+	StoreToken       types.Bool     `tfsdk:"store_token"`
 	Tokens           types.Map      `tfsdk:"tokens"`
+	TokenSHA256      types.Map      `tfsdk:"token_sha256"`
+	TokenVersion     types.Map      `tfsdk:"token_version"`
 	IssuedAt         types.Map      `tfsdk:"issued_at"`
 	RotateAfter      types.String   `tfsdk:"rotate_after"`
 	RotateAt         types.Map      `tfsdk:"rotate_at"`
 	RotationTriggers types.Map      `tfsdk:"rotation_triggers"`
 	MaxConcurrency   types.Int64    `tfsdk:"max_concurrency"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+}
+
+// storesToken reports whether the tokens belong in state.
+func (m *refreshTokensResourceModel) storesToken() bool {
+	return m.StoreToken.IsNull() || m.StoreToken.IsUnknown() || m.StoreToken.ValueBool()
 }
 
 func (r *refreshTokensResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -58,15 +67,38 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Issues and rotates the refresh tokens of any number of Point users as one resource: `point_refresh_token` for thousands of users, without Terraform's cost per resource instance. " +
 			"Each user's token rotates in place, on its own schedule or on demand; adding a user issues its token, and removing one, or destroying the resource, revokes it. " +
-			"Requests run concurrently, `max_concurrency` at a time.",
+			"Requests run concurrently, `max_concurrency` at a time. With `store_token = false` no token reaches plan or state.",
 		Attributes: map[string]schema.Attribute{
-			"user_ids": userIDsAttribute("Ids of the Point users whose refresh tokens this resource owns, usually `point_users.<name>.user_ids`. " +
-				"Adding an id issues the user's token; removing one revokes it. Changing the set never replaces the resource."),
+			"user_ids": userIDsAttribute("Ids of the Point users whose refresh tokens this resource owns, usually `point_users.<name>.user_ids`, in any order and each once. " +
+				"Adding an id issues the user's token; removing one revokes it. Changing the list never replaces the resource."),
+			"store_token": schema.BoolAttribute{
+				MarkdownDescription: "Whether to keep the tokens in state. Defaults to `true`. With `false`, `tokens` is null in plan and state, and the resource tracks each token by `token_sha256` and `token_version`: " +
+					"read a token with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
+					"Rotation, detection of changes outside Terraform, import and revocation work as with `true`; revocation then needs the organisation API key, with which it reads each token to revoke. " +
+					"Changing it neither rotates nor revokes a token: `false` removes the tokens from state, `true` reads them with the API key and puts them back.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
 			"tokens": schema.MapAttribute{
-				MarkdownDescription: "The refresh tokens, by user id. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do.",
-				ElementType:         types.StringType,
-				Computed:            true,
-				Sensitive:           true,
+				MarkdownDescription: "The refresh tokens, by user id. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do. " +
+					"Null when `store_token` is false.",
+				ElementType: types.StringType,
+				Computed:    true,
+				Sensitive:   true,
+			},
+			"token_sha256": schema.MapAttribute{
+				MarkdownDescription: "SHA-256 of each token, in lowercase hex, by user id: a fingerprint that identifies the token without revealing it. " +
+					"Each refresh compares it with the user's current token in Point. A user whose token was revoked outside Terraform has no entry until the next apply issues a new one.",
+				ElementType: types.StringType,
+				Computed:    true,
+			},
+			"token_version": schema.MapAttribute{
+				MarkdownDescription: "By user id, a number that grows by one each time the token this resource tracks for the user changes: when Terraform issues or rotates it, " +
+					"and when a refresh finds it rotated outside Terraform. It starts at 1 when the user is added or imported. " +
+					"Use it as the `*_wo_version` of a write-only argument that receives the user's token, so that every new token is written and nothing else writes it again.",
+				ElementType: types.Int64Type,
+				Computed:    true,
 			},
 			"issued_at": schema.MapAttribute{
 				MarkdownDescription: "When this provider issued each token (RFC 3339), by user id. A user whose token was adopted rather than issued by Terraform (on import, or after it was rotated outside Terraform) has no entry.",
@@ -107,32 +139,131 @@ func (r *refreshTokensResource) now() time.Time {
 	return r.data.now()
 }
 
+// tokenRecord is what state records of one user's token.
+type tokenRecord struct {
+	token   string // "" when kept out of state
+	sha256  string // "" once the token was revoked outside Terraform, or the user is gone
+	issued  string // "" for a token Terraform adopted rather than issued
+	version int64
+}
+
+// tokenRecords are the records of a resource, by user id.
+type tokenRecords map[string]*tokenRecord
+
+func recordsOf(m refreshTokensResourceModel) tokenRecords {
+	recs := tokenRecords{}
+	get := func(id string) *tokenRecord {
+		if recs[id] == nil {
+			recs[id] = &tokenRecord{}
+		}
+		return recs[id]
+	}
+	tokens, _, _ := stringMap(m.Tokens)
+	fingerprints, _, _ := stringMap(m.TokenSHA256)
+	issued, _, _ := stringMap(m.IssuedAt)
+	versions, _, _ := int64Map(m.TokenVersion)
+	for id, v := range fingerprints {
+		get(id).sha256 = v
+	}
+	for id, v := range tokens {
+		get(id).token = v
+		if get(id).sha256 == "" {
+			get(id).sha256 = tokenSHA256(v)
+		}
+	}
+	for id, v := range issued {
+		get(id).issued = v
+	}
+	for id, v := range versions {
+		get(id).version = v
+	}
+	return recs
+}
+
+// record writes recs into m. With order, user_ids becomes the users of
+// recs, in that order as far as it goes.
+func (recs tokenRecords) record(m *refreshTokensResourceModel, order []string) {
+	tokens, fingerprints, issued, rotate := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
+	versions := map[string]int64{}
+	for id, rec := range recs {
+		if rec.token != "" {
+			tokens[id] = rec.token
+		}
+		if rec.sha256 != "" {
+			fingerprints[id] = rec.sha256
+		}
+		if rec.issued != "" {
+			issued[id] = rec.issued
+			if at := rotateAt(types.StringValue(rec.issued), m.RotateAfter); !at.IsNull() && !at.IsUnknown() {
+				rotate[id] = at.ValueString()
+			}
+		}
+		if rec.version > 0 {
+			versions[id] = rec.version
+		}
+	}
+	m.Tokens = types.MapNull(types.StringType)
+	if m.storesToken() {
+		m.Tokens = mapOf(tokens, nil)
+	}
+	m.TokenSHA256 = mapOf(fingerprints, nil)
+	m.IssuedAt = mapOf(issued, nil)
+	m.RotateAt = mapOf(rotate, nil)
+	m.TokenVersion = int64MapOf(versions, nil)
+	if order != nil {
+		m.UserIDs = idList(ordered(order, mapKeySet(recs)))
+	}
+}
+
+// track records token as the user's current one.
+func (rec *tokenRecord) track(token string, store bool) {
+	rec.sha256 = tokenSHA256(token)
+	rec.token = ""
+	if store {
+		rec.token = token
+	}
+}
+
 // ModifyPlan decides which tokens an update issues: those of added users,
-// those whose rotate_at has passed, every one when rotation_triggers
-// changed, and those whose rotation an earlier apply could not carry out.
-// Only these show as unknown; the others keep their values.
+// of users whose token was revoked outside Terraform, those whose rotate_at
+// has passed, every one when rotation_triggers changed, and those whose
+// rotation an earlier apply could not carry out. Only these show as
+// unknown; the others keep their values.
 func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
+		// Destroying tokens kept out of state reads them with the API key.
+		var store types.Bool
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("store_token"), &store)...)
+		if !store.IsNull() && !store.ValueBool() {
+			r.data.refuseWithoutAPIKey("revoke Point refresh tokens kept out of state (store_token = false), which are read with the API key", &resp.Diagnostics)
+		}
 		return
 	}
 	if req.State.Raw.IsNull() {
 		r.data.refuseWithoutAPIKey("issue Point refresh tokens", &resp.Diagnostics)
+		// Everything else stays unknown: the apply that creates the resource
+		// may record fewer tokens than planned.
+		var store types.Bool
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("store_token"), &store)...)
+		if !store.IsUnknown() && !store.IsNull() && !store.ValueBool() {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("tokens"), types.MapNull(types.StringType))...)
+		}
 		return
 	}
 	owed := getPrivateIDs(ctx, req.Private, privateKeyRotationOwed, &resp.Diagnostics)
-	// Most plans change nothing; then only a rotation that fell due, or
-	// one owed, matters, and reading one attribute is far cheaper than the
-	// whole model.
+	// Most plans change nothing; then only a token missing, a rotation
+	// that fell due, or one owed, matters, and reading three attributes is
+	// far cheaper than the whole model.
 	if req.Plan.Raw.Equal(req.State.Raw) && len(owed) == 0 {
-		var scheduled, tokens types.Map
+		var scheduled, fingerprints types.Map
 		var ids types.List
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("rotate_at"), &scheduled)...)
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("tokens"), &tokens)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("token_sha256"), &fingerprints)...)
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("user_ids"), &ids)...)
+		// Every user tracked has a fingerprint: one missing is a token to issue.
+		due := len(fingerprints.Elements()) < len(ids.Elements())
 		times, _, _ := stringMap(scheduled)
 		now := r.now()
-		// Tokens are a subset of user_ids: any missing one is to issue.
-		due := len(tokens.Elements()) < len(ids.Elements())
 		for _, at := range times {
 			if t, err := time.Parse(time.RFC3339, at); err == nil && !now.Before(t) {
 				due = true
@@ -152,53 +283,70 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 	ids, known := listIDs(plan.UserIDs)
 	if !known {
 		r.data.refuseWithoutAPIKey("issue Point refresh tokens", &resp.Diagnostics)
-		plan.Tokens, plan.IssuedAt, plan.RotateAt = types.MapUnknown(types.StringType), types.MapUnknown(types.StringType), types.MapUnknown(types.StringType)
+		plan.Tokens, plan.TokenSHA256, plan.IssuedAt, plan.RotateAt = types.MapUnknown(types.StringType), types.MapUnknown(types.StringType), types.MapUnknown(types.StringType), types.MapUnknown(types.StringType)
+		plan.TokenVersion = types.MapUnknown(types.Int64Type)
+		if !plan.StoreToken.IsUnknown() && !plan.storesToken() {
+			plan.Tokens = types.MapNull(types.StringType)
+		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return
 	}
-	issue := r.planTokens(&plan, state, ids, owed)
+	issue, putBack := r.planTokens(&plan, state, ids, owed)
 	if len(issue) > 0 {
 		r.data.refuseWithoutAPIKey("issue Point refresh tokens", &resp.Diagnostics)
+	} else if len(putBack) > 0 {
+		r.data.refuseWithoutAPIKey("put Point refresh tokens back into state (store_token = true), which reads them with the API key", &resp.Diagnostics)
+	}
+	if !plan.StoreToken.IsUnknown() && !plan.storesToken() && state.storesToken() && len(state.Tokens.Elements()) > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("store_token"), "Point Refresh Tokens Leave State",
+			fmt.Sprintf("store_token is now false, so this apply removes the refresh tokens of %d users from state without rotating them. "+
+				"Copies made before (state backups, the state history your backend keeps, saved plans) still hold them; to make those copies worthless, "+
+				"also rotate the tokens, for example by changing rotation_triggers. To import tokens without them ever reaching plan or state, end the import ID with %q.",
+				len(state.Tokens.Elements()), importSuffixTokenFree))
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
-// planTokens sets the planned tokens, issued_at and rotate_at of plan, for
-// the users ids, from state, and returns the users whose token is issued.
-func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool) (issue []string) {
-	stateTokens, _, _ := stringMap(state.Tokens)
-	stateIssued, _, _ := stringMap(state.IssuedAt)
+// planTokens sets the planned tokens, fingerprints, versions, issued_at and
+// rotate_at of plan for the users ids, from state. It returns the users
+// whose token is issued, and those whose token goes back into state.
+func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool) (issue, putBack []string) {
+	recs := recordsOf(state)
 	triggersChanged := !plan.RotationTriggers.Equal(state.RotationTriggers)
 	// Triggers set for the first time only rotate tokens Terraform issued,
 	// so that importing tokens in use does not rotate them.
 	firstTriggers := state.RotationTriggers.IsNull()
 	now := r.now()
 
-	tokens := make(map[string]string, len(ids))
-	issued := make(map[string]string, len(ids))
-	rotate := make(map[string]string, len(ids))
-	var unknownRotate []string
+	tokens, fingerprints, issued, rotate := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
+	versions := map[string]int64{}
+	var unknownTokens, unknownRotate []string
 	for _, id := range ids {
-		token, has := stateTokens[id]
-		issuedAt, hasIssued := stateIssued[id]
+		rec := recs[id]
+		if rec == nil {
+			rec = &tokenRecord{}
+		}
 		at := types.StringNull()
-		if hasIssued {
-			at = rotateAt(types.StringValue(issuedAt), plan.RotateAfter)
+		if rec.issued != "" {
+			at = rotateAt(types.StringValue(rec.issued), plan.RotateAfter)
 		}
 		due := false
 		if t, ok := parseTime(at); ok && !now.Before(t) {
 			due = true
 		}
-		if !has || due || owed[id] || (triggersChanged && (hasIssued || !firstTriggers)) {
+		if rec.sha256 == "" || due || owed[id] || (triggersChanged && (rec.issued != "" || !firstTriggers)) {
 			issue = append(issue, id)
+			unknownTokens = append(unknownTokens, id)
+			versions[id] = rec.version + 1
 			if !plan.RotateAfter.IsNull() {
 				unknownRotate = append(unknownRotate, id)
 			}
 			continue
 		}
-		tokens[id] = token
-		if hasIssued {
-			issued[id] = issuedAt
+		fingerprints[id] = rec.sha256
+		versions[id] = rec.version
+		if rec.issued != "" {
+			issued[id] = rec.issued
 		}
 		switch {
 		case at.IsUnknown():
@@ -206,35 +354,27 @@ func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, sta
 		case !at.IsNull():
 			rotate[id] = at.ValueString()
 		}
-	}
-	plan.Tokens = mapOf(tokens, issue)
-	plan.IssuedAt = mapOf(issued, issue)
-	plan.RotateAt = mapOf(rotate, unknownRotate)
-	return issue
-}
-
-// tokenSet is what state records of the tokens: by user id, the token,
-// and when Terraform issued it, for the tokens it issued.
-type tokenSet struct {
-	tokens map[string]string
-	issued map[string]string
-}
-
-// apply records s in m; with order, user_ids becomes the users of s, in
-// that order as far as it goes.
-func (s tokenSet) apply(m *refreshTokensResourceModel, order []string) {
-	m.Tokens = mapOf(s.tokens, nil)
-	m.IssuedAt = mapOf(s.issued, nil)
-	rotate := map[string]string{}
-	for id, issuedAt := range s.issued {
-		if at := rotateAt(types.StringValue(issuedAt), m.RotateAfter); !at.IsNull() && !at.IsUnknown() {
-			rotate[id] = at.ValueString()
+		if rec.token != "" {
+			tokens[id] = rec.token
+		} else {
+			putBack = append(putBack, id)
+			unknownTokens = append(unknownTokens, id)
 		}
 	}
-	m.RotateAt = mapOf(rotate, nil)
-	if order != nil {
-		m.UserIDs = idList(ordered(order, mapKeySet(s.tokens)))
+	switch {
+	case plan.StoreToken.IsUnknown():
+		plan.Tokens = types.MapUnknown(types.StringType)
+	case !plan.storesToken():
+		plan.Tokens = types.MapNull(types.StringType)
+		putBack = nil
+	default:
+		plan.Tokens = mapOf(tokens, unknownTokens)
 	}
+	plan.TokenSHA256 = mapOf(fingerprints, issue)
+	plan.IssuedAt = mapOf(issued, issue)
+	plan.RotateAt = mapOf(rotate, unknownRotate)
+	plan.TokenVersion = int64MapOf(versions, nil)
+	return issue, putBack
 }
 
 // issuing is the outcome of issuing tokens for a batch of users.
@@ -268,7 +408,7 @@ func (g *issuing) report(ctx context.Context, total int, creating bool, diags *d
 	next := "Users that had a token keep it; the next apply issues the others: its plan shows their tokens as unknown."
 	if creating {
 		add, operation = diags.AddAttributeWarning, "create"
-		next = "Their tokens are not in state, and the next apply issues them: its plan shows them as additions to user_ids. " +
+		next = "Their tokens are not in state, and the next apply issues them: its plan shows their tokens as unknown. " +
 			"The apply that creates point_refresh_tokens reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it, revoking every token."
 		if len(g.tokens) == 0 {
 			add = diags.AddAttributeError
@@ -311,13 +451,16 @@ func (r *refreshTokensResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	issuedAt := r.now().UTC().Format(time.RFC3339)
-	set := tokenSet{tokens: got.tokens, issued: map[string]string{}}
-	for id := range got.tokens {
-		set.issued[id] = issuedAt
+	recs := tokenRecords{}
+	for id, token := range got.tokens {
+		rec := &tokenRecord{issued: issuedAt, version: 1}
+		rec.track(token, plan.storesToken())
+		recs[id] = rec
 	}
 	// user_ids stays as planned, or Terraform would call the result
-	// inconsistent; the next refresh takes out the users without a token.
-	set.apply(&plan, nil)
+	// inconsistent; a user without a token shows in the next plan as a
+	// token to issue.
+	recs.record(&plan, nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -337,42 +480,57 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// Import leaves tokens null: every user's current token is adopted.
-	adopting := state.Tokens.IsNull()
-	stateTokens, _, _ := stringMap(state.Tokens)
-	stateIssued, _, _ := stringMap(state.IssuedAt)
+	if state.StoreToken.IsNull() {
+		state.StoreToken = types.BoolValue(true)
+	}
+	store := state.storesToken()
+	recs := recordsOf(state)
+	// Users the last apply could not issue a token for have no record:
+	// nothing to read, and the next plan issues them one.
 	var check []string
 	for _, id := range ids {
-		if _, ok := stateTokens[id]; ok || adopting {
+		if recs[id] != nil || importing {
 			check = append(check, id)
 		}
 	}
 
 	var mu sync.Mutex
-	set := tokenSet{tokens: map[string]string{}, issued: map[string]string{}}
 	var gone, revoked, rotated []string
 	var failed failures
 	notStarted := runBulk(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) {
 		user, err := client.GetUser(ctx, id)
 		mu.Lock()
 		defer mu.Unlock()
+		rec := recs[id]
+		if rec == nil {
+			rec = &tokenRecord{}
+			recs[id] = rec
+		}
+		current := ""
+		if err == nil {
+			current = user.CurrentRefreshToken()
+		}
 		switch {
 		case point.IsUserNotFound(err):
 			gone = append(gone, id)
+			*rec = tokenRecord{version: rec.version}
 		case err != nil:
 			failed.add(id, err)
-		case user.CurrentRefreshToken() == "":
-			revoked = append(revoked, id)
-		case adopting:
-			set.tokens[id] = user.CurrentRefreshToken()
-		case user.CurrentRefreshToken() != stateTokens[id]:
-			rotated = append(rotated, id)
-			set.tokens[id] = user.CurrentRefreshToken()
-		default:
-			set.tokens[id] = stateTokens[id]
-			if issuedAt, ok := stateIssued[id]; ok {
-				set.issued[id] = issuedAt
+		case current == "":
+			if rec.sha256 != "" || importing {
+				revoked = append(revoked, id)
 			}
+			*rec = tokenRecord{version: rec.version}
+		case importing:
+			// Adopt the token the user holds now, without rotating it.
+			*rec = tokenRecord{version: 1}
+			rec.track(current, store)
+		case tokenSHA256(current) != rec.sha256:
+			rotated = append(rotated, id)
+			*rec = tokenRecord{version: rec.version + 1}
+			rec.track(current, store)
+		case store && rec.token == "":
+			rec.token = current
 		}
 	})
 	for _, id := range notStarted {
@@ -404,13 +562,6 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	} else if !readFailuresTolerable(&failed, len(check), "refresh token", &resp.Diagnostics) {
 		return
 	}
-	// A token not read this time stays as it was.
-	for _, id := range failed.ids() {
-		set.tokens[id] = stateTokens[id]
-		if issuedAt, ok := stateIssued[id]; ok {
-			set.issued[id] = issuedAt
-		}
-	}
 	if len(gone) > 0 {
 		resp.Diagnostics.AddAttributeWarning(at, "Point Users Not Found",
 			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so Terraform removed their refresh tokens from state. "+
@@ -423,17 +574,18 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	if len(rotated) > 0 {
 		resp.Diagnostics.AddAttributeWarning(at, "Point Refresh Tokens Rotated Outside Terraform",
-			fmt.Sprintf("The refresh tokens of %d users (%s) were replaced outside Terraform. Terraform now tracks the new tokens; their issued_at and rotate_at are cleared because their issue time is unknown.",
+			fmt.Sprintf("The refresh tokens of %d users (%s) were replaced outside Terraform. Terraform now tracks the new tokens and raised their token_version; "+
+				"their issued_at and rotate_at are cleared because their issue time is unknown.",
 				len(rotated), quoteIDs(rotated)))
 	}
 	for id := range owed {
-		if _, ok := set.tokens[id]; !ok {
+		if rec := recs[id]; rec == nil || rec.sha256 == "" {
 			delete(owed, id)
 		}
 	}
 	// user_ids stays as it is: a user whose token is missing shows in the
 	// next plan as a token to issue.
-	set.apply(&state, nil)
+	recs.record(&state, nil)
 	setPrivateIDs(ctx, resp.Private, privateKeyRotationOwed, owed, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
@@ -453,76 +605,149 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	stateTokens, _, _ := stringMap(state.Tokens)
-	stateIssued, _, _ := stringMap(state.IssuedAt)
+	store := plan.storesToken()
+	recs := recordsOf(state)
+	plannedVersions, _, _ := int64Map(plan.TokenVersion)
 
 	// Issue exactly the tokens the plan left unknown: deciding again now
 	// could rotate one more whose rotate_at passed since the plan.
-	_, toIssue, planKnown := stringMap(plan.Tokens)
+	_, toIssue, planKnown := stringMap(plan.TokenSHA256)
+	_, toPutBack, _ := stringMap(plan.Tokens)
 	if !planKnown {
 		decided := plan
-		toIssue = r.planTokens(&decided, state, ids, owed)
+		toIssue, toPutBack = r.planTokens(&decided, state, ids, owed)
+		plannedVersions, _, _ = int64Map(decided.TokenVersion)
 	}
+	toPutBack = without(toPutBack, toIssue)
 	inPlan := toSet(ids)
 	var toRevoke []string
-	for id := range stateTokens {
-		if !inPlan[id] {
+	for id, rec := range recs {
+		switch {
+		case inPlan[id]:
+		case rec.sha256 == "":
+			delete(recs, id)
+		default:
 			toRevoke = append(toRevoke, id)
 		}
 	}
 	n := workers(plan.MaxConcurrency)
 
-	set := tokenSet{tokens: map[string]string{}, issued: map[string]string{}}
-	for id, token := range stateTokens {
-		set.tokens[id] = token
-		if issuedAt, ok := stateIssued[id]; ok {
-			set.issued[id] = issuedAt
+	// Tokens kept out of state are read with the API key to be revoked.
+	needKey := len(toIssue) > 0 || len(toPutBack) > 0
+	for _, id := range toRevoke {
+		needKey = needKey || recs[id].token == ""
+	}
+	client, diags := r.data.tokenClient("revoke Point refresh tokens")
+	if needKey {
+		client, diags = r.data.apiKeyClient("issue Point refresh tokens, or read those kept out of state")
+	}
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	got := r.issue(ctx, client, toIssue, n)
+	got.report(ctx, len(toIssue), false, &resp.Diagnostics)
+	issuedAt := r.now().UTC().Format(time.RFC3339)
+	for id, token := range got.tokens {
+		rec := recs[id]
+		if rec == nil {
+			rec = &tokenRecord{}
+			recs[id] = rec
+		}
+		version := rec.version + 1
+		if planned, ok := plannedVersions[id]; ok {
+			version = planned
+		}
+		*rec = tokenRecord{issued: issuedAt, version: version}
+		rec.track(token, store)
+		delete(owed, id)
+	}
+	for _, id := range slices.Concat(got.failed.ids(), got.notStarted) {
+		if rec := recs[id]; rec != nil && rec.sha256 != "" {
+			owed[id] = true
 		}
 	}
-	if len(toIssue) > 0 {
-		client, diags := r.data.apiKeyClient("issue Point refresh tokens")
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		got := r.issue(ctx, client, toIssue, n)
-		got.report(ctx, len(toIssue), false, &resp.Diagnostics)
-		issuedAt := r.now().UTC().Format(time.RFC3339)
-		for id, token := range got.tokens {
-			set.tokens[id] = token
-			set.issued[id] = issuedAt
-			delete(owed, id)
-		}
-		for _, id := range append(got.failed.ids(), got.notStarted...) {
-			if _, had := stateTokens[id]; had {
-				owed[id] = true
-			}
+	if len(toPutBack) > 0 {
+		r.putBack(ctx, client, recs, toPutBack, n, &resp.Diagnostics)
+	}
+	// Revoked before the tokens leave state, which would make revoking
+	// them need the API key.
+	for _, id := range r.revoke(ctx, client, recs, toRevoke, n, &resp.Diagnostics) {
+		delete(recs, id)
+		delete(owed, id)
+	}
+	if !store {
+		for _, rec := range recs {
+			rec.token = ""
 		}
 	}
-	if len(toRevoke) > 0 {
-		client, diags := r.data.tokenClient("revoke Point refresh tokens")
-		resp.Diagnostics.Append(diags...)
-		if !diags.HasError() {
-			for _, id := range r.revoke(ctx, client, stateTokens, toRevoke, n, &resp.Diagnostics) {
-				delete(set.tokens, id)
-				delete(set.issued, id)
-				delete(owed, id)
-			}
-		}
-	}
-	set.apply(&plan, slices.Concat(ids, stateIDs))
+	recs.record(&plan, slices.Concat(ids, stateIDs))
 	setPrivateIDs(ctx, resp.Private, privateKeyRotationOwed, owed, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
+// without returns the elements of a that are not in b.
+func without(a, b []string) []string {
+	in := toSet(b)
+	var out []string
+	for _, s := range a {
+		if !in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// putBack reads the tokens of ids with the API key, when store_token turns
+// true, and records them. Each must still be the token its fingerprint
+// names: the plan promised no rotation.
+func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Client, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) {
+	var mu sync.Mutex
+	var failed failures
+	var changed []string
+	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+		user, err := client.GetUser(ctx, id)
+		mu.Lock()
+		defer mu.Unlock()
+		rec := recs[id]
+		switch {
+		case err != nil:
+			failed.add(id, err)
+		case user.CurrentRefreshToken() == "" || tokenSHA256(user.CurrentRefreshToken()) != rec.sha256:
+			changed = append(changed, id)
+		default:
+			rec.token = user.CurrentRefreshToken()
+		}
+	})
+	at := path.Root("store_token")
+	failed.each(func(failedIDs []string, err error) {
+		diags.AddAttributeError(at, "Error Reading Point Refresh Tokens",
+			apiErrorDetail(fmt.Sprintf("read the refresh tokens of %s (%s) to put them back into state; they stay out of state until the next apply", countOf(len(failedIDs), len(ids), "user"), quoteIDs(failedIDs)), err))
+	})
+	if len(changed) > 0 {
+		diags.AddAttributeError(at, "Point Refresh Tokens Changed Since the Plan",
+			fmt.Sprintf("The refresh tokens of %s (%s) were rotated or revoked outside Terraform after the plan, so Terraform did not put them back into state. "+
+				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current tokens.", countOf(len(changed), len(ids), "user"), quoteIDs(changed)))
+	}
+	if len(notStarted) > 0 {
+		diags.AddAttributeError(at, "Point Refresh Tokens Not Read",
+			fmt.Sprintf("%s before Terraform could read the refresh tokens of %s (%s); the next apply puts them back into state.",
+				stopped(ctx, "update"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
+	}
+}
+
 // revoke revokes the tokens of ids and returns the users whose token is
-// revoked, or was no longer current.
-func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, tokens map[string]string, ids []string, n int, diags *diag.Diagnostics) []string {
+// revoked, or was no longer current. A token kept out of state is read
+// with the API key first, and revoked only while it is the one recorded.
+func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
 	var mu sync.Mutex
 	var done []string
 	var failed failures
 	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
-		err := revokeRefreshToken(ctx, client, id, tokens[id])
+		mu.Lock()
+		rec := *recs[id]
+		mu.Unlock()
+		err := revokeTracked(ctx, client, id, rec)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -544,6 +769,33 @@ func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client
 	return done
 }
 
+// revokeTracked revokes the token rec tracks for the user: the one in
+// state, or, kept out of state, the user's current one if it is still the
+// token recorded. A token already replaced or revoked needs nothing more.
+func revokeTracked(ctx context.Context, client *point.Client, userID string, rec tokenRecord) error {
+	if rec.token != "" {
+		return revokeRefreshToken(ctx, client, userID, rec.token)
+	}
+	if rec.sha256 == "" || !client.HasAPIKey() {
+		if rec.sha256 == "" {
+			return nil
+		}
+		return point.ErrNoAPIKey
+	}
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	current := user.CurrentRefreshToken()
+	if current == "" || tokenSHA256(current) != rec.sha256 {
+		return nil
+	}
+	return revokeRefreshToken(ctx, client, userID, current)
+}
+
 func (r *refreshTokensResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state refreshTokensResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -558,16 +810,25 @@ func (r *refreshTokensResource) Delete(ctx context.Context, req resource.DeleteR
 		return
 	}
 	ids, _ := listIDs(state.UserIDs)
-	tokens, _, _ := stringMap(state.Tokens)
-	issued, _, _ := stringMap(state.IssuedAt)
-	done := r.revoke(ctx, client, tokens, slices.Collect(maps.Keys(tokens)), workers(state.MaxConcurrency), &resp.Diagnostics)
+	recs := recordsOf(state)
+	var toRevoke []string
+	for id, rec := range recs {
+		if rec.sha256 != "" {
+			toRevoke = append(toRevoke, id)
+		}
+	}
+	done := r.revoke(ctx, client, recs, toRevoke, workers(state.MaxConcurrency), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		// What is left in state is exactly what is still to revoke.
 		for _, id := range done {
-			delete(tokens, id)
-			delete(issued, id)
+			delete(recs, id)
 		}
-		tokenSet{tokens: tokens, issued: issued}.apply(&state, ids)
+		for id, rec := range recs {
+			if rec.sha256 == "" {
+				delete(recs, id)
+			}
+		}
+		recs.record(&state, ids)
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
 }
@@ -576,11 +837,44 @@ func (r *refreshTokensResource) ImportState(ctx context.Context, req resource.Im
 	if refuseImportIdentity(req, resp, "point_refresh_tokens") {
 		return
 	}
-	ids, ok := importUserIDs(req.ID, &resp.Diagnostics)
+	id, tokenFree := strings.CutSuffix(req.ID, importSuffixTokenFree)
+	id, _ = strings.CutSuffix(id, importSuffixTokenStored)
+	ids, ok := importUserIDs(id, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("user_ids"), idList(ids))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("store_token"), !tokenFree)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("max_concurrency"), int64(defaultMaxConcurrency))...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
+}
+
+// int64Map returns the known elements of a map of numbers; see stringMap.
+func int64Map(m types.Map) (known map[string]int64, unknown []string, ok bool) {
+	if m.IsUnknown() {
+		return nil, nil, false
+	}
+	known = make(map[string]int64, len(m.Elements()))
+	for k, e := range m.Elements() {
+		n, isInt := e.(types.Int64)
+		switch {
+		case !isInt:
+		case n.IsUnknown():
+			unknown = append(unknown, k)
+		case !n.IsNull():
+			known[k] = n.ValueInt64()
+		}
+	}
+	return known, unknown, true
+}
+
+func int64MapOf(known map[string]int64, unknown []string) types.Map {
+	elems := make(map[string]attr.Value, len(known)+len(unknown))
+	for k, v := range known {
+		elems[k] = types.Int64Value(v)
+	}
+	for _, k := range unknown {
+		elems[k] = types.Int64Unknown()
+	}
+	return types.MapValueMust(types.Int64Type, elems)
 }

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -471,4 +474,186 @@ func bulkTestNoRequests(front *bulkTestFront) error {
 		}
 	}
 	return nil
+}
+
+// bulkTestNoTokenInState fails when any token current in Point for ids
+// appears anywhere in state, and checks that every fingerprint in state is
+// the SHA-256 of the user's current token.
+func bulkTestNoTokenInState(env *testEnv, ids []string) statecheck.StateCheck {
+	return bulkTestStateFunc(func(s *tfjson.State) error {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		fingerprints := map[string]any{}
+		for _, r := range s.Values.RootModule.Resources {
+			if r.Address == bulkTestTokens {
+				if r.AttributeValues["tokens"] != nil {
+					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
+				}
+				fingerprints, _ = r.AttributeValues["token_sha256"].(map[string]any)
+			}
+		}
+		for _, id := range ids {
+			current := env.CurrentRefreshToken(id)
+			if current == "" {
+				return fmt.Errorf("Point user %q has no current refresh token", id)
+			}
+			if bytes.Contains(raw, []byte(current)) {
+				return fmt.Errorf("state holds the refresh token of %q", id)
+			}
+			if fingerprints[id] != tokenSHA256(current) {
+				return fmt.Errorf("token_sha256 of %q is not the fingerprint of its current token", id)
+			}
+		}
+		return nil
+	})
+}
+
+// bulkTestStateFunc is a state check made of a function.
+type bulkTestStateFunc func(*tfjson.State) error
+
+func (f bulkTestStateFunc) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		resp.Error = fmt.Errorf("no state to check")
+		return
+	}
+	resp.Error = f(req.State)
+}
+
+func bulkTestVersions(ids []string, version int64) knownvalue.Check {
+	checks := map[string]knownvalue.Check{}
+	for _, id := range ids {
+		checks[id] = knownvalue.Int64Exact(version)
+	}
+	return knownvalue.MapExact(checks)
+}
+
+// TestAccRefreshTokens_tokenFree: with store_token = false no token
+// reaches state; each is tracked by its fingerprint and version, through
+// rotation, an out-of-band rotation and revocation, a switch to
+// store_token = true and back (which neither rotates nor revokes), an
+// import that never writes the tokens, and destroy.
+func TestAccRefreshTokens_tokenFree(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	front, endpoint := newBulkTestFront(t, env)
+	provider := bulkTestProvider(env, endpoint, 3)
+	ids := bulkTestIDs(env, "tokenfree", 12)
+	rotated, revoked := ids[2], ids[6]
+	free := "  store_token = false\n"
+	triggers := free + "  rotation_triggers = { generation = \"1\" }\n"
+	var fingerprintsBefore map[string]string
+	captureFingerprints := bulkTestStateFunc(func(s *tfjson.State) error {
+		fingerprintsBefore = map[string]string{}
+		for _, id := range ids {
+			fingerprintsBefore[id] = tokenSHA256(env.CurrentRefreshToken(id))
+		}
+		return nil
+	})
+	sameTokens := bulkTestStateFunc(func(*tfjson.State) error {
+		for _, id := range ids {
+			if tokenSHA256(env.CurrentRefreshToken(id)) != fingerprintsBefore[id] {
+				return fmt.Errorf("the token of %q changed", id)
+			}
+		}
+		return bulkTestNoRequests(front)
+	})
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		CheckDestroy:             bulkTestNoTokens(env, ids),
+		Steps: []resource.TestStep{
+			{
+				Config: bulkTestConfig(provider, ids, "", free),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens"), knownvalue.Null())},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					bulkTestNoTokenInState(env, ids),
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 1)),
+				},
+			},
+			{
+				// Rotation by triggers: every version grows, no token shows.
+				PreConfig: front.reset,
+				Config:    bulkTestConfig(provider, ids, "", triggers),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 2)),
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "token_sha256", keys: ids},
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					bulkTestNoTokenInState(env, ids),
+					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 2)),
+					bulkTestStateFunc(func(*tfjson.State) error { return front.expect(reliabilityRouteIssueRefreshToken, ids, 1) }),
+				},
+			},
+			{
+				// Out of band: one rotated (adopted, its version grows), one
+				// revoked (issued again, its version grows).
+				PreConfig: func() {
+					env.RotateRefreshToken(rotated)
+					env.RevokeRefreshToken(revoked)
+					front.reset()
+				},
+				Config: bulkTestConfig(provider, ids, "", triggers),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "token_sha256", keys: []string{revoked}},
+						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					bulkTestNoTokenInState(env, ids),
+					bulkTestStateFunc(func(*tfjson.State) error {
+						return front.expect(reliabilityRouteIssueRefreshToken, []string{revoked}, 1)
+					}),
+					captureFingerprints,
+				},
+			},
+			{
+				// Back into state, without rotation.
+				PreConfig: front.reset,
+				Config:    bulkTestConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: ids}},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
+				Check:             bulkTestCheckTokens(env, ids, nil),
+			},
+			{
+				// And out again, with a warning, without rotation.
+				PreConfig: front.reset,
+				Config:    bulkTestConfig(provider, ids, "", triggers),
+				ConfigStateChecks: []statecheck.StateCheck{
+					bulkTestNoTokenInState(env, ids),
+					sameTokens,
+				},
+			},
+			{
+				// Import without the tokens ever reaching state.
+				PreConfig: front.reset,
+				Config: bulkTestConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
+					"point_refresh_tokens.imported", strings.Join(ids[:4], ",")+importSuffixTokenFree) +
+					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", bulkTestList(ids[:4])),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("token_version"), bulkTestVersions(ids[:4], 1)),
+					bulkTestNoTokenInState(env, ids),
+					sameTokens,
+				},
+			},
+			{
+				// Forget the imported copy without revoking what the other owns.
+				Config:            bulkTestConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
+				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
+			},
+		},
+	})
 }
