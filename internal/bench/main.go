@@ -2,7 +2,8 @@
 // N point_refresh_token resources against the sandbox, next to 2N
 // terraform_data resources: Terraform's own work with no provider, the floor
 // under any provider. It prints medians, the ratio to the floor, the
-// provider's CPU time and peak memory, and what the sandbox saw.
+// provider's CPU time and peak memory, and what the sandbox saw. With
+// -scale it times users in bulk instead: see scale.go.
 package main
 
 import (
@@ -43,7 +44,18 @@ func main() {
 	terraform := flag.String("terraform", "", "terraform binary (default: TF_ACC_TERRAFORM_PATH, else terraform on PATH)")
 	providerPath := flag.String("provider", "", "an already built provider binary to measure instead of building this one")
 	profileDir := flag.String("profile", "", "directory for CPU and heap profiles of the provider (builds it with -tags pprof)")
+	scale := flag.Bool("scale", false, "scale mode: time apply, plan and destroy of N users in each of -shapes (see scale.go)")
+	scaleN := flag.String("scale-n", "1000", "scale mode: numbers of users, separated by commas; growth is reported from the first to the last")
+	shapes := flag.String("shapes", strings.Join(allShapes, ","), "scale mode: shapes to time, separated by commas: "+strings.Join(allShapes, ", "))
+	slowRounds := flag.Int("slow-rounds", 1, "scale mode: rounds of the singular shape and the floor, which take minutes at N=1000")
 	flag.Parse()
+	if *scale {
+		if err := runScale(*scaleN, *shapes, *rounds, *slowRounds, *parallelism, *terraform, *providerPath, *profileDir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *rounds, *parallelism, *terraform, *providerPath, *profileDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -83,27 +95,53 @@ type measurement struct {
 	connections int
 }
 
-func run(n, rounds, parallelism int, terraform, providerPath, profileDir string) error {
+// harness is what every timed run shares: the Terraform CLI, a provider
+// binary served through this program so that its resource usage is
+// recorded, and a sandbox to serve Point.
+type harness struct {
+	terraform string
+	work      string
+	env       []string
+	usageFile string
+	box       *sandbox.Server
+	endpoint  string
+	stop      func()
+}
+
+func (h *harness) close() {
+	h.stop()
+	_ = os.RemoveAll(h.work)
+}
+
+func newHarness(terraform, providerPath, profileDir string) (*harness, error) {
 	terraformPath := terraform
 	if terraformPath == "" {
 		var err error
 		if terraformPath, err = devenv.Terraform(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	work, err := os.MkdirTemp("", "point-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(work)
+	h := &harness{terraform: terraformPath, work: work, stop: func() {}}
+	if err := h.prepare(providerPath, profileDir); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
 
+func (h *harness) prepare(providerPath, profileDir string) error {
 	providerBinary := providerPath
 	if providerBinary == "" {
 		var buildArgs []string
 		if profileDir != "" {
 			buildArgs = []string{"-tags", "pprof"}
 		}
-		if providerBinary, err = devenv.BuildProvider(filepath.Join(work, "provider"), buildArgs...); err != nil {
+		var err error
+		if providerBinary, err = devenv.BuildProvider(filepath.Join(h.work, "provider"), buildArgs...); err != nil {
 			return err
 		}
 	}
@@ -113,34 +151,56 @@ func run(n, rounds, parallelism int, terraform, providerPath, profileDir string)
 	if err != nil {
 		return err
 	}
-	pluginDir := filepath.Join(work, "plugins")
+	pluginDir := filepath.Join(h.work, "plugins")
 	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
 		return err
 	}
 	if err := os.Symlink(self, filepath.Join(pluginDir, "terraform-provider-point")); err != nil {
 		return err
 	}
-	cliConfig := filepath.Join(work, "terraformrc")
+	cliConfig := filepath.Join(h.work, "terraformrc")
 	if err := devenv.WriteCLIConfig(cliConfig, pluginDir); err != nil {
 		return err
 	}
 
-	box := sandbox.New(sandbox.Options{})
-	endpoint, stop := box.Start()
-	defer stop()
+	h.box = sandbox.New(sandbox.Options{})
+	h.endpoint, h.stop = h.box.Start()
 
-	usageFile := filepath.Join(work, "usage")
-	env := append(devenv.Environ(cliConfig),
+	h.usageFile = filepath.Join(h.work, "usage")
+	h.env = append(devenv.Environ(cliConfig),
 		envWrapTarget+"="+providerBinary,
-		envUsageFile+"="+usageFile,
+		envUsageFile+"="+h.usageFile,
 	)
 	if profileDir != "" {
 		if err := os.MkdirAll(profileDir, 0o755); err != nil {
 			return err
 		}
 		abs, _ := filepath.Abs(profileDir)
-		env = append(env, "POINT_PROVIDER_PROFILE_DIR="+abs)
+		h.env = append(h.env, "POINT_PROVIDER_PROFILE_DIR="+abs)
 	}
+	return nil
+}
+
+// measure runs one terraform command in dir and returns what it cost.
+func (h *harness) measure(dir string, extraEnv []string, phase string, parallelism int) (measurement, error) {
+	_ = os.Remove(h.usageFile)
+	requests, connections := h.box.Requests(), h.box.Connections()
+	wall, err := terraformRun(h.terraform, dir, append(slices.Clone(h.env), extraEnv...), phase, parallelism)
+	if err != nil {
+		return measurement{}, err
+	}
+	m := measurement{wall: wall, requests: h.box.Requests() - requests, connections: h.box.Connections() - connections}
+	m.cpu, m.peakRSSKiB = readUsage(h.usageFile)
+	return m, nil
+}
+
+func run(n, rounds, parallelism int, terraform, providerPath, profileDir string) error {
+	h, err := newHarness(terraform, providerPath, profileDir)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	work, box, endpoint := h.work, h.box, h.endpoint
 
 	ownDir := filepath.Join(work, "own")
 	floorDir := filepath.Join(work, "floor")
@@ -160,16 +220,12 @@ func run(n, rounds, parallelism int, terraform, providerPath, profileDir string)
 		for _, name := range order {
 			dir := map[string]string{"own": ownDir, "floor": floorDir}[name]
 			for _, phase := range phases {
-				_ = os.Remove(usageFile)
-				requests, connections := box.Requests(), box.Connections()
-				wall, err := terraformRun(terraformPath, dir, append(env, fmt.Sprintf("TF_VAR_round=%d", round+1)), phase, parallelism)
+				m, err := h.measure(dir, []string{fmt.Sprintf("TF_VAR_round=%d", round+1)}, phase, parallelism)
 				if err != nil {
 					return fmt.Errorf("round %d, %s %s: %w", round+1, name, phase, err)
 				}
-				m := measurement{wall: wall, requests: box.Requests() - requests, connections: box.Connections() - connections}
-				m.cpu, m.peakRSSKiB = readUsage(usageFile)
 				results[name][phase] = append(results[name][phase], m)
-				fmt.Fprintf(os.Stderr, "round %d  %-5s %-7s %8.2fs\n", round+1, name, phase, wall.Seconds())
+				fmt.Fprintf(os.Stderr, "round %d  %-5s %-7s %8.2fs\n", round+1, name, phase, m.wall.Seconds())
 			}
 		}
 	}
