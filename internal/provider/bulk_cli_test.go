@@ -119,7 +119,12 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 		if destroys == 20 {
 			t.Fatalf("destroy still failing after 20 runs:\n%s", out)
 		}
-		bulkTestExpectOutput(t, out, "Error: Error Revoking Point Refresh Tokens", "they stay in state")
+		// Either revocations failed, or every read of the refresh before
+		// them did, as when one token is left and its read fails.
+		if !userTestDiagnostic("Error: Error Revoking Point Refresh Tokens", "they stay in state").MatchString(out) &&
+			!userTestDiagnostic("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
+			t.Fatalf("destroy %d failed for another reason than the faults:\n%s", destroys, out)
+		}
 		left := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
 		for id := range left {
 			if env.CurrentRefreshToken(id) != recorded[id] {
