@@ -24,7 +24,9 @@ var examplesTestDirs = []string{
 	"provider",
 	"quickstart",
 	"resources/point_refresh_token",
+	"resources/point_refresh_tokens",
 	"resources/point_user",
+	"resources/point_users",
 }
 
 const examplesTestDevOverridesWarning = "Provider development overrides are in effect"

@@ -92,7 +92,7 @@ func (p *pointProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators:          []validator.String{stringvalidator.OneOf("staging", "production")},
 			},
 			"api_key": schema.StringAttribute{
-				MarkdownDescription: "Organisation API key. Can also be set with the `POINT_API_KEY` environment variable, which keeps it out of configuration. Needed by `point_user`, `point_refresh_token`, the `point_user` data source and the `point_refresh_token` ephemeral resource, and by `point_access_token` when no `refresh_token` is given.",
+				MarkdownDescription: "Organisation API key. Can also be set with the `POINT_API_KEY` environment variable, which keeps it out of configuration. Needed by `point_user`, `point_refresh_token`, `point_users`, `point_refresh_tokens`, the `point_user` data source and the `point_refresh_token` ephemeral resource, and by `point_access_token` when no `refresh_token` is given.",
 				Optional:            true,
 				Sensitive:           true,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
