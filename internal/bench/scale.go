@@ -162,7 +162,7 @@ func runScale(scaleN, shapes string, rounds, slowRounds, parallelism int, terraf
 				for _, phase := range phases {
 					m, err := h.measure(dir, []string{fmt.Sprintf("TF_VAR_round=%d", round)}, phase, parallelism)
 					if err != nil {
-						return fmt.Errorf("N=%d, %s, round %d, %s: %w", n, shape, round, phase, err)
+						return fmt.Errorf("%s shape, %d users, round %d, %s: %w", shape, n, round, phase, err)
 					}
 					results[key][phase] = append(results[key][phase], m)
 					fmt.Fprintf(os.Stderr, "N=%-5d %-8s round %d  %-7s %8.2fs  %5.1f MB  %6d requests  %4d connections\n",

@@ -85,23 +85,6 @@ func bulkTestStateMap(s *terraform.State, addr, attr string) (map[string]string,
 	return out, nil
 }
 
-// bulkTestStateList reads a list attribute of a resource from state.
-func bulkTestStateList(s *terraform.State, addr, attr string) ([]string, error) {
-	rs, ok := s.RootModule().Resources[addr]
-	if !ok {
-		return nil, fmt.Errorf("%s not in state", addr)
-	}
-	var n int
-	if _, err := fmt.Sscan(rs.Primary.Attributes[attr+".#"], &n); err != nil {
-		return nil, fmt.Errorf("%s.%s: no length in state: %w", addr, attr, err)
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = rs.Primary.Attributes[fmt.Sprintf("%s.%d", attr, i)]
-	}
-	return out, nil
-}
-
 // bulkTestCheckTokens checks that state holds a token for exactly ids, each
 // the user's current refresh token in Point; into, when not nil, receives
 // them.

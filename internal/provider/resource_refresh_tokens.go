@@ -161,7 +161,7 @@ func recordsOf(m refreshTokensResourceModel) tokenRecords {
 	tokens, _, _ := stringMap(m.Tokens)
 	fingerprints, _, _ := stringMap(m.TokenSHA256)
 	issued, _, _ := stringMap(m.IssuedAt)
-	versions, _, _ := int64Map(m.TokenVersion)
+	versions := int64Map(m.TokenVersion)
 	for id, v := range fingerprints {
 		get(id).sha256 = v
 	}
@@ -607,7 +607,7 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	store := plan.storesToken()
 	recs := recordsOf(state)
-	plannedVersions, _, _ := int64Map(plan.TokenVersion)
+	plannedVersions := int64Map(plan.TokenVersion)
 
 	// Issue exactly the tokens the plan left unknown: deciding again now
 	// could rotate one more whose rotate_at passed since the plan.
@@ -616,7 +616,7 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	if !planKnown {
 		decided := plan
 		toIssue, toPutBack = r.planTokens(&decided, state, ids, owed)
-		plannedVersions, _, _ = int64Map(decided.TokenVersion)
+		plannedVersions = int64Map(decided.TokenVersion)
 	}
 	toPutBack = without(toPutBack, toIssue)
 	inPlan := toSet(ids)
@@ -849,23 +849,16 @@ func (r *refreshTokensResource) ImportState(ctx context.Context, req resource.Im
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
 }
 
-// int64Map returns the known elements of a map of numbers; see stringMap.
-func int64Map(m types.Map) (known map[string]int64, unknown []string, ok bool) {
-	if m.IsUnknown() {
-		return nil, nil, false
-	}
-	known = make(map[string]int64, len(m.Elements()))
+// int64Map returns the known elements of a map of numbers: none when the
+// map is unknown.
+func int64Map(m types.Map) map[string]int64 {
+	known := make(map[string]int64, len(m.Elements()))
 	for k, e := range m.Elements() {
-		n, isInt := e.(types.Int64)
-		switch {
-		case !isInt:
-		case n.IsUnknown():
-			unknown = append(unknown, k)
-		case !n.IsNull():
+		if n, ok := e.(types.Int64); ok && !n.IsNull() && !n.IsUnknown() {
 			known[k] = n.ValueInt64()
 		}
 	}
-	return known, unknown, true
+	return known
 }
 
 func int64MapOf(known map[string]int64, unknown []string) types.Map {
