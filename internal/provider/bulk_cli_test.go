@@ -166,7 +166,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	if got := len(env.Sandbox.UserIDs()); got == users {
 		t.Fatalf("the interrupt came too late: all %d users were registered", users)
 	}
-	bulkTestExpectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before Terraform could register")
+	bulkTestExpectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before the provider could register")
 	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.lost)
 
 	// Past the first few tokens issued, some answers have come back too.

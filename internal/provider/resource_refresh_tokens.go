@@ -425,7 +425,7 @@ func (g *issuing) report(ctx context.Context, total int, creating bool, diags *d
 	})
 	if len(g.notStarted) > 0 {
 		add(at, "Point Refresh Tokens Not Issued",
-			fmt.Sprintf("%s before Terraform could issue refresh tokens for %s (%s). %s", stopped(ctx, operation),
+			fmt.Sprintf("%s before the provider could issue refresh tokens for %s (%s). %s", stopped(ctx, operation),
 				countOf(len(g.notStarted), total, "user"), quoteIDs(g.notStarted), next))
 	}
 }
@@ -672,7 +672,7 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	// Revoked before the tokens leave state, which would make revoking
 	// them need the API key.
-	for _, id := range r.revoke(ctx, client, recs, toRevoke, n, &resp.Diagnostics) {
+	for _, id := range r.revoke(ctx, client, "update", recs, toRevoke, n, &resp.Diagnostics) {
 		delete(recs, id)
 		delete(owed, id)
 	}
@@ -731,7 +731,7 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 	}
 	if len(notStarted) > 0 {
 		diags.AddAttributeError(at, "Point Refresh Tokens Not Read",
-			fmt.Sprintf("%s before Terraform could read the refresh tokens of %s (%s); the next apply puts them back into state.",
+			fmt.Sprintf("%s before the provider could read the refresh tokens of %s (%s); the next apply puts them back into state.",
 				stopped(ctx, "update"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
 	}
 }
@@ -739,7 +739,7 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 // revoke revokes the tokens of ids and returns the users whose token is
 // revoked, or was no longer current. A token kept out of state is read
 // with the API key first, and revoked only while it is the one recorded.
-func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
+func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, operation string, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
 	var mu sync.Mutex
 	var done []string
 	var failed failures
@@ -763,8 +763,8 @@ func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client
 	})
 	if len(notStarted) > 0 {
 		diags.AddAttributeError(at, "Point Refresh Tokens Not Revoked",
-			fmt.Sprintf("%s before Terraform could revoke the refresh tokens of %s (%s); they stay in state, and the next apply or destroy tries again.",
-				stopped(ctx, "delete"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
+			fmt.Sprintf("%s before the provider could revoke the refresh tokens of %s (%s); they stay in state, and the next apply or destroy tries again.",
+				stopped(ctx, operation), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
 	}
 	return done
 }
@@ -817,7 +817,7 @@ func (r *refreshTokensResource) Delete(ctx context.Context, req resource.DeleteR
 			toRevoke = append(toRevoke, id)
 		}
 	}
-	done := r.revoke(ctx, client, recs, toRevoke, workers(state.MaxConcurrency), &resp.Diagnostics)
+	done := r.revoke(ctx, client, "delete", recs, toRevoke, workers(state.MaxConcurrency), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		// What is left in state is exactly what is still to revoke.
 		for _, id := range done {

@@ -241,7 +241,7 @@ func (g *registration) report(ctx context.Context, total int, mode registrationR
 	if len(g.conflicts) > 0 {
 		add(at, "Point Users Already Exist",
 			fmt.Sprintf("Point already has %s in user_ids (%s), so Terraform cannot register them. "+
-				"To manage users that already exist, import point_users with all of its ids, for example with an import block whose id is join(\",\", <the same set as user_ids>), "+
+				"To manage users that already exist, import point_users with all of its ids, for example with an import block whose id is join(\",\", <the same list as user_ids>), "+
 				"after forgetting the resource without touching Point (terraform state rm point_users.<name>) if it is in state already. "+
 				"Or remove these ids from user_ids.", countOf(len(g.conflicts), total, "user"), quoteIDs(g.conflicts)))
 	}
@@ -251,7 +251,7 @@ func (g *registration) report(ctx context.Context, total int, mode registrationR
 	})
 	if len(g.notStarted) > 0 {
 		add(at, "Point Users Not Registered",
-			fmt.Sprintf("%s before Terraform could register %s (%s). %s", stopped(ctx, operation),
+			fmt.Sprintf("%s before the provider could register %s (%s). %s", stopped(ctx, operation),
 				countOf(len(g.notStarted), total, "user"), quoteIDs(g.notStarted), next))
 	}
 }
@@ -505,7 +505,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		}
 	}
 
-	released := r.release(ctx, client, policy, toRemove, n, &resp.Diagnostics)
+	released := r.release(ctx, client, "update", policy, toRemove, n, &resp.Diagnostics)
 	for _, id := range released {
 		delete(registered, id)
 	}
@@ -519,7 +519,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 // release applies policy to users leaving Terraform and returns those that
 // may leave state: all of them, except those whose token REVOKE could not
 // revoke.
-func (r *usersResource) release(ctx context.Context, client *point.Client, policy string, ids []string, n int, diags *diag.Diagnostics) []string {
+func (r *usersResource) release(ctx context.Context, client *point.Client, operation, policy string, ids []string, n int, diags *diag.Diagnostics) []string {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -549,8 +549,8 @@ func (r *usersResource) release(ctx context.Context, client *point.Client, polic
 	})
 	if len(notStarted) > 0 {
 		diags.AddAttributeError(path.Root("user_ids"), "Point Users' Refresh Tokens Not Revoked",
-			fmt.Sprintf("%s before Terraform could revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again.",
-				stopped(ctx, "delete"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
+			fmt.Sprintf("%s before the provider could revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again.",
+				stopped(ctx, operation), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
 	}
 	if len(revoked) > 0 {
 		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
@@ -596,7 +596,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 			registered = append(registered, id)
 		}
 	}
-	released := toSet(r.release(ctx, client, policy, registered, workers(state.MaxConcurrency), &resp.Diagnostics))
+	released := toSet(r.release(ctx, client, "delete", policy, registered, workers(state.MaxConcurrency), &resp.Diagnostics))
 	if resp.Diagnostics.HasError() {
 		var remaining []string
 		for _, id := range registered {
