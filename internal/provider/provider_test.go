@@ -213,7 +213,7 @@ func TestProvider_schemaValid(t *testing.T) {
 	for _, d := range schemaResp.Diagnostics {
 		t.Errorf("schema diagnostic: %s: %s", d.Summary, d.Detail)
 	}
-	for _, name := range []string{"point_user", "point_refresh_token"} {
+	for _, name := range []string{"point_user", "point_refresh_token", "point_users", "point_refresh_tokens"} {
 		if _, ok := schemaResp.ResourceSchemas[name]; !ok {
 			t.Errorf("resource %s missing", name)
 		}
