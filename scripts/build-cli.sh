@@ -80,8 +80,9 @@ build() {
 	# matching require line, and the imports and registrations of those
 	# packages (only internal/backend/init/init.go imports them outside
 	# their own directories and tests).
-	local missing=()
-	local line mod target
+	local missing=() dropped=()
+	local line mod target m alias pkg others
+	local init="${src}/internal/backend/init/init.go"
 	while IFS= read -r line; do
 		mod="$(awk '{print $2}' <<<"${line}")"
 		target="$(awk '{print $NF}' <<<"${line}")"
@@ -91,7 +92,6 @@ build() {
 	done < <(grep -E '^replace [^ ]+ => \./' "${src}/go.mod" || true)
 	if ((${#missing[@]} > 0)); then
 		echo "${cli} ${version}: leaving out modules missing from the module zip: ${missing[*]#"${module}/"}"
-		local m alias init="${src}/internal/backend/init/init.go"
 		for m in "${missing[@]}"; do
 			# go.mod: the replace line and the require line (in a block or not).
 			grep -v -E "^(replace )?[[:space:]]*(require )?${m//./\\.} " "${src}/go.mod" >"${src}/go.mod.new"
@@ -106,6 +106,27 @@ build() {
 				mv "${init}.new" "${init}"
 			fi
 		done
+	fi
+
+	# OpenTofu keeps its remote-state backends in its own module. Those that
+	# nothing but internal/backend/init imports (kubernetes, consul, pg, ...)
+	# are left out as well, which spares a cold build about a fifth of its
+	# packages; http and inmem stay, as in the Terraform builds.
+	if [[ -f "${init}" ]]; then
+		while IFS=' ' read -r alias pkg; do
+			case "${pkg##*/}" in http | inmem) continue ;; esac
+			others="$(grep -rlF --include='*.go' "\"${pkg}\"" "${src}" |
+				grep -v -e '_test\.go$' -e "^${src}/internal/backend/remote-state/" -e "^${init}\$" || true)"
+			if [[ -n "${others}" ]]; then
+				continue
+			fi
+			grep -v -E "\"${pkg//./\\.}\"\$|[^A-Za-z0-9_]${alias}\.New\(" "${init}" >"${init}.new"
+			mv "${init}.new" "${init}"
+			dropped+=("${pkg##*/}")
+		done < <(sed -n "s|^[[:space:]]*\([A-Za-z0-9_]*\)[[:space:]]*\"\(${module}/internal/backend/remote-state/[A-Za-z0-9_]*\)\"\$|\1 \2|p" "${init}")
+	fi
+	if ((${#dropped[@]} > 0)); then
+		echo "${cli} ${version}: leaving out the remote-state backends ${dropped[*]}"
 	fi
 
 	echo "${cli} ${version}: building (go $(sed -n 's/^go //p' "${src}/go.mod"))"

@@ -179,8 +179,7 @@ type event struct {
 	Elapsed float64
 }
 
-func runSuite(ctx context.Context, w io.Writer, cli string, testArgs []string, jsonFile string) row {
-	var r row
+func runSuite(ctx context.Context, w io.Writer, cli string, testArgs []string, jsonFile string) (r row) {
 	started := time.Now()
 	defer func() { r.Elapsed = time.Since(started) }()
 
