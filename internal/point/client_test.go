@@ -16,15 +16,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-const (
-	routeUser         = "POST /organizations/users/{userId}"
-	routeGetUser      = "GET /organizations/users/{userId}"
-	routeIssueAccess  = "POST /organizations/users/{userId}/access_token"
-	routeRevokeAccess = "DELETE /organizations/users/{userId}/access_token/{accessToken}"
-	routeIssueRefresh = "POST /organizations/users/{userId}/refresh_token"
-	routeRevokeRefr   = "DELETE /organizations/users/{userId}/refresh_token"
-)
-
 func wantCounts(t *testing.T, s *sandbox.Server, want map[string]int) {
 	t.Helper()
 	if got := s.RequestCounts(); !maps.Equal(got, want) {
@@ -90,7 +81,7 @@ func TestCreateAndGetUser(t *testing.T) {
 		got.Timezone == nil || *got.Timezone != "Europe/Paris" || got.Weight != nil || got.FirstName != nil {
 		t.Errorf("GetUser profile = %+v, want the sandbox's profile", got)
 	}
-	wantCounts(t, s, map[string]int{routeUser: 1, routeGetUser: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteCreateUser: 1, sandbox.RouteGetUser: 1})
 }
 
 func TestCreateUser_conflict(t *testing.T) {
@@ -109,7 +100,7 @@ func TestCreateUser_conflict(t *testing.T) {
 		t.Errorf("error %q lacks the status or Point's error code", err)
 	}
 	// A conflict on the first attempt is the answer: no retry, no read.
-	wantCounts(t, s, map[string]int{routeUser: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteCreateUser: 1})
 }
 
 func TestCreateUser_idempotent(t *testing.T) {
@@ -127,7 +118,7 @@ func TestCreateUser_idempotent(t *testing.T) {
 	if s.RefreshTokensIssued() != 1 {
 		t.Errorf("refresh tokens issued = %d, want 1", s.RefreshTokensIssued())
 	}
-	wantCounts(t, s, map[string]int{routeUser: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteCreateUser: 1})
 }
 
 func TestAccessToken_issueAndRevoke(t *testing.T) {
@@ -198,7 +189,7 @@ func TestIssueAccessToken_staleRefreshToken(t *testing.T) {
 	if len(s.AccessTokens()) != 0 {
 		t.Error("sandbox issued an access token for a stale refresh token")
 	}
-	wantCounts(t, s, map[string]int{routeIssueAccess: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteIssueAccessToken: 1})
 }
 
 func TestRefreshToken_issueAndRevoke(t *testing.T) {
@@ -234,7 +225,7 @@ func TestRefreshToken_issueAndRevoke(t *testing.T) {
 	if u.Refresh != nil || u.CurrentRefreshToken() != "" {
 		t.Errorf("revoked user: Refresh = %+v, CurrentRefreshToken() = %q, want nil and empty", u.Refresh, u.CurrentRefreshToken())
 	}
-	wantCounts(t, s, map[string]int{routeIssueRefresh: 1, routeRevokeRefr: 2, routeGetUser: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteIssueRefreshToken: 1, sandbox.RouteRevokeRefreshToken: 2, sandbox.RouteGetUser: 1})
 }
 
 func TestGetUser_refreshTokenShapes(t *testing.T) {
@@ -298,7 +289,7 @@ func TestNotFound(t *testing.T) {
 	}
 	// Nothing was retried (the setup issued one access token), and the known
 	// user is untouched.
-	wantCounts(t, s, map[string]int{routeGetUser: 1, routeIssueRefresh: 1, routeRevokeRefr: 1, routeIssueAccess: 2, routeRevokeAccess: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteGetUser: 1, sandbox.RouteIssueRefreshToken: 1, sandbox.RouteRevokeRefreshToken: 1, sandbox.RouteIssueAccessToken: 2, sandbox.RouteRevokeAccessToken: 1})
 	if cur, _ := s.CurrentRefreshToken("known"); cur != refresh || s.AccessTokens()[0].Revoked {
 		t.Error("a failed call changed the known user's tokens")
 	}

@@ -104,11 +104,11 @@ func TestConcurrent(t *testing.T) {
 	}
 	perWorker := iterations / 10
 	wantCounts(t, s, map[string]int{
-		routeUser:         workers * (iterations + 1),
-		routeGetUser:      workers * iterations,
-		routeIssueAccess:  workers * iterations,
-		routeRevokeAccess: workers * iterations,
-		routeIssueRefresh: workers * perWorker,
+		sandbox.RouteCreateUser:        workers * (iterations + 1),
+		sandbox.RouteGetUser:           workers * iterations,
+		sandbox.RouteIssueAccessToken:  workers * iterations,
+		sandbox.RouteRevokeAccessToken: workers * iterations,
+		sandbox.RouteIssueRefreshToken: workers * perWorker,
 	})
 	t.Logf("%d connections after warm-up, %d in all, for %d requests", warm, s.Connections(), s.Requests())
 	if warm != workers {

@@ -29,26 +29,26 @@ type opCall struct {
 }
 
 var allOps = []opCall{
-	{"create user", routeUser, true, func(ctx context.Context, c *point.Client, _, _ string) error {
+	{"create user", sandbox.RouteCreateUser, true, func(ctx context.Context, c *point.Client, _, _ string) error {
 		_, err := c.CreateUser(ctx, "new")
 		return err
 	}},
-	{"get user", routeGetUser, true, func(ctx context.Context, c *point.Client, _, _ string) error {
+	{"get user", sandbox.RouteGetUser, true, func(ctx context.Context, c *point.Client, _, _ string) error {
 		_, err := c.GetUser(ctx, "u")
 		return err
 	}},
-	{"issue refresh token", routeIssueRefresh, true, func(ctx context.Context, c *point.Client, _, _ string) error {
+	{"issue refresh token", sandbox.RouteIssueRefreshToken, true, func(ctx context.Context, c *point.Client, _, _ string) error {
 		_, err := c.IssueRefreshToken(ctx, "u")
 		return err
 	}},
-	{"revoke refresh token", routeRevokeRefr, true, func(ctx context.Context, c *point.Client, refresh, _ string) error {
+	{"revoke refresh token", sandbox.RouteRevokeRefreshToken, true, func(ctx context.Context, c *point.Client, refresh, _ string) error {
 		return c.RevokeRefreshToken(ctx, "u", refresh)
 	}},
-	{"issue access token", routeIssueAccess, false, func(ctx context.Context, c *point.Client, refresh, _ string) error {
+	{"issue access token", sandbox.RouteIssueAccessToken, false, func(ctx context.Context, c *point.Client, refresh, _ string) error {
 		_, err := c.IssueAccessToken(ctx, "u", refresh)
 		return err
 	}},
-	{"revoke access token", routeRevokeAccess, true, func(ctx context.Context, c *point.Client, _, access string) error {
+	{"revoke access token", sandbox.RouteRevokeAccessToken, true, func(ctx context.Context, c *point.Client, _, access string) error {
 		return c.RevokeAccessToken(ctx, "u", access)
 	}},
 }
@@ -170,7 +170,7 @@ func TestRetry_rateLimited(t *testing.T) {
 			t.Errorf("sandbox issued %d tokens, want exactly the one returned", len(issued))
 		}
 		// Requests 2, 4, ... were answered 429 and each repeated once.
-		wantCounts(t, s, map[string]int{routeGetUser: 9, routeIssueAccess: 2})
+		wantCounts(t, s, map[string]int{sandbox.RouteGetUser: 9, sandbox.RouteIssueAccessToken: 2})
 	})
 
 	t.Run("exhausted", func(t *testing.T) {
@@ -181,7 +181,7 @@ func TestRetry_rateLimited(t *testing.T) {
 		if !point.IsRateLimited(err) {
 			t.Fatalf("error = %v, want IsRateLimited", err)
 		}
-		wantCounts(t, s, map[string]int{routeIssueAccess: 3})
+		wantCounts(t, s, map[string]int{sandbox.RouteIssueAccessToken: 3})
 	})
 }
 
@@ -324,7 +324,7 @@ func TestRetry_issueAccessToken(t *testing.T) {
 		if issued := s.AccessTokens(); len(issued) != 1 || issued[0].Token != tok.Token {
 			t.Errorf("sandbox issued %d tokens, want the one returned", len(issued))
 		}
-		wantCounts(t, s, map[string]int{routeIssueAccess: 1})
+		wantCounts(t, s, map[string]int{sandbox.RouteIssueAccessToken: 1})
 	})
 
 	t.Run("answer lost after sending", func(t *testing.T) {
@@ -341,7 +341,7 @@ func TestRetry_issueAccessToken(t *testing.T) {
 		if n := len(s.AccessTokens()); n != 1 {
 			t.Errorf("sandbox issued %d tokens, want 1", n)
 		}
-		wantCounts(t, s, map[string]int{routeIssueAccess: 1})
+		wantCounts(t, s, map[string]int{sandbox.RouteIssueAccessToken: 1})
 	})
 
 	t.Run("connection reset after sending", func(t *testing.T) {
@@ -641,7 +641,7 @@ func TestCreateUser_answerSlowerThanTimeout(t *testing.T) {
 	if !errors.As(unconfirmed.Err, &terr) || !strings.Contains(terr.Error(), "no answer within 100ms") {
 		t.Errorf("UnconfirmedCreateError.Err = %v, want the timed-out create", unconfirmed.Err)
 	}
-	wantCounts(t, s, map[string]int{routeUser: 2, routeGetUser: 1})
+	wantCounts(t, s, map[string]int{sandbox.RouteCreateUser: 2, sandbox.RouteGetUser: 1})
 }
 
 // TestRetry_attemptsCounted: errors say how many attempts were made, so

@@ -154,8 +154,8 @@ action "point_revoke_refresh_token" "ghost" {
 		t.Error(err)
 	}
 	actionTestExpectRequests(t, env, before, map[string]int{
-		rtTestRouteRevokeRefresh: 1,
-		rtTestRouteIssueRefresh:  0,
+		sandbox.RouteRevokeRefreshToken: 1,
+		sandbox.RouteIssueRefreshToken:  0,
 	})
 	if got := actionTestStateToken(t, cli); got != first {
 		t.Error("invoking the action changed the token in state")
@@ -166,7 +166,7 @@ action "point_revoke_refresh_token" "ghost" {
 	actionTestExpectOutput(t, out,
 		"Point Refresh Token Already Revoked",
 		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
-	actionTestExpectRequests(t, env, before, map[string]int{rtTestRouteRevokeRefresh: 0})
+	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
 
 	// The next apply treats the token as revoked outside Terraform.
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")

@@ -90,7 +90,7 @@ type badInputFront struct {
 
 func (f *badInputFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.requests.Add(1)
-	if f.on.Load() && f.answer != nil && reliabilityRoute(r) == f.route {
+	if f.on.Load() && f.answer != nil && sandbox.RouteOf(r) == f.route {
 		f.mu.Lock()
 		f.hits = append(f.hits, time.Now())
 		f.mu.Unlock()
@@ -191,7 +191,7 @@ const (
 // badInputRows is the catalogue, for the user id user.
 func badInputRows(t *testing.T, user string) []badInputRow {
 	tg := newBadInputTargets(user)
-	diag := userTestDiagnostic
+	diag := diagnosticMatching
 	invalid := func(text string) *regexp.Regexp { return diag("Invalid Attribute Value", text) }
 	readUser := fmt.Sprintf("Could not read Point user %q.", user)
 	createUser := fmt.Sprintf("Could not create Point user %q.", user)
@@ -257,57 +257,57 @@ resource "point_user" "x" {
 			want: diag("Error Reading Point User", readUser, badInputDetailAPIKey, "get user: HTTP 401 Unauthorized")},
 
 		// Answers from the server.
-		{name: "answer/malformed JSON", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, `{"user": {"id": "bad-input",`),
+		{name: "answer/malformed JSON", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, `{"user": {"id": "bad-input",`),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is not valid JSON (at byte 28: unexpected end of JSON input)")},
-		{name: "answer/id as number", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{"id":42}}`),
+		{name: "answer/id as number", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `{"user":{"id":42}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: field "user.id" is a JSON number, expected a string`)},
-		{name: "answer/refresh token as array", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
+		{name: "answer/refresh token as array", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: field "refreshToken.token" is a JSON array, expected a string`)},
-		{name: "answer/expiresIn as string", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
+		{name: "answer/expiresIn as string", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: field "accessToken.expiresIn" is a JSON string, expected a number`)},
-		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
+		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `field "accessToken.expiresIn" holds the number 1e400, which is out of range`)},
-		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
+		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
 			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
-		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
+		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
 			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
-		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
+		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
 			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token.", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
-		{name: "answer/empty body on 200", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, ""),
+		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, ""),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is empty")},
-		{name: "answer/several megabytes", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, megabytes),
+		{name: "answer/several megabytes", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, megabytes),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is larger than 1 MiB")},
-		{name: "answer/JSON null", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputJSON(200, "null"),
+		{name: "answer/JSON null", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, "null"),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, `get user: unexpected response from Point: the body has no "user" object`)},
-		{name: "answer/JSON array", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `[{"user":{"id":"bad-input"}}]`),
+		{name: "answer/JSON array", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `[{"user":{"id":"bad-input"}}]`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is a JSON array, expected an object")},
-		{name: "answer/user without fields", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputJSON(200, `{"user":{}}`),
+		{name: "answer/user without fields", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `{"user":{}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: the "user" object has no "id"`)},
-		{name: "answer/refreshToken without token", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{}}`),
+		{name: "answer/refreshToken without token", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: the body has no "refreshToken.token"`)},
-		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
+		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.expiresIn" is missing or not a plausible number of seconds`)},
-		{name: "answer/accessToken of two words", target: tg.accessToken, route: reliabilityRouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
+		{name: "answer/accessToken of two words", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.token" is not a single bearer token`)},
-		{name: "answer/garbage Retry-After, then success", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputRateLimited(2),
+		{name: "answer/garbage Retry-After, then success", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputRateLimited(2),
 			provider: map[string]string{"max_retries": "2"}},
-		{name: "answer/garbage Retry-After, always", target: tg.refreshToken, route: reliabilityRouteIssueRefreshToken, answer: badInputRateLimited(-1),
+		{name: "answer/garbage Retry-After, always", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: badInputRateLimited(-1),
 			provider: map[string]string{"max_retries": "2"},
 			want:     diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailLimited, "issue refresh token: HTTP 429 Too Many Requests: rate_limited: slow down")},
-		{name: "answer/slower than request_timeout", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputSlow(5 * time.Second),
+		{name: "answer/slower than request_timeout", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputSlow(5 * time.Second),
 			provider: map[string]string{"request_timeout": `"200ms"`},
 			want:     diag("Error Reading Point User", readUser, badInputDetailNoAnswer, "get user (GET /organizations/users/{userId}): no answer within 200ms")},
-		{name: "answer/connection closed", target: tg.dataSource, route: reliabilityRouteGetUser, answer: badInputHangUp,
+		{name: "answer/connection closed", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputHangUp,
 			want: diag("Error Reading Point User", readUser, badInputDetailNoAnswer, "get user (GET /organizations/users/{userId}): EOF")},
-		{name: "answer/create applied, answer lost", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputAnswerLost},
-		{name: "answer/redirect to another host", target: tg.newUser, route: reliabilityRouteCreateUser,
+		{name: "answer/create applied, answer lost", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputAnswerLost},
+		{name: "answer/redirect to another host", target: tg.newUser, route: sandbox.RouteCreateUser,
 			answer: func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 				http.Redirect(w, r, "http://evil.example/organizations/users/"+user, http.StatusFound)
 			},
 			want: diag("Error Creating Point User", createUser, "create user: HTTP 302 Found: redirect to http://evil.example refused; check the provider's endpoint setting")},
-		{name: "answer/500 echoing the API key", target: tg.newUser, route: reliabilityRouteCreateUser, answer: badInputEchoKey,
+		{name: "answer/500 echoing the API key", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputEchoKey,
 			want: diag("Error Creating Point User", createUser, badInputDetailServer, "create user: HTTP 500 Internal Server Error: internal: upstream says key *** is invalid (Authorization: Bearer ***")},
-		{name: "answer/terminal escapes in message", target: tg.dataSource, route: reliabilityRouteGetUser,
+		{name: "answer/terminal escapes in message", target: tg.dataSource, route: sandbox.RouteGetUser,
 			answer: badInputJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
 			want:   diag("Error Reading Point User", readUser, badInputDetailServer, "get user: HTTP 500 Internal Server Error: internal: line one line two [31mred [0m")},
 	}
@@ -385,7 +385,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 		failing = row.target.config
 	}
 	// The healthy step overrides every environment variable.
-	healthy := providerConfigTestBlock(map[string]string{
+	healthy := providerBlockWith(map[string]string{
 		"endpoint":    fmt.Sprintf("%q", server),
 		"api_key":     fmt.Sprintf("%q", env.APIKey),
 		"environment": `"staging"`,
@@ -403,7 +403,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	var first, second resource.TestStep
 	first = resource.TestStep{
 		PreConfig: func() { step = 1; front.on.Store(true) },
-		Config:    providerConfigTestBlock(settings) + failing,
+		Config:    providerBlockWith(settings) + failing,
 	}
 	if row.want == nil {
 		first.Check = func(*terraform.State) error {
@@ -434,7 +434,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	// which forbid it.
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		ErrorCheck: func(err error) error {
 			errs[step] = err
 			return nil

@@ -96,15 +96,15 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 		}
 	}
 	for _, check := range []error{
-		front.expect(reliabilityRouteCreateUser, ids, 1),
-		front.expect(reliabilityRouteIssueRefreshToken, ids, 1),
-		front.expect(reliabilityRouteRevokeRefreshToken, nil, 0),
+		front.expect(sandbox.RouteCreateUser, ids, 1),
+		front.expect(sandbox.RouteIssueRefreshToken, ids, 1),
+		front.expect(sandbox.RouteRevokeRefreshToken, nil, 0),
 	} {
 		if check != nil {
 			t.Error(check)
 		}
 	}
-	if n := front.count(reliabilityRouteCreateUser, "", http.StatusConflict); n != 0 {
+	if n := front.count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 0 {
 		t.Errorf("%d registrations met 409: a user was registered again", n)
 	}
 
@@ -121,8 +121,8 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 		}
 		// Either revocations failed, or every read of the refresh before
 		// them did, as when one token is left and its read fails.
-		if !userTestDiagnostic("Error: Error Revoking Point Refresh Tokens", "they stay in state").MatchString(out) &&
-			!userTestDiagnostic("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
+		if !diagnosticMatching("Error: Error Revoking Point Refresh Tokens", "they stay in state").MatchString(out) &&
+			!diagnosticMatching("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
 			t.Fatalf("destroy %d failed for another reason than the faults:\n%s", destroys, out)
 		}
 		left := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
@@ -132,7 +132,7 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 			}
 		}
 	}
-	if err := front.expect(reliabilityRouteRevokeRefreshToken, ids, 1); err != nil {
+	if err := front.expect(sandbox.RouteRevokeRefreshToken, ids, 1); err != nil {
 		t.Error(err)
 	}
 	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
@@ -189,13 +189,13 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 
 	env.Sandbox.SetFaults(sandbox.Faults{})
 	front.delay.Store(0)
-	creates := env.Sandbox.RequestCounts()[userTestRouteCreate]
+	creates := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]
 	out, code := bulkTestApply(t, cli)
 	if code != 0 {
 		t.Fatalf("final apply exited %d:\n%s", code, out)
 	}
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	if n := env.Sandbox.RequestCounts()[userTestRouteCreate] - creates; n != 0 {
+	if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser] - creates; n != 0 {
 		t.Errorf("the final apply sent %d registrations; every user was registered before it", n)
 	}
 	final := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
@@ -267,7 +267,7 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	run(0, "apply", "-input=false", "-auto-approve")
 	keepState("after create")
 	write("2")
-	front.failRoute(reliabilityRouteIssueRefreshToken)
+	front.failRoute(sandbox.RouteIssueRefreshToken)
 	out := run(1, "apply", "-input=false", "-auto-approve")
 	bulkTestExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
 	front.failRoute("")
@@ -276,7 +276,7 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	out = run(0, "apply", "-input=false", "-auto-approve")
 	bulkTestExpectOutput(t, out, "Point Refresh Tokens Rotated Outside Terraform")
 	keepState("before destroy")
-	front.failRoute(reliabilityRouteGetUser)
+	front.failRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
 	bulkTestExpectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
 	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {

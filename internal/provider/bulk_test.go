@@ -22,6 +22,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // Helpers of the point_users and point_refresh_tokens tests, and unit tests
@@ -270,7 +272,7 @@ func (f *bulkTestFront) vanish(ids ...string) {
 }
 
 func (f *bulkTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := reliabilityRoute(r)
+	route := sandbox.RouteOf(r)
 	userID := ""
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/organizations/users/"); ok {
 		userID, _, _ = strings.Cut(rest, "/")
@@ -278,7 +280,7 @@ func (f *bulkTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	fail := f.failRate > 0 && f.rng.Float64() < f.failRate
 	vanished := f.vanished[userID]
-	if vanished && route == reliabilityRouteCreateUser {
+	if vanished && route == sandbox.RouteCreateUser {
 		delete(f.vanished, userID)
 	}
 	f.mu.Unlock()
@@ -290,11 +292,11 @@ func (f *bulkTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = rec.WriteString(`{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)
-	case vanished && route == reliabilityRouteGetUser:
+	case vanished && route == sandbox.RouteGetUser:
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(http.StatusNotFound)
 		_, _ = rec.WriteString(`{"error":"user_not_found","message":"no user with this id"}`)
-	case vanished && route == reliabilityRouteCreateUser:
+	case vanished && route == sandbox.RouteCreateUser:
 		body, _ := json.Marshal(map[string]any{"user": map[string]any{"id": userID, "refreshToken": nil}})
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(http.StatusOK)
@@ -517,7 +519,7 @@ func TestFailures_boundsDiagnostics(t *testing.T) {
 // tolerant of Terraform's line wrapping.
 func bulkTestExpectOutput(t *testing.T, out string, texts ...string) {
 	t.Helper()
-	if want := userTestDiagnostic(texts...); !want.MatchString(out) {
+	if want := diagnosticMatching(texts...); !want.MatchString(out) {
 		t.Errorf("output does not match %s:\n%s", want, out)
 	}
 }

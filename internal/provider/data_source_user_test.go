@@ -69,10 +69,10 @@ func TestAccUserDataSource_profile(t *testing.T) {
 							return fmt.Errorf("%s exposes the refresh token in %s", address, name)
 						}
 					}
-					if env.Sandbox != nil && env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+					if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 						return fmt.Errorf("the data source did not read the user from Point")
 					}
-					if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
+					if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 						return err
 					}
 					if env.CurrentRefreshToken(userID) != refreshToken {
@@ -105,7 +105,7 @@ output "email" {
   value = data.point_user.test.email
 }
 `,
-				ExpectError: userTestDiagnostic("Output refers to sensitive values"),
+				ExpectError: diagnosticMatching("Output refers to sensitive values"),
 			},
 		},
 	})
@@ -120,12 +120,12 @@ func TestAccUserDataSource_unknownUser(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: userDataSourceTestConfig(env, userID),
-				ExpectError: userTestDiagnostic("Point User Not Found",
+				ExpectError: diagnosticMatching("Point User Not Found",
 					fmt.Sprintf("Point has no user with id %q. Check user_id;", userID)),
 			},
 		},
 	})
-	if env.Sandbox != nil && env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 		t.Error("the data source did not ask Point for the user")
 	}
 }

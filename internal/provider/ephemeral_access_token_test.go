@@ -29,12 +29,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-var accessTokenVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
 
 // accessTokenEcho hands the ephemeral resource's results to the echo
 // provider, which keeps them in echo.x's state for the checks.
@@ -244,7 +241,7 @@ func TestAccAccessToken_apiKey(t *testing.T) {
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: accessTokenAPIKeyConfig(env.ProviderBlock(), userID, ""),
 			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
@@ -256,7 +253,7 @@ func TestAccAccessToken_apiKey(t *testing.T) {
 				if env.Sandbox == nil {
 					return nil
 				}
-				if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/refresh_token"]; n != 0 {
+				if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 0 {
 					return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
 				}
 				return nil
@@ -273,7 +270,7 @@ func TestAccAccessToken_refreshTokenUnknownAtPlan(t *testing.T) {
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "x" {
@@ -310,7 +307,7 @@ func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(env.ProviderBlock(), userID, "revoke_on_close = false"),
 			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
@@ -318,7 +315,7 @@ func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
 	})
 	accessTokenRequireIssued(t, env, false)
 	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()["DELETE /organizations/users/{userId}/access_token/{accessToken}"]; n != 0 {
+		if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeAccessToken]; n != 0 {
 			t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
 		}
 	}
@@ -347,7 +344,7 @@ func accessTokenRefusedTest(t *testing.T, env *testEnv, userID, refreshToken str
 	t.Helper()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
 			Config: env.ProviderBlock() + fmt.Sprintf(`
@@ -371,7 +368,7 @@ ephemeral "point_access_token" "x" {
 		if n := len(env.Sandbox.AccessTokens()); n != 0 {
 			t.Errorf("the sandbox issued %d access tokens, want none", n)
 		}
-		if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 1 {
+		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueAccessToken]; n != 1 {
 			t.Errorf("%d requests to issue an access token, want 1: a refused refresh token must not be retried", n)
 		}
 	}
@@ -388,7 +385,7 @@ func TestAccAccessToken_userWithoutRefreshToken(t *testing.T) {
 	env.RevokeRefreshToken(userID)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 ephemeral "point_access_token" "x" {
@@ -404,7 +401,7 @@ ephemeral "point_access_token" "x" {
 		t.Error("the failed open gave the user a refresh token")
 	}
 	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()["POST /organizations/users/{userId}/access_token"]; n != 0 {
+		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueAccessToken]; n != 0 {
 			t.Errorf("%d requests to issue an access token, want none", n)
 		}
 	}
@@ -415,7 +412,7 @@ func TestAccAccessToken_userNotFound(t *testing.T) {
 	userID := env.UserID("at-nobody")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 ephemeral "point_access_token" "x" {
@@ -468,7 +465,7 @@ func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(providerBlock, userID, ""),
 			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),

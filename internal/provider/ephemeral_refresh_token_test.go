@@ -84,18 +84,18 @@ func TestAccRefreshTokenEphemeral_errors(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: ephemeralRTTestConfig(env.ProviderBlock(), revoked),
-				ExpectError: userTestDiagnostic("Point User Has No Refresh Token",
+				ExpectError: diagnosticMatching("Point User Has No Refresh Token",
 					fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. The ephemeral point_refresh_token only reads the current token and never issues one.", revoked),
 					"set user_id to point_refresh_token.<name>.id"),
 			},
 			{
 				Config: ephemeralRTTestConfig(env.ProviderBlock(), missing),
-				ExpectError: userTestDiagnostic("Point User Not Found",
+				ExpectError: diagnosticMatching("Point User Not Found",
 					fmt.Sprintf("Point has no user %q, so it has no refresh token to read.", missing)),
 			},
 			{
 				Config: ephemeralRTTestConfig(noKey, revoked),
-				ExpectError: userTestDiagnostic("Missing Point API Key",
+				ExpectError: diagnosticMatching("Missing Point API Key",
 					"Cannot read a Point user's refresh token (ephemeral point_refresh_token): it needs the organisation API key, and none is configured."),
 			},
 		},

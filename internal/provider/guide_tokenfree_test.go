@@ -230,7 +230,7 @@ func TestAccTokenFreeGuide_olderTerraform(t *testing.T) {
 		},
 		Steps: []resource.TestStep{{
 			Config:      guideTestConfig(env, guideTestExample(t), userID, false),
-			ExpectError: userTestDiagnostic("WriteOnly Attribute Not Allowed", "Write-only attributes are only supported in Terraform 1.11 and later."),
+			ExpectError: diagnosticMatching("WriteOnly Attribute Not Allowed", "Write-only attributes are only supported in Terraform 1.11 and later."),
 		}},
 	})
 }

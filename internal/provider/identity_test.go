@@ -155,7 +155,7 @@ resource "point_user" "test" {
 			},
 		},
 	})
-	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
+	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
 }
@@ -295,7 +295,7 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 		},
 	})
 	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()[rtTestRouteIssueRefresh]; n != 0 {
+		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 0 {
 			t.Errorf("importing by identity made %d issue requests, want none", n)
 		}
 	}
@@ -318,7 +318,7 @@ resource %q "test" {
 				Steps: []resource.TestStep{{
 					Config:   config,
 					PlanOnly: true,
-					ExpectError: userTestDiagnostic("Invalid Import Identity",
+					ExpectError: diagnosticMatching("Invalid Import Identity",
 						`The user_id of the import identity is the Point user id, which must not contain "@"`,
 						`Got "a@b". Correct identity.user_id in the import block.`),
 				}},

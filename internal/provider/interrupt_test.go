@@ -45,7 +45,7 @@ func (f *interruptFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			if acted && rec.Code < 300 {
 				f.mu.Lock()
-				f.lost[reliabilityRoute(r)]++
+				f.lost[sandbox.RouteOf(r)]++
 				f.mu.Unlock()
 			}
 			return
@@ -153,8 +153,8 @@ resource "point_refresh_token" "u" {
 				t.Errorf("interrupt %s: the refresh token of %q in state is not its current one in Point", phase, id)
 			}
 		}
-		if lost[reliabilityRouteCreateUser] > 0 && !diagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
-			t.Errorf("interrupt %s lost %d answers to creates but reported no user registered without an answer:\n%s", phase, lost[reliabilityRouteCreateUser], out)
+		if lost[sandbox.RouteCreateUser] > 0 && !diagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
+			t.Errorf("interrupt %s lost %d answers to creates but reported no user registered without an answer:\n%s", phase, lost[sandbox.RouteCreateUser], out)
 		}
 	}
 

@@ -47,7 +47,7 @@ func (f *leakTestFront) failRoute(route string) {
 }
 
 func (f *leakTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := reliabilityRoute(r)
+	route := sandbox.RouteOf(r)
 	f.mu.Lock()
 	fail := route != "" && route == f.failOn
 	if fail {
@@ -238,7 +238,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	}
 	expect := func(out string, texts ...string) {
 		t.Helper()
-		if want := userTestDiagnostic(texts...); !want.MatchString(out) {
+		if want := diagnosticMatching(texts...); !want.MatchString(out) {
 			t.Errorf("output does not match %s:\n%s", want, out)
 		}
 	}
@@ -270,16 +270,16 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 
 	// A proxy that echoes the credential in a 500, on a route for each kind
 	// of credential: the API key, a refresh token, an access token.
-	front.failRoute(reliabilityRouteGetUser)
+	front.failRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
 	expect(out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
-	front.failRoute(reliabilityRouteIssueAccessToken)
+	front.failRoute(sandbox.RouteIssueAccessToken)
 	out = run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
 	expect(out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
-	front.failRoute(reliabilityRouteRevokeAccessToken)
+	front.failRoute(sandbox.RouteRevokeAccessToken)
 	out = run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
 	expect(out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
-	front.failRoute(reliabilityRouteRevokeRefreshToken)
+	front.failRoute(sandbox.RouteRevokeRefreshToken)
 	out = run(1, "destroy", "-input=false", "-auto-approve")
 	expect(out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	front.failRoute("")
@@ -414,7 +414,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		for name, secret := range never {
 			found += leakTestFind(t, where, text, name, secret)
 		}
-		for _, m := range leakTestJWTShape.FindAll(text, -1) {
+		for _, m := range jwtShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds a JWT: %.16s…", where, m)
 		}
@@ -450,10 +450,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		len(artifacts), bytesScanned, bytes.Count(logText, []byte("\n")), len(logText), len(never)+len(refresh), len(accessTokens), len(refresh), found)
 }
 
-var (
-	leakTestJWTShape     = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
-	leakTestRefreshShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
-)
+var leakTestRefreshShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
 
 // leakTestFind reports, and counts, secret in text: whole, or its last 16
 // characters, which would betray one that was cut short.

@@ -354,7 +354,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}
-		for _, m := range leakTestJWTShape.FindAll(text, -1) {
+		for _, m := range jwtShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds a JWT: %.16s…", where, m)
 		}

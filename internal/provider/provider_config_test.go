@@ -2,10 +2,8 @@ package provider
 
 import (
 	"fmt"
-	"maps"
 	"net"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -18,20 +16,6 @@ import (
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// providerConfigTestBlock writes a provider block from HCL expressions by
-// attribute name; an empty expression leaves the attribute out.
-func providerConfigTestBlock(settings map[string]string) string {
-	var b strings.Builder
-	b.WriteString("provider \"point\" {\n")
-	for _, name := range slices.Sorted(maps.Keys(settings)) {
-		if settings[name] != "" {
-			fmt.Fprintf(&b, "  %s = %s\n", name, settings[name])
-		}
-	}
-	b.WriteString("}\n")
-	return b.String()
-}
 
 // providerConfigTestUser is a point_user for the user id.
 func providerConfigTestUser(id string) string {
@@ -72,23 +56,23 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 		want                   *regexp.Regexp
 	}{
 		{"environment", "environment", `"dev"`,
-			userTestDiagnostic(`Attribute environment value must be one of: ["staging" "production"], got: "dev"`)},
+			diagnosticMatching(`Attribute environment value must be one of: ["staging" "production"], got: "dev"`)},
 		{"endpoint not a URL", "endpoint", `"not a url"`,
-			userTestDiagnostic(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`)},
+			diagnosticMatching(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`)},
 		{"endpoint scheme", "endpoint", `"ftp://x"`,
-			userTestDiagnostic(`Attribute endpoint must use the https scheme, got "ftp".`)},
+			diagnosticMatching(`Attribute endpoint must use the https scheme, got "ftp".`)},
 		{"endpoint plain http", "endpoint", `"http://example.com"`,
-			userTestDiagnostic(`Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`)},
+			diagnosticMatching(`Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`)},
 		{"endpoint credentials", "endpoint", `"https://u:p@host"`,
-			userTestDiagnostic(`Attribute endpoint must not contain credentials; set api_key instead.`)},
+			diagnosticMatching(`Attribute endpoint must not contain credentials; set api_key instead.`)},
 		{"request_timeout word", "request_timeout", `"soon"`,
-			userTestDiagnostic(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`)},
+			diagnosticMatching(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`)},
 		{"request_timeout negative", "request_timeout", `"-1s"`,
-			userTestDiagnostic(`Attribute request_timeout must be greater than zero, got "-1s".`)},
+			diagnosticMatching(`Attribute request_timeout must be greater than zero, got "-1s".`)},
 		{"max_retries too many", "max_retries", `11`,
-			userTestDiagnostic(`Attribute max_retries value must be between 0 and 10, got: 11`)},
+			diagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: 11`)},
 		{"max_retries negative", "max_retries", `-1`,
-			userTestDiagnostic(`Attribute max_retries value must be between 0 and 10, got: -1`)},
+			diagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: -1`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
@@ -99,7 +83,7 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerConfigTestBlock(settings) + providerConfigTestUser(userID),
+					Config:      providerBlockWith(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
@@ -116,7 +100,7 @@ func TestAccProvider_missingAPIKey(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	t.Setenv(envAPIKey, "")
 	userID := env.UserID("alice")
-	provider := providerConfigTestBlock(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
+	provider := providerBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -125,7 +109,7 @@ func TestAccProvider_missingAPIKey(t *testing.T) {
 				// The plan already fails, since its apply would need the key.
 				Config:   provider + providerConfigTestUser(userID),
 				PlanOnly: true,
-				ExpectError: userTestDiagnostic("Missing Point API Key",
+				ExpectError: diagnosticMatching("Missing Point API Key",
 					"Cannot register a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
 			},
 			{
@@ -134,7 +118,7 @@ resource "point_refresh_token" "test" {
   user_id = %q
 }
 `, userID),
-				ExpectError: userTestDiagnostic("Missing Point API Key",
+				ExpectError: diagnosticMatching("Missing Point API Key",
 					"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
 			},
 			{
@@ -143,7 +127,7 @@ data "point_user" "test" {
   user_id = %q
 }
 `, userID),
-				ExpectError: userTestDiagnostic("Missing Point API Key",
+				ExpectError: diagnosticMatching("Missing Point API Key",
 					"Cannot read a Point user: it needs the organisation API key"),
 			},
 		},
@@ -158,7 +142,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
 	wrongKey := "wrong-key-" + randomHex(16)
-	provider := providerConfigTestBlock(map[string]string{
+	provider := providerBlockWith(map[string]string{
 		"endpoint": fmt.Sprintf("%q", env.Endpoint),
 		"api_key":  fmt.Sprintf("%q", wrongKey),
 	})
@@ -178,7 +162,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	if applyErr == nil {
 		t.Fatal("apply with a wrong API key succeeded")
 	}
-	want := userTestDiagnostic("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
+	want := diagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
 		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
 		"HTTP 401 Unauthorized")
 	if !want.MatchString(applyErr.Error()) {
@@ -193,7 +177,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != 0 {
 		t.Errorf("sandbox registered users with a wrong API key: %v", env.Sandbox.UserIDs())
 	}
-	if err := userTestExpectRequests(env, userTestRouteCreate, 1); err != nil {
+	if err := expectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
 		t.Error(err)
 	}
 }
@@ -216,7 +200,7 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 				if !env.HasUser(userID) {
 					return fmt.Errorf("user not registered through the endpoint from %s", envEndpoint)
 				}
-				return userTestExpectRequests(env, userTestRouteCreate, 1)
+				return expectRequests(env, sandbox.RouteCreateUser, 1)
 			},
 		}},
 	})
@@ -228,7 +212,7 @@ func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 	t.Setenv(envEndpoint, providerConfigTestDeadEndpoint(t))
 	t.Setenv(envAPIKey, "wrong-key-"+randomHex(16))
 	t.Setenv(envEnvironment, "dev")
-	provider := providerConfigTestBlock(map[string]string{
+	provider := providerBlockWith(map[string]string{
 		"endpoint":    fmt.Sprintf("%q", env.Endpoint),
 		"api_key":     fmt.Sprintf("%q", env.APIKey),
 		"environment": `"staging"`,
@@ -242,7 +226,7 @@ func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 				if !env.HasUser(userID) {
 					return fmt.Errorf("user not registered through the configured endpoint")
 				}
-				return userTestExpectRequests(env, userTestRouteCreate, 1)
+				return expectRequests(env, sandbox.RouteCreateUser, 1)
 			},
 		}},
 	})
@@ -254,10 +238,10 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 		want                        *regexp.Regexp
 	}{
 		{"environment", envEnvironment, "dev", "",
-			userTestDiagnostic("Invalid Point Environment",
+			diagnosticMatching("Invalid Point Environment",
 				`The POINT_ENVIRONMENT environment variable is "dev", but the Point environment must be "staging" or "production". Correct the variable, or set environment in the provider block.`)},
 		{"endpoint", envEndpoint, "http://example.com", "endpoint",
-			userTestDiagnostic("Invalid Point Endpoint",
+			diagnosticMatching("Invalid Point Endpoint",
 				`The POINT_ENDPOINT environment variable must use https for host "example.com": plain http is accepted only for loopback hosts`,
 				"Correct the variable, or set endpoint in the provider block.")},
 	} {
@@ -271,7 +255,7 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerConfigTestBlock(settings) + providerConfigTestUser(userID),
+					Config:      providerBlockWith(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
@@ -318,14 +302,14 @@ provider "point" {
 					if !env.HasUser(userID) {
 						return fmt.Errorf("user not registered once the API key became known")
 					}
-					return userTestExpectRequests(env, userTestRouteCreate, 1)
+					return expectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 			{
 				// Replacing terraform_data makes the key unknown while
 				// point_user, already in state, must be read.
 				Config: config(`"rotated"`),
-				ExpectError: userTestDiagnostic("Point Provider Configuration Not Yet Known",
+				ExpectError: diagnosticMatching("Point Provider Configuration Not Yet Known",
 					"Cannot read a Point user: the provider's api_key depends on values that are known only after apply."),
 			},
 			{
@@ -339,7 +323,7 @@ provider "point" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					return userTestExpectRequests(env, userTestRouteCreate, 1)
+					return expectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 		},

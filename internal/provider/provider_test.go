@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,24 +62,6 @@ func realPointBaseURL() (string, error) {
 	}
 }
 
-// testClock is a clock the tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testEnv is one test's Point API (a fresh sandbox, or real Point) and the
 // provider factories that talk to it.
 type testEnv struct {
@@ -89,7 +69,7 @@ type testEnv struct {
 	Sandbox  *sandbox.Server // nil against real Point
 	Endpoint string          // base URL of the sandbox, or of real Point
 	APIKey   string
-	Clock    *testClock
+	Clock    *sandbox.ManualClock
 	Client   *point.Client // for assertions on what Point holds
 	prefix   string
 }
@@ -98,7 +78,7 @@ type testEnv struct {
 // real Point.
 func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 	t.Helper()
-	env := &testEnv{t: t, Clock: &testClock{now: time.Now().UTC().Truncate(time.Second)}}
+	env := &testEnv{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
 	baseURL := ""
 	if realPoint() {
 		env.APIKey = realPointSettings[envAPIKey]
@@ -193,12 +173,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// exactly matches a whole diagnostic text with Terraform's line wrapping
-// and spacing collapsed.
-func diagnosticPattern(words string) *regexp.Regexp {
-	return regexp.MustCompile(regexp.MustCompile(`\s+`).ReplaceAllString(regexp.QuoteMeta(words), `\s+`))
 }
 
 func TestProvider_schemaValid(t *testing.T) {

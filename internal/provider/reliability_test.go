@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,40 +19,6 @@ import (
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// Routes of the Point API as reliabilityRoute names them.
-const (
-	reliabilityRouteCreateUser         = "create user"
-	reliabilityRouteGetUser            = "get user"
-	reliabilityRouteIssueAccessToken   = "issue access token"
-	reliabilityRouteRevokeAccessToken  = "revoke access token"
-	reliabilityRouteIssueRefreshToken  = "issue refresh token"
-	reliabilityRouteRevokeRefreshToken = "revoke refresh token"
-)
-
-// reliabilityRoute names the API route of a request, or returns "".
-func reliabilityRoute(r *http.Request) string {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/organizations/users/")
-	if !ok {
-		return ""
-	}
-	segments := strings.Split(rest, "/")
-	switch {
-	case len(segments) == 1 && r.Method == http.MethodPost:
-		return reliabilityRouteCreateUser
-	case len(segments) == 1 && r.Method == http.MethodGet:
-		return reliabilityRouteGetUser
-	case len(segments) == 2 && segments[1] == "access_token" && r.Method == http.MethodPost:
-		return reliabilityRouteIssueAccessToken
-	case len(segments) == 3 && segments[1] == "access_token" && r.Method == http.MethodDelete:
-		return reliabilityRouteRevokeAccessToken
-	case len(segments) == 2 && segments[1] == "refresh_token" && r.Method == http.MethodPost:
-		return reliabilityRouteIssueRefreshToken
-	case len(segments) == 2 && segments[1] == "refresh_token" && r.Method == http.MethodDelete:
-		return reliabilityRouteRevokeRefreshToken
-	}
-	return ""
-}
 
 // reliabilityFront counts the sandbox's answers by status and route.
 //
@@ -75,12 +40,12 @@ func newReliabilityFront(next http.Handler) *reliabilityFront {
 }
 
 func (f *reliabilityFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := reliabilityRoute(r)
+	route := sandbox.RouteOf(r)
 	var rec *httptest.ResponseRecorder
 	for {
 		rec = httptest.NewRecorder()
 		f.next.ServeHTTP(rec, r)
-		if route != reliabilityRouteIssueAccessToken || !reliabilityInjected503(rec) || r.Context().Err() != nil {
+		if route != sandbox.RouteIssueAccessToken || !reliabilityInjected503(rec) || r.Context().Err() != nil {
 			break
 		}
 		f.mu.Lock()
@@ -203,14 +168,14 @@ resource "echo" "token" {}
 `, server.URL, env.APIKey, reliabilityUsers)
 	tokenChecks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("user_id"), knownvalue.StringExact(reliabilityUserID(0))),
-		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("token"), knownvalue.StringRegexp(leakTestJWTShape)),
+		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("token"), knownvalue.StringRegexp(jwtShape)),
 		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
 	}
 
 	start := time.Now()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   accessTokenVersionChecks,
+		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{
 			{
 				Config:            config,
@@ -223,7 +188,7 @@ resource "echo" "token" {}
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(s *terraform.State) error {
-					if n := env.Sandbox.RequestCounts()[userTestRouteCreate]; n < reliabilityUsers {
+					if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]; n < reliabilityUsers {
 						return fmt.Errorf("sandbox saw %d user creations, want at least %d", n, reliabilityUsers)
 					}
 					return reliabilityCheckConverged(env)(s)
@@ -250,7 +215,7 @@ resource "echo" "token" {}
 	if injected503 == 0 || injected429 == 0 {
 		t.Errorf("faults were not injected: %d answers 503, %d answers 429", injected503, injected429)
 	}
-	if n := front.count(reliabilityRouteCreateUser, http.StatusConflict); n != 0 {
+	if n := front.count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
 		t.Errorf("%d user creations met 409", n)
 	}
 	t.Logf("faults: %d answers to the provider in %s (%d requests at the sandbox); %d were 503 and %d were 429, all survived; %d more 503s on issue access token shielded; %d access tokens issued",

@@ -71,11 +71,7 @@ func rtTestIsCurrent(env *testEnv, userID string) knownvalue.Check {
 	})
 }
 
-const (
-	rtTestRouteGetUser       = "GET /organizations/users/{userId}"
-	rtTestRouteIssueRefresh  = "POST /organizations/users/{userId}/refresh_token"
-	rtTestRouteRevokeRefresh = "DELETE /organizations/users/{userId}/refresh_token"
-)
+const ()
 
 func rtTestStateToken(s *terraform.State) (string, error) {
 	rs, ok := s.RootModule().Resources[rtTestAddr]
@@ -504,7 +500,7 @@ func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
 				return fmt.Errorf("the token issued outside Terraform should stay current (current set: %t)", current != "")
 			}
 			if env.Sandbox != nil {
-				if n := env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh]; n != 1 {
+				if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]; n != 1 {
 					return fmt.Errorf("destroy made %d revoke requests, want 1", n)
 				}
 			}
@@ -555,7 +551,7 @@ func TestAccRefreshToken_destroyRefreshesAfterRotationOutsideTerraform(t *testin
 					rtTestNoCurrentToken(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox != nil {
-							if n := env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh]; n != 1 {
+							if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]; n != 1 {
 								return fmt.Errorf("destroy made %d revoke requests, want 1", n)
 							}
 						}
@@ -879,7 +875,7 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 				return fmt.Errorf("user %q exists in Point", userID)
 			}
 			if env.Sandbox != nil {
-				if n := env.Sandbox.RequestCounts()[rtTestRouteIssueRefresh]; n != 1 {
+				if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 1 {
 					return fmt.Errorf("made %d issue requests for an unknown user, want 1", n)
 				}
 			}
@@ -899,7 +895,7 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 func TestAccRefreshToken_readAPIError(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-read-error")
-	front := &badInputFront{next: env.Upstream(), route: reliabilityRouteGetUser,
+	front := &badInputFront{next: env.Upstream(), route: sandbox.RouteGetUser,
 		answer: badInputJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)

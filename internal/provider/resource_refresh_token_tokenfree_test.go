@@ -682,7 +682,7 @@ func TestAccRefreshTokenTokenFree_destroyAfterRotationOutsideTerraform(t *testin
 				return fmt.Errorf("the token issued outside Terraform should stay current (current set: %t)", current != "")
 			}
 			if env.Sandbox != nil {
-				if n := env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh] - revokesBefore; n != 0 {
+				if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken] - revokesBefore; n != 0 {
 					return fmt.Errorf("destroy made %d revoke requests, want none", n)
 				}
 			}
@@ -704,7 +704,7 @@ func TestAccRefreshTokenTokenFree_destroyAfterRotationOutsideTerraform(t *testin
 				PreConfig: func() {
 					newer = env.RotateRefreshToken(userID)
 					if env.Sandbox != nil {
-						revokesBefore = env.Sandbox.RequestCounts()[rtTestRouteRevokeRefresh]
+						revokesBefore = env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]
 					}
 				},
 				Config:   freeTestConfig(env, userID, ""),
@@ -933,7 +933,7 @@ func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
 	var mu sync.Mutex
 	var presented []string
 	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			mu.Lock()
 			presented = append(presented, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 			mu.Unlock()

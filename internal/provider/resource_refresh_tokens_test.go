@@ -84,7 +84,7 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					bulkTestCheckTokens(env, ids, &afterAdd),
 					bulkTestSameTokens(early, &initial),
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, late, 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, late, 1) },
 				),
 			},
 			{
@@ -104,7 +104,7 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 					bulkTestCheckTokens(env, ids, &afterDue),
 					bulkTestSameTokens(late, &afterAdd),
 					bulkTestRefused(env, early, &afterAdd),
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, early, 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, early, 1) },
 				),
 			},
 			{
@@ -118,7 +118,7 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					bulkTestCheckTokens(env, ids, &afterTriggers),
 					bulkTestRefused(env, ids, &afterDue),
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, ids, 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) },
 				),
 			},
 			{
@@ -135,8 +135,8 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 					bulkTestCheckTokens(env, ids[:15], nil),
 					bulkTestSameTokens(ids[:15], &afterTriggers),
 					bulkTestNoTokens(env, ids[15:]),
-					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, ids[15:], 1) },
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -205,7 +205,7 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 						return nil
 					},
 					func(*terraform.State) error {
-						return front.expect(reliabilityRouteIssueRefreshToken, []string{revoked}, 1)
+						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
 					},
 				),
 			},
@@ -259,8 +259,8 @@ import {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					bulkTestCheckTokens(env, ids, nil),
 					bulkTestSameTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 			{
@@ -274,7 +274,7 @@ import {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					bulkTestSameTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(reliabilityRouteIssueRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -302,16 +302,16 @@ func TestAccBulk_importErrors(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      usersTestConfig(provider, ids[:1], "") + importBlock(bulkTestUsers, ids[0]+",,"+ids[1]),
-				ExpectError: userTestDiagnostic("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
+				ExpectError: diagnosticMatching("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
 			},
 			{
 				Config:      usersTestConfig(provider, []string{ids[0], missing}, "") + importBlock(bulkTestUsers, ids[0]+","+missing),
-				ExpectError: userTestDiagnostic("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
+				ExpectError: diagnosticMatching("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
 			},
 			{
 				Config: bulkTestConfig(provider, ids[:2], "", "") + importBlock(bulkTestUsers, ids[0]+","+ids[1]) +
 					importBlock(bulkTestTokens, ids[0]+","+ids[1]),
-				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
+				ExpectError: diagnosticMatching("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
 			},
 		},
 	})
@@ -468,7 +468,7 @@ import {
 // bulkTestNoRequests fails when the front saw a request that registers a
 // user or issues or revokes a refresh token succeed.
 func bulkTestNoRequests(front *bulkTestFront) error {
-	for _, route := range []string{reliabilityRouteCreateUser, reliabilityRouteIssueRefreshToken, reliabilityRouteRevokeRefreshToken} {
+	for _, route := range []string{sandbox.RouteCreateUser, sandbox.RouteIssueRefreshToken, sandbox.RouteRevokeRefreshToken} {
 		if err := front.expect(route, nil, 0); err != nil {
 			return err
 		}
@@ -588,7 +588,7 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					bulkTestNoTokenInState(env, ids),
 					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 2)),
-					bulkTestStateFunc(func(*tfjson.State) error { return front.expect(reliabilityRouteIssueRefreshToken, ids, 1) }),
+					bulkTestStateFunc(func(*tfjson.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
 				},
 			},
 			{
@@ -612,7 +612,7 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					bulkTestNoTokenInState(env, ids),
 					bulkTestStateFunc(func(*tfjson.State) error {
-						return front.expect(reliabilityRouteIssueRefreshToken, []string{revoked}, 1)
+						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
 					}),
 					captureFingerprints,
 				},

@@ -66,7 +66,7 @@ import {
 			t.Errorf("sandbox users = %v, want only %q", got, userID)
 		}
 	}
-	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
+	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
 	if got := env.CurrentRefreshToken(userID); got != token {

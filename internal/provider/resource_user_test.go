@@ -18,11 +18,7 @@ import (
 )
 
 // Route names as the sandbox counts them.
-const (
-	userTestRouteCreate        = "POST /organizations/users/{userId}"
-	userTestRouteGet           = "GET /organizations/users/{userId}"
-	userTestRouteRevokeRefresh = "DELETE /organizations/users/{userId}/refresh_token"
-)
+const ()
 
 func userTestConfig(env *testEnv, userID, deletionPolicy string) string {
 	return env.ProviderBlock() + fmt.Sprintf(`
@@ -31,28 +27,6 @@ resource "point_user" "test" {
   deletion_policy = %[2]q
 }
 `, userID, deletionPolicy)
-}
-
-// userTestDiagnostic matches the given texts in order, each tolerant of
-// Terraform's line wrapping.
-func userTestDiagnostic(texts ...string) *regexp.Regexp {
-	parts := make([]string, len(texts))
-	for i, text := range texts {
-		parts[i] = diagnosticPattern(text).String()
-	}
-	return regexp.MustCompile(strings.Join(parts, `[\s\S]*`))
-}
-
-// userTestExpectRequests fails unless the sandbox saw exactly want requests
-// on route; it passes trivially against real Point.
-func userTestExpectRequests(env *testEnv, route string, want int) error {
-	if env.Sandbox == nil {
-		return nil
-	}
-	if got := env.Sandbox.RequestCounts()[route]; got != want {
-		return fmt.Errorf("sandbox saw %d requests %q, want %d (all: %v)", got, route, want, env.Sandbox.RequestCounts())
-	}
-	return nil
 }
 
 func TestAccUser_deletionPolicy(t *testing.T) {
@@ -85,7 +59,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 						if createdToken = env.CurrentRefreshToken(userID); createdToken == "" {
 							return fmt.Errorf("user %q has no refresh token after create", userID)
 						}
-						return userTestExpectRequests(env, userTestRouteCreate, 1)
+						return expectRequests(env, sandbox.RouteCreateUser, 1)
 					},
 				},
 				{
@@ -130,7 +104,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 					resource.TestStep{
 						Config:  userTestConfig(env, userID, policy),
 						Destroy: true,
-						ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+						ExpectError: diagnosticMatching("Point User Deletion Prevented",
 							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
 							`set deletion_policy to "ABANDON"`),
 					},
@@ -172,7 +146,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 								return fmt.Errorf("sandbox still holds a refresh token for %q", userID)
 							}
 						}
-						if err := userTestExpectRequests(env, userTestRouteRevokeRefresh, 1); err != nil {
+						if err := expectRequests(env, sandbox.RouteRevokeRefreshToken, 1); err != nil {
 							return err
 						}
 						return env.CheckRefreshTokenRefused(userID, createdToken)
@@ -180,7 +154,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 					if token != createdToken {
 						return fmt.Errorf("refresh token of %q changed by a %s destroy", userID, policy)
 					}
-					if err := userTestExpectRequests(env, userTestRouteRevokeRefresh, 0); err != nil {
+					if err := expectRequests(env, sandbox.RouteRevokeRefreshToken, 0); err != nil {
 						return err
 					}
 					return env.CheckRefreshTokenAccepted(userID, createdToken)
@@ -222,10 +196,10 @@ import {
 		},
 	})
 
-	if err := userTestExpectRequests(env, userTestRouteCreate, 0); err != nil {
+	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
-	if env.Sandbox != nil && env.Sandbox.RequestCounts()[userTestRouteGet] == 0 {
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 		t.Error("import did not read the user from Point")
 	}
 	if got := env.CurrentRefreshToken(userID); got != token {
@@ -248,7 +222,7 @@ func TestAccUser_drift(t *testing.T) {
 			{
 				Config: userTestConfig(env, userID, deletionAbandon),
 				Check: func(*terraform.State) error {
-					return userTestExpectRequests(env, userTestRouteCreate, 1)
+					return expectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 			{
@@ -264,7 +238,7 @@ func TestAccUser_drift(t *testing.T) {
 					if !env.Sandbox.HasUser(userID) {
 						return fmt.Errorf("user %q not registered again after drift", userID)
 					}
-					return userTestExpectRequests(env, userTestRouteCreate, 2)
+					return expectRequests(env, sandbox.RouteCreateUser, 2)
 				},
 			},
 		},
@@ -281,7 +255,7 @@ func TestAccUser_alreadyExists(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: userTestConfig(env, userID, deletionAbandon),
-				ExpectError: userTestDiagnostic(
+				ExpectError: diagnosticMatching(
 					"Point User Already Exists",
 					fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it.", userID),
 					fmt.Sprintf("terraform import point_user.<name> %q", userID),
@@ -302,7 +276,7 @@ func TestAccUser_alreadyExists(t *testing.T) {
 	if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
 		t.Error(err)
 	}
-	if err := userTestExpectRequests(env, userTestRouteCreate, 1); err != nil {
+	if err := expectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
 		t.Error(err)
 	}
 }
@@ -331,7 +305,7 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 					if got, _ := env.Sandbox.CurrentRefreshToken(userID); got != token {
 						return fmt.Errorf("adopting the user changed its refresh token")
 					}
-					return userTestExpectRequests(env, userTestRouteCreate, 1)
+					return expectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 		},
@@ -393,19 +367,19 @@ func TestAccUser_invalidInput(t *testing.T) {
 		deletionPolicy string
 		want           *regexp.Regexp
 	}{
-		{name: "empty", userID: "", want: userTestDiagnostic("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{name: "empty", userID: "", want: diagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
 		{name: "129 characters", userID: strings.Repeat("x", 129),
-			want: userTestDiagnostic("Attribute user_id must be at most 128 characters long, got 129.")},
+			want: diagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
 		{name: "slash", userID: "team/alice",
-			want: userTestDiagnostic(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+			want: diagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
 		{name: "email", userID: "alice@example.com",
-			want: userTestDiagnostic(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{name: "space", userID: "alice smith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
-		{name: "tab", userID: "alice\tsmith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
-		{name: "newline", userID: "alice\nsmith", want: userTestDiagnostic("Attribute user_id must not contain whitespace.")},
-		{name: "control character", userID: "alice\x01", want: userTestDiagnostic("Attribute user_id must not contain control characters.")},
+			want: diagnosticMatching(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
+		{name: "space", userID: "alice smith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "tab", userID: "alice\tsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "newline", userID: "alice\nsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "control character", userID: "alice\x01", want: diagnosticMatching("Attribute user_id must not contain control characters.")},
 		{name: "deletion policy", userID: "alice", deletionPolicy: "DELETE",
-			want: userTestDiagnostic(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+			want: diagnosticMatching(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
@@ -444,7 +418,7 @@ func TestAccUser_invalidImportID(t *testing.T) {
 						ImportState:     true,
 						ImportStateKind: kind,
 						ImportStateId:   "a@b",
-						ExpectError: userTestDiagnostic("Invalid Import ID",
+						ExpectError: diagnosticMatching("Invalid Import ID",
 							`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
 							`Got "a@b".`),
 					},
@@ -489,7 +463,7 @@ resource "point_user" "test" {
 					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count {
 						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count)
 					}
-					return userTestExpectRequests(env, userTestRouteCreate, count)
+					return expectRequests(env, sandbox.RouteCreateUser, count)
 				},
 			},
 			{
@@ -498,7 +472,7 @@ resource "point_user" "test" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					return userTestExpectRequests(env, userTestRouteCreate, count)
+					return expectRequests(env, sandbox.RouteCreateUser, count)
 				},
 			},
 		},

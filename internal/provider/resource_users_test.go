@@ -77,7 +77,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, first, true),
-					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, first, 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, first, 1) },
 				),
 			},
 			{
@@ -96,8 +96,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids, true),
-					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, ids[50:60], 1) },
-					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, ids[50:60], 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 			{
@@ -105,8 +105,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				PreConfig: front.reset,
 				Config:    usersTestConfig(provider, second, policy(deletionRevoke)),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 			{
@@ -122,7 +122,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids[5:10], false),
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, ids[5:10], 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1) },
 				),
 			},
 			{
@@ -132,18 +132,18 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				// PREVENT stops a removal at plan time: nothing is revoked.
 				PreConfig:   front.reset,
 				Config:      usersTestConfig(provider, ids[15:60], policy(deletionPrevent)),
-				ExpectError: userTestDiagnostic("Point User Deletion Prevented", "removes 5 users from user_ids", "Terraform stopped at plan time"),
+				ExpectError: diagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "Terraform stopped at plan time"),
 			},
 			{
 				Config:      usersTestConfig(provider, third, policy(deletionPrevent)),
 				Destroy:     true,
-				ExpectError: userTestDiagnostic("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
+				ExpectError: diagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
 			},
 			{
 				Config: usersTestConfig(provider, third, policy(deletionAbandon)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(reliabilityRouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -177,7 +177,7 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 		"import point_users with all of its ids")
 	bulkTestExpectOutput(t, out, "Apply complete! Resources: 1 added")
 	bulkTestExpectNotTainted(t, cli, bulkTestUsers)
-	if err := front.expect(reliabilityRouteCreateUser, bulkTestMinus(ids[:10], taken), 1); err != nil {
+	if err := front.expect(sandbox.RouteCreateUser, bulkTestMinus(ids[:10], taken), 1); err != nil {
 		t.Error(err)
 	}
 
@@ -189,10 +189,10 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	bulkTestExpectOutput(t, out, "point_users.test will be updated in-place")
 	out = cli.MustRun(1, "apply", "-input=false", "-auto-approve", "-no-color")
 	bulkTestExpectOutput(t, out, "Error: Point Users Already Exist", "Point already has 2 of the 4 users")
-	if err := front.expect(reliabilityRouteCreateUser, ids[10:], 1); err != nil {
+	if err := front.expect(sandbox.RouteCreateUser, ids[10:], 1); err != nil {
 		t.Error(err)
 	}
-	if n := front.count(reliabilityRouteCreateUser, "", http.StatusConflict); n != 2 {
+	if n := front.count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 2 {
 		t.Errorf("the second apply met 409 on %d registrations, want 2: one for each id Point had before", n)
 	}
 	state := bulkTestShowState(t, cli)
@@ -237,9 +237,9 @@ func TestAccUsers_driftPerID(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					bulkTestCheckTokens(env, ids, nil),
 					bulkTestSameTokens(bulkTestMinus(ids, []string{gone}), &before),
-					func(*terraform.State) error { return front.expect(reliabilityRouteCreateUser, []string{gone}, 1) },
+					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
 					func(*terraform.State) error {
-						return front.expect(reliabilityRouteIssueRefreshToken, []string{gone}, 1)
+						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
 					},
 				),
 			},
@@ -263,7 +263,7 @@ func TestAccUsers_badInput(t *testing.T) {
 			{
 				Config:      usersTestConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
 				PlanOnly:    true,
-				ExpectError: userTestDiagnostic("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
+				ExpectError: diagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
 			},
 			{
 				Config:      usersTestConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),

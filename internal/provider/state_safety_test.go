@@ -74,7 +74,7 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 	})
 	var refuseRevocation atomic.Bool
 	revocationProxy := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if refuseRevocation.Load() && reliabilityRoute(r) == reliabilityRouteRevokeRefreshToken {
+		if refuseRevocation.Load() && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"error":"not_found","message":"no such route"}`))
@@ -96,7 +96,7 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 		return resource.TestStep{
 			PreConfig: stillCurrent,
 			Config:    stateSafetyProvider(env, endpoint, "") + config,
-			ExpectError: userTestDiagnostic("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
+			ExpectError: diagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
 				"nothing was removed from Terraform state"),
 		}
 	}
@@ -116,7 +116,7 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
 				Config:      stateSafetyProvider(env, revocationProxy, "") + config,
 				Destroy:     true,
-				ExpectError: userTestDiagnostic("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
+				ExpectError: diagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
 				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
@@ -140,7 +140,7 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 	userID := env.UserID("slow-create")
 	var creates atomic.Int32
 	slowCreates := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if reliabilityRoute(r) != reliabilityRouteCreateUser {
+		if sandbox.RouteOf(r) != sandbox.RouteCreateUser {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -213,14 +213,14 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 			{
 				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
 				Destroy: true,
-				ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+				ExpectError: diagnosticMatching("Point User Deletion Prevented",
 					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
 					`first set deletion_policy to "ABANDON"`, "removed block"),
 			},
 			{
 				PreConfig: untouched,
 				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID+"-renamed", deletionPrevent),
-				ExpectError: userTestDiagnostic("Point User Deletion Prevented",
+				ExpectError: diagnosticMatching("Point User Deletion Prevented",
 					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan replaces it (user_id changed).`, userID)),
 			},
 			{
@@ -247,7 +247,7 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 	env.AddUser(userID)
 	var rotations, issues atomic.Int32
 	rotatingFront := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			// Every other request finds its token just replaced.
 			if issues.Add(1)%2 == 1 {
 				rotations.Add(1)
@@ -295,7 +295,7 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 	userID := env.UserID("retried-create")
 	var creates atomic.Int32
 	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if reliabilityRoute(r) == reliabilityRouteCreateUser && creates.Add(1) == 1 {
+		if sandbox.RouteOf(r) == sandbox.RouteCreateUser && creates.Add(1) == 1 {
 			next.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
 			return
@@ -384,27 +384,27 @@ resource "point_refresh_token" "test" {
 			{
 				Config:   keyFromFile + userConfig,
 				PlanOnly: true,
-				ExpectError: userTestDiagnostic("Invalid Point API Key",
+				ExpectError: diagnosticMatching("Invalid Point API Key",
 					"api_key holds whitespace or a control character", "trimspace()"),
 			},
 			{
 				Config:      noKey + userConfig,
 				PlanOnly:    true,
-				ExpectError: userTestDiagnostic("Missing Point API Key", "Cannot register a Point user"),
+				ExpectError: diagnosticMatching("Missing Point API Key", "Cannot register a Point user"),
 			},
 			{
 				Config: importToken(withoutToken),
-				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Token",
+				ExpectError: diagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
 			},
 			{
 				Config: importToken(missing),
-				ExpectError: userTestDiagnostic("Cannot Import Point Refresh Token",
+				ExpectError: diagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: Point has no user with this id", missing)),
 			},
 			{
 				Config: env.ProviderBlock() + userConfig + fmt.Sprintf("\nimport {\n  to = point_user.test\n  id = %q\n}\n", missing),
-				ExpectError: userTestDiagnostic("Cannot Import Point User",
+				ExpectError: diagnosticMatching("Cannot Import Point User",
 					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
 			},
 			{
@@ -436,7 +436,7 @@ func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config:   out.String(),
 			PlanOnly: true,
-			ExpectError: userTestDiagnostic("Invalid Point API Key",
+			ExpectError: diagnosticMatching("Invalid Point API Key",
 				"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
 		}},
 	})
@@ -451,7 +451,7 @@ func TestAccStateSafety_accessTokenRotatedTwice(t *testing.T) {
 	env.AddUser(userID)
 	var issues atomic.Int32
 	alwaysRotating := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if reliabilityRoute(r) == reliabilityRouteIssueAccessToken {
+		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			issues.Add(1)
 			env.RotateRefreshToken(userID)
 		}
@@ -473,7 +473,7 @@ resource "echo" "test" {}
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{{
 			Config: config,
-			ExpectError: userTestDiagnostic("Point Refresh Token Not Accepted",
+			ExpectError: diagnosticMatching("Point Refresh Token Not Accepted",
 				fmt.Sprintf("Point refused the current refresh token of user %q twice", userID),
 				"set user_id = point_refresh_token.<name>.id"),
 		}},

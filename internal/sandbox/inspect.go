@@ -3,6 +3,8 @@ package sandbox
 import (
 	"net/http"
 	"slices"
+	"sync"
+	"time"
 )
 
 // UserIDs returns the ids of all users, sorted.
@@ -139,4 +141,28 @@ func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
 	st.AccessTokensRevoked = s.store.accessRevoked
 	s.store.mu.Unlock()
 	writeJSON(w, http.StatusOK, st)
+}
+
+// ManualClock is a clock that tests move by hand, for Options.Now and for
+// anything else that must agree with the sandbox on the time.
+type ManualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManualClock returns a clock that reads start until moved.
+func NewManualClock(start time.Time) *ManualClock { return &ManualClock{now: start} }
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

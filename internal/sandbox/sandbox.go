@@ -69,14 +69,48 @@ const (
 	routeUnmatched = numRoutes
 )
 
+// The routes the sandbox serves, as ServeMux patterns. They name the keys
+// of RequestCounts, and every test takes its route names from here. The
+// client keeps its own copy (internal/point/users.go) on purpose: a mistake
+// in one is caught by the tests of the other.
+const (
+	RouteCreateUser         = "POST /organizations/users/{userId}"
+	RouteGetUser            = "GET /organizations/users/{userId}"
+	RouteIssueAccessToken   = "POST /organizations/users/{userId}/access_token"
+	RouteRevokeAccessToken  = "DELETE /organizations/users/{userId}/access_token/{accessToken}"
+	RouteIssueRefreshToken  = "POST /organizations/users/{userId}/refresh_token"
+	RouteRevokeRefreshToken = "DELETE /organizations/users/{userId}/refresh_token"
+	// RouteUnmatched counts requests that matched no route.
+	RouteUnmatched = "unmatched"
+)
+
 var routeNames = [numRoutes + 1]string{
-	routeCreateUser:         "POST /organizations/users/{userId}",
-	routeGetUser:            "GET /organizations/users/{userId}",
-	routeIssueAccessToken:   "POST /organizations/users/{userId}/access_token",
-	routeRevokeAccessToken:  "DELETE /organizations/users/{userId}/access_token/{accessToken}",
-	routeIssueRefreshToken:  "POST /organizations/users/{userId}/refresh_token",
-	routeRevokeRefreshToken: "DELETE /organizations/users/{userId}/refresh_token",
-	routeUnmatched:          "unmatched",
+	routeCreateUser:         RouteCreateUser,
+	routeGetUser:            RouteGetUser,
+	routeIssueAccessToken:   RouteIssueAccessToken,
+	routeRevokeAccessToken:  RouteRevokeAccessToken,
+	routeIssueRefreshToken:  RouteIssueRefreshToken,
+	routeRevokeRefreshToken: RouteRevokeRefreshToken,
+	routeUnmatched:          RouteUnmatched,
+}
+
+// routeMatcher tells which route a request is for, without serving it.
+var routeMatcher = func() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, name := range routeNames[:numRoutes] {
+		mux.Handle(name, http.NotFoundHandler())
+	}
+	return mux
+}()
+
+// RouteOf returns the route a request is for, such as RouteCreateUser, or
+// "" when it is for none: for fronts that tests put before Point.
+func RouteOf(r *http.Request) string {
+	if !isCleanPath(r.URL.EscapedPath()) {
+		return ""
+	}
+	_, pattern := routeMatcher.Handler(r)
+	return pattern
 }
 
 const (

@@ -25,23 +25,6 @@ var (
 	apiKeyRE       = regexp.MustCompile(`^sandbox-key-[0-9a-f]{32}$`)
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func newTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	if opts.APIKey == "" {
@@ -367,7 +350,7 @@ func TestUserIDRules(t *testing.T) {
 }
 
 func TestIssueAccessToken(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clock := NewManualClock(time.Unix(1_700_000_000, 0))
 	secret := []byte("test-secret")
 	s := newTestServer(t, Options{JWTSecret: secret, Now: clock.Now, AccessTokenTTL: time.Hour})
 	refresh := createUser(t, s, "erin")
@@ -441,7 +424,7 @@ func TestDefaultTTL(t *testing.T) {
 }
 
 func TestRevokeAccessToken(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clock := NewManualClock(time.Unix(1_700_000_000, 0))
 	s := newTestServer(t, Options{Now: clock.Now, AccessTokenTTL: time.Minute})
 	refresh := createUser(t, s, "gina")
 	access := issueAccess(t, s, "gina", refresh)
@@ -579,12 +562,12 @@ func TestRequestCounts(t *testing.T) {
 	do(t, s, "GET", "/_sandbox/state", testKey)
 
 	want := map[string]int{
-		"POST /organizations/users/{userId}":                              1,
-		"GET /organizations/users/{userId}":                               2,
-		"POST /organizations/users/{userId}/access_token":                 1,
-		"DELETE /organizations/users/{userId}/access_token/{accessToken}": 1,
-		"POST /organizations/users/{userId}/refresh_token":                1,
-		"DELETE /organizations/users/{userId}/refresh_token":              1,
+		RouteCreateUser:         1,
+		RouteGetUser:            2,
+		RouteIssueAccessToken:   1,
+		RouteRevokeAccessToken:  1,
+		RouteIssueRefreshToken:  1,
+		RouteRevokeRefreshToken: 1,
 	}
 	got := s.RequestCounts()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -727,9 +710,9 @@ func TestStateEndpoint(t *testing.T) {
 		AccessTokensIssued:   1,
 		Requests:             4,
 		RequestCounts: map[string]int{
-			"POST /organizations/users/{userId}":                 2,
-			"POST /organizations/users/{userId}/access_token":    1,
-			"DELETE /organizations/users/{userId}/refresh_token": 1,
+			RouteCreateUser:         2,
+			RouteIssueAccessToken:   1,
+			RouteRevokeRefreshToken: 1,
 		},
 	}
 	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", want) {
@@ -746,7 +729,7 @@ func TestFailureRate(t *testing.T) {
 	if s.HasUser("x") {
 		t.Error("a 503'd create made a user")
 	}
-	if n := s.RequestCounts()["POST /organizations/users/{userId}"]; n != 5 {
+	if n := s.RequestCounts()[RouteCreateUser]; n != 5 {
 		t.Errorf("count = %d, want 5", n)
 	}
 	// Faults do not touch the inspection endpoint or unknown routes.
@@ -829,7 +812,7 @@ func TestLatency(t *testing.T) {
 	if s.HasUser("late") {
 		t.Error("cancelled request was handled")
 	}
-	if n := s.RequestCounts()["POST /organizations/users/{userId}"]; n != 1 {
+	if n := s.RequestCounts()[RouteCreateUser]; n != 1 {
 		t.Errorf("cancelled request count = %d, want 1", n)
 	}
 }
@@ -980,12 +963,12 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("access tokens = %d, want %d", n, workers*rounds)
 	}
 	wantCounts := map[string]int{
-		"POST /organizations/users/{userId}":                              workers,
-		"GET /organizations/users/{userId}":                               workers * rounds,
-		"POST /organizations/users/{userId}/access_token":                 workers * rounds,
-		"DELETE /organizations/users/{userId}/access_token/{accessToken}": workers * rounds,
-		"POST /organizations/users/{userId}/refresh_token":                workers,
-		"DELETE /organizations/users/{userId}/refresh_token":              workers,
+		RouteCreateUser:         workers,
+		RouteGetUser:            workers * rounds,
+		RouteIssueAccessToken:   workers * rounds,
+		RouteRevokeAccessToken:  workers * rounds,
+		RouteIssueRefreshToken:  workers,
+		RouteRevokeRefreshToken: workers,
 	}
 	if got := s.RequestCounts(); fmt.Sprint(got) != fmt.Sprint(wantCounts) {
 		t.Errorf("RequestCounts = %v, want %v", got, wantCounts)
@@ -1074,4 +1057,23 @@ func TestValidateUserIDDirect(t *testing.T) {
 		}
 	}
 	wantError(t, do(t, New(Options{}), "OPTIONS", "*", ""), http.StatusNotFound, "not_found")
+}
+
+func TestRouteOf(t *testing.T) {
+	for _, tc := range []struct{ method, path, want string }{
+		{http.MethodPost, "/organizations/users/u", RouteCreateUser},
+		{http.MethodGet, "/organizations/users/u", RouteGetUser},
+		{http.MethodPost, "/organizations/users/u/access_token", RouteIssueAccessToken},
+		{http.MethodDelete, "/organizations/users/u/access_token/eyJ.x.y", RouteRevokeAccessToken},
+		{http.MethodPost, "/organizations/users/u/refresh_token", RouteIssueRefreshToken},
+		{http.MethodDelete, "/organizations/users/u/refresh_token", RouteRevokeRefreshToken},
+		{http.MethodDelete, "/organizations/users/u", ""},
+		{http.MethodGet, "/prefix/organizations/users/u", ""},
+		{http.MethodPost, "/organizations/users//access_token", ""},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		if got := RouteOf(r); got != tc.want {
+			t.Errorf("RouteOf(%s %s) = %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
 }
