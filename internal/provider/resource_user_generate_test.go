@@ -69,6 +69,9 @@ import {
 	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
+		t.Error("import did not read the user from Point")
+	}
 	if got := env.CurrentRefreshToken(userID); got != token {
 		t.Error("importing the user changed its refresh token")
 	}
@@ -128,7 +131,8 @@ resource "point_user" "alice" {
 }
 
 // userTestDriftPlan plans with point_user.alice in state for a user that
-// Point does not have: a warning, and the user planned for creation.
+// Point does not have: a warning, and the user planned for creation, which
+// the apply that follows registers again.
 func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID string) {
 	t.Helper()
 	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
@@ -144,4 +148,12 @@ func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID str
 	if env.HasUser(userID) {
 		t.Error("a plan registered the user again")
 	}
+	cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+	if !env.HasUser(userID) {
+		t.Errorf("user %q not registered again after drift", userID)
+	}
+	if err := expectRequests(env, sandbox.RouteCreateUser, 2); err != nil {
+		t.Error(err)
+	}
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 }
