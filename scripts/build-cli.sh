@@ -64,7 +64,7 @@ build() {
 	echo "${cli} ${version}: fetching ${module}@v${version}"
 	local dir
 	dir="$(cd "${work}" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "${module}@v${version}" |
-		sed -n 's/^[[:space:]]*"Dir": *"\(.*\)",*$/\1/p')"
+		sed -n 's/^[[:space:]]*"Dir": *"\(.*\)",*$/\1/p' || true)"
 	if [[ -z "${dir}" || ! -f "${dir}/go.mod" ]]; then
 		(cd "${work}" && GOWORK=off GOFLAGS=-mod=mod go mod download -json "${module}@v${version}") >&2 || true
 		echo "error: could not fetch ${module}@v${version}" >&2
@@ -131,23 +131,28 @@ build() {
 
 	echo "${cli} ${version}: building (go $(sed -n 's/^go //p' "${src}/go.mod"))"
 	mkdir -p "${outdir}"
+	# Built under a name of its own, then renamed: a concurrent build of the
+	# same CLI, or a run that reads it meanwhile, never sees half a binary.
+	local tmp_out="${out}.tmp.$$"
+	# shellcheck disable=SC2064 # expand now: they are local
+	trap "chmod -R u+w '${work}' 2>/dev/null; rm -rf '${work}' '${tmp_out}'" EXIT
 	# GOTOOLCHAIN=auto fetches a newer Go through the module proxy when the
 	# CLI's go.mod asks for one. dev=no makes the binary report its plain
 	# release version, as a release build does.
 	(
 		cd "${src}"
 		GOWORK=off GOFLAGS=-mod=mod GOTOOLCHAIN="${CLI_GOTOOLCHAIN:-auto}" CGO_ENABLED=0 \
-			go build -trimpath -ldflags "-s -w -X ${version_pkg}.dev=no" -o "${out}.tmp" "${main_pkg}"
+			go build -trimpath -ldflags "-s -w -X ${version_pkg}.dev=no" -o "${tmp_out}" "${main_pkg}"
 	)
 	local reported
-	reported="$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "${out}.tmp" version -json |
+	reported="$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "${tmp_out}" version -json |
 		sed -n 's/.*"terraform_version": *"\([^"]*\)".*/\1/p')"
 	if [[ "${reported}" != "${version}" ]]; then
-		rm -f "${out}.tmp"
+		rm -f "${tmp_out}"
 		echo "error: the ${cli} built from v${version} reports version ${reported:-unknown}" >&2
 		exit 1
 	fi
-	mv "${out}.tmp" "${out}"
+	mv "${tmp_out}" "${out}"
 	echo "${out}: built in $((SECONDS - started))s"
 	chmod -R u+w "${work}"
 	rm -rf "${work}"
