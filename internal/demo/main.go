@@ -35,9 +35,6 @@ const (
 	existingUserID  = "org-user-0042"
 	existingUserKey = "legacy-01"
 	receiptFile     = "consumer-receipt.txt"
-	// The oldest releases with ephemeral resources.
-	minTerraform = "1.10.0"
-	minOpenTofu  = "1.11.0"
 )
 
 func main() {
@@ -62,6 +59,12 @@ type demo struct {
 	// transcript collects Terraform's output, to check that no secret shows in it.
 	transcript bytes.Buffer
 	checks     []check
+	// existingToken is the refresh token of the user registered beforehand.
+	existingToken string
+	// userIDs are the users Point holds after the first apply.
+	userIDs []string
+	// secrets are every key and token seen so far, none of which may show.
+	secrets []string
 }
 
 type check struct {
@@ -75,90 +78,110 @@ func (d *demo) expect(ok bool, format string, args ...any) {
 
 func run(ctx context.Context, out io.Writer) (err error) {
 	start := time.Now()
-	cli, err := findTerraform()
+	d, cleanup, err := setUp(out)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	root, err := devenv.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "point-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-
-	fmt.Fprintln(out, "Building the provider...")
-	pluginDir := filepath.Join(work, "plugins")
-	if _, err := devenv.BuildProvider(pluginDir); err != nil {
-		return err
-	}
-	cliConfig := filepath.Join(work, "terraformrc")
-	if err := devenv.WriteCLIConfig(cliConfig, pluginDir); err != nil {
-		return err
-	}
-
-	box := sandbox.New(sandbox.Options{})
-	endpoint, closeBox := box.Start()
-	defer closeBox()
-	existingToken := box.AddUser(existingUserID)
-
-	dir := filepath.Join(work, "quickstart")
-	if err := copyConfig(filepath.Join(root, "examples", "quickstart"), dir); err != nil {
-		return err
-	}
-	tfvars := fmt.Sprintf("existing_users = {\n  %q = %q\n}\n", existingUserKey, existingUserID)
-	if err := os.WriteFile(filepath.Join(dir, "existing.auto.tfvars"), []byte(tfvars), 0o600); err != nil {
-		return err
-	}
-
-	d := &demo{
-		out:       out,
-		terraform: cli.Path,
-		product:   cli.Product(),
-		command:   cli.Name,
-		dir:       dir,
-		env:       append(devenv.Environ(cliConfig), "POINT_ENDPOINT="+endpoint, "POINT_API_KEY="+box.APIKey()),
-		box:       box,
-	}
-	fmt.Fprintf(out, "Sandbox at %s; %s registered beforehand, for the import blocks to adopt.\n", endpoint, existingUserID)
-	fmt.Fprintf(out, "Running examples/quickstart in a copy at %s\n", dir)
-	fmt.Fprintf(out, "Running %s (%s).\n", cli, cli.Path)
-	fmt.Fprintf(out, "%s warns that provider development overrides are in effect: that is how it runs the provider just built, without %s init.\n", d.product, d.command)
-
-	secrets := []string{box.APIKey(), existingToken}
 	defer func() {
-		secrets = append(secrets, d.currentTokens()...)
-		for _, at := range box.AccessTokens() {
-			secrets = append(secrets, at.Token)
-		}
-		d.checkNoSecretsShown(secrets)
+		d.checkNoSecretsShown()
 		d.printAccount(time.Since(start))
 		if err == nil {
 			err = d.failedChecks()
 		}
 	}()
+	for _, step := range []func(context.Context) error{d.apply, d.planNothing, d.rotate, d.destroy} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	// 1. Register the users, adopt the existing one, issue refresh tokens,
-	// and hand an access token to the consumer.
+// setUp builds the provider, starts the sandbox with one user registered
+// beforehand, and copies the quickstart configuration into a working
+// directory that cleanup removes.
+func setUp(out io.Writer) (d *demo, cleanup func(), err error) {
+	cleanup = func() {}
+	cli, err := devenv.FindCLI()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	work, err := os.MkdirTemp("", "point-demo-")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	cleanup = func() { _ = os.RemoveAll(work) }
+
+	fmt.Fprintln(out, "Building the provider...")
+	pluginDir := filepath.Join(work, "plugins")
+	if _, err := devenv.BuildProvider(pluginDir); err != nil {
+		return nil, cleanup, err
+	}
+	cliConfig := filepath.Join(work, "terraformrc")
+	if err := devenv.WriteCLIConfig(cliConfig, pluginDir); err != nil {
+		return nil, cleanup, err
+	}
+
+	box := sandbox.New(sandbox.Options{})
+	endpoint, closeBox := box.Start()
+	cleanup = func() { closeBox(); _ = os.RemoveAll(work) }
+	existingToken := box.AddUser(existingUserID)
+
+	dir := filepath.Join(work, "quickstart")
+	if err := copyConfig(filepath.Join(root, "examples", "quickstart"), dir); err != nil {
+		return nil, cleanup, err
+	}
+	tfvars := fmt.Sprintf("existing_users = {\n  %q = %q\n}\n", existingUserKey, existingUserID)
+	if err := os.WriteFile(filepath.Join(dir, "existing.auto.tfvars"), []byte(tfvars), 0o600); err != nil {
+		return nil, cleanup, err
+	}
+
+	d = &demo{
+		out:           out,
+		terraform:     cli.Path,
+		product:       cli.Product(),
+		command:       cli.Name,
+		dir:           dir,
+		env:           append(devenv.Environ(cliConfig), "POINT_ENDPOINT="+endpoint, "POINT_API_KEY="+box.APIKey()),
+		box:           box,
+		existingToken: existingToken,
+		secrets:       []string{box.APIKey(), existingToken},
+	}
+	fmt.Fprintf(out, "Sandbox at %s; %s registered beforehand, for the import blocks to adopt.\n", endpoint, existingUserID)
+	fmt.Fprintf(out, "Running examples/quickstart in a copy at %s\n", dir)
+	fmt.Fprintf(out, "Running %s (%s).\n", cli, cli.Path)
+	fmt.Fprintf(out, "%s warns that provider development overrides are in effect: that is how it runs the provider just built, without %s init.\n", d.product, d.command)
+	return d, cleanup, nil
+}
+
+// apply registers the users, adopts the existing one, issues refresh
+// tokens, and hands an access token to the consumer.
+func (d *demo) apply(ctx context.Context) error {
 	if err := d.terraformStep(ctx, "apply", "apply", "-auto-approve"); err != nil {
 		return err
 	}
-	userIDs := box.UserIDs()
+	d.userIDs = d.box.UserIDs()
 	managed, err := d.outputUserIDs()
 	if err != nil {
 		return err
 	}
-	d.expect(slices.Equal(managed, userIDs) && slices.Contains(managed, existingUserID),
+	d.expect(slices.Equal(managed, d.userIDs) && slices.Contains(managed, existingUserID),
 		"apply registered %d users and adopted %s; Point holds exactly the users in the user_ids output", len(managed)-1, existingUserID)
-	current, _ := box.CurrentRefreshToken(existingUserID)
-	d.expect(current == existingToken, "the adopted user's refresh token was imported, not replaced")
+	current, _ := d.box.CurrentRefreshToken(existingUserID)
+	d.expect(current == d.existingToken, "the adopted user's refresh token was imported, not replaced")
 	d.checkReceipt("apply")
 	d.checkStateHasNoAccessToken("apply")
-	secrets = append(secrets, d.currentTokens()...)
+	d.secrets = append(d.secrets, d.currentTokens()...)
+	return nil
+}
 
-	// 2. Nothing changed, so the plan must be empty.
+// planNothing plans again: nothing changed, so the plan must be empty.
+func (d *demo) planNothing(ctx context.Context) error {
 	if err := d.terraformStep(ctx, "plan", "plan", "-detailed-exitcode"); err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) && exitErr.ExitCode() == 2 {
@@ -168,36 +191,42 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		return err
 	}
 	d.expect(true, "the plan right after apply is empty")
+	return nil
+}
 
-	// 3. Rotate every refresh token on demand.
+// rotate rotates every refresh token on demand.
+func (d *demo) rotate(ctx context.Context) error {
 	before := map[string]string{}
-	for _, id := range userIDs {
-		before[id], _ = box.CurrentRefreshToken(id)
+	for _, id := range d.userIDs {
+		before[id], _ = d.box.CurrentRefreshToken(id)
 	}
-	revokedBefore := box.RefreshTokensRevoked()
-	if err := os.Remove(filepath.Join(dir, receiptFile)); err != nil {
+	revokedBefore := d.box.RefreshTokensRevoked()
+	if err := os.Remove(filepath.Join(d.dir, receiptFile)); err != nil {
 		return err
 	}
 	if err := d.terraformStep(ctx, "rotate", "apply", "-auto-approve", "-var", "rotation_generation=2"); err != nil {
 		return err
 	}
 	rotated := 0
-	for _, id := range userIDs {
-		if now, ok := box.CurrentRefreshToken(id); ok && now != before[id] {
+	for _, id := range d.userIDs {
+		if now, ok := d.box.CurrentRefreshToken(id); ok && now != before[id] {
 			rotated++
 		}
 	}
-	d.expect(rotated == len(userIDs), "rotation gave every user a new refresh token (%d of %d)", rotated, len(userIDs))
-	revoked := box.RefreshTokensRevoked() - revokedBefore
-	d.expect(revoked == len(userIDs), "rotation revoked every previous refresh token (%d of %d)", revoked, len(userIDs))
+	d.expect(rotated == len(d.userIDs), "rotation gave every user a new refresh token (%d of %d)", rotated, len(d.userIDs))
+	revoked := d.box.RefreshTokensRevoked() - revokedBefore
+	d.expect(revoked == len(d.userIDs), "rotation revoked every previous refresh token (%d of %d)", revoked, len(d.userIDs))
 	d.checkReceipt("rotation")
 	d.checkStateHasNoAccessToken("rotation")
+	return nil
+}
 
-	// 4. Destroy: Point cannot delete users, so their refresh tokens are revoked.
+// destroy: Point cannot delete users, so only their refresh tokens are revoked.
+func (d *demo) destroy(ctx context.Context) error {
 	if err := d.terraformStep(ctx, "destroy", "destroy", "-auto-approve", "-var", "rotation_generation=2"); err != nil {
 		return err
 	}
-	d.expect(len(box.UserIDs()) == len(userIDs), "destroy left the %d users registered in Point, which has no delete endpoint", len(userIDs))
+	d.expect(len(d.box.UserIDs()) == len(d.userIDs), "destroy left the %d users registered in Point, which has no delete endpoint", len(d.userIDs))
 	d.expect(len(d.currentTokens()) == 0, "destroy revoked every refresh token (%d still valid)", len(d.currentTokens()))
 	return nil
 }
@@ -313,7 +342,14 @@ func (d *demo) checkStateHasNoAccessToken(step string) {
 	d.expect(found == 0, "after %s, no access token is in state (%d found)", step, found)
 }
 
-func (d *demo) checkNoSecretsShown(secrets []string) {
+// checkNoSecretsShown looks for every key and token of the run, the access
+// tokens and the refresh tokens current at the end included, in what the
+// CLI printed.
+func (d *demo) checkNoSecretsShown() {
+	secrets := append(slices.Clone(d.secrets), d.currentTokens()...)
+	for _, at := range d.box.AccessTokens() {
+		secrets = append(secrets, at.Token)
+	}
 	shown := 0
 	for _, s := range secrets {
 		if s != "" && bytes.Contains(d.transcript.Bytes(), []byte(s)) {
@@ -365,41 +401,6 @@ func (d *demo) failedChecks() error {
 		return fmt.Errorf("%d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
-}
-
-// findTerraform returns the Terraform or OpenTofu CLI the tests use, else
-// the one on PATH, provided it is recent enough for ephemeral resources.
-func findTerraform() (devenv.CLI, error) {
-	path, err := devenv.Terraform()
-	if err != nil {
-		return devenv.CLI{}, fmt.Errorf("terraform %s or tofu %s or later is needed: %w", minTerraform, minOpenTofu, err)
-	}
-	cli, err := devenv.DescribeCLI(path)
-	if err != nil {
-		return devenv.CLI{}, err
-	}
-	minimum := minTerraform
-	if cli.OpenTofu() {
-		minimum = minOpenTofu
-	}
-	if !atLeast(cli.Version, minimum) {
-		return devenv.CLI{}, fmt.Errorf("%s is %s; %s or later is needed for ephemeral resources", path, cli, minimum)
-	}
-	return cli, nil
-}
-
-// atLeast compares dotted release versions, ignoring any pre-release suffix.
-func atLeast(version, minimum string) bool {
-	parse := func(s string) []int {
-		s, _, _ = strings.Cut(s, "-")
-		var parts []int
-		for _, p := range strings.Split(s, ".") {
-			n, _ := strconv.Atoi(p)
-			parts = append(parts, n)
-		}
-		return parts
-	}
-	return slices.Compare(parse(version), parse(minimum)) >= 0
 }
 
 // copyConfig copies the configuration files of src into dst, leaving out

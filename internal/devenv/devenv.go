@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,21 +40,70 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// Terraform returns the Terraform CLI to run: TF_ACC_TERRAFORM_PATH, the
-// variable the acceptance tests use, else terraform on PATH, else tofu on
-// PATH.
+// The oldest releases with ephemeral resources, which the provider's tests
+// and demo use.
+const (
+	MinTerraform = "1.10.0"
+	MinOpenTofu  = "1.11.0"
+)
+
+// Terraform returns the path of the CLI to run: TF_ACC_TERRAFORM_PATH, the
+// variable the acceptance tests read, else terraform on PATH, else
+// /usr/local/bin/terraform, else tofu on PATH. This is the one place that
+// finds the CLI; the GNUmakefile and CI ask it through the find-cli command.
 func Terraform() (string, error) {
 	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
 		return path, nil
 	}
-	path, err := exec.LookPath("terraform")
-	if err == nil {
+	if path, err := exec.LookPath("terraform"); err == nil {
 		return path, nil
 	}
-	if path, tofuErr := exec.LookPath("tofu"); tofuErr == nil {
+	if info, err := os.Stat("/usr/local/bin/terraform"); err == nil && info.Mode()&0o111 != 0 {
+		return "/usr/local/bin/terraform", nil
+	}
+	if path, err := exec.LookPath("tofu"); err == nil {
 		return path, nil
 	}
-	return "", fmt.Errorf("no terraform or tofu found on PATH, and TF_ACC_TERRAFORM_PATH is not set: %w", err)
+	return "", errors.New("no terraform or tofu found: set TF_ACC_TERRAFORM_PATH, or put terraform or tofu on PATH")
+}
+
+// FindCLI finds the CLI as Terraform does and checks that it is recent
+// enough for ephemeral resources.
+func FindCLI() (CLI, error) {
+	path, err := Terraform()
+	if err != nil {
+		return CLI{}, fmt.Errorf("%w (Terraform %s or OpenTofu %s or later)", err, MinTerraform, MinOpenTofu)
+	}
+	cli, err := DescribeCLI(path)
+	if err != nil {
+		return CLI{}, err
+	}
+	if minimum := cli.minimum(); !versionAtLeast(cli.Version, minimum) {
+		return CLI{}, fmt.Errorf("%s is %s; %s %s or later is needed for ephemeral resources; install one or set TF_ACC_TERRAFORM_PATH", path, cli, cli.Product(), minimum)
+	}
+	return cli, nil
+}
+
+func (c CLI) minimum() string {
+	if c.OpenTofu() {
+		return MinOpenTofu
+	}
+	return MinTerraform
+}
+
+// versionAtLeast compares dotted release versions, ignoring any pre-release
+// suffix.
+func versionAtLeast(version, minimum string) bool {
+	parse := func(s string) [3]int {
+		s, _, _ = strings.Cut(s, "-")
+		var parts [3]int
+		for i, p := range strings.SplitN(s, ".", 3) {
+			parts[i], _ = strconv.Atoi(p)
+		}
+		return parts
+	}
+	v, m := parse(version), parse(minimum)
+	return slices.Compare(v[:], m[:]) >= 0
 }
 
 // CLI is a Terraform or OpenTofu command-line binary.
@@ -89,7 +140,7 @@ func DescribeCLI(path string) (CLI, error) {
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE="+os.DevNull)
 	out, err := cmd.Output()
 	if err != nil {
-		return CLI{}, fmt.Errorf("%s version: %w", path, err)
+		return CLI{}, fmt.Errorf("%s is not a Terraform or OpenTofu CLI that runs (%s version: %w); install one or set TF_ACC_TERRAFORM_PATH", path, path, err)
 	}
 	var m []string
 	for line := range strings.Lines(string(out)) {
