@@ -71,8 +71,6 @@ func rtTestIsCurrent(env *testEnv, userID string) knownvalue.Check {
 	})
 }
 
-const ()
-
 func rtTestStateToken(s *terraform.State) (string, error) {
 	rs, ok := s.RootModule().Resources[rtTestAddr]
 	if !ok {

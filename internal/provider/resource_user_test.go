@@ -18,7 +18,6 @@ import (
 )
 
 // Route names as the sandbox counts them.
-const ()
 
 func userTestConfig(env *testEnv, userID, deletionPolicy string) string {
 	return env.ProviderBlock() + fmt.Sprintf(`
