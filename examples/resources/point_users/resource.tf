@@ -5,8 +5,8 @@ variable "user_ids" {
 }
 
 # One resource for any number of users: adding an id registers the user,
-# removing one abandons it (deletion_policy), and a plan reads them all in
-# one go, max_concurrency requests at a time.
+# removing one revokes its refresh token and leaves it in Point (REVOKE),
+# and a plan reads them all, max_concurrency requests at a time.
 resource "point_users" "all" {
   user_ids        = var.user_ids
   deletion_policy = "REVOKE"
