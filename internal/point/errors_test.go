@@ -233,12 +233,8 @@ func TestBadAnswers_hugeBody(t *testing.T) {
 			var written atomic.Int64
 			done := make(chan struct{})
 			rec := newRecorder(t, nil, streamBody(tc.status, "text/html", size, &written, done))
-			start := time.Now()
 			err := getUser(newClient(t, rec.URL, "key", withMaxRetries(0)))
 			tc.check(t, err)
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("took %v to refuse the body", d)
-			}
 			select {
 			case <-done:
 			case <-time.After(5 * time.Second):
