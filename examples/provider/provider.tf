@@ -1,7 +1,8 @@
 terraform {
   required_providers {
     point = {
-      source = "areyoupoint/point"
+      source  = "areyoupoint/point"
+      version = "~> 0.1"
     }
   }
 }

@@ -4,7 +4,8 @@ terraform {
 
   required_providers {
     point = {
-      source = "areyoupoint/point"
+      source  = "areyoupoint/point"
+      version = "~> 0.1"
     }
   }
 }
