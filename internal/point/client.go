@@ -83,12 +83,9 @@ type Client struct {
 	http           *http.Client
 }
 
-// New builds a Client from cfg.
-func New(cfg Config) (*Client, error) {
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("base URL %q is not an absolute URL", cfg.BaseURL)
-	}
+// New builds a Client from cfg. cfg.BaseURL must be an absolute URL, as
+// the provider's endpoint validation ensures.
+func New(cfg Config) *Client {
 	c := &Client{
 		baseURL:        strings.TrimRight(cfg.BaseURL, "/"),
 		apiKey:         cfg.APIKey,
@@ -120,7 +117,7 @@ func New(cfg Config) (*Client, error) {
 		// endpoints never redirect, so one is reported instead of followed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return c, nil
+	return c
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -26,9 +26,11 @@ func newRevokeRefreshTokenAction() action.Action { return &revokeRefreshTokenAct
 // request (Terraform 1.14 and later): `terraform apply -invoke`, or an
 // action_trigger in a resource's lifecycle block.
 type revokeRefreshTokenAction struct {
-	data *providerData
+	configuredAction
 }
 
+// revokeRefreshTokenActionModel is the configuration of the
+// point_revoke_refresh_token action.
 type revokeRefreshTokenActionModel struct {
 	UserID types.String `tfsdk:"user_id"`
 }
@@ -54,10 +56,6 @@ func (a *revokeRefreshTokenAction) Schema(_ context.Context, _ action.SchemaRequ
 	}
 }
 
-func (a *revokeRefreshTokenAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
-	a.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 const revokeActionOperation = "revoke a Point user's refresh token with the point_revoke_refresh_token action"
 
 // ModifyPlan fails the plan when the API key is known to be missing, so
@@ -68,12 +66,10 @@ func (a *revokeRefreshTokenAction) ModifyPlan(_ context.Context, _ action.Modify
 
 func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var cfg revokeRefreshTokenActionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
-	client, diags := a.data.apiKeyClient(revokeActionOperation)
-	resp.Diagnostics.Append(diags...)
+	client := a.data.apiKeyClient(revokeActionOperation, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

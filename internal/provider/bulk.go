@@ -13,13 +13,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -35,20 +32,6 @@ import (
 // bulk resource puts no more load on Point than the same users as separate
 // resources would.
 const defaultMaxConcurrency = 10
-
-// userIDsAttribute is the user_ids of a bulk resource. It is a list, not a
-// set: Terraform compares the elements of a set attribute pairwise, in
-// plan and apply alike, which at 5,000 elements takes minutes even with no
-// provider involved; lists and maps cost time in proportion to their size.
-// A set given in configuration converts to a list in sorted order.
-func userIDsAttribute(description string) schema.ListAttribute {
-	return schema.ListAttribute{
-		MarkdownDescription: description,
-		ElementType:         types.StringType,
-		Required:            true,
-		Validators:          []validator.List{listvalidator.ValueStringsAre(validators.UserID()), distinctUserIDs{}},
-	}
-}
 
 // distinctUserIDs fails a list that holds an id twice, in one pass.
 type distinctUserIDs struct{}
@@ -126,19 +109,6 @@ func ordered(order []string, keep map[string]bool) []string {
 	return append(out, rest...)
 }
 
-func maxConcurrencyAttribute() schema.Int64Attribute {
-	return schema.Int64Attribute{
-		MarkdownDescription: fmt.Sprintf("How many requests to Point this resource makes at once, from 1 to %d. Defaults to `%d`, "+
-			"Terraform's own default `-parallelism`, so that the users of one resource put no more load on Point than the same users as separate resources. "+
-			"Each request in flight uses one connection, which later requests reuse. Raise it to go faster where Point's rate limits allow; "+
-			"lower it when Point answers 429 (rate limited).", point.MaxConcurrency, defaultMaxConcurrency),
-		Optional:   true,
-		Computed:   true,
-		Default:    int64default.StaticInt64(defaultMaxConcurrency),
-		Validators: []validator.Int64{int64validator.Between(1, point.MaxConcurrency)},
-	}
-}
-
 func workers(v types.Int64) int {
 	if v.IsNull() || v.IsUnknown() || v.ValueInt64() < 1 {
 		return defaultMaxConcurrency
@@ -169,6 +139,83 @@ func runBulk(ctx context.Context, ids []string, n int, work func(ctx context.Con
 	return ids[min(int(next.Load()), len(ids)):]
 }
 
+// bulkResult is the outcome of one request per user: the ids whose request
+// succeeded, those whose request failed, and those never started.
+type bulkResult struct {
+	mu         sync.Mutex
+	done       []string
+	failed     failures
+	notStarted []string
+}
+
+// forEachUser calls do for each id, at most n at once, and records the
+// outcome of each.
+func forEachUser(ctx context.Context, ids []string, n int, do func(ctx context.Context, id string) error) *bulkResult {
+	res := &bulkResult{}
+	res.notStarted = runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+		if err := do(ctx, id); err != nil {
+			res.failed.add(id, err)
+			return
+		}
+		res.mu.Lock()
+		defer res.mu.Unlock()
+		res.done = append(res.done, id)
+	})
+	return res
+}
+
+// failNotStartedReads counts the users a refresh never read as failed
+// reads, so that their state stays as it was.
+func (r *bulkResult) failNotStartedReads(ctx context.Context) {
+	for _, id := range r.notStarted {
+		r.failed.add(id, fmt.Errorf("get user: %s before the request was made", stopped(ctx, "read")))
+	}
+	r.notStarted = nil
+}
+
+// bulkWording words the diagnostics of the users a bulk operation could
+// not serve.
+type bulkWording struct {
+	// add is diags.AddAttributeError, or AddAttributeWarning where an
+	// error would taint a resource being created.
+	add func(path.Path, string, string)
+	at  path.Path
+	// operation is the one whose timeout may cut the work short: create,
+	// update or delete.
+	operation                    string
+	failedTitle, notStartedTitle string
+	// action is what the operation does to each user, as in "revoke the
+	// refresh tokens of"; after, what became of the users it could not
+	// serve, follows their ids; next says what the next run does for them.
+	action, after, next string
+	// hint, when set, adds words about one kind of error to the action.
+	hint func(error) string
+}
+
+// report adds one diagnostic per group of failed users, and one for the
+// users never started, out of total.
+func (r *bulkResult) report(ctx context.Context, total int, w bulkWording) {
+	r.failed.each(func(ids []string, err error) {
+		action := fmt.Sprintf("%s %s (%s)%s", w.action, countOf(len(ids), total, "user"), quoteIDs(ids), w.after)
+		if w.hint != nil {
+			action += w.hint(err)
+		}
+		detail := apiErrorDetail(action, err)
+		if w.next != "" {
+			detail += "\n\n" + w.next
+		}
+		w.add(w.at, w.failedTitle, detail)
+	})
+	if len(r.notStarted) > 0 {
+		detail := fmt.Sprintf("%s before the provider could %s %s (%s)%s.", stopped(ctx, w.operation),
+			w.action, countOf(len(r.notStarted), total, "user"), quoteIDs(r.notStarted), w.after)
+		if w.next != "" {
+			detail += " " + w.next
+		}
+		w.add(w.at, w.notStartedTitle, detail)
+	}
+}
+
 // stringMap returns the known elements of a map of strings. Unknown ones
 // are left out and listed in unknown; a wholly unknown map reports ok false.
 func stringMap(m types.Map) (known map[string]string, unknown []string, ok bool) {
@@ -189,15 +236,25 @@ func stringMap(m types.Map) (known map[string]string, unknown []string, ok bool)
 	return known, unknown, true
 }
 
-func mapOf(known map[string]string, unknown []string) types.Map {
+// mapValue builds a map attribute from the known elements, and an unknown
+// element for each key of unknown.
+func mapValue[V any](elemType attr.Type, known map[string]V, element func(V) attr.Value, unknown []string, unknownElement attr.Value) types.Map {
 	elems := make(map[string]attr.Value, len(known)+len(unknown))
 	for k, v := range known {
-		elems[k] = types.StringValue(v)
+		elems[k] = element(v)
 	}
 	for _, k := range unknown {
-		elems[k] = types.StringUnknown()
+		elems[k] = unknownElement
 	}
-	return types.MapValueMust(types.StringType, elems)
+	return types.MapValueMust(elemType, elems)
+}
+
+func stringMapOf(known map[string]string, unknown []string) types.Map {
+	return mapValue(types.StringType, known, func(s string) attr.Value { return types.StringValue(s) }, unknown, types.StringUnknown())
+}
+
+func int64MapOf(known map[string]int64) types.Map {
+	return mapValue(types.Int64Type, known, func(n int64) attr.Value { return types.Int64Value(n) }, nil, nil)
 }
 
 func mapKeySet[V any](m map[string]V) map[string]bool {
@@ -270,6 +327,31 @@ func (f *failures) add(id string, err error) {
 		f.groups[key] = g
 	}
 	g.ids = append(g.ids, id)
+}
+
+// take removes the failures whose error matches and returns their ids.
+func (f *failures) take(matches func(error) bool) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for key, g := range f.groups {
+		if matches(g.err) {
+			ids = append(ids, g.ids...)
+			delete(f.groups, key)
+		}
+	}
+	return ids
+}
+
+// idsWhere returns the ids whose error matches.
+func (f *failures) idsWhere(matches func(error) bool) []string {
+	var ids []string
+	for _, g := range f.groups {
+		if matches(g.err) {
+			ids = append(ids, g.ids...)
+		}
+	}
+	return ids
 }
 
 func (f *failures) ids() []string {

@@ -9,40 +9,16 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
-	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
 // Code that every resource shares: the attributes that name a user, import
 // by user id, revocation, operation timeouts and error details.
 
 const defaultOperationTimeout = 5 * time.Minute
-
-// idAttribute is a resource's computed id, which equals its user_id.
-func idAttribute() schema.StringAttribute {
-	return schema.StringAttribute{
-		MarkdownDescription: "Same as `user_id`.",
-		Computed:            true,
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-	}
-}
-
-// userIDAttribute is a resource's user_id: required, checked against
-// Point's rules, and replacing the resource when it changes.
-func userIDAttribute(description string) schema.StringAttribute {
-	return schema.StringAttribute{
-		MarkdownDescription: description,
-		Required:            true,
-		Validators:          []validator.String{validators.UserID()},
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-	}
-}
 
 // revokeCurrentRefreshToken revokes whatever refresh token the user holds
 // now. A user that Point says is gone, or whose token is already revoked or
@@ -81,6 +57,35 @@ func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token
 		return nil
 	}
 	return err
+}
+
+// revokeTracked revokes the token a resource tracks for the user: token,
+// when state holds it, or else the user's current token, read with the API
+// key, if its SHA-256 is still fingerprint. A token already replaced or
+// revoked needs nothing more: a newer one is not the resource's.
+func revokeTracked(ctx context.Context, client *point.Client, userID, token, fingerprint string) error {
+	if token != "" {
+		return revokeRefreshToken(ctx, client, userID, token)
+	}
+	if fingerprint == "" {
+		return nil
+	}
+	if !client.HasAPIKey() {
+		return point.ErrNoAPIKey
+	}
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	current := user.CurrentRefreshToken()
+	if current == "" || tokenSHA256(current) != fingerprint {
+		tflog.Info(ctx, "The tracked refresh token is no longer current; nothing to revoke", map[string]any{"user_has_token": current != ""})
+		return nil
+	}
+	return revokeRefreshToken(ctx, client, userID, current)
 }
 
 // ignoreNoLongerCurrent treats an access token revocation answered 401, or
@@ -185,4 +190,16 @@ func withTimeout(ctx context.Context, configured func(context.Context, time.Dura
 	timeout, timeoutDiags := configured(ctx, defaultOperationTimeout)
 	diags.Append(timeoutDiags...)
 	return context.WithTimeout(ctx, timeout)
+}
+
+// modelSource is a plan, a state or a configuration.
+type modelSource interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+
+// getInto reads source into model, adding any problem to diags, and
+// reports whether diags holds no error.
+func getInto(ctx context.Context, source modelSource, model any, diags *diag.Diagnostics) bool {
+	diags.Append(source.Get(ctx, model)...)
+	return !diags.HasError()
 }

@@ -19,9 +19,11 @@ var _ datasource.DataSourceWithConfigure = &userDataSource{}
 func newUserDataSource() datasource.DataSource { return &userDataSource{} }
 
 type userDataSource struct {
-	data *providerData
+	configuredDataSource
 }
 
+// userDataSourceModel is the configuration and state of the point_user data
+// source: the user's profile as Point holds it.
 type userDataSourceModel struct {
 	ID          types.String  `tfsdk:"id"`
 	UserID      types.String  `tfsdk:"user_id"`
@@ -78,18 +80,12 @@ func (d *userDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 	}
 }
 
-func (d *userDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 func (d *userDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var cfg userDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
-	client, diags := d.data.apiKeyClient("read a Point user")
-	resp.Diagnostics.Append(diags...)
+	client := d.data.apiKeyClient("read a Point user", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

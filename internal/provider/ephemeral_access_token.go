@@ -33,9 +33,11 @@ func newAccessTokenEphemeralResource() ephemeral.EphemeralResource {
 }
 
 type accessTokenEphemeralResource struct {
-	data *providerData
+	configuredEphemeralResource
 }
 
+// accessTokenEphemeralResourceModel is the configuration and result of the
+// ephemeral point_access_token.
 type accessTokenEphemeralResourceModel struct {
 	UserID              types.String   `tfsdk:"user_id"`
 	RefreshToken        types.String   `tfsdk:"refresh_token"`
@@ -102,14 +104,9 @@ func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.S
 	}
 }
 
-func (e *accessTokenEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
-	e.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
 	var cfg accessTokenEphemeralResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, cfg.Timeouts.Open, &resp.Diagnostics)
@@ -122,13 +119,11 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 	refreshToken := cfg.RefreshToken.ValueString()
 	readsCurrentToken := cfg.RefreshToken.IsNull()
 	var client *point.Client
-	var diags diag.Diagnostics
 	if readsCurrentToken {
-		client, diags = e.data.apiKeyClient("read the user's refresh token for a Point access token (no refresh_token was given)")
+		client = e.data.apiKeyClient("read the user's refresh token for a Point access token (no refresh_token was given)", &resp.Diagnostics)
 	} else {
-		client, diags = e.data.tokenClient("issue a Point access token")
+		client = e.data.tokenClient("issue a Point access token", &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -232,9 +227,10 @@ func (e *accessTokenEphemeralResource) Close(ctx context.Context, req ephemeral.
 			"The record of the access token was unreadable, so it was not revoked; it stays valid until it expires. This is a bug in the provider; please report it.")
 		return
 	}
-	client, diags := e.data.tokenClient("revoke a Point access token")
-	if diags.HasError() {
-		resp.Diagnostics.AddWarning("Point Access Token Not Revoked", "The provider could not revoke the access token, which stays valid until it expires: "+diags[0].Detail())
+	var clientDiags diag.Diagnostics
+	client := e.data.tokenClient("revoke a Point access token", &clientDiags)
+	if client == nil {
+		resp.Diagnostics.AddWarning("Point Access Token Not Revoked", "The provider could not revoke the access token, which stays valid until it expires: "+clientDiags[0].Detail())
 		return
 	}
 	if err := ignoreNoLongerCurrent(client.RevokeAccessToken(ctx, opened.UserID, opened.Token)); err != nil {

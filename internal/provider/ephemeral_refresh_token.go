@@ -26,9 +26,11 @@ func newRefreshTokenEphemeralResource() ephemeral.EphemeralResource {
 // (point_refresh_token with store_token = false). It never issues one:
 // issuing replaces the user's token, which only the resource may do.
 type refreshTokenEphemeralResource struct {
-	data *providerData
+	configuredEphemeralResource
 }
 
+// refreshTokenEphemeralResourceModel is the configuration and result of the
+// ephemeral point_refresh_token.
 type refreshTokenEphemeralResourceModel struct {
 	UserID      types.String   `tfsdk:"user_id"`
 	Token       types.String   `tfsdk:"token"`
@@ -66,20 +68,14 @@ func (e *refreshTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.
 	}
 }
 
-func (e *refreshTokenEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
-	e.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 func (e *refreshTokenEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
 	var cfg refreshTokenEphemeralResourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, cfg.Timeouts.Open, &resp.Diagnostics)
 	defer cancel()
-	client, diags := e.data.apiKeyClient("read a Point user's refresh token (ephemeral point_refresh_token)")
-	resp.Diagnostics.Append(diags...)
+	client := e.data.apiKeyClient("read a Point user's refresh token (ephemeral point_refresh_token)", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

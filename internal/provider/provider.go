@@ -120,8 +120,7 @@ func (p *pointProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 // attributes, so that a bad value is reported at validate time too.
 func (p *pointProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
 	var cfg pointProviderModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
 	resolveSettings(cfg, &resp.Diagnostics)
@@ -205,8 +204,7 @@ func stringSetting(v types.String, env, def string) string {
 
 func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	var cfg pointProviderModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Config, &cfg, &resp.Diagnostics) {
 		return
 	}
 	s := resolveSettings(cfg, &resp.Diagnostics)
@@ -216,7 +214,7 @@ func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	data := &providerData{now: p.options.now, unknown: s.unknown}
 	if len(s.unknown) == 0 {
-		client, err := point.New(point.Config{
+		data.client = point.New(point.Config{
 			BaseURL:        s.baseURL,
 			APIKey:         s.apiKey,
 			UserAgent:      userAgent(p.version, req.TerraformVersion),
@@ -225,11 +223,6 @@ func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			RetryWaitMin:   p.options.retryWaitMin,
 			RetryWaitMax:   p.options.retryWaitMax,
 		})
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Point Endpoint", err.Error())
-			return
-		}
-		data.client = client
 	}
 	tflog.Debug(ctx, "Configured the Point provider", map[string]any{
 		"point_base_url": s.baseURL, "api_key_set": s.apiKey != "", "unknown_settings": strings.Join(s.unknown, ","),

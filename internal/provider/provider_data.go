@@ -1,11 +1,16 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 )
@@ -17,6 +22,31 @@ type providerData struct {
 	client  *point.Client
 	unknown []string
 	now     func() time.Time
+}
+
+// Embedded in a resource, data source, ephemeral resource or action, these
+// give it the provider data through the Configure its kind calls.
+type (
+	configuredResource          struct{ data *providerData }
+	configuredDataSource        struct{ data *providerData }
+	configuredEphemeralResource struct{ data *providerData }
+	configuredAction            struct{ data *providerData }
+)
+
+func (c *configuredResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	c.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (c *configuredDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	c.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (c *configuredEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
+	c.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (c *configuredAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
+	c.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
 // fromProviderData unpacks the value given to a resource's Configure. It
@@ -34,36 +64,35 @@ func fromProviderData(raw any, diags *diag.Diagnostics) *providerData {
 	return data
 }
 
-// client returns the API client for an operation that authenticates with a
-// user's token, or a diagnostic saying why there is none.
-func (d *providerData) tokenClient(operation string) (*point.Client, diag.Diagnostics) {
-	var diags diag.Diagnostics
+// tokenClient returns the API client for an operation that authenticates
+// with a user's token, or nil after adding to diags why there is none.
+func (d *providerData) tokenClient(operation string, diags *diag.Diagnostics) *point.Client {
 	if d == nil {
 		diags.AddError("Point Provider Not Configured",
 			fmt.Sprintf("Cannot %s: the provider has not been configured. This is a bug in the provider; please report it.", operation))
-		return nil, diags
+		return nil
 	}
 	if len(d.unknown) > 0 {
 		diags.AddError("Point Provider Configuration Not Yet Known",
 			fmt.Sprintf("Cannot %s: the provider's %s depends on values that are known only after apply. "+
 				"Apply the resources those values come from first (for example with -target), or set the provider from environment variables.",
 				operation, strings.Join(d.unknown, ", ")))
-		return nil, diags
+		return nil
 	}
-	return d.client, diags
+	return d.client
 }
 
 // apiKeyClient is tokenClient for operations that need the organisation API key.
-func (d *providerData) apiKeyClient(operation string) (*point.Client, diag.Diagnostics) {
-	client, diags := d.tokenClient(operation)
-	if diags.HasError() {
-		return nil, diags
+func (d *providerData) apiKeyClient(operation string, diags *diag.Diagnostics) *point.Client {
+	client := d.tokenClient(operation, diags)
+	if client == nil {
+		return nil
 	}
 	if !client.HasAPIKey() {
-		addMissingAPIKey(operation, &diags)
-		return nil, diags
+		addMissingAPIKey(operation, diags)
+		return nil
 	}
-	return client, diags
+	return client
 }
 
 // refuseWithoutAPIKey fails a plan whose apply would need the API key when

@@ -99,11 +99,7 @@ func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 		env.APIKey = env.Sandbox.APIKey()
 		baseURL = url
 	}
-	client, err := point.New(point.Config{BaseURL: baseURL, APIKey: env.APIKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Client = client
+	env.Client = point.New(point.Config{BaseURL: baseURL, APIKey: env.APIKey})
 	return env
 }
 

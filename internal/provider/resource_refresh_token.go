@@ -14,12 +14,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
-	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
 var (
@@ -32,9 +30,10 @@ var (
 func newRefreshTokenResource() resource.Resource { return &refreshTokenResource{} }
 
 type refreshTokenResource struct {
-	data *providerData
+	configuredResource
 }
 
+// refreshTokenResourceModel is the plan and state of a point_refresh_token.
 type refreshTokenResourceModel struct {
 	ID               types.String   `tfsdk:"id"`
 	UserID           types.String   `tfsdk:"user_id"`
@@ -110,22 +109,14 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 				MarkdownDescription: "When this provider issued the token (RFC 3339). Null when the token was adopted rather than issued by Terraform: on import, or after it was rotated outside Terraform.",
 				Computed:            true,
 			},
-			"rotate_after": schema.StringAttribute{
-				MarkdownDescription: "Rotate the token once this long has passed since `issued_at`, as a duration such as `2160h` (90 days). " +
-					"The first plan made after `rotate_at` rotates it. Has no effect on a token with no `issued_at` until Terraform next issues one.",
-				Optional:   true,
-				Validators: []validator.String{validators.Duration()},
-			},
+			"rotate_after": rotateAfterAttribute("Rotate the token once this long has passed since `issued_at`, as a duration such as `2160h` (90 days). " +
+				"The first plan made after `rotate_at` rotates it. Has no effect on a token with no `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.StringAttribute{
 				MarkdownDescription: "When the token becomes due for rotation (RFC 3339): `issued_at` plus `rotate_after`. Null when either is null.",
 				Computed:            true,
 			},
-			"rotation_triggers": schema.MapAttribute{
-				MarkdownDescription: "Arbitrary values that rotate the token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
-					"Set for the first time on a token with no `issued_at` (imported, or rotated outside Terraform), they are recorded without rotating it.",
-				ElementType: types.StringType,
-				Optional:    true,
-			},
+			"rotation_triggers": rotationTriggersAttribute("Arbitrary values that rotate the token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
+				"Set for the first time on a token with no `issued_at` (imported, or rotated outside Terraform), they are recorded without rotating it."),
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
@@ -156,10 +147,6 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 	return s
 }
 
-func (r *refreshTokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 // UpgradeState brings states of schema version 0, written before
 // store_token existed, to version 1: they kept the token, so they keep it,
 // and the fingerprint and version of the token they hold are filled in,
@@ -180,8 +167,7 @@ func (r *refreshTokenResource) UpgradeState(ctx context.Context) map[int64]resou
 					RotationTriggers types.Map      `tfsdk:"rotation_triggers"`
 					Timeouts         timeouts.Value `tfsdk:"timeouts"`
 				}
-				resp.Diagnostics.Append(req.State.Get(ctx, &old)...)
-				if resp.Diagnostics.HasError() {
+				if !getInto(ctx, req.State, &old, &resp.Diagnostics) {
 					return
 				}
 				m := refreshTokenResourceModel{
@@ -216,8 +202,7 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if req.State.Raw.IsNull() {
 		r.data.refuseWithoutAPIKey("issue a Point refresh token", &resp.Diagnostics)
 		var plan refreshTokenResourceModel
-		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-		if resp.Diagnostics.HasError() {
+		if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 			return
 		}
 		if !plan.StoreToken.IsUnknown() && !plan.storesToken() {
@@ -352,19 +337,18 @@ func parseTime(v types.String) (time.Time, bool) {
 
 func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan refreshTokenResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
 	defer cancel()
+	client := r.data.apiKeyClient(issueOperation, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
 	plan.ID = plan.UserID
-	r.issue(ctx, &plan, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	if !r.issue(ctx, client, &plan, &resp.Diagnostics) {
 		return
 	}
 	plan.TokenVersion = types.Int64Value(1)
@@ -372,40 +356,36 @@ func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRe
 	setUserIdentity(ctx, resp.Identity, plan.UserID, &resp.Diagnostics)
 }
 
+const issueOperation = "issue a Point refresh token"
+
 // issue asks Point for a new token and records it, with its times, in m.
-func (r *refreshTokenResource) issue(ctx context.Context, m *refreshTokenResourceModel, diags *diag.Diagnostics) {
-	client, clientDiags := r.data.apiKeyClient("issue a Point refresh token")
-	diags.Append(clientDiags...)
-	if diags.HasError() {
-		return
-	}
-	userID := m.UserID.ValueString()
-	token, err := client.IssueRefreshToken(ctx, userID)
+// It reports whether it did.
+func (r *refreshTokenResource) issue(ctx context.Context, client *point.Client, m *refreshTokenResourceModel, diags *diag.Diagnostics) bool {
+	token, err := client.IssueRefreshToken(ctx, m.UserID.ValueString())
 	if err != nil {
-		action := fmt.Sprintf("issue a refresh token for Point user %q", userID)
+		action := fmt.Sprintf("issue a refresh token for Point user %q", m.UserID.ValueString())
 		if point.IsUserNotFound(err) {
 			action += ": Point has no such user; register it first, for example with a point_user resource"
 		}
 		diags.AddError("Error Issuing Point Refresh Token", apiErrorDetail(action, err))
-		return
+		return false
 	}
 	m.track(token)
 	m.IssuedAt = types.StringValue(r.now().UTC().Format(time.RFC3339))
 	m.RotateAt = rotateAt(m.IssuedAt, m.RotateAfter)
+	return true
 }
 
 func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state refreshTokenResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	// First, so that a resource removed below has one too.
 	setUserIdentity(ctx, resp.Identity, state.UserID, &resp.Diagnostics)
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("read a Point user's refresh token")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.apiKeyClient("read a Point user's refresh token", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -490,9 +470,7 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 
 func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state refreshTokenResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) || !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
@@ -504,8 +482,8 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 	switch {
 	case plan.TokenSHA256.IsUnknown():
 		// A rotation, or a new token after one was revoked outside Terraform.
-		r.issue(ctx, &plan, &resp.Diagnostics)
-		if resp.Diagnostics.HasError() {
+		client := r.data.apiKeyClient(issueOperation, &resp.Diagnostics)
+		if client == nil || !r.issue(ctx, client, &plan, &resp.Diagnostics) {
 			return
 		}
 		if plan.TokenVersion.IsUnknown() {
@@ -515,8 +493,8 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 			plan.TokenVersion = types.Int64Value(1)
 		}
 	case plan.Token.IsUnknown():
-		r.putTokenBack(ctx, &plan, &resp.Diagnostics)
-		if resp.Diagnostics.HasError() {
+		client := r.data.apiKeyClient("put a Point refresh token back into state (store_token = true), which reads it with the API key", &resp.Diagnostics)
+		if client == nil || !putTokenBack(ctx, client, &plan, &resp.Diagnostics) {
 			return
 		}
 		plan.RotateAt = rotateAt(plan.IssuedAt, plan.RotateAfter)
@@ -529,76 +507,48 @@ func (r *refreshTokenResource) Update(ctx context.Context, req resource.UpdateRe
 
 // putTokenBack reads the tracked token with the API key, when store_token
 // turns true, and records it in m. The token must still be the one that
-// token_sha256 names: the plan promised no rotation.
-func (r *refreshTokenResource) putTokenBack(ctx context.Context, m *refreshTokenResourceModel, diags *diag.Diagnostics) {
-	client, clientDiags := r.data.apiKeyClient("put a Point refresh token back into state (store_token = true), which reads it with the API key")
-	diags.Append(clientDiags...)
-	if diags.HasError() {
-		return
-	}
-	userID := m.UserID.ValueString()
-	user, err := client.GetUser(ctx, userID)
+// token_sha256 names: the plan promised no rotation. It reports whether it
+// did.
+func putTokenBack(ctx context.Context, client *point.Client, m *refreshTokenResourceModel, diags *diag.Diagnostics) bool {
+	user, err := client.GetUser(ctx, m.UserID.ValueString())
 	if err != nil {
 		diags.AddError("Error Reading Point Refresh Token",
-			apiErrorDetail(fmt.Sprintf("read the refresh token of Point user %q to put it back into state; its state is unchanged", userID), err))
-		return
+			apiErrorDetail(fmt.Sprintf("read the refresh token of Point user %q to put it back into state; its state is unchanged", m.UserID.ValueString()), err))
+		return false
 	}
 	current := user.CurrentRefreshToken()
 	if current == "" || tokenSHA256(current) != m.TokenSHA256.ValueString() {
 		diags.AddAttributeError(path.Root("store_token"), "Point Refresh Token Changed Since the Plan",
 			fmt.Sprintf("The refresh token of Point user %q was rotated or revoked outside Terraform after the plan, so Terraform did not put it back into state; its state is unchanged. "+
-				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current token.", userID))
-		return
+				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current token.", m.UserID.ValueString()))
+		return false
 	}
 	m.Token = types.StringValue(current)
+	return true
 }
 
 func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state refreshTokenResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
 	defer cancel()
 	userID := state.UserID.ValueString()
-	if state.storesToken() && !state.Token.IsNull() {
-		client, diags := r.data.tokenClient("revoke a Point refresh token")
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		if err := revokeRefreshToken(ctx, client, userID, state.Token.ValueString()); err != nil {
-			resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
-				apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
-		}
-		return
+	token := ""
+	if state.storesToken() {
+		token = state.Token.ValueString()
 	}
-
-	client, diags := r.data.apiKeyClient("revoke a Point refresh token kept out of state (store_token = false), which is read with the API key")
-	resp.Diagnostics.Append(diags...)
+	var client *point.Client
+	if token != "" {
+		client = r.data.tokenClient("revoke a Point refresh token", &resp.Diagnostics)
+	} else {
+		client = r.data.apiKeyClient("revoke a Point refresh token kept out of state (store_token = false), which is read with the API key", &resp.Diagnostics)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
-			apiErrorDetail(fmt.Sprintf("read the refresh token of Point user %q to revoke it; it stays in state", userID), err))
-		return
-	}
-	current := user.CurrentRefreshToken()
-	if current == "" || state.TokenSHA256.IsNull() || tokenSHA256(current) != state.TokenSHA256.ValueString() {
-		// The tracked token was already revoked or replaced, which is what
-		// revoking it would achieve; a newer token is not this resource's,
-		// as when the resource is stored with its token and Point answers
-		// 401 to the stale one.
-		tflog.Info(ctx, "The tracked refresh token is no longer current; nothing to revoke", map[string]any{"user_has_token": current != ""})
-		return
-	}
-	if err := revokeRefreshToken(ctx, client, userID, current); err != nil {
+	if err := revokeTracked(ctx, client, userID, token, state.TokenSHA256.ValueString()); err != nil {
 		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
 			apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
 	}

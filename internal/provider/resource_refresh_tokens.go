@@ -9,17 +9,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
-	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
 var (
@@ -37,9 +33,11 @@ const privateKeyRotationOwed = "rotation_owed"
 func newRefreshTokensResource() resource.Resource { return &refreshTokensResource{} }
 
 type refreshTokensResource struct {
-	data *providerData
+	configuredResource
 }
 
+// refreshTokensResourceModel is the plan and state of a point_refresh_tokens;
+// its maps are keyed by user id.
 type refreshTokensResourceModel struct {
 	UserIDs          types.List     `tfsdk:"user_ids"`
 	StoreToken       types.Bool     `tfsdk:"store_token"`
@@ -71,15 +69,10 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 		Attributes: map[string]schema.Attribute{
 			"user_ids": userIDsAttribute("Ids of the Point users whose refresh tokens this resource owns, usually `point_users.<name>.user_ids`, in any order and each once. " +
 				"Adding an id issues the user's token; removing one revokes it. Changing the list never replaces the resource."),
-			"store_token": schema.BoolAttribute{
-				MarkdownDescription: "Whether to keep the tokens in state. Defaults to `true`. With `false`, `tokens` is null in plan and state, and the resource tracks each token by `token_sha256` and `token_version`: " +
-					"read a token with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
-					"Rotation, detection of changes outside Terraform, import and revocation work as with `true`; revocation then needs the organisation API key, with which it reads each token to revoke. " +
-					"Changing it neither rotates nor revokes a token: `false` removes the tokens from state, `true` reads them with the API key and puts them back.",
-				Optional: true,
-				Computed: true,
-				Default:  booldefault.StaticBool(true),
-			},
+			"store_token": storeTokenAttribute("Whether to keep the tokens in state. Defaults to `true`. With `false`, `tokens` is null in plan and state, and the resource tracks each token by `token_sha256` and `token_version`: " +
+				"read a token with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
+				"Rotation, detection of changes outside Terraform, import and revocation work as with `true`; revocation then needs the organisation API key, with which it reads each token to revoke. " +
+				"Changing it neither rotates nor revokes a token: `false` removes the tokens from state, `true` reads them with the API key and puts them back."),
 			"tokens": schema.MapAttribute{
 				MarkdownDescription: "The refresh tokens, by user id. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do. " +
 					"Null when `store_token` is false.",
@@ -105,31 +98,19 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
-			"rotate_after": schema.StringAttribute{
-				MarkdownDescription: "Rotate each token once this long has passed since its `issued_at`, as a duration such as `2160h` (90 days). " +
-					"The first plan made after a token's `rotate_at` rotates that token alone. Has no effect on a token without `issued_at` until Terraform next issues one.",
-				Optional:   true,
-				Validators: []validator.String{validators.Duration()},
-			},
+			"rotate_after": rotateAfterAttribute("Rotate each token once this long has passed since its `issued_at`, as a duration such as `2160h` (90 days). " +
+				"The first plan made after a token's `rotate_at` rotates that token alone. Has no effect on a token without `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.MapAttribute{
 				MarkdownDescription: "When each token becomes due for rotation (RFC 3339), by user id: its `issued_at` plus `rotate_after`. Empty without `rotate_after`; a token without `issued_at` has no entry.",
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
-			"rotation_triggers": schema.MapAttribute{
-				MarkdownDescription: "Arbitrary values that rotate every token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
-					"Set for the first time, they are recorded without rotating the tokens that have no `issued_at` (imported, or rotated outside Terraform).",
-				ElementType: types.StringType,
-				Optional:    true,
-			},
+			"rotation_triggers": rotationTriggersAttribute("Arbitrary values that rotate every token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
+				"Set for the first time, they are recorded without rotating the tokens that have no `issued_at` (imported, or rotated outside Terraform)."),
 			"max_concurrency": maxConcurrencyAttribute(),
 			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
-}
-
-func (r *refreshTokensResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *refreshTokensResource) now() time.Time {
@@ -204,12 +185,12 @@ func (recs tokenRecords) record(m *refreshTokensResourceModel, order []string) {
 	}
 	m.Tokens = types.MapNull(types.StringType)
 	if m.storesToken() {
-		m.Tokens = mapOf(tokens, nil)
+		m.Tokens = stringMapOf(tokens, nil)
 	}
-	m.TokenSHA256 = mapOf(fingerprints, nil)
-	m.IssuedAt = mapOf(issued, nil)
-	m.RotateAt = mapOf(rotate, nil)
-	m.TokenVersion = int64MapOf(versions, nil)
+	m.TokenSHA256 = stringMapOf(fingerprints, nil)
+	m.IssuedAt = stringMapOf(issued, nil)
+	m.RotateAt = stringMapOf(rotate, nil)
+	m.TokenVersion = int64MapOf(versions)
 	if order != nil {
 		m.UserIDs = idList(ordered(order, mapKeySet(recs)))
 	}
@@ -275,9 +256,7 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		}
 	}
 	var plan, state refreshTokensResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) || !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ids, known := listIDs(plan.UserIDs)
@@ -368,34 +347,33 @@ func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, sta
 		plan.Tokens = types.MapNull(types.StringType)
 		putBack = nil
 	default:
-		plan.Tokens = mapOf(tokens, unknownTokens)
+		plan.Tokens = stringMapOf(tokens, unknownTokens)
 	}
-	plan.TokenSHA256 = mapOf(fingerprints, issue)
-	plan.IssuedAt = mapOf(issued, issue)
-	plan.RotateAt = mapOf(rotate, unknownRotate)
-	plan.TokenVersion = int64MapOf(versions, nil)
+	plan.TokenSHA256 = stringMapOf(fingerprints, issue)
+	plan.IssuedAt = stringMapOf(issued, issue)
+	plan.RotateAt = stringMapOf(rotate, unknownRotate)
+	plan.TokenVersion = int64MapOf(versions)
 	return issue, putBack
 }
 
 // issuing is the outcome of issuing tokens for a batch of users.
 type issuing struct {
-	mu         sync.Mutex
-	tokens     map[string]string
-	failed     failures
-	notStarted []string
+	*bulkResult
+	tokens map[string]string
 }
 
 func (r *refreshTokensResource) issue(ctx context.Context, client *point.Client, ids []string, n int) *issuing {
 	out := &issuing{tokens: map[string]string{}}
-	out.notStarted = runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+	var mu sync.Mutex
+	out.bulkResult = forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
 		token, err := client.IssueRefreshToken(ctx, id)
-		out.mu.Lock()
-		defer out.mu.Unlock()
 		if err != nil {
-			out.failed.add(id, err)
-			return
+			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		out.tokens[id] = token
+		return nil
 	})
 	return out
 }
@@ -403,47 +381,45 @@ func (r *refreshTokensResource) issue(ctx context.Context, client *point.Client,
 // report adds the diagnostics of issuing: errors, or warnings when the
 // apply creates the resource, where an error would taint it.
 func (g *issuing) report(ctx context.Context, total int, creating bool, diags *diag.Diagnostics) {
-	add := diags.AddAttributeError
-	operation := "update"
-	next := "Users that had a token keep it; the next apply issues the others: its plan shows their tokens as unknown."
+	w := bulkWording{
+		add:             diags.AddAttributeError,
+		at:              path.Root("user_ids"),
+		operation:       "update",
+		failedTitle:     "Error Issuing Point Refresh Tokens",
+		notStartedTitle: "Point Refresh Tokens Not Issued",
+		action:          "issue refresh tokens for",
+		next:            "Users that had a token keep it; the next apply issues the others: its plan shows their tokens as unknown.",
+		hint: func(err error) string {
+			if point.IsUserNotFound(err) {
+				return ": Point has no such users; register them first, for example with point_users"
+			}
+			return ""
+		},
+	}
 	if creating {
-		add, operation = diags.AddAttributeWarning, "create"
-		next = "Their tokens are not in state, and the next apply issues them: its plan shows their tokens as unknown. " +
+		w.add, w.operation = diags.AddAttributeWarning, "create"
+		w.next = "Their tokens are not in state, and the next apply issues them: its plan shows their tokens as unknown. " +
 			"The apply that creates point_refresh_tokens reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it, revoking every token."
 		if len(g.tokens) == 0 {
-			add = diags.AddAttributeError
-			next = "No token was issued, so point_refresh_tokens was not created; the next apply creates it."
+			w.add = diags.AddAttributeError
+			w.next = "No token was issued, so point_refresh_tokens was not created; the next apply creates it."
 		}
 	}
-	at := path.Root("user_ids")
-	g.failed.each(func(ids []string, err error) {
-		action := fmt.Sprintf("issue refresh tokens for %s (%s)", countOf(len(ids), total, "user"), quoteIDs(ids))
-		if point.IsUserNotFound(err) {
-			action += ": Point has no such users; register them first, for example with point_users"
-		}
-		add(at, "Error Issuing Point Refresh Tokens", apiErrorDetail(action, err)+"\n\n"+next)
-	})
-	if len(g.notStarted) > 0 {
-		add(at, "Point Refresh Tokens Not Issued",
-			fmt.Sprintf("%s before the provider could issue refresh tokens for %s (%s). %s", stopped(ctx, operation),
-				countOf(len(g.notStarted), total, "user"), quoteIDs(g.notStarted), next))
-	}
+	g.bulkResult.report(ctx, total, w)
 }
 
 func (r *refreshTokensResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan refreshTokensResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("issue Point refresh tokens")
-	resp.Diagnostics.Append(diags...)
-	ids, _ := listIDs(plan.UserIDs)
+	client := r.data.apiKeyClient("issue Point refresh tokens", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ids, _ := listIDs(plan.UserIDs)
 
 	got := r.issue(ctx, client, ids, workers(plan.MaxConcurrency))
 	got.report(ctx, len(ids), true, &resp.Diagnostics)
@@ -466,14 +442,12 @@ func (r *refreshTokensResource) Create(ctx context.Context, req resource.CreateR
 
 func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state refreshTokensResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("read Point users' refresh tokens")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.apiKeyClient("read Point users' refresh tokens", &resp.Diagnostics)
 	ids, _ := listIDs(state.UserIDs)
 	importing := takeImportMark(ctx, resp.Private, &resp.Diagnostics)
 	owed := getPrivateIDs(ctx, resp.Private, privateKeyRotationOwed, &resp.Diagnostics)
@@ -496,8 +470,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 
 	var mu sync.Mutex
 	var gone, revoked, rotated []string
-	var failed failures
-	notStarted := runBulk(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) {
+	res := forEachUser(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) error {
 		user, err := client.GetUser(ctx, id)
 		mu.Lock()
 		defer mu.Unlock()
@@ -515,7 +488,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 			gone = append(gone, id)
 			*rec = tokenRecord{version: rec.version}
 		case err != nil:
-			failed.add(id, err)
+			return err
 		case current == "":
 			if rec.sha256 != "" || importing {
 				revoked = append(revoked, id)
@@ -532,10 +505,10 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 		case store && rec.token == "":
 			rec.token = current
 		}
+		return nil
 	})
-	for _, id := range notStarted {
-		failed.add(id, fmt.Errorf("get user: %s before the request was made", stopped(ctx, "read")))
-	}
+	res.failNotStartedReads(ctx)
+	failed := &res.failed
 
 	at := path.Root("user_ids")
 	if importing {
@@ -559,7 +532,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 		if resp.Diagnostics.HasError() {
 			return
 		}
-	} else if !readFailuresTolerable(&failed, len(check), "refresh token", &resp.Diagnostics) {
+	} else if !readFailuresTolerable(failed, len(check), "refresh token", &resp.Diagnostics) {
 		return
 	}
 	if len(gone) > 0 {
@@ -592,9 +565,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 
 func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state refreshTokensResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) || !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
@@ -637,11 +608,12 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	for _, id := range toRevoke {
 		needKey = needKey || recs[id].token == ""
 	}
-	client, diags := r.data.tokenClient("revoke Point refresh tokens")
+	var client *point.Client
 	if needKey {
-		client, diags = r.data.apiKeyClient("issue Point refresh tokens, or read those kept out of state")
+		client = r.data.apiKeyClient("issue Point refresh tokens, or read those kept out of state", &resp.Diagnostics)
+	} else {
+		client = r.data.tokenClient("revoke Point refresh tokens", &resp.Diagnostics)
 	}
-	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -703,36 +675,36 @@ func without(a, b []string) []string {
 // names: the plan promised no rotation.
 func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Client, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) {
 	var mu sync.Mutex
-	var failed failures
 	var changed []string
-	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
 		user, err := client.GetUser(ctx, id)
+		if err != nil {
+			return err
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		rec := recs[id]
-		switch {
-		case err != nil:
-			failed.add(id, err)
-		case user.CurrentRefreshToken() == "" || tokenSHA256(user.CurrentRefreshToken()) != rec.sha256:
+		if current := user.CurrentRefreshToken(); current == "" || tokenSHA256(current) != rec.sha256 {
 			changed = append(changed, id)
-		default:
-			rec.token = user.CurrentRefreshToken()
+		} else {
+			rec.token = current
 		}
+		return nil
 	})
 	at := path.Root("store_token")
-	failed.each(func(failedIDs []string, err error) {
-		diags.AddAttributeError(at, "Error Reading Point Refresh Tokens",
-			apiErrorDetail(fmt.Sprintf("read the refresh tokens of %s (%s) to put them back into state; they stay out of state until the next apply", countOf(len(failedIDs), len(ids), "user"), quoteIDs(failedIDs)), err))
+	res.report(ctx, len(ids), bulkWording{
+		add:             diags.AddAttributeError,
+		at:              at,
+		operation:       "update",
+		failedTitle:     "Error Reading Point Refresh Tokens",
+		notStartedTitle: "Point Refresh Tokens Not Read",
+		action:          "read the refresh tokens of",
+		after:           " to put them back into state; they stay out of state until the next apply",
 	})
 	if len(changed) > 0 {
 		diags.AddAttributeError(at, "Point Refresh Tokens Changed Since the Plan",
 			fmt.Sprintf("The refresh tokens of %s (%s) were rotated or revoked outside Terraform after the plan, so Terraform did not put them back into state. "+
 				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current tokens.", countOf(len(changed), len(ids), "user"), quoteIDs(changed)))
-	}
-	if len(notStarted) > 0 {
-		diags.AddAttributeError(at, "Point Refresh Tokens Not Read",
-			fmt.Sprintf("%s before the provider could read the refresh tokens of %s (%s); the next apply puts them back into state.",
-				stopped(ctx, "update"), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
 	}
 }
 
@@ -740,72 +712,29 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 // revoked, or was no longer current. A token kept out of state is read
 // with the API key first, and revoked only while it is the one recorded.
 func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, operation string, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
-	var mu sync.Mutex
-	var done []string
-	var failed failures
-	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
-		mu.Lock()
-		rec := *recs[id]
-		mu.Unlock()
-		err := revokeTracked(ctx, client, id, rec)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			failed.add(id, err)
-			return
-		}
-		done = append(done, id)
+	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
+		return revokeTracked(ctx, client, id, recs[id].token, recs[id].sha256)
 	})
-	at := path.Root("user_ids")
-	failed.each(func(failedIDs []string, err error) {
-		diags.AddAttributeError(at, "Error Revoking Point Refresh Tokens",
-			apiErrorDetail(fmt.Sprintf("revoke the refresh tokens of %s (%s); they stay in state, and the next apply or destroy tries again", countOf(len(failedIDs), len(ids), "user"), quoteIDs(failedIDs)), err))
+	res.report(ctx, len(ids), bulkWording{
+		add:             diags.AddAttributeError,
+		at:              path.Root("user_ids"),
+		operation:       operation,
+		failedTitle:     "Error Revoking Point Refresh Tokens",
+		notStartedTitle: "Point Refresh Tokens Not Revoked",
+		action:          "revoke the refresh tokens of",
+		after:           "; they stay in state, and the next apply or destroy tries again",
 	})
-	if len(notStarted) > 0 {
-		diags.AddAttributeError(at, "Point Refresh Tokens Not Revoked",
-			fmt.Sprintf("%s before the provider could revoke the refresh tokens of %s (%s); they stay in state, and the next apply or destroy tries again.",
-				stopped(ctx, operation), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
-	}
-	return done
-}
-
-// revokeTracked revokes the token rec tracks for the user: the one in
-// state, or, kept out of state, the user's current one if it is still the
-// token recorded. A token already replaced or revoked needs nothing more.
-func revokeTracked(ctx context.Context, client *point.Client, userID string, rec tokenRecord) error {
-	if rec.token != "" {
-		return revokeRefreshToken(ctx, client, userID, rec.token)
-	}
-	if rec.sha256 == "" || !client.HasAPIKey() {
-		if rec.sha256 == "" {
-			return nil
-		}
-		return point.ErrNoAPIKey
-	}
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	current := user.CurrentRefreshToken()
-	if current == "" || tokenSHA256(current) != rec.sha256 {
-		return nil
-	}
-	return revokeRefreshToken(ctx, client, userID, current)
+	return res.done
 }
 
 func (r *refreshTokensResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state refreshTokensResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.tokenClient("revoke Point refresh tokens")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.tokenClient("revoke Point refresh tokens", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -859,15 +788,4 @@ func int64Map(m types.Map) map[string]int64 {
 		}
 	}
 	return known
-}
-
-func int64MapOf(known map[string]int64, unknown []string) types.Map {
-	elems := make(map[string]attr.Value, len(known)+len(unknown))
-	for k, v := range known {
-		elems[k] = types.Int64Value(v)
-	}
-	for _, k := range unknown {
-		elems[k] = types.Int64Unknown()
-	}
-	return types.MapValueMust(types.Int64Type, elems)
 }

@@ -6,12 +6,9 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
@@ -33,9 +30,10 @@ var (
 func newUserResource() resource.Resource { return &userResource{} }
 
 type userResource struct {
-	data *providerData
+	configuredResource
 }
 
+// userResourceModel is the plan and state of a point_user.
 type userResourceModel struct {
 	ID             types.String   `tfsdk:"id"`
 	UserID         types.String   `tfsdk:"user_id"`
@@ -56,33 +54,21 @@ func (r *userResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"id": idAttribute(),
 			"user_id": userIDAttribute("Your organisation's own id for the user: 1 to 128 characters, with no `/`, whitespace, control characters or `@`, and not `.` or `..`. " +
 				"Point asks that it carry no personal information, such as an email address. Changing it registers a new user."),
-			"deletion_policy": schema.StringAttribute{
-				MarkdownDescription: "What destroy does, since Point cannot delete users. `ABANDON` (default) removes the user from state and leaves it in Point; " +
-					"`REVOKE` first revokes the user's current refresh token, then abandons the user; `PREVENT` makes destroy fail.",
-				Optional:   true,
-				Computed:   true,
-				Default:    stringdefault.StaticString(deletionAbandon),
-				Validators: []validator.String{stringvalidator.OneOf(deletionAbandon, deletionRevoke, deletionPrevent)},
-			},
+			"deletion_policy": deletionPolicyAttribute("What destroy does, since Point cannot delete users. `ABANDON` (default) removes the user from state and leaves it in Point; " +
+				"`REVOKE` first revokes the user's current refresh token, then abandons the user; `PREVENT` makes destroy fail."),
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
 		},
 	}
 }
 
-func (r *userResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
-}
-
 func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan userResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("create a Point user")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.apiKeyClient("create a Point user", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -116,16 +102,14 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 
 func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state userResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	// First, so that a resource removed below has one too.
 	setUserIdentity(ctx, resp.Identity, state.UserID, &resp.Diagnostics)
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("read a Point user")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.apiKeyClient("read a Point user", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -158,8 +142,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 // Update only records deletion_policy and timeouts: user_id forces a replacement.
 func (r *userResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan userResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -201,8 +184,7 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 
 func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state userResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	userID := state.UserID.ValueString()
@@ -219,8 +201,7 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	case deletionRevoke:
 		ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
 		defer cancel()
-		client, diags := r.data.apiKeyClient("revoke a Point user's refresh token")
-		resp.Diagnostics.Append(diags...)
+		client := r.data.apiKeyClient("revoke a Point user's refresh token", &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}

@@ -9,13 +9,10 @@ import (
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
@@ -43,9 +40,10 @@ const (
 func newUsersResource() resource.Resource { return &usersResource{} }
 
 type usersResource struct {
-	data *providerData
+	configuredResource
 }
 
+// usersResourceModel is the plan and state of a point_users.
 type usersResourceModel struct {
 	UserIDs        types.List     `tfsdk:"user_ids"`
 	DeletionPolicy types.String   `tfsdk:"deletion_policy"`
@@ -66,23 +64,13 @@ func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"user_ids": userIDsAttribute("Your organisation's own ids for the users, each as `point_user`'s `user_id` requires: 1 to 128 characters, " +
 				"with no `/`, whitespace, control characters or `@`, and not `.` or `..`. Adding an id registers the user; removing one applies `deletion_policy` to it. " +
 				"Changing the set never replaces the resource."),
-			"deletion_policy": schema.StringAttribute{
-				MarkdownDescription: "What happens to a user whose id leaves `user_ids`, and to every user on destroy, since Point cannot delete users. " +
-					"`ABANDON` (default) forgets the user and leaves it in Point; `REVOKE` first revokes the user's current refresh token; " +
-					"`PREVENT` makes any plan that would remove a user, or destroy the resource, fail at plan time. The policy recorded in state by the last apply is the one that applies.",
-				Optional:   true,
-				Computed:   true,
-				Default:    stringdefault.StaticString(deletionAbandon),
-				Validators: []validator.String{stringvalidator.OneOf(deletionAbandon, deletionRevoke, deletionPrevent)},
-			},
+			"deletion_policy": deletionPolicyAttribute("What happens to a user whose id leaves `user_ids`, and to every user on destroy, since Point cannot delete users. " +
+				"`ABANDON` (default) forgets the user and leaves it in Point; `REVOKE` first revokes the user's current refresh token; " +
+				"`PREVENT` makes any plan that would remove a user, or destroy the resource, fail at plan time. The policy recorded in state by the last apply is the one that applies."),
 			"max_concurrency": maxConcurrencyAttribute(),
 			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
-}
-
-func (r *usersResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = fromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
 // ModifyPlan fails, at plan time, a plan whose apply could not succeed: one
@@ -106,8 +94,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	var state usersResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	stateIDs, _ := listIDs(state.UserIDs)
@@ -154,19 +141,17 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 const usersPreventAdvice = "To let Terraform stop managing these users, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke their refresh tokens) and apply that change on its own, then run this plan again; " +
 	"or forget the whole resource without destroying anything, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users."
 
-// registration is the outcome of registering a batch of users.
+// registration is the outcome of registering a batch of users: done holds
+// those registered.
 type registration struct {
-	mu         sync.Mutex
-	registered []string
+	*bulkResult
 	// unconfirmed were adopted after a request without a usable answer.
 	unconfirmed    []string
 	unconfirmedErr error
 	// conflicts already existed in Point.
 	conflicts []string
-	failed    failures
 	// unanswered failed after a request that may have reached Point.
 	unanswered []string
-	notStarted []string
 }
 
 // register registers ids, at most n at once. An id in unanswered met a
@@ -174,7 +159,8 @@ type registration struct {
 // most likely registered it.
 func register(ctx context.Context, client *point.Client, ids []string, n int, unanswered map[string]bool) *registration {
 	out := &registration{}
-	out.notStarted = runBulk(ctx, ids, n, func(ctx context.Context, id string) {
+	var mu sync.Mutex
+	out.bulkResult = forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
 		_, err := client.CreateUser(ctx, id)
 		var unconfirmed *point.UnconfirmedCreateError
 		if errors.As(err, &unconfirmed) {
@@ -183,24 +169,16 @@ func register(ctx context.Context, client *point.Client, ids []string, n int, un
 			unconfirmed = &point.UnconfirmedCreateError{Err: errors.New("an earlier apply's request to register the user got no usable answer, and Point now answers 409: the user exists")}
 			err = nil
 		}
-		out.mu.Lock()
-		defer out.mu.Unlock()
-		switch {
-		case err == nil:
-			out.registered = append(out.registered, id)
-			if unconfirmed != nil {
-				out.unconfirmed = append(out.unconfirmed, id)
-				out.unconfirmedErr = unconfirmed.Err
-			}
-		case point.IsConflict(err):
-			out.conflicts = append(out.conflicts, id)
-		default:
-			out.failed.add(id, err)
-			if transient(err) {
-				out.unanswered = append(out.unanswered, id)
-			}
+		if err == nil && unconfirmed != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			out.unconfirmed = append(out.unconfirmed, id)
+			out.unconfirmedErr = unconfirmed.Err
 		}
+		return err
 	})
+	out.conflicts = out.failed.take(point.IsConflict)
+	out.unanswered = out.failed.idsWhere(transient)
 	return out
 }
 
@@ -219,67 +197,62 @@ const (
 
 // report adds the diagnostics of a registration of total users.
 func (g *registration) report(ctx context.Context, total int, mode registrationReport, diags *diag.Diagnostics) {
-	add := diags.AddAttributeError
-	operation := "update"
-	next := "The next apply registers them: its plan shows them as additions to user_ids."
+	w := bulkWording{
+		add:             diags.AddAttributeError,
+		at:              path.Root("user_ids"),
+		operation:       "update",
+		failedTitle:     "Error Registering Point Users",
+		notStartedTitle: "Point Users Not Registered",
+		action:          "register",
+		next:            "The next apply registers them: its plan shows them as additions to user_ids.",
+	}
 	switch mode {
 	case reportCreatePartial:
-		add, operation = diags.AddAttributeWarning, "create"
-		next = "They are not recorded as registered: the next refresh takes them out of user_ids, so the next plan shows them as additions, and the next apply registers them. " +
+		w.add, w.operation = diags.AddAttributeWarning, "create"
+		w.next = "They are not recorded as registered: the next refresh takes them out of user_ids, so the next plan shows them as additions, and the next apply registers them. " +
 			"The apply that creates point_users reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it."
 	case reportCreateNothing:
-		operation = "create"
-		next = "No user was registered, so point_users was not created; the next apply creates it."
+		w.operation = "create"
+		w.next = "No user was registered, so point_users was not created; the next apply creates it."
 	}
-	at := path.Root("user_ids")
 	if len(g.unconfirmed) > 0 {
-		diags.AddAttributeWarning(at, "Point Users Registered Without an Answer",
+		diags.AddAttributeWarning(w.at, "Point Users Registered Without an Answer",
 			fmt.Sprintf("No usable answer came to the requests that registered %s (%s), and Point has them now, so Terraform recorded them in state. "+
 				"Terraform could not confirm whether this configuration registered them or they existed before; if they existed before, this configuration now manages them, "+
 				"and removing them follows deletion_policy.\n\nError: %s", countOf(len(g.unconfirmed), total, "user"), quoteIDs(g.unconfirmed), g.unconfirmedErr))
 	}
 	if len(g.conflicts) > 0 {
-		add(at, "Point Users Already Exist",
+		w.add(w.at, "Point Users Already Exist",
 			fmt.Sprintf("Point already has %s in user_ids (%s), so Terraform cannot register them. "+
 				"To manage users that already exist, import point_users with all of its ids, for example with an import block whose id is join(\",\", <the same list as user_ids>), "+
 				"after forgetting the resource without touching Point (terraform state rm point_users.<name>) if it is in state already. "+
 				"Or remove these ids from user_ids.", countOf(len(g.conflicts), total, "user"), quoteIDs(g.conflicts)))
 	}
-	g.failed.each(func(ids []string, err error) {
-		add(at, "Error Registering Point Users",
-			apiErrorDetail(fmt.Sprintf("register %s (%s)", countOf(len(ids), total, "user"), quoteIDs(ids)), err)+"\n\n"+next)
-	})
-	if len(g.notStarted) > 0 {
-		add(at, "Point Users Not Registered",
-			fmt.Sprintf("%s before the provider could register %s (%s). %s", stopped(ctx, operation),
-				countOf(len(g.notStarted), total, "user"), quoteIDs(g.notStarted), next))
-	}
+	g.bulkResult.report(ctx, total, w)
 }
 
 func (r *usersResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan usersResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("register Point users")
-	resp.Diagnostics.Append(diags...)
-	ids, _ := listIDs(plan.UserIDs)
+	client := r.data.apiKeyClient("register Point users", &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ids, _ := listIDs(plan.UserIDs)
 
 	reg := register(ctx, client, ids, workers(plan.MaxConcurrency), nil)
 	// Nothing registered, and nothing that may have been: an error leaves
 	// no resource, and the next apply creates it afresh.
-	if len(reg.registered) == 0 && len(reg.unanswered) == 0 && len(ids) > 0 {
+	if len(reg.done) == 0 && len(reg.unanswered) == 0 && len(ids) > 0 {
 		reg.report(ctx, len(ids), reportCreateNothing, &resp.Diagnostics)
 		return
 	}
 	reg.report(ctx, len(ids), reportCreatePartial, &resp.Diagnostics)
-	registered := toSet(reg.registered)
+	registered := toSet(reg.done)
 	unregistered := map[string]bool{}
 	for _, id := range ids {
 		if !registered[id] {
@@ -293,14 +266,12 @@ func (r *usersResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state usersResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Read, &resp.Diagnostics)
 	defer cancel()
-	client, diags := r.data.apiKeyClient("read Point users")
-	resp.Diagnostics.Append(diags...)
+	client := r.data.apiKeyClient("read Point users", &resp.Diagnostics)
 	ids, _ := listIDs(state.UserIDs)
 	importing := takeImportMark(ctx, resp.Private, &resp.Diagnostics)
 	unregistered := getPrivateIDs(ctx, resp.Private, privateKeyUnregistered, &resp.Diagnostics)
@@ -320,8 +291,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	var mu sync.Mutex
 	var gone, adopted []string
-	var failed failures
-	notStarted := runBulk(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) {
+	res := forEachUser(ctx, check, workers(state.MaxConcurrency), func(ctx context.Context, id string) error {
 		_, err := client.GetUser(ctx, id)
 		mu.Lock()
 		defer mu.Unlock()
@@ -336,12 +306,12 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 				gone = append(gone, id)
 			}
 		default:
-			failed.add(id, err)
+			return err
 		}
+		return nil
 	})
-	for _, id := range notStarted {
-		failed.add(id, fmt.Errorf("get user: %s before the request was made", stopped(ctx, "read")))
-	}
+	res.failNotStartedReads(ctx)
+	failed := &res.failed
 
 	if importing {
 		if len(gone) > 0 {
@@ -356,7 +326,7 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		if resp.Diagnostics.HasError() {
 			return
 		}
-	} else if !readFailuresTolerable(&failed, len(check), "user", &resp.Diagnostics) {
+	} else if !readFailuresTolerable(failed, len(check), "user", &resp.Diagnostics) {
 		return
 	}
 	// An id not read this time stays as it was, marks included.
@@ -439,9 +409,7 @@ func titleNoun(noun string) string {
 
 func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state usersResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) || !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, &resp.Diagnostics)
@@ -482,9 +450,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	n := workers(plan.MaxConcurrency)
 	var client *point.Client
 	if len(toAdd) > 0 || (len(toRemove) > 0 && policy == deletionRevoke) {
-		var diags diag.Diagnostics
-		client, diags = r.data.apiKeyClient("register Point users, or revoke their refresh tokens")
-		resp.Diagnostics.Append(diags...)
+		client = r.data.apiKeyClient("register Point users, or revoke their refresh tokens", &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -492,7 +458,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 
 	reg := register(ctx, client, toAdd, n, unanswered)
 	reg.report(ctx, len(toAdd), reportUpdate, &resp.Diagnostics)
-	for _, id := range reg.registered {
+	for _, id := range reg.done {
 		registered[id] = true
 		delete(unanswered, id)
 	}
@@ -530,28 +496,19 @@ func (r *usersResource) release(ctx context.Context, client *point.Client, opera
 				"and deletion_policy = \"REVOKE\" revokes whatever token a user holds.", len(ids), quoteIDs(ids)))
 		return ids
 	}
-	var mu sync.Mutex
-	var revoked []string
-	var failed failures
-	notStarted := runBulk(ctx, ids, n, func(ctx context.Context, id string) {
-		err := revokeCurrentRefreshToken(ctx, client, id)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			failed.add(id, err)
-			return
-		}
-		revoked = append(revoked, id)
+	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
+		return revokeCurrentRefreshToken(ctx, client, id)
 	})
-	failed.each(func(failedIDs []string, err error) {
-		diags.AddAttributeError(path.Root("user_ids"), "Error Revoking Point Users' Refresh Tokens",
-			apiErrorDetail(fmt.Sprintf("revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again", countOf(len(failedIDs), len(ids), "user"), quoteIDs(failedIDs)), err))
+	res.report(ctx, len(ids), bulkWording{
+		add:             diags.AddAttributeError,
+		at:              path.Root("user_ids"),
+		operation:       operation,
+		failedTitle:     "Error Revoking Point Users' Refresh Tokens",
+		notStartedTitle: "Point Users' Refresh Tokens Not Revoked",
+		action:          "revoke the refresh tokens of",
+		after:           "; they stay in state, and the next apply tries again",
 	})
-	if len(notStarted) > 0 {
-		diags.AddAttributeError(path.Root("user_ids"), "Point Users' Refresh Tokens Not Revoked",
-			fmt.Sprintf("%s before the provider could revoke the refresh tokens of %s (%s); they stay in state, and the next apply tries again.",
-				stopped(ctx, operation), countOf(len(notStarted), len(ids), "user"), quoteIDs(notStarted)))
-	}
+	revoked := res.done
 	if len(revoked) > 0 {
 		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
 			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh tokens of %d users (%s) and stopped managing them; they still exist in Point.",
@@ -562,8 +519,7 @@ func (r *usersResource) release(ctx context.Context, client *point.Client, opera
 
 func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state usersResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !getInto(ctx, req.State, &state, &resp.Diagnostics) {
 		return
 	}
 	ids, _ := listIDs(state.UserIDs)
@@ -583,9 +539,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	defer cancel()
 	var client *point.Client
 	if policy == deletionRevoke {
-		var diags diag.Diagnostics
-		client, diags = r.data.apiKeyClient("revoke the refresh tokens of Point users")
-		resp.Diagnostics.Append(diags...)
+		client = r.data.apiKeyClient("revoke the refresh tokens of Point users", &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}

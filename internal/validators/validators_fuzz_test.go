@@ -49,14 +49,11 @@ func FuzzUserIDProblem(f *testing.F) {
 		f.Add(id)
 	}
 	s := sandbox.New(sandbox.Options{})
-	client, err := point.New(point.Config{
+	client := point.New(point.Config{
 		BaseURL:   "http://sandbox.invalid",
 		APIKey:    s.APIKey(),
 		Transport: wireTransport{s},
 	})
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, id string) {
 		problem := validators.UserIDProblem(id)
 		if problem != "" {
