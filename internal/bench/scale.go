@@ -66,17 +66,9 @@ provider "point" {
 `, endpoint, apiKey)
 	switch shape {
 	case shapeSingular:
-		return head + provider + `
-resource "point_user" "u" {
-  for_each = toset(local.user_ids)
-  user_id  = each.key
-}
-
-resource "point_refresh_token" "u" {
-  for_each = toset(local.user_ids)
-  user_id  = point_user.u[each.key].user_id
-}
-`
+		return head + provider + forEachPair(
+			"point_user", "user_id = each.key",
+			"point_refresh_token", "user_id = point_user.user[each.key].user_id")
 	case shapeBulk:
 		return head + provider + fmt.Sprintf(`
 resource "point_users" "all" {
@@ -90,18 +82,27 @@ resource "point_refresh_tokens" "all" {
 }
 `, maxConcurrency)
 	default:
-		return head + `
-resource "terraform_data" "user" {
-  for_each = toset(local.user_ids)
-  input    = each.key
+		return head + forEachPair(
+			"terraform_data", "input = each.key",
+			"terraform_data", "input = terraform_data.user[each.key].output")
+	}
 }
 
-resource "terraform_data" "token" {
+// forEachPair is the graph of the singular shape, and of the floor with
+// terraform_data in place of the provider's resources: a resource "user"
+// per id, and a resource "token" per user that depends on it.
+func forEachPair(userType, userArgument, tokenType, tokenArgument string) string {
+	return fmt.Sprintf(`
+resource %q "user" {
   for_each = toset(local.user_ids)
-  input    = terraform_data.user[each.key].output
+  %s
 }
-`
-	}
+
+resource %q "token" {
+  for_each = toset(local.user_ids)
+  %s
+}
+`, userType, userArgument, tokenType, tokenArgument)
 }
 
 func parseScale(scaleN, shapes string) ([]int, []string, error) {
