@@ -11,6 +11,10 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/provider"
 )
 
+// go generate ./... regenerates docs/ the way make generate does: it builds
+// the provider, exports its schema with a Terraform CLI and runs tfplugindocs.
+//go:generate make generate
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
