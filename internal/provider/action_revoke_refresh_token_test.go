@@ -51,23 +51,12 @@ func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
 		return ""
 	}
 	for _, r := range state.Values.RootModule.Resources {
-		if r.Address == rtTestAddr {
+		if r.Address == refreshTokenAddr {
 			token, _ := r.Values["token"].(string)
 			return token
 		}
 	}
 	return ""
-}
-
-// actionTestExpectOutput fails unless Terraform's output shows words, with
-// any line wrapping.
-func actionTestExpectOutput(t *testing.T, out string, words ...string) {
-	t.Helper()
-	for _, w := range words {
-		if !diagnosticPattern(w).MatchString(out) {
-			t.Errorf("the output does not show %q:\n%s", w, out)
-		}
-	}
 }
 
 // actionTestCounts returns the sandbox's request counts, or nil against
@@ -141,7 +130,7 @@ action "point_revoke_refresh_token" "ghost" {
 
 	before := actionTestCounts(env)
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	actionTestExpectOutput(t, out,
+	expectOutputShows(t, out,
 		fmt.Sprintf("Reading the current refresh token of Point user %q.", userID),
 		fmt.Sprintf("Revoked the refresh token of Point user %q.", userID))
 	if strings.Contains(out, first) || strings.Contains(out, env.APIKey) {
@@ -150,7 +139,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if env.CurrentRefreshToken(userID) != "" {
 		t.Fatalf("Point user %q still has a current refresh token after the action", userID)
 	}
-	if err := rtTestRejected(env, userID, &first)(nil); err != nil {
+	if err := checkRefreshTokenRefused(env, userID, &first)(nil); err != nil {
 		t.Error(err)
 	}
 	actionTestExpectRequests(t, env, before, map[string]int{
@@ -163,14 +152,14 @@ action "point_revoke_refresh_token" "ghost" {
 
 	before = actionTestCounts(env)
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	actionTestExpectOutput(t, out,
+	expectOutputShows(t, out,
 		"Point Refresh Token Already Revoked",
 		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
 	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
 
 	// The next apply treats the token as revoked outside Terraform.
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	actionTestExpectOutput(t, out,
+	expectOutputShows(t, out,
 		"Point Refresh Token Revoked Outside Terraform",
 		fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform.", userID),
 		"1 added, 0 changed, 0 destroyed")
@@ -181,7 +170,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if got := actionTestStateToken(t, cli); got != second {
 		t.Error("state does not hold the new refresh token")
 	}
-	if err := rtTestAccepted(env, userID, second); err != nil {
+	if err := env.CheckRefreshTokenAccepted(userID, second); err != nil {
 		t.Error(err)
 	}
 
@@ -189,7 +178,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if code != 1 {
 		t.Fatalf("invoking the action for a user Point does not have exited %d, want 1:\n%s", code, out)
 	}
-	actionTestExpectOutput(t, out,
+	expectOutputShows(t, out,
 		"Point User Not Found",
 		fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke.", ghostID))
 	if env.CurrentRefreshToken(userID) != second {
@@ -206,7 +195,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	var first string
 
 	config := func(incident string) string {
-		return rtTestConfig(env, userID, "") + fmt.Sprintf(`
+		return refreshTokenConfig(env, userID, "") + fmt.Sprintf(`
 action "point_revoke_refresh_token" "incident" {
   config {
     user_id = point_user.test.user_id
@@ -226,17 +215,17 @@ resource "terraform_data" "incident" {
 `, incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsTestVersions,
+		TerraformVersionChecks:   actionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				// Creating the marker does not trigger the action.
 				Config:            config("none"),
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -248,13 +237,13 @@ resource "terraform_data" "incident" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
-					rtTestNoCurrentToken(env, userID),
-					rtTestRejected(env, userID, &first),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
+					noCurrentRefreshToken(env, userID),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
@@ -263,12 +252,12 @@ resource "terraform_data" "incident" {
 				Config: config("INC-1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
 					},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
-				Check:             rtTestCheckCurrent(env, userID),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				Check:             checkStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -288,23 +277,23 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := rtTestConfig(env, userID, "") + "\n" + string(example)
+	config := refreshTokenConfig(env, userID, "") + "\n" + string(example)
 	listed := tfconfig.Variables{"compromised_users": tfconfig.SetVariable(tfconfig.StringVariable(userID))}
 	var unlisted tfconfig.Variables // the default: nobody
 	incident := fmt.Sprintf("terraform_data.incident[%q]", userID)
 	var first, second string
 
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsTestVersions,
+		TerraformVersionChecks:   actionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config:          config,
 				ConfigVariables: unlisted,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -316,12 +305,12 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					actionTestCheck(func() error { return rtTestNoCurrentToken(env, userID)(nil) }),
-					actionTestCheck(func() error { return rtTestRejected(env, userID, &first)(nil) }),
+					actionTestCheck(func() error { return noCurrentRefreshToken(env, userID)(nil) }),
+					actionTestCheck(func() error { return checkRefreshTokenRefused(env, userID, &first)(nil) }),
 				},
 			},
 			{
@@ -329,20 +318,20 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigVariables: listed,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
 						second = v
 						if v == first {
 							return fmt.Errorf("the apply after the action kept the revoked token")
 						}
 						return nil
 					})),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-					actionTestCheck(func() error { return rtTestAccepted(env, userID, second) }),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+					actionTestCheck(func() error { return env.CheckRefreshTokenAccepted(userID, second) }),
 				},
 			},
 			{
@@ -351,12 +340,12 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionDestroy),
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &second),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &second),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 		},
@@ -396,7 +385,7 @@ func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress [
 	if apiKey != "" {
 		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
 	}
-	providerConfig, err := tfprotov6.NewDynamicValue(providerType, rtTestObject(t, providerType, settings))
+	providerConfig, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, settings))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,45 +74,6 @@ resource "terraform_data" "x" {
 	return tg
 }
 
-// badInputFront passes requests to the sandbox, except those on one route
-// while it is on, which answer handles; answer may pass them on with next.
-type badInputFront struct {
-	next   http.Handler
-	route  string
-	answer func(w http.ResponseWriter, r *http.Request, next http.Handler)
-	on     atomic.Bool
-
-	requests atomic.Int64
-	mu       sync.Mutex
-	hits     []time.Time
-}
-
-func (f *badInputFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.requests.Add(1)
-	if f.on.Load() && f.answer != nil && sandbox.RouteOf(r) == f.route {
-		f.mu.Lock()
-		f.hits = append(f.hits, time.Now())
-		f.mu.Unlock()
-		f.answer(w, r, f.next)
-		return
-	}
-	f.next.ServeHTTP(w, r)
-}
-
-func badInputRaw(status int, contentType, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
-	return func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}
-}
-
-func badInputJSON(status int, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
-	return badInputRaw(status, "application/json", body)
-}
-
 // badInputRateLimited answers 429 with an unreadable Retry-After the first
 // times requests, then passes requests on (never, when times < 0).
 func badInputRateLimited(times int) func(http.ResponseWriter, *http.Request, http.Handler) {
@@ -124,7 +84,7 @@ func badInputRateLimited(times int) func(http.ResponseWriter, *http.Request, htt
 			return
 		}
 		w.Header().Set("Retry-After", "soon, maybe; 2ms?")
-		badInputJSON(http.StatusTooManyRequests, `{"error":"rate_limited","message":"slow down"}`)(w, r, next)
+		answerJSON(http.StatusTooManyRequests, `{"error":"rate_limited","message":"slow down"}`)(w, r, next)
 	}
 }
 
@@ -157,7 +117,7 @@ func badInputAnswerLost(w http.ResponseWriter, r *http.Request, next http.Handle
 // badInputEchoKey answers 500 with the request's credential in the message.
 func badInputEchoKey(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	badInputJSON(http.StatusInternalServerError,
+	answerJSON(http.StatusInternalServerError,
 		fmt.Sprintf(`{"error":"internal","message":"upstream says key %s is invalid (Authorization: Bearer %s)"}`, key, key))(w, r, next)
 }
 
@@ -251,43 +211,43 @@ resource "point_user" "x" {
 			want: diag("Invalid Point Endpoint", `The POINT_ENDPOINT environment variable must use the https scheme, got "ftp".`)},
 		{name: "env/POINT_ENDPOINT with credentials", target: tg.newUser, env: map[string]string{envEndpoint: "https://user:pass@127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", "The POINT_ENDPOINT environment variable must not contain credentials; set api_key instead.")},
-		{name: "env/POINT_ENDPOINT nothing listening", target: tg.newUser, env: map[string]string{envEndpoint: providerConfigTestDeadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
+		{name: "env/POINT_ENDPOINT nothing listening", target: tg.newUser, env: map[string]string{envEndpoint: deadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
 			want: diag("Error Creating Point User", createUser, badInputDetailNoAnswer, "create user (POST /organizations/users/{userId}):", "connection refused")},
 		{name: "env/POINT_API_KEY wrong", target: tg.dataSource, env: map[string]string{envAPIKey: "wrong-key-" + randomHex(16)}, provider: map[string]string{"api_key": ""},
 			want: diag("Error Reading Point User", readUser, badInputDetailAPIKey, "get user: HTTP 401 Unauthorized")},
 
 		// Answers from the server.
-		{name: "answer/malformed JSON", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, `{"user": {"id": "bad-input",`),
+		{name: "answer/malformed JSON", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, `{"user": {"id": "bad-input",`),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is not valid JSON (at byte 28: unexpected end of JSON input)")},
-		{name: "answer/id as number", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `{"user":{"id":42}}`),
+		{name: "answer/id as number", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `{"user":{"id":42}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: field "user.id" is a JSON number, expected a string`)},
-		{name: "answer/refresh token as array", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
+		{name: "answer/refresh token as array", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: answerJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: field "refreshToken.token" is a JSON array, expected a string`)},
-		{name: "answer/expiresIn as string", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
+		{name: "answer/expiresIn as string", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: field "accessToken.expiresIn" is a JSON string, expected a number`)},
-		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
+		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `field "accessToken.expiresIn" holds the number 1e400, which is out of range`)},
-		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputRaw(502, "text/html", proxyPage),
+		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerRaw(502, "text/html", proxyPage),
 			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
-		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputRaw(404, "text/html", "<html><body>Not Found</body></html>"),
+		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerRaw(404, "text/html", "<html><body>Not Found</body></html>"),
 			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
-		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
+		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
 			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token.", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
-		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, ""),
+		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, ""),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is empty")},
-		{name: "answer/several megabytes", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, megabytes),
+		{name: "answer/several megabytes", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, megabytes),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is larger than 1 MiB")},
-		{name: "answer/JSON null", target: tg.dataSource, route: sandbox.RouteGetUser, answer: badInputJSON(200, "null"),
+		{name: "answer/JSON null", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, "null"),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, `get user: unexpected response from Point: the body has no "user" object`)},
-		{name: "answer/JSON array", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `[{"user":{"id":"bad-input"}}]`),
+		{name: "answer/JSON array", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `[{"user":{"id":"bad-input"}}]`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is a JSON array, expected an object")},
-		{name: "answer/user without fields", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputJSON(200, `{"user":{}}`),
+		{name: "answer/user without fields", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `{"user":{}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: the "user" object has no "id"`)},
-		{name: "answer/refreshToken without token", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: badInputJSON(200, `{"refreshToken":{}}`),
+		{name: "answer/refreshToken without token", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: answerJSON(200, `{"refreshToken":{}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: the body has no "refreshToken.token"`)},
-		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
+		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.expiresIn" is missing or not a plausible number of seconds`)},
-		{name: "answer/accessToken of two words", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: badInputJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
+		{name: "answer/accessToken of two words", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.token" is not a single bearer token`)},
 		{name: "answer/garbage Retry-After, then success", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputRateLimited(2),
 			provider: map[string]string{"max_retries": "2"}},
@@ -308,7 +268,7 @@ resource "point_user" "x" {
 		{name: "answer/500 echoing the API key", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputEchoKey,
 			want: diag("Error Creating Point User", createUser, badInputDetailServer, "create user: HTTP 500 Internal Server Error: internal: upstream says key *** is invalid (Authorization: Bearer ***")},
 		{name: "answer/terminal escapes in message", target: tg.dataSource, route: sandbox.RouteGetUser,
-			answer: badInputJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
+			answer: answerJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
 			want:   diag("Error Reading Point User", readUser, badInputDetailServer, "get user: HTTP 500 Internal Server Error: internal: line one line two [31mred [0m")},
 	}
 }
@@ -359,7 +319,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	if row.target.existing {
 		env.AddUser(user)
 	}
-	front := &badInputFront{next: env.Upstream(), route: row.route, answer: row.answer}
+	front := &routeFront{next: env.Upstream(), route: row.route, answer: row.answer}
 	ts := httptest.NewServer(front)
 	t.Cleanup(ts.Close)
 	server := ts.URL

@@ -21,17 +21,17 @@ import (
 // through the Terraform CLI: these need warnings, exit codes, signals and
 // logs, which terraform-plugin-testing does not show.
 
-var bulkTestReplaced = regexp.MustCompile(`must be replaced|-/\+ resource|[1-9]\d* to destroy|[1-9]\d* destroyed`)
+var replacementOrDestroy = regexp.MustCompile(`must be replaced|-/\+ resource|[1-9]\d* to destroy|[1-9]\d* destroyed`)
 
-// bulkTestApply runs terraform apply and fails the test when the run plans
-// a replacement or a destroy, or leaves either resource tainted.
-func bulkTestApply(t *testing.T, cli *terraformCLI) (string, int) {
+// applyWithoutReplacement runs terraform apply and fails the test when the
+// run plans a replacement or a destroy, or leaves either resource tainted.
+func applyWithoutReplacement(t *testing.T, cli *terraformCLI) (string, int) {
 	t.Helper()
 	out, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
-	if bulkTestReplaced.MatchString(out) {
+	if replacementOrDestroy.MatchString(out) {
 		t.Fatalf("an apply planned a replacement or a destroy:\n%s", out)
 	}
-	bulkTestExpectNotTainted(t, cli, bulkTestUsers, bulkTestTokens)
+	expectNotTainted(t, cli, usersAddr, refreshTokensAddr)
 	return out, code
 }
 
@@ -45,22 +45,22 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
 	t.Parallel()
-	front, endpoint := newBulkTestFront(t, env)
-	ids := bulkTestIDs(env, "partial", 60)
-	cli.WriteMain(bulkTestConfig(bulkTestProvider(env, endpoint, 0), ids, "", ""))
+	front, endpoint := newCountingFront(t, env)
+	ids := numberedUserIDs(env, "partial", 60)
+	cli.WriteMain(bulkConfig(providerBlockFor(env, endpoint, 0), ids, "", ""))
 	front.setFailRate(0.3)
 
-	out, code := bulkTestApply(t, cli)
+	out, code := applyWithoutReplacement(t, cli)
 	if code != 0 {
 		t.Fatalf("the first apply exited %d; with some users registered it must create both resources, with warnings:\n%s", code, out)
 	}
-	bulkTestExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register", "of the 60 users",
+	expectOutput(t, out, "Warning: Error Registering Point Users", "Could not register", "of the 60 users",
 		"the next apply registers them", "would mark the resource as tainted")
-	bulkTestExpectOutput(t, out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
+	expectOutput(t, out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
 	recorded := map[string]string{}
 	checkRecorded := func(round int) {
 		t.Helper()
-		tokens := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+		tokens := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
 		for id, token := range tokens {
 			if token != env.CurrentRefreshToken(id) {
 				t.Errorf("apply %d: the token of %q in state is not its current one in Point", round, id)
@@ -78,7 +78,7 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 
 	round := 1
 	for ; round < 20; round++ {
-		out, code = bulkTestApply(t, cli)
+		out, code = applyWithoutReplacement(t, cli)
 		checkRecorded(round + 1)
 		if code == 0 && len(recorded) == len(ids) {
 			break
@@ -125,7 +125,7 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 			!diagnosticMatching("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
 			t.Fatalf("destroy %d failed for another reason than the faults:\n%s", destroys, out)
 		}
-		left := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+		left := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
 		for id := range left {
 			if env.CurrentRefreshToken(id) != recorded[id] {
 				t.Errorf("destroy %d: %q is still in state, but its token was revoked", destroys, id)
@@ -135,7 +135,7 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 	if err := front.expect(sandbox.RouteRevokeRefreshToken, ids, 1); err != nil {
 		t.Error(err)
 	}
-	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 }
@@ -150,34 +150,34 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	env.RequireSandbox()
 	t.Parallel()
 	const users = 40
-	front := &interruptFront{next: env.Sandbox, lost: map[string]int{}}
+	front := &delayingFront{next: env.Sandbox, lost: map[string]int{}}
 	front.delay.Store(int64(100 * time.Millisecond))
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
-	ids := bulkTestIDs(env, "intr", users)
-	cli.WriteMain(bulkTestConfig(bulkTestProvider(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
+	ids := numberedUserIDs(env, "intr", users)
+	cli.WriteMain(bulkConfig(providerBlockFor(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
 
-	out := interruptApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
-	state := bulkTestShowState(t, cli)
-	if status := state.status(bulkTestUsers); status != "" {
+	out := interruptedApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
+	state := readStateFile(t, cli)
+	if status := state.status(usersAddr); status != "" {
 		t.Fatalf("after an interrupt during registration point_users is %s, want it in state and not tainted:\n%s", status, out)
 	}
 	if got := len(env.Sandbox.UserIDs()); got == users {
 		t.Fatalf("the interrupt came too late: all %d users were registered", users)
 	}
-	bulkTestExpectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before the provider could register")
+	expectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before the provider could register")
 	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.lost)
 
 	// Past the first few tokens issued, some answers have come back too.
-	out = interruptApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
-	state = bulkTestShowState(t, cli)
-	for _, addr := range []string{bulkTestUsers, bulkTestTokens} {
+	out = interruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
+	state = readStateFile(t, cli)
+	for _, addr := range []string{usersAddr, refreshTokensAddr} {
 		if status := state.status(addr); status != "" {
 			t.Fatalf("after an interrupt during issue %s is %s, want it in state and not tainted:\n%s", addr, status, out)
 		}
 	}
-	interrupted := bulkTestStateTokens(state, bulkTestTokens)
+	interrupted := stateFileTokens(state, refreshTokensAddr)
 	if len(interrupted) == 0 || len(interrupted) == users {
 		t.Fatalf("the interrupt during issue left %d tokens of %d in state", len(interrupted), users)
 	}
@@ -190,7 +190,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	env.Sandbox.SetFaults(sandbox.Faults{})
 	front.delay.Store(0)
 	creates := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]
-	out, code := bulkTestApply(t, cli)
+	out, code := applyWithoutReplacement(t, cli)
 	if code != 0 {
 		t.Fatalf("final apply exited %d:\n%s", code, out)
 	}
@@ -198,13 +198,13 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser] - creates; n != 0 {
 		t.Errorf("the final apply sent %d registrations; every user was registered before it", n)
 	}
-	final := bulkTestStateTokens(bulkTestShowState(t, cli), bulkTestTokens)
+	final := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
 	for id, token := range interrupted {
 		if final[id] != token {
 			t.Errorf("the token of %q recorded at the interrupt was issued again", id)
 		}
 	}
-	if got := env.Sandbox.UserIDs(); !slicesEqualSorted(got, ids) {
+	if got := env.Sandbox.UserIDs(); !sameElements(got, ids) {
 		t.Errorf("Point holds %v, want %v", got, ids)
 	}
 	for _, id := range ids {
@@ -227,15 +227,15 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{APIKey: "bulk-leak-canary-" + randomHex(16)})
 	t.Parallel()
-	front := newLeakTestFront(env.Upstream())
+	front := newRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
-	ids := bulkTestIDs(env, "bulk-leak", 10)
+	ids := numberedUserIDs(env, "bulk-leak", 10)
 	logPath := filepath.Join(t.TempDir(), "trace.log")
 	cli.Env = []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + env.APIKey}
 	provider := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  max_retries = 1\n}\n", server.URL)
 	write := func(generation string) {
-		cli.WriteMain(bulkTestConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
+		cli.WriteMain(bulkConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
 	}
 	var output bytes.Buffer
 	everCurrent := map[string]bool{}
@@ -269,22 +269,22 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	write("2")
 	front.failRoute(sandbox.RouteIssueRefreshToken)
 	out := run(1, "apply", "-input=false", "-auto-approve")
-	bulkTestExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
+	expectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
 	front.failRoute("")
 	run(0, "apply", "-input=false", "-auto-approve")
 	env.RotateRefreshToken(ids[4])
 	out = run(0, "apply", "-input=false", "-auto-approve")
-	bulkTestExpectOutput(t, out, "Point Refresh Tokens Rotated Outside Terraform")
+	expectOutput(t, out, "Point Refresh Tokens Rotated Outside Terraform")
 	keepState("before destroy")
 	front.failRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
-	bulkTestExpectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
+	expectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
 	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {
 		t.Errorf("the failed reads of point_users make %d diagnostics, want 1 for the one kind of failure", n)
 	}
 	front.failRoute("")
 	run(0, "destroy", "-input=false", "-auto-approve")
-	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 
@@ -308,17 +308,17 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	found := 0
 	for where, text := range map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()} {
 		for name, secret := range secrets {
-			found += leakTestFind(t, where, text, name, secret)
+			found += findSecret(t, where, text, name, secret)
 		}
-		for _, m := range leakTestRefreshShape.FindAll(text, -1) {
+		for _, m := range refreshTokenShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}
 	}
 	sensitiveCopies := 0
 	for where, text := range states {
-		found += leakTestFind(t, where, text, "the API key", env.APIKey)
-		bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, bulkTestStateSensitive)
+		found += findSecret(t, where, text, "the API key", env.APIKey)
+		bad, ok := checkSensitiveOnly(t, where, text, everCurrent, tokensMapStateSensitive)
 		found += bad
 		sensitiveCopies += ok
 	}
@@ -329,18 +329,18 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 		len(everCurrent), len(logText), output.Len(), found, sensitiveCopies)
 }
 
-// bulkTestStateSensitive accepts a token in a state file only as a value
+// tokensMapStateSensitive accepts a token in a state file only as a value
 // of the tokens map of a point_refresh_tokens instance whose
 // sensitive_attributes mark tokens.
-func bulkTestStateSensitive(root any, path []any) bool {
+func tokensMapStateSensitive(root any, path []any) bool {
 	n := len(path)
 	if n != 7 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "tokens" {
 		return false
 	}
-	if owner, _ := leakTestAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_tokens" {
+	if owner, _ := jsonAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_tokens" {
 		return false
 	}
-	marked, _ := leakTestAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+	marked, _ := jsonAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
 	for _, p := range marked {
 		steps, _ := p.([]any)
 		if len(steps) >= 1 {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
-
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
@@ -112,13 +110,6 @@ func skipWithoutActions(t *testing.T, feature string) {
 	if !cliHasActions(t) {
 		t.Skipf("%s needs Terraform %s or later; the CLI is %s, which has no actions", feature, cliVersionActions, cliName(t, terraformVersion(t)))
 	}
-}
-
-// actionsTestVersions skips a terraform-plugin-testing test on a CLI
-// without actions.
-var actionsTestVersions = []tfversion.TerraformVersionCheck{
-	skipOnOpenTofu("it has no actions"),
-	tfversion.SkipBelow(tfversion.Version1_14_0),
 }
 
 // cliName names the CLI's product and version v, such as "OpenTofu 1.12.6".

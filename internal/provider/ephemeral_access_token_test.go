@@ -197,7 +197,7 @@ func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbo
 // accessTokenRequireRecorded fails unless front saw Point issue at least
 // one access token, and returns them. Against the sandbox, they must be
 // exactly those the sandbox issued, each with the given revocation state.
-func accessTokenRequireRecorded(t *testing.T, env *testEnv, front *leakTestFront, revoked bool) []string {
+func accessTokenRequireRecorded(t *testing.T, env *testEnv, front *recordingFront, revoked bool) []string {
 	t.Helper()
 	_, tokens := front.tokens()
 	if len(tokens) == 0 {
@@ -455,7 +455,7 @@ func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("at-close-503")
 	const maxRetries = 2
-	recorder := newLeakTestFront(env.Upstream())
+	recorder := newRecordingFront(env.Upstream())
 	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
@@ -518,7 +518,7 @@ func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
 	t.Parallel()
 	userID := env.UserID("at-cli")
 	dir := cli.Dir
-	recorder := newLeakTestFront(env.Upstream())
+	recorder := newRecordingFront(env.Upstream())
 	server := httptest.NewServer(recorder)
 	t.Cleanup(server.Close)
 	issued := func() int {
@@ -615,7 +615,7 @@ func TestAccAccessToken_closeFailureWarns(t *testing.T) {
 	t.Parallel()
 	userID := env.UserID("at-cli-503")
 	env.AddUser(userID)
-	recorder := newLeakTestFront(env.Upstream())
+	recorder := newRecordingFront(env.Upstream())
 	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)

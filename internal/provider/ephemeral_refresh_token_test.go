@@ -55,7 +55,7 @@ func TestAccRefreshTokenEphemeral_readsCurrentToken(t *testing.T) {
 		Steps: []resource.TestStep{{
 			PreConfig: func() {
 				token = env.AddUser(userID)
-				issuedBefore = freeTestIssuedCount(env)
+				issuedBefore = refreshTokensIssued(env)
 			},
 			Config: ephemeralRTTestConfig(env.ProviderBlock(), userID),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -63,9 +63,9 @@ func TestAccRefreshTokenEphemeral_readsCurrentToken(t *testing.T) {
 				statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("reported"), currentSum),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(
-				freeTestUnchanged(env, userID, &token),
-				freeTestIssued(env, &issuedBefore, 0),
-				func(s *terraform.State) error { return freeTestNoTokenInState(s, nil, token) },
+				refreshTokenUnchanged(env, userID, &token),
+				checkRefreshTokensIssued(env, &issuedBefore, 0),
+				func(s *terraform.State) error { return noSeenTokenInState(s, nil, token) },
 			),
 		}},
 	})

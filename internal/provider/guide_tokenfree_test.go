@@ -90,21 +90,21 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 	store := newWOStore()
 	first, second := env.UserID("guide-alice"), env.UserID("guide-alice-2")
 	userID := first
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	noTokenInState := func(s *terraform.State) error {
 		for _, id := range []string{first, second} {
 			if tok := env.CurrentRefreshToken(id); tok != "" {
 				seen[tok] = true
 			}
 		}
-		return freeTestNoTokenInState(s, seen)
+		return noSeenTokenInState(s, seen)
 	}
 	var before string
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		ProtoV6ProviderFactories: env.FactoriesWith(store),
-		CheckDestroy:             rtTestNoCurrentToken(env, first, second),
+		CheckDestroy:             noCurrentRefreshToken(env, first, second),
 		Steps: []resource.TestStep{
 			{
 				Config: guideTestConfig(env, example, first, false),
@@ -123,7 +123,7 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 						plancheck.ExpectKnownValue(guideTestTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 2), noTokenInState, rtTestNoCurrentToken(env, first)),
+				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 2), noTokenInState, noCurrentRefreshToken(env, first)),
 			},
 			{
 				// Nothing changed: nothing is written.
@@ -147,7 +147,7 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 						plancheck.ExpectKnownValue(guideTestConsumer, tfjsonpath.New("secret_string_wo_version"), knownvalue.Int64Exact(2)),
 					},
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 3), noTokenInState, rtTestRejected(env, second, &before)),
+				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 3), noTokenInState, checkRefreshTokenRefused(env, second, &before)),
 			},
 			{
 				PreConfig: func() { env.RotateRefreshToken(second) },

@@ -51,7 +51,7 @@ func TestAccUser_identity(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: userTestConfig(env, userID, deletionAbandon),
+				Config: pointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					identityTestExpect(addr, userID),
 					statecheck.ExpectIdentityValueMatchesState(addr, tfjsonpath.New("user_id")),
@@ -59,14 +59,14 @@ func TestAccUser_identity(t *testing.T) {
 			},
 			{
 				// An update keeps it.
-				Config: userTestConfig(env, userID, deletionRevoke),
+				Config: pointUserConfig(env, userID, deletionRevoke),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
 			},
 			{
-				Config:          userTestConfig(env, userID, deletionAbandon),
+				Config:          pointUserConfig(env, userID, deletionAbandon),
 				ResourceName:    addr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
@@ -81,7 +81,7 @@ func TestAccUser_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          userTestConfig(env, userID, deletionAbandon),
+				Config:          pointUserConfig(env, userID, deletionAbandon),
 				ResourceName:    addr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
@@ -168,32 +168,32 @@ func TestAccRefreshToken_identity(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, ""),
+				Config: refreshTokenConfig(env, userID, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(rtTestAddr, userID),
+					identityTestExpect(refreshTokenAddr, userID),
 					identityTestExpect("point_user.test", userID),
-					statecheck.ExpectIdentityValueMatchesState(rtTestAddr, tfjsonpath.New("user_id")),
+					statecheck.ExpectIdentityValueMatchesState(refreshTokenAddr, tfjsonpath.New("user_id")),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 			{
 				// A rotation in place keeps it.
-				Config: rtTestConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
+				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(rtTestAddr, userID),
+					identityTestExpect(refreshTokenAddr, userID),
 				},
 			},
 			{
-				Config: rtTestConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token"))},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(rtTestAddr, userID)},
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(refreshTokenAddr, userID)},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
+					checkStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox != nil {
 							issuedBefore = env.Sandbox.RefreshTokensIssued()
@@ -204,39 +204,39 @@ func TestAccRefreshToken_identity(t *testing.T) {
 			},
 			{
 				// The import adopts the current token: no rotation.
-				Config:             rtTestConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
-				ResourceName:       rtTestAddr,
+				Config:             refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 					},
 				},
 			},
 			{
-				Config:          rtTestConfig(env, userID, ""),
-				ResourceName:    rtTestAddr,
+				Config:          refreshTokenConfig(env, userID, ""),
+				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
 					},
 				},
 			},
 			{
-				Config:          rtTestConfig(env, userID, ""),
-				ResourceName:    rtTestAddr,
+				Config:          refreshTokenConfig(env, userID, ""),
+				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
 					},
 				},
 				Check: func(*terraform.State) error {
@@ -259,30 +259,30 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-identity-import")
 	var existing string
-	config := rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "")
+	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "")
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() { existing = env.AddUser(userID) },
-				Config:    config + identityTestImportBlock(rtTestAddr, userID),
+				Config:    config + identityTestImportBlock(refreshTokenAddr, userID),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(rtTestAddr, userID),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					identityTestExpect(refreshTokenAddr, userID),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &existing),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -290,7 +290,7 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &existing),
+				Check: resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
 			},
 		},
 	})
@@ -302,7 +302,7 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 }
 
 func TestAccIdentity_invalidImportIdentity(t *testing.T) {
-	for _, addr := range []string{"point_user.test", rtTestAddr} {
+	for _, addr := range []string{"point_user.test", refreshTokenAddr} {
 		t.Run(addr, func(t *testing.T) {
 			env := newTestEnv(t, sandbox.Options{})
 			userID := env.UserID("someone")
@@ -323,7 +323,7 @@ resource %q "test" {
 						`Got "a@b". Correct identity.user_id in the import block.`),
 				}},
 			})
-			providerConfigTestNoRequests(t, env, "an invalid import identity")
+			expectNoRequests(t, env, "an invalid import identity")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid import identity let Point register %q", userID)
 			}
@@ -393,7 +393,7 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 			if err := identity.As(&attrs); err != nil {
 				t.Fatal(err)
 			}
-			if got := rtTestString(t, attrs["user_id"]); got == nil || *got != userID {
+			if got := stringOrNil(t, attrs["user_id"]); got == nil || *got != userID {
 				t.Errorf("identity user_id = %v, want %q", got, userID)
 			}
 			removed := resp.NewState == nil
@@ -425,7 +425,7 @@ func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *
 		t.Fatal(err)
 	}
 	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, rtTestObject(t, providerType, map[string]tftypes.Value{
+	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
 		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
 	}))
@@ -458,7 +458,7 @@ func identityTestRead(t *testing.T, env *testEnv, typeName, userID, token string
 	} else {
 		given["token"] = tftypes.NewValue(tftypes.String, token)
 	}
-	state, err := tfprotov6.NewDynamicValue(resourceType, rtTestObject(t, resourceType, given))
+	state, err := tfprotov6.NewDynamicValue(resourceType, objectWithNulls(t, resourceType, given))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,62 +1,19 @@
 package provider
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// interruptFront delays every answer after the sandbox has acted on the
-// request, like a slow network on the way back, so that an interrupt can
-// lose the answer to a request that took effect.
-type interruptFront struct {
-	next  http.Handler
-	delay atomic.Int64 // nanoseconds
-
-	mu   sync.Mutex
-	lost map[string]int // route -> answers the client gave up on
-}
-
-func (f *interruptFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := httptest.NewRecorder()
-	f.next.ServeHTTP(rec, r)
-	// The sandbox gives up on a request whose client has gone while it
-	// waits out its latency, before acting on it.
-	acted := r.Context().Err() == nil
-	if d := time.Duration(f.delay.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			if acted && rec.Code < 300 {
-				f.mu.Lock()
-				f.lost[sandbox.RouteOf(r)]++
-				f.mu.Unlock()
-			}
-			return
-		}
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-}
 
 const interruptUsers = 30
 
@@ -105,7 +62,7 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
-	front := &interruptFront{next: env.Sandbox, lost: map[string]int{}}
+	front := &delayingFront{next: env.Sandbox, lost: map[string]int{}}
 	front.delay.Store(int64(100 * time.Millisecond))
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
@@ -131,7 +88,7 @@ resource "point_refresh_token" "u" {
 
 	interrupt := func(phase string, ready func() bool) {
 		t.Helper()
-		out := interruptApply(t, cli, ready)
+		out := interruptedApply(t, cli, ready)
 		stateUsers, stateTokens := interruptStateTokens(t, cli.Dir)
 		sandboxUsers := env.Sandbox.UserIDs()
 		front.mu.Lock()
@@ -194,41 +151,4 @@ resource "point_refresh_token" "u" {
 	}
 	t.Logf("after the final apply: refresh tokens issued %d (%d with the users, %d by point_refresh_token), revoked or replaced %d, valid %d",
 		issued, interruptUsers, issued-interruptUsers, revoked, issued-revoked)
-}
-
-// interruptApply starts terraform apply, sends it SIGINT once ready reports
-// true, and returns its output after checking that it failed.
-func interruptApply(t *testing.T, cli *terraformCLI, ready func() bool) string {
-	t.Helper()
-	cmd := exec.Command(terraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
-	cmd.Dir = cli.Dir
-	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
-	// Its own process group, so that SIGINT reaches terraform and the
-	// provider as a Ctrl-C in a terminal does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for !ready() {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-			t.Fatalf("the apply never reached the point of interruption:\n%s", out.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	var exitErr *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
-		t.Fatalf("interrupted apply: err = %v, want a non-zero exit\n%s", err, out.String())
-	}
-	if !bytes.Contains(out.Bytes(), []byte("Interrupt received")) {
-		t.Errorf("terraform did not report the interrupt:\n%s", out.String())
-	}
-	return out.String()
 }

@@ -1,124 +1,19 @@
 package provider
 
 import (
-	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// leakTestFront stands in front of the sandbox. It records every credential
-// the API hands out, so that the scan looks for tokens the sandbox no longer
-// holds too (such as the one issued with a new user), and it can answer one
-// route with a 500 whose body echoes the request's credential.
-type leakTestFront struct {
-	next http.Handler
-
-	mu      sync.Mutex
-	refresh map[string]bool
-	access  map[string]bool
-	failOn  string // a reliabilityRoute value, or ""
-	failed  int
-}
-
-func newLeakTestFront(next http.Handler) *leakTestFront {
-	return &leakTestFront{next: next, refresh: map[string]bool{}, access: map[string]bool{}}
-}
-
-func (f *leakTestFront) failRoute(route string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failOn = route
-}
-
-func (f *leakTestFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := sandbox.RouteOf(r)
-	f.mu.Lock()
-	fail := route != "" && route == f.failOn
-	if fail {
-		f.failed++
-	}
-	f.mu.Unlock()
-	if fail {
-		leakTestEchoCredential(w, r)
-		return
-	}
-
-	rec := httptest.NewRecorder()
-	f.next.ServeHTTP(rec, r)
-	var body struct {
-		User *struct {
-			RefreshToken *struct{ Token string } `json:"refreshToken"`
-		} `json:"user"`
-		RefreshToken *struct{ Token string } `json:"refreshToken"`
-		AccessToken  *struct{ Token string } `json:"accessToken"`
-	}
-	if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
-		f.mu.Lock()
-		if body.User != nil && body.User.RefreshToken != nil {
-			f.refresh[body.User.RefreshToken.Token] = true
-		}
-		if body.RefreshToken != nil {
-			f.refresh[body.RefreshToken.Token] = true
-		}
-		if body.AccessToken != nil {
-			f.access[strings.TrimPrefix(body.AccessToken.Token, "Bearer ")] = true
-		}
-		f.mu.Unlock()
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-}
-
-// leakTestEchoCredential answers 500 as a careless proxy might: the request
-// line, the Authorization header and the bare credential in the body, as a
-// JSON message to reads and as HTML otherwise, so that both the message and
-// the excerpt paths of the client are exercised.
-func leakTestEchoCredential(w http.ResponseWriter, r *http.Request) {
-	auth := r.Header.Get("Authorization")
-	credential := strings.TrimPrefix(auth, "Bearer ")
-	text := fmt.Sprintf("upstream refused %s %s with Authorization: %s (credential=%s)", r.Method, r.URL.Path, auth, credential)
-	if r.Method == http.MethodGet {
-		b, _ := json.Marshal(map[string]string{"error": "internal " + credential, "message": text})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(b)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = fmt.Fprintf(w, "<html><body><h1>500 Internal Server Error</h1><p>%s</p></body></html>", text)
-}
-
-func (f *leakTestFront) tokens() (refresh, access []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for tok := range f.refresh {
-		refresh = append(refresh, tok)
-	}
-	for tok := range f.access {
-		access = append(access, tok)
-	}
-	return refresh, access
-}
 
 const leakTestConfig = `provider "point" {
   endpoint    = %[1]q
@@ -200,7 +95,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	users := leakTestUsers(env)
 	alice, imported := users[0], users[2]
 	importedToken := env.AddUser(imported)
-	front := newLeakTestFront(env.Upstream())
+	front := newRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 
@@ -236,12 +131,6 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		t.Helper()
 		return []byte(cli.MustRun(0, "show", "-json", plan))
 	}
-	expect := func(out string, texts ...string) {
-		t.Helper()
-		if want := diagnosticMatching(texts...); !want.MatchString(out) {
-			t.Errorf("output does not match %s:\n%s", want, out)
-		}
-	}
 	plans := map[string][]byte{}
 
 	// Create, import and consume access tokens through a saved plan.
@@ -249,7 +138,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	run(0, "plan", "-input=false", "-out=create.tfplan")
 	plans["create.tfplan"] = showJSON("create.tfplan")
 	out := run(0, "apply", "-input=false", "create.tfplan")
-	expect(out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	expectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
 
 	// Rotation through a saved plan.
@@ -257,7 +146,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	run(0, "plan", "-input=false", "-out=rotate.tfplan")
 	plans["rotate.tfplan"] = showJSON("rotate.tfplan")
 	out = run(0, "apply", "-input=false", "rotate.tfplan")
-	expect(out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	expectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
@@ -265,23 +154,23 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
 	out = run(1, "plan", "-input=false")
-	expect(out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+	expectOutput(t, out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
 	cli.Env = baseEnv
 
 	// A proxy that echoes the credential in a 500, on a route for each kind
 	// of credential: the API key, a refresh token, an access token.
 	front.failRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
-	expect(out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	expectOutput(t, out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
 	front.failRoute(sandbox.RouteIssueAccessToken)
 	out = run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	expect(out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
+	expectOutput(t, out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
 	front.failRoute(sandbox.RouteRevokeAccessToken)
 	out = run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	expect(out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
+	expectOutput(t, out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
 	front.failRoute(sandbox.RouteRevokeRefreshToken)
 	out = run(1, "destroy", "-input=false", "-auto-approve")
-	expect(out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+	expectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	front.failRoute("")
 
 	// The state is read before the final destroy empties it, and must hold
@@ -300,7 +189,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 	}
 	out = run(0, "destroy", "-input=false", "-auto-approve")
-	expect(out, "Destroy complete! Resources: 6 destroyed.")
+	expectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
 	for _, id := range users {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
@@ -365,7 +254,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	artifacts := map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()}
 	for name, js := range plans {
 		artifacts[name+" JSON"] = js
-		for entry, b := range leakTestZipEntries(t, filepath.Join(cli.Dir, name)) {
+		for entry, b := range zipEntries(t, filepath.Join(cli.Dir, name)) {
 			artifacts[name+" entry "+entry] = b
 		}
 	}
@@ -412,7 +301,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	for where, text := range artifacts {
 		bytesScanned += len(text)
 		for name, secret := range never {
-			found += leakTestFind(t, where, text, name, secret)
+			found += findSecret(t, where, text, name, secret)
 		}
 		for _, m := range jwtShape.FindAll(text, -1) {
 			found++
@@ -420,19 +309,19 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 		switch {
 		case strings.HasSuffix(where, " JSON"):
-			bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, leakTestPlanSensitive)
+			bad, ok := checkSensitiveOnly(t, where, text, everCurrent, leakTestPlanSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case strings.HasPrefix(where, "terraform.tfstate"), strings.HasSuffix(where, " entry tfstate"), strings.HasSuffix(where, " entry tfstate-prev"):
-			bad, ok := leakTestSensitiveOnly(t, where, text, everCurrent, leakTestStateSensitive)
+			bad, ok := checkSensitiveOnly(t, where, text, everCurrent, leakTestStateSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case strings.HasSuffix(where, " entry tfplan"):
 			// Terraform's binary record of prior and planned values, with
 			// their sensitivity marks.
 		default:
 			for name, secret := range refresh {
-				found += leakTestFind(t, where, text, name, secret)
+				found += findSecret(t, where, text, name, secret)
 			}
-			for _, m := range leakTestRefreshShape.FindAll(text, -1) {
+			for _, m := range refreshTokenShape.FindAll(text, -1) {
 				found++
 				t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 			}
@@ -450,125 +339,10 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		len(artifacts), bytesScanned, bytes.Count(logText, []byte("\n")), len(logText), len(never)+len(refresh), len(accessTokens), len(refresh), found)
 }
 
-var leakTestRefreshShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
-
-// leakTestFind reports, and counts, secret in text: whole, or its last 16
-// characters, which would betray one that was cut short.
-func leakTestFind(t *testing.T, where string, text []byte, name, secret string) int {
-	t.Helper()
-	tail := secret
-	if len(secret) > 16 {
-		tail = secret[len(secret)-16:]
-	}
-	switch {
-	case bytes.Contains(text, []byte(secret)):
-		t.Errorf("the %s holds %s", where, name)
-		return 1
-	case bytes.Contains(text, []byte(tail)):
-		t.Errorf("the %s holds the end of %s", where, name)
-		return 1
-	}
-	return 0
-}
-
-// leakTestZipEntries returns the entries of a saved plan, a zip archive.
-func leakTestZipEntries(t *testing.T, file string) map[string][]byte {
-	t.Helper()
-	zr, err := zip.OpenReader(file)
-	if err != nil {
-		t.Fatalf("opening the saved plan: %v", err)
-	}
-	defer zr.Close()
-	entries := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries[f.Name] = b
-	}
-	return entries
-}
-
-// leakTestSensitiveOnly fails for every string in the JSON text that is one
-// of tokens at a place sensitive does not accept, and counts those (bad)
-// and the others (ok).
-func leakTestSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, sensitive func(root any, path []any) bool) (bad, ok int) {
-	t.Helper()
-	var root any
-	if err := json.Unmarshal(text, &root); err != nil {
-		t.Errorf("the %s is not JSON: %v", where, err)
-		return 0, 0
-	}
-	var walk func(v any, path []any)
-	walk = func(v any, path []any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				walk(e, append(slices.Clone(path), k))
-			}
-		case []any:
-			for i, e := range v {
-				walk(e, append(slices.Clone(path), i))
-			}
-		case string:
-			switch {
-			case !tokens[v]:
-			case sensitive(root, path):
-				ok++
-			default:
-				bad++
-				t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, leakTestPath(path))
-			}
-		}
-	}
-	walk(root, nil)
-	return bad, ok
-}
-
-func leakTestPath(path []any) string {
-	var b strings.Builder
-	for _, p := range path {
-		switch p := p.(type) {
-		case int:
-			b.WriteString("[" + strconv.Itoa(p) + "]")
-		default:
-			b.WriteString("." + fmt.Sprint(p))
-		}
-	}
-	return b.String()
-}
-
-func leakTestAt(root any, path []any) any {
-	v := root
-	for _, p := range path {
-		switch p := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[p]
-		case int:
-			s, ok := v.([]any)
-			if !ok || p >= len(s) {
-				return nil
-			}
-			v = s[p]
-		}
-	}
-	return v
-}
-
 // leakTestOwner returns the nearest object above path that has a "type".
 func leakTestOwner(root any, path []any) string {
 	for i := len(path) - 1; i >= 0; i-- {
-		if m, ok := leakTestAt(root, path[:i]).(map[string]any); ok {
+		if m, ok := jsonAt(root, path[:i]).(map[string]any); ok {
 			if typ, ok := m["type"].(string); ok {
 				return typ
 			}
@@ -589,7 +363,7 @@ func leakTestPlanSensitive(root any, path []any) bool {
 	if marks == "" {
 		return false
 	}
-	return leakTestAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
+	return jsonAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
 }
 
 // leakTestStateSensitive accepts the token attribute of a
@@ -600,10 +374,10 @@ func leakTestStateSensitive(root any, path []any) bool {
 	if n != 6 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "token" {
 		return false
 	}
-	if owner, _ := leakTestAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_token" {
+	if owner, _ := jsonAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_token" {
 		return false
 	}
-	marked, _ := leakTestAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+	marked, _ := jsonAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
 	for _, p := range marked {
 		steps, _ := p.([]any)
 		if len(steps) == 1 {

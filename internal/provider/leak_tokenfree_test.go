@@ -140,7 +140,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		ids[name] = env.UserID("leak-free-" + name)
 	}
 	importedToken := env.AddUser(ids["imported"])
-	front := newLeakTestFront(env.Upstream())
+	front := newRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	// The providers run in the test process: the key goes to them through
@@ -196,7 +196,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		plan := step + ".tfplan"
 		planned := run(0, append([]string{"plan", "-input=false", "-out=" + plan}, extra...)...)
 		artifacts[plan+" show -json"] = []byte(run(0, "show", "-json", plan))
-		for entry, b := range leakTestZipEntries(t, filepath.Join(cli.Dir, plan)) {
+		for entry, b := range zipEntries(t, filepath.Join(cli.Dir, plan)) {
 			artifacts[plan+" entry "+entry] = b
 		}
 		out := run(0, "apply", "-input=false", plan)
@@ -207,7 +207,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	// Issue two tokens and import a third, without rotating it.
 	cli.WriteMain(leakFreeConfig(server.URL, ids, "1", withAction))
 	out := planAndApply("create")
-	actionTestExpectOutput(t, out, "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
+	expectOutputShows(t, out, "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
 	checkDelivered("create")
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
@@ -234,13 +234,13 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	// Rotation outside Terraform: the refresh adopts it, the consumer gets it.
 	env.RotateRefreshToken(ids["bob"])
 	out = planAndApply("outside")
-	actionTestExpectOutput(t, out, "Warning: Point Refresh Token Rotated Outside Terraform")
+	expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Outside Terraform")
 	checkDelivered("the rotation outside Terraform")
 
 	// The emergency revoke, then the new token.
 	if withAction {
 		out = run(0, "apply", "-input=false", "-auto-approve", "-invoke=action.point_revoke_refresh_token.incident")
-		actionTestExpectOutput(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
+		expectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		snapshot("the action")
 	} else {
 		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", cliName(t, terraformVersion(t)))
@@ -250,7 +250,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		t.Fatal("the emergency revoke left alice with a refresh token")
 	}
 	out = planAndApply("reissue")
-	actionTestExpectOutput(t, out, "Warning: Point Refresh Token Revoked Outside Terraform")
+	expectOutputShows(t, out, "Warning: Point Refresh Token Revoked Outside Terraform")
 	checkDelivered("the new token after the revoke")
 
 	// Destroy revokes every token it tracks, reading each with the API key.
@@ -259,7 +259,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		final[name] = env.CurrentRefreshToken(ids[name])
 	}
 	out = planAndApply("destroy", "-destroy")
-	actionTestExpectOutput(t, out, "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
+	expectOutputShows(t, out, "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
 	for _, name := range leakFreeUsers {
 		if !env.HasUser(ids[name]) {
 			t.Errorf("user %s gone from Point; users are abandoned, not deleted", name)
@@ -348,9 +348,9 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		}
 		bytesScanned += len(text)
 		for name, secret := range secrets {
-			found += leakTestFind(t, where, text, name, secret)
+			found += findSecret(t, where, text, name, secret)
 		}
-		for _, m := range leakTestRefreshShape.FindAll(text, -1) {
+		for _, m := range refreshTokenShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}

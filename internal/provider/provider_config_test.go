@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,30 +23,6 @@ resource "point_user" "test" {
   user_id = %q
 }
 `, id)
-}
-
-// providerConfigTestNoRequests fails the test unless the sandbox received
-// no API request: what is wrong must be found before Point is asked. It is
-// a request count, so it checks nothing against real Point.
-func providerConfigTestNoRequests(t *testing.T, env *testEnv, what string) {
-	t.Helper()
-	if env.Sandbox != nil {
-		if n := env.Sandbox.Requests(); n != 0 {
-			t.Errorf("%s reached the API: %d requests", what, n)
-		}
-	}
-}
-
-// providerConfigTestDeadEndpoint returns a loopback URL where nothing listens.
-func providerConfigTestDeadEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
 }
 
 func TestAccProvider_invalidConfig(t *testing.T) {
@@ -88,7 +63,7 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 					ExpectError: tc.want,
 				}},
 			})
-			providerConfigTestNoRequests(t, env, "invalid provider configuration")
+			expectNoRequests(t, env, "invalid provider configuration")
 			if env.HasUser(userID) {
 				t.Errorf("invalid provider configuration registered %q", userID)
 			}
@@ -132,7 +107,7 @@ data "point_user" "test" {
 			},
 		},
 	})
-	providerConfigTestNoRequests(t, env, "a run without an API key")
+	expectNoRequests(t, env, "a run without an API key")
 	if env.HasUser(userID) {
 		t.Errorf("Point registered %q without an API key", userID)
 	}
@@ -209,7 +184,7 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
-	t.Setenv(envEndpoint, providerConfigTestDeadEndpoint(t))
+	t.Setenv(envEndpoint, deadEndpoint(t))
 	t.Setenv(envAPIKey, "wrong-key-"+randomHex(16))
 	t.Setenv(envEnvironment, "dev")
 	provider := providerBlockWith(map[string]string{
@@ -260,7 +235,7 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 					ExpectError: tc.want,
 				}},
 			})
-			providerConfigTestNoRequests(t, env, "invalid environment variable")
+			expectNoRequests(t, env, "invalid environment variable")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid environment variable let Point register %q", userID)
 			}

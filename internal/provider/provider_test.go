@@ -118,7 +118,7 @@ func (e *testEnv) UserID(name string) string { return e.prefix + name }
 
 // ProviderBlock configures the provider for this environment.
 func (e *testEnv) ProviderBlock() string {
-	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = 3\n}\n", e.Endpoint, e.APIKey)
+	return providerBlockFor(e, e.Endpoint, 3)
 }
 
 // Factories serves the provider in-process with this environment's clock and

@@ -23,119 +23,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-const rtTestAddr = "point_refresh_token.test"
-
-// rtTestConfig is a point_user and a point_refresh_token for it, with args
-// added to the token's block.
-func rtTestConfig(env *testEnv, userID, args string) string {
-	return env.ProviderBlock() + fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id = %[1]q
-}
-
-resource "point_refresh_token" "test" {
-  user_id = point_user.test.user_id
-%[2]s}
-`, userID, args)
-}
-
-// rtTestTokenOnlyConfig manages the token of a user that Terraform does not
-// manage.
-func rtTestTokenOnlyConfig(providerBlock, userID, args string) string {
-	return providerBlock + fmt.Sprintf(`
-resource "point_refresh_token" "test" {
-  user_id = %[1]q
-%[2]s}
-`, userID, args)
-}
-
-// rtTestProvider configures the provider for endpoint, with env's API key
-// and the given max_retries.
-func rtTestProvider(env *testEnv, endpoint string, maxRetries int) string {
-	return fmt.Sprintf(`provider "point" {
-  endpoint    = %[1]q
-  api_key     = %[2]q
-  max_retries = %[3]d
-}
-`, endpoint, env.APIKey, maxRetries)
-}
-
-// rtTestIsCurrent checks a planned or stored token against the user's
-// current token in Point.
-func rtTestIsCurrent(env *testEnv, userID string) knownvalue.Check {
-	return knownvalue.StringFunc(func(v string) error {
-		if v == "" || v != env.CurrentRefreshToken(userID) {
-			return fmt.Errorf("token is not the current refresh token of Point user %q", userID)
-		}
-		return nil
-	})
-}
-
-func rtTestStateToken(s *terraform.State) (string, error) {
-	rs, ok := s.RootModule().Resources[rtTestAddr]
-	if !ok {
-		return "", fmt.Errorf("%s not in state", rtTestAddr)
-	}
-	token := rs.Primary.Attributes["token"]
-	if token == "" {
-		return "", fmt.Errorf("%s has no token in state", rtTestAddr)
-	}
-	return token, nil
-}
-
-// rtTestCaptureToken records the token in state, for later steps.
-func rtTestCaptureToken(into *string) resource.TestCheckFunc {
-	return func(s *terraform.State) error {
-		token, err := rtTestStateToken(s)
-		*into = token
-		return err
-	}
-}
-
-// rtTestCheckCurrent asserts that the token in state is the user's current
-// token in Point and that Point accepts it.
-func rtTestCheckCurrent(env *testEnv, userID string) resource.TestCheckFunc {
-	return func(s *terraform.State) error {
-		token, err := rtTestStateToken(s)
-		if err != nil {
-			return err
-		}
-		if current := env.CurrentRefreshToken(userID); current != token {
-			return fmt.Errorf("Point's current refresh token for %q is not the one in state (current set: %t)", userID, current != "")
-		}
-		return rtTestAccepted(env, userID, token)
-	}
-}
-
-// rtTestAccepted asserts that Point issues an access token for the refresh
-// token, and revokes that access token again.
-func rtTestAccepted(env *testEnv, userID, refreshToken string) error {
-	return env.CheckRefreshTokenAccepted(userID, refreshToken)
-}
-
-// rtTestRejected asserts that Point no longer accepts the refresh token.
-func rtTestRejected(env *testEnv, userID string, refreshToken *string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if *refreshToken == "" {
-			return fmt.Errorf("no earlier token recorded for %q", userID)
-		}
-		return env.CheckRefreshTokenRefused(userID, *refreshToken)
-	}
-}
-
-func rtTestNoCurrentToken(env *testEnv, userIDs ...string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		for _, id := range userIDs {
-			if env.CurrentRefreshToken(id) != "" {
-				return fmt.Errorf("Point user %q still has a current refresh token", id)
-			}
-		}
-		return nil
-	}
-}
-
-func rtTestFormat(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 func TestAccRefreshToken_basic(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-basic")
@@ -143,26 +30,26 @@ func TestAccRefreshToken_basic(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				Config: refreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(issued))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(issued.Add(90*24*time.Hour)))),
-					statecheck.ExpectSensitiveValue(rtTestAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(issued))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(issued.Add(90*24*time.Hour)))),
+					statecheck.ExpectSensitiveValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 			{
-				Config:   rtTestConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				Config:   refreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
 				PlanOnly: true,
 			},
 		},
@@ -179,63 +66,63 @@ func TestAccRefreshToken_rotationTriggers(t *testing.T) {
 	triggers := func(v string) string { return fmt.Sprintf("  rotation_triggers = { quarter = %[1]q }\n", v) }
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, triggers("2025-Q1")),
+				Config: refreshTokenConfig(env, userID, triggers("2025-Q1")),
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
-					newToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					sameToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					newToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				// An unrelated change (timeouts) keeps the token.
-				Config: rtTestConfig(env, userID, triggers("2025-Q1")+"  timeouts = { read = \"2m\" }\n"),
+				Config: refreshTokenConfig(env, userID, triggers("2025-Q1")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					sameToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 			{
-				Config: rtTestConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
+				Config: refreshTokenConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("issued_at")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("issued_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					newToken.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					newToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&second),
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &first),
+					captureStateToken(&second),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				// Removing the triggers is a change of triggers too.
-				Config: rtTestConfig(env, userID, ""),
+				Config: refreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &second),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &second),
 				),
 			},
 		},
@@ -254,87 +141,87 @@ func TestAccRefreshToken_rotateAfter(t *testing.T) {
 	rotateAfter := func(d string) string { return fmt.Sprintf("  rotate_after = %[1]q\n", d) }
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, rotateAfter("24h")),
+				Config: refreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t0))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t0.Add(24*time.Hour)))),
-					rotated.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t0))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t0.Add(24*time.Hour)))),
+					rotated.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(23 * time.Hour) },
-				Config:    rtTestConfig(env, userID, rotateAfter("24h")),
+				Config:    refreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t0))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t0))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
-				Config:    rtTestConfig(env, userID, rotateAfter("24h")),
+				Config:    refreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("rotate_at")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("rotate_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(24*time.Hour)))),
-					rotated.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
-					token.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(24*time.Hour)))),
+					rotated.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					token.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &first),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				// Lengthening rotate_after before it is due moves rotate_at only.
-				Config: rtTestConfig(env, userID, rotateAfter("48h")),
+				Config: refreshTokenConfig(env, userID, rotateAfter("48h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(48*time.Hour)))),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(48*time.Hour)))),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(48*time.Hour)))),
-					token.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(48*time.Hour)))),
+					token.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 			{
 				// Shortening it so that the token is already due rotates at once.
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
-				Config:    rtTestConfig(env, userID, rotateAfter("1h")),
+				Config:    refreshTokenConfig(env, userID, rotateAfter("1h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1.Add(2*time.Hour)))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(3*time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1.Add(2*time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(3*time.Hour)))),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -351,11 +238,11 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, args("1")),
-				Check:  rtTestCheckCurrent(env, userID),
+				Config: refreshTokenConfig(env, userID, args("1")),
+				Check:  checkStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() {
@@ -364,21 +251,21 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 						issuedBefore = env.Sandbox.RefreshTokensIssued()
 					}
 				},
-				Config: rtTestConfig(env, userID, args("1")),
+				Config: refreshTokenConfig(env, userID, args("1")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &outOfBand),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &outOfBand),
+					checkStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox == nil {
-							return nil // rtTestCheckCurrent found the token current at Point
+							return nil // checkStateTokenCurrent found the token current at Point
 						}
 						if n := env.Sandbox.RefreshTokensIssued(); n != issuedBefore {
 							return fmt.Errorf("adopting the token issued %d refresh tokens", n-issuedBefore)
@@ -390,31 +277,31 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 			{
 				// An adopted token has no issue time, so rotate_after leaves it alone.
 				PreConfig: func() { env.Clock.Advance(48 * time.Hour) },
-				Config:    rtTestConfig(env, userID, args("1")),
+				Config:    refreshTokenConfig(env, userID, args("1")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &outOfBand),
+				Check: resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &outOfBand),
 			},
 			{
-				Config: rtTestConfig(env, userID, args("2")),
+				Config: refreshTokenConfig(env, userID, args("2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringFunc(func(v string) error {
-						if want := rtTestFormat(env.Clock.Now()); v != want {
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringFunc(func(v string) error {
+						if want := formatRFC3339(env.Clock.Now()); v != want {
 							return fmt.Errorf("issued_at = %s, want %s", v, want)
 						}
 						return nil
 					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &outOfBand),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &outOfBand),
 				),
 			},
 		},
@@ -428,27 +315,27 @@ func TestAccRefreshToken_revokedOutsideTerraform(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config:            rtTestConfig(env, userID, ""),
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
-				Check:             rtTestCheckCurrent(env, userID),
+				Config:            refreshTokenConfig(env, userID, ""),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				Check:             checkStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { env.RevokeRefreshToken(userID) },
-				Config:    rtTestConfig(env, userID, ""),
+				Config:    refreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					reissued.AddStateValue(rtTestAddr, tfjsonpath.New("token")),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now()))),
+					reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -463,22 +350,22 @@ func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, ""),
-				Check:  rtTestCheckCurrent(env, userID),
+				Config: refreshTokenConfig(env, userID, ""),
+				Check:  checkStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
-				Config:    rtTestConfig(env, userID, ""),
+				Config:    refreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
 					},
 				},
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -505,20 +392,20 @@ func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
 			if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
 				return err
 			}
-			return rtTestAccepted(env, userID, newer)
+			return env.CheckRefreshTokenAccepted(userID, newer)
 		},
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, ""),
+				Config: refreshTokenConfig(env, userID, ""),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				// Plans do not write state, so state keeps the replaced token.
 				PreConfig: func() { newer = env.RotateRefreshToken(userID) },
-				Config:    rtTestConfig(env, userID, ""),
+				Config:    refreshTokenConfig(env, userID, ""),
 				PlanOnly:  true,
 			},
 		},
@@ -534,19 +421,19 @@ func TestAccRefreshToken_destroyRefreshesAfterRotationOutsideTerraform(t *testin
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: rtTestConfig(env, userID, ""),
-				Check:  rtTestCheckCurrent(env, userID),
+				Config: refreshTokenConfig(env, userID, ""),
+				Check:  checkStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { newer = env.RotateRefreshToken(userID) },
-				Config:    rtTestConfig(env, userID, ""),
+				Config:    refreshTokenConfig(env, userID, ""),
 				Destroy:   true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &newer),
-					rtTestNoCurrentToken(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &newer),
+					noCurrentRefreshToken(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox != nil {
 							if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]; n != 1 {
@@ -591,30 +478,30 @@ resource "point_refresh_token" "test" {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userA, userB),
+		CheckDestroy:             noCurrentRefreshToken(env, userA, userB),
 		Steps: []resource.TestStep{
 			{
 				Config: config("a"),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userA),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userA),
 				),
 			},
 			{
 				Config: config("b"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userB)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userB)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userB)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userB)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userB),
-					rtTestNoCurrentToken(env, userA),
-					rtTestRejected(env, userA, &first),
+					checkStateTokenCurrent(env, userB),
+					noCurrentRefreshToken(env, userA),
+					checkRefreshTokenRefused(env, userA, &first),
 				),
 			},
 		},
@@ -652,27 +539,27 @@ resource "point_refresh_token" "test" {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config:            config("1"),
-				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				Config: config("2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 					},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &first),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -682,18 +569,18 @@ resource "point_refresh_token" "test" {
 func TestAccRefreshToken_import(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-import")
-	withSettings := rtTestConfig(env, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
+	withSettings := refreshTokenConfig(env, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: withSettings,
-				Check:  rtTestCheckCurrent(env, userID),
+				Check:  checkStateTokenCurrent(env, userID),
 			},
 			{
-				ResourceName:            rtTestAddr,
+				ResourceName:            refreshTokenAddr,
 				ImportState:             true,
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"issued_at", "rotate_at", "rotate_after", "rotation_triggers"},
@@ -714,28 +601,28 @@ func TestAccRefreshToken_import(t *testing.T) {
 			{
 				// The settings are only in configuration, so the import plan
 				// records them; it must not rotate the adopted token.
-				ResourceName:       rtTestAddr,
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithID,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
 					},
 				},
 			},
 			{
-				Config:          rtTestConfig(env, userID, ""),
-				ResourceName:    rtTestAddr,
+				Config:          refreshTokenConfig(env, userID, ""),
+				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 					},
 				},
 			},
@@ -750,11 +637,11 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-import-apply")
 	var existing string
-	config := rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"1\" }\n")
+	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"1\" }\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
@@ -765,7 +652,7 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 					existing = user.CurrentRefreshToken()
 				},
 				Config:             config,
-				ResourceName:       rtTestAddr,
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      userID,
 				ImportStatePersist: true,
@@ -780,35 +667,35 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotation_triggers"), knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotation_triggers"), knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &existing),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
-				Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"2\" }\n"),
+				Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"2\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now()))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now().Add(24*time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now().Add(24*time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestRejected(env, userID, &existing),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokenRefused(env, userID, &existing),
 				),
 			},
 		},
@@ -821,7 +708,7 @@ func TestAccRefreshToken_userRevokePolicy(t *testing.T) {
 		userID := env.UserID("rt-revoke-dep")
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             rtTestNoCurrentToken(env, userID),
+			CheckDestroy:             noCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{{
 				Config: env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
@@ -833,7 +720,7 @@ resource "point_refresh_token" "test" {
   user_id = point_user.test.user_id
 }
 `, userID),
-				Check: rtTestCheckCurrent(env, userID),
+				Check: checkStateTokenCurrent(env, userID),
 			}},
 		})
 	})
@@ -850,12 +737,12 @@ resource "point_user" "test" {
 `, userID)
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             rtTestNoCurrentToken(env, userID),
+			CheckDestroy:             noCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{
 				{Config: env.ProviderBlock() + user},
 				{
-					Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "") + user,
-					Check:  rtTestCheckCurrent(env, userID),
+					Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, "") + user,
+					Check:  checkStateTokenCurrent(env, userID),
 				},
 			},
 		})
@@ -880,7 +767,7 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 			return nil
 		},
 		Steps: []resource.TestStep{{
-			Config: rtTestTokenOnlyConfig(env.ProviderBlock(), userID, ""),
+			Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, ""),
 			ExpectError: diagnosticPattern(fmt.Sprintf(
 				"Could not issue a refresh token for Point user %q: Point has no such user; register it first, for example with a point_user resource.", userID)),
 		}},
@@ -893,11 +780,11 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 func TestAccRefreshToken_readAPIError(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-read-error")
-	front := &badInputFront{next: env.Upstream(), route: sandbox.RouteGetUser,
-		answer: badInputJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)}
+	front := &routeFront{next: env.Upstream(), route: sandbox.RouteGetUser,
+		answer: answerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
-	config := rtTestTokenOnlyConfig(rtTestProvider(env, server.URL, 1), userID, "")
+	config := refreshTokenOnlyConfig(providerBlockFor(env, server.URL, 1), userID, "")
 	kept := statecheck.CompareValue(compare.ValuesSame())
 	var first string
 	var issuedBefore int
@@ -909,15 +796,15 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig:         func() { env.AddUser(userID) },
 				Config:            config,
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCaptureToken(&first),
-					rtTestCheckCurrent(env, userID),
+					captureStateToken(&first),
+					checkStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -941,10 +828,10 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &first),
-					rtTestCheckCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
+					checkStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						// Against real Point, the checks above find the
 						// first token still current.
@@ -962,24 +849,6 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 	})
 }
 
-// rtTestObject builds a value of an object type, with null for every
-// attribute not given.
-func rtTestObject(t *testing.T, typ tftypes.Type, given map[string]tftypes.Value) tftypes.Value {
-	t.Helper()
-	obj, ok := typ.(tftypes.Object)
-	if !ok {
-		t.Fatalf("%s is not an object type", typ)
-	}
-	vals := make(map[string]tftypes.Value, len(obj.AttributeTypes))
-	for name, attrType := range obj.AttributeTypes {
-		vals[name] = tftypes.NewValue(attrType, nil)
-		if v, ok := given[name]; ok {
-			vals[name] = v
-		}
-	}
-	return tftypes.NewValue(typ, vals)
-}
-
 // rtTestRead configures the provider for env and runs the refresh token's
 // Read on a state holding token for userID, as Terraform does on refresh.
 func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfprotov6.Diagnostic, newState map[string]tftypes.Value) {
@@ -994,7 +863,7 @@ func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfpr
 		t.Fatal(err)
 	}
 	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, rtTestObject(t, providerType, map[string]tftypes.Value{
+	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
 		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
 	}))
@@ -1010,11 +879,11 @@ func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfpr
 	}
 
 	resourceType := schemas.ResourceSchemas["point_refresh_token"].ValueType()
-	state, err := tfprotov6.NewDynamicValue(resourceType, rtTestObject(t, resourceType, map[string]tftypes.Value{
+	state, err := tfprotov6.NewDynamicValue(resourceType, objectWithNulls(t, resourceType, map[string]tftypes.Value{
 		"id":        tftypes.NewValue(tftypes.String, userID),
 		"user_id":   tftypes.NewValue(tftypes.String, userID),
 		"token":     tftypes.NewValue(tftypes.String, token),
-		"issued_at": tftypes.NewValue(tftypes.String, rtTestFormat(env.Clock.Now())),
+		"issued_at": tftypes.NewValue(tftypes.String, formatRFC3339(env.Clock.Now())),
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -1038,18 +907,6 @@ func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfpr
 		t.Fatal(err)
 	}
 	return resp.Diagnostics, newState
-}
-
-func rtTestString(t *testing.T, v tftypes.Value) *string {
-	t.Helper()
-	if v.IsNull() {
-		return nil
-	}
-	var s string
-	if err := v.As(&s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
 }
 
 // Terraform shows warnings but terraform-plugin-testing does not expose
@@ -1121,14 +978,14 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 			if state == nil {
 				t.Fatal("the resource was removed from state")
 			}
-			if got := rtTestString(t, state["token"]); got == nil || *got != current {
+			if got := stringOrNil(t, state["token"]); got == nil || *got != current {
 				t.Error("state token is not the user's current token")
 			}
-			issuedAt := rtTestString(t, state["issued_at"])
+			issuedAt := stringOrNil(t, state["issued_at"])
 			if tc.adopted && issuedAt != nil {
 				t.Errorf("issued_at = %q after adopting a token, want null", *issuedAt)
 			}
-			if !tc.adopted && (issuedAt == nil || *issuedAt != rtTestFormat(env.Clock.Now())) {
+			if !tc.adopted && (issuedAt == nil || *issuedAt != formatRFC3339(env.Clock.Now())) {
 				t.Errorf("issued_at changed on a plain refresh: %v", issuedAt)
 			}
 		})

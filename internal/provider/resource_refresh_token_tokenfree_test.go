@@ -28,20 +28,17 @@ import (
 // Point holds through testEnv, so all of them run against real Point too;
 // only request counts are the sandbox's.
 
-// freeTestConfig is rtTestConfig with store_token = false.
+// freeTestConfig is refreshTokenConfig with store_token = false.
 func freeTestConfig(env *testEnv, userID, args string) string {
-	return rtTestConfig(env, userID, "  store_token = false\n"+args)
+	return refreshTokenConfig(env, userID, "  store_token = false\n"+args)
 }
 
-// freeTestSeen collects every refresh token of a test's users that was
-// current at some check, so that state can be searched for all of them.
-type freeTestSeen map[string]bool
-
 // freeTestCheckTracked asserts what token-free state promises: no token in
-// the state of rtTestAddr, token_sha256 naming the user's current token in
-// Point, token_version as given, and a current token that Point accepts.
-// It also searches every attribute of every resource for any token seen.
-func freeTestCheckTracked(env *testEnv, userID string, version int64, seen freeTestSeen) resource.TestCheckFunc {
+// the state of refreshTokenAddr, token_sha256 naming the user's current
+// token in Point, token_version as given, and a current token that Point
+// accepts. It also searches every attribute of every resource for any token
+// seen.
+func freeTestCheckTracked(env *testEnv, userID string, version int64, seen seenTokens) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		current := env.CurrentRefreshToken(userID)
 		if current == "" {
@@ -50,13 +47,13 @@ func freeTestCheckTracked(env *testEnv, userID string, version int64, seen freeT
 		if seen != nil {
 			seen[current] = true
 		}
-		rs, ok := s.RootModule().Resources[rtTestAddr]
+		rs, ok := s.RootModule().Resources[refreshTokenAddr]
 		if !ok {
-			return fmt.Errorf("%s not in state", rtTestAddr)
+			return fmt.Errorf("%s not in state", refreshTokenAddr)
 		}
 		attrs := rs.Primary.Attributes
 		if attrs["token"] != "" {
-			return fmt.Errorf("%s keeps a token in state with store_token = false", rtTestAddr)
+			return fmt.Errorf("%s keeps a token in state with store_token = false", refreshTokenAddr)
 		}
 		if got, want := attrs["token_sha256"], tokenSHA256(current); got != want {
 			return fmt.Errorf("token_sha256 = %q, want the SHA-256 of the current token of %q, %q", got, userID, want)
@@ -64,30 +61,11 @@ func freeTestCheckTracked(env *testEnv, userID string, version int64, seen freeT
 		if got, want := attrs["token_version"], fmt.Sprint(version); got != want {
 			return fmt.Errorf("token_version = %s, want %s", got, want)
 		}
-		if err := freeTestNoTokenInState(s, seen, current); err != nil {
+		if err := noSeenTokenInState(s, seen, current); err != nil {
 			return err
 		}
 		return env.CheckRefreshTokenAccepted(userID, current)
 	}
-}
-
-// freeTestNoTokenInState fails when any attribute of any resource in state
-// holds one of the tokens.
-func freeTestNoTokenInState(s *terraform.State, seen freeTestSeen, extra ...string) error {
-	tokens := append([]string(nil), extra...)
-	for tok := range seen {
-		tokens = append(tokens, tok)
-	}
-	for addr, rs := range s.RootModule().Resources {
-		for name, v := range rs.Primary.Attributes {
-			for _, tok := range tokens {
-				if tok != "" && strings.Contains(v, tok) {
-					return fmt.Errorf("%s.%s holds a refresh token", addr, name)
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // freeTestCapture records the user's current token in Point.
@@ -99,38 +77,6 @@ func freeTestCapture(env *testEnv, userID string, into *string) resource.TestChe
 		}
 		return nil
 	}
-}
-
-// freeTestUnchanged asserts that the user's current token is still the one
-// recorded: nothing rotated it.
-func freeTestUnchanged(env *testEnv, userID string, token *string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if *token == "" || env.CurrentRefreshToken(userID) != *token {
-			return fmt.Errorf("the refresh token of %q changed; it should not have been rotated", userID)
-		}
-		return env.CheckRefreshTokenAccepted(userID, *token)
-	}
-}
-
-// freeTestIssued asserts that the sandbox issued exactly n refresh tokens
-// since *before; it passes trivially against real Point.
-func freeTestIssued(env *testEnv, before *int, n int) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if env.Sandbox == nil {
-			return nil
-		}
-		if got := env.Sandbox.RefreshTokensIssued() - *before; got != n {
-			return fmt.Errorf("the sandbox issued %d refresh tokens, want %d", got, n)
-		}
-		return nil
-	}
-}
-
-func freeTestIssuedCount(env *testEnv) int {
-	if env.Sandbox == nil {
-		return 0
-	}
-	return env.Sandbox.RefreshTokensIssued()
 }
 
 var freeTestNull = knownvalue.Null()
@@ -150,29 +96,29 @@ func TestAccRefreshTokenTokenFree_basic(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-basic")
 	issued := env.Clock.Now()
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	config := freeTestConfig(env, userID, `  rotate_after = "2160h"`+"\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("store_token"), knownvalue.Bool(false)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(false)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(issued))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(issued.Add(90*24*time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(issued))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(issued.Add(90*24*time.Hour)))),
 				},
 				Check: freeTestCheckTracked(env, userID, 1, seen),
 			},
@@ -187,14 +133,14 @@ func TestAccRefreshTokenTokenFree_basic(t *testing.T) {
 func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-triggers")
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	var first, second string
 	var issuedBefore int
 	triggers := func(v string) string { return fmt.Sprintf("  rotation_triggers = { quarter = %q }\n", v) }
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: freeTestConfig(env, userID, triggers("2025-Q1")),
@@ -206,22 +152,22 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 			{
 				// A rotation: a new token in place, never in the plan; the
 				// version the plan shows is the one the apply records.
-				PreConfig: func() { issuedBefore = freeTestIssuedCount(env) },
+				PreConfig: func() { issuedBefore = refreshTokensIssued(env) },
 				Config:    freeTestConfig(env, userID, triggers("2025-Q2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					rtTestRejected(env, userID, &first),
+					checkRefreshTokenRefused(env, userID, &first),
 					freeTestCapture(env, userID, &second),
-					freeTestIssued(env, &issuedBefore, 1),
+					checkRefreshTokensIssued(env, &issuedBefore, 1),
 				),
 			},
 			{
@@ -229,16 +175,16 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 				Config: freeTestConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					freeTestUnchanged(env, userID, &second),
+					refreshTokenUnchanged(env, userID, &second),
 				),
 			},
 		},
@@ -248,7 +194,7 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-rotate-after")
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	t0 := env.Clock.Now()
 	t1 := t0.Add(25 * time.Hour)
 	config := freeTestConfig(env, userID, "  rotate_after = \"24h\"\n")
@@ -256,7 +202,7 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -271,26 +217,26 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: freeTestUnchanged(env, userID, &first),
+				Check: refreshTokenUnchanged(env, userID, &first),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(t1))),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(rtTestFormat(t1.Add(24*time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(24*time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					rtTestRejected(env, userID, &first),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -302,7 +248,7 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-rotated-oob")
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	config := func(n string) string {
 		return freeTestConfig(env, userID, fmt.Sprintf("  rotate_after = \"24h\"\n  rotation_triggers = { n = %q }\n", n))
 	}
@@ -311,7 +257,7 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("1"),
@@ -320,39 +266,39 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 			{
 				PreConfig: func() {
 					outOfBand = env.RotateRefreshToken(userID)
-					issuedBefore = freeTestIssuedCount(env)
+					issuedBefore = refreshTokensIssued(env)
 				},
 				Config: config("1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.StringFunc(func(v string) error {
 						if v != tokenSHA256(outOfBand) {
 							return fmt.Errorf("token_sha256 is not the fingerprint of the token issued outside Terraform")
 						}
 						return nil
 					})),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), freeTestNull),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("rotate_at"), freeTestNull),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), freeTestNull),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), freeTestNull),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					freeTestUnchanged(env, userID, &outOfBand),
-					freeTestIssued(env, &issuedBefore, 0),
+					refreshTokenUnchanged(env, userID, &outOfBand),
+					checkRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				Config: config("2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(3)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(3)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 3, seen),
-					rtTestRejected(env, userID, &outOfBand),
+					checkRefreshTokenRefused(env, userID, &outOfBand),
 				),
 			},
 		},
@@ -367,13 +313,13 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-revoked-oob")
-	seen := freeTestSeen{}
+	seen := seenTokens{}
 	config := freeTestConfig(env, userID, "")
 	var first string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -387,20 +333,20 @@ func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("id")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("id")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(rtTestFormat(env.Clock.Now()))),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					rtTestRejected(env, userID, &first),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -413,23 +359,23 @@ func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 func TestAccRefreshTokenTokenFree_import(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-import")
-	seen := freeTestSeen{}
-	config := rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
+	seen := seenTokens{}
+	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
 	var existing string
 	var issuedBefore int
 	importID := userID + importSuffixTokenFree
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
 					existing = env.AddUser(userID)
-					issuedBefore = freeTestIssuedCount(env)
+					issuedBefore = refreshTokensIssued(env)
 				},
 				Config:             config,
-				ResourceName:       rtTestAddr,
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      importID,
 				ImportStatePersist: true,
@@ -459,23 +405,23 @@ func TestAccRefreshTokenTokenFree_import(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					freeTestUnchanged(env, userID, &existing),
-					freeTestIssued(env, &issuedBefore, 0),
+					refreshTokenUnchanged(env, userID, &existing),
+					checkRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				// The same through an import block: the plan holds no token.
 				Config:          config,
-				ResourceName:    rtTestAddr,
+				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportStateId:   importID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 				},
 			},
@@ -489,18 +435,18 @@ func TestAccRefreshTokenTokenFree_import(t *testing.T) {
 func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-import-plain")
-	seen := freeTestSeen{}
-	config := rtTestTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
+	seen := seenTokens{}
+	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
 	var existing string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig:          func() { existing = env.AddUser(userID) },
 				Config:             config,
-				ResourceName:       rtTestAddr,
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      userID,
 				ImportStatePersist: true,
@@ -515,29 +461,29 @@ func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					freeTestUnchanged(env, userID, &existing),
+					refreshTokenUnchanged(env, userID, &existing),
 				),
 			},
 			{
 				// "/store_token=true" says the same as the plain id.
 				Config:             config,
-				ResourceName:       rtTestAddr,
+				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithID,
 				ImportStateId:      userID + importSuffixTokenStored,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 					},
 				},
 			},
@@ -550,8 +496,8 @@ func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("free-switch")
-	seen := freeTestSeen{}
-	stored := rtTestConfig(env, userID, "  rotate_after = \"24h\"\n")
+	seen := seenTokens{}
+	stored := refreshTokenConfig(env, userID, "  rotate_after = \"24h\"\n")
 	free := freeTestConfig(env, userID, "  rotate_after = \"24h\"\n")
 	var token string
 	var issuedBefore int
@@ -559,61 +505,61 @@ func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: stored,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("store_token"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), rtTestIsCurrent(env, userID)),
-					sameSum.AddStateValue(rtTestAddr, tfjsonpath.New("token_sha256")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+					sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestCheckCurrent(env, userID),
-					rtTestCaptureToken(&token),
-					func(*terraform.State) error { issuedBefore = freeTestIssuedCount(env); return nil },
+					checkStateTokenCurrent(env, userID),
+					captureStateToken(&token),
+					func(*terraform.State) error { issuedBefore = refreshTokensIssued(env); return nil },
 				),
 			},
 			{
 				Config: free,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{sameSum.AddStateValue(rtTestAddr, tfjsonpath.New("token_sha256"))},
+				ConfigStateChecks: []statecheck.StateCheck{sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					freeTestUnchanged(env, userID, &token),
-					freeTestIssued(env, &issuedBefore, 0),
+					refreshTokenUnchanged(env, userID, &token),
+					checkRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				Config: stored,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token")),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameSum.AddStateValue(rtTestAddr, tfjsonpath.New("token_sha256")),
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+					sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(rtTestAddr, "token", &token),
-					rtTestCheckCurrent(env, userID),
-					freeTestIssued(env, &issuedBefore, 0),
+					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &token),
+					checkStateTokenCurrent(env, userID),
+					checkRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
@@ -623,14 +569,14 @@ func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 				Config:    free,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(rtTestAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					rtTestRejected(env, userID, &token),
+					checkRefreshTokenRefused(env, userID, &token),
 				),
 			},
 		},
@@ -647,7 +593,7 @@ func TestAccRefreshTokenTokenFree_destroyRefreshesAfterRotationOutsideTerraform(
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: freeTestConfig(env, userID, ""),
@@ -658,8 +604,8 @@ func TestAccRefreshTokenTokenFree_destroyRefreshesAfterRotationOutsideTerraform(
 				Config:    freeTestConfig(env, userID, ""),
 				Destroy:   true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestNoCurrentToken(env, userID),
-					rtTestRejected(env, userID, &newer),
+					noCurrentRefreshToken(env, userID),
+					checkRefreshTokenRefused(env, userID, &newer),
 				),
 			},
 		},
@@ -689,7 +635,7 @@ func TestAccRefreshTokenTokenFree_destroyAfterRotationOutsideTerraform(t *testin
 			if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
 				return err
 			}
-			return rtTestAccepted(env, userID, newer)
+			return env.CheckRefreshTokenAccepted(userID, newer)
 		},
 		Steps: []resource.TestStep{
 			{
@@ -742,7 +688,7 @@ resource "point_refresh_token" "test" {
 		}
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             rtTestNoCurrentToken(env, userID),
+			CheckDestroy:             noCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{
 				{
 					Config: config("1"),
@@ -757,13 +703,13 @@ resource "point_refresh_token" "test" {
 					Config: config("2"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
-							plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token"), freeTestNull),
+							plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
+							plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
 						},
 					},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						freeTestCheckTracked(env, userID, 1, nil),
-						rtTestRejected(env, userID, &first),
+						checkRefreshTokenRefused(env, userID, &first),
 					),
 				},
 			},
@@ -795,7 +741,7 @@ resource "point_refresh_token" "test" {
 		}
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             rtTestNoCurrentToken(env, userA, userB),
+			CheckDestroy:             noCurrentRefreshToken(env, userA, userB),
 			Steps: []resource.TestStep{
 				{
 					Config: config("a"),
@@ -808,13 +754,13 @@ resource "point_refresh_token" "test" {
 					Config: config("b"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionCreateBeforeDestroy),
+							plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 						},
 					},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						freeTestCheckTracked(env, userB, 1, nil),
-						rtTestNoCurrentToken(env, userA),
-						rtTestRejected(env, userA, &first),
+						noCurrentRefreshToken(env, userA),
+						checkRefreshTokenRefused(env, userA, &first),
 					),
 				},
 			},
@@ -849,9 +795,9 @@ resource "terraform_data" "incident" {
 `, incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsTestVersions,
+		TerraformVersionChecks:   actionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("none"),
@@ -864,17 +810,17 @@ resource "terraform_data" "incident" {
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					rtTestNoCurrentToken(env, userID),
-					rtTestRejected(env, userID, &first),
+					noCurrentRefreshToken(env, userID),
+					checkRefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				Config: config("INC-1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				Check: freeTestCheckTracked(env, userID, 2, nil),
@@ -902,13 +848,13 @@ func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
 
 	cli.WriteMain(noKey + config(false))
 	out := cli.MustRun(1, "plan", "-destroy", "-refresh=false", "-no-color")
-	actionTestExpectOutput(t, out, "Error: Missing Point API Key",
+	expectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot revoke a Point refresh token kept out of state (store_token = false), which is read with the API key: it needs the organisation API key, and none is configured.")
 	cli.WriteMain(noKey + config(true))
 	out = cli.MustRun(1, "plan", "-refresh=false", "-no-color")
-	actionTestExpectOutput(t, out, "Error: Missing Point API Key",
+	expectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot put a Point refresh token back into state (store_token = true), which reads it with the API key")
-	if err := freeTestUnchanged(env, userID, &first)(nil); err != nil {
+	if err := refreshTokenUnchanged(env, userID, &first)(nil); err != nil {
 		t.Error(err)
 	}
 
@@ -932,7 +878,7 @@ func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
 	store := newWOStore()
 	var mu sync.Mutex
 	var presented []string
-	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			mu.Lock()
 			presented = append(presented, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
@@ -941,7 +887,7 @@ func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	config := func(generation string) string {
-		return stateSafetyProvider(env, front, "") + fmt.Sprintf(`
+		return providerBlockFor(env, front, 1) + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id = %[1]q
 }
@@ -989,7 +935,7 @@ resource "wostore_secret_version" "test" {
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
 		ProtoV6ProviderFactories: env.FactoriesWith(store),
-		CheckDestroy:             rtTestNoCurrentToken(env, userID),
+		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("1"),
@@ -1089,8 +1035,8 @@ resource "point_refresh_token" "test" {
 	}
 	cli.WriteConfig(env, config(""))
 	// rotate_at was computed by the provider that wrote the state.
-	state := freeTestV0State(userID, token, rtTestFormat(issuedAt))
-	state = strings.Replace(state, `"rotate_at": null`, fmt.Sprintf("%q: %q", "rotate_at", rtTestFormat(issuedAt.Add(2160*time.Hour))), 1)
+	state := freeTestV0State(userID, token, formatRFC3339(issuedAt))
+	state = strings.Replace(state, `"rotate_at": null`, fmt.Sprintf("%q: %q", "rotate_at", formatRFC3339(issuedAt.Add(2160*time.Hour))), 1)
 	if err := os.WriteFile(filepath.Join(cli.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -1106,18 +1052,18 @@ resource "point_refresh_token" "test" {
 		t.Error("the upgraded state does not keep the token with store_token = true")
 	case attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1):
 		t.Errorf("the upgraded state has token_sha256 = %v, token_version = %v; want the token's fingerprint and 1", attrs["token_sha256"], attrs["token_version"])
-	case attrs["issued_at"] != rtTestFormat(issuedAt):
+	case attrs["issued_at"] != formatRFC3339(issuedAt):
 		t.Errorf("the upgrade changed issued_at to %v", attrs["issued_at"])
 	}
 
 	cli.WriteConfig(env, config("  store_token       = false\n"))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	actionTestExpectOutput(t, out, "Warning: Point Refresh Token Leaves State", "0 added, 1 changed, 0 destroyed")
+	expectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "0 added, 1 changed, 0 destroyed")
 	attrs, _ = freeTestStateInstance(t, cli)
 	if attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
 		t.Error("switching to store_token = false should drop the token and keep its fingerprint and version")
 	}
-	if err := freeTestUnchanged(env, userID, &token)(nil); err != nil {
+	if err := refreshTokenUnchanged(env, userID, &token)(nil); err != nil {
 		t.Error(err)
 	}
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")

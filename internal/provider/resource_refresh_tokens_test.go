@@ -23,9 +23,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// bulkTestRefused checks that Point refuses each of the tokens: they were
+// checkTokensRefused checks that Point refuses each of the tokens: they were
 // replaced or revoked.
-func bulkTestRefused(env *testEnv, ids []string, tokens *map[string]string) func(*terraform.State) error {
+func checkTokensRefused(env *testEnv, ids []string, tokens *map[string]string) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		for _, id := range ids {
 			if err := env.CheckRefreshTokenRefused(id, (*tokens)[id]); err != nil {
@@ -42,9 +42,9 @@ func bulkTestRefused(env *testEnv, ids []string, tokens *map[string]string) func
 // user's token, and destroy revokes the rest.
 func TestAccRefreshTokens_rotation(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "rotation", 20)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "rotation", 20)
 	early, late := ids[:10], ids[10:]
 	t0 := env.Clock.Now()
 	rotateAfter := "  rotate_after = \"2h\"\n"
@@ -53,57 +53,57 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             bulkTestNoTokens(env, ids),
+		CheckDestroy:             noCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
-				Config: bulkTestConfig(provider, early, "", rotateAfter),
+				Config: bulkConfig(provider, early, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectSensitiveValue(bulkTestTokens, tfjsonpath.New("tokens")),
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0))),
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0.Add(2*time.Hour)))),
+					statecheck.ExpectSensitiveValue(refreshTokensAddr, tfjsonpath.New("tokens")),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0))),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0.Add(2*time.Hour)))),
 				},
-				Check: bulkTestCheckTokens(env, early, &initial),
+				Check: checkStateTokens(env, early, &initial),
 			},
 			{
 				// An hour later, ten more users: only their tokens are issued.
 				PreConfig: func() { env.Clock.Advance(time.Hour); front.reset() },
-				Config:    bulkTestConfig(provider, ids, "", rotateAfter),
+				Config:    bulkConfig(provider, ids, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: late},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: late},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: late},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: late},
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(rtTestFormat(t0))),
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(rtTestFormat(t0.Add(time.Hour)))),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0))),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(formatRFC3339(t0.Add(time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, &afterAdd),
-					bulkTestSameTokens(early, &initial),
+					checkStateTokens(env, ids, &afterAdd),
+					sameStateTokens(early, &initial),
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, late, 1) },
 				),
 			},
 			{
 				// At t0+2h30m the first ten are due and the others are not.
 				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.reset() },
-				Config:    bulkTestConfig(provider, ids, "", rotateAfter),
+				Config:    bulkConfig(provider, ids, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: early},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: early},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "rotate_at", keys: early},
+						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: early},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: early},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "rotate_at", keys: early},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, &afterDue),
-					bulkTestSameTokens(late, &afterAdd),
-					bulkTestRefused(env, early, &afterAdd),
+					checkStateTokens(env, ids, &afterDue),
+					sameStateTokens(late, &afterAdd),
+					checkTokensRefused(env, early, &afterAdd),
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, early, 1) },
 				),
 			},
@@ -111,30 +111,30 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 				// Triggers set for the first time rotate every token that
 				// Terraform issued: here, all of them.
 				PreConfig: front.reset,
-				Config:    bulkTestConfig(provider, ids, "", triggers),
+				Config:    bulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: ids}},
+					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, &afterTriggers),
-					bulkTestRefused(env, ids, &afterDue),
+					checkStateTokens(env, ids, &afterTriggers),
+					checkTokensRefused(env, ids, &afterDue),
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) },
 				),
 			},
 			{
 				// Removing users revokes their tokens and no others.
 				PreConfig: front.reset,
-				Config:    bulkTestConfig(provider, ids[:15], "", triggers),
+				Config:    bulkConfig(provider, ids[:15], "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						bulkTestPlanList{addr: bulkTestTokens, attr: "user_ids", removed: ids[15:]},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens"},
+						planListChange{addr: refreshTokensAddr, attr: "user_ids", removed: ids[15:]},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids[:15], nil),
-					bulkTestSameTokens(ids[:15], &afterTriggers),
-					bulkTestNoTokens(env, ids[15:]),
+					checkStateTokens(env, ids[:15], nil),
+					sameStateTokens(ids[:15], &afterTriggers),
+					noCurrentRefreshToken(env, ids[15:]...),
 					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1) },
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
@@ -148,21 +148,21 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 // own user alone.
 func TestAccRefreshTokens_outOfBand(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "oob", 20)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "oob", 20)
 	rotated, revoked := ids[3], ids[5]
-	config := bulkTestConfig(provider, ids, "", "")
+	config := bulkConfig(provider, ids, "", "")
 	var before map[string]string
 	var outside string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             bulkTestNoTokens(env, ids),
+		CheckDestroy:             noCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
-				Check:  bulkTestCheckTokens(env, ids, &before),
+				Check:  checkStateTokens(env, ids, &before),
 			},
 			{
 				PreConfig: func() {
@@ -173,15 +173,15 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(bulkTestUsers, plancheck.ResourceActionNoop),
-						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: []string{revoked}},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: []string{revoked}},
+						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: []string{revoked}},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: []string{revoked}},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
 						if v != outside {
 							return fmt.Errorf("the token rotated outside Terraform was not adopted")
 						}
@@ -189,10 +189,10 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, nil),
-					bulkTestSameTokens(bulkTestMinus(ids, []string{rotated, revoked}), &before),
+					checkStateTokens(env, ids, nil),
+					sameStateTokens(setMinus(ids, []string{rotated, revoked}), &before),
 					func(s *terraform.State) error {
-						issued, err := bulkTestStateMap(s, bulkTestTokens, "issued_at")
+						issued, err := stateMap(s, refreshTokensAddr, "issued_at")
 						if err != nil {
 							return err
 						}
@@ -218,9 +218,9 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 // recorded without rotation too.
 func TestAccBulk_import(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "import", 20)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "import", 20)
 	existing := map[string]string{}
 	for _, id := range ids {
 		existing[id] = env.AddUser(id)
@@ -228,7 +228,7 @@ func TestAccBulk_import(t *testing.T) {
 	// The import id refers to a literal list: an import block cannot refer to
 	// the resource it imports.
 	config := func(tokensArgs string) string {
-		return bulkTestConfig(provider, ids, "", tokensArgs) + fmt.Sprintf(`
+		return bulkConfig(provider, ids, "", tokensArgs) + fmt.Sprintf(`
 import {
   to = point_users.test
   id = %[1]q
@@ -244,7 +244,7 @@ import {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
-		CheckDestroy:             bulkTestNoTokens(env, ids),
+		CheckDestroy:             noCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: front.reset,
@@ -253,12 +253,12 @@ import {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
-					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, nil),
-					bulkTestSameTokens(ids, &existing),
+					checkStateTokens(env, ids, nil),
+					sameStateTokens(ids, &existing),
 					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
@@ -268,12 +268,12 @@ import {
 				Config:    config("  rotation_triggers = { generation = \"1\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens"},
+						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestSameTokens(ids, &existing),
+					sameStateTokens(ids, &existing),
 					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
@@ -287,7 +287,7 @@ import {
 func TestAccBulk_importErrors(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	provider := env.ProviderBlock()
-	ids := bulkTestIDs(env, "import-err", 3)
+	ids := numberedUserIDs(env, "import-err", 3)
 	env.AddUser(ids[0])
 	env.AddUser(ids[1])
 	env.RevokeRefreshToken(ids[1])
@@ -301,16 +301,16 @@ func TestAccBulk_importErrors(t *testing.T) {
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
 		Steps: []resource.TestStep{
 			{
-				Config:      usersTestConfig(provider, ids[:1], "") + importBlock(bulkTestUsers, ids[0]+",,"+ids[1]),
+				Config:      pointUsersConfig(provider, ids[:1], "") + importBlock(usersAddr, ids[0]+",,"+ids[1]),
 				ExpectError: diagnosticMatching("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
 			},
 			{
-				Config:      usersTestConfig(provider, []string{ids[0], missing}, "") + importBlock(bulkTestUsers, ids[0]+","+missing),
+				Config:      pointUsersConfig(provider, []string{ids[0], missing}, "") + importBlock(usersAddr, ids[0]+","+missing),
 				ExpectError: diagnosticMatching("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
 			},
 			{
-				Config: bulkTestConfig(provider, ids[:2], "", "") + importBlock(bulkTestUsers, ids[0]+","+ids[1]) +
-					importBlock(bulkTestTokens, ids[0]+","+ids[1]),
+				Config: bulkConfig(provider, ids[:2], "", "") + importBlock(usersAddr, ids[0]+","+ids[1]) +
+					importBlock(refreshTokensAddr, ids[0]+","+ids[1]),
 				ExpectError: diagnosticMatching("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
 			},
 		},
@@ -327,10 +327,10 @@ func TestAccBulk_moveBetweenShapesCLI(t *testing.T) {
 	skipBelowTerraform(t, cliVersion{1, 7, 0}, "Removed blocks and import blocks with for_each")
 	env := newTestEnv(t, sandbox.Options{})
 	t.Parallel()
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "move", 15)
-	locals := fmt.Sprintf("locals {\n  user_ids = %s\n}\n", bulkTestList(ids))
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "move", 15)
+	locals := fmt.Sprintf("locals {\n  user_ids = %s\n}\n", hclList(ids))
 	singular := `
 resource "point_user" "u" {
   for_each = toset(local.user_ids)
@@ -421,7 +421,7 @@ import {
 				t.Errorf("%s: the token of %q is no longer the user's current one in Point", step, id)
 			}
 		}
-		if err := bulkTestNoRequests(front); err != nil {
+		if err := noWriteSucceeded(front); err != nil {
 			t.Errorf("%s: %v", step, err)
 		}
 	}
@@ -441,17 +441,17 @@ import {
 	}
 
 	apply(toBulk)
-	state := bulkTestShowState(t, cli)
+	state := readStateFile(t, cli)
 	if got := singularTokens(); len(got) != 0 {
 		t.Errorf("point_refresh_token.u is still in state after the move: %d instances", len(got))
 	}
-	unchanged("to the bulk shape", bulkTestStateTokens(state, "point_refresh_tokens.all"), before)
-	if got := bulkTestStateIDs(state, "point_users.all"); !slicesEqualSorted(got, ids) {
+	unchanged("to the bulk shape", stateFileTokens(state, "point_refresh_tokens.all"), before)
+	if got := stateFileUserIDs(state, "point_users.all"); !sameElements(got, ids) {
 		t.Errorf("point_users.all holds %v, want %v", got, ids)
 	}
 
 	apply(toSingular)
-	if got := bulkTestShowState(t, cli); got.status("point_users.all") != "absent" || got.status("point_refresh_tokens.all") != "absent" {
+	if got := readStateFile(t, cli); got.status("point_users.all") != "absent" || got.status("point_refresh_tokens.all") != "absent" {
 		t.Error("the bulk resources are still in state after the move back")
 	}
 	unchanged("back to the singular shape", singularTokens(), before)
@@ -459,15 +459,15 @@ import {
 	cli.WriteMain(provider + locals + singular)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	out := cli.MustRun(0, "destroy", "-input=false", "-auto-approve", "-no-color")
-	bulkTestExpectOutput(t, out, "Destroy complete!")
-	if err := bulkTestNoTokens(env, ids)(nil); err != nil {
+	expectOutput(t, out, "Destroy complete!")
+	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 }
 
-// bulkTestNoRequests fails when the front saw a request that registers a
+// noWriteSucceeded fails when the front saw a request that registers a
 // user or issues or revokes a refresh token succeed.
-func bulkTestNoRequests(front *bulkTestFront) error {
+func noWriteSucceeded(front *countingFront) error {
 	for _, route := range []string{sandbox.RouteCreateUser, sandbox.RouteIssueRefreshToken, sandbox.RouteRevokeRefreshToken} {
 		if err := front.expect(route, nil, 0); err != nil {
 			return err
@@ -476,18 +476,18 @@ func bulkTestNoRequests(front *bulkTestFront) error {
 	return nil
 }
 
-// bulkTestNoTokenInState fails when any token current in Point for ids
+// noTokensInState fails when any token current in Point for ids
 // appears anywhere in state, and checks that every fingerprint in state is
 // the SHA-256 of the user's current token.
-func bulkTestNoTokenInState(env *testEnv, ids []string) statecheck.StateCheck {
-	return bulkTestStateFunc(func(s *tfjson.State) error {
+func noTokensInState(env *testEnv, ids []string) statecheck.StateCheck {
+	return stateCheckFunc(func(s *tfjson.State) error {
 		raw, err := json.Marshal(s)
 		if err != nil {
 			return err
 		}
 		fingerprints := map[string]any{}
 		for _, r := range s.Values.RootModule.Resources {
-			if r.Address == bulkTestTokens {
+			if r.Address == refreshTokensAddr {
 				if r.AttributeValues["tokens"] != nil {
 					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
 				}
@@ -510,10 +510,10 @@ func bulkTestNoTokenInState(env *testEnv, ids []string) statecheck.StateCheck {
 	})
 }
 
-// bulkTestStateFunc is a state check made of a function.
-type bulkTestStateFunc func(*tfjson.State) error
+// stateCheckFunc is a state check made of a function.
+type stateCheckFunc func(*tfjson.State) error
 
-func (f bulkTestStateFunc) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+func (f stateCheckFunc) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
 	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
 		resp.Error = fmt.Errorf("no state to check")
 		return
@@ -521,7 +521,7 @@ func (f bulkTestStateFunc) CheckState(_ context.Context, req statecheck.CheckSta
 	resp.Error = f(req.State)
 }
 
-func bulkTestVersions(ids []string, version int64) knownvalue.Check {
+func everyVersion(ids []string, version int64) knownvalue.Check {
 	checks := map[string]knownvalue.Check{}
 	for _, id := range ids {
 		checks[id] = knownvalue.Int64Exact(version)
@@ -536,59 +536,59 @@ func bulkTestVersions(ids []string, version int64) knownvalue.Check {
 // import that never writes the tokens, and destroy.
 func TestAccRefreshTokens_tokenFree(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "tokenfree", 12)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "tokenfree", 12)
 	rotated, revoked := ids[2], ids[6]
 	free := "  store_token = false\n"
 	triggers := free + "  rotation_triggers = { generation = \"1\" }\n"
 	var fingerprintsBefore map[string]string
-	captureFingerprints := bulkTestStateFunc(func(s *tfjson.State) error {
+	captureFingerprints := stateCheckFunc(func(s *tfjson.State) error {
 		fingerprintsBefore = map[string]string{}
 		for _, id := range ids {
 			fingerprintsBefore[id] = tokenSHA256(env.CurrentRefreshToken(id))
 		}
 		return nil
 	})
-	sameTokens := bulkTestStateFunc(func(*tfjson.State) error {
+	sameTokens := stateCheckFunc(func(*tfjson.State) error {
 		for _, id := range ids {
 			if tokenSHA256(env.CurrentRefreshToken(id)) != fingerprintsBefore[id] {
 				return fmt.Errorf("the token of %q changed", id)
 			}
 		}
-		return bulkTestNoRequests(front)
+		return noWriteSucceeded(front)
 	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             bulkTestNoTokens(env, ids),
+		CheckDestroy:             noCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
-				Config: bulkTestConfig(provider, ids, "", free),
+				Config: bulkConfig(provider, ids, "", free),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens"), knownvalue.Null())},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null())},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					bulkTestNoTokenInState(env, ids),
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 1)),
+					noTokensInState(env, ids),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 1)),
 				},
 			},
 			{
 				// Rotation by triggers: every version grows, no token shows.
 				PreConfig: front.reset,
-				Config:    bulkTestConfig(provider, ids, "", triggers),
+				Config:    bulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("tokens"), knownvalue.Null()),
-						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 2)),
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "token_sha256", keys: ids},
+						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
+						planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: ids},
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					bulkTestNoTokenInState(env, ids),
-					statecheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version"), bulkTestVersions(ids, 2)),
-					bulkTestStateFunc(func(*tfjson.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
+					noTokensInState(env, ids),
+					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
+					stateCheckFunc(func(*tfjson.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
 				},
 			},
 			{
@@ -599,19 +599,19 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 					env.RevokeRefreshToken(revoked)
 					front.reset()
 				},
-				Config: bulkTestConfig(provider, ids, "", triggers),
+				Config: bulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "token_sha256", keys: []string{revoked}},
-						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(bulkTestTokens, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
+						planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: []string{revoked}},
+						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					bulkTestNoTokenInState(env, ids),
-					bulkTestStateFunc(func(*tfjson.State) error {
+					noTokensInState(env, ids),
+					stateCheckFunc(func(*tfjson.State) error {
 						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
 					}),
 					captureFingerprints,
@@ -620,38 +620,38 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 			{
 				// Back into state, without rotation.
 				PreConfig: front.reset,
-				Config:    bulkTestConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
+				Config:    bulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: ids}},
+					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
-				Check:             bulkTestCheckTokens(env, ids, nil),
+				Check:             checkStateTokens(env, ids, nil),
 			},
 			{
 				// And out again, with a warning, without rotation.
 				PreConfig: front.reset,
-				Config:    bulkTestConfig(provider, ids, "", triggers),
+				Config:    bulkConfig(provider, ids, "", triggers),
 				ConfigStateChecks: []statecheck.StateCheck{
-					bulkTestNoTokenInState(env, ids),
+					noTokensInState(env, ids),
 					sameTokens,
 				},
 			},
 			{
 				// Import without the tokens ever reaching state.
 				PreConfig: front.reset,
-				Config: bulkTestConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
+				Config: bulkConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
 					"point_refresh_tokens.imported", strings.Join(ids[:4], ",")+importSuffixTokenFree) +
-					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", bulkTestList(ids[:4])),
+					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", hclList(ids[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
-					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("token_version"), bulkTestVersions(ids[:4], 1)),
-					bulkTestNoTokenInState(env, ids),
+					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("token_version"), everyVersion(ids[:4], 1)),
+					noTokensInState(env, ids),
 					sameTokens,
 				},
 			},
 			{
 				// Forget the imported copy without revoking what the other owns.
-				Config:            bulkTestConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
+				Config:            bulkConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
 		},

@@ -17,17 +17,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Route names as the sandbox counts them.
-
-func userTestConfig(env *testEnv, userID, deletionPolicy string) string {
-	return env.ProviderBlock() + fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id         = %[1]q
-  deletion_policy = %[2]q
-}
-`, userID, deletionPolicy)
-}
-
 func TestAccUser_deletionPolicy(t *testing.T) {
 	for _, policy := range []string{deletionAbandon, deletionRevoke, deletionPrevent} {
 		t.Run(policy, func(t *testing.T) {
@@ -45,7 +34,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 
 			steps := []resource.TestStep{
 				{
-					Config: userTestConfig(env, userID, policy),
+					Config: pointUserConfig(env, userID, policy),
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
@@ -62,7 +51,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 					},
 				},
 				{
-					Config: userTestConfig(env, userID, policy),
+					Config: pointUserConfig(env, userID, policy),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					},
@@ -101,7 +90,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 			if policy == deletionPrevent {
 				steps = append(steps,
 					resource.TestStep{
-						Config:  userTestConfig(env, userID, policy),
+						Config:  pointUserConfig(env, userID, policy),
 						Destroy: true,
 						ExpectError: diagnosticMatching("Point User Deletion Prevented",
 							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
@@ -116,7 +105,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 								t.Fatal("refresh token changed after a prevented destroy")
 							}
 						},
-						Config: userTestConfig(env, userID, deletionAbandon),
+						Config: pointUserConfig(env, userID, deletionAbandon),
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							// An update, not a create: the failed destroy left state intact.
 							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate)},
@@ -172,7 +161,7 @@ func TestAccUser_alreadyExists(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: userTestConfig(env, userID, deletionAbandon),
+				Config: pointUserConfig(env, userID, deletionAbandon),
 				ExpectError: diagnosticMatching(
 					"Point User Already Exists",
 					fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it.", userID),
@@ -211,7 +200,7 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: userTestConfig(env, userID, deletionAbandon),
+				Config: pointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
@@ -239,7 +228,7 @@ func TestAccUser_userIDMaxLength(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: userTestConfig(env, userID, deletionAbandon),
+				Config: pointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 				},
@@ -316,7 +305,7 @@ resource "point_user" "test" {
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: tc.want}},
 			})
-			providerConfigTestNoRequests(t, env, "invalid configuration")
+			expectNoRequests(t, env, "invalid configuration")
 		})
 	}
 }
@@ -331,7 +320,7 @@ func TestAccUser_invalidImportID(t *testing.T) {
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{
 					{
-						Config:          userTestConfig(env, userID, deletionAbandon),
+						Config:          pointUserConfig(env, userID, deletionAbandon),
 						ResourceName:    "point_user.test",
 						ImportState:     true,
 						ImportStateKind: kind,
@@ -342,7 +331,7 @@ func TestAccUser_invalidImportID(t *testing.T) {
 					},
 				},
 			})
-			providerConfigTestNoRequests(t, env, "invalid import ID")
+			expectNoRequests(t, env, "invalid import ID")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid import ID let Point register %q", userID)
 			}

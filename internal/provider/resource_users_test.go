@@ -16,15 +16,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// usersTestConfig is a point_users alone.
-func usersTestConfig(providerBlock string, ids []string, args string) string {
-	return providerBlock + fmt.Sprintf(`
-resource "point_users" "test" {
-  user_ids = %s
-%s}
-`, bulkTestList(ids), args)
-}
-
 func usersTestIDsExact(ids []string) knownvalue.Check {
 	checks := make([]knownvalue.Check, len(ids))
 	for i, id := range ids {
@@ -55,9 +46,9 @@ func usersTestInPoint(env *testEnv, ids []string, tokens bool) func(*terraform.S
 // and PREVENT stops a removal and a destroy at plan time.
 func TestAccUsers_lifecycle(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "users", 60)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "users", 60)
 	first, second := ids[:50], ids[5:60]
 	third := ids[10:60]
 	policy := func(p string) string { return fmt.Sprintf("  deletion_policy = %q\n", p) }
@@ -66,14 +57,14 @@ func TestAccUsers_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: usersTestConfig(provider, first, ""),
+				Config: pointUsersConfig(provider, first, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("user_ids"), usersTestIDsExact(first)),
-					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
+					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(first)),
+					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, first, true),
@@ -83,16 +74,16 @@ func TestAccUsers_lifecycle(t *testing.T) {
 			{
 				// ABANDON: the users removed stay in Point, tokens and all.
 				PreConfig: front.reset,
-				Config:    usersTestConfig(provider, second, "  max_concurrency = 3\n"),
+				Config:    pointUsersConfig(provider, second, "  max_concurrency = 3\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(bulkTestUsers, plancheck.ResourceActionUpdate),
-						bulkTestPlanList{addr: bulkTestUsers, attr: "user_ids", added: ids[50:60], removed: ids[:5]},
+						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionUpdate),
+						planListChange{addr: usersAddr, attr: "user_ids", added: ids[50:60], removed: ids[:5]},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bulkTestUsers, tfjsonpath.New("user_ids"), usersTestIDsExact(second)),
+					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(second)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids, true),
@@ -103,7 +94,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 			{
 				// A change of policy alone makes no request that changes anything.
 				PreConfig: front.reset,
-				Config:    usersTestConfig(provider, second, policy(deletionRevoke)),
+				Config:    pointUsersConfig(provider, second, policy(deletionRevoke)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
 					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
@@ -113,10 +104,10 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				// REVOKE: the tokens of the users removed are revoked; the
 				// users stay in Point.
 				PreConfig: front.reset,
-				Config:    usersTestConfig(provider, third, policy(deletionRevoke)),
+				Config:    pointUsersConfig(provider, third, policy(deletionRevoke)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						bulkTestPlanList{addr: bulkTestUsers, attr: "user_ids", removed: ids[5:10]},
+						planListChange{addr: usersAddr, attr: "user_ids", removed: ids[5:10]},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -126,21 +117,21 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				),
 			},
 			{
-				Config: usersTestConfig(provider, third, policy(deletionPrevent)),
+				Config: pointUsersConfig(provider, third, policy(deletionPrevent)),
 			},
 			{
 				// PREVENT stops a removal at plan time: nothing is revoked.
 				PreConfig:   front.reset,
-				Config:      usersTestConfig(provider, ids[15:60], policy(deletionPrevent)),
+				Config:      pointUsersConfig(provider, ids[15:60], policy(deletionPrevent)),
 				ExpectError: diagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "Terraform stopped at plan time"),
 			},
 			{
-				Config:      usersTestConfig(provider, third, policy(deletionPrevent)),
+				Config:      pointUsersConfig(provider, third, policy(deletionPrevent)),
 				Destroy:     true,
 				ExpectError: diagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
 			},
 			{
-				Config: usersTestConfig(provider, third, policy(deletionAbandon)),
+				Config: pointUsersConfig(provider, third, policy(deletionAbandon)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, third, true),
 					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
@@ -163,40 +154,40 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
 	t.Parallel()
-	front, endpoint := newBulkTestFront(t, env)
-	ids := bulkTestIDs(env, "exists", 12)
+	front, endpoint := newCountingFront(t, env)
+	ids := numberedUserIDs(env, "exists", 12)
 	taken := []string{ids[3], ids[9]}
 	for _, id := range taken {
 		env.AddUser(id)
 	}
-	provider := bulkTestProvider(env, endpoint, 1)
+	provider := providerBlockFor(env, endpoint, 1)
 
-	cli.WriteMain(usersTestConfig(provider, ids[:10], ""))
+	cli.WriteMain(pointUsersConfig(provider, ids[:10], ""))
 	out := cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
-	bulkTestExpectOutput(t, out, "Warning: Point Users Already Exist", "Point already has 2 of the 10 users in user_ids", fmt.Sprintf("%q, %q", taken[0], taken[1]),
+	expectOutput(t, out, "Warning: Point Users Already Exist", "Point already has 2 of the 10 users in user_ids", fmt.Sprintf("%q, %q", taken[0], taken[1]),
 		"import point_users with all of its ids")
-	bulkTestExpectOutput(t, out, "Apply complete! Resources: 1 added")
-	bulkTestExpectNotTainted(t, cli, bulkTestUsers)
-	if err := front.expect(sandbox.RouteCreateUser, bulkTestMinus(ids[:10], taken), 1); err != nil {
+	expectOutput(t, out, "Apply complete! Resources: 1 added")
+	expectNotTainted(t, cli, usersAddr)
+	if err := front.expect(sandbox.RouteCreateUser, setMinus(ids[:10], taken), 1); err != nil {
 		t.Error(err)
 	}
 
 	// The next plan shows the two as additions, and its apply fails on them
 	// alone, with an error; the two new ids are registered.
 	front.reset()
-	cli.WriteMain(usersTestConfig(provider, ids, ""))
+	cli.WriteMain(pointUsersConfig(provider, ids, ""))
 	out = cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	bulkTestExpectOutput(t, out, "point_users.test will be updated in-place")
+	expectOutput(t, out, "point_users.test will be updated in-place")
 	out = cli.MustRun(1, "apply", "-input=false", "-auto-approve", "-no-color")
-	bulkTestExpectOutput(t, out, "Error: Point Users Already Exist", "Point already has 2 of the 4 users")
+	expectOutput(t, out, "Error: Point Users Already Exist", "Point already has 2 of the 4 users")
 	if err := front.expect(sandbox.RouteCreateUser, ids[10:], 1); err != nil {
 		t.Error(err)
 	}
 	if n := front.count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 2 {
 		t.Errorf("the second apply met 409 on %d registrations, want 2: one for each id Point had before", n)
 	}
-	state := bulkTestShowState(t, cli)
-	if got, want := bulkTestStateIDs(state, bulkTestUsers), bulkTestMinus(ids, taken); !slicesEqualSorted(got, want) {
+	state := readStateFile(t, cli)
+	if got, want := stateFileUserIDs(state, usersAddr), setMinus(ids, taken); !sameElements(got, want) {
 		t.Errorf("state holds %v, want the 10 ids registered by this configuration %v", got, want)
 	}
 }
@@ -206,37 +197,37 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 // alone.
 func TestAccUsers_driftPerID(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newBulkTestFront(t, env)
-	provider := bulkTestProvider(env, endpoint, 3)
-	ids := bulkTestIDs(env, "drift", 30)
+	front, endpoint := newCountingFront(t, env)
+	provider := providerBlockFor(env, endpoint, 3)
+	ids := numberedUserIDs(env, "drift", 30)
 	gone := ids[7]
-	config := bulkTestConfig(provider, ids, "", "")
+	config := bulkConfig(provider, ids, "", "")
 	var before map[string]string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             bulkTestNoTokens(env, bulkTestMinus(ids, []string{gone})),
+		CheckDestroy:             noCurrentRefreshToken(env, setMinus(ids, []string{gone})...),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
-				Check:  bulkTestCheckTokens(env, ids, &before),
+				Check:  checkStateTokens(env, ids, &before),
 			},
 			{
 				PreConfig: func() { front.reset(); front.vanish(gone) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(bulkTestUsers, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(bulkTestTokens, plancheck.ResourceActionUpdate),
-						bulkTestPlanList{addr: bulkTestUsers, attr: "user_ids", added: []string{gone}},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "issued_at", keys: []string{gone}},
-						bulkTestPlanUnknownKeys{addr: bulkTestTokens, attr: "tokens", keys: []string{gone}},
+						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
+						planListChange{addr: usersAddr, attr: "user_ids", added: []string{gone}},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: []string{gone}},
+						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: []string{gone}},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					bulkTestCheckTokens(env, ids, nil),
-					bulkTestSameTokens(bulkTestMinus(ids, []string{gone}), &before),
+					checkStateTokens(env, ids, nil),
+					sameStateTokens(setMinus(ids, []string{gone}), &before),
 					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
 					func(*terraform.State) error {
 						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
@@ -256,22 +247,22 @@ func TestAccUsers_badInput(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:      usersTestConfig(provider, []string{"ok-1", "not/ok"}, ""),
+				Config:      pointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`Attribute user_ids\[1\] must not contain`),
 			},
 			{
-				Config:      usersTestConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
+				Config:      pointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
 				PlanOnly:    true,
 				ExpectError: diagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
 			},
 			{
-				Config:      usersTestConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
+				Config:      pointUsersConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)max_concurrency.*between 1 and 64`),
 			},
 			{
-				Config:      bulkTestConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
+				Config:      bulkConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`rotate_after`),
 			},

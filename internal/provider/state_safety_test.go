@@ -30,21 +30,6 @@ import (
 // puts a front of its own before Point (env.Upstream), so all of them run
 // against real Point as well as against the sandbox.
 
-// stateSafetyFront serves handle before Point and returns its base URL.
-func stateSafetyFront(t *testing.T, env *testEnv, handle func(w http.ResponseWriter, r *http.Request, next http.Handler)) string {
-	t.Helper()
-	next := env.Upstream()
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, next) }))
-	t.Cleanup(server.Close)
-	return server.URL
-}
-
-// stateSafetyProvider configures the provider for endpoint with this
-// environment's key and extra settings.
-func stateSafetyProvider(env *testEnv, endpoint, extra string) string {
-	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = 1\n%s}\n", endpoint, env.APIKey, extra)
-}
-
 func stateSafetyUserAndToken(userID, deletionPolicy string) string {
 	return fmt.Sprintf(`
 resource "point_user" "test" {
@@ -67,13 +52,13 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("foreign-404")
 	config := stateSafetyUserAndToken(userID, deletionAbandon)
-	htmlProxy := stateSafetyFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+	htmlProxy := startFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<html><body><h1>404 Not Found</h1>no such user or route</body></html>"))
 	})
 	var refuseRevocation atomic.Bool
-	revocationProxy := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	revocationProxy := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if refuseRevocation.Load() && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
@@ -95,7 +80,7 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 	wrongEndpoint := func(endpoint string) resource.TestStep {
 		return resource.TestStep{
 			PreConfig: stillCurrent,
-			Config:    stateSafetyProvider(env, endpoint, "") + config,
+			Config:    providerBlockFor(env, endpoint, 1) + config,
 			ExpectError: diagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
 				"nothing was removed from Terraform state"),
 		}
@@ -103,28 +88,28 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestRejected(env, userID, &token),
+		CheckDestroy:             checkRefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
 			{
-				Config:            stateSafetyProvider(env, env.Endpoint, "") + config,
-				Check:             rtTestCaptureToken(&token),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				Config:            providerBlockFor(env, env.Endpoint, 1) + config,
+				Check:             captureStateToken(&token),
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 			},
 			wrongEndpoint(env.Endpoint + "/no-such-prefix"),
 			wrongEndpoint(htmlProxy),
 			{
 				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
-				Config:      stateSafetyProvider(env, revocationProxy, "") + config,
+				Config:      providerBlockFor(env, revocationProxy, 1) + config,
 				Destroy:     true,
 				ExpectError: diagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
 				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
-				Config:    stateSafetyProvider(env, revocationProxy, "") + config,
+				Config:    providerBlockFor(env, revocationProxy, 1) + config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(rtTestAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 			},
 		},
 	})
@@ -139,7 +124,7 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("slow-create")
 	var creates atomic.Int32
-	slowCreates := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	slowCreates := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) != sandbox.RouteCreateUser {
 			next.ServeHTTP(w, r)
 			return
@@ -156,7 +141,12 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 		w.WriteHeader(held.Code)
 		_, _ = w.Write(held.Body.Bytes())
 	})
-	provider := stateSafetyProvider(env, slowCreates, "  request_timeout = \"300ms\"\n")
+	provider := providerBlockWith(map[string]string{
+		"endpoint":        fmt.Sprintf("%q", slowCreates),
+		"api_key":         fmt.Sprintf("%q", env.APIKey),
+		"max_retries":     "1",
+		"request_timeout": `"300ms"`,
+	})
 	config := fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID)
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -204,11 +194,11 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             rtTestRejected(env, userID, &token),
+		CheckDestroy:             checkRefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
 			{
 				Config: env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
-				Check:  rtTestCaptureToken(&token),
+				Check:  captureStateToken(&token),
 			},
 			{
 				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
@@ -229,7 +219,7 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(rtTestAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 			},
@@ -246,7 +236,7 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 	userID := env.UserID("rotated-under")
 	env.AddUser(userID)
 	var rotations, issues atomic.Int32
-	rotatingFront := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rotatingFront := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			// Every other request finds its token just replaced.
 			if issues.Add(1)%2 == 1 {
@@ -256,7 +246,7 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 		}
 		next.ServeHTTP(w, r)
 	})
-	config := stateSafetyProvider(env, rotatingFront, "") + fmt.Sprintf(`
+	config := providerBlockFor(env, rotatingFront, 1) + fmt.Sprintf(`
 ephemeral "point_access_token" "test" {
   user_id = %q
 }
@@ -294,7 +284,7 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("retried-create")
 	var creates atomic.Int32
-	front := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteCreateUser && creates.Add(1) == 1 {
 			next.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
@@ -303,7 +293,7 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	cli := newTerraformCLI(t)
-	cli.WriteMain(stateSafetyProvider(env, front, "") + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
+	cli.WriteMain(providerBlockFor(env, front, 1) + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
 
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	for _, want := range []string{
@@ -412,7 +402,7 @@ resource "point_refresh_token" "test" {
 				// of it are ordinary: the import mark is gone.
 				Config: importToken(withToken),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(rtTestAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 			},
 		},
@@ -450,14 +440,14 @@ func TestAccStateSafety_accessTokenRotatedTwice(t *testing.T) {
 	userID := env.UserID("rotated-twice")
 	env.AddUser(userID)
 	var issues atomic.Int32
-	alwaysRotating := stateSafetyFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	alwaysRotating := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			issues.Add(1)
 			env.RotateRefreshToken(userID)
 		}
 		next.ServeHTTP(w, r)
 	})
-	config := stateSafetyProvider(env, alwaysRotating, "") + fmt.Sprintf(`
+	config := providerBlockFor(env, alwaysRotating, 1) + fmt.Sprintf(`
 ephemeral "point_access_token" "test" {
   user_id = %q
 }
