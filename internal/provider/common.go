@@ -88,6 +88,33 @@ func revokeTracked(ctx context.Context, client *point.Client, userID, token, fin
 	return revokeRefreshToken(ctx, client, userID, current)
 }
 
+// userLookup words the errors of reading the user that user_id names, in
+// a data source, an ephemeral resource or an action. Each is a format
+// string for the user id.
+type userLookup struct {
+	// notFound is the detail of the error on user_id when Point has no
+	// such user: what to do about it.
+	notFound string
+	// errorTitle and action describe any other failure, as in "Error
+	// Reading Point User" and "read Point user %q".
+	errorTitle, action string
+}
+
+// getNamedUser reads the user that user_id names, or returns nil after
+// adding the error that lookup words.
+func getNamedUser(ctx context.Context, client *point.Client, userID string, lookup userLookup, diags *diag.Diagnostics) *point.User {
+	user, err := client.GetUser(ctx, userID)
+	if point.IsUserNotFound(err) {
+		diags.AddAttributeError(path.Root("user_id"), "Point User Not Found", fmt.Sprintf(lookup.notFound, userID))
+		return nil
+	}
+	if err != nil {
+		diags.AddError(lookup.errorTitle, apiErrorDetail(fmt.Sprintf(lookup.action, userID), err))
+		return nil
+	}
+	return user
+}
+
 // ignoreNoLongerCurrent treats an access token revocation answered 401, or
 // 404 with Point's own error code, as done: the token was already revoked
 // or has expired.

@@ -6,11 +6,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
 	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
@@ -90,15 +88,13 @@ func (d *userDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		return
 	}
 	userID := cfg.UserID.ValueString()
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
-			fmt.Sprintf("Point has no user with id %q. Check user_id; this data source reads only users that already exist in Point, "+
-				"such as those registered with the point_user resource.", userID))
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read Point user %q", userID), err))
+	user := getNamedUser(ctx, client, userID, userLookup{
+		notFound: "Point has no user with id %q. Check user_id; this data source reads only users that already exist in Point, " +
+			"such as those registered with the point_user resource.",
+		errorTitle: "Error Reading Point User",
+		action:     "read Point user %q",
+	}, &resp.Diagnostics)
+	if user == nil {
 		return
 	}
 	state := userDataSourceModel{

@@ -192,16 +192,14 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 // currentRefreshTokenFor reads the user's current refresh token with the
 // API key. It returns "" after adding a diagnostic when there is none.
 func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID string, diags *diag.Diagnostics) string {
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		diags.AddAttributeError(path.Root("user_id"), "Point User Not Found",
-			fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
-				"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
-				"so Terraform opens the access token after creating the user instead of during plan.", userID))
-		return ""
-	}
-	if err != nil {
-		diags.AddError("Error Reading Point User", apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
+	user := getNamedUser(ctx, client, userID, userLookup{
+		notFound: "Point has no user %q, so no access token can be issued. " +
+			"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, " +
+			"so Terraform opens the access token after creating the user instead of during plan.",
+		errorTitle: "Error Reading Point User",
+		action:     "read the current refresh token of Point user %q",
+	}, diags)
+	if user == nil {
 		return ""
 	}
 	token := user.CurrentRefreshToken()

@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
 	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
@@ -81,17 +80,14 @@ func (e *refreshTokenEphemeralResource) Open(ctx context.Context, req ephemeral.
 	}
 
 	userID := cfg.UserID.ValueString()
-	user, err := client.GetUser(ctx, userID)
-	if point.IsUserNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
-			fmt.Sprintf("Point has no user %q, so it has no refresh token to read. "+
-				"If this configuration creates the user and its token, set user_id to point_refresh_token.<name>.id: it is known only once the token exists, "+
-				"so Terraform reads the token after issuing it instead of during plan.", userID))
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Error Reading Point Refresh Token",
-			apiErrorDetail(fmt.Sprintf("read the current refresh token of Point user %q", userID), err))
+	user := getNamedUser(ctx, client, userID, userLookup{
+		notFound: "Point has no user %q, so it has no refresh token to read. " +
+			"If this configuration creates the user and its token, set user_id to point_refresh_token.<name>.id: it is known only once the token exists, " +
+			"so Terraform reads the token after issuing it instead of during plan.",
+		errorTitle: "Error Reading Point Refresh Token",
+		action:     "read the current refresh token of Point user %q",
+	}, &resp.Diagnostics)
+	if user == nil {
 		return
 	}
 	token := user.CurrentRefreshToken()
