@@ -343,7 +343,9 @@ func (f *failures) take(matches func(error) bool) []string {
 	return ids
 }
 
-// idsWhere returns the ids whose error matches.
+// idsWhere returns the ids whose error matches. Like ids and len, it reads
+// the groups without the lock, so it is called once the requests are done;
+// add and take are safe at any time.
 func (f *failures) idsWhere(matches func(error) bool) []string {
 	var ids []string
 	for _, g := range f.groups {

@@ -15,8 +15,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 )
 
-// Code that every resource shares: the attributes that name a user, import
-// by user id, revocation, operation timeouts and error details.
+// Code that the resources, the data source, the ephemeral resources and the
+// action share: import by user id, reading the user a configuration names,
+// revocation, operation timeouts and error details.
 
 const defaultOperationTimeout = 5 * time.Minute
 
@@ -78,7 +79,7 @@ func revokeTracked(ctx context.Context, client *point.Client, userID, token, fin
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("read the current refresh token to revoke it: %w", err)
 	}
 	current := user.CurrentRefreshToken()
 	if current == "" || tokenSHA256(current) != fingerprint {
@@ -89,14 +90,15 @@ func revokeTracked(ctx context.Context, client *point.Client, userID, token, fin
 }
 
 // userLookup words the errors of reading the user that user_id names, in
-// a data source, an ephemeral resource or an action. Each is a format
-// string for the user id.
+// the data source and the ephemeral resources.
 type userLookup struct {
 	// notFound is the detail of the error on user_id when Point has no
-	// such user: what to do about it.
+	// such user, saying what to do about it: a format string for the user
+	// id.
 	notFound string
 	// errorTitle and action describe any other failure, as in "Error
-	// Reading Point User" and "read Point user %q".
+	// Reading Point User" and "read Point user %q" (a format string for
+	// the user id).
 	errorTitle, action string
 }
 

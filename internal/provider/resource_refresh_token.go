@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -124,15 +123,10 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 		return s
 	}
 	s.Version = 1
-	s.Attributes["store_token"] = schema.BoolAttribute{
-		MarkdownDescription: "Whether to keep the token in state. Defaults to `true`. With `false`, `token` is null in plan and state, and the resource tracks the token by `token_sha256` and `token_version`: " +
-			"read it with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
-			"Rotation, detection of changes outside Terraform, import and destroy work as with `true`; destroy then needs the organisation API key, with which it reads the token to revoke. " +
-			"Changing it neither rotates nor replaces the token: `false` removes the token from state, `true` reads it with the API key and puts it back.",
-		Optional: true,
-		Computed: true,
-		Default:  booldefault.StaticBool(true),
-	}
+	s.Attributes["store_token"] = storeTokenAttribute("Whether to keep the token in state. Defaults to `true`. With `false`, `token` is null in plan and state, and the resource tracks the token by `token_sha256` and `token_version`: " +
+		"read it with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
+		"Rotation, detection of changes outside Terraform, import and destroy work as with `true`; destroy then needs the organisation API key, with which it reads the token to revoke. " +
+		"Changing it neither rotates nor replaces the token: `false` removes the token from state, `true` reads it with the API key and puts it back.")
 	s.Attributes["token_sha256"] = schema.StringAttribute{
 		MarkdownDescription: "SHA-256 of the token, in lowercase hex: a fingerprint that identifies the token without revealing it. " +
 			"Each refresh compares it with the user's current token in Point. Null only while the token of a resource with `store_token = false` is revoked outside Terraform, until the next apply issues a new one.",

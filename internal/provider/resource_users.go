@@ -177,6 +177,8 @@ func register(ctx context.Context, client *point.Client, ids []string, n int, un
 		}
 		return err
 	})
+	// Failures are grouped by their error text, which carries the HTTP
+	// status, so a group's first error tells for every id in it.
 	out.conflicts = out.failed.take(point.IsConflict)
 	out.unanswered = out.failed.idsWhere(transient)
 	return out
