@@ -195,24 +195,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	var first string
 
 	config := func(incident string) string {
-		return refreshTokenConfig(env, userID, "") + fmt.Sprintf(`
-action "point_revoke_refresh_token" "incident" {
-  config {
-    user_id = point_user.test.user_id
-  }
-}
-
-resource "terraform_data" "incident" {
-  input = %[1]q
-
-  lifecycle {
-    action_trigger {
-      events  = [after_update]
-      actions = [action.point_revoke_refresh_token.incident]
-    }
-  }
-}
-`, incident)
+		return refreshTokenConfig(env, userID, "") + incidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   actionsVersionChecks,

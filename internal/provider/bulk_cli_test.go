@@ -332,22 +332,4 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 // tokensMapStateSensitive accepts a token in a state file only as a value
 // of the tokens map of a point_refresh_tokens instance whose
 // sensitive_attributes mark tokens.
-func tokensMapStateSensitive(root any, path []any) bool {
-	n := len(path)
-	if n != 7 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "tokens" {
-		return false
-	}
-	if owner, _ := jsonAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_tokens" {
-		return false
-	}
-	marked, _ := jsonAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
-	for _, p := range marked {
-		steps, _ := p.([]any)
-		if len(steps) >= 1 {
-			if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == "tokens" {
-				return true
-			}
-		}
-	}
-	return false
-}
+var tokensMapStateSensitive = stateAttributeSensitive("point_refresh_tokens", "tokens", true)

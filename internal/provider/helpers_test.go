@@ -131,6 +131,30 @@ resource "point_refresh_tokens" "test" {
 `, hclList(ids), usersArgs, tokensArgs)
 }
 
+// incidentTriggerConfig is the emergency revoke of the docs' incident
+// runbook: the action point_revoke_refresh_token for point_user.test, run
+// when terraform_data.incident's input changes from one apply to the next.
+func incidentTriggerConfig(incident string) string {
+	return fmt.Sprintf(`
+action "point_revoke_refresh_token" "incident" {
+  config {
+    user_id = point_user.test.user_id
+  }
+}
+
+resource "terraform_data" "incident" {
+  input = %q
+
+  lifecycle {
+    action_trigger {
+      events  = [after_update]
+      actions = [action.point_revoke_refresh_token.incident]
+    }
+  }
+}
+`, incident)
+}
+
 // Addresses of the resources in these configurations.
 const (
 	refreshTokenAddr  = "point_refresh_token.test"
@@ -993,6 +1017,76 @@ func stringOrNil(t *testing.T, v tftypes.Value) *string {
 }
 
 // Leak scans: secrets in what Terraform writes.
+
+// tokenWatch runs CLI commands, keeping their output, and samples around
+// each the current refresh token of every user: a leak scan then seeks
+// every token that was ever current, not only those left at the end.
+type tokenWatch struct {
+	env *testEnv
+	cli interface {
+		MustRun(want int, args ...string) string
+	}
+	users       []string
+	everCurrent map[string]bool
+	output      bytes.Buffer
+}
+
+// newTokenWatch watches users; known are tokens current before it starts.
+func newTokenWatch(env *testEnv, cli interface {
+	MustRun(want int, args ...string) string
+}, users []string, known ...string) *tokenWatch {
+	w := &tokenWatch{env: env, cli: cli, users: users, everCurrent: map[string]bool{}}
+	for _, tok := range known {
+		w.everCurrent[tok] = true
+	}
+	return w
+}
+
+func (w *tokenWatch) sample() {
+	for _, id := range w.users {
+		if tok := w.env.CurrentRefreshToken(id); tok != "" {
+			w.everCurrent[tok] = true
+		}
+	}
+}
+
+// run runs the CLI with args and -no-color, expecting exit code want.
+func (w *tokenWatch) run(want int, args ...string) string {
+	w.sample()
+	out := w.cli.MustRun(want, append(args, "-no-color")...)
+	w.output.WriteString(out)
+	w.sample()
+	return out
+}
+
+// stateAttributeSensitive returns the check that checkSensitiveOnly applies
+// to a state file: a token may stand only in attribute of a resourceType
+// instance (as one of its values when mapElement) whose
+// sensitive_attributes mark that attribute as a whole.
+func stateAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
+	depth := 6
+	if mapElement {
+		depth = 7
+	}
+	return func(root any, path []any) bool {
+		if len(path) != depth || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != attribute {
+			return false
+		}
+		if owner, _ := jsonAt(root, path[:2]).(map[string]any); owner["type"] != resourceType {
+			return false
+		}
+		marked, _ := jsonAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+		for _, p := range marked {
+			steps, _ := p.([]any)
+			if len(steps) == 1 || (mapElement && len(steps) > 1) {
+				if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == attribute {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
 
 // jwtShape matches an access token, a JWT.
 var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)

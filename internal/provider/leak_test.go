@@ -109,23 +109,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 
 	// Every refresh token ever current for a managed user, sampled around
 	// each command; the front adds those that were current only briefly.
-	everCurrent := map[string]bool{importedToken: true}
-	sample := func() {
-		for _, id := range users {
-			if tok := env.CurrentRefreshToken(id); tok != "" {
-				everCurrent[tok] = true
-			}
-		}
-	}
-	var output bytes.Buffer
-	run := func(want int, args ...string) string {
-		t.Helper()
-		sample()
-		out := cli.MustRun(want, append(args, "-no-color")...)
-		output.WriteString(out)
-		sample()
-		return out
-	}
+	watch := newTokenWatch(env, cli, users, importedToken)
+	everCurrent, output, run := watch.everCurrent, &watch.output, watch.run
 	// Plan JSON is scanned on its own: it may hold refresh tokens.
 	showJSON := func(plan string) []byte {
 		t.Helper()
@@ -369,22 +354,4 @@ func leakTestPlanSensitive(root any, path []any) bool {
 // leakTestStateSensitive accepts the token attribute of a
 // point_refresh_token instance in a state file whose sensitive_attributes
 // list it.
-func leakTestStateSensitive(root any, path []any) bool {
-	n := len(path)
-	if n != 6 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != "token" {
-		return false
-	}
-	if owner, _ := jsonAt(root, path[:2]).(map[string]any); owner["type"] != "point_refresh_token" {
-		return false
-	}
-	marked, _ := jsonAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
-	for _, p := range marked {
-		steps, _ := p.([]any)
-		if len(steps) == 1 {
-			if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == "token" {
-				return true
-			}
-		}
-	}
-	return false
-}
+var leakTestStateSensitive = stateAttributeSensitive("point_refresh_token", "token", false)

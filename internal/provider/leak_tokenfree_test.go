@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -152,23 +153,8 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	cli.Env = append(cli.Env, "TF_LOG=TRACE", "TF_LOG_PATH="+terraformLog)
 	withAction := cliHasActions(t)
 
-	everCurrent := map[string]bool{importedToken: true}
-	sample := func() {
-		for _, id := range ids {
-			if tok := env.CurrentRefreshToken(id); tok != "" {
-				everCurrent[tok] = true
-			}
-		}
-	}
-	var output bytes.Buffer
-	run := func(want int, args ...string) string {
-		t.Helper()
-		sample()
-		out := cli.MustRun(want, append(args, "-no-color")...)
-		output.WriteString(out)
-		sample()
-		return out
-	}
+	watch := newTokenWatch(env, cli, slices.Collect(maps.Values(ids)), importedToken)
+	everCurrent, output, run := watch.everCurrent, &watch.output, watch.run
 	artifacts := map[string][]byte{}
 	snapshot := func(step string) {
 		t.Helper()

@@ -775,24 +775,7 @@ func TestAccRefreshTokenTokenFree_revokeAction(t *testing.T) {
 	userID := env.UserID("free-action")
 	var first string
 	config := func(incident string) string {
-		return freeTestConfig(env, userID, "") + fmt.Sprintf(`
-action "point_revoke_refresh_token" "incident" {
-  config {
-    user_id = point_user.test.user_id
-  }
-}
-
-resource "terraform_data" "incident" {
-  input = %[1]q
-
-  lifecycle {
-    action_trigger {
-      events  = [after_update]
-      actions = [action.point_revoke_refresh_token.incident]
-    }
-  }
-}
-`, incident)
+		return freeTestConfig(env, userID, "") + incidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   actionsVersionChecks,
