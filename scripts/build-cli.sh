@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds a Terraform or OpenTofu CLI from its Go module source into bin/cli/:
+# Builds a Terraform or OpenTofu CLI from its Go module source into the
+# cache directory CLI_DIR (below), where it outlives any checkout:
 #
-#   scripts/build-cli.sh terraform 1.16.4   # -> bin/cli/terraform-1.16.4
-#   scripts/build-cli.sh tofu 1.12.6        # -> bin/cli/tofu-1.12.6
+#   scripts/build-cli.sh terraform 1.16.4   # -> CLI_DIR/terraform-1.16.4
+#   scripts/build-cli.sh tofu 1.12.6        # -> CLI_DIR/tofu-1.12.6
 #   scripts/build-cli.sh terraform-1.14.9 tofu-1.12.6 ...
-#   scripts/build-cli.sh                    # every CLI in TEST_MATRIX_CLIS (GNUmakefile)
+#   scripts/build-cli.sh                    # every CLI in internal/devenv/clis.txt
+#   scripts/build-cli.sh --dir              # prints CLI_DIR
 #
-# It does nothing for a binary that is already there. Only the Go module
+# CLI_DIR is cli/ in the directory scripts/cache-dir.sh prints (POINT_CACHE_DIR
+# moves it). It does nothing for a binary that is already there. Only the Go module
 # proxy is needed: the source is the module github.com/hashicorp/terraform
 # (or github.com/opentofu/opentofu) at vVERSION, fetched with
 # `go mod download`. `go install module@version` refuses both, because
@@ -20,7 +23,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-outdir="${root}/bin/cli"
+outdir="$("${root}/scripts/cache-dir.sh")/cli"
 
 usage() {
 	echo "usage: $0 [terraform|tofu VERSION | NAME-VERSION...]" >&2
@@ -159,15 +162,19 @@ build() {
 	trap - EXIT
 }
 
+if [[ $# -eq 1 && "$1" == --dir ]]; then
+	echo "${outdir}"
+	exit 0
+fi
 if [[ $# -eq 2 && ( "$1" == terraform || "$1" == tofu ) ]]; then
 	build "$1" "$2"
 	exit 0
 fi
 clis=("$@")
 if [[ $# -eq 0 ]]; then
-	read -r -a clis <<<"$(sed -n 's/^TEST_MATRIX_CLIS[[:space:]]*:\{0,1\}=[[:space:]]*//p' "${root}/GNUmakefile")"
+	read -r -a clis <<<"$(sed -n 's/^\([a-z]*\) \([0-9.]*\)$/\1-\2/p' "${root}/internal/devenv/clis.txt" | tr '\n' ' ')"
 	if [[ ${#clis[@]} -eq 0 ]]; then
-		echo "error: no TEST_MATRIX_CLIS in GNUmakefile" >&2
+		echo "error: no CLI in internal/devenv/clis.txt" >&2
 		exit 1
 	fi
 fi

@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -69,12 +68,11 @@ func runProvider(target, usageFile string) int {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := cmd.Run()
 	if cmd.ProcessState != nil && usageFile != "" {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			f, ferr := os.OpenFile(usageFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-			if ferr == nil {
-				fmt.Fprintf(f, "%d %d %d\n", ru.Utime.Nano()/1e3, ru.Stime.Nano()/1e3, ru.Maxrss)
-				_ = f.Close()
-			}
+		ps := cmd.ProcessState
+		f, ferr := os.OpenFile(usageFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if ferr == nil {
+			fmt.Fprintf(f, "%d %d %d\n", ps.UserTime().Microseconds(), ps.SystemTime().Microseconds(), peakRSSKiB(ps))
+			_ = f.Close()
 		}
 	}
 	var exitErr *exec.ExitError

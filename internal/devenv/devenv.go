@@ -5,15 +5,16 @@
 package devenv
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/hashicorp/go-version"
 )
 
 // ProviderAddress is the provider's registry address.
@@ -40,12 +41,52 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// The oldest releases with ephemeral resources, which the provider's tests
-// and demo use.
-const (
-	MinTerraform = "1.10.0"
-	MinOpenTofu  = "1.11.0"
-)
+// supportedCLIs is the one list of the Terraform and OpenTofu releases the
+// provider supports and is tested on: see the file for who reads it.
+//
+//go:embed clis.txt
+var supportedCLIs string
+
+// A SupportedCLI is one line of clis.txt: a CLI and the release tested.
+type SupportedCLI struct {
+	// Name is "terraform" or "tofu".
+	Name    string
+	Version *version.Version
+}
+
+// SupportedCLIs returns the releases of clis.txt, in its order.
+func SupportedCLIs() []SupportedCLI {
+	var clis []SupportedCLI
+	for line := range strings.Lines(supportedCLIs) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, v, ok := strings.Cut(line, " ")
+		if !ok || (name != "terraform" && name != "tofu") {
+			panic(fmt.Sprintf("clis.txt: %q is not \"terraform VERSION\" or \"tofu VERSION\"", line))
+		}
+		clis = append(clis, SupportedCLI{Name: name, Version: version.Must(version.NewVersion(v))})
+	}
+	return clis
+}
+
+// MinimumVersion returns the oldest release of the CLI named name
+// ("terraform" or "tofu") that the provider supports: the oldest minor
+// release of that CLI in clis.txt, from its first patch release.
+func MinimumVersion(name string) *version.Version {
+	var oldest *version.Version
+	for _, c := range SupportedCLIs() {
+		if c.Name == name && (oldest == nil || c.Version.LessThan(oldest)) {
+			oldest = c.Version
+		}
+	}
+	if oldest == nil {
+		panic("clis.txt lists no " + name)
+	}
+	segments := oldest.Segments()
+	return version.Must(version.NewVersion(fmt.Sprintf("%d.%d.0", segments[0], segments[1])))
+}
 
 // Terraform returns the path of the CLI to run: TF_ACC_TERRAFORM_PATH, the
 // variable the acceptance tests read, else terraform on PATH, else
@@ -72,38 +113,16 @@ func Terraform() (string, error) {
 func FindCLI() (CLI, error) {
 	path, err := Terraform()
 	if err != nil {
-		return CLI{}, fmt.Errorf("%w (Terraform %s or OpenTofu %s or later)", err, MinTerraform, MinOpenTofu)
+		return CLI{}, fmt.Errorf("%w (Terraform %s or OpenTofu %s or later)", err, MinimumVersion("terraform"), MinimumVersion("tofu"))
 	}
 	cli, err := DescribeCLI(path)
 	if err != nil {
 		return CLI{}, err
 	}
-	if minimum := cli.minimum(); !versionAtLeast(cli.Version, minimum) {
-		return CLI{}, fmt.Errorf("%s is %s; %s %s or later is needed for ephemeral resources; install one or set TF_ACC_TERRAFORM_PATH", path, cli, cli.Product(), minimum)
+	if minimum := MinimumVersion(cli.Name); !cli.AtLeast(minimum) {
+		return CLI{}, fmt.Errorf("%s is %s; %s %s or later is needed; install one or set TF_ACC_TERRAFORM_PATH", path, cli, cli.Product(), minimum)
 	}
 	return cli, nil
-}
-
-func (c CLI) minimum() string {
-	if c.OpenTofu() {
-		return MinOpenTofu
-	}
-	return MinTerraform
-}
-
-// versionAtLeast compares dotted release versions, ignoring any pre-release
-// suffix.
-func versionAtLeast(version, minimum string) bool {
-	parse := func(s string) [3]int {
-		s, _, _ = strings.Cut(s, "-")
-		var parts [3]int
-		for i, p := range strings.SplitN(s, ".", 3) {
-			parts[i], _ = strconv.Atoi(p)
-		}
-		return parts
-	}
-	v, m := parse(version), parse(minimum)
-	return slices.Compare(v[:], m[:]) >= 0
 }
 
 // CLI is a Terraform or OpenTofu command-line binary.
@@ -114,6 +133,17 @@ type CLI struct {
 	// Version is the release version, such as "1.16.4", with any
 	// pre-release suffix.
 	Version string
+}
+
+// AtLeast reports whether the CLI's release is least or later; a
+// pre-release counts as the release it leads to, as the features the
+// tests check for are in it.
+func (c CLI) AtLeast(least *version.Version) bool {
+	v, err := version.NewVersion(c.Version)
+	if err != nil {
+		return false
+	}
+	return v.Core().GreaterThanOrEqual(least)
 }
 
 // OpenTofu reports whether the CLI is OpenTofu.

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -851,9 +850,7 @@ func interruptedApply(t *testing.T, cli *terraformCLI, ready func() bool) string
 	cmd := exec.Command(terraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
 	cmd.Dir = cli.Dir
 	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
-	// Its own process group, so that SIGINT reaches terraform and the
-	// provider as a Ctrl-C in a terminal does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	startInOwnProcessGroup(cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -862,13 +859,13 @@ func interruptedApply(t *testing.T, cli *terraformCLI, ready func() bool) string
 	deadline := time.Now().Add(60 * time.Second)
 	for !ready() {
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			t.Fatalf("the apply never reached the point of interruption:\n%s", out.String())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := interruptProcessGroup(cmd); err != nil {
 		t.Fatal(err)
 	}
 	var exitErr *exec.ExitError

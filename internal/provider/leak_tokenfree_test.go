@@ -133,7 +133,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	skipBelowTerraform(t, cliVersion{1, 11, 0}, "A write-only argument")
+	skipBelowTerraform(t, cliVersionWriteOnly, "A write-only argument")
 	env := newTestEnv(t, sandbox.Options{APIKey: "leak-canary-" + randomHex(16)})
 	apiKey := env.APIKey
 	ids := map[string]string{}
@@ -229,7 +229,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		expectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		snapshot("the action")
 	} else {
-		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", cliName(t, terraformVersion(t)))
+		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", testCLIDescription(t))
 		env.RevokeRefreshToken(ids["alice"])
 	}
 	if env.CurrentRefreshToken(ids["alice"]) != "" {

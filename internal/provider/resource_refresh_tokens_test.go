@@ -324,7 +324,6 @@ func TestAccBulk_importErrors(t *testing.T) {
 // terraform-plugin-testing cannot read state with for_each instances.
 func TestAccBulk_moveBetweenShapesCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
-	skipBelowTerraform(t, cliVersion{1, 7, 0}, "Removed blocks and import blocks with for_each")
 	env := newTestEnv(t, sandbox.Options{})
 	t.Parallel()
 	front, endpoint := newCountingFront(t, env)
