@@ -16,7 +16,7 @@ func peakRSSKiB(ps *os.ProcessState) int64 {
 		return 0
 	}
 	if runtime.GOOS == "darwin" {
-		return int64(ru.Maxrss) / 1024
+		return ru.Maxrss / 1024
 	}
-	return int64(ru.Maxrss)
+	return ru.Maxrss
 }
