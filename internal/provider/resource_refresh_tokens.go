@@ -207,9 +207,11 @@ func (rec *tokenRecord) track(token string, store bool) {
 
 // ModifyPlan decides which tokens an update issues: those of added users,
 // of users whose token was revoked outside Terraform, those whose rotate_at
-// has passed, every one when rotation_triggers changed, and those whose
-// rotation an earlier apply could not carry out. Only these show as
-// unknown; the others keep their values.
+// had passed at the last refresh (privateKeyRefreshedAt: never the clock, so
+// that the apply of a saved plan decides as the plan did), every one when
+// rotation_triggers changed, and those whose rotation an earlier apply
+// could not carry out. Only these show as unknown; the others keep their
+// values.
 func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroying tokens kept out of state reads them with the API key.
@@ -232,6 +234,8 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	owed := getPrivateIDs(ctx, req.Private, privateKeyRotationOwed, &resp.Diagnostics)
+	// A token is due when its rotate_at had passed at the last refresh.
+	refreshed := lastRefresh(ctx, req.Private, &resp.Diagnostics)
 	// Most plans change nothing; then only a token missing, a rotation
 	// that fell due, or one owed, matters, and reading three attributes is
 	// far cheaper than the whole model.
@@ -244,9 +248,8 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		// Every user tracked has a fingerprint: one missing is a token to issue.
 		due := len(fingerprints.Elements()) < len(ids.Elements())
 		times, _, _ := stringMap(scheduled)
-		now := r.now()
 		for _, at := range times {
-			if t, err := time.Parse(time.RFC3339, at); err == nil && !now.Before(t) {
+			if dueBy(types.StringValue(at), refreshed) {
 				due = true
 				break
 			}
@@ -270,7 +273,7 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return
 	}
-	issue, putBack := r.planTokens(&plan, state, ids, owed)
+	issue, putBack := planTokens(&plan, state, ids, owed, refreshed)
 	if len(issue) > 0 {
 		r.data.refuseWithoutAPIKey("issue Point refresh tokens", &resp.Diagnostics)
 	} else if len(putBack) > 0 {
@@ -287,15 +290,15 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 }
 
 // planTokens sets the planned tokens, fingerprints, versions, issued_at and
-// rotate_at of plan for the users ids, from state. It returns the users
-// whose token is issued, and those whose token goes back into state.
-func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool) (issue, putBack []string) {
+// rotate_at of plan for the users ids, from state, with the tokens due at
+// the refresh time refreshed. It returns the users whose token is issued,
+// and those whose token goes back into state.
+func planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool, refreshed time.Time) (issue, putBack []string) {
 	recs := recordsOf(state)
 	triggersChanged := !plan.RotationTriggers.Equal(state.RotationTriggers)
 	// Triggers set for the first time only rotate tokens Terraform issued,
 	// so that importing tokens in use does not rotate them.
 	firstTriggers := state.RotationTriggers.IsNull()
-	now := r.now()
 
 	tokens, fingerprints, issued, rotate := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	versions := map[string]int64{}
@@ -309,11 +312,7 @@ func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, sta
 		if rec.issued != "" {
 			at = rotateAt(types.StringValue(rec.issued), plan.RotateAfter)
 		}
-		due := false
-		if t, ok := parseTime(at); ok && !now.Before(t) {
-			due = true
-		}
-		if rec.sha256 == "" || due || owed[id] || (triggersChanged && (rec.issued != "" || !firstTriggers)) {
+		if rec.sha256 == "" || dueBy(at, refreshed) || owed[id] || (triggersChanged && (rec.issued != "" || !firstTriggers)) {
 			issue = append(issue, id)
 			unknownTokens = append(unknownTokens, id)
 			versions[id] = rec.version + 1
@@ -560,6 +559,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	// next plan as a token to issue.
 	recs.record(&state, nil)
 	setPrivateIDs(ctx, resp.Private, privateKeyRotationOwed, owed, &resp.Diagnostics)
+	recordRefreshTime(ctx, resp.Private, r.now(), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -573,6 +573,7 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	ids, _ := listIDs(plan.UserIDs)
 	stateIDs, _ := listIDs(state.UserIDs)
 	owed := getPrivateIDs(ctx, req.Private, privateKeyRotationOwed, &resp.Diagnostics)
+	refreshed := lastRefresh(ctx, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -580,13 +581,12 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	recs := recordsOf(state)
 	plannedVersions := int64Map(plan.TokenVersion)
 
-	// Issue exactly the tokens the plan left unknown: deciding again now
-	// could rotate one more whose rotate_at passed since the plan.
+	// Issue exactly the tokens the plan left unknown.
 	_, toIssue, planKnown := stringMap(plan.TokenSHA256)
 	_, toPutBack, _ := stringMap(plan.Tokens)
 	if !planKnown {
 		decided := plan
-		toIssue, toPutBack = r.planTokens(&decided, state, ids, owed)
+		toIssue, toPutBack = planTokens(&decided, state, ids, owed, refreshed)
 		plannedVersions = int64Map(decided.TokenVersion)
 	}
 	toPutBack = without(toPutBack, toIssue)
