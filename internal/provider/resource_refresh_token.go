@@ -592,10 +592,13 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := revokeTracked(ctx, client, userID, token, state.TokenSHA256.ValueString()); err != nil {
+	outcome, err := revokeTracked(ctx, client, userID, token, state.TokenSHA256.ValueString())
+	if err != nil {
 		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
 			apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
+		return
 	}
+	warnTokenLeftValid(outcome, []string{userID}, 1, "point_refresh_token", resp.Diagnostics.AddWarning)
 }
 
 func (r *refreshTokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -712,9 +712,20 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 // revoked, or was no longer current. A token kept out of state is read
 // with the API key first, and revoked only while it is the one recorded.
 func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, operation string, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
+	var mu sync.Mutex
+	left := map[trackedRevocation][]string{}
 	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
-		return revokeTracked(ctx, client, id, recs[id].token, recs[id].sha256)
+		outcome, err := revokeTracked(ctx, client, id, recs[id].token, recs[id].sha256)
+		mu.Lock()
+		defer mu.Unlock()
+		left[outcome] = append(left[outcome], id)
+		return err
 	})
+	for _, outcome := range []trackedRevocation{trackedReplaced, trackedStale} {
+		warnTokenLeftValid(outcome, left[outcome], len(ids), "point_refresh_tokens", func(summary, detail string) {
+			diags.AddAttributeWarning(path.Root("user_ids"), summary, detail)
+		})
+	}
 	res.report(ctx, len(ids), bulkWording{
 		add:             diags.AddAttributeError,
 		at:              path.Root("user_ids"),
