@@ -110,7 +110,8 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate the token once this long has passed since `issued_at`, as a duration such as `2160h` (90 days). " +
-				"The first plan made after `rotate_at` rotates it. Has no effect on a token with no `issued_at` until Terraform next issues one."),
+				"The first plan made after `rotate_at` rotates it: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied after `rotate_at` does only what it showed, and with `-refresh=false` a plan rotates the token only if the last refresh saved in state found it due. " +
+				"Has no effect on a token with no `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.StringAttribute{
 				MarkdownDescription: "When the token becomes due for rotation (RFC 3339): `issued_at` plus `rotate_after`. Null when either is null.",
 				Computed:            true,

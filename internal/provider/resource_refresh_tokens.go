@@ -99,7 +99,8 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate each token once this long has passed since its `issued_at`, as a duration such as `2160h` (90 days). " +
-				"The first plan made after a token's `rotate_at` rotates that token alone. Has no effect on a token without `issued_at` until Terraform next issues one."),
+				"The first plan made after a token's `rotate_at` rotates that token alone: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied later rotates only the tokens it showed, and with `-refresh=false` a plan rotates only the tokens that the last refresh saved in state found due. " +
+				"Has no effect on a token without `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.MapAttribute{
 				MarkdownDescription: "When each token becomes due for rotation (RFC 3339), by user id: its `issued_at` plus `rotate_after`. Empty without `rotate_after`; a token without `issued_at` has no entry.",
 				ElementType:         types.StringType,

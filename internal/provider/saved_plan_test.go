@@ -129,8 +129,12 @@ resource "point_refresh_token" "test" {
 	}
 	expectTokenState(t, cli, env, userID, args, first, 1, t0)
 
-	// Without a refresh, a plan reads no clock: nothing to do.
+	// Without a refresh, a plan reads no clock: the token was not due at
+	// the last refresh saved in state, so there is nothing to do. Once a
+	// refresh that finds it due is saved, such a plan rotates it.
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
+	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
+	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 
 	// The next plan rotates the token, and its file applies that.
 	front.reset()
@@ -212,7 +216,13 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	}
 	expectSameTokens(t, env, ids, initial)
 	expectBulkState(t, cli, env, args, ids, map[string]int64{}, issued)
+	// Without a refresh, a plan rotates only what was due at the last
+	// refresh saved in state: nothing, until a refresh that finds the early
+	// tokens due is saved.
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
+	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
+	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode", "-out=unrefreshed.tfplan")
+	expectPlanned(t, cli, "unrefreshed.tfplan", unknownKeys("token_sha256", early))
 
 	// The next plan rotates the early tokens; applied at t0+3h15m, when
 	// the late ones are due as well, it rotates the early ones alone.
