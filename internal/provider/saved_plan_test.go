@@ -50,9 +50,11 @@ type savedPlanChange struct {
 
 // TestAccSavedPlan_refreshToken: a saved plan made an hour before rotate_at
 // applies as planned an hour after it. A plan that rotated nothing rotates
-// nothing: a plan with -refresh=false rotates nothing either, the next plan
-// rotates the token, and its plan file applies that rotation. A plan that
-// rotated the token rotates it once. The plan after is empty.
+// nothing. A plan with -refresh=false then rotates nothing either, until
+// terraform apply -refresh-only saves a refresh that finds the token due;
+// the next plan rotates the token, and its plan file applies that
+// rotation. A plan that rotated the token rotates it once. The plan after
+// is empty.
 func TestAccSavedPlan_refreshToken(t *testing.T) {
 	changes := []savedPlanChange{
 		{name: "timeouts", apply: func(a *savedPlanArgs) { a.readTimeout = "2m" }},
