@@ -83,6 +83,12 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 		}
 	}
 
+	// Ephemeral resources opened meanwhile for this user wait for the
+	// outcome, which tells them why the user's token is gone.
+	revoked := ""
+	done := a.data.revocations.revoking(userID)
+	defer func() { done(revoked) }()
+
 	progress("Reading the current refresh token of Point user %q.", userID)
 	user, err := client.GetUser(ctx, userID)
 	if point.IsUserNotFound(err) {
@@ -121,6 +127,7 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 			apiErrorDetail(fmt.Sprintf("revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again", userID), err))
 		return
 	}
+	revoked = token
 	progress("Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", userID)
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -52,7 +51,7 @@ func userIDsAttribute(description string) schema.ListAttribute {
 		MarkdownDescription: description,
 		ElementType:         types.StringType,
 		Required:            true,
-		Validators:          []validator.List{listvalidator.ValueStringsAre(validators.UserID()), distinctUserIDs{}},
+		Validators:          []validator.List{bulkUserIDs{}},
 	}
 }
 

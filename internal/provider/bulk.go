@@ -33,28 +33,54 @@ import (
 // resources would.
 const defaultMaxConcurrency = 10
 
-// distinctUserIDs fails a list that holds an id twice, in one pass.
-type distinctUserIDs struct{}
+// bulkUserIDs validates user_ids in one pass: each id must be a valid
+// Point user id and appear once. Its diagnostics name the id rather than
+// its position, which in a set given as a list is a place in sorted order
+// that the configuration never wrote.
+type bulkUserIDs struct{}
 
-func (distinctUserIDs) Description(context.Context) string {
-	return "each user id must appear once"
+// maxInvalidUserIDsReported bounds the diagnostics for invalid ids: a few
+// show what is wrong, one more counts the rest.
+const maxInvalidUserIDsReported = 5
+
+func (bulkUserIDs) Description(context.Context) string {
+	return "each element must be a Point user id, and each user id must appear once"
 }
 
-func (v distinctUserIDs) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v bulkUserIDs) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
-func (distinctUserIDs) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+func (bulkUserIDs) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
 	seen := make(map[string]bool, len(req.ConfigValue.Elements()))
+	duplicate := ""
+	invalid := 0
 	for _, e := range req.ConfigValue.Elements() {
 		s, ok := e.(types.String)
 		if !ok || s.IsNull() || s.IsUnknown() {
 			continue
 		}
-		if seen[s.ValueString()] {
-			resp.Diagnostics.AddAttributeError(req.Path, "Duplicate User ID",
-				fmt.Sprintf("%s holds the user id %q more than once; each user may appear once. Remove the duplicate, or pass the ids through toset() or distinct().", req.Path, s.ValueString()))
-			return
+		id := s.ValueString()
+		if seen[id] {
+			if duplicate == "" {
+				duplicate = id
+			}
+			continue
 		}
-		seen[s.ValueString()] = true
+		seen[id] = true
+		if problem := validators.UserIDProblem(id); problem != "" {
+			invalid++
+			if invalid <= maxInvalidUserIDsReported {
+				resp.Diagnostics.AddAttributeError(req.Path, "Invalid User ID",
+					fmt.Sprintf("The user id %q in %s %s. Correct it, or remove it from %s.", truncateForDiag(id), req.Path, problem, req.Path))
+			}
+		}
+	}
+	if invalid > maxInvalidUserIDsReported {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid User ID",
+			fmt.Sprintf("%d more user ids in %s are invalid, as above. Correct them, or remove them from %s.", invalid-maxInvalidUserIDsReported, req.Path, req.Path))
+	}
+	if duplicate != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Duplicate User ID",
+			fmt.Sprintf("%s holds the user id %q more than once; each user may appear once. Remove the duplicate, or pass the ids through toset() or distinct().", req.Path, truncateForDiag(duplicate)))
 	}
 }
 

@@ -40,53 +40,136 @@ func revokeCurrentRefreshToken(ctx context.Context, client *point.Client, userID
 }
 
 // revokeRefreshToken revokes token, the user's refresh token, and treats
-// a token that is no longer current as revoked: Point answers 401, or 404
-// (which the contract allows). A 404 may also come from a proxy or a wrong
-// path prefix, with the token still valid, so unless Point's own error code
-// settles it, the user is read again (when the API key is at hand) to see
-// whether token is still the current one.
+// a token that is no longer current as revoked.
 func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token string) error {
-	err := client.RevokeRefreshToken(ctx, userID, token)
+	_, err := revokeIfCurrent(ctx, client, userID, token)
+	return err
+}
+
+// revokeIfCurrent revokes token, the user's refresh token, and reports
+// whether it was still current: Point answers 401, or 404 (which the
+// contract allows), to one that is not. A 404 may also come from a proxy or
+// a wrong path prefix, with the token still valid, so unless Point's own
+// error code settles it, the user is read again (when the API key is at
+// hand) to see whether token is still the current one.
+func revokeIfCurrent(ctx context.Context, client *point.Client, userID, token string) (revoked bool, err error) {
+	err = client.RevokeRefreshToken(ctx, userID, token)
 	switch {
-	case err == nil, point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
-		return nil
+	case err == nil:
+		return true, nil
+	case point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
+		return false, nil
 	case !point.IsNotFound(err) || !client.HasAPIKey():
-		return err
+		return false, err
 	}
 	user, getErr := client.GetUser(ctx, userID)
 	if point.IsUserNotFound(getErr) || (getErr == nil && user.CurrentRefreshToken() != token) {
-		return nil
+		return false, nil
 	}
-	return err
+	return false, err
 }
+
+// trackedRevocation is what revoking the token a resource tracks did.
+type trackedRevocation int
+
+const (
+	// trackedRevoked: the tracked token is revoked now.
+	trackedRevoked trackedRevocation = iota
+	// trackedGone: the tracked token, if any, was already revoked and the
+	// user holds no refresh token (or is gone).
+	trackedGone
+	// trackedReplaced: the tracked token was replaced outside Terraform,
+	// and the user's newer token, which the resource never tracked, stays
+	// valid.
+	trackedReplaced
+	// trackedStale: the tracked token was no longer current; whether the
+	// user holds a newer one is unknown (no API key, or it could not be
+	// read).
+	trackedStale
+)
 
 // revokeTracked revokes the token a resource tracks for the user: token,
 // when state holds it, or else the user's current token, read with the API
 // key, if its SHA-256 is still fingerprint. A token already replaced or
-// revoked needs nothing more: a newer one is not the resource's.
-func revokeTracked(ctx context.Context, client *point.Client, userID, token, fingerprint string) error {
+// revoked needs nothing more: a newer one is not the resource's, but the
+// outcome says whether the user holds one, which stays valid.
+func revokeTracked(ctx context.Context, client *point.Client, userID, token, fingerprint string) (trackedRevocation, error) {
 	if token != "" {
-		return revokeRefreshToken(ctx, client, userID, token)
-	}
-	if fingerprint == "" {
-		return nil
+		revoked, err := revokeIfCurrent(ctx, client, userID, token)
+		if err != nil || revoked {
+			return trackedRevoked, err
+		}
+		if !client.HasAPIKey() {
+			return trackedStale, nil
+		}
+		return currentTokenLeft(ctx, client, userID), nil
 	}
 	if !client.HasAPIKey() {
-		return point.ErrNoAPIKey
+		return trackedRevoked, point.ErrNoAPIKey
 	}
 	user, err := client.GetUser(ctx, userID)
 	if point.IsUserNotFound(err) {
-		return nil
+		return trackedGone, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read the current refresh token to revoke it: %w", err)
+		return trackedRevoked, fmt.Errorf("read the current refresh token to revoke it: %w", err)
 	}
 	current := user.CurrentRefreshToken()
-	if current == "" || tokenSHA256(current) != fingerprint {
-		tflog.Info(ctx, "The tracked refresh token is no longer current; nothing to revoke", map[string]any{"user_has_token": current != ""})
-		return nil
+	switch {
+	case current == "":
+		return trackedGone, nil
+	case fingerprint == "" || tokenSHA256(current) != fingerprint:
+		tflog.Info(ctx, "The tracked refresh token is no longer current; nothing to revoke")
+		return trackedReplaced, nil
 	}
-	return revokeRefreshToken(ctx, client, userID, current)
+	revoked, err := revokeIfCurrent(ctx, client, userID, current)
+	if err != nil || revoked {
+		return trackedRevoked, err
+	}
+	return trackedStale, nil
+}
+
+// currentTokenLeft reads, after the tracked token proved no longer current,
+// whether the user holds another one.
+func currentTokenLeft(ctx context.Context, client *point.Client, userID string) trackedRevocation {
+	user, err := client.GetUser(ctx, userID)
+	switch {
+	case point.IsUserNotFound(err):
+		return trackedGone
+	case err != nil:
+		return trackedStale
+	case user.CurrentRefreshToken() == "":
+		return trackedGone
+	}
+	return trackedReplaced
+}
+
+// warnTokenLeftValid warns, for the users whose tracked token revokeTracked
+// found no longer current, that their newer token stays valid (or may):
+// the resource revoked nothing for them. total is how many users the
+// operation served.
+func warnTokenLeftValid(outcome trackedRevocation, ids []string, total int, resourceType string, warn func(summary, detail string)) {
+	if len(ids) == 0 {
+		return
+	}
+	whose := fmt.Sprintf("Point user %s", quoteIDs(ids))
+	if total > 1 {
+		whose = fmt.Sprintf("%s (%s)", countOf(len(ids), total, "user"), quoteIDs(ids))
+	}
+	advice := "If no token should be valid, revoke it with the point_revoke_refresh_token action, or destroy a point_user with deletion_policy = \"REVOKE\"."
+	switch outcome {
+	case trackedReplaced:
+		warn("Point Refresh Token Left Valid",
+			fmt.Sprintf("The refresh token that %s tracked for %s had been replaced outside Terraform, so the provider revoked nothing there: "+
+				"the current refresh token, which %s never tracked, stays valid in Point. "+
+				"A refresh before this run would have found the new token and revoked it; this run made none (-refresh=false), or the token changed after it. %s",
+				resourceType, whose, resourceType, advice))
+	case trackedStale:
+		warn("Point Refresh Token May Be Left Valid",
+			fmt.Sprintf("The refresh token that %s tracked for %s was no longer current: it was revoked or replaced outside Terraform, so the provider revoked nothing there. "+
+				"If a newer token was issued, it stays valid in Point; the provider could not read the user to tell (that needs the organisation API key). %s",
+				resourceType, whose, advice))
+	}
 }
 
 // userLookup words the errors of reading the user that user_id names, in

@@ -128,7 +128,12 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 		return
 	}
 	if readsCurrentToken {
-		if refreshToken = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); refreshToken == "" {
+		var found bool
+		if refreshToken, found = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); !found {
+			return
+		}
+		if refreshToken == "" {
+			e.noRefreshToken(ctx, userID, cfg, resp)
 			return
 		}
 	}
@@ -141,7 +146,12 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 		// point_refresh_token that rotates it in the same apply: read the
 		// current one and try once more, unless it is the same token.
 		refused := refreshToken
-		if refreshToken = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); refreshToken == "" {
+		var found bool
+		if refreshToken, found = currentRefreshTokenFor(ctx, client, userID, &resp.Diagnostics); !found {
+			return
+		}
+		if refreshToken == "" {
+			e.noRefreshToken(ctx, userID, cfg, resp)
 			return
 		}
 		if refreshToken != refused {
@@ -152,6 +162,9 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 	}
 	switch {
 	case err == nil:
+	case point.IsUnauthorized(err) && e.data.revokedInThisApply(userID, refreshToken):
+		openRevokedInThisApply(ctx, userID, cfg, resp)
+		return
 	case point.IsUnauthorized(err) && retried:
 		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
 			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while Terraform uses it. "+
@@ -190,8 +203,9 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 }
 
 // currentRefreshTokenFor reads the user's current refresh token with the
-// API key. It returns "" after adding a diagnostic when there is none.
-func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID string, diags *diag.Diagnostics) string {
+// API key: "" when the user has none. found is false, after an error is
+// added, when the user could not be read.
+func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID string, diags *diag.Diagnostics) (token string, found bool) {
 	user := getNamedUser(ctx, client, userID, userLookup{
 		notFound: "Point has no user %q, so no access token can be issued. " +
 			"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, " +
@@ -200,15 +214,38 @@ func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID st
 		action:     "read the current refresh token of Point user %q",
 	}, diags)
 	if user == nil {
-		return ""
+		return "", false
 	}
-	token := user.CurrentRefreshToken()
-	if token == "" {
-		diags.AddAttributeError(path.Root("refresh_token"), "Point User Has No Refresh Token",
-			fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
-				"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID))
+	return user.CurrentRefreshToken(), true
+}
+
+// noRefreshToken answers for a user that holds no refresh token: during
+// the apply in which the point_revoke_refresh_token action revoked it, a
+// warning and a null token; otherwise an error.
+func (e *accessTokenEphemeralResource) noRefreshToken(ctx context.Context, userID string, cfg accessTokenEphemeralResourceModel, resp *ephemeral.OpenResponse) {
+	if e.data.revokedInThisApply(userID, "") {
+		openRevokedInThisApply(ctx, userID, cfg, resp)
+		return
 	}
-	return token
+	resp.Diagnostics.AddAttributeError(path.Root("refresh_token"), "Point User Has No Refresh Token",
+		fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
+			"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", userID))
+}
+
+// openRevokedInThisApply opens the access token of a user whose refresh
+// token the point_revoke_refresh_token action revoked in this apply: with
+// no token to issue it from, its results are null. That is no error: the
+// revocation is what the apply was asked to do.
+func openRevokedInThisApply(ctx context.Context, userID string, cfg accessTokenEphemeralResourceModel, resp *ephemeral.OpenResponse) {
+	resp.Diagnostics.AddWarning("Point Refresh Token Revoked In This Apply",
+		fmt.Sprintf("The point_revoke_refresh_token action revoked the refresh token of Point user %q during this apply, so no access token was issued: "+
+			"token, authorization_header, expires_in and expires_at are null. The next apply issues the user a new refresh token where a point_refresh_token manages it, "+
+			"and the access token opens after it.", userID))
+	cfg.Token = types.StringNull()
+	cfg.AuthorizationHeader = types.StringNull()
+	cfg.ExpiresIn = types.Int64Null()
+	cfg.ExpiresAt = types.StringNull()
+	resp.Diagnostics.Append(resp.Result.Set(ctx, cfg)...)
 }
 
 // Close revokes the token. A failure here is only a warning: the apply

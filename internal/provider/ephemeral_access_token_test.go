@@ -394,7 +394,7 @@ ephemeral "point_access_token" "x" {
 `, userID),
 			ExpectError: accessTokenWholeError("Point User Has No Refresh Token", `ephemeral "point_access_token" "x" {`,
 				fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
-					"Issue one with a point_refresh_token resource and pass its token as refresh_token.", userID)),
+					"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", userID)),
 		}},
 	})
 	if env.CurrentRefreshToken(userID) != "" {

@@ -91,6 +91,13 @@ func (e *refreshTokenEphemeralResource) Open(ctx context.Context, req ephemeral.
 		return
 	}
 	token := user.CurrentRefreshToken()
+	if token == "" && e.data.revokedInThisApply(userID, "") {
+		resp.Diagnostics.AddWarning("Point Refresh Token Revoked In This Apply",
+			fmt.Sprintf("The point_revoke_refresh_token action revoked the refresh token of Point user %q during this apply, so there is none to read: token and token_sha256 are null. "+
+				"The next apply issues the user a new refresh token where a point_refresh_token manages it, and the ephemeral point_refresh_token reads it after that.", userID))
+		resp.Diagnostics.Append(resp.Result.Set(ctx, cfg)...)
+		return
+	}
 	if token == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Has No Refresh Token",
 			fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. The ephemeral point_refresh_token only reads the current token and never issues one. "+

@@ -212,7 +212,7 @@ func (p *pointProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{now: p.options.now, unknown: s.unknown}
+	data := &providerData{now: p.options.now, unknown: s.unknown, revocations: newRevocationLog()}
 	if len(s.unknown) == 0 {
 		data.client = point.New(point.Config{
 			BaseURL:        s.baseURL,

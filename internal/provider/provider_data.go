@@ -22,6 +22,9 @@ type providerData struct {
 	client  *point.Client
 	unknown []string
 	now     func() time.Time
+	// revocations are those the point_revoke_refresh_token action made in
+	// this process, for the ephemeral resources to explain a token gone.
+	revocations *revocationLog
 }
 
 // Embedded in a resource, data source, ephemeral resource or action, these
@@ -80,6 +83,12 @@ func (d *providerData) tokenClient(operation string, diags *diag.Diagnostics) *p
 		return nil
 	}
 	return d.client
+}
+
+// revokedInThisApply reports whether the point_revoke_refresh_token action
+// revoked token (any token, for "") of userID in this apply.
+func (d *providerData) revokedInThisApply(userID, token string) bool {
+	return d != nil && d.revocations.revokedInThisApply(userID, token)
 }
 
 // apiKeyClient is tokenClient for operations that need the organisation API key.

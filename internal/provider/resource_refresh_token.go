@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -109,7 +110,8 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate the token once this long has passed since `issued_at`, as a duration such as `2160h` (90 days). " +
-				"The first plan made after `rotate_at` rotates it. Has no effect on a token with no `issued_at` until Terraform next issues one."),
+				"The first plan made after `rotate_at` rotates it: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied after `rotate_at` does only what it showed, and with `-refresh=false` a plan rotates the token only if the last refresh saved in state found it due. " +
+				"Has no effect on a token with no `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.StringAttribute{
 				MarkdownDescription: "When the token becomes due for rotation (RFC 3339): `issued_at` plus `rotate_after`. Null when either is null.",
 				Computed:            true,
@@ -182,7 +184,9 @@ func (r *refreshTokenResource) UpgradeState(ctx context.Context) map[int64]resou
 // ModifyPlan decides whether an update rotates the token. Rotation shows as
 // an unknown token_sha256 and the next token_version; everything else keeps
 // the values in state. Where store_token is false the token is planned as
-// null, so that it never reaches a plan.
+// null, so that it never reaches a plan. It decides from configuration,
+// state and the time of the last refresh, never from the clock, so that
+// the apply of a saved plan decides as the plan did (privateKeyRefreshedAt).
 func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroying a token kept out of state reads it with the API key.
@@ -206,6 +210,8 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return
 	}
+	// A rotation is due when rotate_at had passed at the last refresh.
+	refreshed := lastRefresh(ctx, req.Private, &resp.Diagnostics)
 	// Most plans change nothing; then only a rotation that fell due, or a
 	// token revoked outside Terraform while kept out of state, matters, and
 	// reading two attributes is far cheaper than the whole model.
@@ -213,7 +219,7 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		var scheduled, tracked types.String
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("rotate_at"), &scheduled)...)
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("token_sha256"), &tracked)...)
-		if due, ok := parseTime(scheduled); !tracked.IsNull() && (!ok || r.now().Before(due)) {
+		if !tracked.IsNull() && !dueBy(scheduled, refreshed) {
 			return
 		}
 	}
@@ -230,8 +236,8 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 	firstTriggersOnAdopted := state.IssuedAt.IsNull() && state.RotationTriggers.IsNull()
 	rotate := !firstTriggersOnAdopted && !plan.RotationTriggers.Equal(state.RotationTriggers)
 	plan.RotateAt = rotateAt(state.IssuedAt, plan.RotateAfter)
-	if due, ok := parseTime(plan.RotateAt); ok && !r.now().Before(due) {
-		tflog.Info(ctx, "Refresh token is due for rotation", map[string]any{"rotate_at": plan.RotateAt.ValueString()})
+	if dueBy(plan.RotateAt, refreshed) {
+		tflog.Info(ctx, "Refresh token is due for rotation", map[string]any{"rotate_at": plan.RotateAt.ValueString(), "refreshed_at": refreshed.UTC().Format(time.RFC3339)})
 		rotate = true
 	}
 	if state.TokenSHA256.IsNull() {
@@ -327,6 +333,50 @@ func parseTime(v types.String) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339, v.ValueString())
 	return t, err == nil
+}
+
+// privateKeyRefreshedAt holds, in the private state of both refresh token
+// resources, the provider's clock at the last refresh. Plans decide which
+// tokens are due for rotation from it and never from the clock: Terraform
+// plans again when it applies a saved plan, with the state that plan
+// refreshed, and must get the same plan, however late the apply comes. A
+// plan made without refreshing (-refresh=false) uses the last refresh
+// saved in state.
+const privateKeyRefreshedAt = "refreshed_at"
+
+// recordRefreshTime keeps the time of this refresh in a Read response's
+// private state.
+func recordRefreshTime(ctx context.Context, private privateState, now time.Time, diags *diag.Diagnostics) {
+	raw, err := json.Marshal(now.UTC().Format(time.RFC3339))
+	if err != nil {
+		diags.AddError("Unwritable Private State", err.Error())
+		return
+	}
+	diags.Append(private.SetKey(ctx, privateKeyRefreshedAt, raw)...)
+}
+
+// lastRefresh returns the time of the last refresh that private records,
+// or the zero time, before which nothing is due, when none does.
+func lastRefresh(ctx context.Context, private privateState, diags *diag.Diagnostics) time.Time {
+	raw, getDiags := private.GetKey(ctx, privateKeyRefreshedAt)
+	diags.Append(getDiags...)
+	var at string
+	if len(raw) == 0 {
+		return time.Time{}
+	}
+	if err := json.Unmarshal(raw, &at); err != nil {
+		diags.AddError("Unreadable Private State", fmt.Sprintf("The provider's private state under %q is not what it wrote. This is a bug in the provider; please report it. Error: %s", privateKeyRefreshedAt, err))
+		return time.Time{}
+	}
+	t, _ := parseTime(types.StringValue(at))
+	return t
+}
+
+// dueBy reports whether a token whose rotate_at is at was due at the
+// refresh time refreshed.
+func dueBy(at types.String, refreshed time.Time) bool {
+	t, ok := parseTime(at)
+	return ok && !refreshed.Before(t)
 }
 
 func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -459,6 +509,7 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 		}
 	}
 	state.ID = state.UserID
+	recordRefreshTime(ctx, resp.Private, r.now(), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -542,10 +593,13 @@ func (r *refreshTokenResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := revokeTracked(ctx, client, userID, token, state.TokenSHA256.ValueString()); err != nil {
+	outcome, err := revokeTracked(ctx, client, userID, token, state.TokenSHA256.ValueString())
+	if err != nil {
 		resp.Diagnostics.AddError("Error Revoking Point Refresh Token",
 			apiErrorDetail(fmt.Sprintf("revoke the refresh token of Point user %q; it stays in state", userID), err))
+		return
 	}
+	warnTokenLeftValid(outcome, []string{userID}, 1, "point_refresh_token", resp.Diagnostics.AddWarning)
 }
 
 func (r *refreshTokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -99,7 +99,8 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate each token once this long has passed since its `issued_at`, as a duration such as `2160h` (90 days). " +
-				"The first plan made after a token's `rotate_at` rotates that token alone. Has no effect on a token without `issued_at` until Terraform next issues one."),
+				"The first plan made after a token's `rotate_at` rotates that token alone: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied later rotates only the tokens it showed, and with `-refresh=false` a plan rotates only the tokens that the last refresh saved in state found due. " +
+				"Has no effect on a token without `issued_at` until Terraform next issues one."),
 			"rotate_at": schema.MapAttribute{
 				MarkdownDescription: "When each token becomes due for rotation (RFC 3339), by user id: its `issued_at` plus `rotate_after`. Empty without `rotate_after`; a token without `issued_at` has no entry.",
 				ElementType:         types.StringType,
@@ -207,9 +208,11 @@ func (rec *tokenRecord) track(token string, store bool) {
 
 // ModifyPlan decides which tokens an update issues: those of added users,
 // of users whose token was revoked outside Terraform, those whose rotate_at
-// has passed, every one when rotation_triggers changed, and those whose
-// rotation an earlier apply could not carry out. Only these show as
-// unknown; the others keep their values.
+// had passed at the last refresh (privateKeyRefreshedAt: never the clock, so
+// that the apply of a saved plan decides as the plan did), every one when
+// rotation_triggers changed, and those whose rotation an earlier apply
+// could not carry out. Only these show as unknown; the others keep their
+// values.
 func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		// Destroying tokens kept out of state reads them with the API key.
@@ -232,6 +235,8 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	owed := getPrivateIDs(ctx, req.Private, privateKeyRotationOwed, &resp.Diagnostics)
+	// A token is due when its rotate_at had passed at the last refresh.
+	refreshed := lastRefresh(ctx, req.Private, &resp.Diagnostics)
 	// Most plans change nothing; then only a token missing, a rotation
 	// that fell due, or one owed, matters, and reading three attributes is
 	// far cheaper than the whole model.
@@ -244,9 +249,8 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		// Every user tracked has a fingerprint: one missing is a token to issue.
 		due := len(fingerprints.Elements()) < len(ids.Elements())
 		times, _, _ := stringMap(scheduled)
-		now := r.now()
 		for _, at := range times {
-			if t, err := time.Parse(time.RFC3339, at); err == nil && !now.Before(t) {
+			if dueBy(types.StringValue(at), refreshed) {
 				due = true
 				break
 			}
@@ -270,7 +274,7 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return
 	}
-	issue, putBack := r.planTokens(&plan, state, ids, owed)
+	issue, putBack := planTokens(&plan, state, ids, owed, refreshed)
 	if len(issue) > 0 {
 		r.data.refuseWithoutAPIKey("issue Point refresh tokens", &resp.Diagnostics)
 	} else if len(putBack) > 0 {
@@ -287,15 +291,15 @@ func (r *refreshTokensResource) ModifyPlan(ctx context.Context, req resource.Mod
 }
 
 // planTokens sets the planned tokens, fingerprints, versions, issued_at and
-// rotate_at of plan for the users ids, from state. It returns the users
-// whose token is issued, and those whose token goes back into state.
-func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool) (issue, putBack []string) {
+// rotate_at of plan for the users ids, from state, with the tokens due at
+// the refresh time refreshed. It returns the users whose token is issued,
+// and those whose token goes back into state.
+func planTokens(plan *refreshTokensResourceModel, state refreshTokensResourceModel, ids []string, owed map[string]bool, refreshed time.Time) (issue, putBack []string) {
 	recs := recordsOf(state)
 	triggersChanged := !plan.RotationTriggers.Equal(state.RotationTriggers)
 	// Triggers set for the first time only rotate tokens Terraform issued,
 	// so that importing tokens in use does not rotate them.
 	firstTriggers := state.RotationTriggers.IsNull()
-	now := r.now()
 
 	tokens, fingerprints, issued, rotate := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	versions := map[string]int64{}
@@ -309,11 +313,7 @@ func (r *refreshTokensResource) planTokens(plan *refreshTokensResourceModel, sta
 		if rec.issued != "" {
 			at = rotateAt(types.StringValue(rec.issued), plan.RotateAfter)
 		}
-		due := false
-		if t, ok := parseTime(at); ok && !now.Before(t) {
-			due = true
-		}
-		if rec.sha256 == "" || due || owed[id] || (triggersChanged && (rec.issued != "" || !firstTriggers)) {
+		if rec.sha256 == "" || dueBy(at, refreshed) || owed[id] || (triggersChanged && (rec.issued != "" || !firstTriggers)) {
 			issue = append(issue, id)
 			unknownTokens = append(unknownTokens, id)
 			versions[id] = rec.version + 1
@@ -560,6 +560,7 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	// next plan as a token to issue.
 	recs.record(&state, nil)
 	setPrivateIDs(ctx, resp.Private, privateKeyRotationOwed, owed, &resp.Diagnostics)
+	recordRefreshTime(ctx, resp.Private, r.now(), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -573,6 +574,7 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	ids, _ := listIDs(plan.UserIDs)
 	stateIDs, _ := listIDs(state.UserIDs)
 	owed := getPrivateIDs(ctx, req.Private, privateKeyRotationOwed, &resp.Diagnostics)
+	refreshed := lastRefresh(ctx, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -580,13 +582,12 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	recs := recordsOf(state)
 	plannedVersions := int64Map(plan.TokenVersion)
 
-	// Issue exactly the tokens the plan left unknown: deciding again now
-	// could rotate one more whose rotate_at passed since the plan.
+	// Issue exactly the tokens the plan left unknown.
 	_, toIssue, planKnown := stringMap(plan.TokenSHA256)
 	_, toPutBack, _ := stringMap(plan.Tokens)
 	if !planKnown {
 		decided := plan
-		toIssue, toPutBack = r.planTokens(&decided, state, ids, owed)
+		toIssue, toPutBack = planTokens(&decided, state, ids, owed, refreshed)
 		plannedVersions = int64Map(decided.TokenVersion)
 	}
 	toPutBack = without(toPutBack, toIssue)
@@ -712,9 +713,20 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 // revoked, or was no longer current. A token kept out of state is read
 // with the API key first, and revoked only while it is the one recorded.
 func (r *refreshTokensResource) revoke(ctx context.Context, client *point.Client, operation string, recs tokenRecords, ids []string, n int, diags *diag.Diagnostics) []string {
+	var mu sync.Mutex
+	left := map[trackedRevocation][]string{}
 	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
-		return revokeTracked(ctx, client, id, recs[id].token, recs[id].sha256)
+		outcome, err := revokeTracked(ctx, client, id, recs[id].token, recs[id].sha256)
+		mu.Lock()
+		defer mu.Unlock()
+		left[outcome] = append(left[outcome], id)
+		return err
 	})
+	for _, outcome := range []trackedRevocation{trackedReplaced, trackedStale} {
+		warnTokenLeftValid(outcome, left[outcome], len(ids), "point_refresh_tokens", func(summary, detail string) {
+			diags.AddAttributeWarning(path.Root("user_ids"), summary, detail)
+		})
+	}
 	res.report(ctx, len(ids), bulkWording{
 		add:             diags.AddAttributeError,
 		at:              path.Root("user_ids"),

@@ -211,13 +211,31 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 			return
 		}
 		resp.Diagnostics.AddWarning("Point User Abandoned",
-			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh token of user %q and removed it from state; the user still exists in Point.", userID))
+			fmt.Sprintf("Point has no endpoint that deletes users. The provider revoked the refresh token of user %q and removed it from state; the user still exists in Point.", userID))
 	default:
+		ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)
+		defer cancel()
 		resp.Diagnostics.AddWarning("Point User Abandoned",
-			fmt.Sprintf("Point has no endpoint that deletes users. Terraform removed user %q from state; the user still exists in Point. "+
-				"This resource did not revoke the user's refresh token: a point_refresh_token revokes its own token when it is destroyed, "+
-				"and deletion_policy = \"REVOKE\" revokes whatever token the user holds.", userID))
+			fmt.Sprintf("Point has no endpoint that deletes users. The provider removed user %q from state; the user still exists in Point. %s", userID, r.tokenLeft(ctx, userID)))
 	}
+}
+
+// tokenLeft says whether the user that an ABANDON destroy leaves holds a
+// refresh token, which then stays valid. The API key reads it; without
+// one, or when the read fails, the words say what may be left.
+func (r *userResource) tokenLeft(ctx context.Context, userID string) string {
+	const revokeAdvice = "To revoke it, invoke the point_revoke_refresh_token action for the user, or destroy with deletion_policy = \"REVOKE\"."
+	if r.data != nil && r.data.client != nil && r.data.client.HasAPIKey() {
+		user, err := r.data.client.GetUser(ctx, userID)
+		switch {
+		case err == nil && user.CurrentRefreshToken() == "":
+			return "It holds no refresh token."
+		case err == nil:
+			return "Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it. " + revokeAdvice
+		}
+	}
+	return "This resource did not revoke the user's refresh token, and could not read whether the user holds one: a point_refresh_token revokes the token it tracks when it is destroyed, " +
+		"and warns when that token was replaced and a newer one stays valid. " + revokeAdvice
 }
 
 func (r *userResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

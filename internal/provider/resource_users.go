@@ -493,9 +493,10 @@ func (r *usersResource) release(ctx context.Context, client *point.Client, opera
 	}
 	if policy != deletionRevoke {
 		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
-			fmt.Sprintf("Point has no endpoint that deletes users. Terraform stopped managing %d users (%s); they still exist in Point. "+
-				"Their refresh tokens were not revoked by point_users: a point_refresh_tokens (or point_refresh_token) revokes the tokens it manages when they leave it, "+
-				"and deletion_policy = \"REVOKE\" revokes whatever token a user holds.", len(ids), quoteIDs(ids)))
+			fmt.Sprintf("Point has no endpoint that deletes users. The provider stopped managing %d users (%s); they still exist in Point. "+
+				"point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid. "+
+				"A point_refresh_tokens (or point_refresh_token) revokes the tokens it tracks when they leave it, and warns about any it found replaced, whose newer token stays valid; "+
+				"deletion_policy = \"REVOKE\" revokes whatever token a user holds.", len(ids), quoteIDs(ids)))
 		return ids
 	}
 	res := forEachUser(ctx, ids, n, func(ctx context.Context, id string) error {
@@ -513,7 +514,7 @@ func (r *usersResource) release(ctx context.Context, client *point.Client, opera
 	revoked := res.done
 	if len(revoked) > 0 {
 		diags.AddAttributeWarning(path.Root("user_ids"), "Point Users Abandoned",
-			fmt.Sprintf("Point has no endpoint that deletes users. Terraform revoked the refresh tokens of %d users (%s) and stopped managing them; they still exist in Point.",
+			fmt.Sprintf("Point has no endpoint that deletes users. The provider revoked the refresh tokens of %d users (%s) and stopped managing them; they still exist in Point.",
 				len(revoked), quoteIDs(revoked)))
 	}
 	return revoked

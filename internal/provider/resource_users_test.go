@@ -249,7 +249,7 @@ func TestAccUsers_badInput(t *testing.T) {
 			{
 				Config:      pointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Attribute user_ids\[1\] must not contain`),
+				ExpectError: diagnosticMatching("Invalid User ID", `The user id "not/ok" in user_ids must not contain "/"`),
 			},
 			{
 				Config:      pointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),

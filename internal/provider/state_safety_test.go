@@ -329,7 +329,7 @@ func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
 	token := env.CurrentRefreshToken(userID)
 
 	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if !diagnosticPattern("This resource did not revoke the user's refresh token: a point_refresh_token revokes its own token when it is destroyed").MatchString(out) {
+	if !diagnosticPattern(fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. It holds no refresh token.", userID)).MatchString(out) {
 		t.Errorf("destroy output lacks the ABANDON warning:\n%s", out)
 	}
 	if regexp.MustCompile(`stays\s+valid`).MatchString(out) {
