@@ -37,11 +37,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on")
 	apiKey := fs.String("api-key", getenv("POINT_SANDBOX_API_KEY"), "organisation API `key` to accept (default $POINT_SANDBOX_API_KEY, else random)")
-	idempotent := fs.Bool("idempotent-create", false, "answer 200 instead of 409 when creating an existing user")
+	dialectName := fs.String("dialect", getenv("POINT_SANDBOX_DIALECT"), "the `name` of the dialect to speak, listed below (default $POINT_SANDBOX_DIALECT, else "+sandbox.DefaultDialect+")")
+	idempotent := fs.Bool("idempotent-create", false, "answer 200 instead of 409 when creating an existing user, whatever the dialect")
 	failureRate := fs.Float64("failure-rate", 0, "share (0..1) of API requests answered 503")
 	rateLimitEvery := fs.Int("rate-limit-every", 0, "answer every `N`th API request with 429 (0 disables)")
 	latency := fs.Duration("latency", 0, "delay added before answering each API request")
 	urlFile := fs.String("url-file", "", "write the base URL to `path` once listening")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of point-sandbox:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nDialects, the answers to what Point's reference leaves open (internal/point/CONTRACT.md):\n")
+		for _, d := range sandbox.Dialects {
+			fmt.Fprintf(fs.Output(), "  %-10s %s\n", d.Name, d.Summary)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,8 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkLoopback(*listen); err != nil {
 		return err
 	}
+	dialect, err := sandbox.DialectNamed(*dialectName)
+	if err != nil {
+		return fmt.Errorf("-dialect: %w", err)
+	}
 
-	s := sandbox.New(sandbox.Options{APIKey: *apiKey, IdempotentCreate: *idempotent})
+	s := sandbox.New(sandbox.Options{APIKey: *apiKey, IdempotentCreate: *idempotent, Dialect: dialect})
 	s.SetFaults(sandbox.Faults{FailureRate: *failureRate, RateLimitEvery: *rateLimitEvery, Latency: *latency})
 
 	ln, err := net.Listen("tcp", *listen)
