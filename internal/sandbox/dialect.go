@@ -185,11 +185,12 @@ func (e ErrorStyle) body(p problem, status int, r *http.Request, detail string) 
 	}
 	switch e {
 	case ErrorsNested:
+		message = upperFirst(message) + "."
 		if p == problemRouteNotFound && r != nil {
 			message = "Cannot " + r.Method + " " + r.URL.EscapedPath()
 		}
 		return map[string]any{
-			"error":  map[string]string{"code": sp.nested, "message": upperFirst(message) + "."},
+			"error":  map[string]string{"code": sp.nested, "message": message},
 			"status": status,
 		}
 	case ErrorsGateway:
