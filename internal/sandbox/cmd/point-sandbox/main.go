@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -81,14 +82,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	var spares spareConns
 	srv := &http.Server{
-		Handler:           s,
-		ConnState:         s.ConnState,
+		Handler: s,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			s.ConnState(c, st)
+			spares.track(c, st)
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30*time.Second + *latency,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(spares.closeAll)
 	url := "http://" + ln.Addr().String()
 
 	serveErr := make(chan error, 1)
@@ -117,6 +123,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// line that the suite did reach it.
 	fmt.Fprintf(stderr, "point-sandbox: stopped after %d API requests (users registered: %d)\n", s.Requests(), len(s.UserIDs()))
 	return nil
+}
+
+// spareConns holds the connections that have not sent a request yet.
+// Shutdown counts such a connection as busy until it is 5 seconds old, and
+// HTTP clients open spare ones that may never carry a request (Go's
+// transport keeps the one it dialed while another came free), so without
+// closing them every shutdown with a client still connected would wait out
+// its whole timeout and fail.
+type spareConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (sc *spareConns) track(c net.Conn, st http.ConnState) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if st == http.StateNew {
+		if sc.conns == nil {
+			sc.conns = make(map[net.Conn]struct{})
+		}
+		sc.conns[c] = struct{}{}
+		return
+	}
+	delete(sc.conns, c)
+}
+
+// closeAll closes the spare connections; the listener is closed by then,
+// so no new one comes.
+func (sc *spareConns) closeAll() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for c := range sc.conns {
+		_ = c.Close()
+	}
+	clear(sc.conns)
 }
 
 // checkLoopback refuses addresses reachable from other machines: the sandbox
