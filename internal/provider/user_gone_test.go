@@ -116,8 +116,9 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *
 // their tokens while every registration of one of them fails with 503 until
 // the retries run out. The apply creates both resources with warnings; an
 // apply without refresh cannot register the user (it plans nothing for
-// point_users) and says how to; the next apply registers it and issues its
-// token, with no state edited, and then nothing is left to do.
+// point_users), fails to issue its token and says how to go on; the next
+// apply registers it and issues its token, with no state edited, and then
+// nothing is left to do.
 func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *testEnv, front *spellingFront, endpoint string) {
 		cli := newTerraformCLI(t)
@@ -142,10 +143,12 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 		// Without refresh, point_users plans nothing and says so; the
 		// token of the unregistered user cannot be issued yet.
 		out, code = cli.Run("apply", "-refresh=false", "-input=false", "-auto-approve", "-no-color")
-		expectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
-		if code != 0 {
-			expectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first")
+		if code != 1 {
+			t.Errorf("apply -refresh=false exited %d, want 1: the token of a user not registered cannot be issued", code)
 		}
+		expectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
+		expectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
+			"at the next apply with refresh")
 		if strings.Contains(out, "not Point's own") {
 			t.Errorf("Point's 404 was taken for something else's:\n%s", out)
 		}
