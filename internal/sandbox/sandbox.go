@@ -221,9 +221,6 @@ func (s *Server) methodNotAllowed(pattern, allow string) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// ServeMux answers unclean paths with a redirect that keeps the method,
-	// so a client that builds ".../users//access_token" from an empty id
-	// would silently create a user called "access_token". Reject instead.
 	// A gateway that checks credentials first refuses a request without one
 	// before it knows whether the path is a route at all.
 	if s.dialect.CredentialsFirst && !hasBearer(r) {
@@ -231,6 +228,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeUnauthorized(w, r)
 		return
 	}
+	// ServeMux answers unclean paths with a redirect that keeps the method,
+	// so a client that builds ".../users//access_token" from an empty id
+	// would silently create a user called "access_token". Reject instead.
 	if p := r.URL.EscapedPath(); !isCleanPath(p) {
 		s.counts[routeUnmatched].Add(1)
 		if strings.HasPrefix(p, usersPrefix) {
