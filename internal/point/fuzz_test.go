@@ -226,13 +226,13 @@ func FuzzNotFoundComparison(f *testing.F) {
 		paths := append(c.requestPaths(routePath), c.requestPaths(otherPath)...)
 		first := []byte(strings.ReplaceAll(template, "PATH", "/prefix"+routePath))
 		second := []byte(strings.ReplaceAll(template, "PATH", "/prefix"+otherPath))
-		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(first, paths, userID)) {
+		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(first, paths, userID), nil) {
 			t.Fatalf("%q is not the same as itself", first)
 		}
 		if !json.Valid(first) || !json.Valid(second) {
 			return
 		}
-		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(second, paths, userID)) {
+		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(second, paths, userID), nil) {
 			t.Fatalf("%q and %q differ only in the path they quote, yet compare as different", first, second)
 		}
 	})

@@ -57,6 +57,12 @@ func jsonNotFound(body string) func(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// requestID returns a value that differs from one answer to the next, as
+// the request ids and timestamps of some servers' error bodies do.
+func requestID() string { return fmt.Sprintf("req-%d", requestIDs.Add(1)) }
+
+var requestIDs atomic.Int64
+
 func fixedNoRoute(body string) func(*http.Request) string {
 	return func(*http.Request) string { return body }
 }
@@ -113,7 +119,7 @@ func TestNotFound_pointsOwn(t *testing.T) {
 		name   string
 		server pointLike
 		// comparisons: the server checks credentials first, so each 404
-		// is also compared with a path that is no route.
+		// is also compared with a path that is no route, asked twice.
 		comparisons bool
 	}{
 		{"routes first, user_not_found", pointLike{userNotFound: jsonNotFound(`{"error":"user_not_found","message":"no user with this id"}`),
@@ -130,6 +136,12 @@ func TestNotFound_pointsOwn(t *testing.T) {
 			userNotFound: jsonNotFound(`{"statusCode":404}`), noRoute: expressNoRoute}, true},
 		{"credentials first, empty object", pointLike{credentialsFirst: true,
 			userNotFound: jsonNotFound(`{}`), noRoute: fixedNoRoute(`{"message":"no Route matched with those values"}`)}, true},
+		{"credentials first, a request id in every answer", pointLike{credentialsFirst: true,
+			userNotFound: func(w http.ResponseWriter, r *http.Request) {
+				jsonNotFound(`{"error":"not_found","message":"user not found","requestId":"` + requestID() + `"}`)(w, r)
+			}, noRoute: func(*http.Request) string {
+				return `{"error":"not_found","message":"no such route","requestId":"` + requestID() + `"}`
+			}}, true},
 		{"credentials first, a message quoting the path", pointLike{credentialsFirst: true,
 			userNotFound: func(w http.ResponseWriter, r *http.Request) {
 				jsonNotFound(fmt.Sprintf(`{"message":"%s: no such user"}`, r.URL.Path))(w, r)
@@ -148,7 +160,7 @@ func TestNotFound_pointsOwn(t *testing.T) {
 			}
 			want := notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1}
 			if tc.comparisons {
-				want.comparisons = 3
+				want.comparisons = 6
 			}
 			if got := sortNotFoundRequests(t, rec.requests()); got != want {
 				t.Errorf("requests = %+v, want %+v: one route check per 404, one credential check per client", got, want)
@@ -186,13 +198,18 @@ func TestNotFound_foreign(t *testing.T) {
 			notFoundRequests{calls: 3, routeChecks: 3}},
 		{"wrong prefix behind a gateway that checks credentials first", pointLike{credentialsFirst: true,
 			userNotFound: jsonNotFound(`{"error":"user_not_found"}`), noRoute: expressNoRoute}, "/v2",
-			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 3}},
+			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 6}},
 		{"wrong prefix behind a gateway, a fixed no-route body", pointLike{credentialsFirst: true,
 			userNotFound: jsonNotFound(`{"error":"user_not_found"}`), noRoute: fixedNoRoute(`{"error":"not_found","message":"no such route"}`)}, "/v2",
-			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 3}},
+			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 6}},
+		{"wrong prefix behind a gateway that puts a request id in each answer", pointLike{credentialsFirst: true,
+			userNotFound: jsonNotFound(`{"error":"user_not_found"}`), noRoute: func(*http.Request) string {
+				return `{"error":"not_found","requestId":"` + requestID() + `","at":"` + requestID() + `"}`
+			}}, "/v2",
+			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 6}},
 		{"credentials first, the same body for users and routes", pointLike{credentialsFirst: true,
 			userNotFound: jsonNotFound(`{"statusCode":404}`), noRoute: fixedNoRoute(`{"statusCode":404}`)}, "",
-			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 3}},
+			notFoundRequests{calls: 3, routeChecks: 3, credentialChecks: 1, comparisons: 6}},
 		{"the route check answered 404", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			respond(http.StatusNotFound, `{"error":"user_not_found"}`, "Content-Type", "application/json")(w, r, nil)
 		}), "", notFoundRequests{calls: 3, routeChecks: 3}},
@@ -304,7 +321,7 @@ func TestNotFound_concurrentChecks(t *testing.T) {
 			t.Errorf("error = %v, want Point's own 404", err)
 		}
 	}
-	want := notFoundRequests{calls: n, routeChecks: n, credentialChecks: 1, comparisons: n}
+	want := notFoundRequests{calls: n, routeChecks: n, credentialChecks: 1, comparisons: 2 * n}
 	if got := sortNotFoundRequests(t, rec.requests()); got != want {
 		t.Errorf("requests = %+v, want %+v", got, want)
 	}
