@@ -81,6 +81,9 @@ type Client struct {
 	waitMax        time.Duration
 	afterMax       time.Duration
 	http           *http.Client
+	// routing remembers how the endpoint answers a path that is no route,
+	// for the checks of a 404 (notfound.go).
+	routing *routingOrder
 }
 
 // New builds a Client from cfg. cfg.BaseURL must be an absolute URL, as
@@ -95,6 +98,7 @@ func New(cfg Config) *Client {
 		waitMin:        orDefault(cfg.RetryWaitMin, DefaultRetryWaitMin),
 		waitMax:        orDefault(cfg.RetryWaitMax, DefaultRetryWaitMax),
 		afterMax:       orDefault(cfg.RetryAfterMax, DefaultRetryAfterMax),
+		routing:        newRoutingOrder(),
 	}
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
@@ -139,11 +143,18 @@ type call struct {
 	method     string
 	route      string // route template, safe to log
 	path       string // escaped path, may hold a token
+	userID     string // the user the path names
 	credential string // sent as "Authorization: Bearer <credential>"
 	secrets    []string
 	policy     retryPolicy
 	// timeout bounds each attempt; zero means the client's request timeout.
 	timeout time.Duration
+	// withoutCredential sends no Authorization header; the credential is
+	// still masked.
+	withoutCredential bool
+	// check marks a request that checks another's 404: its own 404 is
+	// not checked.
+	check bool
 }
 
 // outcome tells an operation what happened across its attempts.
@@ -153,6 +164,8 @@ type outcome struct {
 	// connection lost after the request was written), so that a later answer
 	// can reflect that attempt's effect. It is nil when none may have.
 	unanswered error
+	// body is the body of the last answer.
+	body []byte
 }
 
 // do runs a call with retries and decodes a success body into out (when out
@@ -172,6 +185,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 	for attempt := 1; ; attempt++ {
 		fields["attempt"] = attempt
 		status, header, body, sent, err := c.send(ctx, cl, fields)
+		result.body = body
 		tooLarge := errors.Is(err, errBodyTooLarge)
 		if err != nil && !tooLarge {
 			if ctx.Err() != nil {
@@ -216,6 +230,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (outcome, error) {
 		apiErr.Attempts = attempt
 		apiErr.BaseURL = c.baseURL
 		if attempt > c.maxRetries || !cl.policy.retryStatus(status) {
+			if status == http.StatusNotFound && !cl.check && !tooLarge {
+				apiErr.Confirmed = c.confirmNotFound(ctx, cl, body)
+			}
 			return result, apiErr
 		}
 		wait := backoff(attempt, c.waitMin, c.waitMax)
@@ -253,7 +270,9 @@ func (c *Client) send(ctx context.Context, cl call, fields map[string]any) (stat
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+cl.credential)
+	if !cl.withoutCredential {
+		req.Header.Set("Authorization", "Bearer "+cl.credential)
+	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}

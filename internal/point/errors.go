@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +29,10 @@ type Error struct {
 	Attempts int
 	// BaseURL is where the request went, to name in advice about a wrong endpoint.
 	BaseURL string
+	// Confirmed is set on a 404 that the client confirmed as Point's own:
+	// what the request's path names does not exist (notfound.go). Code and
+	// Message play no part in it: Point documents no error bodies.
+	Confirmed bool
 }
 
 func (e *Error) Error() string {
@@ -58,25 +63,26 @@ func statusOf(err error) int {
 func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 
 // IsUserNotFound reports whether Point itself said that the user does not
-// exist: a 404 whose JSON error code names the user, such as
-// "user_not_found". Any other 404 (a proxy's page, a JSON "no such route"
-// from a wrong path prefix, an empty body) proves nothing about the user.
-func IsUserNotFound(err error) bool { return notFoundNaming(err, "user") }
+// exist: a 404 that the client confirmed as Point's own (notfound.go) to a
+// request that names the user alone: get user, create user, issue refresh
+// token or issue access token. Any other 404 (a proxy's page, a "no such
+// route" from a wrong path prefix) proves nothing about the user.
+func IsUserNotFound(err error) bool {
+	return confirmedNotFound(err, opGetUser, opCreateUser, opIssueRefreshToken, opIssueAccessToken)
+}
 
-// IsTokenNotFound reports whether Point itself said that a token is unknown,
-// revoked or expired: a 404 whose JSON error code names a token, such as
-// "token_not_found".
-func IsTokenNotFound(err error) bool { return notFoundNaming(err, "token") }
+// IsTokenNotFound reports whether Point itself said that a token is not
+// valid: a 404 that the client confirmed as Point's own to revoke access
+// token or revoke refresh token. Point does not say whether the token or
+// its user is unknown; either way the token no longer works.
+func IsTokenNotFound(err error) bool {
+	return confirmedNotFound(err, opRevokeAccessToken, opRevokeRefreshToken)
+}
 
-// notFoundNaming reports a 404 whose error code, in any case and with any
-// separators, contains subject. Only the code is read: messages of foreign
-// 404s often quote the request path, which names users and tokens too.
-func notFoundNaming(err error, subject string) bool {
+func confirmedNotFound(err error, operations ...string) bool {
 	var apiErr *Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
-		return false
-	}
-	return strings.Contains(strings.ToLower(apiErr.Code), subject)
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Confirmed &&
+		slices.Contains(operations, apiErr.Operation)
 }
 
 // IsConflict reports whether Point answered 409, as it does when creating a

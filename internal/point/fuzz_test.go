@@ -193,6 +193,47 @@ func FuzzErrorBody(f *testing.F) {
 			utf8.RuneCountInString(apiErr.Excerpt) > excerptLength+1 {
 			t.Fatalf("error %#v quotes more than %d characters", apiErr, excerptLength)
 		}
+		// No body makes a 404 Point's own: only the client's checks of the
+		// endpoint (notfound.go) do.
+		if apiErr.Confirmed || IsUserNotFound(apiErr) || IsTokenNotFound(apiErr) {
+			t.Fatalf("error %#v from a body alone counts as Point's own 404", apiErr)
+		}
 		checkText(t, apiErr.Error(), 1200)
+	})
+}
+
+// FuzzNotFoundComparison checks the comparison of a 404 with the answer to
+// a path that is no route: two answers that differ only in the request
+// path they quote are the same answer, and a body is the same as itself.
+func FuzzNotFoundComparison(f *testing.F) {
+	for _, seed := range []struct{ template, userID string }{
+		{`{"statusCode":404,"error":"Not Found","message":"Cannot GET PATH"}`, "alice"},
+		{`{"error":"not_found","message":"no such route","path":"PATH"}`, "bob@example.com"},
+		{`{"errors":[{"detail":"PATH"}],"id":"u"}`, "u"},
+		{`{"message":"PATH not found","n":1.50}`, "a b%2F"},
+		{`{}`, "x"},
+		{`[null, "PATH"]`, "\u00e9"},
+	} {
+		f.Add(seed.template, seed.userID)
+	}
+	base := "http://127.0.0.1:1/prefix"
+	c := New(Config{BaseURL: base})
+	f.Fuzz(func(t *testing.T, template, userID string) {
+		if userID == "" || strings.Contains(template, "~") {
+			return
+		}
+		routePath, otherPath := userPath(userID), noRoutePath(userID)
+		paths := append(c.requestPaths(routePath), c.requestPaths(otherPath)...)
+		first := []byte(strings.ReplaceAll(template, "PATH", "/prefix"+routePath))
+		second := []byte(strings.ReplaceAll(template, "PATH", "/prefix"+otherPath))
+		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(first, paths, userID), nil) {
+			t.Fatalf("%q is not the same as itself", first)
+		}
+		if !json.Valid(first) || !json.Valid(second) {
+			return
+		}
+		if !sameNotFound(normalizedJSON(first, paths, userID), normalizedJSON(second, paths, userID), nil) {
+			t.Fatalf("%q and %q differ only in the path they quote, yet compare as different", first, second)
+		}
 	})
 }

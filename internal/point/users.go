@@ -56,6 +56,16 @@ const bearerPrefix = "Bearer "
 // that would overflow a time.Duration.
 const maxExpiresInSeconds = 10 * 366 * 24 * 60 * 60
 
+// The operations, as errors and logs name them.
+const (
+	opCreateUser         = "create user"
+	opGetUser            = "get user"
+	opIssueRefreshToken  = "issue refresh token"
+	opRevokeRefreshToken = "revoke refresh token"
+	opIssueAccessToken   = "issue access token"
+	opRevokeAccessToken  = "revoke access token"
+)
+
 const (
 	routeUser              = "/organizations/users/{userId}"
 	routeAccessToken       = "/organizations/users/{userId}/access_token"
@@ -101,12 +111,12 @@ func (c *Client) CreateUser(ctx context.Context, userID string) (*User, error) {
 	}
 	var body userEnvelope
 	res, err := c.do(ctx, call{
-		operation: "create user", method: http.MethodPost, route: routeUser,
-		path: userPath(userID), credential: c.apiKey, policy: retrySafe,
+		operation: opCreateUser, method: http.MethodPost, route: routeUser,
+		path: userPath(userID), userID: userID, credential: c.apiKey, policy: retrySafe,
 	}, &body)
 	switch {
 	case err == nil:
-		return body.validate("create user")
+		return body.validate(opCreateUser)
 	case res.unanswered == nil, !IsConflict(err) && !isTransport(err):
 		return nil, err
 	}
@@ -148,12 +158,12 @@ func (c *Client) getUser(ctx context.Context, userID string, timeout time.Durati
 	}
 	var body userEnvelope
 	if _, err := c.do(ctx, call{
-		operation: "get user", method: http.MethodGet, route: routeUser,
-		path: userPath(userID), credential: c.apiKey, policy: retrySafe, timeout: timeout,
+		operation: opGetUser, method: http.MethodGet, route: routeUser,
+		path: userPath(userID), userID: userID, credential: c.apiKey, policy: retrySafe, timeout: timeout,
 	}, &body); err != nil {
 		return nil, err
 	}
-	return body.validate("get user")
+	return body.validate(opGetUser)
 }
 
 // IssueRefreshToken issues a new refresh token for the user; Point makes it
@@ -167,13 +177,13 @@ func (c *Client) IssueRefreshToken(ctx context.Context, userID string) (string, 
 	}
 	// Repeating this request is harmless: the last token issued wins.
 	if _, err := c.do(ctx, call{
-		operation: "issue refresh token", method: http.MethodPost, route: routeRefreshToken,
-		path: userPath(userID) + "/refresh_token", credential: c.apiKey, policy: retrySafe,
+		operation: opIssueRefreshToken, method: http.MethodPost, route: routeRefreshToken,
+		path: userPath(userID) + "/refresh_token", userID: userID, credential: c.apiKey, policy: retrySafe,
 	}, &body); err != nil {
 		return "", err
 	}
 	if body.RefreshToken == nil || body.RefreshToken.Token == "" {
-		return "", &DecodeError{Operation: "issue refresh token", Reason: `the body has no "refreshToken.token"`}
+		return "", &DecodeError{Operation: opIssueRefreshToken, Reason: `the body has no "refreshToken.token"`}
 	}
 	return body.RefreshToken.Token, nil
 }
@@ -182,8 +192,8 @@ func (c *Client) IssueRefreshToken(ctx context.Context, userID string) (string, 
 // be the one given.
 func (c *Client) RevokeRefreshToken(ctx context.Context, userID, refreshToken string) error {
 	_, err := c.do(ctx, call{
-		operation: "revoke refresh token", method: http.MethodDelete, route: routeRefreshToken,
-		path: userPath(userID) + "/refresh_token", credential: refreshToken, policy: retrySafe,
+		operation: opRevokeRefreshToken, method: http.MethodDelete, route: routeRefreshToken,
+		path: userPath(userID) + "/refresh_token", userID: userID, credential: refreshToken, policy: retrySafe,
 	}, nil)
 	return err
 }
@@ -195,12 +205,12 @@ func (c *Client) IssueAccessToken(ctx context.Context, userID, refreshToken stri
 	// Each attempt that reaches Point issues a token, so only attempts that
 	// never reached it are repeated.
 	if _, err := c.do(ctx, call{
-		operation: "issue access token", method: http.MethodPost, route: routeAccessToken,
-		path: userPath(userID) + "/access_token", credential: refreshToken, policy: retryUnsent,
+		operation: opIssueAccessToken, method: http.MethodPost, route: routeAccessToken,
+		path: userPath(userID) + "/access_token", userID: userID, credential: refreshToken, policy: retryUnsent,
 	}, &body); err != nil {
 		return AccessToken{}, err
 	}
-	return body.validate("issue access token")
+	return body.validate(opIssueAccessToken)
 }
 
 type accessTokenEnvelope struct {
@@ -232,8 +242,8 @@ func (e accessTokenEnvelope) validate(operation string) (AccessToken, error) {
 // RevokeAccessToken revokes an access token, authorised by the token itself.
 func (c *Client) RevokeAccessToken(ctx context.Context, userID, accessToken string) error {
 	_, err := c.do(ctx, call{
-		operation: "revoke access token", method: http.MethodDelete, route: routeAccessTokenRevoke,
-		path:       userPath(userID) + "/access_token/" + escapeSegment(accessToken),
+		operation: opRevokeAccessToken, method: http.MethodDelete, route: routeAccessTokenRevoke,
+		path: userPath(userID) + "/access_token/" + escapeSegment(accessToken), userID: userID,
 		credential: accessToken, secrets: []string{escapeSegment(accessToken)}, policy: retrySafe,
 	}, nil)
 	return err

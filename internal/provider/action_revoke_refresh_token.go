@@ -111,11 +111,12 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 	}
 
 	err = client.RevokeRefreshToken(ctx, userID, token)
-	if point.IsUserNotFound(err) {
+	gone, noLonger := noLongerCurrent(ctx, client, userID, token, err)
+	if gone {
 		addRevokeActionUserNotFound(userID, &resp.Diagnostics)
 		return
 	}
-	if noLongerCurrent(ctx, client, userID, token, err) {
+	if noLonger {
 		progress("The refresh token of Point user %q was already revoked or replaced.", userID)
 		resp.Diagnostics.AddWarning("Point Refresh Token Already Revoked",
 			fmt.Sprintf("The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it, so it no longer works. "+
@@ -138,16 +139,21 @@ func addRevokeActionUserNotFound(userID string, diags *diag.Diagnostics) {
 }
 
 // noLongerCurrent reports whether err, the answer to revoking token, says
-// that token is no longer the user's current one: Point answers 401, or a
-// 404 with its own token error code. A 404 that is not Point's own proves
-// nothing, so the user is read again to see whether token is still current.
-func noLongerCurrent(ctx context.Context, client *point.Client, userID, token string, err error) bool {
+// that token no longer works: Point answers 401, or a 404, for a token that
+// is no longer current or a user it does not know. Only a 404 confirmed as
+// Point's own says so by itself; after any 404 the user is read again, to
+// tell a user that is gone (userGone) from a token that was replaced, and,
+// after a 404 that is not Point's own, to see whether token is still current.
+func noLongerCurrent(ctx context.Context, client *point.Client, userID, token string, err error) (userGone, noLonger bool) {
 	switch {
-	case point.IsUnauthorized(err), point.IsTokenNotFound(err):
-		return true
+	case point.IsUnauthorized(err):
+		return false, true
 	case !point.IsNotFound(err):
-		return false
+		return false, false
 	}
 	user, getErr := client.GetUser(ctx, userID)
-	return getErr == nil && user.CurrentRefreshToken() != token
+	if point.IsUserNotFound(getErr) {
+		return true, false
+	}
+	return false, point.IsTokenNotFound(err) || (getErr == nil && user.CurrentRefreshToken() != token)
 }

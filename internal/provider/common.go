@@ -48,16 +48,17 @@ func revokeRefreshToken(ctx context.Context, client *point.Client, userID, token
 
 // revokeIfCurrent revokes token, the user's refresh token, and reports
 // whether it was still current: Point answers 401, or 404 (which the
-// contract allows), to one that is not. A 404 may also come from a proxy or
-// a wrong path prefix, with the token still valid, so unless Point's own
-// error code settles it, the user is read again (when the API key is at
-// hand) to see whether token is still the current one.
+// contract allows) for a token or a user it does not know. A 404 may also
+// come from a proxy or a wrong path prefix, with the token still valid, so
+// unless the client confirmed it as Point's own, the user is read again
+// (when the API key is at hand) to see whether token is still the current
+// one.
 func revokeIfCurrent(ctx context.Context, client *point.Client, userID, token string) (revoked bool, err error) {
 	err = client.RevokeRefreshToken(ctx, userID, token)
 	switch {
 	case err == nil:
 		return true, nil
-	case point.IsUnauthorized(err), point.IsUserNotFound(err), point.IsTokenNotFound(err):
+	case point.IsUnauthorized(err), point.IsTokenNotFound(err):
 		return false, nil
 	case !point.IsNotFound(err) || !client.HasAPIKey():
 		return false, err
@@ -201,10 +202,10 @@ func getNamedUser(ctx context.Context, client *point.Client, userID string, look
 }
 
 // ignoreNoLongerCurrent treats an access token revocation answered 401, or
-// 404 with Point's own error code, as done: the token was already revoked
-// or has expired.
+// a 404 confirmed as Point's own, as done: the token was already revoked
+// or has expired, or its user is gone.
 func ignoreNoLongerCurrent(err error) error {
-	if point.IsUnauthorized(err) || point.IsTokenNotFound(err) || point.IsUserNotFound(err) {
+	if point.IsUnauthorized(err) || point.IsTokenNotFound(err) {
 		return nil
 	}
 	return err
@@ -266,7 +267,7 @@ func apiErrorDetail(action string, err error) string {
 		errors.As(err, &apiErr)
 		hint = fmt.Sprintf("Point is rate limiting requests, and %s. Retry later, lower Terraform's -parallelism, or raise max_retries.", retriesRanOut(apiErr.Attempts))
 	case point.IsNotFound(err) && !point.IsUserNotFound(err) && !point.IsTokenNotFound(err) && errors.As(err, &apiErr):
-		hint = fmt.Sprintf("The 404 answer is not Point's own (Point names the missing user or token in a JSON error code), so it most likely came from something else at %s: a wrong path prefix in endpoint, or a proxy. "+
+		hint = fmt.Sprintf("The 404 answer is not Point's own (the provider checks that the path is one of Point's routes, which answer 401 without credentials, and that the answer is not the one for a path that is no route), so it most likely came from something else at %s: a wrong path prefix in endpoint, or a proxy. "+
 			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from Terraform state.", apiErr.BaseURL, envEndpoint)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 500:
 		hint = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."

@@ -165,6 +165,12 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 	case point.IsUnauthorized(err) && e.data.revokedInThisApply(userID, refreshToken):
 		openRevokedInThisApply(ctx, userID, cfg, resp)
 		return
+	case point.IsUserNotFound(err):
+		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
+			fmt.Sprintf("Point has no user %q, so no access token can be issued. Check user_id: it must be a user your organisation registered "+
+				"in the Point environment that the provider's environment or endpoint names. If this configuration creates the user, "+
+				"set user_id to point_user.<name>.id, so that Terraform opens the access token after creating the user.", userID))
+		return
 	case point.IsUnauthorized(err) && retried:
 		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
 			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while Terraform uses it. "+

@@ -249,9 +249,10 @@ func answerJSON(status int, body string) func(http.ResponseWriter, *http.Request
 // countingFront stands before Point for the bulk tests, in both modes. It
 // counts answers by route, user and status; it can answer a share of
 // requests with 503 before they reach Point, as the sandbox's FailureRate
-// does; and it can make users vanish: Point's own 404 to reads, and a
-// registration answered as a new user's, as if they had been deleted and
-// registered again.
+// does; and it can make users vanish: reads get Point's own answer for a
+// user it never had, in whatever words Point uses, and a registration is
+// answered as a new user's, as if they had been deleted and registered
+// again.
 type countingFront struct {
 	next http.Handler
 
@@ -312,9 +313,11 @@ func (f *countingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = rec.WriteString(`{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)
 	case vanished && route == sandbox.RouteGetUser:
-		rec.Header().Set("Content-Type", "application/json")
-		rec.WriteHeader(http.StatusNotFound)
-		_, _ = rec.WriteString(`{"error":"user_not_found","message":"no user with this id"}`)
+		// The same read for an id that no test registers.
+		ghost := r.Clone(r.Context())
+		ghost.URL.Path = "/organizations/users/" + userID + "-vanished"
+		ghost.URL.RawPath = ""
+		f.next.ServeHTTP(rec, ghost)
 	case vanished && route == sandbox.RouteCreateUser:
 		body, _ := json.Marshal(map[string]any{"user": map[string]any{"id": userID, "refreshToken": nil}})
 		rec.Header().Set("Content-Type", "application/json")

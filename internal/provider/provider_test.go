@@ -28,6 +28,11 @@ const envRealPoint = "POINT_TEST_REAL"
 
 func realPoint() bool { return os.Getenv(envRealPoint) == "1" }
 
+// envSandboxDialect names the dialect the in-memory sandbox speaks (see
+// sandbox.Dialects), so that the whole suite can run in each; the default
+// is the reference dialect.
+const envSandboxDialect = "POINT_SANDBOX_DIALECT"
+
 // realPointSettings holds POINT_API_KEY, POINT_ENDPOINT and
 // POINT_ENVIRONMENT as the test process started with them. They choose the
 // Point API of the real mode and are not settings for the providers under
@@ -92,6 +97,11 @@ func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 		env.Endpoint = baseURL
 		env.prefix = "tfacc-" + randomHex(4) + "-"
 	} else {
+		dialect, err := sandbox.DialectNamed(os.Getenv(envSandboxDialect))
+		if err != nil {
+			t.Fatalf("%s: %v", envSandboxDialect, err)
+		}
+		opts.Dialect = dialect
 		env.Sandbox = sandbox.New(opts)
 		url, closeFn := env.Sandbox.Start()
 		t.Cleanup(closeFn)

@@ -391,7 +391,8 @@ func (g *issuing) report(ctx context.Context, total int, creating bool, diags *d
 		next:            "Users that had a token keep it; the next apply issues the others: its plan shows their tokens as unknown.",
 		hint: func(err error) string {
 			if point.IsUserNotFound(err) {
-				return ": Point has no such users; register them first, for example with point_users"
+				return ": Point has no such users; register them first, for example with point_users " +
+					"(a point_users that could not register them in an earlier apply does so at the next apply with refresh)"
 			}
 			return ""
 		},

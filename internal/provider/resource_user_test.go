@@ -154,6 +154,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 
 func TestAccUser_alreadyExists(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
+	env.RequireCreateConflict()
 	userID := env.UserID("taken")
 	token := env.AddUser(userID)
 
@@ -188,13 +189,13 @@ func TestAccUser_alreadyExists(t *testing.T) {
 	}
 }
 
-// TestAccUser_idempotentCreateAdopts needs the sandbox's switch to answer
-// 200 to the creation of an existing user.
+// TestAccUser_idempotentCreateAdopts: a Point that answers 200 with the
+// existing user to its creation lets point_user adopt it, token and all.
 func TestAccUser_idempotentCreateAdopts(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{IdempotentCreate: true})
-	env.RequireSandbox()
+	env := newTestEnv(t, sandbox.Options{})
+	env.RequireIdempotentCreate()
 	userID := env.UserID("adopted")
-	token := env.Sandbox.AddUser(userID)
+	token := env.AddUser(userID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -206,11 +207,16 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 				},
 				Check: func(*terraform.State) error {
-					if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-						return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
+					if env.Sandbox != nil {
+						if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+							return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
+						}
 					}
-					if got, _ := env.Sandbox.CurrentRefreshToken(userID); got != token {
+					if got := env.CurrentRefreshToken(userID); got != token {
 						return fmt.Errorf("adopting the user changed its refresh token")
+					}
+					if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+						return err
 					}
 					return expectRequests(env, sandbox.RouteCreateUser, 1)
 				},

@@ -307,6 +307,11 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 			if !unregistered[id] {
 				gone = append(gone, id)
 			}
+		case unregistered[id] && point.IsNotFound(err):
+			// Never recorded as registered, so it leaves user_ids as the
+			// others the last apply could not register do, whoever
+			// answered 404: at worst the next apply meets the same 404.
+			// Its unanswered mark stays, so that a 409 then adopts it.
 		default:
 			return err
 		}

@@ -153,6 +153,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	cli := newTerraformCLI(t)
 	env := newTestEnv(t, sandbox.Options{})
+	env.RequireCreateConflict()
 	t.Parallel()
 	front, endpoint := newCountingFront(t, env)
 	ids := numberedUserIDs(env, "exists", 12)

@@ -282,6 +282,7 @@ resource "echo" "test" {}
 // adopted with the same warning as for a lost answer, never silently.
 func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
+	env.RequireCreateConflict()
 	userID := env.UserID("retried-create")
 	var creates atomic.Int32
 	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 )
@@ -70,6 +71,67 @@ func (e *testEnv) RevokeRefreshToken(id string) {
 	}
 }
 
+// RequireCreateConflict is for tests of how the provider takes Point's 409
+// to the creation of a user Point already has. The sandbox is switched to
+// answer 409; real Point is asked once per run, and the test skipped if
+// Point answers 200 with the existing user instead, as the reference
+// allows.
+func (e *testEnv) RequireCreateConflict() {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		e.Sandbox.SetIdempotentCreate(false)
+		return
+	}
+	if e.createsIdempotently() {
+		e.t.Skip("Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
+	}
+}
+
+// RequireIdempotentCreate is RequireCreateConflict's opposite, for tests of
+// a Point that answers 200 with the existing user.
+func (e *testEnv) RequireIdempotentCreate() {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		e.Sandbox.SetIdempotentCreate(true)
+		return
+	}
+	if !e.createsIdempotently() {
+		e.t.Skip("Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
+	}
+}
+
+var realPointCreate struct {
+	once       sync.Once
+	idempotent bool
+	err        error
+}
+
+// createsIdempotently registers a user of its own twice, once per run, and
+// reports whether real Point answered the second time with the user rather
+// than 409.
+func (e *testEnv) createsIdempotently() bool {
+	e.t.Helper()
+	realPointCreate.once.Do(func() {
+		ctx := context.Background()
+		id := e.UserID("probe-create")
+		if _, err := e.Client.CreateUser(ctx, id); err != nil {
+			realPointCreate.err = fmt.Errorf("registering user %q: %w", id, err)
+			return
+		}
+		_, err := e.Client.CreateUser(ctx, id)
+		switch {
+		case err == nil:
+			realPointCreate.idempotent = true
+		case !point.IsConflict(err):
+			realPointCreate.err = fmt.Errorf("registering user %q again: %w", id, err)
+		}
+	})
+	if realPointCreate.err != nil {
+		e.t.Fatalf("asking Point how it answers the creation of an existing user: %v", realPointCreate.err)
+	}
+	return realPointCreate.idempotent
+}
+
 // CheckRefreshTokenAccepted fails unless Point issues an access token for
 // the refresh token; it revokes that access token again.
 func (e *testEnv) CheckRefreshTokenAccepted(userID, refreshToken string) error {
@@ -81,9 +143,10 @@ func (e *testEnv) CheckRefreshTokenAccepted(userID, refreshToken string) error {
 	return e.Client.RevokeAccessToken(ctx, userID, access.Token)
 }
 
-// CheckRefreshTokenRefused fails unless Point answers 401 to an access
-// token request with the refresh token: one that was rotated or revoked
-// no longer issues access tokens.
+// CheckRefreshTokenRefused fails unless Point refuses an access token
+// request with the refresh token: one that was rotated or revoked no longer
+// issues access tokens. The reference does not say how Point refuses, so
+// 401, 403 and 404 all count; any other failure proves nothing.
 func (e *testEnv) CheckRefreshTokenRefused(userID, refreshToken string) error {
 	if refreshToken == "" {
 		return fmt.Errorf("no refresh token of %q to check", userID)
@@ -94,14 +157,21 @@ func (e *testEnv) CheckRefreshTokenRefused(userID, refreshToken string) error {
 		_ = e.Client.RevokeAccessToken(ctx, userID, access.Token)
 		return fmt.Errorf("Point still issues access tokens for a refresh token of %q that should be replaced or revoked", userID)
 	}
-	if !point.IsUnauthorized(err) {
-		return fmt.Errorf("Point should answer 401 to the replaced or revoked refresh token of %q, got err = %w", userID, err)
+	if !refusal(err) {
+		return fmt.Errorf("Point should refuse the replaced or revoked refresh token of %q with 401, 403 or 404, got err = %w", userID, err)
 	}
 	return nil
 }
 
+// refusal reports whether Point refused a credential: 401, 403 or 404, as
+// the reference leaves open which.
+func refusal(err error) bool {
+	return point.IsUnauthorized(err) || point.IsForbidden(err) || point.IsNotFound(err)
+}
+
 // CheckAccessTokenRevoked fails unless Point refuses the access token: a
-// revoked or expired one cannot revoke itself, and Point answers 401 or 404.
+// revoked or expired one cannot revoke itself, and Point answers 401, 403
+// or 404.
 func (e *testEnv) CheckAccessTokenRevoked(userID, accessToken string) error {
 	if accessToken == "" {
 		return fmt.Errorf("no access token of %q to check", userID)
@@ -110,7 +180,7 @@ func (e *testEnv) CheckAccessTokenRevoked(userID, accessToken string) error {
 	switch {
 	case err == nil:
 		return fmt.Errorf("Point still accepted an access token of %q that should be revoked (it is revoked now)", userID)
-	case point.IsUnauthorized(err), point.IsNotFound(err):
+	case refusal(err):
 		return nil
 	}
 	return fmt.Errorf("checking an access token of %q: %w", userID, err)

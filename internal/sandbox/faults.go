@@ -35,6 +35,8 @@ type faultInjector struct {
 	rng *rand.Rand
 	// n counts API requests since the last SetFaults, for RateLimitEvery.
 	n int
+	// writeError answers an injected failure in the server's dialect.
+	writeError func(w http.ResponseWriter, r *http.Request, status int, p problem, detail string)
 }
 
 // SetFaults replaces the fault configuration. It restarts the RateLimitEvery
@@ -93,11 +95,11 @@ func (fi *faultInjector) serve(w http.ResponseWriter, r *http.Request, handle fu
 	}
 	switch v.status {
 	case http.StatusServiceUnavailable:
-		writeError(w, v.status, "unavailable", "service temporarily unavailable (injected)")
+		fi.writeError(w, r, v.status, problemUnavailable, "")
 		return
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", v.retryAfter)
-		writeError(w, v.status, "rate_limited", "too many requests (injected)")
+		fi.writeError(w, r, v.status, problemRateLimited, "")
 		return
 	}
 	if v.answerDelay <= 0 {

@@ -82,7 +82,7 @@ func (s *Server) Connections() int { return int(s.connections.Load()) }
 // For an existing user nothing changes and its current refresh token is
 // returned ("" if revoked).
 func (s *Server) AddUser(id string) (refreshToken string) {
-	u, _ := s.store.createUser(id)
+	u, _ := s.store.createUser(id, s.now())
 	if u.RefreshToken == nil {
 		return ""
 	}
@@ -140,7 +140,7 @@ func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
 	st.AccessTokensIssued = len(s.store.access)
 	st.AccessTokensRevoked = s.store.accessRevoked
 	s.store.mu.Unlock()
-	writeJSON(w, http.StatusOK, st)
+	s.writeJSON(w, http.StatusOK, st)
 }
 
 // ManualClock is a clock that tests move by hand, for Options.Now and for

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -31,8 +32,11 @@ type Options struct {
 	// AccessTokenTTL defaults to 24h; expiresIn in responses is this in seconds.
 	AccessTokenTTL time.Duration
 	// IdempotentCreate makes POST on an existing user return 200 with the
-	// existing user instead of 409.
+	// existing user instead of 409, whatever the dialect says.
 	IdempotentCreate bool
+	// Dialect answers the questions the reference leaves open; the zero
+	// value is the reference dialect.
+	Dialect Dialect
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -44,6 +48,8 @@ type Server struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+	// dialect is never changed after New.
+	dialect Dialect
 
 	idempotentCreate atomic.Bool
 	mux              *http.ServeMux
@@ -122,11 +128,12 @@ const (
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
 	s := &Server{
-		apiKey: opts.APIKey,
-		secret: opts.JWTSecret,
-		ttl:    opts.AccessTokenTTL,
-		now:    opts.Now,
-		mux:    http.NewServeMux(),
+		apiKey:  opts.APIKey,
+		secret:  opts.JWTSecret,
+		ttl:     opts.AccessTokenTTL,
+		now:     opts.Now,
+		dialect: opts.Dialect,
+		mux:     http.NewServeMux(),
 	}
 	if s.apiKey == "" {
 		s.apiKey = "sandbox-key-" + hex.EncodeToString(randomBytes(16))
@@ -140,8 +147,9 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.idempotentCreate.Store(opts.IdempotentCreate)
+	s.idempotentCreate.Store(opts.IdempotentCreate || opts.Dialect.IdempotentCreate)
 	s.store.init()
+	s.faults.writeError = s.writeError
 	s.faults.set(Faults{})
 	s.routes()
 	return s
@@ -163,13 +171,13 @@ func (s *Server) routes() {
 	s.methodNotAllowed("/organizations/users/{userId}/refresh_token", "DELETE, POST")
 	s.mux.HandleFunc(usersPrefix+"{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.counts[routeUnmatched].Add(1)
-		writeError(w, http.StatusBadRequest, "invalid_user_id", "user id must not be empty")
+		s.writeError(w, r, http.StatusBadRequest, problemInvalidUserID, "user id must not be empty")
 	})
 
 	s.mux.HandleFunc("GET "+statePath, s.serveState)
 	s.mux.HandleFunc(statePath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+		s.writeError(w, r, http.StatusMethodNotAllowed, problemMethodNotAllowed, "")
 	})
 
 	// Registered exactly so that ServeMux does not redirect it to the
@@ -182,7 +190,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/_sandbox/") {
 		s.counts[routeUnmatched].Add(1)
 	}
-	writeError(w, http.StatusNotFound, "not_found", "no such route")
+	s.writeError(w, r, http.StatusNotFound, problemRouteNotFound, "")
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, userID string)
@@ -195,7 +203,7 @@ func (s *Server) handle(rt route, h apiHandler) {
 		s.faults.serve(w, r, func(w http.ResponseWriter) {
 			id := r.PathValue("userId")
 			if msg := validateUserID(id); msg != "" {
-				writeError(w, http.StatusBadRequest, "invalid_user_id", msg)
+				s.writeError(w, r, http.StatusBadRequest, problemInvalidUserID, msg)
 				return
 			}
 			h(w, r, id)
@@ -207,25 +215,45 @@ func (s *Server) methodNotAllowed(pattern, allow string) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.counts[routeUnmatched].Add(1)
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+		s.writeError(w, r, http.StatusMethodNotAllowed, problemMethodNotAllowed, "")
 	})
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A gateway that checks credentials first refuses a request without one
+	// before it knows whether the path is a route at all.
+	if s.dialect.CredentialsFirst && !hasBearer(r) {
+		s.countRoute(r)
+		s.writeUnauthorized(w, r)
+		return
+	}
 	// ServeMux answers unclean paths with a redirect that keeps the method,
 	// so a client that builds ".../users//access_token" from an empty id
 	// would silently create a user called "access_token". Reject instead.
 	if p := r.URL.EscapedPath(); !isCleanPath(p) {
 		s.counts[routeUnmatched].Add(1)
 		if strings.HasPrefix(p, usersPrefix) {
-			writeError(w, http.StatusBadRequest, "invalid_user_id", "user id must not be empty, \".\" or \"..\"")
+			s.writeError(w, r, http.StatusBadRequest, problemInvalidUserID, "user id must not be empty, \".\" or \"..\"")
 			return
 		}
-		writeError(w, http.StatusNotFound, "not_found", "no such route")
+		s.writeError(w, r, http.StatusNotFound, problemRouteNotFound, "")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// countRoute counts a request answered before routing under the route it
+// is for, or as unmatched.
+func (s *Server) countRoute(r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+		return
+	}
+	i := slices.Index(routeNames[:numRoutes], RouteOf(r))
+	if i < 0 {
+		i = int(routeUnmatched)
+	}
+	s.counts[i].Add(1)
 }
 
 // APIKey returns the organisation API key the server accepts.
@@ -233,6 +261,13 @@ func (s *Server) APIKey() string { return s.apiKey }
 
 // SetIdempotentCreate switches between 409 and 200 for creating an existing user.
 func (s *Server) SetIdempotentCreate(on bool) { s.idempotentCreate.Store(on) }
+
+// IdempotentCreate reports whether creating an existing user answers 200
+// with that user rather than 409.
+func (s *Server) IdempotentCreate() bool { return s.idempotentCreate.Load() }
+
+// Dialect returns the dialect the server speaks.
+func (s *Server) Dialect() Dialect { return s.dialect }
 
 // ConnState counts new connections; set it as http.Server.ConnState.
 func (s *Server) ConnState(_ net.Conn, st http.ConnState) {
@@ -255,12 +290,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	idempotent := s.idempotentCreate.Load()
-	u, created := s.store.createUser(id)
+	u, created := s.store.createUser(id, s.now())
 	if !created && !idempotent {
-		writeError(w, http.StatusConflict, "user_exists", "a user with this id already exists")
+		s.writeError(w, r, http.StatusConflict, problemUserExists, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, userResponse{u})
+	s.writeUser(w, u)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
@@ -269,41 +304,44 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	u, ok := s.store.user(id)
 	if !ok {
-		writeUserNotFound(w)
+		s.writeError(w, r, http.StatusNotFound, problemUserNotFound, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, userResponse{u})
+	s.writeUser(w, u)
 }
 
 func (s *Server) issueAccessToken(w http.ResponseWriter, r *http.Request, id string) {
 	tok, ok := bearer(r)
 	if !ok {
-		writeUnauthorized(w)
+		s.writeUnauthorized(w, r)
 		return
 	}
-	jwt, err := s.store.issueAccessToken(id, tok, s.now(), s.ttl, s.secret)
+	jwt, err := s.store.issueAccessToken(id, tok, s.now(), s.ttl, s.secret, &s.dialect)
 	if err != nil {
-		s.writeStoreError(w, err)
+		s.writeStoreError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, accessTokenResponse{accessTokenJSON{
+	s.writeSuccess(w, "accessToken", accessTokenJSON{
 		Token:     "Bearer " + jwt,
 		ExpiresIn: int64(s.ttl / time.Second),
-	}})
+	})
 }
 
 func (s *Server) revokeAccessToken(w http.ResponseWriter, r *http.Request, id string) {
 	tok, ok := bearer(r)
 	if !ok {
-		writeUnauthorized(w)
+		s.writeUnauthorized(w, r)
 		return
 	}
 	pathTok := r.PathValue("accessToken")
 	if err := s.store.revokeAccessToken(id, pathTok, tok, s.now()); err != nil {
-		s.writeStoreError(w, err)
+		if errors.Is(err, errTokenNotFound) && s.dialect.staleAccessTokenStatus() == http.StatusUnauthorized {
+			err = errUnauthorized
+		}
+		s.writeStoreError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeRevoked(w)
 }
 
 func (s *Server) issueRefreshToken(w http.ResponseWriter, r *http.Request, id string) {
@@ -312,45 +350,54 @@ func (s *Server) issueRefreshToken(w http.ResponseWriter, r *http.Request, id st
 	}
 	tok, ok := s.store.rotateRefreshToken(id)
 	if !ok {
-		writeUserNotFound(w)
+		s.writeError(w, r, http.StatusNotFound, problemUserNotFound, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, refreshTokenResponse{tokenJSON{tok}})
+	s.writeSuccess(w, "refreshToken", tokenJSON{tok})
 }
 
 func (s *Server) revokeRefreshToken(w http.ResponseWriter, r *http.Request, id string) {
 	tok, ok := bearer(r)
 	if !ok {
-		writeUnauthorized(w)
+		s.writeUnauthorized(w, r)
 		return
 	}
 	if err := s.store.revokeRefreshToken(id, tok); err != nil {
-		s.writeStoreError(w, err)
+		if errors.Is(err, errUnauthorized) && s.dialect.staleRefreshTokenStatus() == http.StatusNotFound {
+			err = errTokenNotFound
+		}
+		s.writeStoreError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeRevoked(w)
 }
 
 func (s *Server) checkAPIKey(w http.ResponseWriter, r *http.Request) bool {
 	tok, ok := bearer(r)
 	if !ok || !secretEqual(tok, s.apiKey) {
-		writeUnauthorized(w)
+		s.writeUnauthorized(w, r)
 		return false
 	}
 	return true
 }
 
-func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
+func (s *Server) writeStoreError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errUserNotFound):
-		writeUserNotFound(w)
+		s.writeError(w, r, http.StatusNotFound, problemUserNotFound, "")
 	case errors.Is(err, errUnauthorized):
-		writeUnauthorized(w)
+		s.writeUnauthorized(w, r)
 	case errors.Is(err, errTokenNotFound):
-		writeError(w, http.StatusNotFound, "token_not_found", "access token is unknown, expired or revoked")
+		s.writeError(w, r, http.StatusNotFound, problemTokenNotFound, "")
 	default:
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		s.writeError(w, r, http.StatusInternalServerError, problemInternal, "")
 	}
+}
+
+// hasBearer reports whether the request carries a well-formed bearer credential.
+func hasBearer(r *http.Request) bool {
+	_, ok := bearer(r)
+	return ok
 }
 
 // bearer returns the credential of a well-formed "Authorization: Bearer x" header.
@@ -418,6 +465,9 @@ type userJSON struct {
 	FirstName    *string    `json:"firstName"`
 	Timezone     *string    `json:"timezone"`
 	RefreshToken *tokenJSON `json:"refreshToken"`
+
+	// createdAt is shown only by dialects with ExtraFields.
+	createdAt time.Time
 }
 
 type userResponse struct {
@@ -442,7 +492,8 @@ type errorJSON struct {
 	Message string `json:"message"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers v as JSON in the dialect's content type.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -450,22 +501,45 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	b = append(b, '\n')
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", s.dialect.contentType())
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorJSON{Error: code, Message: msg})
+// writeSuccess answers 200 with {key: v}, and the dialect's extra fields.
+func (s *Server) writeSuccess(w http.ResponseWriter, key string, v any) {
+	body := map[string]any{key: v}
+	if s.dialect.ExtraFields {
+		body["requestId"] = "req_" + hex.EncodeToString(randomBytes(8))
+	}
+	s.writeJSON(w, http.StatusOK, body)
 }
 
-func writeUnauthorized(w http.ResponseWriter) {
-	writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid credentials")
+func (s *Server) writeUser(w http.ResponseWriter, u userJSON) {
+	s.writeSuccess(w, "user", s.dialect.userObject(u))
 }
 
-func writeUserNotFound(w http.ResponseWriter) {
-	writeError(w, http.StatusNotFound, "user_not_found", "no user with this id")
+func (s *Server) writeRevoked(w http.ResponseWriter) {
+	switch s.dialect.Revoked {
+	case RevokedJSON:
+		s.writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
+	case RevokedEmpty:
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// writeError answers p in the dialect's spelling; detail, when not empty,
+// replaces its message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, p problem, detail string) {
+	s.writeJSON(w, status, s.dialect.Errors.body(p, status, r, detail))
+}
+
+func (s *Server) writeUnauthorized(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, http.StatusUnauthorized, problemUnauthorized, "")
 }
 
 func randomBytes(n int) []byte {

@@ -377,8 +377,8 @@ func TestIssueAccessToken(t *testing.T) {
 	if err != nil || !tok.Valid {
 		t.Fatalf("token does not verify: %v", err)
 	}
-	if claims.Subject != "erin" {
-		t.Errorf("sub = %q", claims.Subject)
+	if claims.Subject != "point|erin" {
+		t.Errorf("sub = %q, want point|erin as in the reference's example token", claims.Subject)
 	}
 	if !claims.IssuedAt.Equal(clock.Now()) || !claims.ExpiresAt.Equal(clock.Now().Add(time.Hour)) {
 		t.Errorf("iat, exp = %v, %v", claims.IssuedAt, claims.ExpiresAt)

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
@@ -59,6 +58,10 @@ type AccessTokenRecord struct {
 type user struct {
 	profile      Profile
 	refreshToken string // "" once revoked
+	created      time.Time
+	// pointID is Point's own id for the user, for dialects whose access
+	// tokens name it.
+	pointID string
 }
 
 type store struct {
@@ -78,13 +81,17 @@ func (st *store) init() {
 
 // createUser adds id with a fresh refresh token. For an existing id it
 // changes nothing and reports created == false.
-func (st *store) createUser(id string) (u userJSON, created bool) {
+func (st *store) createUser(id string, now time.Time) (u userJSON, created bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if existing, ok := st.users[id]; ok {
 		return existing.json(id), false
 	}
-	nu := &user{refreshToken: st.newRefreshToken()}
+	nu := &user{
+		refreshToken: st.newRefreshToken(),
+		created:      now,
+		pointID:      base64.RawURLEncoding.EncodeToString(randomBytes(15)),
+	}
 	st.users[id] = nu
 	return nu.json(id), true
 }
@@ -171,8 +178,9 @@ func (st *store) forceRevokeRefreshToken(id string) bool {
 	return true
 }
 
-// issueAccessToken signs a JWT for id if refreshToken is the user's current one.
-func (st *store) issueAccessToken(id, refreshToken string, now time.Time, ttl time.Duration, secret []byte) (string, error) {
+// issueAccessToken signs a JWT for id, with the claims of dialect d, if
+// refreshToken is the user's current one.
+func (st *store) issueAccessToken(id, refreshToken string, now time.Time, ttl time.Duration, secret []byte, d *Dialect) (string, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	u, ok := st.users[id]
@@ -183,12 +191,7 @@ func (st *store) issueAccessToken(id, refreshToken string, now time.Time, ttl ti
 		return "", errUnauthorized
 	}
 	exp := now.Add(ttl)
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject:   id,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(exp),
-		ID:        hex.EncodeToString(randomBytes(16)),
-	}).SignedString(secret)
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, d.claims(id, u.pointID, now, exp)).SignedString(secret)
 	if err != nil {
 		return "", err
 	}
@@ -235,6 +238,7 @@ func (st *store) newRefreshToken() string {
 func (u *user) json(id string) userJSON {
 	j := userJSON{
 		ID:          id,
+		createdAt:   u.created,
 		Email:       u.profile.Email,
 		Birthday:    u.profile.Birthday,
 		Height:      u.profile.Height,

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,11 +38,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on")
 	apiKey := fs.String("api-key", getenv("POINT_SANDBOX_API_KEY"), "organisation API `key` to accept (default $POINT_SANDBOX_API_KEY, else random)")
-	idempotent := fs.Bool("idempotent-create", false, "answer 200 instead of 409 when creating an existing user")
+	dialectName := fs.String("dialect", getenv("POINT_SANDBOX_DIALECT"), "the `name` of the dialect to speak, listed below (default $POINT_SANDBOX_DIALECT, else "+sandbox.DefaultDialect+")")
+	idempotent := fs.Bool("idempotent-create", false, "answer 200 instead of 409 when creating an existing user, whatever the dialect")
 	failureRate := fs.Float64("failure-rate", 0, "share (0..1) of API requests answered 503")
 	rateLimitEvery := fs.Int("rate-limit-every", 0, "answer every `N`th API request with 429 (0 disables)")
 	latency := fs.Duration("latency", 0, "delay added before answering each API request")
 	urlFile := fs.String("url-file", "", "write the base URL to `path` once listening")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of point-sandbox:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nDialects, the answers to what Point's reference leaves open (internal/point/CONTRACT.md):\n")
+		for _, d := range sandbox.Dialects {
+			fmt.Fprintf(fs.Output(), "  %-10s %s\n", d.Name, d.Summary)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,22 +70,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkLoopback(*listen); err != nil {
 		return err
 	}
+	dialect, err := sandbox.DialectNamed(*dialectName)
+	if err != nil {
+		return fmt.Errorf("-dialect: %w", err)
+	}
 
-	s := sandbox.New(sandbox.Options{APIKey: *apiKey, IdempotentCreate: *idempotent})
+	s := sandbox.New(sandbox.Options{APIKey: *apiKey, IdempotentCreate: *idempotent, Dialect: dialect})
 	s.SetFaults(sandbox.Faults{FailureRate: *failureRate, RateLimitEvery: *rateLimitEvery, Latency: *latency})
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
+	var spares spareConns
 	srv := &http.Server{
-		Handler:           s,
-		ConnState:         s.ConnState,
+		Handler: s,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			s.ConnState(c, st)
+			spares.track(c, st)
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30*time.Second + *latency,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(spares.closeAll)
 	url := "http://" + ln.Addr().String()
 
 	serveErr := make(chan error, 1)
@@ -104,6 +123,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// line that the suite did reach it.
 	fmt.Fprintf(stderr, "point-sandbox: stopped after %d API requests (users registered: %d)\n", s.Requests(), len(s.UserIDs()))
 	return nil
+}
+
+// spareConns holds the connections that have not sent a request yet.
+// Shutdown counts such a connection as busy until it is 5 seconds old, and
+// HTTP clients open spare ones that may never carry a request (Go's
+// transport keeps the one it dialed while another came free), so without
+// closing them every shutdown with a client still connected would wait out
+// its whole timeout and fail.
+type spareConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (sc *spareConns) track(c net.Conn, st http.ConnState) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if st == http.StateNew {
+		if sc.conns == nil {
+			sc.conns = make(map[net.Conn]struct{})
+		}
+		sc.conns[c] = struct{}{}
+		return
+	}
+	delete(sc.conns, c)
+}
+
+// closeAll closes the spare connections; the listener is closed by then,
+// so no new one comes.
+func (sc *spareConns) closeAll() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for c := range sc.conns {
+		_ = c.Close()
+	}
+	clear(sc.conns)
 }
 
 // checkLoopback refuses addresses reachable from other machines: the sandbox

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 type syncBuffer struct {
@@ -30,23 +35,52 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestRun(t *testing.T) {
+// startRun runs the command with args and env until the test ends, and
+// returns its base URL once it listens, a function that stops it and
+// returns its error, and its output.
+func startRun(t *testing.T, args []string, env map[string]string) (base string, stop func() error, stdout, stderr *syncBuffer) {
+	t.Helper()
 	urlFile := filepath.Join(t.TempDir(), "url")
-	env := map[string]string{"POINT_SANDBOX_API_KEY": "env-key"}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-url-file", urlFile, "-idempotent-create", "-rate-limit-every", "1000"},
-			func(k string) string { return env[k] }, &stdout, &stderr)
+		done <- run(ctx, append([]string{"-url-file", urlFile}, args...), func(k string) string { return env[k] }, stdout, stderr)
 	}()
+	stopped := false
+	stop = func() error {
+		t.Helper()
+		cancel()
+		// Well past the command's own 5-second shutdown timeout, so that a
+		// slow machine cannot fail a clean stop.
+		select {
+		case err := <-done:
+			stopped = true
+			if _, statErr := os.Stat(urlFile); !os.IsNotExist(statErr) {
+				t.Errorf("url file left behind: %v", statErr)
+			}
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatal("run did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() {
+		if !stopped {
+			_ = stop()
+		}
+	})
 
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		if b, err := os.ReadFile(urlFile); err == nil {
 			base = strings.TrimSpace(string(b))
 			break
+		}
+		select {
+		case err := <-done:
+			stopped = true
+			t.Fatalf("run ended before listening: %v; stderr: %s", err, stderr.String())
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("url file never appeared; stderr: %s", stderr.String())
@@ -56,11 +90,26 @@ func TestRun(t *testing.T) {
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("base URL = %q", base)
 	}
+	return base, stop, stdout, stderr
+}
+
+// testClient is a client of its own per test, so that no connection of
+// another test's server lingers in a shared pool.
+func testClient(t *testing.T) *http.Client {
+	transport := &http.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport, Timeout: 30 * time.Second}
+}
+
+func TestRun(t *testing.T) {
+	env := map[string]string{"POINT_SANDBOX_API_KEY": "env-key"}
+	base, stop, stdout, stderr := startRun(t, []string{"-idempotent-create", "-rate-limit-every", "1000"}, env)
+	client := testClient(t)
 
 	for range 2 {
 		req, _ := http.NewRequest("POST", base+"/organizations/users/u1", nil)
 		req.Header.Set("Authorization", "Bearer env-key")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +120,7 @@ func TestRun(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", base+"/_sandbox/state", nil)
 	req.Header.Set("Authorization", "Bearer env-key")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,25 +134,95 @@ func TestRun(t *testing.T) {
 		t.Errorf("state = %+v, %v", st, err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
+	// The client's connections stay open: a stop must not wait for them.
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 	want := "POINT_ENDPOINT=" + base + "\nPOINT_API_KEY=env-key\n"
 	if got := stdout.String(); got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
-	if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
-		t.Errorf("url file left behind: %v", err)
-	}
 	// Two creates; the state request is not an API request.
 	if want := "point-sandbox: stopped after 2 API requests (users registered: 1)\n"; stderr.String() != want {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+}
+
+// TestRunStopsWithSpareConnection holds a connection that never sends a
+// request, as HTTP clients keep spare ones, and stops the command: the stop
+// must be prompt and clean, although http.Server.Shutdown counts such a
+// connection as busy for 5 seconds, as long as the command's own timeout.
+func TestRunStopsWithSpareConnection(t *testing.T) {
+	base, stop, _, stderr := startRun(t, nil, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A request on another connection shows that the server has accepted
+	// connections by now.
+	resp, err := testClient(t).Get(base + "/organizations/users/u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v (stderr %s)", err, stderr.String())
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("stopping took %v: it waited for the spare connection", took)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("the spare connection is still open after the stop: read %d, %v", n, err)
+	}
+}
+
+// TestRunDialect checks that -dialect, or else POINT_SANDBOX_DIALECT,
+// chooses the dialect: a credential-first one answers 401 to a non-route
+// without a credential, where the default answers 404.
+func TestRunDialect(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{"default", nil, nil, http.StatusNotFound},
+		{"flag", []string{"-dialect", "gateway"}, nil, http.StatusUnauthorized},
+		{"environment", nil, map[string]string{"POINT_SANDBOX_DIALECT": "gateway"}, http.StatusUnauthorized},
+		{"flag over environment", []string{"-dialect", "reference"}, map[string]string{"POINT_SANDBOX_DIALECT": "gateway"}, http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base, stop, _, _ := startRun(t, tc.args, tc.env)
+			resp, err := testClient(t).Get(base + "/no-such-route")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("a non-route without a credential: %d, want %d", resp.StatusCode, tc.want)
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestUsageListsDialects(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &bytes.Buffer{}, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run -h = %v", err)
+	}
+	for _, d := range sandbox.Dialects {
+		if !strings.Contains(stderr.String(), d.Name+" ") || !strings.Contains(stderr.String(), d.Summary) {
+			t.Errorf("-h does not list dialect %q:\n%s", d.Name, stderr.String())
+		}
 	}
 }
 
@@ -128,6 +247,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		"failure rate":    {"-failure-rate", "1.5"},
 		"rate limit":      {"-rate-limit-every", "-1"},
 		"latency":         {"-latency", "-1s"},
+		"unknown dialect": {"-dialect", "klingon"},
 		"unknown flag":    {"-nope"},
 		"extra argument":  {"extra"},
 		"unwritable file": {"-url-file", filepath.Join(t.TempDir(), "missing", "url")},
