@@ -138,7 +138,7 @@ func TestNotFound_pointsOwn(t *testing.T) {
 			userNotFound: jsonNotFound(`{}`), noRoute: fixedNoRoute(`{"message":"no Route matched with those values"}`)}, true},
 		{"credentials first, a request id in every answer", pointLike{credentialsFirst: true,
 			userNotFound: func(w http.ResponseWriter, r *http.Request) {
-				jsonNotFound(`{"error":"not_found","message":"user not found","requestId":"` + requestID() + `"}`)(w, r)
+				jsonNotFound(`{"error":"not_found","message":"user not found","requestId":"`+requestID()+`"}`)(w, r)
 			}, noRoute: func(*http.Request) string {
 				return `{"error":"not_found","message":"no such route","requestId":"` + requestID() + `"}`
 			}}, true},

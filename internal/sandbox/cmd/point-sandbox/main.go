@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rateLimitEvery := fs.Int("rate-limit-every", 0, "answer every `N`th API request with 429 (0 disables)")
 	latency := fs.Duration("latency", 0, "delay added before answering each API request")
 	urlFile := fs.String("url-file", "", "write the base URL to `path` once listening")
+	listDialects := fs.Bool("list-dialects", false, "print the names of the dialects, one per line, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of point-sandbox:\n")
 		fs.PrintDefaults()
@@ -57,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *listDialects {
+		for _, name := range sandbox.DialectNames() {
+			fmt.Fprintln(stdout, name)
+		}
+		return nil
 	}
 	if *failureRate < 0 || *failureRate > 1 {
 		return fmt.Errorf("-failure-rate must be between 0 and 1, got %v", *failureRate)

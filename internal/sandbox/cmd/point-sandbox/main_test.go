@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,6 +224,18 @@ func TestUsageListsDialects(t *testing.T) {
 		if !strings.Contains(stderr.String(), d.Name+" ") || !strings.Contains(stderr.String(), d.Summary) {
 			t.Errorf("-h does not list dialect %q:\n%s", d.Name, stderr.String())
 		}
+	}
+}
+
+// TestListDialects checks -list-dialects, which CI loops over to run the
+// real mode in every dialect.
+func TestListDialects(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"-list-dialects"}, func(string) string { return "" }, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run -list-dialects = %v", err)
+	}
+	if got, want := strings.Fields(stdout.String()), sandbox.DialectNames(); !slices.Equal(got, want) || len(got) < 2 {
+		t.Errorf("-list-dialects printed %q, want %q", got, want)
 	}
 }
 
