@@ -106,7 +106,7 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 		progress("Point user %q has no current refresh token: it is already revoked.", userID)
 		resp.Diagnostics.AddWarning("Point Refresh Token Already Revoked",
 			fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke. No action is needed; "+
-				"run terraform apply to issue a new token where a point_refresh_token manages it.", userID))
+				"the next apply issues a new token where a point_refresh_token manages it.", userID))
 		return
 	}
 
@@ -129,7 +129,7 @@ func (a *revokeRefreshTokenAction) Invoke(ctx context.Context, req action.Invoke
 		return
 	}
 	revoked = token
-	progress("Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", userID)
+	progress("Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", userID)
 }
 
 func addRevokeActionUserNotFound(userID string, diags *diag.Diagnostics) {

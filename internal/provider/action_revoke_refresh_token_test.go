@@ -160,8 +160,8 @@ action "point_revoke_refresh_token" "ghost" {
 	// The next apply treats the token as revoked outside Terraform.
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	expectOutputShows(t, out,
-		"Point Refresh Token Revoked Outside Terraform",
-		fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform.", userID),
+		"Point Refresh Token Revoked Elsewhere",
+		fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere.", userID),
 		"1 added, 0 changed, 0 destroyed")
 	second := env.CurrentRefreshToken(userID)
 	if second == "" || second == first {
@@ -459,7 +459,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				env.AddUser(userID)
 				return env.Endpoint
 			},
-			want: outcome{progress: "Revoked the refresh token of Point user %q. Run terraform apply to issue a new one where a point_refresh_token manages it.", revoked: true},
+			want: outcome{progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", revoked: true},
 		},
 		"no current token": {
 			setup: func(t *testing.T, env *testEnv, userID string) string {

@@ -58,7 +58,7 @@ func userIDsAttribute(description string) schema.ListAttribute {
 func maxConcurrencyAttribute() schema.Int64Attribute {
 	return schema.Int64Attribute{
 		MarkdownDescription: fmt.Sprintf("How many requests to Point this resource makes at once, from 1 to %d. Defaults to `%d`, "+
-			"Terraform's own default `-parallelism`, so that the users of one resource put no more load on Point than the same users as separate resources. "+
+			"the default `-parallelism` of Terraform and OpenTofu, so that the users of one resource put no more load on Point than the same users as separate resources. "+
 			"Each request in flight uses one connection, which later requests reuse. Raise it to go faster where Point's rate limits allow; "+
 			"lower it when Point answers 429 (rate limited).", point.MaxConcurrency, defaultMaxConcurrency),
 		Optional:   true,

@@ -143,9 +143,9 @@ type badInputRow struct {
 const (
 	badInputDetailAPIKey   = "Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment"
 	badInputDetailDecode   = "Point's answer was not what its API reference describes. If this persists, please report it."
-	badInputDetailServer   = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."
+	badInputDetailServer   = "Point or a proxy in front of it failed. Retry later; nothing was changed in state."
 	badInputDetailNoAnswer = "No answer came from Point. Check the network, the endpoint setting, and request_timeout."
-	badInputDetailLimited  = "Point is rate limiting requests, and the retries ran out after 3 attempts (max_retries = 2). Retry later, lower Terraform's -parallelism, or raise max_retries."
+	badInputDetailLimited  = "Point is rate limiting requests, and the retries ran out after 3 attempts (max_retries = 2). Retry later, lower -parallelism, or raise max_retries."
 )
 
 // badInputRows is the catalogue, for the user id user.
@@ -230,7 +230,7 @@ resource "point_user" "x" {
 		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerRaw(502, "text/html", proxyPage),
 			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
 		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerRaw(404, "text/html", "<html><body>Not Found</body></html>"),
-			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from Terraform state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
+			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
 		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
 			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token.", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
 		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, ""),

@@ -233,7 +233,7 @@ func (r *bulkResult) report(ctx context.Context, total int, w bulkWording) {
 		w.add(w.at, w.failedTitle, detail)
 	})
 	if len(r.notStarted) > 0 {
-		detail := fmt.Sprintf("%s before the provider could %s %s (%s)%s.", stopped(ctx, w.operation),
+		detail := fmt.Sprintf("%s before the provider could %s %s (%s)%s.", sentence(stopped(ctx, w.operation)),
 			w.action, countOf(len(r.notStarted), total, "user"), quoteIDs(r.notStarted), w.after)
 		if w.next != "" {
 			detail += " " + w.next
@@ -443,7 +443,12 @@ func stopped(ctx context.Context, operation string) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Sprintf("the operation ran out of time (timeouts.%s, %s by default)", operation, defaultOperationTimeout)
 	}
-	return "Terraform was interrupted"
+	return "the run was interrupted"
+}
+
+// sentence capitalises s, a phrase that starts a sentence.
+func sentence(s string) string {
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // Private state of the bulk resources: sets of user ids as JSON arrays.
@@ -482,7 +487,7 @@ func importUserIDs(id string, diags *diag.Diagnostics) ([]string, bool) {
 		if problem := validators.UserIDProblem(userID); problem != "" {
 			diags.AddError("Invalid Import ID",
 				fmt.Sprintf("The import ID is a list of Point user ids separated by commas, such as \"alice,bob\"; each id %s. Got %q in %q. "+
-					"Correct the id in the import block (for example id = join(\",\", var.user_ids)) or the terraform import command.", problem, userID, truncateForDiag(id)))
+					"Correct the id in the import block (for example id = join(\",\", var.user_ids)) or the import command.", problem, userID, truncateForDiag(id)))
 			return nil, false
 		}
 		if !seen[userID] {
@@ -506,7 +511,7 @@ func refuseImportIdentity(req resource.ImportStateRequest, resp *resource.Import
 	if req.ID == "" {
 		resp.Diagnostics.AddError("Invalid Import ID",
 			fmt.Sprintf("%s is imported by a list of Point user ids separated by commas, given as the import block's id (for example id = join(\",\", var.user_ids)) "+
-				"or to terraform import; it has no resource identity, since the set of users it holds changes.", typeName))
+				"or to the import command; it has no resource identity, since the set of users it holds changes.", typeName))
 		return true
 	}
 	return false

@@ -166,7 +166,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	if got := len(env.Sandbox.UserIDs()); got == users {
 		t.Fatalf("the interrupt came too late: all %d users were registered", users)
 	}
-	expectOutput(t, out, "Warning: Point Users Not Registered", "Terraform was interrupted before the provider could register")
+	expectOutput(t, out, "Warning: Point Users Not Registered", "The run was interrupted before the provider could register")
 	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.lost)
 
 	// Past the first few tokens issued, some answers have come back too.
@@ -274,7 +274,7 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	run(0, "apply", "-input=false", "-auto-approve")
 	env.RotateRefreshToken(ids[4])
 	out = run(0, "apply", "-input=false", "-auto-approve")
-	expectOutput(t, out, "Point Refresh Tokens Rotated Outside Terraform")
+	expectOutput(t, out, "Point Refresh Tokens Rotated Elsewhere")
 	keepState("before destroy")
 	front.failRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")

@@ -161,13 +161,13 @@ func warnTokenLeftValid(outcome trackedRevocation, ids []string, total int, reso
 	switch outcome {
 	case trackedReplaced:
 		warn("Point Refresh Token Left Valid",
-			fmt.Sprintf("The refresh token that %s tracked for %s had been replaced outside Terraform, so the provider revoked nothing there: "+
+			fmt.Sprintf("The refresh token that %s tracked for %s had been replaced elsewhere, so the provider revoked nothing there: "+
 				"the current refresh token, which %s never tracked, stays valid in Point. "+
 				"A refresh before this run would have found the new token and revoked it; this run made none (-refresh=false), or the token changed after it. %s",
 				resourceType, whose, resourceType, advice))
 	case trackedStale:
 		warn("Point Refresh Token May Be Left Valid",
-			fmt.Sprintf("The refresh token that %s tracked for %s was no longer current: it was revoked or replaced outside Terraform, so the provider revoked nothing there. "+
+			fmt.Sprintf("The refresh token that %s tracked for %s was no longer current: it was revoked or replaced elsewhere, so the provider revoked nothing there. "+
 				"If a newer token was issued, it stays valid in Point; the provider could not read the user to tell (that needs the organisation API key). %s",
 				resourceType, whose, advice))
 	}
@@ -265,14 +265,14 @@ func apiErrorDetail(action string, err error) string {
 		hint = fmt.Sprintf("Point did not accept the credential. Check that api_key (or %s) is the organisation API key for this environment, and that environment or endpoint names the right Point environment.", envAPIKey)
 	case point.IsRateLimited(err):
 		errors.As(err, &apiErr)
-		hint = fmt.Sprintf("Point is rate limiting requests, and %s. Retry later, lower Terraform's -parallelism, or raise max_retries.", retriesRanOut(apiErr.Attempts))
+		hint = fmt.Sprintf("Point is rate limiting requests, and %s. Retry later, lower -parallelism, or raise max_retries.", retriesRanOut(apiErr.Attempts))
 	case point.IsNotFound(err) && !point.IsUserNotFound(err) && !point.IsTokenNotFound(err) && errors.As(err, &apiErr):
 		hint = fmt.Sprintf("The 404 answer is not Point's own (the provider checks that the path is one of Point's routes, which answer 401 without credentials, and that the answer is not the one for a path that is no route), so it most likely came from something else at %s: a wrong path prefix in endpoint, or a proxy. "+
-			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from Terraform state.", apiErr.BaseURL, envEndpoint)
+			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from state.", apiErr.BaseURL, envEndpoint)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 500:
-		hint = "Point or a proxy in front of it failed. Retry later; nothing was changed in Terraform state."
+		hint = "Point or a proxy in front of it failed. Retry later; nothing was changed in state."
 		if apiErr.Attempts > 1 {
-			hint = "Point or a proxy in front of it failed, and " + retriesRanOut(apiErr.Attempts) + ". Retry later, or raise max_retries; nothing was changed in Terraform state."
+			hint = "Point or a proxy in front of it failed, and " + retriesRanOut(apiErr.Attempts) + ". Retry later, or raise max_retries; nothing was changed in state."
 		}
 	case errors.As(err, &transportErr):
 		hint = "No answer came from Point. Check the network, the endpoint setting, and request_timeout."

@@ -30,7 +30,7 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 			expectOutput(t, out, "Warning: Point Refresh Token Left Valid",
-				fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced outside Terraform, so the provider revoked nothing there: "+
+				fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
 					"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", userID),
 				"this run made none (-refresh=false)", "point_revoke_refresh_token action",
 				"Destroy complete! Resources: 1 destroyed.")
@@ -57,7 +57,7 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 			expectOutput(t, out, "Warning: Point Refresh Token Left Valid",
-				fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced outside Terraform, so the provider revoked nothing there: "+
+				fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
 					"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", ids[1]))
 			if err := env.CheckRefreshTokenAccepted(ids[1], newer); err != nil {
 				t.Errorf("the warning says the newer token stays valid: %v", err)
@@ -102,7 +102,7 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 		cli.WriteMain(providerBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + refreshTokenOnlyConfig("", userID, ""))
 		out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 		expectOutput(t, out, "Warning: Point Refresh Token May Be Left Valid",
-			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: it was revoked or replaced outside Terraform, so the provider revoked nothing there. "+
+			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: it was revoked or replaced elsewhere, so the provider revoked nothing there. "+
 				"If a newer token was issued, it stays valid in Point; the provider could not read the user to tell (that needs the organisation API key).", userID))
 		if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
 			t.Error(err)
@@ -127,7 +127,7 @@ func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
 			newer := env.RotateRefreshToken(userID)
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-			if strings.Contains(out, "Rotated Outside Terraform") || strings.Contains(out, "Left Valid") {
+			if strings.Contains(out, "Rotated Elsewhere") || strings.Contains(out, "Left Valid") {
 				t.Errorf("the destroy output shows a warning the docs say it does not show:\n%s", out)
 			}
 			if env.CurrentRefreshToken(userID) != "" {
@@ -143,11 +143,11 @@ func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			env.RotateRefreshToken(userID)
 			out = cli.MustRun(0, "plan", "-destroy", "-no-color")
-			if strings.Contains(out, "Rotated Outside Terraform") {
+			if strings.Contains(out, "Rotated Elsewhere") {
 				t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
 			}
 			out = cli.MustRun(0, "plan", "-no-color")
-			expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Outside Terraform")
+			expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
 			cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 		})
 	}

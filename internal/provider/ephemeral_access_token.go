@@ -62,8 +62,8 @@ func (e *accessTokenEphemeralResource) Metadata(_ context.Context, req ephemeral
 func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Issues a short-lived access token for a Point user. Its values never reach plan or state. " +
-			"Terraform opens ephemeral resources during both plan and apply, so every run issues a token each time; " +
-			"each one is revoked when Terraform closes it, unless `revoke_on_close` is false. Requires Terraform 1.10 or later.",
+			"Terraform and OpenTofu open ephemeral resources during plan and apply, so a run may issue a token in each; " +
+			"each one is revoked when the CLI closes it, unless `revoke_on_close` is false. Requires Terraform 1.10 or OpenTofu 1.11 or later.",
 		Attributes: map[string]schema.Attribute{
 			"user_id": schema.StringAttribute{
 				MarkdownDescription: "Id of the Point user the token is for.",
@@ -77,7 +77,7 @@ func (e *accessTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.S
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"revoke_on_close": schema.BoolAttribute{
-				MarkdownDescription: "Revoke the token when Terraform closes the ephemeral resource, at the end of each plan or apply. Defaults to `true`. " +
+				MarkdownDescription: "Revoke the token when the CLI closes the ephemeral resource, at the end of each plan or apply. Defaults to `true`. " +
 					"Set it to `false` only when something outside this run keeps using the token; it then stays valid until `expires_at`.",
 				Optional: true,
 			},
@@ -169,13 +169,13 @@ func (e *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.O
 		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Not Found",
 			fmt.Sprintf("Point has no user %q, so no access token can be issued. Check user_id: it must be a user your organisation registered "+
 				"in the Point environment that the provider's environment or endpoint names. If this configuration creates the user, "+
-				"set user_id to point_user.<name>.id, so that Terraform opens the access token after creating the user.", userID))
+				"set user_id to point_user.<name>.id, so that the access token is opened once the user exists.", userID))
 		return
 	case point.IsUnauthorized(err) && retried:
 		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
-			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while Terraform uses it. "+
+			fmt.Sprintf("Point refused the current refresh token of user %q twice, each time just after reading it with the API key: it is being replaced or revoked while this run uses it. "+
 				"If a point_refresh_token for this user rotates its token in this run, set user_id = point_refresh_token.<name>.id so that the access token opens after the rotation; "+
-				"otherwise something outside Terraform is rotating it, so run again once it has finished.\n\nError: %s", userID, err))
+				"otherwise something else is rotating it, so run again once it has finished.\n\nError: %s", userID, err))
 		return
 	case point.IsUnauthorized(err) && readsCurrentToken:
 		resp.Diagnostics.AddError("Point Refresh Token Not Accepted",
@@ -215,7 +215,7 @@ func currentRefreshTokenFor(ctx context.Context, client *point.Client, userID st
 	user := getNamedUser(ctx, client, userID, userLookup{
 		notFound: "Point has no user %q, so no access token can be issued. " +
 			"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, " +
-			"so Terraform opens the access token after creating the user instead of during plan.",
+			"so the access token is opened once the user exists instead of during plan.",
 		errorTitle: "Error Reading Point User",
 		action:     "read the current refresh token of Point user %q",
 	}, diags)
@@ -276,6 +276,6 @@ func (e *accessTokenEphemeralResource) Close(ctx context.Context, req ephemeral.
 	}
 	if err := ignoreNoLongerCurrent(client.RevokeAccessToken(ctx, opened.UserID, opened.Token)); err != nil {
 		resp.Diagnostics.AddWarning("Point Access Token Not Revoked",
-			fmt.Sprintf("Terraform could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected.\n\nError: %s", opened.UserID, err))
+			fmt.Sprintf("The provider could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected.\n\nError: %s", opened.UserID, err))
 	}
 }

@@ -431,7 +431,7 @@ ephemeral "point_access_token" "x" {
 			ExpectError: accessTokenWholeError("Point User Not Found", fmt.Sprintf("user_id = %q", userID),
 				fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
 					"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
-					"so Terraform opens the access token after creating the user instead of during plan.", userID)),
+					"so the access token is opened once the user exists instead of during plan.", userID)),
 		}},
 	})
 	if env.HasUser(userID) {
@@ -652,7 +652,7 @@ resource "terraform_data" "consumer" {
 
 	out := []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color"))
 	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,
-		fmt.Sprintf("Terraform could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
+		fmt.Sprintf("The provider could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
 			"Error: revoke access token: HTTP 503 Service Unavailable: unavailable: service temporarily unavailable", userID)))
 	if !warning.Match(out) {
 		t.Errorf("apply output has no warning about the unrevoked token:\n%s", out)

@@ -45,10 +45,10 @@ func (e *refreshTokenEphemeralResource) Schema(ctx context.Context, _ ephemeral.
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a Point user's current refresh token with the organisation API key, so that a configuration can hand it to a write-only argument, " +
 			"a provider configuration or a provisioner without it reaching plan or state. It never issues, rotates or revokes a token: " +
-			"pair it with a `point_refresh_token` resource with `store_token = false`, which owns the token. Requires Terraform 1.10 or later.",
+			"pair it with a `point_refresh_token` resource with `store_token = false`, which owns the token. Requires Terraform 1.10 or OpenTofu 1.11 or later.",
 		Attributes: map[string]schema.Attribute{
 			"user_id": schema.StringAttribute{
-				MarkdownDescription: "Id of the Point user whose refresh token to read. Use `point_refresh_token.<name>.id`: Terraform then reads the token only after that resource " +
+				MarkdownDescription: "Id of the Point user whose refresh token to read. Use `point_refresh_token.<name>.id`: the token is then read only after that resource " +
 					"has issued or rotated it in the same run, and not at all while planning its creation.",
 				Required:   true,
 				Validators: []validator.String{validators.UserID()},
@@ -83,7 +83,7 @@ func (e *refreshTokenEphemeralResource) Open(ctx context.Context, req ephemeral.
 	user := getNamedUser(ctx, client, userID, userLookup{
 		notFound: "Point has no user %q, so it has no refresh token to read. " +
 			"If this configuration creates the user and its token, set user_id to point_refresh_token.<name>.id: it is known only once the token exists, " +
-			"so Terraform reads the token after issuing it instead of during plan.",
+			"so the token is read once it has been issued instead of during plan.",
 		errorTitle: "Error Reading Point Refresh Token",
 		action:     "read the current refresh token of Point user %q",
 	}, &resp.Diagnostics)
@@ -102,7 +102,7 @@ func (e *refreshTokenEphemeralResource) Open(ctx context.Context, req ephemeral.
 		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Has No Refresh Token",
 			fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. The ephemeral point_refresh_token only reads the current token and never issues one. "+
 				"Manage the token with a point_refresh_token resource, which issues a new one at the next apply, and set user_id to point_refresh_token.<name>.id "+
-				"so that Terraform reads the token after that resource has issued it.", userID))
+				"so that the token is read once that resource has issued it.", userID))
 		return
 	}
 	cfg.Token = types.StringValue(token)

@@ -69,7 +69,7 @@ func importUserID(ctx context.Context, req resource.ImportStateRequest, resp *re
 	if req.ID != "" || req.Identity == nil || req.Identity.Raw.IsNull() {
 		if problem := validators.UserIDProblem(req.ID); problem != "" {
 			resp.Diagnostics.AddError("Invalid Import ID",
-				fmt.Sprintf("The import ID is the Point user id, which %s. Got %q. Correct the id in the import block or the terraform import command.", problem, req.ID))
+				fmt.Sprintf("The import ID is the Point user id, which %s. Got %q. Correct the id in the import block or the import command.", problem, req.ID))
 			return "", false
 		}
 		return req.ID, true
@@ -83,7 +83,7 @@ func importUserID(ctx context.Context, req resource.ImportStateRequest, resp *re
 	userID := identity.UserID.ValueString()
 	if problem := validators.UserIDProblem(userID); identity.UserID.IsNull() || identity.UserID.IsUnknown() || problem != "" {
 		if problem == "" {
-			problem = "must be known when Terraform plans the import"
+			problem = "must be known when the import is planned"
 		}
 		resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Invalid Import Identity",
 			fmt.Sprintf("The user_id of the import identity is the Point user id, which %s. Got %q. Correct identity.user_id in the import block.", problem, userID))

@@ -220,7 +220,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	// Rotation outside Terraform: the refresh adopts it, the consumer gets it.
 	env.RotateRefreshToken(ids["bob"])
 	out = planAndApply("outside")
-	expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Outside Terraform")
+	expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
 	checkDelivered("the rotation outside Terraform")
 
 	// The emergency revoke, then the new token.
@@ -236,7 +236,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		t.Fatal("the emergency revoke left alice with a refresh token")
 	}
 	out = planAndApply("reissue")
-	expectOutputShows(t, out, "Warning: Point Refresh Token Revoked Outside Terraform")
+	expectOutputShows(t, out, "Warning: Point Refresh Token Revoked Elsewhere")
 	checkDelivered("the new token after the revoke")
 
 	// Destroy revokes every token it tracks, reading each with the API key.

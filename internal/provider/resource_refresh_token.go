@@ -106,18 +106,18 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 				Sensitive: true,
 			},
 			"issued_at": schema.StringAttribute{
-				MarkdownDescription: "When this provider issued the token (RFC 3339). Null when the token was adopted rather than issued by Terraform: on import, or after it was rotated outside Terraform.",
+				MarkdownDescription: "When this provider issued the token (RFC 3339). Null when the token was adopted rather than issued by this resource: on import, or after it was rotated elsewhere.",
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate the token once this long has passed since `issued_at`, as a duration such as `2160h` (90 days). " +
 				"The first plan made after `rotate_at` rotates it: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied after `rotate_at` does only what it showed, and with `-refresh=false` a plan rotates the token only if the last refresh saved in state found it due. " +
-				"Has no effect on a token with no `issued_at` until Terraform next issues one."),
+				"Has no effect on a token with no `issued_at` until this resource next issues one."),
 			"rotate_at": schema.StringAttribute{
 				MarkdownDescription: "When the token becomes due for rotation (RFC 3339): `issued_at` plus `rotate_after`. Null when either is null.",
 				Computed:            true,
 			},
 			"rotation_triggers": rotationTriggersAttribute("Arbitrary values that rotate the token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
-				"Set for the first time on a token with no `issued_at` (imported, or rotated outside Terraform), they are recorded without rotating it."),
+				"Set for the first time on a token with no `issued_at` (imported, or rotated elsewhere), they are recorded without rotating it."),
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
@@ -127,15 +127,15 @@ func refreshTokenSchema(ctx context.Context, current bool) schema.Schema {
 	s.Version = 1
 	s.Attributes["store_token"] = storeTokenAttribute("Whether to keep the token in state. Defaults to `true`. With `false`, `token` is null in plan and state, and the resource tracks the token by `token_sha256` and `token_version`: " +
 		"read it with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
-		"Rotation, detection of changes outside Terraform, import and destroy work as with `true`; destroy then needs the organisation API key, with which it reads the token to revoke. " +
+		"Rotation, detection of changes made elsewhere, import and destroy work as with `true`; destroy then needs the organisation API key, with which it reads the token to revoke. " +
 		"Changing it neither rotates nor replaces the token: `false` removes the token from state, `true` reads it with the API key and puts it back.")
 	s.Attributes["token_sha256"] = schema.StringAttribute{
 		MarkdownDescription: "SHA-256 of the token, in lowercase hex: a fingerprint that identifies the token without revealing it. " +
-			"Each refresh compares it with the user's current token in Point. Null only while the token of a resource with `store_token = false` is revoked outside Terraform, until the next apply issues a new one.",
+			"Each refresh compares it with the user's current token in Point. Null only while the token of a resource with `store_token = false` is revoked elsewhere, until the next apply issues a new one.",
 		Computed: true,
 	}
 	s.Attributes["token_version"] = schema.Int64Attribute{
-		MarkdownDescription: "Grows by one each time the token this resource tracks changes: when Terraform issues or rotates it, and when a refresh finds it rotated outside Terraform. " +
+		MarkdownDescription: "Grows by one each time the token this resource tracks changes: when this resource issues or rotates it, and when a refresh finds it rotated elsewhere. " +
 			"It starts at 1 when the resource is created or imported, and changing `store_token` leaves it alone. " +
 			"Use it as the `*_wo_version` of a write-only argument that receives the token, so that every new token is written and nothing else writes it again.",
 		Computed: true,
@@ -241,7 +241,7 @@ func (r *refreshTokenResource) ModifyPlan(ctx context.Context, req resource.Modi
 		rotate = true
 	}
 	if state.TokenSHA256.IsNull() {
-		tflog.Info(ctx, "Refresh token was revoked outside Terraform; planning a new one")
+		tflog.Info(ctx, "Refresh token was revoked elsewhere; planning a new one")
 		rotate = true
 	}
 	plannedOut := !plan.StoreToken.IsUnknown() && !plan.storesToken()
@@ -450,7 +450,7 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	if point.IsUserNotFound(err) {
 		resp.Diagnostics.AddWarning("Point User Not Found",
-			fmt.Sprintf("Point has no user with id %q any more, so Terraform removed its refresh token from state. The next apply will issue a new one if the user exists again.", userID))
+			fmt.Sprintf("Point has no user with id %q any more, so the provider removed its refresh token from state. The next apply will issue a new one if the user exists again.", userID))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -476,23 +476,23 @@ func (r *refreshTokenResource) Read(ctx context.Context, req resource.ReadReques
 		state.IssuedAt = types.StringNull()
 		state.RotateAt = types.StringNull()
 	case current == "" && state.storesToken():
-		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Outside Terraform",
-			fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform. Terraform removed it from state; the next apply issues a new one.", userID))
+		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Elsewhere",
+			fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere. The provider removed it from state; the next apply issues a new one.", userID))
 		resp.State.RemoveResource(ctx)
 		return
 	case current == "":
 		// Kept out of state, the resource stays, so that token_version
 		// goes on growing when the next apply issues a new token.
-		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Outside Terraform",
-			fmt.Sprintf("Point user %q has no current refresh token: it was revoked outside Terraform. Terraform cleared token_sha256; "+
+		resp.Diagnostics.AddWarning("Point Refresh Token Revoked Elsewhere",
+			fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere. The provider cleared token_sha256; "+
 				"the next apply issues a new token in place and raises token_version.", userID))
 		state.Token = types.StringNull()
 		state.TokenSHA256 = types.StringNull()
 		state.IssuedAt = types.StringNull()
 		state.RotateAt = types.StringNull()
 	case tokenSHA256(current) != tracked:
-		resp.Diagnostics.AddWarning("Point Refresh Token Rotated Outside Terraform",
-			fmt.Sprintf("The refresh token of Point user %q was replaced outside Terraform. Terraform now tracks the new token and raised token_version; "+
+		resp.Diagnostics.AddWarning("Point Refresh Token Rotated Elsewhere",
+			fmt.Sprintf("The refresh token of Point user %q was replaced elsewhere. The resource now tracks the new token and raised token_version; "+
 				"issued_at and rotate_at are cleared because its issue time is unknown.", userID))
 		state.track(current)
 		state.TokenVersion = nextTokenVersion(state.TokenVersion)
@@ -564,8 +564,8 @@ func putTokenBack(ctx context.Context, client *point.Client, m *refreshTokenReso
 	current := user.CurrentRefreshToken()
 	if current == "" || tokenSHA256(current) != m.TokenSHA256.ValueString() {
 		diags.AddAttributeError(path.Root("store_token"), "Point Refresh Token Changed Since the Plan",
-			fmt.Sprintf("The refresh token of Point user %q was rotated or revoked outside Terraform after the plan, so Terraform did not put it back into state; its state is unchanged. "+
-				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current token.", m.UserID.ValueString()))
+			fmt.Sprintf("The refresh token of Point user %q was rotated or revoked elsewhere after the plan, so this apply did not put it back into state; its state is unchanged. "+
+				"Apply again: its refresh picks up the change, and store_token = true then stores the current token.", m.UserID.ValueString()))
 		return false
 	}
 	m.Token = types.StringValue(current)

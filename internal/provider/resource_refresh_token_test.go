@@ -920,7 +920,7 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 		},
 		"rotated": {
 			setup:   func(env *testEnv, userID string) { env.AddUser(userID) },
-			summary: "Point Refresh Token Rotated Outside Terraform",
+			summary: "Point Refresh Token Rotated Elsewhere",
 			adopted: true,
 		},
 		"revoked": {
@@ -928,7 +928,7 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 				env.AddUser(userID)
 				env.RevokeRefreshToken(userID)
 			},
-			summary: "Point Refresh Token Revoked Outside Terraform",
+			summary: "Point Refresh Token Revoked Elsewhere",
 			removed: true,
 		},
 		"user gone": {

@@ -63,7 +63,7 @@ func (r *refreshTokensResource) Metadata(_ context.Context, req resource.Metadat
 
 func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Issues and rotates the refresh tokens of any number of Point users as one resource: `point_refresh_token` for thousands of users, without Terraform's cost per resource instance. " +
+		MarkdownDescription: "Issues and rotates the refresh tokens of any number of Point users as one resource: `point_refresh_token` for thousands of users, without the cost of a resource instance per user. " +
 			"Each user's token rotates in place, on its own schedule or on demand; adding a user issues its token, and removing one, or destroying the resource, revokes it. " +
 			"Requests run concurrently, `max_concurrency` at a time. With `store_token = false` no token reaches plan or state.",
 		Attributes: map[string]schema.Attribute{
@@ -71,7 +71,7 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 				"Adding an id issues the user's token; removing one revokes it. Changing the list never replaces the resource."),
 			"store_token": storeTokenAttribute("Whether to keep the tokens in state. Defaults to `true`. With `false`, `tokens` is null in plan and state, and the resource tracks each token by `token_sha256` and `token_version`: " +
 				"read a token with the `point_refresh_token` ephemeral resource, or let `point_access_token` read it (omit its `refresh_token`). " +
-				"Rotation, detection of changes outside Terraform, import and revocation work as with `true`; revocation then needs the organisation API key, with which it reads each token to revoke. " +
+				"Rotation, detection of changes made elsewhere, import and revocation work as with `true`; revocation then needs the organisation API key, with which it reads each token to revoke. " +
 				"Changing it neither rotates nor revokes a token: `false` removes the tokens from state, `true` reads them with the API key and puts them back."),
 			"tokens": schema.MapAttribute{
 				MarkdownDescription: "The refresh tokens, by user id. Sensitive, and stored in state: protect state accordingly, and prefer the `point_access_token` ephemeral resource where a short-lived token will do. " +
@@ -82,32 +82,32 @@ func (r *refreshTokensResource) Schema(ctx context.Context, _ resource.SchemaReq
 			},
 			"token_sha256": schema.MapAttribute{
 				MarkdownDescription: "SHA-256 of each token, in lowercase hex, by user id: a fingerprint that identifies the token without revealing it. " +
-					"Each refresh compares it with the user's current token in Point. A user whose token was revoked outside Terraform has no entry until the next apply issues a new one.",
+					"Each refresh compares it with the user's current token in Point. A user whose token was revoked elsewhere has no entry until the next apply issues a new one.",
 				ElementType: types.StringType,
 				Computed:    true,
 			},
 			"token_version": schema.MapAttribute{
-				MarkdownDescription: "By user id, a number that grows by one each time the token this resource tracks for the user changes: when Terraform issues or rotates it, " +
-					"and when a refresh finds it rotated outside Terraform. It starts at 1 when the user is added or imported. " +
+				MarkdownDescription: "By user id, a number that grows by one each time the token this resource tracks for the user changes: when this resource issues or rotates it, " +
+					"and when a refresh finds it rotated elsewhere. It starts at 1 when the user is added or imported. " +
 					"Use it as the `*_wo_version` of a write-only argument that receives the user's token, so that every new token is written and nothing else writes it again.",
 				ElementType: types.Int64Type,
 				Computed:    true,
 			},
 			"issued_at": schema.MapAttribute{
-				MarkdownDescription: "When this provider issued each token (RFC 3339), by user id. A user whose token was adopted rather than issued by Terraform (on import, or after it was rotated outside Terraform) has no entry.",
+				MarkdownDescription: "When this provider issued each token (RFC 3339), by user id. A user whose token was adopted rather than issued by this resource (on import, or after it was rotated elsewhere) has no entry.",
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
 			"rotate_after": rotateAfterAttribute("Rotate each token once this long has passed since its `issued_at`, as a duration such as `2160h` (90 days). " +
 				"The first plan made after a token's `rotate_at` rotates that token alone: whether `rotate_at` has passed is decided by the refresh before the plan, so a saved plan applied later rotates only the tokens it showed, and with `-refresh=false` a plan rotates only the tokens that the last refresh saved in state found due. " +
-				"Has no effect on a token without `issued_at` until Terraform next issues one."),
+				"Has no effect on a token without `issued_at` until this resource next issues one."),
 			"rotate_at": schema.MapAttribute{
 				MarkdownDescription: "When each token becomes due for rotation (RFC 3339), by user id: its `issued_at` plus `rotate_after`. Empty without `rotate_after`; a token without `issued_at` has no entry.",
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
 			"rotation_triggers": rotationTriggersAttribute("Arbitrary values that rotate every token in place when any of them changes, for example `{ quarter = time_rotating.quarterly.id }`. " +
-				"Set for the first time, they are recorded without rotating the tokens that have no `issued_at` (imported, or rotated outside Terraform)."),
+				"Set for the first time, they are recorded without rotating the tokens that have no `issued_at` (imported, or rotated elsewhere)."),
 			"max_concurrency": maxConcurrencyAttribute(),
 			"timeouts":        timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
@@ -124,7 +124,7 @@ func (r *refreshTokensResource) now() time.Time {
 // tokenRecord is what state records of one user's token.
 type tokenRecord struct {
 	token   string // "" when kept out of state
-	sha256  string // "" once the token was revoked outside Terraform, or the user is gone
+	sha256  string // "" once the token was revoked elsewhere, or the user is gone
 	issued  string // "" for a token Terraform adopted rather than issued
 	version int64
 }
@@ -400,7 +400,7 @@ func (g *issuing) report(ctx context.Context, total int, creating bool, diags *d
 	if creating {
 		w.add, w.operation = diags.AddAttributeWarning, "create"
 		w.next = "Their tokens are not in state, and the next apply issues them: its plan shows their tokens as unknown. " +
-			"The apply that creates point_refresh_tokens reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it, revoking every token."
+			"The apply that creates point_refresh_tokens reports this as a warning rather than an error, because the CLI would mark the resource as tainted after an error, and the next apply would replace it, revoking every token."
 		if len(g.tokens) == 0 {
 			w.add = diags.AddAttributeError
 			w.next = "No token was issued, so point_refresh_tokens was not created; the next apply creates it."
@@ -538,17 +538,17 @@ func (r *refreshTokensResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	if len(gone) > 0 {
 		resp.Diagnostics.AddAttributeWarning(at, "Point Users Not Found",
-			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so Terraform removed their refresh tokens from state. "+
+			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so the provider removed their refresh tokens from state. "+
 				"The next apply issues new ones if the users exist again.", len(gone), quoteIDs(gone)))
 	}
 	if len(revoked) > 0 {
-		resp.Diagnostics.AddAttributeWarning(at, "Point Refresh Tokens Revoked Outside Terraform",
-			fmt.Sprintf("%d users of user_ids have no current refresh token (%s): it was revoked outside Terraform. Terraform removed those tokens from state; the next apply issues new ones.",
+		resp.Diagnostics.AddAttributeWarning(at, "Point Refresh Tokens Revoked Elsewhere",
+			fmt.Sprintf("%d users of user_ids have no current refresh token (%s): it was revoked elsewhere. The provider removed those tokens from state; the next apply issues new ones.",
 				len(revoked), quoteIDs(revoked)))
 	}
 	if len(rotated) > 0 {
-		resp.Diagnostics.AddAttributeWarning(at, "Point Refresh Tokens Rotated Outside Terraform",
-			fmt.Sprintf("The refresh tokens of %d users (%s) were replaced outside Terraform. Terraform now tracks the new tokens and raised their token_version; "+
+		resp.Diagnostics.AddAttributeWarning(at, "Point Refresh Tokens Rotated Elsewhere",
+			fmt.Sprintf("The refresh tokens of %d users (%s) were replaced elsewhere. The resource now tracks the new tokens and raised their token_version; "+
 				"their issued_at and rotate_at are cleared because their issue time is unknown.",
 				len(rotated), quoteIDs(rotated)))
 	}
@@ -705,8 +705,8 @@ func (r *refreshTokensResource) putBack(ctx context.Context, client *point.Clien
 	})
 	if len(changed) > 0 {
 		diags.AddAttributeError(at, "Point Refresh Tokens Changed Since the Plan",
-			fmt.Sprintf("The refresh tokens of %s (%s) were rotated or revoked outside Terraform after the plan, so Terraform did not put them back into state. "+
-				"Run terraform apply again: its refresh picks up the change, and store_token = true then stores the current tokens.", countOf(len(changed), len(ids), "user"), quoteIDs(changed)))
+			fmt.Sprintf("The refresh tokens of %s (%s) were rotated or revoked elsewhere after the plan, so this apply did not put them back into state. "+
+				"Apply again: its refresh picks up the change, and store_token = true then stores the current tokens.", countOf(len(changed), len(ids), "user"), quoteIDs(changed)))
 	}
 }
 

@@ -78,18 +78,17 @@ func (r *userResource) Create(ctx context.Context, req resource.CreateRequest, r
 	var unconfirmed *point.UnconfirmedCreateError
 	if errors.As(err, &unconfirmed) {
 		resp.Diagnostics.AddWarning("Point User Registered Without an Answer",
-			fmt.Sprintf("No usable answer came to a request that registers Point user %q, and Point has the user now, so Terraform recorded it in state. "+
-				"Terraform could not confirm whether this apply registered the user or it existed before; if it existed before, this configuration now manages it, "+
+			fmt.Sprintf("No usable answer came to a request that registers Point user %q, and Point has the user now, so the provider recorded it in state. "+
+				"The provider could not confirm whether this apply registered the user or it existed before; if it existed before, this configuration now manages it, "+
 				"and destroying it follows deletion_policy.\n\nError: %s", userID, unconfirmed.Err))
 		err = nil
 	}
 	if err != nil {
 		if point.IsConflict(err) {
 			resp.Diagnostics.AddAttributeError(path.Root("user_id"), "Point User Already Exists",
-				fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it. To manage the existing user, import it:\n\n"+
-					"  terraform import %s %q\n\n"+
-					"or add an import block and apply:\n\n"+
-					"  import {\n    to = %s\n    id = %q\n  }", userID, "point_user.<name>", userID, "point_user.<name>", userID))
+				fmt.Sprintf("Point already has a user with id %q, so it cannot be created. To manage the existing user, import it: add an import block and apply,\n\n"+
+					"  import {\n    to = %s\n    id = %q\n  }\n\n"+
+					"or run the import command with the same address and id.", userID, "point_user.<name>", userID))
 			return
 		}
 		resp.Diagnostics.AddError("Error Creating Point User", apiErrorDetail(fmt.Sprintf("create Point user %q", userID), err))
@@ -125,7 +124,7 @@ func (r *userResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		}
 		if point.IsUserNotFound(err) {
 			resp.Diagnostics.AddWarning("Point User Not Found",
-				fmt.Sprintf("Point has no user with id %q any more, so Terraform removed it from state. The next apply will register it again if it is still in configuration.", userID))
+				fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state. The next apply will register it again if it is still in configuration.", userID))
 			resp.State.RemoveResource(ctx)
 			return
 		}
@@ -177,8 +176,8 @@ func (r *userResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		return
 	}
 	resp.Diagnostics.AddError("Point User Deletion Prevented",
-		fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", and this plan %s. Terraform stopped at plan time, so nothing was changed or revoked. "+
-			"To let Terraform stop managing the user, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply that change on its own, then run this plan again; "+
+		fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", and this plan %s. The provider stopped the plan, so nothing was changed or revoked. "+
+			"To stop managing the user, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply that change on its own, then run this plan again; "+
 			"or forget the user without destroying it, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users.", state.UserID.ValueString(), action))
 }
 
@@ -194,8 +193,8 @@ func (r *userResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		// ModifyPlan refuses such plans; this guards a plan made by a
 		// Terraform that does not plan destroys with the provider.
 		resp.Diagnostics.AddError("Point User Deletion Prevented",
-			fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", so Terraform refuses to destroy it. "+
-				"To let Terraform stop managing it, set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply, then destroy; "+
+			fmt.Sprintf("Point user %q has deletion_policy = \"PREVENT\", so the provider refuses to destroy it. "+
+				"To stop managing it, set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke its refresh token) and apply, then destroy; "+
 				"or forget it with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users.", userID))
 		return
 	case deletionRevoke:

@@ -138,7 +138,7 @@ func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID str
 	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	for _, want := range []string{
 		"Warning: Point User Not Found",
-		fmt.Sprintf("Point has no user with id %q any more, so Terraform removed it from state.", userID),
+		fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state.", userID),
 		"point_user.alice will be created",
 	} {
 		if !diagnosticPattern(want).MatchString(out) {

@@ -93,7 +93,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 						Config:  pointUserConfig(env, userID, policy),
 						Destroy: true,
 						ExpectError: diagnosticMatching("Point User Deletion Prevented",
-							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
+							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
 							`set deletion_policy to "ABANDON"`),
 					},
 					resource.TestStep{
@@ -165,9 +165,9 @@ func TestAccUser_alreadyExists(t *testing.T) {
 				Config: pointUserConfig(env, userID, deletionAbandon),
 				ExpectError: diagnosticMatching(
 					"Point User Already Exists",
-					fmt.Sprintf("Point already has a user with id %q, so Terraform cannot create it.", userID),
-					fmt.Sprintf("terraform import point_user.<name> %q", userID),
+					fmt.Sprintf("Point already has a user with id %q, so it cannot be created. To manage the existing user, import it: add an import block and apply,", userID),
 					fmt.Sprintf("import { to = point_user.<name> id = %q }", userID),
+					"or run the import command with the same address and id.",
 				),
 			},
 		},

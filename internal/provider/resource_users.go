@@ -57,7 +57,7 @@ func (r *usersResource) Metadata(_ context.Context, req resource.MetadataRequest
 
 func (r *usersResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Registers any number of users with Point as one resource: `point_user` for thousands of users, without Terraform's cost per resource instance. " +
+		MarkdownDescription: "Registers any number of users with Point as one resource: `point_user` for thousands of users, without the cost of a resource instance per user. " +
 			"Adding an id registers the user; removing one applies `deletion_policy` to that user alone. Requests run concurrently, `max_concurrency` at a time. " +
 			"Like `point_user`, it keeps no profile data in state.",
 		Attributes: map[string]schema.Attribute{
@@ -102,7 +102,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if req.Plan.Raw.IsNull() {
 		if policy == deletionPrevent {
 			resp.Diagnostics.AddError("Point User Deletion Prevented",
-				fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan destroys it, with its %d users (%s). Terraform stopped at plan time, so nothing was changed or revoked. %s",
+				fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan destroys it, with its %d users (%s). The provider stopped the plan, so nothing was changed or revoked. %s",
 					len(stateIDs), quoteIDs(stateIDs), usersPreventAdvice))
 		}
 		return
@@ -127,7 +127,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 	if len(removed) > 0 && policy == deletionPrevent {
 		resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Point User Deletion Prevented",
-			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan removes %d users from user_ids (%s). Terraform stopped at plan time, so nothing was changed or revoked. %s",
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", and this plan removes %d users from user_ids (%s). The provider stopped the plan, so nothing was changed or revoked. %s",
 				len(removed), quoteIDs(removed), usersPreventAdvice))
 		return
 	}
@@ -138,7 +138,7 @@ func (r *usersResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 }
 
-const usersPreventAdvice = "To let Terraform stop managing these users, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke their refresh tokens) and apply that change on its own, then run this plan again; " +
+const usersPreventAdvice = "To stop managing these users, first set deletion_policy to \"ABANDON\" (or \"REVOKE\" to also revoke their refresh tokens) and apply that change on its own, then run this plan again; " +
 	"or forget the whole resource without destroying anything, with a removed block whose lifecycle has destroy = false. Point has no endpoint that deletes users."
 
 // registration is the outcome of registering a batch of users: done holds
@@ -212,22 +212,22 @@ func (g *registration) report(ctx context.Context, total int, mode registrationR
 	case reportCreatePartial:
 		w.add, w.operation = diags.AddAttributeWarning, "create"
 		w.next = "They are not recorded as registered: the next refresh takes them out of user_ids, so the next plan shows them as additions, and the next apply registers them. " +
-			"The apply that creates point_users reports this as a warning rather than an error, because Terraform would mark the resource as tainted after an error, and the next apply would replace it."
+			"The apply that creates point_users reports this as a warning rather than an error, because the CLI would mark the resource as tainted after an error, and the next apply would replace it."
 	case reportCreateNothing:
 		w.operation = "create"
 		w.next = "No user was registered, so point_users was not created; the next apply creates it."
 	}
 	if len(g.unconfirmed) > 0 {
 		diags.AddAttributeWarning(w.at, "Point Users Registered Without an Answer",
-			fmt.Sprintf("No usable answer came to the requests that registered %s (%s), and Point has them now, so Terraform recorded them in state. "+
-				"Terraform could not confirm whether this configuration registered them or they existed before; if they existed before, this configuration now manages them, "+
+			fmt.Sprintf("No usable answer came to the requests that registered %s (%s), and Point has them now, so the provider recorded them in state. "+
+				"The provider could not confirm whether this configuration registered them or they existed before; if they existed before, this configuration now manages them, "+
 				"and removing them follows deletion_policy.\n\nError: %s", countOf(len(g.unconfirmed), total, "user"), quoteIDs(g.unconfirmed), g.unconfirmedErr))
 	}
 	if len(g.conflicts) > 0 {
 		w.add(w.at, "Point Users Already Exist",
-			fmt.Sprintf("Point already has %s in user_ids (%s), so Terraform cannot register them. "+
+			fmt.Sprintf("Point already has %s in user_ids (%s), so they cannot be registered. "+
 				"To manage users that already exist, import point_users with all of its ids, for example with an import block whose id is join(\",\", <the same list as user_ids>), "+
-				"after forgetting the resource without touching Point (terraform state rm point_users.<name>) if it is in state already. "+
+				"after forgetting the resource without touching Point (a removed block with destroy = false, or the state rm command) if it is in state already. "+
 				"Or remove these ids from user_ids.", countOf(len(g.conflicts), total, "user"), quoteIDs(g.conflicts)))
 	}
 	g.bulkResult.report(ctx, total, w)
@@ -346,13 +346,13 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	if len(gone) > 0 {
 		resp.Diagnostics.AddAttributeWarning(path.Root("user_ids"), "Point Users Not Found",
-			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so Terraform removed them from state. "+
+			fmt.Sprintf("Point has no users with %d of the ids in user_ids any more (%s), so the provider removed them from state. "+
 				"The next apply registers them again if they are still in configuration.", len(gone), quoteIDs(gone)))
 	}
 	if len(adopted) > 0 {
 		resp.Diagnostics.AddAttributeWarning(path.Root("user_ids"), "Point Users Registered Without an Answer",
-			fmt.Sprintf("No usable answer came to the requests of an earlier apply that registered %d users (%s), and Point has them now, so Terraform recorded them in state. "+
-				"Terraform could not confirm whether that apply registered them or they existed before; if they existed before, this configuration now manages them.",
+			fmt.Sprintf("No usable answer came to the requests of an earlier apply that registered %d users (%s), and Point has them now, so the provider recorded them in state. "+
+				"The provider could not confirm whether that apply registered them or they existed before; if they existed before, this configuration now manages them.",
 				len(adopted), quoteIDs(adopted)))
 	}
 	for id := range keep {
@@ -450,7 +450,7 @@ func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if len(toRemove) > 0 && policy == deletionPrevent {
 		// ModifyPlan refuses such plans when user_ids is known at plan time.
 		resp.Diagnostics.AddAttributeError(path.Root("user_ids"), "Point User Deletion Prevented",
-			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so Terraform refuses to remove %d users from user_ids (%s). Nothing was changed. %s",
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so the provider refuses to remove %d users from user_ids (%s). Nothing was changed. %s",
 				len(toRemove), quoteIDs(toRemove), usersPreventAdvice))
 		return
 	}
@@ -540,7 +540,7 @@ func (r *usersResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		// ModifyPlan refuses such plans; this guards a plan made by a
 		// Terraform that does not plan destroys with the provider.
 		resp.Diagnostics.AddError("Point User Deletion Prevented",
-			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so Terraform refuses to destroy it, with its %d users. %s", len(ids), usersPreventAdvice))
+			fmt.Sprintf("point_users has deletion_policy = \"PREVENT\", so the provider refuses to destroy it, with its %d users. %s", len(ids), usersPreventAdvice))
 		return
 	}
 	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, &resp.Diagnostics)

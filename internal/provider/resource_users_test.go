@@ -123,7 +123,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				// PREVENT stops a removal at plan time: nothing is revoked.
 				PreConfig:   front.reset,
 				Config:      pointUsersConfig(provider, ids[15:60], policy(deletionPrevent)),
-				ExpectError: diagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "Terraform stopped at plan time"),
+				ExpectError: diagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "The provider stopped the plan"),
 			},
 			{
 				Config:      pointUsersConfig(provider, third, policy(deletionPrevent)),

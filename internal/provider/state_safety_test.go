@@ -82,7 +82,7 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 			PreConfig: stillCurrent,
 			Config:    providerBlockFor(env, endpoint, 1) + config,
 			ExpectError: diagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
-				"nothing was removed from Terraform state"),
+				"nothing was removed from state"),
 		}
 	}
 
@@ -204,7 +204,7 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
 				Destroy: true,
 				ExpectError: diagnosticMatching("Point User Deletion Prevented",
-					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. Terraform stopped at plan time, so nothing was changed or revoked.`, userID),
+					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
 					`first set deletion_policy to "ABANDON"`, "removed block"),
 			},
 			{
