@@ -208,7 +208,7 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	cli.WriteMain(config(ids, args))
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")
 	expectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
-	expectPlanned(t, cli, "change.tfplan", unknownKeys("token_sha256", nil))
+	expectPlanned(t, cli, "change.tfplan", unknownTokenKeys(nil))
 
 	// Applied at t0+2h15m, when the early tokens are due.
 	env.Clock.Advance(45 * time.Minute)
@@ -224,13 +224,13 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode", "-out=unrefreshed.tfplan")
-	expectPlanned(t, cli, "unrefreshed.tfplan", unknownKeys("token_sha256", early))
+	expectPlanned(t, cli, "unrefreshed.tfplan", unknownTokenKeys(early))
 
 	// The next plan rotates the early tokens; applied at t0+3h15m, when
 	// the late ones are due as well, it rotates the early ones alone.
 	front.reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=early.tfplan")
-	expectPlanned(t, cli, "early.tfplan", unknownKeys("token_sha256", early))
+	expectPlanned(t, cli, "early.tfplan", unknownTokenKeys(early))
 	env.Clock.Advance(time.Hour)
 	maps.Copy(issued, timesOf(early, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "early.tfplan")
@@ -248,7 +248,7 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	// Then the late ones, and nothing more.
 	front.reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=late.tfplan")
-	expectPlanned(t, cli, "late.tfplan", unknownKeys("token_sha256", late))
+	expectPlanned(t, cli, "late.tfplan", unknownTokenKeys(late))
 	maps.Copy(issued, timesOf(late, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "late.tfplan")
 	if err := front.expect(sandbox.RouteIssueRefreshToken, late, 1); err != nil {
@@ -308,13 +308,13 @@ func plannedRotation(rotates bool) func(*tfjson.Change) error {
 	}
 }
 
-// unknownKeys checks that exactly keys of a map attribute are unknown in
-// a planned change of the bulk resource.
-func unknownKeys(attr string, keys []string) func(*tfjson.Change) error {
+// unknownTokenKeys checks that exactly keys of token_sha256 are unknown in
+// a planned change of the bulk resource: the tokens it rotates.
+func unknownTokenKeys(keys []string) func(*tfjson.Change) error {
 	return func(c *tfjson.Change) error {
 		var resp plancheck.CheckPlanResponse
 		plan := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{{Address: refreshTokensAddr, Change: c}}}
-		planUnknownKeys{addr: refreshTokensAddr, attr: attr, keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
+		planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
 		return resp.Error
 	}
 }

@@ -154,7 +154,8 @@ func TestDialects(t *testing.T) {
 					t.Errorf("the gateway's own refusals carry a code: %s, %s", a.routeNotFound.body, a.injected503.body)
 				}
 			case ErrorsNested:
-				if msg := a.routeNotFound.json(t)["error"].(map[string]any)["message"]; msg != "Cannot GET /v2/organizations/users/ann" {
+				nested, _ := a.routeNotFound.json(t)["error"].(map[string]any)
+				if msg := nested["message"]; msg != "Cannot GET /v2/organizations/users/ann" {
 					t.Errorf("no route: message %q, want the request quoted as a web framework does", msg)
 				}
 			default:
