@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -65,9 +64,11 @@ func (f *reliabilityFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
+// reliabilityInjected503 tells an injected 503 by its status alone: the
+// sandbox answers 503 only when injecting it, and its words for it depend
+// on its dialect.
 func reliabilityInjected503(rec *httptest.ResponseRecorder) bool {
-	var body struct{ Error string }
-	return rec.Code == http.StatusServiceUnavailable && json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.Error == "unavailable"
+	return rec.Code == http.StatusServiceUnavailable
 }
 
 // count returns the answers with status, over all routes when route is "".
