@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,10 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
@@ -313,6 +311,28 @@ func TestAccBadInput_catalogue(t *testing.T) {
 	}
 }
 
+// plannedActions returns the action that the machine-readable output of
+// terraform plan -json plans for each resource address.
+func plannedActions(t *testing.T, out string) map[string]string {
+	t.Helper()
+	actions := map[string]string{}
+	for line := range strings.Lines(out) {
+		var message struct {
+			Type   string `json:"type"`
+			Change struct {
+				Resource struct {
+					Addr string `json:"addr"`
+				} `json:"resource"`
+				Action string `json:"action"`
+			} `json:"change"`
+		}
+		if json.Unmarshal([]byte(line), &message) == nil && message.Type == "planned_change" {
+			actions[message.Change.Resource.Addr] = message.Change.Action
+		}
+	}
+	return actions
+}
+
 // badInputRun runs one row and returns how many bad answers it served.
 func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	user := env.UserID(badInputUser)
@@ -344,68 +364,42 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	if failing == "" {
 		failing = row.target.config
 	}
-	// The healthy step overrides every environment variable.
+	// The healthy configuration overrides every environment variable.
 	healthy := providerBlockWith(map[string]string{
 		"endpoint":    fmt.Sprintf("%q", server),
 		"api_key":     fmt.Sprintf("%q", env.APIKey),
 		"environment": `"staging"`,
 	}) + row.target.config
 
-	step := 0
-	errs := map[int]error{}
-	// Requests made by the failing step, counted when the next one starts.
-	var failingRequests int64
-	toHealthy := func() {
-		step = 2
-		failingRequests = front.requests.Load()
-		front.on.Store(false)
-	}
-	var first, second resource.TestStep
-	first = resource.TestStep{
-		PreConfig: func() { step = 1; front.on.Store(true) },
-		Config:    providerBlockWith(settings) + failing,
-	}
-	if row.want == nil {
-		first.Check = func(*terraform.State) error {
-			if !env.HasUser(user) {
-				return fmt.Errorf("user %q not registered", user)
-			}
-			return nil
+	// The CLI runs each command itself, a plan and an apply in one, so that
+	// the catalogue's rows take two or three commands each.
+	cli := newInProcessCLI(t, env.Factories(), "")
+	cli.WriteMain(providerBlockWith(settings) + failing)
+	front.on.Store(true)
+	var err error
+	if out, code := cli.Run("apply", "-auto-approve", "-input=false", "-no-color"); code != 0 {
+		err = errors.New(out)
+	} else if row.want == nil {
+		// Recovered: the next plan, the bad answers still on, is empty.
+		if !env.HasUser(user) {
+			t.Errorf("user %q not registered", user)
 		}
-		second = resource.TestStep{
-			PreConfig: toHealthy,
-			Config:    healthy,
-			PlanOnly:  true,
-		}
-	} else {
-		second = resource.TestStep{
-			PreConfig:          toHealthy,
-			Config:             healthy,
-			PlanOnly:           true,
-			ExpectNonEmptyPlan: true,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(row.target.address, plancheck.ResourceActionCreate),
-				},
-			},
+		if out, code := cli.Run("plan", "-detailed-exitcode", "-input=false", "-no-color"); code != 0 {
+			err = fmt.Errorf("the plan after the apply exited %d:\n%s", code, out)
 		}
 	}
-	// The subtest is already parallel unless it set environment variables,
-	// which forbid it.
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
-		ErrorCheck: func(err error) error {
-			errs[step] = err
-			return nil
-		},
-		Steps: []resource.TestStep{first, second},
-	})
+	failingRequests := front.requests.Load()
+	front.on.Store(false)
 
-	if err := errs[2]; err != nil {
-		t.Errorf("the step after the bad input failed:\n%v", err)
+	cli.WriteMain(healthy)
+	out, code := cli.Run("plan", "-json", "-detailed-exitcode", "-input=false", "-no-color")
+	switch planned := plannedActions(t, out); {
+	case row.want == nil && code != 0:
+		t.Errorf("the plan against a healthy Point exited %d, want 0 (no changes):\n%s", code, out)
+	case row.want != nil && (code != 2 || planned[row.target.address] != "create"):
+		t.Errorf("the plan against a healthy Point exited %d and planned %v, want %s created:\n%s", code, planned, row.target.address, out)
 	}
-	err := errs[1]
+
 	switch {
 	case row.want == nil && err != nil:
 		t.Errorf("want success, got:\n%v", err)

@@ -79,9 +79,20 @@ type testEnv struct {
 	prefix   string
 }
 
-// newTestEnv starts a sandbox for the test, unless the tests run against
-// real Point.
+// newTestEnv starts a sandbox for the test, in the dialect that
+// POINT_SANDBOX_DIALECT names, unless the tests run against real Point.
 func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
+	t.Helper()
+	dialect := os.Getenv(envSandboxDialect)
+	if _, err := sandbox.DialectNamed(dialect); err != nil {
+		t.Fatalf("%s: %v", envSandboxDialect, err)
+	}
+	return newTestEnvInDialect(t, opts, dialect)
+}
+
+// newTestEnvInDialect is newTestEnv with a sandbox in the dialect called
+// dialect ("" is the default one).
+func newTestEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *testEnv {
 	t.Helper()
 	env := &testEnv{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
 	baseURL := ""
@@ -97,9 +108,9 @@ func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 		env.Endpoint = baseURL
 		env.prefix = "tfacc-" + randomHex(4) + "-"
 	} else {
-		dialect, err := sandbox.DialectNamed(os.Getenv(envSandboxDialect))
+		dialect, err := sandbox.DialectNamed(dialectName)
 		if err != nil {
-			t.Fatalf("%s: %v", envSandboxDialect, err)
+			t.Fatal(err)
 		}
 		opts.Dialect = dialect
 		env.Sandbox = sandbox.New(opts)

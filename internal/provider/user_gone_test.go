@@ -82,8 +82,6 @@ func (f *spellingFront) answered(route string, status int) int {
 // forEachSpelling runs test once per spelling of Point's 404: against each
 // sandbox dialect and the rewritten spelling in sandbox mode, and against
 // Point as it answers and rewritten in real mode. endpoint is the front's.
-// The dialect is chosen through the environment variable that newTestEnv
-// reads, so the subtests do not run in parallel.
 func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *spellingFront, endpoint string)) {
 	type spelling struct {
 		name, dialect string
@@ -100,10 +98,8 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *
 	}
 	for _, s := range spellings {
 		t.Run(s.name, func(t *testing.T) {
-			if !realPoint() {
-				t.Setenv(envSandboxDialect, s.dialect)
-			}
-			env := newTestEnv(t, sandbox.Options{})
+			t.Parallel()
+			env := newTestEnvInDialect(t, sandbox.Options{}, s.dialect)
 			front := &spellingFront{next: env.Upstream(), rewrite: s.rewrite, answers: map[string]int{}}
 			server := httptest.NewServer(front)
 			t.Cleanup(server.Close)

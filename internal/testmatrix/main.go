@@ -1,12 +1,15 @@
 // Command testmatrix runs the test suite once per Terraform or OpenTofu CLI
 // (make test-matrix) and reports passed, failed and skipped tests per CLI.
 //
-//	go run ./internal/testmatrix [-out FILE] [-json DIR] CLI... -- [go test flags] PACKAGES
+//	go run ./internal/testmatrix [-out FILE] [-json DIR] [-dialects all] CLI... -- [go test flags] PACKAGES
 //
 // Each CLI is the path of a terraform or tofu binary; one that reports the
 // same product and version as an earlier one is left out. The suite runs as
 // `go test -json ARGS` with TF_ACC_TERRAFORM_PATH set to the CLI; the rest
-// of the environment (TF_ACC, TF_CLI_CONFIG_FILE, ...) is the caller's. It
+// of the environment (TF_ACC, TF_CLI_CONFIG_FILE, ...) is the caller's.
+// With -dialects, the rows take turns with the sandbox's dialects
+// (POINT_SANDBOX_DIALECT), so that each dialect runs the whole suite on
+// some CLI without a run of its own. It
 // prints each failing test's output, one line per CLI, and writes the table
 // as Markdown to -out. It exits 1 when any test or package fails.
 //
@@ -35,7 +38,12 @@ import (
 	"time"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
+
+// envSandboxDialect is the variable that names the dialect of the sandbox
+// the tests start.
+const envSandboxDialect = "POINT_SANDBOX_DIALECT"
 
 const (
 	beginMarker = "<!-- test-matrix:begin -->"
@@ -46,6 +54,7 @@ func main() {
 	out := flag.String("out", "bin/test-matrix.md", "write the table as Markdown to this file")
 	jsonDir := flag.String("json", "bin/test-matrix", "keep each run's go test -json output in this directory")
 	readme := flag.String("readme", "", "copy the table of the last run (-out) into this README instead of running tests")
+	dialects := flag.String("dialects", "", `the sandbox dialects the rows take turns with, comma-separated; "all" is every dialect, the default one last (make test runs it); empty leaves the dialect to the environment`)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: testmatrix [flags] CLI... -- [go test flags] PACKAGES\n       testmatrix -readme README.md [-out FILE]\n")
 		flag.PrintDefaults()
@@ -65,14 +74,41 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	turns, err := dialectTurns(*dialects)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testmatrix:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code, err := run(ctx, os.Stdout, clis, testArgs, *out, *jsonDir)
+	code, err := run(ctx, os.Stdout, clis, turns, testArgs, *out, *jsonDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testmatrix:", err)
 		os.Exit(1)
 	}
 	os.Exit(code)
+}
+
+// dialectTurns returns the dialects the rows take turns with, from the
+// -dialects flag; nil leaves the dialect to the environment.
+func dialectTurns(flagValue string) ([]string, error) {
+	switch flagValue {
+	case "":
+		return nil, nil
+	case "all":
+		names := sandbox.DialectNames()
+		// The default dialect last: make test runs it already, so a
+		// short matrix reaches the others first.
+		i := slices.Index(names, sandbox.DefaultDialect)
+		return append(slices.Delete(slices.Clone(names), i, i+1), sandbox.DefaultDialect), nil
+	}
+	names := strings.Split(flagValue, ",")
+	for _, name := range names {
+		if _, err := sandbox.DialectNamed(name); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 // splitArgs separates the CLI paths from the go test flags after "--".
@@ -85,7 +121,10 @@ func splitArgs(args []string) (clis, testArgs []string) {
 
 // row is one CLI's result.
 type row struct {
-	CLI, Version            string
+	CLI, Version string
+	// Dialect is the sandbox dialect of the run, "" when the environment
+	// chose it.
+	Dialect                 string
 	Passed, Failed, Skipped int
 	Elapsed                 time.Duration
 	// FailedTests are package.Test names.
@@ -101,7 +140,7 @@ func (r row) ok() bool {
 	return r.runErr == nil && r.Failed == 0 && len(r.FailedPackages) == 0 && r.anyTestResult
 }
 
-func run(ctx context.Context, w io.Writer, clis, testArgs []string, out, jsonDir string) (int, error) {
+func run(ctx context.Context, w io.Writer, clis, dialects, testArgs []string, out, jsonDir string) (int, error) {
 	if err := os.MkdirAll(jsonDir, 0o755); err != nil {
 		return 1, err
 	}
@@ -123,9 +162,15 @@ func run(ctx context.Context, w io.Writer, clis, testArgs []string, out, jsonDir
 			fmt.Fprintf(w, "\n==> %s %s (%s): already run\n", name, version, path)
 			continue
 		}
-		fmt.Fprintf(w, "\n==> %s %s (%s)\n", name, version, path)
-		r := runSuite(ctx, w, abs, testArgs, filepath.Join(jsonDir, name+"-"+version+".json"))
-		r.CLI, r.Version = name, version
+		dialect := ""
+		if len(dialects) > 0 {
+			dialect = dialects[len(rows)%len(dialects)]
+			fmt.Fprintf(w, "\n==> %s %s (%s), sandbox dialect %s\n", name, version, path, dialect)
+		} else {
+			fmt.Fprintf(w, "\n==> %s %s (%s)\n", name, version, path)
+		}
+		r := runSuite(ctx, w, abs, dialect, testArgs, filepath.Join(jsonDir, name+"-"+version+".json"))
+		r.CLI, r.Version, r.Dialect = name, version, dialect
 		rows = append(rows, r)
 		fmt.Fprintf(w, "%s\n", r.line())
 	}
@@ -156,6 +201,9 @@ func run(ctx context.Context, w io.Writer, clis, testArgs []string, out, jsonDir
 
 func (r row) line() string {
 	s := fmt.Sprintf("%-9s %-8s %4d passed, %d failed, %3d skipped  (%s)", r.CLI, r.Version, r.Passed, r.Failed, r.Skipped, r.Elapsed.Round(time.Second))
+	if r.Dialect != "" {
+		s += "  dialect " + r.Dialect
+	}
 	if len(r.FailedPackages) > 0 {
 		s += "; packages failed: " + strings.Join(r.FailedPackages, ", ")
 	}
@@ -179,13 +227,16 @@ type event struct {
 	Elapsed float64
 }
 
-func runSuite(ctx context.Context, w io.Writer, cli string, testArgs []string, jsonFile string) (r row) {
+func runSuite(ctx context.Context, w io.Writer, cli, dialect string, testArgs []string, jsonFile string) (r row) {
 	started := time.Now()
 	defer func() { r.Elapsed = time.Since(started) }()
 
 	args := append([]string{"test", "-json"}, testArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Env = append(os.Environ(), "TF_ACC_TERRAFORM_PATH="+cli, "CHECKPOINT_DISABLE=1")
+	if dialect != "" {
+		cmd.Env = append(cmd.Env, envSandboxDialect+"="+dialect)
+	}
 	// Let the tests clean up (temporary directories, Terraform processes).
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = time.Minute
@@ -301,11 +352,18 @@ func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ") + "\n"
 }
 
-// markdown renders the table: one row per CLI.
+// markdown renders the table: one row per CLI, with the sandbox dialect of
+// each when the rows took turns with dialects.
 func markdown(rows []row) string {
+	withDialect := slices.ContainsFunc(rows, func(r row) bool { return r.Dialect != "" })
 	var b strings.Builder
-	b.WriteString("| CLI | version | passed | failed | skipped | time |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|\n")
+	if withDialect {
+		b.WriteString("| CLI | version | sandbox dialect | passed | failed | skipped | time |\n")
+		b.WriteString("|---|---|---|---:|---:|---:|---:|\n")
+	} else {
+		b.WriteString("| CLI | version | passed | failed | skipped | time |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|\n")
+	}
 	for _, r := range rows {
 		failed := fmt.Sprint(r.Failed)
 		if n := len(r.FailedPackages); n > 0 {
@@ -315,7 +373,11 @@ func markdown(rows []row) string {
 			failed += " (run failed)"
 		}
 		name := map[string]string{"terraform": "Terraform", "tofu": "OpenTofu"}[r.CLI]
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %s |\n", name, r.Version, r.Passed, failed, r.Skipped, r.Elapsed.Round(time.Second))
+		version := r.Version
+		if withDialect {
+			version += " | " + r.Dialect
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %s |\n", name, version, r.Passed, failed, r.Skipped, r.Elapsed.Round(time.Second))
 	}
 	return b.String()
 }
