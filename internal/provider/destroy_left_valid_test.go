@@ -2,7 +2,9 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -22,11 +24,21 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 			t.Parallel()
 			userID := env.UserID(fmt.Sprintf("left-valid-%t", storeToken))
 			env.AddUser(userID)
-			cli.WriteConfig(env, refreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
+			// Against a 404 the client may ask the same route again without
+			// a credential, to tell whether the answer is Point's own, so
+			// the front counts only the revocations that present a token.
+			var revocations atomic.Int32
+			front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+				if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
+					revocations.Add(1)
+				}
+				next.ServeHTTP(w, r)
+			})
+			cli.WriteMain(providerBlockFor(env, front, 3) + refreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			replaced := env.CurrentRefreshToken(userID)
 			newer := env.RotateRefreshToken(userID)
-			before := actionTestCounts(env)
+			revocations.Store(0)
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 			expectOutput(t, out, "Warning: Point Refresh Token Left Valid",
@@ -40,7 +52,10 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 			if err := env.CheckRefreshTokenRefused(userID, replaced); err != nil {
 				t.Error(err)
 			}
-			actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: boolToInt(storeToken)})
+			// The token in state, when there is one, is presented once.
+			if got, want := revocations.Load(), int32(boolToInt(storeToken)); got != want {
+				t.Errorf("the destroy presented a token to revoke %d times, want %d", got, want)
+			}
 		})
 	}
 
