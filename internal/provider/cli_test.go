@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,22 +33,24 @@ var builtProvider struct {
 // configuration that serves it.
 func sharedCLIConfig(t *testing.T) string {
 	t.Helper()
-	builtProvider.once.Do(func() {
-		// Shared by every test, so not t.TempDir; TestMain removes it.
-		builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-") //nolint:usetesting
-		if builtProvider.err != nil {
-			return
-		}
-		if _, builtProvider.err = devenv.BuildProvider(builtProvider.dir); builtProvider.err != nil {
-			return
-		}
-		builtProvider.cliConfig = filepath.Join(builtProvider.dir, "terraformrc")
-		builtProvider.err = devenv.WriteCLIConfig(builtProvider.cliConfig, builtProvider.dir)
-	})
+	builtProvider.once.Do(buildSharedProvider)
 	if builtProvider.err != nil {
 		t.Fatal(builtProvider.err)
 	}
 	return builtProvider.cliConfig
+}
+
+func buildSharedProvider() {
+	// Shared by every test, so not t.TempDir; TestMain removes it.
+	builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-") //nolint:usetesting
+	if builtProvider.err != nil {
+		return
+	}
+	if _, builtProvider.err = devenv.BuildProvider(builtProvider.dir); builtProvider.err != nil {
+		return
+	}
+	builtProvider.cliConfig = filepath.Join(builtProvider.dir, "terraformrc")
+	builtProvider.err = devenv.WriteCLIConfig(builtProvider.cliConfig, builtProvider.dir)
 }
 
 func TestMain(m *testing.M) {
@@ -56,7 +59,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	flag.Parse()
+	if os.Getenv("TF_ACC") != "" && flag.Lookup("test.run").Value.String() == "" {
+		// The whole suite runs: build the provider now, beside the first
+		// tests, rather than inside the first test that drives the CLI
+		// while the others wait for it.
+		go builtProvider.once.Do(buildSharedProvider)
+	}
 	code := m.Run()
+	builtProvider.once.Do(func() {}) // waits for a build still running
 	if builtProvider.dir != "" {
 		_ = os.RemoveAll(builtProvider.dir)
 	}
