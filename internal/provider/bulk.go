@@ -283,6 +283,18 @@ func int64MapOf(known map[string]int64) types.Map {
 	return mapValue(types.Int64Type, known, func(n int64) attr.Value { return types.Int64Value(n) }, nil, nil)
 }
 
+// int64Map returns the known elements of a map of numbers: none when the
+// map is unknown.
+func int64Map(m types.Map) map[string]int64 {
+	known := make(map[string]int64, len(m.Elements()))
+	for k, e := range m.Elements() {
+		if n, ok := e.(types.Int64); ok && !n.IsNull() && !n.IsUnknown() {
+			known[k] = n.ValueInt64()
+		}
+	}
+	return known
+}
+
 func mapKeySet[V any](m map[string]V) map[string]bool {
 	set := make(map[string]bool, len(m))
 	for k := range m {
@@ -297,6 +309,18 @@ func toSet(ids []string) map[string]bool {
 		set[id] = true
 	}
 	return set
+}
+
+// without returns the elements of a that are not in b.
+func without(a, b []string) []string {
+	in := toSet(b)
+	var out []string
+	for _, s := range a {
+		if !in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // quoteIDs names ids in sorted order, the first few of them when there are many.
@@ -515,4 +539,42 @@ func refuseImportIdentity(req resource.ImportStateRequest, resp *resource.Import
 		return true
 	}
 	return false
+}
+
+// readFailuresTolerable reports the failed reads of a refresh. Transient
+// failures of some users leave those users' state as it was, with a
+// warning, so that one overloaded moment does not fail a plan of thousands;
+// any other failure, or a failure of every read, is an error, and state is
+// left as it was.
+func readFailuresTolerable(failed *failures, total int, noun string, diags *diag.Diagnostics) bool {
+	if failed.len() == 0 {
+		return true
+	}
+	tolerable := failed.len() < total
+	failed.each(func(_ []string, err error) {
+		if !transient(err) {
+			tolerable = false
+		}
+	})
+	failed.each(func(ids []string, err error) {
+		if tolerable {
+			diags.AddAttributeWarning(path.Root("user_ids"), "Point "+titleNoun(noun)+" Not Read",
+				apiErrorDetail(fmt.Sprintf("read %s (%s); their state is unchanged, and the next refresh reads them again", countOf(len(ids), total, noun), quoteIDs(ids)), err))
+			return
+		}
+		diags.AddAttributeError(path.Root("user_ids"), "Error Reading Point "+titleNoun(noun),
+			apiErrorDetail(fmt.Sprintf("read %s (%s); the state of every one is unchanged", countOf(len(ids), total, noun), quoteIDs(ids)), err))
+	})
+	return tolerable
+}
+
+// titleNoun is noun in the title case and plural of a diagnostic summary.
+func titleNoun(noun string) string {
+	switch noun {
+	case "user":
+		return "Users"
+	case "refresh token":
+		return "Refresh Tokens"
+	}
+	return noun
 }

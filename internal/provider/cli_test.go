@@ -3,16 +3,23 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
@@ -230,4 +237,103 @@ func (c *terraformCLI) MustRun(want int, args ...string) string {
 		c.t.Fatalf("terraform %s exited %d, want %d:\n%s", strings.Join(args, " "), code, want, out)
 	}
 	return out
+}
+
+// inProcessCLI runs the Terraform CLI against providers served from the
+// test process, as terraform-plugin-testing does, but with the test in
+// charge of every command: saved plan files, their JSON, and the output.
+// The providers log into a file of their own (ProviderLog), since Terraform
+// does not receive the logs of providers it reattaches to.
+type inProcessCLI struct {
+	*terraformCLI
+	ProviderLog string
+}
+
+// newInProcessCLI serves the providers in factories for one test and
+// returns a working directory whose commands attach to them. logLevel, when
+// not "", turns on the providers' logs at that level.
+func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.ProviderServer, error), logLevel string) *inProcessCLI {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1")
+	}
+	dir := t.TempDir()
+	cliConfig := dir + "/terraformrc"
+	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logFile := dir + "/providers.log"
+	if logLevel != "" {
+		// The logging sink reads these when each provider server starts.
+		t.Setenv("TF_LOG", logLevel)
+		t.Setenv("TF_LOG_PATH_MASK", strings.ReplaceAll(dir, "%", "%%")+"/providers-%s.log")
+		logFile = fmt.Sprintf(dir+"/providers-%s.log", strings.ReplaceAll(t.Name(), "/", "_"))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	host := "registry.terraform.io"
+	if openTofu(t) {
+		host = devenv.OpenTofuRegistryHost
+	}
+	type reattachConfig struct {
+		Protocol        string
+		ProtocolVersion int
+		Pid             int
+		Test            bool
+		Addr            struct{ Network, String string }
+	}
+	reattach := map[string]reattachConfig{}
+	var closers []chan struct{}
+	for name, factory := range factories {
+		server, err := factory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		configCh := make(chan *plugin.ReattachConfig)
+		closeCh := make(chan struct{})
+		opts := []tf6server.ServeOpt{
+			tf6server.WithDebug(ctx, configCh, closeCh),
+			tf6server.WithGoPluginLogger(hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})),
+			tf6server.WithoutLogStderrOverride(),
+			// Without TF_LOG, the sink keeps the providers quiet.
+			tf6server.WithLoggingSink(t),
+		}
+		go func() {
+			if err := tf6server.Serve(name, func() tfprotov6.ProviderServer { return server }, opts...); err != nil {
+				t.Errorf("serving %s: %v", name, err)
+			}
+		}()
+		var config *plugin.ReattachConfig
+		select {
+		case config = <-configCh:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s provider did not start", name)
+		}
+		rc := reattachConfig{Protocol: string(config.Protocol), ProtocolVersion: config.ProtocolVersion, Pid: config.Pid, Test: config.Test}
+		rc.Addr.Network, rc.Addr.String = config.Addr.Network(), config.Addr.String()
+		namespace := "hashicorp"
+		if name == "point" {
+			namespace = "areyoupoint"
+		}
+		reattach[host+"/"+namespace+"/"+name] = rc
+		closers = append(closers, closeCh)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for _, c := range closers {
+			select {
+			case <-c:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	})
+	encoded, err := json.Marshal(reattach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := &terraformCLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + string(encoded)}}
+	if err := os.Mkdir(cli.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &inProcessCLI{terraformCLI: cli, ProviderLog: logFile}
 }

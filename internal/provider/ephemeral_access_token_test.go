@@ -3,9 +3,7 @@ package provider
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -592,8 +590,7 @@ resource "terraform_data" "consumer" {
 	}
 	consumed := false
 	for _, tok := range tokens {
-		sum := sha256.Sum256([]byte(tok))
-		consumed = consumed || strings.HasPrefix(string(hash), hex.EncodeToString(sum[:]))
+		consumed = consumed || strings.HasPrefix(string(hash), tokenSHA256(tok))
 	}
 	if !consumed {
 		t.Errorf("the consumer received none of the %d access tokens Point issued", len(tokens))

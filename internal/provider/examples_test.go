@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	tfjson "github.com/hashicorp/terraform-json"
+
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
@@ -187,20 +189,13 @@ func examplesTestRun(t *testing.T, terraform, dir string, env []string, args ...
 func examplesTestValidate(t *testing.T, terraform, dir string, env []string) {
 	t.Helper()
 	out := examplesTestRun(t, terraform, dir, env, "validate", "-json", "-no-color")
-	var result struct {
-		Valid       bool `json:"valid"`
-		Diagnostics []struct {
-			Severity string `json:"severity"`
-			Summary  string `json:"summary"`
-			Detail   string `json:"detail"`
-		} `json:"diagnostics"`
-	}
+	var result tfjson.ValidateOutput
 	if err := json.Unmarshal(out, &result); err != nil {
 		t.Fatalf("terraform validate -json: %v\n%s", err, out)
 	}
 	usedLocalBuild := false
 	for _, d := range result.Diagnostics {
-		if d.Severity == "warning" && d.Summary == examplesTestDevOverridesWarning {
+		if d.Severity == tfjson.DiagnosticSeverityWarning && d.Summary == examplesTestDevOverridesWarning {
 			usedLocalBuild = true
 			continue
 		}

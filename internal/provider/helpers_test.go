@@ -747,7 +747,9 @@ func (c planListChange) CheckPlan(_ context.Context, req plancheck.CheckPlanRequ
 		return
 	}
 	before, after := planStrings(change.Before, c.attr), planStrings(change.After, c.attr)
-	added, removed := setMinus(after, before), setMinus(before, after)
+	added, removed := without(after, before), without(before, after)
+	slices.Sort(added)
+	slices.Sort(removed)
 	if !slices.Equal(added, slices.Sorted(slices.Values(c.added))) || !slices.Equal(removed, slices.Sorted(slices.Values(c.removed))) {
 		resp.Error = fmt.Errorf("%s.%s: the plan adds %v and removes %v, want %v and %v", c.addr, c.attr, added, removed, c.added, c.removed)
 	}
@@ -962,19 +964,6 @@ func expectNotTainted(t *testing.T, cli *terraformCLI, addrs ...string) {
 }
 
 // Values: sets of ids, times, and values of the provider protocol.
-
-// setMinus returns the elements of a that are not in b, sorted.
-func setMinus(a, b []string) []string {
-	in := toSet(b)
-	out := []string{}
-	for _, s := range a {
-		if !in[s] {
-			out = append(out, s)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
 
 // sameElements reports whether a and b hold the same elements, in any
 // order.

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -213,8 +211,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	hashes := map[string]bool{}
 	for _, tok := range frontAccess {
 		for _, v := range []string{tok, "Bearer " + tok} {
-			sum := sha256.Sum256([]byte(v))
-			hashes[hex.EncodeToString(sum[:])] = true
+			hashes[tokenSHA256(v)] = true
 		}
 	}
 	consumedHashes := 0

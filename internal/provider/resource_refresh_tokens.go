@@ -660,18 +660,6 @@ func (r *refreshTokensResource) Update(ctx context.Context, req resource.UpdateR
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// without returns the elements of a that are not in b.
-func without(a, b []string) []string {
-	in := toSet(b)
-	var out []string
-	for _, s := range a {
-		if !in[s] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // putBack reads the tokens of ids with the API key, when store_token turns
 // true, and records them. Each must still be the token its fingerprint
 // names: the plan promised no rotation.
@@ -789,16 +777,4 @@ func (r *refreshTokensResource) ImportState(ctx context.Context, req resource.Im
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("store_token"), !tokenFree)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("max_concurrency"), int64(defaultMaxConcurrency))...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateKeyImported, []byte(`true`))...)
-}
-
-// int64Map returns the known elements of a map of numbers: none when the
-// map is unknown.
-func int64Map(m types.Map) map[string]int64 {
-	known := make(map[string]int64, len(m.Elements()))
-	for k, e := range m.Elements() {
-		if n, ok := e.(types.Int64); ok && !n.IsNull() && !n.IsUnknown() {
-			known[k] = n.ValueInt64()
-		}
-	}
-	return known
 }

@@ -190,7 +190,7 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, nil),
-					sameStateTokens(setMinus(ids, []string{rotated, revoked}), &before),
+					sameStateTokens(without(ids, []string{rotated, revoked}), &before),
 					func(s *terraform.State) error {
 						issued, err := stateMap(s, refreshTokensAddr, "issued_at")
 						if err != nil {

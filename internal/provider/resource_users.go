@@ -377,43 +377,6 @@ func (r *usersResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
-// readFailuresTolerable reports the failed reads of a refresh. Transient
-// failures of some users leave those users' state as it was, with a
-// warning, so that one overloaded moment does not fail a plan of thousands;
-// any other failure, or a failure of every read, is an error, and state is
-// left as it was.
-func readFailuresTolerable(failed *failures, total int, noun string, diags *diag.Diagnostics) bool {
-	if failed.len() == 0 {
-		return true
-	}
-	tolerable := failed.len() < total
-	failed.each(func(_ []string, err error) {
-		if !transient(err) {
-			tolerable = false
-		}
-	})
-	failed.each(func(ids []string, err error) {
-		if tolerable {
-			diags.AddAttributeWarning(path.Root("user_ids"), "Point "+titleNoun(noun)+" Not Read",
-				apiErrorDetail(fmt.Sprintf("read %s (%s); their state is unchanged, and the next refresh reads them again", countOf(len(ids), total, noun), quoteIDs(ids)), err))
-			return
-		}
-		diags.AddAttributeError(path.Root("user_ids"), "Error Reading Point "+titleNoun(noun),
-			apiErrorDetail(fmt.Sprintf("read %s (%s); the state of every one is unchanged", countOf(len(ids), total, noun), quoteIDs(ids)), err))
-	})
-	return tolerable
-}
-
-func titleNoun(noun string) string {
-	switch noun {
-	case "user":
-		return "Users"
-	case "refresh token":
-		return "Refresh Tokens"
-	}
-	return noun
-}
-
 func (r *usersResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state usersResourceModel
 	if !getInto(ctx, req.Plan, &plan, &resp.Diagnostics) || !getInto(ctx, req.State, &state, &resp.Diagnostics) {

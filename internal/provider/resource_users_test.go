@@ -169,7 +169,7 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 		"import point_users with all of its ids")
 	expectOutput(t, out, "Apply complete! Resources: 1 added")
 	expectNotTainted(t, cli, usersAddr)
-	if err := front.expect(sandbox.RouteCreateUser, setMinus(ids[:10], taken), 1); err != nil {
+	if err := front.expect(sandbox.RouteCreateUser, without(ids[:10], taken), 1); err != nil {
 		t.Error(err)
 	}
 
@@ -188,7 +188,7 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 		t.Errorf("the second apply met 409 on %d registrations, want 2: one for each id Point had before", n)
 	}
 	state := readStateFile(t, cli)
-	if got, want := stateFileUserIDs(state, usersAddr), setMinus(ids, taken); !sameElements(got, want) {
+	if got, want := stateFileUserIDs(state, usersAddr), without(ids, taken); !sameElements(got, want) {
 		t.Errorf("state holds %v, want the 10 ids registered by this configuration %v", got, want)
 	}
 }
@@ -207,7 +207,7 @@ func TestAccUsers_driftPerID(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, setMinus(ids, []string{gone})...),
+		CheckDestroy:             noCurrentRefreshToken(env, without(ids, []string{gone})...),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -228,7 +228,7 @@ func TestAccUsers_driftPerID(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, nil),
-					sameStateTokens(setMinus(ids, []string{gone}), &before),
+					sameStateTokens(without(ids, []string{gone}), &before),
 					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
 					func(*terraform.State) error {
 						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
