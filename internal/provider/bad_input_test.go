@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -311,28 +310,6 @@ func TestAccBadInput_catalogue(t *testing.T) {
 	}
 }
 
-// plannedActions returns the action that the machine-readable output of
-// terraform plan -json plans for each resource address.
-func plannedActions(t *testing.T, out string) map[string]string {
-	t.Helper()
-	actions := map[string]string{}
-	for line := range strings.Lines(out) {
-		var message struct {
-			Type   string `json:"type"`
-			Change struct {
-				Resource struct {
-					Addr string `json:"addr"`
-				} `json:"resource"`
-				Action string `json:"action"`
-			} `json:"change"`
-		}
-		if json.Unmarshal([]byte(line), &message) == nil && message.Type == "planned_change" {
-			actions[message.Change.Resource.Addr] = message.Change.Action
-		}
-	}
-	return actions
-}
-
 // badInputRun runs one row and returns how many bad answers it served.
 func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	user := env.UserID(badInputUser)
@@ -393,7 +370,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 
 	cli.WriteMain(healthy)
 	out, code := cli.Run("plan", "-json", "-detailed-exitcode", "-input=false", "-no-color")
-	switch planned := plannedActions(t, out); {
+	switch planned := plannedActions(out); {
 	case row.want == nil && code != 0:
 		t.Errorf("the plan against a healthy Point exited %d, want 0 (no changes):\n%s", code, out)
 	case row.want != nil && (code != 2 || planned[row.target.address] != "create"):

@@ -239,6 +239,27 @@ func (c *terraformCLI) MustRun(want int, args ...string) string {
 	return out
 }
 
+// plannedActions returns the action that the machine-readable output of
+// terraform plan -json plans for each resource address.
+func plannedActions(out string) map[string]string {
+	actions := map[string]string{}
+	for line := range strings.Lines(out) {
+		var message struct {
+			Type   string `json:"type"`
+			Change struct {
+				Resource struct {
+					Addr string `json:"addr"`
+				} `json:"resource"`
+				Action string `json:"action"`
+			} `json:"change"`
+		}
+		if json.Unmarshal([]byte(line), &message) == nil && message.Type == "planned_change" {
+			actions[message.Change.Resource.Addr] = message.Change.Action
+		}
+	}
+	return actions
+}
+
 // inProcessCLI runs the Terraform CLI against providers served from the
 // test process, as terraform-plugin-testing does, but with the test in
 // charge of every command: saved plan files, their JSON, and the output.

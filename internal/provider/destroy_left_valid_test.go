@@ -2,9 +2,7 @@ package provider
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -24,16 +22,7 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 			t.Parallel()
 			userID := env.UserID(fmt.Sprintf("left-valid-%t", storeToken))
 			env.AddUser(userID)
-			// Against a 404 the client may ask the same route again without
-			// a credential, to tell whether the answer is Point's own, so
-			// the front counts only the revocations that present a token.
-			var revocations atomic.Int32
-			front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
-					revocations.Add(1)
-				}
-				next.ServeHTTP(w, r)
-			})
+			front, revocations := startRevocationCounter(t, env)
 			cli.WriteMain(providerBlockFor(env, front, 3) + refreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			replaced := env.CurrentRefreshToken(userID)

@@ -204,6 +204,23 @@ func startFront(t *testing.T, env *testEnv, handle func(w http.ResponseWriter, r
 	return server.URL
 }
 
+// startRevocationCounter serves a front before Point that counts the
+// refresh token revocations that present a token, and returns its base URL
+// and the count. Against a 404 the client may ask the same route again
+// without a credential, to tell whether the answer is Point's own; those
+// requests are not revocations and are not counted.
+func startRevocationCounter(t *testing.T, env *testEnv) (string, *atomic.Int32) {
+	t.Helper()
+	var revocations atomic.Int32
+	url := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
+			revocations.Add(1)
+		}
+		next.ServeHTTP(w, r)
+	})
+	return url, &revocations
+}
+
 // routeFront passes requests to Point, except those on one route while it
 // is on, which answer handles; answer may pass them on with next.
 type routeFront struct {

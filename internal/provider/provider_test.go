@@ -28,11 +28,6 @@ const envRealPoint = "POINT_TEST_REAL"
 
 func realPoint() bool { return os.Getenv(envRealPoint) == "1" }
 
-// envSandboxDialect names the dialect the in-memory sandbox speaks (see
-// sandbox.Dialects), so that the whole suite can run in each; the default
-// is the reference dialect.
-const envSandboxDialect = "POINT_SANDBOX_DIALECT"
-
 // realPointSettings holds POINT_API_KEY, POINT_ENDPOINT and
 // POINT_ENVIRONMENT as the test process started with them. They choose the
 // Point API of the real mode and are not settings for the providers under
@@ -83,15 +78,11 @@ type testEnv struct {
 // POINT_SANDBOX_DIALECT names, unless the tests run against real Point.
 func newTestEnv(t *testing.T, opts sandbox.Options) *testEnv {
 	t.Helper()
-	dialect := os.Getenv(envSandboxDialect)
-	if _, err := sandbox.DialectNamed(dialect); err != nil {
-		t.Fatalf("%s: %v", envSandboxDialect, err)
-	}
-	return newTestEnvInDialect(t, opts, dialect)
+	return newTestEnvInDialect(t, opts, os.Getenv(sandbox.EnvDialect))
 }
 
 // newTestEnvInDialect is newTestEnv with a sandbox in the dialect called
-// dialect ("" is the default one).
+// dialectName ("" is the default one).
 func newTestEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *testEnv {
 	t.Helper()
 	env := &testEnv{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
@@ -110,7 +101,7 @@ func newTestEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string)
 	} else {
 		dialect, err := sandbox.DialectNamed(dialectName)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v (%s names the dialect of the tests' sandboxes)", err, sandbox.EnvDialect)
 		}
 		opts.Dialect = dialect
 		env.Sandbox = sandbox.New(opts)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,21 +372,12 @@ func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
 
 // The post-test destroy runs with -refresh=false, so it presents the token
 // in state, which Point replaced in the meantime, once: Point refuses it,
-// with 401 or 404 as the reference leaves open. Against a 404 the client
-// may ask the same route again without a credential to tell whether the
-// answer is Point's own, so the front counts only the revocations that
-// present a token.
+// with 401 or 404 as the reference leaves open.
 func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-destroy-stale")
 	var newer, first string
-	var revocations atomic.Int32
-	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
-			revocations.Add(1)
-		}
-		next.ServeHTTP(w, r)
-	})
+	front, revocations := startRevocationCounter(t, env)
 	config := strings.Replace(refreshTokenConfig(env, userID, ""), env.ProviderBlock(), providerBlockFor(env, front, 3), 1)
 
 	resource.ParallelTest(t, resource.TestCase{

@@ -247,6 +247,11 @@ var Dialects = []Dialect{
 	},
 }
 
+// EnvDialect is the environment variable that names the dialect of a
+// sandbox started without one: point-sandbox's default, and that of the
+// in-memory sandboxes of the provider's tests.
+const EnvDialect = "POINT_SANDBOX_DIALECT"
+
 // DefaultDialect is the name of the dialect that the zero Dialect is.
 const DefaultDialect = "reference"
 

@@ -8,7 +8,7 @@
 // `go test -json ARGS` with TF_ACC_TERRAFORM_PATH set to the CLI; the rest
 // of the environment (TF_ACC, TF_CLI_CONFIG_FILE, ...) is the caller's.
 // With -dialects, the rows take turns with the sandbox's dialects
-// (POINT_SANDBOX_DIALECT), so that each dialect runs the whole suite on
+// (sandbox.EnvDialect), so that each dialect runs the whole suite on
 // some CLI without a run of its own. It
 // prints each failing test's output, one line per CLI, and writes the table
 // as Markdown to -out. It exits 1 when any test or package fails.
@@ -40,10 +40,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// envSandboxDialect is the variable that names the dialect of the sandbox
-// the tests start.
-const envSandboxDialect = "POINT_SANDBOX_DIALECT"
 
 const (
 	beginMarker = "<!-- test-matrix:begin -->"
@@ -235,7 +231,7 @@ func runSuite(ctx context.Context, w io.Writer, cli, dialect string, testArgs []
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Env = append(os.Environ(), "TF_ACC_TERRAFORM_PATH="+cli, "CHECKPOINT_DISABLE=1")
 	if dialect != "" {
-		cmd.Env = append(cmd.Env, envSandboxDialect+"="+dialect)
+		cmd.Env = append(cmd.Env, sandbox.EnvDialect+"="+dialect)
 	}
 	// Let the tests clean up (temporary directories, Terraform processes).
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback `address` to listen on")
 	apiKey := fs.String("api-key", getenv("POINT_SANDBOX_API_KEY"), "organisation API `key` to accept (default $POINT_SANDBOX_API_KEY, else random)")
-	dialectName := fs.String("dialect", getenv("POINT_SANDBOX_DIALECT"), "the `name` of the dialect to speak, listed below (default $POINT_SANDBOX_DIALECT, else "+sandbox.DefaultDialect+")")
+	dialectName := fs.String("dialect", getenv(sandbox.EnvDialect), "the `name` of the dialect to speak, listed below (default $"+sandbox.EnvDialect+", else "+sandbox.DefaultDialect+")")
 	idempotent := fs.Bool("idempotent-create", false, "answer 200 instead of 409 when creating an existing user, whatever the dialect")
 	failureRate := fs.Float64("failure-rate", 0, "share (0..1) of API requests answered 503")
 	rateLimitEvery := fs.Int("rate-limit-every", 0, "answer every `N`th API request with 429 (0 disables)")
