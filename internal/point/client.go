@@ -49,6 +49,15 @@ const (
 	maxIdleConns = 2 * MaxConcurrency
 )
 
+// The environment variables that configure a client of Point when the
+// configuration leaves the setting out: the provider reads them, and the
+// tests' real mode takes its Point from them.
+const (
+	EnvAPIKey      = "POINT_API_KEY"
+	EnvEnvironment = "POINT_ENVIRONMENT"
+	EnvEndpoint    = "POINT_ENDPOINT"
+)
+
 // EnvironmentURL returns the base URL of a named Point environment.
 func EnvironmentURL(environment string) string {
 	return "https://" + environment + ".sdk.areyoupoint.com"

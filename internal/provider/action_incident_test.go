@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
@@ -60,12 +61,12 @@ resource "terraform_data" "consumer" {
 // docs quote. The apply after it issues a new token and the consumer gets
 // an access token again.
 func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
-	cli := newTerraformCLI(t)
+	cli := acctest.NewCLI(t)
 	skipWithoutActions(t, "The incident runbook's action_trigger")
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	userID := env.UserID("incident-consumer")
-	recorder := newRecordingFront(env.Upstream())
+	recorder := acctest.NewRecordingFront(env.Upstream())
 	front := httptest.NewServer(recorder)
 	t.Cleanup(front.Close)
 
@@ -90,7 +91,7 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: the consumer did not run: %v", step, err)
 		}
-		_, access := recorder.tokens()
+		_, access := recorder.Tokens()
 		match := ""
 		for _, tok := range access {
 			if !checked[tok] {
@@ -141,7 +142,7 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 		if err := env.CheckRefreshTokenRefused(userID, leaked); err != nil {
 			t.Errorf("%s: %v", step, err)
 		}
-		warned := diagnosticMatching("Warning: Point Refresh Token Revoked In This Apply",
+		warned := acctest.DiagnosticMatching("Warning: Point Refresh Token Revoked In This Apply",
 			fmt.Sprintf("The point_revoke_refresh_token action revoked the refresh token of Point user %q during this apply, so no access token was issued: "+
 				"token, authorization_header, expires_in and expires_at are null. The next apply issues the user a new refresh token where a point_refresh_token manages it, "+
 				"and the access token opens after it.", userID)).MatchString(out)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -23,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
@@ -31,7 +34,7 @@ const actionTestType = "point_revoke_refresh_token"
 
 // actionTestStateToken returns the token of point_refresh_token.test in the
 // working directory's state, or "" when there is none.
-func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
+func actionTestStateToken(t *testing.T, cli *acctest.CLI) string {
 	t.Helper()
 	text := cli.MustRun(0, "show", "-json", "-no-color")
 	var state struct {
@@ -51,7 +54,7 @@ func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
 		return ""
 	}
 	for _, r := range state.Values.RootModule.Resources {
-		if r.Address == refreshTokenAddr {
+		if r.Address == acctest.RefreshTokenAddr {
 			token, _ := r.Values["token"].(string)
 			return token
 		}
@@ -61,7 +64,7 @@ func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
 
 // actionTestCounts returns the sandbox's request counts, or nil against
 // real Point.
-func actionTestCounts(env *testEnv) map[string]int {
+func actionTestCounts(env *acctest.Env) map[string]int {
 	if env.Sandbox == nil {
 		return nil
 	}
@@ -70,7 +73,7 @@ func actionTestCounts(env *testEnv) map[string]int {
 
 // actionTestExpectRequests compares the sandbox's requests since before with
 // want; it passes trivially against real Point.
-func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int, want map[string]int) {
+func actionTestExpectRequests(t *testing.T, env *acctest.Env, before map[string]int, want map[string]int) {
 	t.Helper()
 	if env.Sandbox == nil {
 		return
@@ -88,9 +91,9 @@ func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int,
 // nothing to revoke; apply, which notices the revocation and issues a new
 // token. An action for a user Point does not have fails.
 func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
-	cli := newTerraformCLI(t)
+	cli := acctest.NewCLI(t)
 	skipWithoutActions(t, "Invoking an action")
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-invoke")
 	ghostID := env.UserID("action-ghost")
 
@@ -130,7 +133,7 @@ action "point_revoke_refresh_token" "ghost" {
 
 	before := actionTestCounts(env)
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	expectOutputShows(t, out,
+	acctest.ExpectOutputShows(t, out,
 		fmt.Sprintf("Reading the current refresh token of Point user %q.", userID),
 		fmt.Sprintf("Revoked the refresh token of Point user %q.", userID))
 	if strings.Contains(out, first) || strings.Contains(out, env.APIKey) {
@@ -139,7 +142,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if env.CurrentRefreshToken(userID) != "" {
 		t.Fatalf("Point user %q still has a current refresh token after the action", userID)
 	}
-	if err := checkRefreshTokenRefused(env, userID, &first)(nil); err != nil {
+	if err := acctest.RefreshTokenRefused(env, userID, &first)(nil); err != nil {
 		t.Error(err)
 	}
 	actionTestExpectRequests(t, env, before, map[string]int{
@@ -152,14 +155,14 @@ action "point_revoke_refresh_token" "ghost" {
 
 	before = actionTestCounts(env)
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	expectOutputShows(t, out,
+	acctest.ExpectOutputShows(t, out,
 		"Point Refresh Token Already Revoked",
 		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
 	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
 
 	// The next apply treats the token as revoked outside Terraform.
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	expectOutputShows(t, out,
+	acctest.ExpectOutputShows(t, out,
 		"Point Refresh Token Revoked Elsewhere",
 		fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere.", userID),
 		"1 added, 0 changed, 0 destroyed")
@@ -178,7 +181,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if code != 1 {
 		t.Fatalf("invoking the action for a user Point does not have exited %d, want 1:\n%s", code, out)
 	}
-	expectOutputShows(t, out,
+	acctest.ExpectOutputShows(t, out,
 		"Point User Not Found",
 		fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke.", ghostID))
 	if env.CurrentRefreshToken(userID) != second {
@@ -189,26 +192,26 @@ action "point_revoke_refresh_token" "ghost" {
 // The action run from an action_trigger: changing the incident marker
 // revokes the token during that apply, and the next apply issues a new one.
 func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-trigger")
 	reissued := statecheck.CompareValue(compare.ValuesDiffer())
 	var first string
 
 	config := func(incident string) string {
-		return refreshTokenConfig(env, userID, "") + incidentTriggerConfig(incident)
+		return acctest.RefreshTokenConfig(env, userID, "") + acctest.IncidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsVersionChecks,
+		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				// Creating the marker does not trigger the action.
 				Config:            config("none"),
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -220,13 +223,13 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
-					noCurrentRefreshToken(env, userID),
-					checkRefreshTokenRefused(env, userID, &first),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
+					acctest.NoCurrentRefreshToken(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
@@ -235,12 +238,12 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 				Config: config("INC-1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
 					},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
-				Check:             checkStateTokenCurrent(env, userID),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
+				Check:             acctest.CheckStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -250,7 +253,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 // compromised_users revokes its token in that apply, the next apply issues
 // a new one, and unlisting the user changes nothing in Point.
 func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-trigger-example")
 	root, err := devenv.ModuleRoot()
 	if err != nil {
@@ -260,23 +263,23 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := refreshTokenConfig(env, userID, "") + "\n" + string(example)
+	config := acctest.RefreshTokenConfig(env, userID, "") + "\n" + string(example)
 	listed := tfconfig.Variables{"compromised_users": tfconfig.SetVariable(tfconfig.StringVariable(userID))}
 	var unlisted tfconfig.Variables // the default: nobody
 	incident := fmt.Sprintf("terraform_data.incident[%q]", userID)
 	var first, second string
 
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsVersionChecks,
+		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config:          config,
 				ConfigVariables: unlisted,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -288,12 +291,12 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					actionTestCheck(func() error { return noCurrentRefreshToken(env, userID)(nil) }),
-					actionTestCheck(func() error { return checkRefreshTokenRefused(env, userID, &first)(nil) }),
+					actionTestCheck(func() error { return acctest.NoCurrentRefreshToken(env, userID)(nil) }),
+					actionTestCheck(func() error { return acctest.RefreshTokenRefused(env, userID, &first)(nil) }),
 				},
 			},
 			{
@@ -301,19 +304,19 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigVariables: listed,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
 						second = v
 						if v == first {
 							return fmt.Errorf("the apply after the action kept the revoked token")
 						}
 						return nil
 					})),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
 					actionTestCheck(func() error { return env.CheckRefreshTokenAccepted(userID, second) }),
 				},
 			},
@@ -323,12 +326,12 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionDestroy),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &second),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &second),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 		},
@@ -368,7 +371,7 @@ func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress [
 	if apiKey != "" {
 		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
 	}
-	providerConfig, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, settings))
+	providerConfig, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, settings))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +425,7 @@ func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress [
 
 // actionTestFront serves Point behind a front that answers requests with
 // method with a plain 404, as a proxy or a wrong path prefix would.
-func actionTestFront(t *testing.T, env *testEnv, method string) string {
+func actionTestFront(t *testing.T, env *acctest.Env, method string) string {
 	t.Helper()
 	upstream := env.Upstream()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -451,18 +454,18 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	}
 	cases := map[string]struct {
 		// setup prepares Point and returns the endpoint for the provider.
-		setup func(t *testing.T, env *testEnv, userID string) string
+		setup func(t *testing.T, env *acctest.Env, userID string) string
 		want  outcome
 	}{
 		"revokes the current token": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
 				env.AddUser(userID)
 				return env.Endpoint
 			},
 			want: outcome{progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", revoked: true},
 		},
 		"no current token": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
 				token := env.AddUser(userID)
 				if err := env.Client.RevokeRefreshToken(context.Background(), userID, token); err != nil {
 					t.Fatal(err)
@@ -478,7 +481,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"token replaced while revoking": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
 				env.AddUser(userID)
 				// Another client rotates the token right after the action read it.
 				upstream := env.Upstream()
@@ -499,7 +502,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on read": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
 				env.AddUser(userID)
 				return actionTestFront(t, env, http.MethodGet)
 			},
@@ -512,7 +515,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on revoke": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
 				env.AddUser(userID)
 				return actionTestFront(t, env, http.MethodDelete)
 			},
@@ -525,7 +528,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"user not found": {
-			setup: func(_ *testing.T, env *testEnv, _ string) string { return env.Endpoint },
+			setup: func(_ *testing.T, env *acctest.Env, _ string) string { return env.Endpoint },
 			want: outcome{
 				severity: tfprotov6.DiagnosticSeverityError,
 				summary:  "Point User Not Found",
@@ -538,7 +541,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
 			endpoint := tc.setup(t, env, userID)
 			before := env.CurrentRefreshToken(userID)
@@ -588,8 +591,8 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 // Without an API key, the plan of the action fails before any request.
 // Not parallel: it clears POINT_API_KEY, which the provider would read.
 func TestRevokeRefreshTokenAction_noAPIKey(t *testing.T) {
-	t.Setenv(envAPIKey, "")
-	env := newTestEnv(t, sandbox.Options{})
+	t.Setenv(point.EnvAPIKey, "")
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-no-api-key")
 	token := env.AddUser(userID)
 

@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // badInputUser is the user every row works on (with the prefix of
-// testEnv.UserID against real Point).
+// acctest.Env.UserID against real Point).
 const badInputUser = "bad-input"
 
 // A badInputTarget is the part of the configuration a row exercises, and
@@ -81,7 +84,7 @@ func badInputRateLimited(times int) func(http.ResponseWriter, *http.Request, htt
 			return
 		}
 		w.Header().Set("Retry-After", "soon, maybe; 2ms?")
-		answerJSON(http.StatusTooManyRequests, `{"error":"rate_limited","message":"slow down"}`)(w, r, next)
+		acctest.AnswerJSON(http.StatusTooManyRequests, `{"error":"rate_limited","message":"slow down"}`)(w, r, next)
 	}
 }
 
@@ -114,7 +117,7 @@ func badInputAnswerLost(w http.ResponseWriter, r *http.Request, next http.Handle
 // badInputEchoKey answers 500 with the request's credential in the message.
 func badInputEchoKey(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	answerJSON(http.StatusInternalServerError,
+	acctest.AnswerJSON(http.StatusInternalServerError,
 		fmt.Sprintf(`{"error":"internal","message":"upstream says key %s is invalid (Authorization: Bearer %s)"}`, key, key))(w, r, next)
 }
 
@@ -148,7 +151,7 @@ const (
 // badInputRows is the catalogue, for the user id user.
 func badInputRows(t *testing.T, user string) []badInputRow {
 	tg := newBadInputTargets(user)
-	diag := diagnosticMatching
+	diag := acctest.DiagnosticMatching
 	invalid := func(text string) *regexp.Regexp { return diag("Invalid Attribute Value", text) }
 	readUser := fmt.Sprintf("Could not read Point user %q.", user)
 	createUser := fmt.Sprintf("Could not create Point user %q.", user)
@@ -198,53 +201,53 @@ resource "point_user" "x" {
 			offline: true, want: diag("Attribute refresh_token string length must be at least 1, got: 0")},
 
 		// Environment variables.
-		{name: "env/POINT_ENVIRONMENT capitalised", target: tg.newUser, env: map[string]string{envEnvironment: "Production"}, offline: true,
+		{name: "env/POINT_ENVIRONMENT capitalised", target: tg.newUser, env: map[string]string{point.EnvEnvironment: "Production"}, offline: true,
 			want: diag("Invalid Point Environment", `The POINT_ENVIRONMENT environment variable is "Production", but the Point environment must be "staging" or "production".`)},
-		{name: "env/POINT_ENVIRONMENT leading space", target: tg.newUser, env: map[string]string{envEnvironment: " staging"}, offline: true,
+		{name: "env/POINT_ENVIRONMENT leading space", target: tg.newUser, env: map[string]string{point.EnvEnvironment: " staging"}, offline: true,
 			want: diag("Invalid Point Environment", `The POINT_ENVIRONMENT environment variable is " staging", but the Point environment must be "staging" or "production".`)},
-		{name: "env/POINT_ENDPOINT not a URL", target: tg.newUser, env: map[string]string{envEndpoint: "not a url"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT not a URL", target: tg.newUser, env: map[string]string{point.EnvEndpoint: "not a url"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", `The POINT_ENDPOINT environment variable must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url". Correct the variable, or set endpoint in the provider block.`)},
-		{name: "env/POINT_ENDPOINT ftp", target: tg.newUser, env: map[string]string{envEndpoint: "ftp://127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT ftp", target: tg.newUser, env: map[string]string{point.EnvEndpoint: "ftp://127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", `The POINT_ENDPOINT environment variable must use the https scheme, got "ftp".`)},
-		{name: "env/POINT_ENDPOINT with credentials", target: tg.newUser, env: map[string]string{envEndpoint: "https://user:pass@127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
+		{name: "env/POINT_ENDPOINT with credentials", target: tg.newUser, env: map[string]string{point.EnvEndpoint: "https://user:pass@127.0.0.1/"}, provider: map[string]string{"endpoint": ""}, offline: true,
 			want: diag("Invalid Point Endpoint", "The POINT_ENDPOINT environment variable must not contain credentials; set api_key instead.")},
-		{name: "env/POINT_ENDPOINT nothing listening", target: tg.newUser, env: map[string]string{envEndpoint: deadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
+		{name: "env/POINT_ENDPOINT nothing listening", target: tg.newUser, env: map[string]string{point.EnvEndpoint: acctest.DeadEndpoint(t)}, provider: map[string]string{"endpoint": ""},
 			want: diag("Error Creating Point User", createUser, badInputDetailNoAnswer, "create user (POST /organizations/users/{userId}):", "connection refused")},
-		{name: "env/POINT_API_KEY wrong", target: tg.dataSource, env: map[string]string{envAPIKey: "wrong-key-" + randomHex(16)}, provider: map[string]string{"api_key": ""},
+		{name: "env/POINT_API_KEY wrong", target: tg.dataSource, env: map[string]string{point.EnvAPIKey: "wrong-key-" + acctest.RandomHex(16)}, provider: map[string]string{"api_key": ""},
 			want: diag("Error Reading Point User", readUser, badInputDetailAPIKey, "get user: HTTP 401 Unauthorized")},
 
 		// Answers from the server.
-		{name: "answer/malformed JSON", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, `{"user": {"id": "bad-input",`),
+		{name: "answer/malformed JSON", target: tg.dataSource, route: sandbox.RouteGetUser, answer: acctest.AnswerJSON(200, `{"user": {"id": "bad-input",`),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is not valid JSON (at byte 28: unexpected end of JSON input)")},
-		{name: "answer/id as number", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `{"user":{"id":42}}`),
+		{name: "answer/id as number", target: tg.newUser, route: sandbox.RouteCreateUser, answer: acctest.AnswerJSON(200, `{"user":{"id":42}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: field "user.id" is a JSON number, expected a string`)},
-		{name: "answer/refresh token as array", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: answerJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
+		{name: "answer/refresh token as array", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: acctest.AnswerJSON(200, `{"refreshToken":{"token":["rt_a"]}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: field "refreshToken.token" is a JSON array, expected a string`)},
-		{name: "answer/expiresIn as string", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
+		{name: "answer/expiresIn as string", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: acctest.AnswerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":"86400"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: field "accessToken.expiresIn" is a JSON string, expected a number`)},
-		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
+		{name: "answer/expiresIn beyond float64", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: acctest.AnswerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig","expiresIn":1e400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `field "accessToken.expiresIn" holds the number 1e400, which is out of range`)},
-		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerRaw(502, "text/html", proxyPage),
+		{name: "answer/HTML 502 from a proxy", target: tg.dataSource, route: sandbox.RouteGetUser, answer: acctest.AnswerRaw(502, "text/html", proxyPage),
 			want: diag("Error Reading Point User", readUser, badInputDetailServer, `get user: HTTP 502 Bad Gateway: response body: "<html> <head><title>502 Bad Gateway</title></head>`)},
-		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerRaw(404, "text/html", "<html><body>Not Found</body></html>"),
+		{name: "answer/HTML 404 from a proxy", target: tg.newUser, route: sandbox.RouteCreateUser, answer: acctest.AnswerRaw(404, "text/html", "<html><body>Not Found</body></html>"),
 			want: diag("Error Creating Point User", createUser, "The 404 answer is not Point's own", "nothing was removed from state", `create user: HTTP 404 Not Found: response body: "<html><body>Not Found</body></html>"`)},
-		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
+		{name: "answer/HTML 401 from a proxy", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: acctest.AnswerRaw(401, "text/html", "<html><body>Authorization Required</body></html>"),
 			want: diag("Point Refresh Token Not Accepted", fmt.Sprintf("Point refused the current refresh token of user %q, which the provider read with the API key, and the user still holds that same token.", user), `issue access token: HTTP 401 Unauthorized: response body: "<html><body>Authorization Required</body></html>"`)},
-		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, ""),
+		{name: "answer/empty body on 200", target: tg.newUser, route: sandbox.RouteCreateUser, answer: acctest.AnswerJSON(200, ""),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is empty")},
-		{name: "answer/several megabytes", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, megabytes),
+		{name: "answer/several megabytes", target: tg.dataSource, route: sandbox.RouteGetUser, answer: acctest.AnswerJSON(200, megabytes),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, "get user: unexpected response from Point: the body is larger than 1 MiB")},
-		{name: "answer/JSON null", target: tg.dataSource, route: sandbox.RouteGetUser, answer: answerJSON(200, "null"),
+		{name: "answer/JSON null", target: tg.dataSource, route: sandbox.RouteGetUser, answer: acctest.AnswerJSON(200, "null"),
 			want: diag("Error Reading Point User", readUser, badInputDetailDecode, `get user: unexpected response from Point: the body has no "user" object`)},
-		{name: "answer/JSON array", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `[{"user":{"id":"bad-input"}}]`),
+		{name: "answer/JSON array", target: tg.newUser, route: sandbox.RouteCreateUser, answer: acctest.AnswerJSON(200, `[{"user":{"id":"bad-input"}}]`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, "create user: unexpected response from Point: the body is a JSON array, expected an object")},
-		{name: "answer/user without fields", target: tg.newUser, route: sandbox.RouteCreateUser, answer: answerJSON(200, `{"user":{}}`),
+		{name: "answer/user without fields", target: tg.newUser, route: sandbox.RouteCreateUser, answer: acctest.AnswerJSON(200, `{"user":{}}`),
 			want: diag("Error Creating Point User", createUser, badInputDetailDecode, `create user: unexpected response from Point: the "user" object has no "id"`)},
-		{name: "answer/refreshToken without token", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: answerJSON(200, `{"refreshToken":{}}`),
+		{name: "answer/refreshToken without token", target: tg.refreshToken, route: sandbox.RouteIssueRefreshToken, answer: acctest.AnswerJSON(200, `{"refreshToken":{}}`),
 			want: diag("Error Issuing Point Refresh Token", issueRefresh, badInputDetailDecode, `issue refresh token: unexpected response from Point: the body has no "refreshToken.token"`)},
-		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
+		{name: "answer/accessToken without expiresIn", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: acctest.AnswerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig"}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.expiresIn" is missing or not a plausible number of seconds`)},
-		{name: "answer/accessToken of two words", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: answerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
+		{name: "answer/accessToken of two words", target: tg.accessToken, route: sandbox.RouteIssueAccessToken, answer: acctest.AnswerJSON(200, `{"accessToken":{"token":"Bearer eyJ.eyJ.sig extra","expiresIn":86400}}`),
 			want: diag("Error Issuing Point Access Token", issueAccess, badInputDetailDecode, `issue access token: unexpected response from Point: "accessToken.token" is not a single bearer token`)},
 		{name: "answer/garbage Retry-After, then success", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputRateLimited(2),
 			provider: map[string]string{"max_retries": "2"}},
@@ -265,7 +268,7 @@ resource "point_user" "x" {
 		{name: "answer/500 echoing the API key", target: tg.newUser, route: sandbox.RouteCreateUser, answer: badInputEchoKey,
 			want: diag("Error Creating Point User", createUser, badInputDetailServer, "create user: HTTP 500 Internal Server Error: internal: upstream says key *** is invalid (Authorization: Bearer ***")},
 		{name: "answer/terminal escapes in message", target: tg.dataSource, route: sandbox.RouteGetUser,
-			answer: answerJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
+			answer: acctest.AnswerJSON(500, `{"error":"internal","message":"line one\nline two \u001b[31mred\u001b[0m\r"}`),
 			want:   diag("Error Reading Point User", readUser, badInputDetailServer, "get user: HTTP 500 Internal Server Error: internal: line one line two [31mred [0m")},
 	}
 }
@@ -294,7 +297,7 @@ func TestAccBadInput_catalogue(t *testing.T) {
 	})
 	for i, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			if user := env.UserID(badInputUser); user != badInputUser {
 				row = badInputRows(t, user)[i]
 			}
@@ -311,12 +314,12 @@ func TestAccBadInput_catalogue(t *testing.T) {
 }
 
 // badInputRun runs one row and returns how many bad answers it served.
-func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
+func badInputRun(t *testing.T, env *acctest.Env, row badInputRow) int64 {
 	user := env.UserID(badInputUser)
 	if row.target.existing {
 		env.AddUser(user)
 	}
-	front := &routeFront{next: env.Upstream(), route: row.route, answer: row.answer}
+	front := acctest.NewRouteFront(env.Upstream(), row.route, row.answer)
 	ts := httptest.NewServer(front)
 	t.Cleanup(ts.Close)
 	server := ts.URL
@@ -331,9 +334,9 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 	}
 	for k := range row.env {
 		switch k {
-		case envAPIKey:
+		case point.EnvAPIKey:
 			delete(settings, "api_key")
-		case envEndpoint:
+		case point.EnvEndpoint:
 			delete(settings, "endpoint")
 		}
 	}
@@ -342,7 +345,7 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 		failing = row.target.config
 	}
 	// The healthy configuration overrides every environment variable.
-	healthy := providerBlockWith(map[string]string{
+	healthy := acctest.ProviderBlockWith(map[string]string{
 		"endpoint":    fmt.Sprintf("%q", server),
 		"api_key":     fmt.Sprintf("%q", env.APIKey),
 		"environment": `"staging"`,
@@ -350,9 +353,9 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 
 	// The CLI runs each command itself, a plan and an apply in one, so that
 	// the catalogue's rows take two or three commands each.
-	cli := newInProcessCLI(t, env.Factories(), "")
-	cli.WriteMain(providerBlockWith(settings) + failing)
-	front.on.Store(true)
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
+	cli.WriteMain(acctest.ProviderBlockWith(settings) + failing)
+	front.On.Store(true)
 	var err error
 	if out, code := cli.Run("apply", "-auto-approve", "-input=false", "-no-color"); code != 0 {
 		err = errors.New(out)
@@ -365,12 +368,12 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 			err = fmt.Errorf("the plan after the apply exited %d:\n%s", code, out)
 		}
 	}
-	failingRequests := front.requests.Load()
-	front.on.Store(false)
+	failingRequests := front.Requests.Load()
+	front.On.Store(false)
 
 	cli.WriteMain(healthy)
 	out, code := cli.Run("plan", "-json", "-detailed-exitcode", "-input=false", "-no-color")
-	switch planned := plannedActions(out); {
+	switch planned := acctest.PlannedActions(out); {
 	case row.want == nil && code != 0:
 		t.Errorf("the plan against a healthy Point exited %d, want 0 (no changes):\n%s", code, out)
 	case row.want != nil && (code != 2 || planned[row.target.address] != "create"):
@@ -392,17 +395,15 @@ func badInputRun(t *testing.T, env *testEnv, row badInputRow) int64 {
 				t.Errorf("error holds %q:\n%s", strings.ReplaceAll(bad, env.APIKey, "the API key"), strings.ReplaceAll(text, env.APIKey, "<API key>"))
 			}
 		}
-		if key := row.env[envAPIKey]; key != "" && strings.Contains(text, key) {
-			t.Errorf("error holds the API key from %s", envAPIKey)
+		if key := row.env[point.EnvAPIKey]; key != "" && strings.Contains(text, key) {
+			t.Errorf("error holds the API key from %s", point.EnvAPIKey)
 		}
 		if rt := env.CurrentRefreshToken(user); rt != "" && strings.Contains(text, rt) {
 			t.Errorf("error holds the user's refresh token")
 		}
 	}
 
-	front.mu.Lock()
-	hits := front.hits
-	front.mu.Unlock()
+	hits := front.Hits()
 	switch {
 	case row.offline && failingRequests != 0:
 		t.Errorf("%d requests reached Point; the bad input should have stopped the run first", failingRequests)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -25,13 +26,13 @@ var replacementOrDestroy = regexp.MustCompile(`must be replaced|-/\+ resource|[1
 
 // applyWithoutReplacement runs terraform apply and fails the test when the
 // run plans a replacement or a destroy, or leaves either resource tainted.
-func applyWithoutReplacement(t *testing.T, cli *terraformCLI) (string, int) {
+func applyWithoutReplacement(t *testing.T, cli *acctest.CLI) (string, int) {
 	t.Helper()
 	out, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
 	if replacementOrDestroy.MatchString(out) {
 		t.Fatalf("an apply planned a replacement or a destroy:\n%s", out)
 	}
-	expectNotTainted(t, cli, usersAddr, refreshTokensAddr)
+	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr, acctest.RefreshTokensAddr)
 	return out, code
 }
 
@@ -42,25 +43,25 @@ func applyWithoutReplacement(t *testing.T, cli *terraformCLI) (string, int) {
 // finish the rest without registering a user twice or issuing a recorded
 // token again. Destroy, under the same faults, revokes every token once.
 func TestAccBulk_partialFailureCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
-	front, endpoint := newCountingFront(t, env)
-	ids := numberedUserIDs(env, "partial", 60)
-	cli.WriteMain(bulkConfig(providerBlockFor(env, endpoint, 0), ids, "", ""))
-	front.setFailRate(0.3)
+	front, endpoint := acctest.NewCountingFront(t, env)
+	ids := acctest.NumberedUserIDs(env, "partial", 60)
+	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 0), ids, "", ""))
+	front.SetFailRate(0.3)
 
 	out, code := applyWithoutReplacement(t, cli)
 	if code != 0 {
 		t.Fatalf("the first apply exited %d; with some users registered it must create both resources, with warnings:\n%s", code, out)
 	}
-	expectOutput(t, out, "Warning: Error Registering Point Users", "Could not register", "of the 60 users",
+	acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register", "of the 60 users",
 		"the next apply registers them", "would mark the resource as tainted")
-	expectOutput(t, out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
 	recorded := map[string]string{}
 	checkRecorded := func(round int) {
 		t.Helper()
-		tokens := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
+		tokens := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
 		for id, token := range tokens {
 			if token != env.CurrentRefreshToken(id) {
 				t.Errorf("apply %d: the token of %q in state is not its current one in Point", round, id)
@@ -87,8 +88,8 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 			t.Fatalf("apply %d failed for another reason than the faults:\n%s", round+1, out)
 		}
 	}
-	t.Logf("converged after %d applies; %d requests failed with an injected 503", round+1, front.injected.Load())
-	front.setFailRate(0)
+	t.Logf("converged after %d applies; %d requests failed with an injected 503", round+1, front.Injected.Load())
+	front.SetFailRate(0)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	for _, id := range ids {
 		if recorded[id] == "" || env.CurrentRefreshToken(id) != recorded[id] {
@@ -96,21 +97,21 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 		}
 	}
 	for _, check := range []error{
-		front.expect(sandbox.RouteCreateUser, ids, 1),
-		front.expect(sandbox.RouteIssueRefreshToken, ids, 1),
-		front.expect(sandbox.RouteRevokeRefreshToken, nil, 0),
+		front.Expect(sandbox.RouteCreateUser, ids, 1),
+		front.Expect(sandbox.RouteIssueRefreshToken, ids, 1),
+		front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0),
 	} {
 		if check != nil {
 			t.Error(check)
 		}
 	}
-	if n := front.count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 0 {
+	if n := front.Count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 0 {
 		t.Errorf("%d registrations met 409: a user was registered again", n)
 	}
 
 	// Destroy under the same faults: each run revokes what it can and
 	// keeps the rest in state for the next.
-	front.setFailRate(0.3)
+	front.SetFailRate(0.3)
 	for destroys := 1; ; destroys++ {
 		out, code = cli.Run("destroy", "-input=false", "-auto-approve", "-no-color")
 		if code == 0 {
@@ -121,21 +122,21 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 		}
 		// Either revocations failed, or every read of the refresh before
 		// them did, as when one token is left and its read fails.
-		if !diagnosticMatching("Error: Error Revoking Point Refresh Tokens", "they stay in state").MatchString(out) &&
-			!diagnosticMatching("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
+		if !acctest.DiagnosticMatching("Error: Error Revoking Point Refresh Tokens", "they stay in state").MatchString(out) &&
+			!acctest.DiagnosticMatching("Error: Error Reading Point", "the state of every one is unchanged").MatchString(out) {
 			t.Fatalf("destroy %d failed for another reason than the faults:\n%s", destroys, out)
 		}
-		left := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
+		left := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
 		for id := range left {
 			if env.CurrentRefreshToken(id) != recorded[id] {
 				t.Errorf("destroy %d: %q is still in state, but its token was revoked", destroys, id)
 			}
 		}
 	}
-	if err := front.expect(sandbox.RouteRevokeRefreshToken, ids, 1); err != nil {
+	if err := front.Expect(sandbox.RouteRevokeRefreshToken, ids, 1); err != nil {
 		t.Error(err)
 	}
-	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
+	if err := acctest.NoCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 }
@@ -145,39 +146,39 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 // against a slow Point. Neither resource is tainted; the final apply
 // registers no user twice and issues no recorded token again.
 func TestAccBulk_interruptCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
 	const users = 40
-	front := &delayingFront{next: env.Sandbox, lost: map[string]int{}}
-	front.delay.Store(int64(100 * time.Millisecond))
+	front := acctest.NewDelayingFront(env.Sandbox)
+	front.Delay.Store(int64(100 * time.Millisecond))
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
-	ids := numberedUserIDs(env, "intr", users)
-	cli.WriteMain(bulkConfig(providerBlockFor(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
+	ids := acctest.NumberedUserIDs(env, "intr", users)
+	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
 
-	out := interruptedApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
-	state := readStateFile(t, cli)
-	if status := state.status(usersAddr); status != "" {
+	out := acctest.InterruptedApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
+	state := acctest.ReadStateFile(t, cli)
+	if status := state.Status(acctest.UsersAddr); status != "" {
 		t.Fatalf("after an interrupt during registration point_users is %s, want it in state and not tainted:\n%s", status, out)
 	}
 	if got := len(env.Sandbox.UserIDs()); got == users {
 		t.Fatalf("the interrupt came too late: all %d users were registered", users)
 	}
-	expectOutput(t, out, "Warning: Point Users Not Registered", "The run was interrupted before the provider could register")
-	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.lost)
+	acctest.ExpectOutput(t, out, "Warning: Point Users Not Registered", "The run was interrupted before the provider could register")
+	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.TakeLost())
 
 	// Past the first few tokens issued, some answers have come back too.
-	out = interruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
-	state = readStateFile(t, cli)
-	for _, addr := range []string{usersAddr, refreshTokensAddr} {
-		if status := state.status(addr); status != "" {
+	out = acctest.InterruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
+	state = acctest.ReadStateFile(t, cli)
+	for _, addr := range []string{acctest.UsersAddr, acctest.RefreshTokensAddr} {
+		if status := state.Status(addr); status != "" {
 			t.Fatalf("after an interrupt during issue %s is %s, want it in state and not tainted:\n%s", addr, status, out)
 		}
 	}
-	interrupted := stateFileTokens(state, refreshTokensAddr)
+	interrupted := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
 	if len(interrupted) == 0 || len(interrupted) == users {
 		t.Fatalf("the interrupt during issue left %d tokens of %d in state", len(interrupted), users)
 	}
@@ -188,7 +189,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	}
 
 	env.Sandbox.SetFaults(sandbox.Faults{})
-	front.delay.Store(0)
+	front.Delay.Store(0)
 	creates := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]
 	out, code := applyWithoutReplacement(t, cli)
 	if code != 0 {
@@ -198,13 +199,13 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser] - creates; n != 0 {
 		t.Errorf("the final apply sent %d registrations; every user was registered before it", n)
 	}
-	final := stateFileTokens(readStateFile(t, cli), refreshTokensAddr)
+	final := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
 	for id, token := range interrupted {
 		if final[id] != token {
 			t.Errorf("the token of %q recorded at the interrupt was issued again", id)
 		}
 	}
-	if got := env.Sandbox.UserIDs(); !sameElements(got, ids) {
+	if got := env.Sandbox.UserIDs(); !acctest.SameElements(got, ids) {
 		t.Errorf("Point holds %v, want %v", got, ids)
 	}
 	for _, id := range ids {
@@ -224,18 +225,18 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 // refresh token and the API key in everything Terraform wrote besides
 // state, where tokens may only be the sensitive values of tokens.
 func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{APIKey: "bulk-leak-canary-" + randomHex(16)})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{APIKey: "bulk-leak-canary-" + acctest.RandomHex(16)})
 	t.Parallel()
-	front := newRecordingFront(env.Upstream())
+	front := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
-	ids := numberedUserIDs(env, "bulk-leak", 10)
+	ids := acctest.NumberedUserIDs(env, "bulk-leak", 10)
 	logPath := filepath.Join(t.TempDir(), "trace.log")
 	cli.Env = []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + env.APIKey}
 	provider := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  max_retries = 1\n}\n", server.URL)
 	write := func(generation string) {
-		cli.WriteMain(bulkConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
+		cli.WriteMain(acctest.BulkConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
 	}
 	var output bytes.Buffer
 	everCurrent := map[string]bool{}
@@ -267,28 +268,28 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	run(0, "apply", "-input=false", "-auto-approve")
 	keepState("after create")
 	write("2")
-	front.failRoute(sandbox.RouteIssueRefreshToken)
+	front.FailRoute(sandbox.RouteIssueRefreshToken)
 	out := run(1, "apply", "-input=false", "-auto-approve")
-	expectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
-	front.failRoute("")
+	acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
+	front.FailRoute("")
 	run(0, "apply", "-input=false", "-auto-approve")
 	env.RotateRefreshToken(ids[4])
 	out = run(0, "apply", "-input=false", "-auto-approve")
-	expectOutput(t, out, "Point Refresh Tokens Rotated Elsewhere")
+	acctest.ExpectOutput(t, out, "Point Refresh Tokens Rotated Elsewhere")
 	keepState("before destroy")
-	front.failRoute(sandbox.RouteGetUser)
+	front.FailRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
-	expectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
+	acctest.ExpectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
 	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {
 		t.Errorf("the failed reads of point_users make %d diagnostics, want 1 for the one kind of failure", n)
 	}
-	front.failRoute("")
+	front.FailRoute("")
 	run(0, "destroy", "-input=false", "-auto-approve")
-	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
+	if err := acctest.NoCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 
-	refresh, _ := front.tokens()
+	refresh, _ := front.Tokens()
 	for _, tok := range refresh {
 		everCurrent[tok] = true
 	}
@@ -308,17 +309,17 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	found := 0
 	for where, text := range map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()} {
 		for name, secret := range secrets {
-			found += findSecret(t, where, text, name, secret)
+			found += acctest.FindSecret(t, where, text, name, secret)
 		}
-		for _, m := range refreshTokenShape.FindAll(text, -1) {
+		for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}
 	}
 	sensitiveCopies := 0
 	for where, text := range states {
-		found += findSecret(t, where, text, "the API key", env.APIKey)
-		bad, ok := checkSensitiveOnly(t, where, text, everCurrent, tokensMapStateSensitive)
+		found += acctest.FindSecret(t, where, text, "the API key", env.APIKey)
+		bad, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, tokensMapStateSensitive)
 		found += bad
 		sensitiveCopies += ok
 	}
@@ -332,4 +333,4 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 // tokensMapStateSensitive accepts a token in a state file only as a value
 // of the tokens map of a point_refresh_tokens instance whose
 // sensitive_attributes mark tokens.
-var tokensMapStateSensitive = stateAttributeSensitive("point_refresh_tokens", "tokens", true)
+var tokensMapStateSensitive = acctest.StateAttributeSensitive("point_refresh_tokens", "tokens", true)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -14,8 +15,8 @@ import (
 // Both bulk resources, with ids written as a list and given as a set
 // variable, and with ids known only at apply, which the CLI validates then.
 func TestAccBulk_userIDDiagnosticsNameTheID(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	good := env.UserID("named-ok")
 	bad := "bad/" + good
@@ -44,11 +45,11 @@ variable "user_ids" {
   type    = set(string)
   default = %s
 }
-`, hclList(ids))
+`, acctest.HCLList(ids))
 	}
 	// A set that sorts the bad id away from where it was written, and the
 	// same ids known only at apply, through terraform_data.
-	list := hclList([]string{good, bad})
+	list := acctest.HCLList([]string{good, bad})
 	knownAtApply := func(resourceType string) string {
 		return fmt.Sprintf(`
 resource "terraform_data" "ids" {
@@ -58,7 +59,7 @@ resource "terraform_data" "ids" {
 resource %q "test" {
   user_ids = terraform_data.ids.output
 }
-`, hclList([]string{"zz-" + good, bad}), resourceType)
+`, acctest.HCLList([]string{"zz-" + good, bad}), resourceType)
 	}
 	cases := map[string]struct {
 		config string
@@ -71,7 +72,7 @@ resource %q "test" {
 		"point_users, set variable":            {setVariable("zz-"+good, bad, "aa-"+good) + usersFor("var.user_ids"), invalid("user_ids"), false},
 		"point_refresh_tokens, list":           {tokensFor(list), invalid("user_ids"), false},
 		"point_refresh_tokens, set var":        {setVariable("zz-"+good, bad) + tokensFor("var.user_ids"), invalid("user_ids"), false},
-		"point_users, duplicate in list": {usersFor(hclList([]string{good, "other-" + good, good})),
+		"point_users, duplicate in list": {usersFor(acctest.HCLList([]string{good, "other-" + good, good})),
 			[]string{"Error: Duplicate User ID", fmt.Sprintf("user_ids holds the user id %q more than once", good)}, false},
 	}
 	for name, tc := range cases {
@@ -85,12 +86,12 @@ resource %q "test" {
 			t.Errorf("%s: %s exited %d, want 1:\n%s", name, command[0], code, out)
 			continue
 		}
-		expectOutput(t, out, tc.want...)
+		acctest.ExpectOutput(t, out, tc.want...)
 		if strings.Contains(out, "user_ids[") {
 			t.Errorf("%s: a diagnostic names a position in user_ids:\n%s", name, out)
 		}
 	}
-	expectNoRequests(t, env, "validating user_ids")
+	acctest.ExpectNoRequests(t, env, "validating user_ids")
 	// The terraform_data of the failed applies goes.
 	cli.WriteConfig(env, "")
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
@@ -19,7 +20,7 @@ var (
 // testCLIDescription returns the CLI the tests run, or fails the test.
 func testCLIDescription(t *testing.T) devenv.CLI {
 	t.Helper()
-	cli, err := describeTestCLI()
+	cli, err := acctest.DescribeTestCLI()
 	if err != nil {
 		t.Fatal(err)
 	}

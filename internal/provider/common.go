@@ -262,13 +262,13 @@ func apiErrorDetail(action string, err error) string {
 	var decodeErr *point.DecodeError
 	switch {
 	case point.IsUnauthorized(err), point.IsForbidden(err):
-		hint = fmt.Sprintf("Point did not accept the credential. Check that api_key (or %s) is the organisation API key for this environment, and that environment or endpoint names the right Point environment.", envAPIKey)
+		hint = fmt.Sprintf("Point did not accept the credential. Check that api_key (or %s) is the organisation API key for this environment, and that environment or endpoint names the right Point environment.", point.EnvAPIKey)
 	case point.IsRateLimited(err):
 		errors.As(err, &apiErr)
 		hint = fmt.Sprintf("Point is rate limiting requests, and %s. Retry later, lower -parallelism, or raise max_retries.", retriesRanOut(apiErr.Attempts))
 	case point.IsNotFound(err) && !point.IsUserNotFound(err) && !point.IsTokenNotFound(err) && errors.As(err, &apiErr):
 		hint = fmt.Sprintf("The 404 answer is not Point's own (the provider checks that the path is one of Point's routes, which answer 401 without credentials, and that the answer is not the one for a path that is no route), so it most likely came from something else at %s: a wrong path prefix in endpoint, or a proxy. "+
-			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from state.", apiErr.BaseURL, envEndpoint)
+			"Check the provider's endpoint (or %s) and environment settings; nothing was removed from state.", apiErr.BaseURL, point.EnvEndpoint)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 500:
 		hint = "Point or a proxy in front of it failed. Retry later; nothing was changed in state."
 		if apiErr.Attempts > 1 {

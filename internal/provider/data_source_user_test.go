@@ -10,10 +10,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-func userDataSourceTestConfig(env *testEnv, userID string) string {
+func userDataSourceTestConfig(env *acctest.Env, userID string) string {
 	return env.ProviderBlock() + fmt.Sprintf(`
 data "point_user" "test" {
   user_id = %[1]q
@@ -27,7 +28,7 @@ data "point_user" "test" {
 // field by field; against real Point the user is a new one, whose fields
 // are all null.
 func TestAccUserDataSource_profile(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("profiled")
 	refreshToken := env.AddUser(userID)
 
@@ -79,7 +80,7 @@ func TestAccUserDataSource_profile(t *testing.T) {
 					if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 						return fmt.Errorf("the data source did not read the user from Point")
 					}
-					if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
+					if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 						return err
 					}
 					if env.CurrentRefreshToken(userID) != refreshToken {
@@ -95,7 +96,7 @@ func TestAccUserDataSource_profile(t *testing.T) {
 // TestAccUserDataSource_sensitiveInOutput: email is sensitive whatever its
 // value; against real Point the user has no profile (see above).
 func TestAccUserDataSource_sensitiveInOutput(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("private")
 	env.AddUser(userID)
 	if env.Sandbox != nil {
@@ -112,14 +113,14 @@ output "email" {
   value = data.point_user.test.email
 }
 `,
-				ExpectError: diagnosticMatching("Output refers to sensitive values"),
+				ExpectError: acctest.DiagnosticMatching("Output refers to sensitive values"),
 			},
 		},
 	})
 }
 
 func TestAccUserDataSource_unknownUser(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("nobody")
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -127,7 +128,7 @@ func TestAccUserDataSource_unknownUser(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: userDataSourceTestConfig(env, userID),
-				ExpectError: diagnosticMatching("Point User Not Found",
+				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
 					fmt.Sprintf("Point has no user with id %q. Check user_id;", userID)),
 			},
 		},

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -17,20 +18,20 @@ import (
 func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 	for _, storeToken := range []bool{true, false} {
 		t.Run(fmt.Sprintf("point_refresh_token store_token=%t", storeToken), func(t *testing.T) {
-			cli := newTerraformCLI(t)
-			env := newTestEnv(t, sandbox.Options{})
+			cli := acctest.NewCLI(t)
+			env := acctest.NewEnv(t, sandbox.Options{})
 			t.Parallel()
 			userID := env.UserID(fmt.Sprintf("left-valid-%t", storeToken))
 			env.AddUser(userID)
-			front, revocations := startRevocationCounter(t, env)
-			cli.WriteMain(providerBlockFor(env, front, 3) + refreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
+			front, revocations := acctest.StartRevocationCounter(t, env)
+			cli.WriteMain(acctest.ProviderBlockFor(env, front, 3) + acctest.RefreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			replaced := env.CurrentRefreshToken(userID)
 			newer := env.RotateRefreshToken(userID)
 			revocations.Store(0)
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-			expectOutput(t, out, "Warning: Point Refresh Token Left Valid",
+			acctest.ExpectOutput(t, out, "Warning: Point Refresh Token Left Valid",
 				fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
 					"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", userID),
 				"this run made none (-refresh=false)", "point_revoke_refresh_token action",
@@ -50,17 +51,17 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 
 	for _, storeToken := range []bool{true, false} {
 		t.Run(fmt.Sprintf("point_refresh_tokens store_token=%t", storeToken), func(t *testing.T) {
-			cli := newTerraformCLI(t)
-			env := newTestEnv(t, sandbox.Options{})
+			cli := acctest.NewCLI(t)
+			env := acctest.NewEnv(t, sandbox.Options{})
 			t.Parallel()
-			ids := numberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", storeToken), 2)
-			cli.WriteConfig(env, bulkConfig("", ids, "", fmt.Sprintf("  store_token = %t\n", storeToken)))
+			ids := acctest.NumberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", storeToken), 2)
+			cli.WriteConfig(env, acctest.BulkConfig("", ids, "", fmt.Sprintf("  store_token = %t\n", storeToken)))
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			kept := env.CurrentRefreshToken(ids[0])
 			newer := env.RotateRefreshToken(ids[1])
 
 			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-			expectOutput(t, out, "Warning: Point Refresh Token Left Valid",
+			acctest.ExpectOutput(t, out, "Warning: Point Refresh Token Left Valid",
 				fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
 					"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", ids[1]))
 			if err := env.CheckRefreshTokenAccepted(ids[1], newer); err != nil {
@@ -70,21 +71,21 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 				t.Errorf("the token the resource tracked was not revoked: %v", err)
 			}
 			// point_users (deletion_policy ABANDON) read what each user holds.
-			expectOutput(t, out, "Warning: Point Users Abandoned", "point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
+			acctest.ExpectOutput(t, out, "Warning: Point Users Abandoned", "point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
 		})
 	}
 
 	t.Run("point_user ABANDON", func(t *testing.T) {
-		cli := newTerraformCLI(t)
-		env := newTestEnv(t, sandbox.Options{})
+		cli := acctest.NewCLI(t)
+		env := acctest.NewEnv(t, sandbox.Options{})
 		t.Parallel()
 		userID := env.UserID("left-valid-user")
-		cli.WriteMain(refreshTokenConfig(env, userID, "  store_token = false\n"))
+		cli.WriteMain(acctest.RefreshTokenConfig(env, userID, "  store_token = false\n"))
 		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 		newer := env.RotateRefreshToken(userID)
 
 		out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-		expectOutputShows(t, out, "Warning: Point Refresh Token Left Valid",
+		acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Left Valid",
 			fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. "+
 				"Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it.", userID))
 		if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
@@ -93,19 +94,19 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 	})
 
 	t.Run("without the API key", func(t *testing.T) {
-		cli := newTerraformCLI(t)
-		env := newTestEnv(t, sandbox.Options{})
+		cli := acctest.NewCLI(t)
+		env := acctest.NewEnv(t, sandbox.Options{})
 		t.Parallel()
 		userID := env.UserID("left-valid-no-key")
 		env.AddUser(userID)
-		cli.WriteConfig(env, refreshTokenOnlyConfig("", userID, ""))
+		cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", userID, ""))
 		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 		newer := env.RotateRefreshToken(userID)
 
 		// The token in state revokes itself; the API key is not needed.
-		cli.WriteMain(providerBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + refreshTokenOnlyConfig("", userID, ""))
+		cli.WriteMain(acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + acctest.RefreshTokenOnlyConfig("", userID, ""))
 		out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-		expectOutput(t, out, "Warning: Point Refresh Token May Be Left Valid",
+		acctest.ExpectOutput(t, out, "Warning: Point Refresh Token May Be Left Valid",
 			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: it was revoked or replaced elsewhere, so the provider revoked nothing there. "+
 				"If a newer token was issued, it stays valid in Point; the provider could not read the user to tell (that needs the organisation API key).", userID))
 		if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
@@ -121,12 +122,12 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
 	for _, storeToken := range []bool{true, false} {
 		t.Run(fmt.Sprintf("store_token=%t", storeToken), func(t *testing.T) {
-			cli := newTerraformCLI(t)
-			env := newTestEnv(t, sandbox.Options{})
+			cli := acctest.NewCLI(t)
+			env := acctest.NewEnv(t, sandbox.Options{})
 			t.Parallel()
 			userID := env.UserID(fmt.Sprintf("destroy-adopts-%t", storeToken))
 			env.AddUser(userID)
-			cli.WriteConfig(env, refreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
+			cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
 			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 			newer := env.RotateRefreshToken(userID)
 
@@ -151,7 +152,7 @@ func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
 				t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
 			}
 			out = cli.MustRun(0, "plan", "-no-color")
-			expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
+			acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
 			cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 		})
 	}

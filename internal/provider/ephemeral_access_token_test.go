@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -62,7 +63,7 @@ ephemeral "point_access_token" "x" {
 // the sandbox, also that the sandbox issued it to userID and that its
 // revocation matches revoked. The token goes into *token, for
 // accessTokenCheckAtPoint once the test is over.
-func accessTokenResultChecks(env *testEnv, userID string, revoked bool, token *string) []statecheck.StateCheck {
+func accessTokenResultChecks(env *acctest.Env, userID string, revoked bool, token *string) []statecheck.StateCheck {
 	data := tfjsonpath.New("data")
 	checks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenJWT{}),
@@ -84,7 +85,7 @@ func accessTokenResultChecks(env *testEnv, userID string, revoked bool, token *s
 // accessTokenCheckAtPoint asks Point whether the access token of userID is
 // revoked, or else still valid; the latter check revokes it, so it must
 // come after any sandbox check that expects the token unrevoked.
-func accessTokenCheckAtPoint(t *testing.T, env *testEnv, userID, token string, revoked bool) {
+func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token string, revoked bool) {
 	t.Helper()
 	check := env.CheckAccessTokenLive
 	if revoked {
@@ -133,7 +134,7 @@ func (accessTokenJWT) String() string { return "a bare JWT" }
 // accessTokenInSandbox accepts a token the sandbox issued to userID and
 // whose revocation matches revoked.
 type accessTokenInSandbox struct {
-	env     *testEnv
+	env     *acctest.Env
 	userID  string
 	revoked bool
 }
@@ -177,7 +178,7 @@ func (accessTokenBearerOf) CompareValues(values ...any) error {
 // accessTokenRequireIssued fails unless the sandbox issued at least one
 // access token, each with the given revocation state, and returns them;
 // against real Point it checks nothing and returns nil.
-func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbox.AccessTokenRecord {
+func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool) []sandbox.AccessTokenRecord {
 	t.Helper()
 	if env.Sandbox == nil {
 		return nil
@@ -197,9 +198,9 @@ func accessTokenRequireIssued(t *testing.T, env *testEnv, revoked bool) []sandbo
 // accessTokenRequireRecorded fails unless front saw Point issue at least
 // one access token, and returns them. Against the sandbox, they must be
 // exactly those the sandbox issued, each with the given revocation state.
-func accessTokenRequireRecorded(t *testing.T, env *testEnv, front *recordingFront, revoked bool) []string {
+func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, revoked bool) []string {
 	t.Helper()
-	_, tokens := front.tokens()
+	_, tokens := front.Tokens()
 	if len(tokens) == 0 {
 		t.Fatal("Point issued no access token")
 	}
@@ -223,7 +224,7 @@ func accessTokenRequireRecorded(t *testing.T, env *testEnv, front *recordingFron
 func accessTokenDiagnostic(severity, summary, source, detail string) string {
 	return regexp.QuoteMeta(severity+": "+summary) +
 		`\s+with ephemeral\.point_access_token\.x,\s+on \S+ line \d+, in ephemeral "point_access_token" "x":\s+\d+:\s*` +
-		regexp.QuoteMeta(source) + `\s+` + diagnosticPattern(detail).String()
+		regexp.QuoteMeta(source) + `\s+` + acctest.DiagnosticPattern(detail).String()
 }
 
 // accessTokenWholeError matches the entire error output of a run that fails
@@ -241,14 +242,14 @@ func accessTokenWholeErrorQuotingPoint(summary, source, detail string) *regexp.R
 }
 
 func TestAccAccessToken_apiKey(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-api-key")
 	// expires_at must follow the provider's clock, not the wall clock.
 	env.Clock.Advance(90 * time.Minute)
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: accessTokenAPIKeyConfig(env.ProviderBlock(), userID, ""),
 			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
@@ -272,12 +273,12 @@ func TestAccAccessToken_apiKey(t *testing.T) {
 }
 
 func TestAccAccessToken_refreshTokenUnknownAtPlan(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-refresh-token")
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "x" {
@@ -309,12 +310,12 @@ ephemeral "point_access_token" "x" {
 }
 
 func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-keep")
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(env.ProviderBlock(), userID, "revoke_on_close = false"),
 			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
@@ -330,15 +331,15 @@ func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
 }
 
 func TestAccAccessToken_wrongRefreshToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-wrong")
 	env.AddUser(userID)
-	wrong := "rt_" + randomHex(24)
+	wrong := "rt_" + acctest.RandomHex(24)
 	accessTokenRefusedTest(t, env, userID, wrong)
 }
 
 func TestAccAccessToken_revokedRefreshToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-revoked")
 	revoked := env.AddUser(userID)
 	env.RevokeRefreshToken(userID)
@@ -347,11 +348,11 @@ func TestAccAccessToken_revokedRefreshToken(t *testing.T) {
 
 // accessTokenRefusedTest opens an access token with a refresh token Point
 // refuses, and expects one clear error that does not quote the token.
-func accessTokenRefusedTest(t *testing.T, env *testEnv, userID, refreshToken string) {
+func accessTokenRefusedTest(t *testing.T, env *acctest.Env, userID, refreshToken string) {
 	t.Helper()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
 			Config: env.ProviderBlock() + fmt.Sprintf(`
@@ -386,13 +387,13 @@ ephemeral "point_access_token" "x" {
 }
 
 func TestAccAccessToken_userWithoutRefreshToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-no-refresh")
 	env.AddUser(userID)
 	env.RevokeRefreshToken(userID)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 ephemeral "point_access_token" "x" {
@@ -415,11 +416,11 @@ ephemeral "point_access_token" "x" {
 }
 
 func TestAccAccessToken_userNotFound(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-nobody")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: env.ProviderBlock() + fmt.Sprintf(`
 ephemeral "point_access_token" "x" {
@@ -459,10 +460,10 @@ func (h *accessTokenFailingRevoke) ServeHTTP(w http.ResponseWriter, r *http.Requ
 }
 
 func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("at-close-503")
 	const maxRetries = 2
-	recorder := newRecordingFront(env.Upstream())
+	recorder := acctest.NewRecordingFront(env.Upstream())
 	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
@@ -472,7 +473,7 @@ func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config:            accessTokenAPIKeyConfig(providerBlock, userID, ""),
 			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
@@ -520,16 +521,16 @@ func accessTokenUnzip(t *testing.T, file string) []byte {
 // for every token Point issued, as a front records them, in the saved
 // plan, its JSON, the state and the CLI output.
 func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	userID := env.UserID("at-cli")
 	dir := cli.Dir
-	recorder := newRecordingFront(env.Upstream())
+	recorder := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(recorder)
 	t.Cleanup(server.Close)
 	issued := func() int {
-		_, access := recorder.tokens()
+		_, access := recorder.Tokens()
 		return len(access)
 	}
 	cfg := fmt.Sprintf(`provider "point" {
@@ -616,12 +617,12 @@ resource "terraform_data" "consumer" {
 // revocation that fails after all retries is reported as a warning on a
 // successful apply.
 func TestAccAccessToken_closeFailureWarns(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	userID := env.UserID("at-cli-503")
 	env.AddUser(userID)
-	recorder := newRecordingFront(env.Upstream())
+	recorder := acctest.NewRecordingFront(env.Upstream())
 	front := &accessTokenFailingRevoke{next: recorder}
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)

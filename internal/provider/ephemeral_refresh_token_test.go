@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -38,7 +39,7 @@ resource "echo" "test" {}
 // The reader returns the user's current token, and its fingerprint, and
 // issues nothing.
 func TestAccRefreshTokenEphemeral_readsCurrentToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("ephemeral-rt")
 	var token string
 	var issuedBefore int
@@ -55,7 +56,7 @@ func TestAccRefreshTokenEphemeral_readsCurrentToken(t *testing.T) {
 		Steps: []resource.TestStep{{
 			PreConfig: func() {
 				token = env.AddUser(userID)
-				issuedBefore = refreshTokensIssued(env)
+				issuedBefore = acctest.RefreshTokensIssued(env)
 			},
 			Config: ephemeralRTTestConfig(env.ProviderBlock(), userID),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -63,16 +64,16 @@ func TestAccRefreshTokenEphemeral_readsCurrentToken(t *testing.T) {
 				statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data").AtMapKey("reported"), currentSum),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(
-				refreshTokenUnchanged(env, userID, &token),
-				checkRefreshTokensIssued(env, &issuedBefore, 0),
-				func(s *terraform.State) error { return noSeenTokenInState(s, nil, token) },
+				acctest.RefreshTokenUnchanged(env, userID, &token),
+				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
+				func(s *terraform.State) error { return acctest.NoSeenTokenInState(s, nil, token) },
 			),
 		}},
 	})
 }
 
 func TestAccRefreshTokenEphemeral_errors(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	revoked, missing := env.UserID("ephemeral-rt-revoked"), env.UserID("ephemeral-rt-missing")
 	env.AddUser(revoked)
 	env.RevokeRefreshToken(revoked)
@@ -84,18 +85,18 @@ func TestAccRefreshTokenEphemeral_errors(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: ephemeralRTTestConfig(env.ProviderBlock(), revoked),
-				ExpectError: diagnosticMatching("Point User Has No Refresh Token",
+				ExpectError: acctest.DiagnosticMatching("Point User Has No Refresh Token",
 					fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. The ephemeral point_refresh_token only reads the current token and never issues one.", revoked),
 					"set user_id to point_refresh_token.<name>.id"),
 			},
 			{
 				Config: ephemeralRTTestConfig(env.ProviderBlock(), missing),
-				ExpectError: diagnosticMatching("Point User Not Found",
+				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
 					fmt.Sprintf("Point has no user %q, so it has no refresh token to read.", missing)),
 			},
 			{
 				Config: ephemeralRTTestConfig(noKey, revoked),
-				ExpectError: diagnosticMatching("Missing Point API Key",
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
 					"Cannot read a Point user's refresh token (ephemeral point_refresh_token): it needs the organisation API key, and none is configured."),
 			},
 		},

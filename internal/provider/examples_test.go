@@ -13,6 +13,7 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
@@ -41,7 +42,7 @@ func TestAccExamples_validate(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
 	}
-	terraform := terraformBinary(t)
+	terraform := acctest.TerraformBinary(t)
 	root, err := devenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestAccExamples_validate(t *testing.T) {
 		}
 	}
 
-	cliConfig := sharedCLIConfig(t)
+	cliConfig := acctest.SharedCLIConfig(t)
 	env := devenv.Environ(cliConfig)
 
 	for _, dir := range dirs {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -23,10 +24,10 @@ type accessTokenOpenings struct{ terraform, openTofu int }
 
 func TestAccAccessToken_openingsPerCommand(t *testing.T) {
 	skipBelowTerraform(t, cliVersionWriteOnly, "the guide's write-only argument")
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox() // request counts
 	store := newWOStore()
-	cli := newInProcessCLI(t, env.FactoriesWith(store), "")
+	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "")
 	alice, bob := env.UserID("openings-alice"), env.UserID("openings-bob")
 	config := func(secretVersion int, userIDs ...string) string {
 		return env.ProviderBlock() + fmt.Sprintf(`

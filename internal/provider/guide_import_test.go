@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
@@ -20,11 +21,11 @@ const guideGeneratedUserID = "org-user-8271"
 // drift apart. The blocks are compared in any order: Terraform versions
 // write them in different orders.
 func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
-	cli := newTerraformCLI(t)
-	if openTofu(t) {
+	cli := acctest.NewCLI(t)
+	if acctest.OpenTofu(t) {
 		t.Skip("the guide shows what Terraform generates; OpenTofu marks generated blocks as its own")
 	}
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	root, err := devenv.ModuleRoot()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
@@ -57,7 +58,7 @@ func guideTestExample(t *testing.T) string {
 
 // guideTestConfig is the guide's example for userID, with store_token as
 // given, served by wostore.
-func guideTestConfig(env *testEnv, example, userID string, storeToken bool) string {
+func guideTestConfig(env *acctest.Env, example, userID string, storeToken bool) string {
 	config := strings.ReplaceAll(example, "aws_secretsmanager_", "wostore_")
 	config = strings.ReplaceAll(config, fmt.Sprintf("%q", guideTestUserID), fmt.Sprintf("%q", userID))
 	if storeToken {
@@ -68,7 +69,7 @@ func guideTestConfig(env *testEnv, example, userID string, storeToken bool) stri
 
 // guideTestDelivered asserts that the secret holds the user's current token
 // and was written exactly writes times in all.
-func guideTestDelivered(env *testEnv, store *woStore, userID *string, writes int) resource.TestCheckFunc {
+func guideTestDelivered(env *acctest.Env, store *woStore, userID *string, writes int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		current := env.CurrentRefreshToken(*userID)
 		if current == "" {
@@ -85,26 +86,26 @@ func guideTestDelivered(env *testEnv, store *woStore, userID *string, writes int
 }
 
 func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	example := guideTestExample(t)
 	store := newWOStore()
 	first, second := env.UserID("guide-alice"), env.UserID("guide-alice-2")
 	userID := first
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	noTokenInState := func(s *terraform.State) error {
 		for _, id := range []string{first, second} {
 			if tok := env.CurrentRefreshToken(id); tok != "" {
 				seen[tok] = true
 			}
 		}
-		return noSeenTokenInState(s, seen)
+		return acctest.NoSeenTokenInState(s, seen)
 	}
 	var before string
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
-		ProtoV6ProviderFactories: env.FactoriesWith(store),
-		CheckDestroy:             noCurrentRefreshToken(env, first, second),
+		ProtoV6ProviderFactories: factoriesWith(env, store),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, first, second),
 		Steps: []resource.TestStep{
 			{
 				Config: guideTestConfig(env, example, first, false),
@@ -123,7 +124,7 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 						plancheck.ExpectKnownValue(guideTestTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 2), noTokenInState, noCurrentRefreshToken(env, first)),
+				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 2), noTokenInState, acctest.NoCurrentRefreshToken(env, first)),
 			},
 			{
 				// Nothing changed: nothing is written.
@@ -147,7 +148,7 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 						plancheck.ExpectKnownValue(guideTestConsumer, tfjsonpath.New("secret_string_wo_version"), knownvalue.Int64Exact(2)),
 					},
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 3), noTokenInState, checkRefreshTokenRefused(env, second, &before)),
+				Check: resource.ComposeAggregateTestCheckFunc(guideTestDelivered(env, store, &userID, 3), noTokenInState, acctest.RefreshTokenRefused(env, second, &before)),
 			},
 			{
 				PreConfig: func() { env.RotateRefreshToken(second) },
@@ -212,13 +213,13 @@ func (belowTerraform111) CheckTerraformVersion(_ context.Context, req tfversion.
 // arguments, the guide's example fails at validation with an error that
 // names the version needed, before anything is created in Point.
 func TestAccTokenFreeGuide_olderTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	store := newWOStore()
 	userID := env.UserID("guide-old-cli")
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{belowTerraform111{}},
-		ProtoV6ProviderFactories: env.FactoriesWith(store),
+		ProtoV6ProviderFactories: factoriesWith(env, store),
 		CheckDestroy: func(*terraform.State) error {
 			if env.HasUser(userID) {
 				return fmt.Errorf("Point user %q was registered although the configuration was refused", userID)
@@ -230,7 +231,7 @@ func TestAccTokenFreeGuide_olderTerraform(t *testing.T) {
 		},
 		Steps: []resource.TestStep{{
 			Config:      guideTestConfig(env, guideTestExample(t), userID, false),
-			ExpectError: diagnosticMatching("WriteOnly Attribute Not Allowed", "Write-only attributes are only supported in Terraform 1.11 and later."),
+			ExpectError: acctest.DiagnosticMatching("WriteOnly Attribute Not Allowed", "Write-only attributes are only supported in Terraform 1.11 and later."),
 		}},
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -42,7 +43,7 @@ import {
 // Create, refresh, update and import of point_user all record the identity;
 // import by identity and by id both work and both adopt ABANDON.
 func TestAccUser_identity(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("identity")
 	const addr = "point_user.test"
 
@@ -51,7 +52,7 @@ func TestAccUser_identity(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
+				Config: acctest.PointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					identityTestExpect(addr, userID),
 					statecheck.ExpectIdentityValueMatchesState(addr, tfjsonpath.New("user_id")),
@@ -59,14 +60,14 @@ func TestAccUser_identity(t *testing.T) {
 			},
 			{
 				// An update keeps it.
-				Config: pointUserConfig(env, userID, deletionRevoke),
+				Config: acctest.PointUserConfig(env, userID, deletionRevoke),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
 			},
 			{
-				Config:          pointUserConfig(env, userID, deletionAbandon),
+				Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
 				ResourceName:    addr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
@@ -81,7 +82,7 @@ func TestAccUser_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          pointUserConfig(env, userID, deletionAbandon),
+				Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
 				ResourceName:    addr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
@@ -104,7 +105,7 @@ func TestAccUser_identity(t *testing.T) {
 // A user registered outside Terraform, imported with an import block that
 // names its identity.
 func TestAccUser_importByIdentityBlock(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("identity-import")
 	const addr = "point_user.test"
 	var token string
@@ -155,45 +156,45 @@ resource "point_user" "test" {
 			},
 		},
 	})
-	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestAccRefreshToken_identity(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-identity")
 	var issuedBefore int
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, ""),
+				Config: acctest.RefreshTokenConfig(env, userID, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(refreshTokenAddr, userID),
+					identityTestExpect(acctest.RefreshTokenAddr, userID),
 					identityTestExpect("point_user.test", userID),
-					statecheck.ExpectIdentityValueMatchesState(refreshTokenAddr, tfjsonpath.New("user_id")),
+					statecheck.ExpectIdentityValueMatchesState(acctest.RefreshTokenAddr, tfjsonpath.New("user_id")),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				// A rotation in place keeps it.
-				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
+				Config: acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(refreshTokenAddr, userID),
+					identityTestExpect(acctest.RefreshTokenAddr, userID),
 				},
 			},
 			{
-				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				Config: acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token"))},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(refreshTokenAddr, userID)},
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(acctest.RefreshTokenAddr, userID)},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
+					acctest.CheckStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox != nil {
 							issuedBefore = env.Sandbox.RefreshTokensIssued()
@@ -204,39 +205,39 @@ func TestAccRefreshToken_identity(t *testing.T) {
 			},
 			{
 				// The import adopts the current token: no rotation.
-				Config:             refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
-				ResourceName:       refreshTokenAddr,
+				Config:             acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 					},
 				},
 			},
 			{
-				Config:          refreshTokenConfig(env, userID, ""),
-				ResourceName:    refreshTokenAddr,
+				Config:          acctest.RefreshTokenConfig(env, userID, ""),
+				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
 					},
 				},
 			},
 			{
-				Config:          refreshTokenConfig(env, userID, ""),
-				ResourceName:    refreshTokenAddr,
+				Config:          acctest.RefreshTokenConfig(env, userID, ""),
+				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
 					},
 				},
 				Check: func(*terraform.State) error {
@@ -256,33 +257,33 @@ func TestAccRefreshToken_identity(t *testing.T) {
 // block that names its identity, then applied: Terraform adopts the token
 // the user holds, without issuing another.
 func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-identity-import")
 	var existing string
-	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "")
+	config := acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "")
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() { existing = env.AddUser(userID) },
-				Config:    config + identityTestImportBlock(refreshTokenAddr, userID),
+				Config:    config + identityTestImportBlock(acctest.RefreshTokenAddr, userID),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(refreshTokenAddr, userID),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					identityTestExpect(acctest.RefreshTokenAddr, userID),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -290,7 +291,7 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
+				Check: resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
 			},
 		},
 	})
@@ -302,9 +303,9 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 }
 
 func TestAccIdentity_invalidImportIdentity(t *testing.T) {
-	for _, addr := range []string{"point_user.test", refreshTokenAddr} {
+	for _, addr := range []string{"point_user.test", acctest.RefreshTokenAddr} {
 		t.Run(addr, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("someone")
 			config := env.ProviderBlock() + identityTestImportBlock(addr, "a@b") + fmt.Sprintf(`
 resource %q "test" {
@@ -318,12 +319,12 @@ resource %q "test" {
 				Steps: []resource.TestStep{{
 					Config:   config,
 					PlanOnly: true,
-					ExpectError: diagnosticMatching("Invalid Import Identity",
+					ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
 						`The user_id of the import identity is the Point user id, which must not contain "@"`,
 						`Got "a@b". Correct identity.user_id in the import block.`),
 				}},
 			})
-			expectNoRequests(t, env, "an invalid import identity")
+			acctest.ExpectNoRequests(t, env, "an invalid import identity")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid import identity let Point register %q", userID)
 			}
@@ -338,25 +339,25 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
 		typeName string
-		setup    func(env *testEnv, userID string) (token string)
+		setup    func(env *acctest.Env, userID string) (token string)
 		removed  bool
 	}{
 		"user present": {
 			typeName: "point_user",
-			setup:    func(env *testEnv, userID string) string { return env.AddUser(userID) },
+			setup:    func(env *acctest.Env, userID string) string { return env.AddUser(userID) },
 		},
 		"user gone": {
 			typeName: "point_user",
-			setup:    func(*testEnv, string) string { return "" },
+			setup:    func(*acctest.Env, string) string { return "" },
 			removed:  true,
 		},
 		"token current": {
 			typeName: "point_refresh_token",
-			setup:    func(env *testEnv, userID string) string { return env.AddUser(userID) },
+			setup:    func(env *acctest.Env, userID string) string { return env.AddUser(userID) },
 		},
 		"token revoked": {
 			typeName: "point_refresh_token",
-			setup: func(env *testEnv, userID string) string {
+			setup: func(env *acctest.Env, userID string) string {
 				token := env.AddUser(userID)
 				env.RevokeRefreshToken(userID)
 				return token
@@ -365,14 +366,14 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 		},
 		"token's user gone": {
 			typeName: "point_refresh_token",
-			setup:    func(*testEnv, string) string { return "rt_gone" },
+			setup:    func(*acctest.Env, string) string { return "rt_gone" },
 			removed:  true,
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("identity-read-" + strings.ReplaceAll(name, " ", "-"))
 			token := tc.setup(env, userID)
 
@@ -393,7 +394,7 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 			if err := identity.As(&attrs); err != nil {
 				t.Fatal(err)
 			}
-			if got := stringOrNil(t, attrs["user_id"]); got == nil || *got != userID {
+			if got := acctest.StringOrNil(t, attrs["user_id"]); got == nil || *got != userID {
 				t.Errorf("identity user_id = %v, want %q", got, userID)
 			}
 			removed := resp.NewState == nil
@@ -413,7 +414,7 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 
 // identityTestServer configures the provider for env through the protocol,
 // and returns it with its schemas.
-func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+func identityTestServer(t *testing.T, env *acctest.Env) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := env.Factories()["point"]()
@@ -425,7 +426,7 @@ func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *
 		t.Fatal(err)
 	}
 	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, map[string]tftypes.Value{
+	config, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
 		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
 	}))
@@ -445,7 +446,7 @@ func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *
 // identityTestRead runs a resource's Read as Terraform 1.11 does: with a
 // stored state and no identity. It returns the response and the resource's
 // type.
-func identityTestRead(t *testing.T, env *testEnv, typeName, userID, token string) (*tfprotov6.ReadResourceResponse, tftypes.Type) {
+func identityTestRead(t *testing.T, env *acctest.Env, typeName, userID, token string) (*tfprotov6.ReadResourceResponse, tftypes.Type) {
 	t.Helper()
 	server, schemas := identityTestServer(t, env)
 	resourceType := schemas.ResourceSchemas[typeName].ValueType()
@@ -458,7 +459,7 @@ func identityTestRead(t *testing.T, env *testEnv, typeName, userID, token string
 	} else {
 		given["token"] = tftypes.NewValue(tftypes.String, token)
 	}
-	state, err := tfprotov6.NewDynamicValue(resourceType, objectWithNulls(t, resourceType, given))
+	state, err := tfprotov6.NewDynamicValue(resourceType, acctest.ObjectWithNulls(t, resourceType, given))
 	if err != nil {
 		t.Fatal(err)
 	}

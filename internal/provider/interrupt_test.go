@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -58,12 +58,12 @@ func interruptStateTokens(t *testing.T, dir string) (users []string, tokens map[
 // apply against a slow Point, then applies again and checks that every
 // user and refresh token is accounted for.
 func TestAccInterrupt_applyCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
-	front := &delayingFront{next: env.Sandbox, lost: map[string]int{}}
-	front.delay.Store(int64(100 * time.Millisecond))
+	front := acctest.NewDelayingFront(env.Sandbox)
+	front.Delay.Store(int64(100 * time.Millisecond))
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
@@ -88,13 +88,10 @@ resource "point_refresh_token" "u" {
 
 	interrupt := func(phase string, ready func() bool) {
 		t.Helper()
-		out := interruptedApply(t, cli, ready)
+		out := acctest.InterruptedApply(t, cli, ready)
 		stateUsers, stateTokens := interruptStateTokens(t, cli.Dir)
 		sandboxUsers := env.Sandbox.UserIDs()
-		front.mu.Lock()
-		lost := maps.Clone(front.lost)
-		clear(front.lost)
-		front.mu.Unlock()
+		lost := front.TakeLost()
 		t.Logf("interrupt %s: %d users in Point, %d in state, %d refresh tokens in state; answers lost on the way back: %v; refresh tokens issued %d, revoked or replaced %d",
 			phase, len(sandboxUsers), len(stateUsers), len(stateTokens), lost, env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked())
 		if len(stateTokens) == interruptUsers {
@@ -110,7 +107,7 @@ resource "point_refresh_token" "u" {
 				t.Errorf("interrupt %s: the refresh token of %q in state is not its current one in Point", phase, id)
 			}
 		}
-		if lost[sandbox.RouteCreateUser] > 0 && !diagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
+		if lost[sandbox.RouteCreateUser] > 0 && !acctest.DiagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
 			t.Errorf("interrupt %s lost %d answers to creates but reported no user registered without an answer:\n%s", phase, lost[sandbox.RouteCreateUser], out)
 		}
 	}
@@ -124,7 +121,7 @@ resource "point_refresh_token" "u" {
 	})
 
 	env.Sandbox.SetFaults(sandbox.Faults{})
-	front.delay.Store(0)
+	front.Delay.Store(0)
 	out2, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
 	if code != 0 {
 		t.Fatalf("final apply exited %d:\n%s", code, out2)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -76,7 +77,7 @@ resource "terraform_data" "consumer" {
 
 // leakTestUsers are the users leakTestConfig manages: alice, bob and the
 // imported one, in the order of its parameters 4, 5 and 3.
-func leakTestUsers(env *testEnv) []string {
+func leakTestUsers(env *acctest.Env) []string {
 	return []string{env.UserID("leak-alice"), env.UserID("leak-bob"), env.UserID("leak-imported")}
 }
 
@@ -84,16 +85,16 @@ func leakTestUsers(env *testEnv) []string {
 // at TF_LOG=TRACE, with the API key in POINT_API_KEY, failures included, and
 // then looks for every credential in everything Terraform wrote.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	wrongKey := "leak-wrong-" + randomHex(16)
+	cli := acctest.NewCLI(t)
+	wrongKey := "leak-wrong-" + acctest.RandomHex(16)
 	// A key of its own for the sandbox, and real Point's key against it.
-	env := newTestEnv(t, sandbox.Options{APIKey: "leak-canary-" + randomHex(16)})
+	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
 	apiKey := env.APIKey
 	t.Parallel()
 	users := leakTestUsers(env)
 	alice, imported := users[0], users[2]
 	importedToken := env.AddUser(imported)
-	front := newRecordingFront(env.Upstream())
+	front := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 
@@ -107,8 +108,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 
 	// Every refresh token ever current for a managed user, sampled around
 	// each command; the front adds those that were current only briefly.
-	watch := newTokenWatch(env, cli, users, importedToken)
-	everCurrent, output, run := watch.everCurrent, &watch.output, watch.run
+	watch := acctest.NewTokenWatch(env, cli, users, importedToken)
+	everCurrent, output, run := watch.EverCurrent, &watch.Output, watch.Run
 	// Plan JSON is scanned on its own: it may hold refresh tokens.
 	showJSON := func(plan string) []byte {
 		t.Helper()
@@ -121,7 +122,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	run(0, "plan", "-input=false", "-out=create.tfplan")
 	plans["create.tfplan"] = showJSON("create.tfplan")
 	out := run(0, "apply", "-input=false", "create.tfplan")
-	expectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
 
 	// Rotation through a saved plan.
@@ -129,7 +130,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	run(0, "plan", "-input=false", "-out=rotate.tfplan")
 	plans["rotate.tfplan"] = showJSON("rotate.tfplan")
 	out = run(0, "apply", "-input=false", "rotate.tfplan")
-	expectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
@@ -137,24 +138,24 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
 	out = run(1, "plan", "-input=false")
-	expectOutput(t, out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
 	cli.Env = baseEnv
 
 	// A proxy that echoes the credential in a 500, on a route for each kind
 	// of credential: the API key, a refresh token, an access token.
-	front.failRoute(sandbox.RouteGetUser)
+	front.FailRoute(sandbox.RouteGetUser)
 	out = run(1, "plan", "-input=false")
-	expectOutput(t, out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
-	front.failRoute(sandbox.RouteIssueAccessToken)
+	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	front.FailRoute(sandbox.RouteIssueAccessToken)
 	out = run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	expectOutput(t, out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
-	front.failRoute(sandbox.RouteRevokeAccessToken)
+	acctest.ExpectOutput(t, out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
+	front.FailRoute(sandbox.RouteRevokeAccessToken)
 	out = run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	expectOutput(t, out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
-	front.failRoute(sandbox.RouteRevokeRefreshToken)
+	acctest.ExpectOutput(t, out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
+	front.FailRoute(sandbox.RouteRevokeRefreshToken)
 	out = run(1, "destroy", "-input=false", "-auto-approve")
-	expectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
-	front.failRoute("")
+	acctest.ExpectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+	front.FailRoute("")
 
 	// The state is read before the final destroy empties it, and must hold
 	// the current tokens, or the checks on state below prove nothing.
@@ -172,7 +173,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 	}
 	out = run(0, "destroy", "-input=false", "-auto-approve")
-	expectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
+	acctest.ExpectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
 	for _, id := range users {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
@@ -181,13 +182,13 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 			t.Errorf("user %q still has a current refresh token after destroy", id)
 		}
 	}
-	if front.failed < 4 {
-		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", front.failed)
+	if front.Failed() < 4 {
+		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", front.Failed())
 	}
 
 	// The provisioner received access tokens, in both forms. The front saw
 	// every one Point issued; against the sandbox, exactly those it issued.
-	frontRefresh, frontAccess := front.tokens()
+	frontRefresh, frontAccess := front.Tokens()
 	if env.Sandbox != nil {
 		records := env.Sandbox.AccessTokens()
 		issued := map[string]bool{}
@@ -236,7 +237,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	artifacts := map[string][]byte{"TRACE log": logText, "CLI output": output.Bytes()}
 	for name, js := range plans {
 		artifacts[name+" JSON"] = js
-		for entry, b := range zipEntries(t, filepath.Join(cli.Dir, name)) {
+		for entry, b := range acctest.ZipEntries(t, filepath.Join(cli.Dir, name)) {
 			artifacts[name+" entry "+entry] = b
 		}
 	}
@@ -283,27 +284,27 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	for where, text := range artifacts {
 		bytesScanned += len(text)
 		for name, secret := range never {
-			found += findSecret(t, where, text, name, secret)
+			found += acctest.FindSecret(t, where, text, name, secret)
 		}
-		for _, m := range jwtShape.FindAll(text, -1) {
+		for _, m := range acctest.JwtShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds a JWT: %.16s…", where, m)
 		}
 		switch {
 		case strings.HasSuffix(where, " JSON"):
-			bad, ok := checkSensitiveOnly(t, where, text, everCurrent, leakTestPlanSensitive)
+			bad, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, leakTestPlanSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case strings.HasPrefix(where, "terraform.tfstate"), strings.HasSuffix(where, " entry tfstate"), strings.HasSuffix(where, " entry tfstate-prev"):
-			bad, ok := checkSensitiveOnly(t, where, text, everCurrent, leakTestStateSensitive)
+			bad, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, leakTestStateSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case strings.HasSuffix(where, " entry tfplan"):
 			// Terraform's binary record of prior and planned values, with
 			// their sensitivity marks.
 		default:
 			for name, secret := range refresh {
-				found += findSecret(t, where, text, name, secret)
+				found += acctest.FindSecret(t, where, text, name, secret)
 			}
-			for _, m := range refreshTokenShape.FindAll(text, -1) {
+			for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
 				found++
 				t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 			}
@@ -324,7 +325,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 // leakTestOwner returns the nearest object above path that has a "type".
 func leakTestOwner(root any, path []any) string {
 	for i := len(path) - 1; i >= 0; i-- {
-		if m, ok := jsonAt(root, path[:i]).(map[string]any); ok {
+		if m, ok := acctest.JSONAt(root, path[:i]).(map[string]any); ok {
 			if typ, ok := m["type"].(string); ok {
 				return typ
 			}
@@ -345,10 +346,10 @@ func leakTestPlanSensitive(root any, path []any) bool {
 	if marks == "" {
 		return false
 	}
-	return jsonAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
+	return acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
 }
 
 // leakTestStateSensitive accepts the token attribute of a
 // point_refresh_token instance in a state file whose sensitive_attributes
 // list it.
-var leakTestStateSensitive = stateAttributeSensitive("point_refresh_token", "token", false)
+var leakTestStateSensitive = acctest.StateAttributeSensitive("point_refresh_token", "token", false)

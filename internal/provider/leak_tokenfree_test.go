@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -134,27 +137,27 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
 	skipBelowTerraform(t, cliVersionWriteOnly, "A write-only argument")
-	env := newTestEnv(t, sandbox.Options{APIKey: "leak-canary-" + randomHex(16)})
+	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
 	apiKey := env.APIKey
 	ids := map[string]string{}
 	for _, name := range leakFreeUsers {
 		ids[name] = env.UserID("leak-free-" + name)
 	}
 	importedToken := env.AddUser(ids["imported"])
-	front := newRecordingFront(env.Upstream())
+	front := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	// The providers run in the test process: the key goes to them through
 	// the environment, never into configuration, plan or state.
-	t.Setenv(envAPIKey, apiKey)
+	t.Setenv(point.EnvAPIKey, apiKey)
 	store := newWOStore()
-	cli := newInProcessCLI(t, env.FactoriesWith(store), "TRACE")
+	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "TRACE")
 	terraformLog := filepath.Join(filepath.Dir(cli.Dir), "terraform.log")
 	cli.Env = append(cli.Env, "TF_LOG=TRACE", "TF_LOG_PATH="+terraformLog)
 	withAction := cliHasActions(t)
 
-	watch := newTokenWatch(env, cli, slices.Collect(maps.Values(ids)), importedToken)
-	everCurrent, output, run := watch.everCurrent, &watch.output, watch.run
+	watch := acctest.NewTokenWatch(env, cli, slices.Collect(maps.Values(ids)), importedToken)
+	everCurrent, output, run := watch.EverCurrent, &watch.Output, watch.Run
 	artifacts := map[string][]byte{}
 	snapshot := func(step string) {
 		t.Helper()
@@ -182,7 +185,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		plan := step + ".tfplan"
 		planned := run(0, append([]string{"plan", "-input=false", "-out=" + plan}, extra...)...)
 		artifacts[plan+" show -json"] = []byte(run(0, "show", "-json", plan))
-		for entry, b := range zipEntries(t, filepath.Join(cli.Dir, plan)) {
+		for entry, b := range acctest.ZipEntries(t, filepath.Join(cli.Dir, plan)) {
 			artifacts[plan+" entry "+entry] = b
 		}
 		out := run(0, "apply", "-input=false", plan)
@@ -193,7 +196,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	// Issue two tokens and import a third, without rotating it.
 	cli.WriteMain(leakFreeConfig(server.URL, ids, "1", withAction))
 	out := planAndApply("create")
-	expectOutputShows(t, out, "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
 	checkDelivered("create")
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
@@ -220,13 +223,13 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	// Rotation outside Terraform: the refresh adopts it, the consumer gets it.
 	env.RotateRefreshToken(ids["bob"])
 	out = planAndApply("outside")
-	expectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
+	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
 	checkDelivered("the rotation outside Terraform")
 
 	// The emergency revoke, then the new token.
 	if withAction {
 		out = run(0, "apply", "-input=false", "-auto-approve", "-invoke=action.point_revoke_refresh_token.incident")
-		expectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
+		acctest.ExpectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		snapshot("the action")
 	} else {
 		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", testCLIDescription(t))
@@ -236,7 +239,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		t.Fatal("the emergency revoke left alice with a refresh token")
 	}
 	out = planAndApply("reissue")
-	expectOutputShows(t, out, "Warning: Point Refresh Token Revoked Elsewhere")
+	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Revoked Elsewhere")
 	checkDelivered("the new token after the revoke")
 
 	// Destroy revokes every token it tracks, reading each with the API key.
@@ -245,7 +248,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		final[name] = env.CurrentRefreshToken(ids[name])
 	}
 	out = planAndApply("destroy", "-destroy")
-	expectOutputShows(t, out, "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
+	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
 	for _, name := range leakFreeUsers {
 		if !env.HasUser(ids[name]) {
 			t.Errorf("user %s gone from Point; users are abandoned, not deleted", name)
@@ -270,7 +273,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	}
 
 	// The access token job ran, with access tokens Point issued.
-	frontRefresh, frontAccess := front.tokens()
+	frontRefresh, frontAccess := front.Tokens()
 	consumed, err := os.ReadFile(filepath.Join(cli.Dir, "consumed.sha256"))
 	if err != nil {
 		t.Fatalf("the access token job never ran: %v", err)
@@ -334,13 +337,13 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		}
 		bytesScanned += len(text)
 		for name, secret := range secrets {
-			found += findSecret(t, where, text, name, secret)
+			found += acctest.FindSecret(t, where, text, name, secret)
 		}
-		for _, m := range refreshTokenShape.FindAll(text, -1) {
+		for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}
-		for _, m := range jwtShape.FindAll(text, -1) {
+		for _, m := range acctest.JwtShape.FindAll(text, -1) {
 			found++
 			t.Errorf("the %s holds a JWT: %.16s…", where, m)
 		}

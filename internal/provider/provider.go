@@ -27,13 +27,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
-// Environment variables read when the matching attribute is not set.
-const (
-	envAPIKey      = "POINT_API_KEY"
-	envEnvironment = "POINT_ENVIRONMENT"
-	envEndpoint    = "POINT_ENDPOINT"
-)
-
 const defaultEnvironment = "production"
 
 var (
@@ -151,30 +144,30 @@ func resolveSettings(cfg pointProviderModel, diags *diag.Diagnostics) settings {
 		}
 	}
 
-	environment := stringSetting(cfg.Environment, envEnvironment, defaultEnvironment)
+	environment := stringSetting(cfg.Environment, point.EnvEnvironment, defaultEnvironment)
 	if cfg.Environment.IsNull() && environment != "staging" && environment != "production" {
 		diags.AddAttributeError(path.Root("environment"), "Invalid Point Environment",
-			fmt.Sprintf("The %s environment variable is %q, but the Point environment must be \"staging\" or \"production\". Correct the variable, or set environment in the provider block.", envEnvironment, environment))
+			fmt.Sprintf("The %s environment variable is %q, but the Point environment must be \"staging\" or \"production\". Correct the variable, or set environment in the provider block.", point.EnvEnvironment, environment))
 	}
 	s.baseURL = point.EnvironmentURL(environment)
 
-	if endpoint := stringSetting(cfg.Endpoint, envEndpoint, ""); endpoint != "" {
+	if endpoint := stringSetting(cfg.Endpoint, point.EnvEndpoint, ""); endpoint != "" {
 		if problem := validators.EndpointProblem(endpoint); problem != "" && cfg.Endpoint.IsNull() {
 			diags.AddAttributeError(path.Root("endpoint"), "Invalid Point Endpoint",
-				fmt.Sprintf("The %s environment variable %s. Correct the variable, or set endpoint in the provider block.", envEndpoint, problem))
+				fmt.Sprintf("The %s environment variable %s. Correct the variable, or set endpoint in the provider block.", point.EnvEndpoint, problem))
 		}
 		s.baseURL = strings.TrimRight(endpoint, "/")
 	}
 
-	s.apiKey = stringSetting(cfg.APIKey, envAPIKey, "")
+	s.apiKey = stringSetting(cfg.APIKey, point.EnvAPIKey, "")
 	if s.apiKey != "" && strings.ContainsFunc(s.apiKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		source := "api_key"
 		if cfg.APIKey.IsNull() {
-			source = "The " + envAPIKey + " environment variable"
+			source = "The " + point.EnvAPIKey + " environment variable"
 		}
 		diags.AddAttributeError(path.Root("api_key"), "Invalid Point API Key",
 			source+" holds whitespace or a control character, which no API key has: often the newline at the end of a file read with file(). "+
-				"Wrap it in trimspace(), for example api_key = trimspace(file(\"point.key\")), or remove the whitespace from "+envAPIKey+".")
+				"Wrap it in trimspace(), for example api_key = trimspace(file(\"point.key\")), or remove the whitespace from "+point.EnvAPIKey+".")
 	}
 
 	s.requestTimeout = point.DefaultRequestTimeout

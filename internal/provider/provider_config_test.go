@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -31,26 +34,26 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 		want                   *regexp.Regexp
 	}{
 		{"environment", "environment", `"dev"`,
-			diagnosticMatching(`Attribute environment value must be one of: ["staging" "production"], got: "dev"`)},
+			acctest.DiagnosticMatching(`Attribute environment value must be one of: ["staging" "production"], got: "dev"`)},
 		{"endpoint not a URL", "endpoint", `"not a url"`,
-			diagnosticMatching(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`)},
+			acctest.DiagnosticMatching(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`)},
 		{"endpoint scheme", "endpoint", `"ftp://x"`,
-			diagnosticMatching(`Attribute endpoint must use the https scheme, got "ftp".`)},
+			acctest.DiagnosticMatching(`Attribute endpoint must use the https scheme, got "ftp".`)},
 		{"endpoint plain http", "endpoint", `"http://example.com"`,
-			diagnosticMatching(`Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`)},
+			acctest.DiagnosticMatching(`Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`)},
 		{"endpoint credentials", "endpoint", `"https://u:p@host"`,
-			diagnosticMatching(`Attribute endpoint must not contain credentials; set api_key instead.`)},
+			acctest.DiagnosticMatching(`Attribute endpoint must not contain credentials; set api_key instead.`)},
 		{"request_timeout word", "request_timeout", `"soon"`,
-			diagnosticMatching(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`)},
+			acctest.DiagnosticMatching(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`)},
 		{"request_timeout negative", "request_timeout", `"-1s"`,
-			diagnosticMatching(`Attribute request_timeout must be greater than zero, got "-1s".`)},
+			acctest.DiagnosticMatching(`Attribute request_timeout must be greater than zero, got "-1s".`)},
 		{"max_retries too many", "max_retries", `11`,
-			diagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: 11`)},
+			acctest.DiagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: 11`)},
 		{"max_retries negative", "max_retries", `-1`,
-			diagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: -1`)},
+			acctest.DiagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: -1`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("alice")
 			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
 			settings[tc.attribute] = tc.value
@@ -58,12 +61,12 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerBlockWith(settings) + providerConfigTestUser(userID),
+					Config:      acctest.ProviderBlockWith(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
 			})
-			expectNoRequests(t, env, "invalid provider configuration")
+			acctest.ExpectNoRequests(t, env, "invalid provider configuration")
 			if env.HasUser(userID) {
 				t.Errorf("invalid provider configuration registered %q", userID)
 			}
@@ -72,10 +75,10 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 }
 
 func TestAccProvider_missingAPIKey(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	t.Setenv(envAPIKey, "")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Setenv(point.EnvAPIKey, "")
 	userID := env.UserID("alice")
-	provider := providerBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
+	provider := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -84,7 +87,7 @@ func TestAccProvider_missingAPIKey(t *testing.T) {
 				// The plan already fails, since its apply would need the key.
 				Config:   provider + providerConfigTestUser(userID),
 				PlanOnly: true,
-				ExpectError: diagnosticMatching("Missing Point API Key",
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
 					"Cannot register a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
 			},
 			{
@@ -93,7 +96,7 @@ resource "point_refresh_token" "test" {
   user_id = %q
 }
 `, userID),
-				ExpectError: diagnosticMatching("Missing Point API Key",
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
 					"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
 			},
 			{
@@ -102,22 +105,22 @@ data "point_user" "test" {
   user_id = %q
 }
 `, userID),
-				ExpectError: diagnosticMatching("Missing Point API Key",
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
 					"Cannot read a Point user: it needs the organisation API key"),
 			},
 		},
 	})
-	expectNoRequests(t, env, "a run without an API key")
+	acctest.ExpectNoRequests(t, env, "a run without an API key")
 	if env.HasUser(userID) {
 		t.Errorf("Point registered %q without an API key", userID)
 	}
 }
 
 func TestAccProvider_wrongAPIKey(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
-	wrongKey := "wrong-key-" + randomHex(16)
-	provider := providerBlockWith(map[string]string{
+	wrongKey := "wrong-key-" + acctest.RandomHex(16)
+	provider := acctest.ProviderBlockWith(map[string]string{
 		"endpoint": fmt.Sprintf("%q", env.Endpoint),
 		"api_key":  fmt.Sprintf("%q", wrongKey),
 	})
@@ -137,7 +140,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	if applyErr == nil {
 		t.Fatal("apply with a wrong API key succeeded")
 	}
-	want := diagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
+	want := acctest.DiagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
 		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
 		"HTTP 401 Unauthorized")
 	if !want.MatchString(applyErr.Error()) {
@@ -152,17 +155,17 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != 0 {
 		t.Errorf("sandbox registered users with a wrong API key: %v", env.Sandbox.UserIDs())
 	}
-	if err := expectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestAccProvider_environmentVariables(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
-	t.Setenv(envEndpoint, env.Endpoint)
-	t.Setenv(envAPIKey, env.APIKey)
-	t.Setenv(envEnvironment, "staging")
+	t.Setenv(point.EnvEndpoint, env.Endpoint)
+	t.Setenv(point.EnvAPIKey, env.APIKey)
+	t.Setenv(point.EnvEnvironment, "staging")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -173,21 +176,21 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 			},
 			Check: func(*terraform.State) error {
 				if !env.HasUser(userID) {
-					return fmt.Errorf("user not registered through the endpoint from %s", envEndpoint)
+					return fmt.Errorf("user not registered through the endpoint from %s", point.EnvEndpoint)
 				}
-				return expectRequests(env, sandbox.RouteCreateUser, 1)
+				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 			},
 		}},
 	})
 }
 
 func TestAccProvider_configBeatsEnvironment(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
-	t.Setenv(envEndpoint, deadEndpoint(t))
-	t.Setenv(envAPIKey, "wrong-key-"+randomHex(16))
-	t.Setenv(envEnvironment, "dev")
-	provider := providerBlockWith(map[string]string{
+	t.Setenv(point.EnvEndpoint, acctest.DeadEndpoint(t))
+	t.Setenv(point.EnvAPIKey, "wrong-key-"+acctest.RandomHex(16))
+	t.Setenv(point.EnvEnvironment, "dev")
+	provider := acctest.ProviderBlockWith(map[string]string{
 		"endpoint":    fmt.Sprintf("%q", env.Endpoint),
 		"api_key":     fmt.Sprintf("%q", env.APIKey),
 		"environment": `"staging"`,
@@ -201,7 +204,7 @@ func TestAccProvider_configBeatsEnvironment(t *testing.T) {
 				if !env.HasUser(userID) {
 					return fmt.Errorf("user not registered through the configured endpoint")
 				}
-				return expectRequests(env, sandbox.RouteCreateUser, 1)
+				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 			},
 		}},
 	})
@@ -212,16 +215,16 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 		name, variable, value, omit string
 		want                        *regexp.Regexp
 	}{
-		{"environment", envEnvironment, "dev", "",
-			diagnosticMatching("Invalid Point Environment",
+		{"environment", point.EnvEnvironment, "dev", "",
+			acctest.DiagnosticMatching("Invalid Point Environment",
 				`The POINT_ENVIRONMENT environment variable is "dev", but the Point environment must be "staging" or "production". Correct the variable, or set environment in the provider block.`)},
-		{"endpoint", envEndpoint, "http://example.com", "endpoint",
-			diagnosticMatching("Invalid Point Endpoint",
+		{"endpoint", point.EnvEndpoint, "http://example.com", "endpoint",
+			acctest.DiagnosticMatching("Invalid Point Endpoint",
 				`The POINT_ENDPOINT environment variable must use https for host "example.com": plain http is accepted only for loopback hosts`,
 				"Correct the variable, or set endpoint in the provider block.")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("alice")
 			t.Setenv(tc.variable, tc.value)
 			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
@@ -230,12 +233,12 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      providerBlockWith(settings) + providerConfigTestUser(userID),
+					Config:      acctest.ProviderBlockWith(settings) + providerConfigTestUser(userID),
 					PlanOnly:    true,
 					ExpectError: tc.want,
 				}},
 			})
-			expectNoRequests(t, env, "invalid environment variable")
+			acctest.ExpectNoRequests(t, env, "invalid environment variable")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid environment variable let Point register %q", userID)
 			}
@@ -244,7 +247,7 @@ func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
 }
 
 func TestAccProvider_unknownConfiguration(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("alice")
 	// terraform_data's output is unknown until it is created or replaced,
 	// so the provider is configured with an unknown api_key at plan time.
@@ -277,14 +280,14 @@ provider "point" {
 					if !env.HasUser(userID) {
 						return fmt.Errorf("user not registered once the API key became known")
 					}
-					return expectRequests(env, sandbox.RouteCreateUser, 1)
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 			{
 				// Replacing terraform_data makes the key unknown while
 				// point_user, already in state, must be read.
 				Config: config(`"rotated"`),
-				ExpectError: diagnosticMatching("Point Provider Configuration Not Yet Known",
+				ExpectError: acctest.DiagnosticMatching("Point Provider Configuration Not Yet Known",
 					"Cannot read a Point user: the provider's api_key depends on values that are known only after apply."),
 			},
 			{
@@ -298,7 +301,7 @@ provider "point" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					return expectRequests(env, sandbox.RouteCreateUser, 1)
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 		},

@@ -117,5 +117,5 @@ func (d *providerData) refuseWithoutAPIKey(operation string, diags *diag.Diagnos
 func addMissingAPIKey(operation string, diags *diag.Diagnostics) {
 	diags.AddError("Missing Point API Key",
 		fmt.Sprintf("Cannot %s: it needs the organisation API key, and none is configured. "+
-			"Set api_key in the provider block, or the %s environment variable.", operation, envAPIKey))
+			"Set api_key in the provider block, or the %s environment variable.", operation, point.EnvAPIKey))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -72,7 +73,7 @@ func reliabilityInjected503(rec *httptest.ResponseRecorder) bool {
 }
 
 // count returns the answers with status, over all routes when route is "".
-func (f *reliabilityFront) count(route string, status int) int {
+func (f *reliabilityFront) Count(route string, status int) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -102,7 +103,7 @@ func reliabilityUserID(i int) string { return fmt.Sprintf("rel-%02d", i) }
 
 // reliabilityCheckConverged checks that Point holds exactly the users of the
 // configuration, each with the refresh token that state holds.
-func reliabilityCheckConverged(env *testEnv) resource.TestCheckFunc {
+func reliabilityCheckConverged(env *acctest.Env) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		var want []string
 		for i := range reliabilityUsers {
@@ -132,7 +133,7 @@ func reliabilityCheckConverged(env *testEnv) resource.TestCheckFunc {
 // limits every 9th with 429 and Retry-After: 1, and adds latency; the apply
 // converges and the next plan, faults still on, is empty.
 func TestAccReliability_faults(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	front := newReliabilityFront(env.Sandbox)
 	server := httptest.NewServer(front)
@@ -169,14 +170,14 @@ resource "echo" "token" {}
 `, server.URL, env.APIKey, reliabilityUsers)
 	tokenChecks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("user_id"), knownvalue.StringExact(reliabilityUserID(0))),
-		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("token"), knownvalue.StringRegexp(jwtShape)),
+		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("token"), knownvalue.StringRegexp(acctest.JwtShape)),
 		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
 	}
 
 	start := time.Now()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   ephemeralVersionChecks,
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{
 			{
 				Config:            config,
@@ -211,12 +212,12 @@ resource "echo" "token" {}
 		},
 	})
 
-	injected503 := front.count("", http.StatusServiceUnavailable)
-	injected429 := front.count("", http.StatusTooManyRequests)
+	injected503 := front.Count("", http.StatusServiceUnavailable)
+	injected429 := front.Count("", http.StatusTooManyRequests)
 	if injected503 == 0 || injected429 == 0 {
 		t.Errorf("faults were not injected: %d answers 503, %d answers 429", injected503, injected429)
 	}
-	if n := front.count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
+	if n := front.Count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
 		t.Errorf("%d user creations met 409", n)
 	}
 	t.Logf("faults: %d answers to the provider in %s (%d requests at the sandbox); %d were 503 and %d were 429, all survived; %d more 503s on issue access token shielded; %d access tokens issued",

@@ -19,36 +19,37 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 func TestAccRefreshToken_basic(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-basic")
 	issued := env.Clock.Now()
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				Config: acctest.RefreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(issued))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(issued.Add(90*24*time.Hour)))),
-					statecheck.ExpectSensitiveValue(refreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(issued))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(issued.Add(90*24*time.Hour)))),
+					statecheck.ExpectSensitiveValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
-				Config:   refreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
+				Config:   acctest.RefreshTokenConfig(env, userID, `  rotate_after = "2160h"`+"\n"),
 				PlanOnly: true,
 			},
 		},
@@ -56,7 +57,7 @@ func TestAccRefreshToken_basic(t *testing.T) {
 }
 
 func TestAccRefreshToken_rotationTriggers(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-triggers")
 	sameToken := statecheck.CompareValue(compare.ValuesSame())
 	newToken := statecheck.CompareValue(compare.ValuesDiffer())
@@ -65,63 +66,63 @@ func TestAccRefreshToken_rotationTriggers(t *testing.T) {
 	triggers := func(v string) string { return fmt.Sprintf("  rotation_triggers = { quarter = %[1]q }\n", v) }
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, triggers("2025-Q1")),
+				Config: acctest.RefreshTokenConfig(env, userID, triggers("2025-Q1")),
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
-					newToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					sameToken.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+					newToken.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				// An unrelated change (timeouts) keeps the token.
-				Config: refreshTokenConfig(env, userID, triggers("2025-Q1")+"  timeouts = { read = \"2m\" }\n"),
+				Config: acctest.RefreshTokenConfig(env, userID, triggers("2025-Q1")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					sameToken.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
-				Config: refreshTokenConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
+				Config: acctest.RefreshTokenConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("issued_at")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					newToken.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					newToken.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&second),
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.CaptureStateToken(&second),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				// Removing the triggers is a change of triggers too.
-				Config: refreshTokenConfig(env, userID, ""),
+				Config: acctest.RefreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &second),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &second),
 				),
 			},
 		},
@@ -129,7 +130,7 @@ func TestAccRefreshToken_rotationTriggers(t *testing.T) {
 }
 
 func TestAccRefreshToken_rotateAfter(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-rotate-after")
 	t0 := env.Clock.Now()
 	t1 := t0.Add(25 * time.Hour)
@@ -140,94 +141,94 @@ func TestAccRefreshToken_rotateAfter(t *testing.T) {
 	rotateAfter := func(d string) string { return fmt.Sprintf("  rotate_after = %[1]q\n", d) }
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, rotateAfter("24h")),
+				Config: acctest.RefreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t0))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t0.Add(24*time.Hour)))),
-					rotated.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t0.Add(24*time.Hour)))),
+					rotated.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(23 * time.Hour) },
-				Config:    refreshTokenConfig(env, userID, rotateAfter("24h")),
+				Config:    acctest.RefreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t0))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
-				Config:    refreshTokenConfig(env, userID, rotateAfter("24h")),
+				Config:    acctest.RefreshTokenConfig(env, userID, rotateAfter("24h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("rotate_at")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(24*time.Hour)))),
-					rotated.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
-					token.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(24*time.Hour)))),
+					rotated.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+					token.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				// Lengthening rotate_after before it is due moves rotate_at only.
-				Config: refreshTokenConfig(env, userID, rotateAfter("48h")),
+				Config: acctest.RefreshTokenConfig(env, userID, rotateAfter("48h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(48*time.Hour)))),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(48*time.Hour)))),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(48*time.Hour)))),
-					token.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(48*time.Hour)))),
+					token.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				// Shortening it so that the token is already due rotates at once.
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
-				Config:    refreshTokenConfig(env, userID, rotateAfter("1h")),
+				Config:    acctest.RefreshTokenConfig(env, userID, rotateAfter("1h")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1.Add(2*time.Hour)))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(3*time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(2*time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(3*time.Hour)))),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 		},
 	})
 }
 
 func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-rotated-oob")
 	var outOfBand string
 	var issuedBefore int
@@ -237,11 +238,11 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, args("1")),
-				Check:  checkStateTokenCurrent(env, userID),
+				Config: acctest.RefreshTokenConfig(env, userID, args("1")),
+				Check:  acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() {
@@ -250,21 +251,21 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 						issuedBefore = env.Sandbox.RefreshTokensIssued()
 					}
 				},
-				Config: refreshTokenConfig(env, userID, args("1")),
+				Config: acctest.RefreshTokenConfig(env, userID, args("1")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &outOfBand),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &outOfBand),
+					acctest.CheckStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox == nil {
-							return nil // checkStateTokenCurrent found the token current at Point
+							return nil // acctest.CheckStateTokenCurrent found the token current at Point
 						}
 						if n := env.Sandbox.RefreshTokensIssued(); n != issuedBefore {
 							return fmt.Errorf("adopting the token issued %d refresh tokens", n-issuedBefore)
@@ -276,31 +277,31 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 			{
 				// An adopted token has no issue time, so rotate_after leaves it alone.
 				PreConfig: func() { env.Clock.Advance(48 * time.Hour) },
-				Config:    refreshTokenConfig(env, userID, args("1")),
+				Config:    acctest.RefreshTokenConfig(env, userID, args("1")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &outOfBand),
+				Check: resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &outOfBand),
 			},
 			{
-				Config: refreshTokenConfig(env, userID, args("2")),
+				Config: acctest.RefreshTokenConfig(env, userID, args("2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringFunc(func(v string) error {
-						if want := formatRFC3339(env.Clock.Now()); v != want {
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringFunc(func(v string) error {
+						if want := acctest.FormatRFC3339(env.Clock.Now()); v != want {
 							return fmt.Errorf("issued_at = %s, want %s", v, want)
 						}
 						return nil
 					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &outOfBand),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &outOfBand),
 				),
 			},
 		},
@@ -308,33 +309,33 @@ func TestAccRefreshToken_rotatedOutsideTerraform(t *testing.T) {
 }
 
 func TestAccRefreshToken_revokedOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-revoked-oob")
 	reissued := statecheck.CompareValue(compare.ValuesDiffer())
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config:            refreshTokenConfig(env, userID, ""),
-				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
-				Check:             checkStateTokenCurrent(env, userID),
+				Config:            acctest.RefreshTokenConfig(env, userID, ""),
+				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
+				Check:             acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { env.RevokeRefreshToken(userID) },
-				Config:    refreshTokenConfig(env, userID, ""),
+				Config:    acctest.RefreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token")),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
+					reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now()))),
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -343,28 +344,28 @@ func TestAccRefreshToken_revokedOutsideTerraform(t *testing.T) {
 // TestAccRefreshToken_userDeletedOutsideTerraform needs the sandbox: Point
 // has no endpoint that deletes users.
 func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	userID := env.UserID("rt-user-gone")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, ""),
-				Check:  checkStateTokenCurrent(env, userID),
+				Config: acctest.RefreshTokenConfig(env, userID, ""),
+				Check:  acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
-				Config:    refreshTokenConfig(env, userID, ""),
+				Config:    acctest.RefreshTokenConfig(env, userID, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
 					},
 				},
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -374,11 +375,11 @@ func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
 // in state, which Point replaced in the meantime, once: Point refuses it,
 // with 401 or 404 as the reference leaves open.
 func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-destroy-stale")
 	var newer, first string
-	front, revocations := startRevocationCounter(t, env)
-	config := strings.Replace(refreshTokenConfig(env, userID, ""), env.ProviderBlock(), providerBlockFor(env, front, 3), 1)
+	front, revocations := acctest.StartRevocationCounter(t, env)
+	config := strings.Replace(acctest.RefreshTokenConfig(env, userID, ""), env.ProviderBlock(), acctest.ProviderBlockFor(env, front, 3), 1)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -398,8 +399,8 @@ func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
 			{
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
@@ -415,25 +416,25 @@ func TestAccRefreshToken_destroyAfterRotationOutsideTerraform(t *testing.T) {
 // terraform destroy refreshes first, so it adopts the token rotated outside
 // Terraform and revokes that one.
 func TestAccRefreshToken_destroyRefreshesAfterRotationOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-destroy-refresh")
 	var newer string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, ""),
-				Check:  checkStateTokenCurrent(env, userID),
+				Config: acctest.RefreshTokenConfig(env, userID, ""),
+				Check:  acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				PreConfig: func() { newer = env.RotateRefreshToken(userID) },
-				Config:    refreshTokenConfig(env, userID, ""),
+				Config:    acctest.RefreshTokenConfig(env, userID, ""),
 				Destroy:   true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &newer),
-					noCurrentRefreshToken(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &newer),
+					acctest.NoCurrentRefreshToken(env, userID),
 					func(*terraform.State) error {
 						if env.Sandbox != nil {
 							if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]; n != 1 {
@@ -449,7 +450,7 @@ func TestAccRefreshToken_destroyRefreshesAfterRotationOutsideTerraform(t *testin
 }
 
 func TestAccRefreshToken_createBeforeDestroyNewUser(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userA, userB := env.UserID("rt-cbd-a"), env.UserID("rt-cbd-b")
 	var first string
 
@@ -474,30 +475,30 @@ resource "point_refresh_token" "test" {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userA, userB),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userA, userB),
 		Steps: []resource.TestStep{
 			{
 				Config: config("a"),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userA),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userA),
 				),
 			},
 			{
 				Config: config("b"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userB)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userB)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userB)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userB)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userB),
-					noCurrentRefreshToken(env, userA),
-					checkRefreshTokenRefused(env, userA, &first),
+					acctest.CheckStateTokenCurrent(env, userB),
+					acctest.NoCurrentRefreshToken(env, userA),
+					acctest.RefreshTokenRefused(env, userA, &first),
 				),
 			},
 		},
@@ -508,7 +509,7 @@ resource "point_refresh_token" "test" {
 // token replaces the old one in Point, so destroying the old instance meets
 // a 401, which counts as already revoked and must not touch the new token.
 func TestAccRefreshToken_createBeforeDestroySameUser(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-cbd-same")
 	replaced := statecheck.CompareValue(compare.ValuesDiffer())
 	var first string
@@ -535,27 +536,27 @@ resource "point_refresh_token" "test" {
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config:            config("1"),
-				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
 				Config: config("2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 					},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{replaced.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -563,20 +564,20 @@ resource "point_refresh_token" "test" {
 }
 
 func TestAccRefreshToken_import(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-import")
-	withSettings := refreshTokenConfig(env, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
+	withSettings := acctest.RefreshTokenConfig(env, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: withSettings,
-				Check:  checkStateTokenCurrent(env, userID),
+				Check:  acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
-				ResourceName:            refreshTokenAddr,
+				ResourceName:            acctest.RefreshTokenAddr,
 				ImportState:             true,
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"issued_at", "rotate_at", "rotate_after", "rotation_triggers"},
@@ -597,28 +598,28 @@ func TestAccRefreshToken_import(t *testing.T) {
 			{
 				// The settings are only in configuration, so the import plan
 				// records them; it must not rotate the adopted token.
-				ResourceName:       refreshTokenAddr,
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithID,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
 					},
 				},
 			},
 			{
-				Config:          refreshTokenConfig(env, userID, ""),
-				ResourceName:    refreshTokenAddr,
+				Config:          acctest.RefreshTokenConfig(env, userID, ""),
+				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 					},
 				},
 			},
@@ -630,14 +631,14 @@ func TestAccRefreshToken_import(t *testing.T) {
 // rotation: the import adopts it, the first apply only records the settings,
 // and later trigger changes rotate it.
 func TestAccRefreshToken_importThenApply(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-import-apply")
 	var existing string
-	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"1\" }\n")
+	config := acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"1\" }\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
@@ -648,7 +649,7 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 					existing = user.CurrentRefreshToken()
 				},
 				Config:             config,
-				ResourceName:       refreshTokenAddr,
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      userID,
 				ImportStatePersist: true,
@@ -663,35 +664,35 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.NotNull()),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotation_triggers"), knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotation_triggers"), knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
-				Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"2\" }\n"),
+				Config: acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "  rotate_after = \"24h\"\n  rotation_triggers = { n = \"2\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now().Add(24*time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now()))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now().Add(24*time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokenRefused(env, userID, &existing),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &existing),
 				),
 			},
 		},
@@ -700,11 +701,11 @@ func TestAccRefreshToken_importThenApply(t *testing.T) {
 
 func TestAccRefreshToken_userRevokePolicy(t *testing.T) {
 	t.Run("dependent", func(t *testing.T) {
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		userID := env.UserID("rt-revoke-dep")
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             noCurrentRefreshToken(env, userID),
+			CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{{
 				Config: env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
@@ -716,14 +717,14 @@ resource "point_refresh_token" "test" {
   user_id = point_user.test.user_id
 }
 `, userID),
-				Check: checkStateTokenCurrent(env, userID),
+				Check: acctest.CheckStateTokenCurrent(env, userID),
 			}},
 		})
 	})
 	// Without a reference Terraform destroys both at once, and either may
 	// revoke the token first.
 	t.Run("independent", func(t *testing.T) {
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		userID := env.UserID("rt-revoke-indep")
 		user := fmt.Sprintf(`
 resource "point_user" "test" {
@@ -733,12 +734,12 @@ resource "point_user" "test" {
 `, userID)
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             noCurrentRefreshToken(env, userID),
+			CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{
 				{Config: env.ProviderBlock() + user},
 				{
-					Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, "") + user,
-					Check:  checkStateTokenCurrent(env, userID),
+					Config: acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "") + user,
+					Check:  acctest.CheckStateTokenCurrent(env, userID),
 				},
 			},
 		})
@@ -746,7 +747,7 @@ resource "point_user" "test" {
 }
 
 func TestAccRefreshToken_unknownUser(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-ghost")
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -763,8 +764,8 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 			return nil
 		},
 		Steps: []resource.TestStep{{
-			Config: refreshTokenOnlyConfig(env.ProviderBlock(), userID, ""),
-			ExpectError: diagnosticPattern(fmt.Sprintf(
+			Config: acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, ""),
+			ExpectError: acctest.DiagnosticPattern(fmt.Sprintf(
 				"Could not issue a refresh token for Point user %q: Point has no such user; register it first, for example with a point_user resource.", userID)),
 		}},
 	})
@@ -774,44 +775,41 @@ func TestAccRefreshToken_unknownUser(t *testing.T) {
 // planned for creation. A front before Point answers the reads with 503
 // while it is on.
 func TestAccRefreshToken_readAPIError(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rt-read-error")
-	front := &routeFront{next: env.Upstream(), route: sandbox.RouteGetUser,
-		answer: answerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)}
+	front := acctest.NewRouteFront(env.Upstream(), sandbox.RouteGetUser, acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`))
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
-	config := refreshTokenOnlyConfig(providerBlockFor(env, server.URL, 1), userID, "")
+	config := acctest.RefreshTokenOnlyConfig(acctest.ProviderBlockFor(env, server.URL, 1), userID, "")
 	kept := statecheck.CompareValue(compare.ValuesSame())
 	var first string
 	var issuedBefore int
 	failedReads := func() int {
-		front.mu.Lock()
-		defer front.mu.Unlock()
-		return len(front.hits)
+		return len(front.Hits())
 	}
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig:         func() { env.AddUser(userID) },
 				Config:            config,
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					captureStateToken(&first),
-					checkStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID),
 				),
 			},
 			{
-				PreConfig: func() { front.on.Store(true) },
+				PreConfig: func() { front.On.Store(true) },
 				Config:    config,
-				ExpectError: diagnosticPattern(fmt.Sprintf(
+				ExpectError: acctest.DiagnosticPattern(fmt.Sprintf(
 					"Could not read the refresh token of Point user %q; its state is unchanged. Point or a proxy in front of it failed, and the retries ran out after 2 attempts (max_retries = 1).", userID)),
 			},
 			{
 				PreConfig: func() {
-					front.on.Store(false)
+					front.On.Store(false)
 					// One attempt and max_retries = 1 retry.
 					if n := failedReads(); n != 2 {
 						t.Errorf("the failed refresh made %d requests, want 2", n)
@@ -824,10 +822,10 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
-					checkStateTokenCurrent(env, userID),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
+					acctest.CheckStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
 						// Against real Point, the checks above find the
 						// first token still current.
@@ -847,7 +845,7 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 
 // rtTestRead configures the provider for env and runs the refresh token's
 // Read on a state holding token for userID, as Terraform does on refresh.
-func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfprotov6.Diagnostic, newState map[string]tftypes.Value) {
+func rtTestRead(t *testing.T, env *acctest.Env, userID, token string) (diags []*tfprotov6.Diagnostic, newState map[string]tftypes.Value) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := env.Factories()["point"]()
@@ -859,7 +857,7 @@ func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfpr
 		t.Fatal(err)
 	}
 	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, map[string]tftypes.Value{
+	config, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
 		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
 	}))
@@ -875,11 +873,11 @@ func rtTestRead(t *testing.T, env *testEnv, userID, token string) (diags []*tfpr
 	}
 
 	resourceType := schemas.ResourceSchemas["point_refresh_token"].ValueType()
-	state, err := tfprotov6.NewDynamicValue(resourceType, objectWithNulls(t, resourceType, map[string]tftypes.Value{
+	state, err := tfprotov6.NewDynamicValue(resourceType, acctest.ObjectWithNulls(t, resourceType, map[string]tftypes.Value{
 		"id":        tftypes.NewValue(tftypes.String, userID),
 		"user_id":   tftypes.NewValue(tftypes.String, userID),
 		"token":     tftypes.NewValue(tftypes.String, token),
-		"issued_at": tftypes.NewValue(tftypes.String, formatRFC3339(env.Clock.Now())),
+		"issued_at": tftypes.NewValue(tftypes.String, acctest.FormatRFC3339(env.Clock.Now())),
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -911,21 +909,21 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 	t.Parallel()
 	const stale = "rt_stale-token-from-state"
 	cases := map[string]struct {
-		setup   func(env *testEnv, userID string)
+		setup   func(env *acctest.Env, userID string)
 		summary string // "" for no diagnostics
 		removed bool
 		adopted bool
 	}{
 		"unchanged": {
-			setup: func(env *testEnv, userID string) { env.AddUser(userID) },
+			setup: func(env *acctest.Env, userID string) { env.AddUser(userID) },
 		},
 		"rotated": {
-			setup:   func(env *testEnv, userID string) { env.AddUser(userID) },
+			setup:   func(env *acctest.Env, userID string) { env.AddUser(userID) },
 			summary: "Point Refresh Token Rotated Elsewhere",
 			adopted: true,
 		},
 		"revoked": {
-			setup: func(env *testEnv, userID string) {
+			setup: func(env *acctest.Env, userID string) {
 				env.AddUser(userID)
 				env.RevokeRefreshToken(userID)
 			},
@@ -933,7 +931,7 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 			removed: true,
 		},
 		"user gone": {
-			setup:   func(*testEnv, string) {},
+			setup:   func(*acctest.Env, string) {},
 			summary: "Point User Not Found",
 			removed: true,
 		},
@@ -941,7 +939,7 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("rt-read")
 			tc.setup(env, userID)
 			current := env.CurrentRefreshToken(userID)
@@ -974,14 +972,14 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 			if state == nil {
 				t.Fatal("the resource was removed from state")
 			}
-			if got := stringOrNil(t, state["token"]); got == nil || *got != current {
+			if got := acctest.StringOrNil(t, state["token"]); got == nil || *got != current {
 				t.Error("state token is not the user's current token")
 			}
-			issuedAt := stringOrNil(t, state["issued_at"])
+			issuedAt := acctest.StringOrNil(t, state["issued_at"])
 			if tc.adopted && issuedAt != nil {
 				t.Errorf("issued_at = %q after adopting a token, want null", *issuedAt)
 			}
-			if !tc.adopted && (issuedAt == nil || *issuedAt != formatRFC3339(env.Clock.Now())) {
+			if !tc.adopted && (issuedAt == nil || *issuedAt != acctest.FormatRFC3339(env.Clock.Now())) {
 				t.Errorf("issued_at changed on a plain refresh: %v", issuedAt)
 			}
 		})

@@ -21,24 +21,25 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // Tests of point_refresh_token with store_token = false. Each checks what
-// Point holds through testEnv, so all of them run against real Point too;
+// Point holds through acctest.Env, so all of them run against real Point too;
 // only request counts are the sandbox's.
 
-// freeTestConfig is refreshTokenConfig with store_token = false.
-func freeTestConfig(env *testEnv, userID, args string) string {
-	return refreshTokenConfig(env, userID, "  store_token = false\n"+args)
+// freeTestConfig is acctest.RefreshTokenConfig with store_token = false.
+func freeTestConfig(env *acctest.Env, userID, args string) string {
+	return acctest.RefreshTokenConfig(env, userID, "  store_token = false\n"+args)
 }
 
 // freeTestCheckTracked asserts what token-free state promises: no token in
-// the state of refreshTokenAddr, token_sha256 naming the user's current
+// the state of acctest.RefreshTokenAddr, token_sha256 naming the user's current
 // token in Point, token_version as given, and a current token that Point
 // accepts. It also searches every attribute of every resource for any token
 // seen.
-func freeTestCheckTracked(env *testEnv, userID string, version int64, seen seenTokens) resource.TestCheckFunc {
+func freeTestCheckTracked(env *acctest.Env, userID string, version int64, seen acctest.SeenTokens) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		current := env.CurrentRefreshToken(userID)
 		if current == "" {
@@ -47,13 +48,13 @@ func freeTestCheckTracked(env *testEnv, userID string, version int64, seen seenT
 		if seen != nil {
 			seen[current] = true
 		}
-		rs, ok := s.RootModule().Resources[refreshTokenAddr]
+		rs, ok := s.RootModule().Resources[acctest.RefreshTokenAddr]
 		if !ok {
-			return fmt.Errorf("%s not in state", refreshTokenAddr)
+			return fmt.Errorf("%s not in state", acctest.RefreshTokenAddr)
 		}
 		attrs := rs.Primary.Attributes
 		if attrs["token"] != "" {
-			return fmt.Errorf("%s keeps a token in state with store_token = false", refreshTokenAddr)
+			return fmt.Errorf("%s keeps a token in state with store_token = false", acctest.RefreshTokenAddr)
 		}
 		if got, want := attrs["token_sha256"], tokenSHA256(current); got != want {
 			return fmt.Errorf("token_sha256 = %q, want the SHA-256 of the current token of %q, %q", got, userID, want)
@@ -61,7 +62,7 @@ func freeTestCheckTracked(env *testEnv, userID string, version int64, seen seenT
 		if got, want := attrs["token_version"], fmt.Sprint(version); got != want {
 			return fmt.Errorf("token_version = %s, want %s", got, want)
 		}
-		if err := noSeenTokenInState(s, seen, current); err != nil {
+		if err := acctest.NoSeenTokenInState(s, seen, current); err != nil {
 			return err
 		}
 		return env.CheckRefreshTokenAccepted(userID, current)
@@ -69,7 +70,7 @@ func freeTestCheckTracked(env *testEnv, userID string, version int64, seen seenT
 }
 
 // freeTestCapture records the user's current token in Point.
-func freeTestCapture(env *testEnv, userID string, into *string) resource.TestCheckFunc {
+func freeTestCapture(env *acctest.Env, userID string, into *string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		*into = env.CurrentRefreshToken(userID)
 		if *into == "" {
@@ -93,32 +94,32 @@ func freeTestSumOf(token *string) knownvalue.Check {
 }
 
 func TestAccRefreshTokenTokenFree_basic(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-basic")
 	issued := env.Clock.Now()
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	config := freeTestConfig(env, userID, `  rotate_after = "2160h"`+"\n")
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(false)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(false)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(issued))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(issued.Add(90*24*time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(issued))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(issued.Add(90*24*time.Hour)))),
 				},
 				Check: freeTestCheckTracked(env, userID, 1, seen),
 			},
@@ -131,16 +132,16 @@ func TestAccRefreshTokenTokenFree_basic(t *testing.T) {
 }
 
 func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-triggers")
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	var first, second string
 	var issuedBefore int
 	triggers := func(v string) string { return fmt.Sprintf("  rotation_triggers = { quarter = %q }\n", v) }
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: freeTestConfig(env, userID, triggers("2025-Q1")),
@@ -152,22 +153,22 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 			{
 				// A rotation: a new token in place, never in the plan; the
 				// version the plan shows is the one the apply records.
-				PreConfig: func() { issuedBefore = refreshTokensIssued(env) },
+				PreConfig: func() { issuedBefore = acctest.RefreshTokensIssued(env) },
 				Config:    freeTestConfig(env, userID, triggers("2025-Q2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.RefreshTokenRefused(env, userID, &first),
 					freeTestCapture(env, userID, &second),
-					checkRefreshTokensIssued(env, &issuedBefore, 1),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1),
 				),
 			},
 			{
@@ -175,16 +176,16 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 				Config: freeTestConfig(env, userID, triggers("2025-Q2")+"  timeouts = { read = \"2m\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					refreshTokenUnchanged(env, userID, &second),
+					acctest.RefreshTokenUnchanged(env, userID, &second),
 				),
 			},
 		},
@@ -192,9 +193,9 @@ func TestAccRefreshTokenTokenFree_rotationTriggers(t *testing.T) {
 }
 
 func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-rotate-after")
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	t0 := env.Clock.Now()
 	t1 := t0.Add(25 * time.Hour)
 	config := freeTestConfig(env, userID, "  rotate_after = \"24h\"\n")
@@ -202,7 +203,7 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -217,26 +218,26 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: refreshTokenUnchanged(env, userID, &first),
+				Check: acctest.RefreshTokenUnchanged(env, userID, &first),
 			},
 			{
 				PreConfig: func() { env.Clock.Advance(2 * time.Hour) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(t1))),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(formatRFC3339(t1.Add(24*time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), knownvalue.StringExact(acctest.FormatRFC3339(t1.Add(24*time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -246,9 +247,9 @@ func TestAccRefreshTokenTokenFree_rotateAfter(t *testing.T) {
 // A token replaced outside Terraform is found by its fingerprint: the
 // refresh adopts it, raising token_version, without issuing anything.
 func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-rotated-oob")
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	config := func(n string) string {
 		return freeTestConfig(env, userID, fmt.Sprintf("  rotate_after = \"24h\"\n  rotation_triggers = { n = %q }\n", n))
 	}
@@ -257,7 +258,7 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("1"),
@@ -266,39 +267,39 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 			{
 				PreConfig: func() {
 					outOfBand = env.RotateRefreshToken(userID)
-					issuedBefore = refreshTokensIssued(env)
+					issuedBefore = acctest.RefreshTokensIssued(env)
 				},
 				Config: config("1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.StringFunc(func(v string) error {
 						if v != tokenSHA256(outOfBand) {
 							return fmt.Errorf("token_sha256 is not the fingerprint of the token issued outside Terraform")
 						}
 						return nil
 					})),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), freeTestNull),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("rotate_at"), freeTestNull),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), freeTestNull),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("rotate_at"), freeTestNull),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					refreshTokenUnchanged(env, userID, &outOfBand),
-					checkRefreshTokensIssued(env, &issuedBefore, 0),
+					acctest.RefreshTokenUnchanged(env, userID, &outOfBand),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				Config: config("2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(3)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(3)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 3, seen),
-					checkRefreshTokenRefused(env, userID, &outOfBand),
+					acctest.RefreshTokenRefused(env, userID, &outOfBand),
 				),
 			},
 		},
@@ -311,15 +312,15 @@ func TestAccRefreshTokenTokenFree_rotatedOutsideTerraform(t *testing.T) {
 // consumer tied to it receives the new token. Its plan shows id unknown,
 // so that readers of the token that refer to it wait for the new one.
 func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-revoked-oob")
-	seen := seenTokens{}
+	seen := acctest.SeenTokens{}
 	config := freeTestConfig(env, userID, "")
 	var first string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -333,20 +334,20 @@ func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("id")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id")),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(formatRFC3339(env.Clock.Now()))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now()))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 		},
@@ -357,25 +358,25 @@ func TestAccRefreshTokenTokenFree_revokedOutsideTerraform(t *testing.T) {
 // without rotating it and without writing it to state, by the import
 // command and by an import block.
 func TestAccRefreshTokenTokenFree_import(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-import")
-	seen := seenTokens{}
-	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
+	seen := acctest.SeenTokens{}
+	config := acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
 	var existing string
 	var issuedBefore int
 	importID := userID + importSuffixTokenFree
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
 					existing = env.AddUser(userID)
-					issuedBefore = refreshTokensIssued(env)
+					issuedBefore = acctest.RefreshTokensIssued(env)
 				},
 				Config:             config,
-				ResourceName:       refreshTokenAddr,
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      importID,
 				ImportStatePersist: true,
@@ -405,23 +406,23 @@ func TestAccRefreshTokenTokenFree_import(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					refreshTokenUnchanged(env, userID, &existing),
-					checkRefreshTokensIssued(env, &issuedBefore, 0),
+					acctest.RefreshTokenUnchanged(env, userID, &existing),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				// The same through an import block: the plan holds no token.
 				Config:          config,
-				ResourceName:    refreshTokenAddr,
+				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
 				ImportStateId:   importID,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 				},
 			},
@@ -433,20 +434,20 @@ func TestAccRefreshTokenTokenFree_import(t *testing.T) {
 // the token into state; a configuration with store_token = false then
 // removes it from state at the first apply, without rotating it.
 func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-import-plain")
-	seen := seenTokens{}
-	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
+	seen := acctest.SeenTokens{}
+	config := acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "  store_token = false\n")
 	var existing string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				PreConfig:          func() { existing = env.AddUser(userID) },
 				Config:             config,
-				ResourceName:       refreshTokenAddr,
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateId:      userID,
 				ImportStatePersist: true,
@@ -461,29 +462,29 @@ func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), freeTestSumOf(&existing)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					refreshTokenUnchanged(env, userID, &existing),
+					acctest.RefreshTokenUnchanged(env, userID, &existing),
 				),
 			},
 			{
 				// "/store_token=true" says the same as the plain id.
 				Config:             config,
-				ResourceName:       refreshTokenAddr,
+				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithID,
 				ImportStateId:      userID + importSuffixTokenStored,
 				ExpectNonEmptyPlan: true,
 				ImportPlanChecks: resource.ImportPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 					},
 				},
 			},
@@ -494,10 +495,10 @@ func TestAccRefreshTokenTokenFree_importPlainID(t *testing.T) {
 // Switching store_token moves the token out of state and back in, without
 // rotating it and without changing its fingerprint or version.
 func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-switch")
-	seen := seenTokens{}
-	stored := refreshTokenConfig(env, userID, "  rotate_after = \"24h\"\n")
+	seen := acctest.SeenTokens{}
+	stored := acctest.RefreshTokenConfig(env, userID, "  rotate_after = \"24h\"\n")
 	free := freeTestConfig(env, userID, "  rotate_after = \"24h\"\n")
 	var token string
 	var issuedBefore int
@@ -505,61 +506,61 @@ func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: stored,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-					sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("store_token"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
+					sameSum.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokenCurrent(env, userID),
-					captureStateToken(&token),
-					func(*terraform.State) error { issuedBefore = refreshTokensIssued(env); return nil },
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.CaptureStateToken(&token),
+					func(*terraform.State) error { issuedBefore = acctest.RefreshTokensIssued(env); return nil },
 				),
 			},
 			{
 				Config: free,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256"))},
+				ConfigStateChecks: []statecheck.StateCheck{sameSum.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 1, seen),
-					refreshTokenUnchanged(env, userID, &token),
-					checkRefreshTokensIssued(env, &issuedBefore, 0),
+					acctest.RefreshTokenUnchanged(env, userID, &token),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
 				Config: stored,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token")),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256"), knownvalue.NotNull()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					sameSum.AddStateValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
+					sameSum.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(1)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &token),
-					checkStateTokenCurrent(env, userID),
-					checkRefreshTokensIssued(env, &issuedBefore, 0),
+					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &token),
+					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
 				),
 			},
 			{
@@ -569,14 +570,14 @@ func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 				Config:    free,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
-						plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token_sha256")),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+						plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_sha256")),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					freeTestCheckTracked(env, userID, 2, seen),
-					checkRefreshTokenRefused(env, userID, &token),
+					acctest.RefreshTokenRefused(env, userID, &token),
 				),
 			},
 		},
@@ -587,13 +588,13 @@ func TestAccRefreshTokenTokenFree_switchStoreToken(t *testing.T) {
 // is the tracked one: after a refresh that adopted a token rotated outside
 // Terraform, that one.
 func TestAccRefreshTokenTokenFree_destroyRefreshesAfterRotationOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-destroy-refresh")
 	var newer string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: freeTestConfig(env, userID, ""),
@@ -604,8 +605,8 @@ func TestAccRefreshTokenTokenFree_destroyRefreshesAfterRotationOutsideTerraform(
 				Config:    freeTestConfig(env, userID, ""),
 				Destroy:   true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					noCurrentRefreshToken(env, userID),
-					checkRefreshTokenRefused(env, userID, &newer),
+					acctest.NoCurrentRefreshToken(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &newer),
 				),
 			},
 		},
@@ -616,7 +617,7 @@ func TestAccRefreshTokenTokenFree_destroyRefreshesAfterRotationOutsideTerraform(
 // is not the one state tracks: it was issued outside Terraform and is left
 // alone, as a stored token that Point no longer accepts counts as revoked.
 func TestAccRefreshTokenTokenFree_destroyAfterRotationOutsideTerraform(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-destroy-stale")
 	var first, newer string
 	var revokesBefore int
@@ -662,7 +663,7 @@ func TestAccRefreshTokenTokenFree_destroyAfterRotationOutsideTerraform(t *testin
 
 func TestAccRefreshTokenTokenFree_createBeforeDestroy(t *testing.T) {
 	t.Run("same user", func(t *testing.T) {
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		userID := env.UserID("free-cbd-same")
 		var first string
 		config := func(generation string) string {
@@ -688,7 +689,7 @@ resource "point_refresh_token" "test" {
 		}
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             noCurrentRefreshToken(env, userID),
+			CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 			Steps: []resource.TestStep{
 				{
 					Config: config("1"),
@@ -703,20 +704,20 @@ resource "point_refresh_token" "test" {
 					Config: config("2"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
-							plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
+							plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
+							plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), freeTestNull),
 						},
 					},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						freeTestCheckTracked(env, userID, 1, nil),
-						checkRefreshTokenRefused(env, userID, &first),
+						acctest.RefreshTokenRefused(env, userID, &first),
 					),
 				},
 			},
 		})
 	})
 	t.Run("new user", func(t *testing.T) {
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		userA, userB := env.UserID("free-cbd-a"), env.UserID("free-cbd-b")
 		var first string
 		config := func(owner string) string {
@@ -741,7 +742,7 @@ resource "point_refresh_token" "test" {
 		}
 		resource.ParallelTest(t, resource.TestCase{
 			ProtoV6ProviderFactories: env.Factories(),
-			CheckDestroy:             noCurrentRefreshToken(env, userA, userB),
+			CheckDestroy:             acctest.NoCurrentRefreshToken(env, userA, userB),
 			Steps: []resource.TestStep{
 				{
 					Config: config("a"),
@@ -754,13 +755,13 @@ resource "point_refresh_token" "test" {
 					Config: config("b"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
+							plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreateBeforeDestroy),
 						},
 					},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						freeTestCheckTracked(env, userB, 1, nil),
-						noCurrentRefreshToken(env, userA),
-						checkRefreshTokenRefused(env, userA, &first),
+						acctest.NoCurrentRefreshToken(env, userA),
+						acctest.RefreshTokenRefused(env, userA, &first),
 					),
 				},
 			},
@@ -771,16 +772,16 @@ resource "point_refresh_token" "test" {
 // The emergency revoke from an action_trigger: the token-free resource stays
 // in state, and the next apply issues a new token in place.
 func TestAccRefreshTokenTokenFree_revokeAction(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-action")
 	var first string
 	config := func(incident string) string {
-		return freeTestConfig(env, userID, "") + incidentTriggerConfig(incident)
+		return freeTestConfig(env, userID, "") + acctest.IncidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   actionsVersionChecks,
+		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("none"),
@@ -793,17 +794,17 @@ func TestAccRefreshTokenTokenFree_revokeAction(t *testing.T) {
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
 				Check: resource.ComposeAggregateTestCheckFunc(
-					noCurrentRefreshToken(env, userID),
-					checkRefreshTokenRefused(env, userID, &first),
+					acctest.NoCurrentRefreshToken(env, userID),
+					acctest.RefreshTokenRefused(env, userID, &first),
 				),
 			},
 			{
 				Config: config("INC-1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token_version"), knownvalue.Int64Exact(2)),
 					},
 				},
 				Check: freeTestCheckTracked(env, userID, 2, nil),
@@ -817,8 +818,8 @@ func TestAccRefreshTokenTokenFree_revokeAction(t *testing.T) {
 // Every refresh needs the key too, so the plans skip it.
 func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, sandbox.Options{})
-	cli := newInProcessCLI(t, env.Factories(), "")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
 	userID := env.UserID("free-no-key")
 	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
 	config := func(store bool) string {
@@ -831,13 +832,13 @@ func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
 
 	cli.WriteMain(noKey + config(false))
 	out := cli.MustRun(1, "plan", "-destroy", "-refresh=false", "-no-color")
-	expectOutputShows(t, out, "Error: Missing Point API Key",
+	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot revoke a Point refresh token kept out of state (store_token = false), which is read with the API key: it needs the organisation API key, and none is configured.")
 	cli.WriteMain(noKey + config(true))
 	out = cli.MustRun(1, "plan", "-refresh=false", "-no-color")
-	expectOutputShows(t, out, "Error: Missing Point API Key",
+	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot put a Point refresh token back into state (store_token = true), which reads it with the API key")
-	if err := refreshTokenUnchanged(env, userID, &first)(nil); err != nil {
+	if err := acctest.RefreshTokenUnchanged(env, userID, &first)(nil); err != nil {
 		t.Error(err)
 	}
 
@@ -856,12 +857,12 @@ func TestAccRefreshTokenTokenFree_missingAPIKeyCLI(t *testing.T) {
 // access token the apply obtained goes to a write-only argument, and Point
 // must accept it.
 func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-access")
 	store := newWOStore()
 	var mu sync.Mutex
 	var presented []string
-	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			mu.Lock()
 			presented = append(presented, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
@@ -870,7 +871,7 @@ func TestAccRefreshTokenTokenFree_accessToken(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	config := func(generation string) string {
-		return providerBlockFor(env, front, 1) + fmt.Sprintf(`
+		return acctest.ProviderBlockFor(env, front, 1) + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id = %[1]q
 }
@@ -917,8 +918,8 @@ resource "wostore_secret_version" "test" {
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
-		ProtoV6ProviderFactories: env.FactoriesWith(store),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		ProtoV6ProviderFactories: factoriesWith(env, store),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
 				Config: config("1"),
@@ -998,8 +999,8 @@ func freeTestV0State(userID, token, issuedAt string) string {
 // resource.
 func TestAccRefreshTokenTokenFree_stateUpgradeCLI(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, sandbox.Options{})
-	cli := newInProcessCLI(t, env.Factories(), "")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
 	userID := env.UserID("free-upgrade")
 	token := env.AddUser(userID)
 	issuedAt := env.Clock.Now().Add(-time.Hour)
@@ -1018,8 +1019,8 @@ resource "point_refresh_token" "test" {
 	}
 	cli.WriteConfig(env, config(""))
 	// rotate_at was computed by the provider that wrote the state.
-	state := freeTestV0State(userID, token, formatRFC3339(issuedAt))
-	state = strings.Replace(state, `"rotate_at": null`, fmt.Sprintf("%q: %q", "rotate_at", formatRFC3339(issuedAt.Add(2160*time.Hour))), 1)
+	state := freeTestV0State(userID, token, acctest.FormatRFC3339(issuedAt))
+	state = strings.Replace(state, `"rotate_at": null`, fmt.Sprintf("%q: %q", "rotate_at", acctest.FormatRFC3339(issuedAt.Add(2160*time.Hour))), 1)
 	if err := os.WriteFile(filepath.Join(cli.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -1035,18 +1036,18 @@ resource "point_refresh_token" "test" {
 		t.Error("the upgraded state does not keep the token with store_token = true")
 	case attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1):
 		t.Errorf("the upgraded state has token_sha256 = %v, token_version = %v; want the token's fingerprint and 1", attrs["token_sha256"], attrs["token_version"])
-	case attrs["issued_at"] != formatRFC3339(issuedAt):
+	case attrs["issued_at"] != acctest.FormatRFC3339(issuedAt):
 		t.Errorf("the upgrade changed issued_at to %v", attrs["issued_at"])
 	}
 
 	cli.WriteConfig(env, config("  store_token       = false\n"))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	expectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "0 added, 1 changed, 0 destroyed")
+	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "0 added, 1 changed, 0 destroyed")
 	attrs, _ = freeTestStateInstance(t, cli)
 	if attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
 		t.Error("switching to store_token = false should drop the token and keep its fingerprint and version")
 	}
-	if err := refreshTokenUnchanged(env, userID, &token)(nil); err != nil {
+	if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
 		t.Error(err)
 	}
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
@@ -1057,7 +1058,7 @@ resource "point_refresh_token" "test" {
 
 // freeTestStateInstance returns the attributes and schema version of
 // point_refresh_token.test in the working directory's state file.
-func freeTestStateInstance(t *testing.T, cli *inProcessCLI) (map[string]any, int) {
+func freeTestStateInstance(t *testing.T, cli *acctest.InProcessCLI) (map[string]any, int) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
 	if err != nil {
@@ -1088,8 +1089,8 @@ func freeTestStateInstance(t *testing.T, cli *inProcessCLI) (map[string]any, int
 // each instance's JSON in the state file, as Terraform wrote it.
 func TestAccRefreshTokenTokenFree_stateSizeCLI(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, sandbox.Options{})
-	cli := newInProcessCLI(t, env.Factories(), "")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
 	stored, free := env.UserID("size-stored"), env.UserID("size-free")
 	cli.WriteConfig(env, fmt.Sprintf(`
 resource "point_user" "stored" {

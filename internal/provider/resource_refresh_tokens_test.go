@@ -20,12 +20,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // checkTokensRefused checks that Point refuses each of the tokens: they were
 // replaced or revoked.
-func checkTokensRefused(env *testEnv, ids []string, tokens *map[string]string) func(*terraform.State) error {
+func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]string) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		for _, id := range ids {
 			if err := env.CheckRefreshTokenRefused(id, (*tokens)[id]); err != nil {
@@ -41,10 +42,10 @@ func checkTokensRefused(env *testEnv, ids []string, tokens *map[string]string) f
 // rotation_triggers rotates all of them; removing a user revokes that
 // user's token, and destroy revokes the rest.
 func TestAccRefreshTokens_rotation(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "rotation", 20)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "rotation", 20)
 	early, late := ids[:10], ids[10:]
 	t0 := env.Clock.Now()
 	rotateAfter := "  rotate_after = \"2h\"\n"
@@ -53,90 +54,90 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, ids...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
-				Config: bulkConfig(provider, early, "", rotateAfter),
+				Config: acctest.BulkConfig(provider, early, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectSensitiveValue(refreshTokensAddr, tfjsonpath.New("tokens")),
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0))),
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0.Add(2*time.Hour)))),
+					statecheck.ExpectSensitiveValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens")),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0.Add(2*time.Hour)))),
 				},
-				Check: checkStateTokens(env, early, &initial),
+				Check: acctest.CheckStateTokens(env, early, &initial),
 			},
 			{
 				// An hour later, ten more users: only their tokens are issued.
-				PreConfig: func() { env.Clock.Advance(time.Hour); front.reset() },
-				Config:    bulkConfig(provider, ids, "", rotateAfter),
+				PreConfig: func() { env.Clock.Advance(time.Hour); front.Reset() },
+				Config:    acctest.BulkConfig(provider, ids, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: late},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: late},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: late},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: late},
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0))),
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(formatRFC3339(t0.Add(time.Hour)))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0.Add(time.Hour)))),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, &afterAdd),
-					sameStateTokens(early, &initial),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, late, 1) },
+					acctest.CheckStateTokens(env, ids, &afterAdd),
+					acctest.SameStateTokens(early, &initial),
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, late, 1) },
 				),
 			},
 			{
 				// At t0+2h30m the first ten are due and the others are not.
-				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.reset() },
-				Config:    bulkConfig(provider, ids, "", rotateAfter),
+				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.Reset() },
+				Config:    acctest.BulkConfig(provider, ids, "", rotateAfter),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: early},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: early},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "rotate_at", keys: early},
+						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: early},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: early},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "rotate_at", Keys: early},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, &afterDue),
-					sameStateTokens(late, &afterAdd),
+					acctest.CheckStateTokens(env, ids, &afterDue),
+					acctest.SameStateTokens(late, &afterAdd),
 					checkTokensRefused(env, early, &afterAdd),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, early, 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, early, 1) },
 				),
 			},
 			{
 				// Triggers set for the first time rotate every token that
 				// Terraform issued: here, all of them.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", triggers),
+				PreConfig: front.Reset,
+				Config:    acctest.BulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
+					PreApply: []plancheck.PlanCheck{acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: ids}},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, &afterTriggers),
+					acctest.CheckStateTokens(env, ids, &afterTriggers),
 					checkTokensRefused(env, ids, &afterDue),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, ids, 1) },
 				),
 			},
 			{
 				// Removing users revokes their tokens and no others.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids[:15], "", triggers),
+				PreConfig: front.Reset,
+				Config:    acctest.BulkConfig(provider, ids[:15], "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						planListChange{addr: refreshTokensAddr, attr: "user_ids", removed: ids[15:]},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
+						acctest.PlanListChange{Addr: acctest.RefreshTokensAddr, Attr: "user_ids", Removed: ids[15:]},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens"},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids[:15], nil),
-					sameStateTokens(ids[:15], &afterTriggers),
-					noCurrentRefreshToken(env, ids[15:]...),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					acctest.CheckStateTokens(env, ids[:15], nil),
+					acctest.SameStateTokens(ids[:15], &afterTriggers),
+					acctest.NoCurrentRefreshToken(env, ids[15:]...),
+					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -147,41 +148,41 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 // adopted, and one revoked outside Terraform is issued again, each for its
 // own user alone.
 func TestAccRefreshTokens_outOfBand(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "oob", 20)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "oob", 20)
 	rotated, revoked := ids[3], ids[5]
-	config := bulkConfig(provider, ids, "", "")
+	config := acctest.BulkConfig(provider, ids, "", "")
 	var before map[string]string
 	var outside string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, ids...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
-				Check:  checkStateTokens(env, ids, &before),
+				Check:  acctest.CheckStateTokens(env, ids, &before),
 			},
 			{
 				PreConfig: func() {
 					outside = env.RotateRefreshToken(rotated)
 					env.RevokeRefreshToken(revoked)
-					front.reset()
+					front.Reset()
 				},
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: []string{revoked}},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: []string{revoked}},
+						plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: []string{revoked}},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: []string{revoked}},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
 						if v != outside {
 							return fmt.Errorf("the token rotated outside Terraform was not adopted")
 						}
@@ -189,10 +190,10 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, nil),
-					sameStateTokens(without(ids, []string{rotated, revoked}), &before),
+					acctest.CheckStateTokens(env, ids, nil),
+					acctest.SameStateTokens(without(ids, []string{rotated, revoked}), &before),
 					func(s *terraform.State) error {
-						issued, err := stateMap(s, refreshTokensAddr, "issued_at")
+						issued, err := acctest.StateMap(s, acctest.RefreshTokensAddr, "issued_at")
 						if err != nil {
 							return err
 						}
@@ -205,7 +206,7 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 						return nil
 					},
 					func(*terraform.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
+						return front.Expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
 					},
 				),
 			},
@@ -217,10 +218,10 @@ func TestAccRefreshTokens_outOfBand(t *testing.T) {
 // tokens, without rotating them; triggers then set for the first time are
 // recorded without rotation too.
 func TestAccBulk_import(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "import", 20)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "import", 20)
 	existing := map[string]string{}
 	for _, id := range ids {
 		existing[id] = env.AddUser(id)
@@ -228,7 +229,7 @@ func TestAccBulk_import(t *testing.T) {
 	// The import id refers to a literal list: an import block cannot refer to
 	// the resource it imports.
 	config := func(tokensArgs string) string {
-		return bulkConfig(provider, ids, "", tokensArgs) + fmt.Sprintf(`
+		return acctest.BulkConfig(provider, ids, "", tokensArgs) + fmt.Sprintf(`
 import {
   to = point_users.test
   id = %[1]q
@@ -244,37 +245,37 @@ import {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
-		CheckDestroy:             noCurrentRefreshToken(env, ids...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
-				PreConfig: front.reset,
+				PreConfig: front.Reset,
 				Config:    config(""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
-					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, nil),
-					sameStateTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					acctest.CheckStateTokens(env, ids, nil),
+					acctest.SameStateTokens(ids, &existing),
+					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, nil, 0) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 			{
-				PreConfig: front.reset,
+				PreConfig: front.Reset,
 				Config:    config("  rotation_triggers = { generation = \"1\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
+						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens"},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					sameStateTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					acctest.SameStateTokens(ids, &existing),
+					func(*terraform.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -285,9 +286,9 @@ import {
 // a user Point does not have, and a user without a token each fail the
 // import with the provider's own error.
 func TestAccBulk_importErrors(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	provider := env.ProviderBlock()
-	ids := numberedUserIDs(env, "import-err", 3)
+	ids := acctest.NumberedUserIDs(env, "import-err", 3)
 	env.AddUser(ids[0])
 	env.AddUser(ids[1])
 	env.RevokeRefreshToken(ids[1])
@@ -301,17 +302,17 @@ func TestAccBulk_importErrors(t *testing.T) {
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
 		Steps: []resource.TestStep{
 			{
-				Config:      pointUsersConfig(provider, ids[:1], "") + importBlock(usersAddr, ids[0]+",,"+ids[1]),
-				ExpectError: diagnosticMatching("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
+				Config:      acctest.PointUsersConfig(provider, ids[:1], "") + importBlock(acctest.UsersAddr, ids[0]+",,"+ids[1]),
+				ExpectError: acctest.DiagnosticMatching("Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`),
 			},
 			{
-				Config:      pointUsersConfig(provider, []string{ids[0], missing}, "") + importBlock(usersAddr, ids[0]+","+missing),
-				ExpectError: diagnosticMatching("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
+				Config:      acctest.PointUsersConfig(provider, []string{ids[0], missing}, "") + importBlock(acctest.UsersAddr, ids[0]+","+missing),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Users", fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing)),
 			},
 			{
-				Config: bulkConfig(provider, ids[:2], "", "") + importBlock(usersAddr, ids[0]+","+ids[1]) +
-					importBlock(refreshTokensAddr, ids[0]+","+ids[1]),
-				ExpectError: diagnosticMatching("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
+				Config: acctest.BulkConfig(provider, ids[:2], "", "") + importBlock(acctest.UsersAddr, ids[0]+","+ids[1]) +
+					importBlock(acctest.RefreshTokensAddr, ids[0]+","+ids[1]),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Tokens", fmt.Sprintf("The users %q have no current refresh token", ids[1])),
 			},
 		},
 	})
@@ -323,13 +324,13 @@ func TestAccBulk_importErrors(t *testing.T) {
 // registered again and no token rotated or revoked. It drives the CLI:
 // terraform-plugin-testing cannot read state with for_each instances.
 func TestAccBulk_moveBetweenShapesCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "move", 15)
-	locals := fmt.Sprintf("locals {\n  user_ids = %s\n}\n", hclList(ids))
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "move", 15)
+	locals := fmt.Sprintf("locals {\n  user_ids = %s\n}\n", acctest.HCLList(ids))
 	singular := `
 resource "point_user" "u" {
   for_each = toset(local.user_ids)
@@ -426,7 +427,7 @@ import {
 	}
 	apply := func(config string) {
 		t.Helper()
-		front.reset()
+		front.Reset()
 		cli.WriteMain(config)
 		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
 		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
@@ -440,17 +441,17 @@ import {
 	}
 
 	apply(toBulk)
-	state := readStateFile(t, cli)
+	state := acctest.ReadStateFile(t, cli)
 	if got := singularTokens(); len(got) != 0 {
 		t.Errorf("point_refresh_token.u is still in state after the move: %d instances", len(got))
 	}
-	unchanged("to the bulk shape", stateFileTokens(state, "point_refresh_tokens.all"), before)
-	if got := stateFileUserIDs(state, "point_users.all"); !sameElements(got, ids) {
+	unchanged("to the bulk shape", acctest.StateFileTokens(state, "point_refresh_tokens.all"), before)
+	if got := acctest.StateFileUserIDs(state, "point_users.all"); !acctest.SameElements(got, ids) {
 		t.Errorf("point_users.all holds %v, want %v", got, ids)
 	}
 
 	apply(toSingular)
-	if got := readStateFile(t, cli); got.status("point_users.all") != "absent" || got.status("point_refresh_tokens.all") != "absent" {
+	if got := acctest.ReadStateFile(t, cli); got.Status("point_users.all") != "absent" || got.Status("point_refresh_tokens.all") != "absent" {
 		t.Error("the bulk resources are still in state after the move back")
 	}
 	unchanged("back to the singular shape", singularTokens(), before)
@@ -458,17 +459,17 @@ import {
 	cli.WriteMain(provider + locals + singular)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	out := cli.MustRun(0, "destroy", "-input=false", "-auto-approve", "-no-color")
-	expectOutput(t, out, "Destroy complete!")
-	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
+	acctest.ExpectOutput(t, out, "Destroy complete!")
+	if err := acctest.NoCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 }
 
 // noWriteSucceeded fails when the front saw a request that registers a
 // user or issues or revokes a refresh token succeed.
-func noWriteSucceeded(front *countingFront) error {
+func noWriteSucceeded(front *acctest.CountingFront) error {
 	for _, route := range []string{sandbox.RouteCreateUser, sandbox.RouteIssueRefreshToken, sandbox.RouteRevokeRefreshToken} {
-		if err := front.expect(route, nil, 0); err != nil {
+		if err := front.Expect(route, nil, 0); err != nil {
 			return err
 		}
 	}
@@ -478,7 +479,7 @@ func noWriteSucceeded(front *countingFront) error {
 // noTokensInState fails when any token current in Point for ids
 // appears anywhere in state, and checks that every fingerprint in state is
 // the SHA-256 of the user's current token.
-func noTokensInState(env *testEnv, ids []string) statecheck.StateCheck {
+func noTokensInState(env *acctest.Env, ids []string) statecheck.StateCheck {
 	return stateCheckFunc(func(s *tfjson.State) error {
 		raw, err := json.Marshal(s)
 		if err != nil {
@@ -486,7 +487,7 @@ func noTokensInState(env *testEnv, ids []string) statecheck.StateCheck {
 		}
 		fingerprints := map[string]any{}
 		for _, r := range s.Values.RootModule.Resources {
-			if r.Address == refreshTokensAddr {
+			if r.Address == acctest.RefreshTokensAddr {
 				if r.AttributeValues["tokens"] != nil {
 					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
 				}
@@ -534,10 +535,10 @@ func everyVersion(ids []string, version int64) knownvalue.Check {
 // store_token = true and back (which neither rotates nor revokes), an
 // import that never writes the tokens, and destroy.
 func TestAccRefreshTokens_tokenFree(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "tokenfree", 12)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "tokenfree", 12)
 	rotated, revoked := ids[2], ids[6]
 	free := "  store_token = false\n"
 	triggers := free + "  rotation_triggers = { generation = \"1\" }\n"
@@ -560,34 +561,34 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, ids...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
-				Config: bulkConfig(provider, ids, "", free),
+				Config: acctest.BulkConfig(provider, ids, "", free),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null())},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null())},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					noTokensInState(env, ids),
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 1)),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 1)),
 				},
 			},
 			{
 				// Rotation by triggers: every version grows, no token shows.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", triggers),
+				PreConfig: front.Reset,
+				Config:    acctest.BulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: ids},
+						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
+						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: ids},
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					noTokensInState(env, ids),
-					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
-					stateCheckFunc(func(*tfjson.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
+					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
+					stateCheckFunc(func(*tfjson.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
 				},
 			},
 			{
@@ -596,40 +597,40 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 				PreConfig: func() {
 					env.RotateRefreshToken(rotated)
 					env.RevokeRefreshToken(revoked)
-					front.reset()
+					front.Reset()
 				},
-				Config: bulkConfig(provider, ids, "", triggers),
+				Config: acctest.BulkConfig(provider, ids, "", triggers),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: []string{revoked}},
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: []string{revoked}},
+						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
+						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					noTokensInState(env, ids),
 					stateCheckFunc(func(*tfjson.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
+						return front.Expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
 					}),
 					captureFingerprints,
 				},
 			},
 			{
 				// Back into state, without rotation.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
+				PreConfig: front.Reset,
+				Config:    acctest.BulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
+					PreApply: []plancheck.PlanCheck{acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: ids}},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
-				Check:             checkStateTokens(env, ids, nil),
+				Check:             acctest.CheckStateTokens(env, ids, nil),
 			},
 			{
 				// And out again, with a warning, without rotation.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", triggers),
+				PreConfig: front.Reset,
+				Config:    acctest.BulkConfig(provider, ids, "", triggers),
 				ConfigStateChecks: []statecheck.StateCheck{
 					noTokensInState(env, ids),
 					sameTokens,
@@ -637,10 +638,10 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 			},
 			{
 				// Import without the tokens ever reaching state.
-				PreConfig: front.reset,
-				Config: bulkConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
+				PreConfig: front.Reset,
+				Config: acctest.BulkConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
 					"point_refresh_tokens.imported", strings.Join(ids[:4], ",")+importSuffixTokenFree) +
-					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", hclList(ids[:4])),
+					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(ids[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("token_version"), everyVersion(ids[:4], 1)),
@@ -650,7 +651,7 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 			},
 			{
 				// Forget the imported copy without revoking what the other owns.
-				Config:            bulkConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
+				Config:            acctest.BulkConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
 		},

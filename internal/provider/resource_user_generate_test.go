@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -18,16 +19,16 @@ import (
 
 // newUserTestCLI is a Terraform working directory with config after the
 // provider block.
-func newUserTestCLI(t *testing.T, env *testEnv, config string) *terraformCLI {
+func newUserTestCLI(t *testing.T, env *acctest.Env, config string) *acctest.CLI {
 	t.Helper()
-	cli := newTerraformCLI(t)
+	cli := acctest.NewCLI(t)
 	cli.WriteConfig(env, config)
 	return cli
 }
 
 func TestAccUser_generateConfigCLI(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("generated-cli")
 	token := env.AddUser(userID)
 	cli := newUserTestCLI(t, env, fmt.Sprintf(`
@@ -66,7 +67,7 @@ import {
 			t.Errorf("sandbox users = %v, want only %q", got, userID)
 		}
 	}
-	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
 	}
 	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
@@ -91,7 +92,7 @@ resource "point_user" "alice" {
 	// do that: Point has no endpoint that deletes users.
 	t.Run("deleted in Point", func(t *testing.T) {
 		t.Parallel()
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		env.RequireSandbox()
 		userID := env.UserID("drifted-cli")
 		cli := newUserTestCLI(t, env, config(userID))
@@ -105,7 +106,7 @@ resource "point_user" "alice" {
 	// another environment would: the same drift, in any Point.
 	t.Run("never in Point", func(t *testing.T) {
 		t.Parallel()
-		env := newTestEnv(t, sandbox.Options{})
+		env := acctest.NewEnv(t, sandbox.Options{})
 		registered, gone := env.UserID("drifted-cli"), env.UserID("drifted-cli-gone")
 		cli := newUserTestCLI(t, env, config(registered))
 
@@ -133,7 +134,7 @@ resource "point_user" "alice" {
 // userTestDriftPlan plans with point_user.alice in state for a user that
 // Point does not have: a warning, and the user planned for creation, which
 // the apply that follows registers again.
-func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID string) {
+func userTestDriftPlan(t *testing.T, env *acctest.Env, cli *acctest.CLI, userID string) {
 	t.Helper()
 	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	for _, want := range []string{
@@ -141,7 +142,7 @@ func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID str
 		fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state.", userID),
 		"point_user.alice will be created",
 	} {
-		if !diagnosticPattern(want).MatchString(out) {
+		if !acctest.DiagnosticPattern(want).MatchString(out) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
@@ -152,7 +153,7 @@ func userTestDriftPlan(t *testing.T, env *testEnv, cli *terraformCLI, userID str
 	if !env.HasUser(userID) {
 		t.Errorf("user %q not registered again after drift", userID)
 	}
-	if err := expectRequests(env, sandbox.RouteCreateUser, 2); err != nil {
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 2); err != nil {
 		t.Error(err)
 	}
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")

@@ -14,13 +14,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 func TestAccUser_deletionPolicy(t *testing.T) {
 	for _, policy := range []string{deletionAbandon, deletionRevoke, deletionPrevent} {
 		t.Run(policy, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("policy-" + strings.ToLower(policy))
 			var createdToken string
 
@@ -34,7 +35,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 
 			steps := []resource.TestStep{
 				{
-					Config: pointUserConfig(env, userID, policy),
+					Config: acctest.PointUserConfig(env, userID, policy),
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
@@ -47,11 +48,11 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 						if createdToken = env.CurrentRefreshToken(userID); createdToken == "" {
 							return fmt.Errorf("user %q has no refresh token after create", userID)
 						}
-						return expectRequests(env, sandbox.RouteCreateUser, 1)
+						return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 					},
 				},
 				{
-					Config: pointUserConfig(env, userID, policy),
+					Config: acctest.PointUserConfig(env, userID, policy),
 					ConfigPlanChecks: resource.ConfigPlanChecks{
 						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					},
@@ -90,9 +91,9 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 			if policy == deletionPrevent {
 				steps = append(steps,
 					resource.TestStep{
-						Config:  pointUserConfig(env, userID, policy),
+						Config:  acctest.PointUserConfig(env, userID, policy),
 						Destroy: true,
-						ExpectError: diagnosticMatching("Point User Deletion Prevented",
+						ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
 							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
 							`set deletion_policy to "ABANDON"`),
 					},
@@ -105,7 +106,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 								t.Fatal("refresh token changed after a prevented destroy")
 							}
 						},
-						Config: pointUserConfig(env, userID, deletionAbandon),
+						Config: acctest.PointUserConfig(env, userID, deletionAbandon),
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							// An update, not a create: the failed destroy left state intact.
 							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate)},
@@ -134,7 +135,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 								return fmt.Errorf("sandbox still holds a refresh token for %q", userID)
 							}
 						}
-						if err := expectRequests(env, sandbox.RouteRevokeRefreshToken, 1); err != nil {
+						if err := acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 1); err != nil {
 							return err
 						}
 						return env.CheckRefreshTokenRefused(userID, createdToken)
@@ -142,7 +143,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 					if token != createdToken {
 						return fmt.Errorf("refresh token of %q changed by a %s destroy", userID, policy)
 					}
-					if err := expectRequests(env, sandbox.RouteRevokeRefreshToken, 0); err != nil {
+					if err := acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 0); err != nil {
 						return err
 					}
 					return env.CheckRefreshTokenAccepted(userID, createdToken)
@@ -153,7 +154,7 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 }
 
 func TestAccUser_alreadyExists(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireCreateConflict()
 	userID := env.UserID("taken")
 	token := env.AddUser(userID)
@@ -162,8 +163,8 @@ func TestAccUser_alreadyExists(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
-				ExpectError: diagnosticMatching(
+				Config: acctest.PointUserConfig(env, userID, deletionAbandon),
+				ExpectError: acctest.DiagnosticMatching(
 					"Point User Already Exists",
 					fmt.Sprintf("Point already has a user with id %q, so it cannot be created. To manage the existing user, import it: add an import block and apply,", userID),
 					fmt.Sprintf("import { to = point_user.<name> id = %q }", userID),
@@ -184,7 +185,7 @@ func TestAccUser_alreadyExists(t *testing.T) {
 	if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
 		t.Error(err)
 	}
-	if err := expectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
 		t.Error(err)
 	}
 }
@@ -192,7 +193,7 @@ func TestAccUser_alreadyExists(t *testing.T) {
 // TestAccUser_idempotentCreateAdopts: a Point that answers 200 with the
 // existing user to its creation lets point_user adopt it, token and all.
 func TestAccUser_idempotentCreateAdopts(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireIdempotentCreate()
 	userID := env.UserID("adopted")
 	token := env.AddUser(userID)
@@ -201,7 +202,7 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
+				Config: acctest.PointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
@@ -218,7 +219,7 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 					if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
 						return err
 					}
-					return expectRequests(env, sandbox.RouteCreateUser, 1)
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 				},
 			},
 		},
@@ -226,7 +227,7 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 }
 
 func TestAccUser_userIDMaxLength(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("")
 	userID += strings.Repeat("x", 128-len(userID))
 
@@ -234,7 +235,7 @@ func TestAccUser_userIDMaxLength(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
+				Config: acctest.PointUserConfig(env, userID, deletionAbandon),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 				},
@@ -280,22 +281,22 @@ func TestAccUser_invalidInput(t *testing.T) {
 		deletionPolicy string
 		want           *regexp.Regexp
 	}{
-		{name: "empty", userID: "", want: diagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{name: "empty", userID: "", want: acctest.DiagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
 		{name: "129 characters", userID: strings.Repeat("x", 129),
-			want: diagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
+			want: acctest.DiagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
 		{name: "slash", userID: "team/alice",
-			want: diagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+			want: acctest.DiagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
 		{name: "email", userID: "alice@example.com",
-			want: diagnosticMatching(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{name: "space", userID: "alice smith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "tab", userID: "alice\tsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "newline", userID: "alice\nsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "control character", userID: "alice\x01", want: diagnosticMatching("Attribute user_id must not contain control characters.")},
+			want: acctest.DiagnosticMatching(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
+		{name: "space", userID: "alice smith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "tab", userID: "alice\tsmith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "newline", userID: "alice\nsmith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{name: "control character", userID: "alice\x01", want: acctest.DiagnosticMatching("Attribute user_id must not contain control characters.")},
 		{name: "deletion policy", userID: "alice", deletionPolicy: "DELETE",
-			want: diagnosticMatching(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+			want: acctest.DiagnosticMatching(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			policy := tc.deletionPolicy
 			if policy == "" {
 				policy = deletionAbandon
@@ -311,7 +312,7 @@ resource "point_user" "test" {
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: tc.want}},
 			})
-			expectNoRequests(t, env, "invalid configuration")
+			acctest.ExpectNoRequests(t, env, "invalid configuration")
 		})
 	}
 }
@@ -319,25 +320,25 @@ resource "point_user" "test" {
 func TestAccUser_invalidImportID(t *testing.T) {
 	for _, kind := range []resource.ImportStateKind{resource.ImportCommandWithID, resource.ImportBlockWithID} {
 		t.Run(kind.String(), func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
+			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("alice")
 
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: env.Factories(),
 				Steps: []resource.TestStep{
 					{
-						Config:          pointUserConfig(env, userID, deletionAbandon),
+						Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
 						ResourceName:    "point_user.test",
 						ImportState:     true,
 						ImportStateKind: kind,
 						ImportStateId:   "a@b",
-						ExpectError: diagnosticMatching("Invalid Import ID",
+						ExpectError: acctest.DiagnosticMatching("Invalid Import ID",
 							`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
 							`Got "a@b".`),
 					},
 				},
 			})
-			expectNoRequests(t, env, "invalid import ID")
+			acctest.ExpectNoRequests(t, env, "invalid import ID")
 			if env.HasUser(userID) {
 				t.Errorf("an invalid import ID let Point register %q", userID)
 			}
@@ -347,7 +348,7 @@ func TestAccUser_invalidImportID(t *testing.T) {
 
 func TestAccUser_scale(t *testing.T) {
 	const count = 100
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	prefix := env.UserID("scale-")
 	config := env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
@@ -376,7 +377,7 @@ resource "point_user" "test" {
 					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count {
 						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count)
 					}
-					return expectRequests(env, sandbox.RouteCreateUser, count)
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, count)
 				},
 			},
 			{
@@ -385,7 +386,7 @@ resource "point_user" "test" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					return expectRequests(env, sandbox.RouteCreateUser, count)
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, count)
 				},
 			},
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -26,7 +27,7 @@ func usersTestIDsExact(ids []string) knownvalue.Check {
 
 // usersTestInPoint checks that Point has every user, with a current
 // refresh token when tokens is true and none when it is false.
-func usersTestInPoint(env *testEnv, ids []string, tokens bool) func(*terraform.State) error {
+func usersTestInPoint(env *acctest.Env, ids []string, tokens bool) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		for _, id := range ids {
 			if !env.HasUser(id) {
@@ -45,10 +46,10 @@ func usersTestInPoint(env *testEnv, ids []string, tokens bool) func(*terraform.S
 // leaves users and tokens, REVOKE revokes the tokens of the users removed,
 // and PREVENT stops a removal and a destroy at plan time.
 func TestAccUsers_lifecycle(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "users", 60)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "users", 60)
 	first, second := ids[:50], ids[5:60]
 	third := ids[10:60]
 	policy := func(p string) string { return fmt.Sprintf("  deletion_policy = %q\n", p) }
@@ -57,84 +58,84 @@ func TestAccUsers_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config: pointUsersConfig(provider, first, ""),
+				Config: acctest.PointUsersConfig(provider, first, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(first)),
-					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
+					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(first)),
+					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, first, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, first, 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, first, 1) },
 				),
 			},
 			{
 				// ABANDON: the users removed stay in Point, tokens and all.
-				PreConfig: front.reset,
-				Config:    pointUsersConfig(provider, second, "  max_concurrency = 3\n"),
+				PreConfig: front.Reset,
+				Config:    acctest.PointUsersConfig(provider, second, "  max_concurrency = 3\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionUpdate),
-						planListChange{addr: usersAddr, attr: "user_ids", added: ids[50:60], removed: ids[:5]},
+						plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionUpdate),
+						acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Added: ids[50:60], Removed: ids[:5]},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(usersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(second)),
+					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("user_ids"), usersTestIDsExact(second)),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, ids[50:60], 1) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, ids[50:60], 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 			{
 				// A change of policy alone makes no request that changes anything.
-				PreConfig: front.reset,
-				Config:    pointUsersConfig(provider, second, policy(deletionRevoke)),
+				PreConfig: front.Reset,
+				Config:    acctest.PointUsersConfig(provider, second, policy(deletionRevoke)),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, nil, 0) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 			{
 				// REVOKE: the tokens of the users removed are revoked; the
 				// users stay in Point.
-				PreConfig: front.reset,
-				Config:    pointUsersConfig(provider, third, policy(deletionRevoke)),
+				PreConfig: front.Reset,
+				Config:    acctest.PointUsersConfig(provider, third, policy(deletionRevoke)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						planListChange{addr: usersAddr, attr: "user_ids", removed: ids[5:10]},
+						acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Removed: ids[5:10]},
 					},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids[5:10], false),
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1) },
 				),
 			},
 			{
-				Config: pointUsersConfig(provider, third, policy(deletionPrevent)),
+				Config: acctest.PointUsersConfig(provider, third, policy(deletionPrevent)),
 			},
 			{
 				// PREVENT stops a removal at plan time: nothing is revoked.
-				PreConfig:   front.reset,
-				Config:      pointUsersConfig(provider, ids[15:60], policy(deletionPrevent)),
-				ExpectError: diagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "The provider stopped the plan"),
+				PreConfig:   front.Reset,
+				Config:      acctest.PointUsersConfig(provider, ids[15:60], policy(deletionPrevent)),
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "The provider stopped the plan"),
 			},
 			{
-				Config:      pointUsersConfig(provider, third, policy(deletionPrevent)),
+				Config:      acctest.PointUsersConfig(provider, third, policy(deletionPrevent)),
 				Destroy:     true,
-				ExpectError: diagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
 			},
 			{
-				Config: pointUsersConfig(provider, third, policy(deletionAbandon)),
+				Config: acctest.PointUsersConfig(provider, third, policy(deletionAbandon)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
 				),
 			},
 		},
@@ -151,44 +152,44 @@ func TestAccUsers_lifecycle(t *testing.T) {
 // shows how to import; the other users are registered and recorded either
 // way.
 func TestAccUsers_alreadyExistsCLI(t *testing.T) {
-	cli := newTerraformCLI(t)
-	env := newTestEnv(t, sandbox.Options{})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireCreateConflict()
 	t.Parallel()
-	front, endpoint := newCountingFront(t, env)
-	ids := numberedUserIDs(env, "exists", 12)
+	front, endpoint := acctest.NewCountingFront(t, env)
+	ids := acctest.NumberedUserIDs(env, "exists", 12)
 	taken := []string{ids[3], ids[9]}
 	for _, id := range taken {
 		env.AddUser(id)
 	}
-	provider := providerBlockFor(env, endpoint, 1)
+	provider := acctest.ProviderBlockFor(env, endpoint, 1)
 
-	cli.WriteMain(pointUsersConfig(provider, ids[:10], ""))
+	cli.WriteMain(acctest.PointUsersConfig(provider, ids[:10], ""))
 	out := cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
-	expectOutput(t, out, "Warning: Point Users Already Exist", "Point already has 2 of the 10 users in user_ids", fmt.Sprintf("%q, %q", taken[0], taken[1]),
+	acctest.ExpectOutput(t, out, "Warning: Point Users Already Exist", "Point already has 2 of the 10 users in user_ids", fmt.Sprintf("%q, %q", taken[0], taken[1]),
 		"import point_users with all of its ids")
-	expectOutput(t, out, "Apply complete! Resources: 1 added")
-	expectNotTainted(t, cli, usersAddr)
-	if err := front.expect(sandbox.RouteCreateUser, without(ids[:10], taken), 1); err != nil {
+	acctest.ExpectOutput(t, out, "Apply complete! Resources: 1 added")
+	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr)
+	if err := front.Expect(sandbox.RouteCreateUser, without(ids[:10], taken), 1); err != nil {
 		t.Error(err)
 	}
 
 	// The next plan shows the two as additions, and its apply fails on them
 	// alone, with an error; the two new ids are registered.
-	front.reset()
-	cli.WriteMain(pointUsersConfig(provider, ids, ""))
+	front.Reset()
+	cli.WriteMain(acctest.PointUsersConfig(provider, ids, ""))
 	out = cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	expectOutput(t, out, "point_users.test will be updated in-place")
+	acctest.ExpectOutput(t, out, "point_users.test will be updated in-place")
 	out = cli.MustRun(1, "apply", "-input=false", "-auto-approve", "-no-color")
-	expectOutput(t, out, "Error: Point Users Already Exist", "Point already has 2 of the 4 users")
-	if err := front.expect(sandbox.RouteCreateUser, ids[10:], 1); err != nil {
+	acctest.ExpectOutput(t, out, "Error: Point Users Already Exist", "Point already has 2 of the 4 users")
+	if err := front.Expect(sandbox.RouteCreateUser, ids[10:], 1); err != nil {
 		t.Error(err)
 	}
-	if n := front.count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 2 {
+	if n := front.Count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 2 {
 		t.Errorf("the second apply met 409 on %d registrations, want 2: one for each id Point had before", n)
 	}
-	state := readStateFile(t, cli)
-	if got, want := stateFileUserIDs(state, usersAddr), without(ids, taken); !sameElements(got, want) {
+	state := acctest.ReadStateFile(t, cli)
+	if got, want := acctest.StateFileUserIDs(state, acctest.UsersAddr), without(ids, taken); !acctest.SameElements(got, want) {
 		t.Errorf("state holds %v, want the 10 ids registered by this configuration %v", got, want)
 	}
 }
@@ -197,41 +198,41 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 // and the plan registers that user alone, and issues that user's token
 // alone.
 func TestAccUsers_driftPerID(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "drift", 30)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	ids := acctest.NumberedUserIDs(env, "drift", 30)
 	gone := ids[7]
-	config := bulkConfig(provider, ids, "", "")
+	config := acctest.BulkConfig(provider, ids, "", "")
 	var before map[string]string
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, without(ids, []string{gone})...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, without(ids, []string{gone})...),
 		Steps: []resource.TestStep{
 			{
 				Config: config,
-				Check:  checkStateTokens(env, ids, &before),
+				Check:  acctest.CheckStateTokens(env, ids, &before),
 			},
 			{
-				PreConfig: func() { front.reset(); front.vanish(gone) },
+				PreConfig: func() { front.Reset(); front.Vanish(gone) },
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planListChange{addr: usersAddr, attr: "user_ids", added: []string{gone}},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: []string{gone}},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: []string{gone}},
+						plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
+						acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Added: []string{gone}},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: []string{gone}},
+						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: []string{gone}},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, nil),
-					sameStateTokens(without(ids, []string{gone}), &before),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
+					acctest.CheckStateTokens(env, ids, nil),
+					acctest.SameStateTokens(without(ids, []string{gone}), &before),
+					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, []string{gone}, 1) },
 					func(*terraform.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
+						return front.Expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
 					},
 				),
 			},
@@ -242,28 +243,28 @@ func TestAccUsers_driftPerID(t *testing.T) {
 // TestAccUsers_badInput: ids and settings Point would refuse fail at
 // validate time, naming the attribute.
 func TestAccUsers_badInput(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	provider := env.ProviderBlock()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:      pointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
+				Config:      acctest.PointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
 				PlanOnly:    true,
-				ExpectError: diagnosticMatching("Invalid User ID", `The user id "not/ok" in user_ids must not contain "/"`),
+				ExpectError: acctest.DiagnosticMatching("Invalid User ID", `The user id "not/ok" in user_ids must not contain "/"`),
 			},
 			{
-				Config:      pointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
+				Config:      acctest.PointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
 				PlanOnly:    true,
-				ExpectError: diagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
+				ExpectError: acctest.DiagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
 			},
 			{
-				Config:      pointUsersConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
+				Config:      acctest.PointUsersConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)max_concurrency.*between 1 and 64`),
 			},
 			{
-				Config:      bulkConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
+				Config:      acctest.BulkConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`rotate_after`),
 			},

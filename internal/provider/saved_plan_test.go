@@ -12,6 +12,7 @@ import (
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -75,13 +76,13 @@ func TestAccSavedPlan_refreshToken(t *testing.T) {
 }
 
 func testSavedPlanRefreshToken(t *testing.T, change savedPlanChange, store bool) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	cli := newInProcessCLI(t, env.Factories(), "")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
 	userID := env.UserID("saved-plan")
 	args := savedPlanArgs{store: store, rotateAfter: "24h", readTimeout: "1m", generation: "1"}
 	config := func(a savedPlanArgs) string {
-		return providerBlockFor(env, endpoint, 3) + fmt.Sprintf(`
+		return acctest.ProviderBlockFor(env, endpoint, 3) + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id = %[1]q
 }
@@ -98,20 +99,20 @@ resource "point_refresh_token" "test" {
 	expectTokenState(t, cli, env, userID, args, first, 1, t0)
 
 	env.Clock.Advance(23 * time.Hour)
-	front.reset()
+	front.Reset()
 	change.apply(&args)
 	cli.WriteMain(config(args))
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")
-	expectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
+	acctest.ExpectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
 	expectPlanned(t, cli, "change.tfplan", plannedRotation(change.rotates))
 
 	// Reviewed, and applied an hour after rotate_at.
 	env.Clock.Advance(2 * time.Hour)
 	appliedAt := env.Clock.Now()
 	out = cli.MustRun(0, "apply", "-input=false", "-no-color", "change.tfplan")
-	expectOutputShows(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if change.rotates {
-		if err := front.expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
+		if err := front.Expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
 			t.Error(err)
 		}
 		second := env.CurrentRefreshToken(userID)
@@ -126,7 +127,7 @@ resource "point_refresh_token" "test" {
 		destroyRefreshTokens(t, cli, env, userID)
 		return
 	}
-	if err := front.expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
 		t.Errorf("the saved plan rotates nothing, but its apply did: %v", err)
 	}
 	expectTokenState(t, cli, env, userID, args, first, 1, t0)
@@ -139,13 +140,13 @@ resource "point_refresh_token" "test" {
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 
 	// The next plan rotates the token, and its file applies that.
-	front.reset()
+	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=rotate.tfplan")
 	expectPlanned(t, cli, "rotate.tfplan", plannedRotation(true))
 	env.Clock.Advance(time.Minute)
 	rotatedAt := env.Clock.Now()
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "rotate.tfplan")
-	if err := front.expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
 		t.Error(err)
 	}
 	second := env.CurrentRefreshToken(userID)
@@ -181,14 +182,14 @@ func TestAccSavedPlan_refreshTokens(t *testing.T) {
 }
 
 func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	cli := newInProcessCLI(t, env.Factories(), "")
-	ids := numberedUserIDs(env, "saved-plan", 8)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	front, endpoint := acctest.NewCountingFront(t, env)
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
+	ids := acctest.NumberedUserIDs(env, "saved-plan", 8)
 	early, late := ids[:4], ids[4:]
 	args := savedPlanArgs{store: store, rotateAfter: "2h", readTimeout: "1m", generation: "1"}
 	config := func(users []string, a savedPlanArgs) string {
-		return bulkConfig(providerBlockFor(env, endpoint, 3), users, "", a.hcl())
+		return acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 3), users, "", a.hcl())
 	}
 	t0 := env.Clock.Now()
 	cli.WriteMain(config(early, args))
@@ -203,17 +204,17 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 
 	// At t0+1h30m none is due.
 	env.Clock.Advance(30 * time.Minute)
-	front.reset()
+	front.Reset()
 	change.apply(&args)
 	cli.WriteMain(config(ids, args))
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")
-	expectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
+	acctest.ExpectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
 	expectPlanned(t, cli, "change.tfplan", unknownTokenKeys(nil))
 
 	// Applied at t0+2h15m, when the early tokens are due.
 	env.Clock.Advance(45 * time.Minute)
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "change.tfplan")
-	if err := front.expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
 		t.Errorf("the saved plan rotates nothing, but its apply did: %v", err)
 	}
 	expectSameTokens(t, env, ids, initial)
@@ -228,13 +229,13 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 
 	// The next plan rotates the early tokens; applied at t0+3h15m, when
 	// the late ones are due as well, it rotates the early ones alone.
-	front.reset()
+	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=early.tfplan")
 	expectPlanned(t, cli, "early.tfplan", unknownTokenKeys(early))
 	env.Clock.Advance(time.Hour)
 	maps.Copy(issued, timesOf(early, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "early.tfplan")
-	if err := front.expect(sandbox.RouteIssueRefreshToken, early, 1); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, early, 1); err != nil {
 		t.Error(err)
 	}
 	expectSameTokens(t, env, late, initial)
@@ -246,12 +247,12 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	expectBulkState(t, cli, env, args, ids, versionsOf(early, 2), issued)
 
 	// Then the late ones, and nothing more.
-	front.reset()
+	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=late.tfplan")
 	expectPlanned(t, cli, "late.tfplan", unknownTokenKeys(late))
 	maps.Copy(issued, timesOf(late, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "late.tfplan")
-	if err := front.expect(sandbox.RouteIssueRefreshToken, late, 1); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, late, 1); err != nil {
 		t.Error(err)
 	}
 	expectBulkState(t, cli, env, args, ids, versionsOf(ids, 2), issued)
@@ -261,24 +262,24 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 
 // destroyRefreshTokens destroys everything, and checks that the users are
 // left without a current refresh token.
-func destroyRefreshTokens(t *testing.T, cli *inProcessCLI, env *testEnv, ids ...string) {
+func destroyRefreshTokens(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, ids ...string) {
 	t.Helper()
 	cli.MustRun(0, "destroy", "-auto-approve", "-input=false", "-no-color")
-	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
+	if err := acctest.NoCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
 }
 
 // expectPlanned checks the change that the plan file plans for the one
 // refresh token resource in it.
-func expectPlanned(t *testing.T, cli *inProcessCLI, planFile string, check func(*tfjson.Change) error) {
+func expectPlanned(t *testing.T, cli *acctest.InProcessCLI, planFile string, check func(*tfjson.Change) error) {
 	t.Helper()
 	var plan tfjson.Plan
 	if err := json.Unmarshal([]byte(cli.MustRun(0, "show", "-json", planFile)), &plan); err != nil {
 		t.Fatal(err)
 	}
 	for _, rc := range plan.ResourceChanges {
-		if rc.Address == refreshTokenAddr || rc.Address == refreshTokensAddr {
+		if rc.Address == acctest.RefreshTokenAddr || rc.Address == acctest.RefreshTokensAddr {
 			if err := check(rc.Change); err != nil {
 				t.Errorf("%s in %s: %v", rc.Address, planFile, err)
 			}
@@ -313,31 +314,31 @@ func plannedRotation(rotates bool) func(*tfjson.Change) error {
 func unknownTokenKeys(keys []string) func(*tfjson.Change) error {
 	return func(c *tfjson.Change) error {
 		var resp plancheck.CheckPlanResponse
-		plan := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{{Address: refreshTokensAddr, Change: c}}}
-		planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
+		plan := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{{Address: acctest.RefreshTokensAddr, Change: c}}}
+		acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
 		return resp.Error
 	}
 }
 
 // expectTokenState checks the state of point_refresh_token.test: it tracks
 // token, at version, issued at issuedAt, and holds the arguments of args.
-func expectTokenState(t *testing.T, cli *inProcessCLI, env *testEnv, userID string, args savedPlanArgs, token string, version int64, issuedAt time.Time) {
+func expectTokenState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, userID string, args savedPlanArgs, token string, version int64, issuedAt time.Time) {
 	t.Helper()
 	if token == "" || env.CurrentRefreshToken(userID) != token {
 		t.Errorf("Point's current refresh token of %q is not the one expected", userID)
 	}
-	attrs := readStateFile(t, cli.terraformCLI).attributes(refreshTokenAddr)
+	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(acctest.RefreshTokenAddr)
 	if attrs["token_sha256"] != tokenSHA256(token) {
 		t.Errorf("token_sha256 in state is not the fingerprint of the expected token")
 	}
 	if got, _ := attrs["token_version"].(float64); int64(got) != version {
 		t.Errorf("token_version in state = %v, want %d", attrs["token_version"], version)
 	}
-	if got, want := attrs["issued_at"], formatRFC3339(issuedAt); got != want {
+	if got, want := attrs["issued_at"], acctest.FormatRFC3339(issuedAt); got != want {
 		t.Errorf("issued_at in state = %v, want %s", got, want)
 	}
 	after, _ := time.ParseDuration(args.rotateAfter)
-	if got, want := attrs["rotate_at"], formatRFC3339(issuedAt.Add(after)); got != want {
+	if got, want := attrs["rotate_at"], acctest.FormatRFC3339(issuedAt.Add(after)); got != want {
 		t.Errorf("rotate_at in state = %v, want %s", got, want)
 	}
 	expectArgsInState(t, attrs, args, token)
@@ -347,9 +348,9 @@ func expectTokenState(t *testing.T, cli *inProcessCLI, env *testEnv, userID stri
 // user's token is the current one, at the version in versions (1 when
 // absent) and issued at the time in issued, and the state holds the
 // arguments of args.
-func expectBulkState(t *testing.T, cli *inProcessCLI, env *testEnv, args savedPlanArgs, ids []string, versions map[string]int64, issued map[string]time.Time) {
+func expectBulkState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, args savedPlanArgs, ids []string, versions map[string]int64, issued map[string]time.Time) {
 	t.Helper()
-	attrs := readStateFile(t, cli.terraformCLI).attributes(refreshTokensAddr)
+	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(acctest.RefreshTokensAddr)
 	get := func(attr, id string) any {
 		m, _ := attrs[attr].(map[string]any)
 		return m[id]
@@ -370,11 +371,11 @@ func expectBulkState(t *testing.T, cli *inProcessCLI, env *testEnv, args savedPl
 		if got, _ := get("token_version", id).(float64); int64(got) != want {
 			t.Errorf("token_version of %q in state = %v, want %d", id, get("token_version", id), want)
 		}
-		if got := get("issued_at", id); got != formatRFC3339(issued[id]) {
-			t.Errorf("issued_at of %q in state = %v, want %s", id, got, formatRFC3339(issued[id]))
+		if got := get("issued_at", id); got != acctest.FormatRFC3339(issued[id]) {
+			t.Errorf("issued_at of %q in state = %v, want %s", id, got, acctest.FormatRFC3339(issued[id]))
 		}
-		if got := get("rotate_at", id); got != formatRFC3339(issued[id].Add(after)) {
-			t.Errorf("rotate_at of %q in state = %v, want %s", id, got, formatRFC3339(issued[id].Add(after)))
+		if got := get("rotate_at", id); got != acctest.FormatRFC3339(issued[id].Add(after)) {
+			t.Errorf("rotate_at of %q in state = %v, want %s", id, got, acctest.FormatRFC3339(issued[id].Add(after)))
 		}
 	}
 	expectArgsInState(t, attrs, args, "")
@@ -398,7 +399,7 @@ func expectArgsInState(t *testing.T, attrs map[string]any, args savedPlanArgs, t
 	}
 }
 
-func currentTokens(env *testEnv, ids []string) map[string]string {
+func currentTokens(env *acctest.Env, ids []string) map[string]string {
 	tokens := map[string]string{}
 	for _, id := range ids {
 		tokens[id] = env.CurrentRefreshToken(id)
@@ -408,7 +409,7 @@ func currentTokens(env *testEnv, ids []string) map[string]string {
 
 // expectSameTokens fails when the current token of any of ids is not the
 // one in want.
-func expectSameTokens(t *testing.T, env *testEnv, ids []string, want map[string]string) {
+func expectSameTokens(t *testing.T, env *acctest.Env, ids []string, want map[string]string) {
 	t.Helper()
 	for _, id := range slices.Sorted(slices.Values(ids)) {
 		if got := env.CurrentRefreshToken(id); got == "" || got != want[id] {

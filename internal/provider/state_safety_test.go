@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -20,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -49,16 +52,16 @@ resource "point_refresh_token" "test" {
 // user and its token as they were; so does a 404 from a proxy on the
 // revocation, which would otherwise drop a valid token from state.
 func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("foreign-404")
 	config := stateSafetyUserAndToken(userID, deletionAbandon)
-	htmlProxy := startFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+	htmlProxy := acctest.StartFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<html><body><h1>404 Not Found</h1>no such user or route</body></html>"))
 	})
 	var refuseRevocation atomic.Bool
-	revocationProxy := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	revocationProxy := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if refuseRevocation.Load() && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
@@ -80,36 +83,36 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 	wrongEndpoint := func(endpoint string) resource.TestStep {
 		return resource.TestStep{
 			PreConfig: stillCurrent,
-			Config:    providerBlockFor(env, endpoint, 1) + config,
-			ExpectError: diagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
+			Config:    acctest.ProviderBlockFor(env, endpoint, 1) + config,
+			ExpectError: acctest.DiagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
 				"nothing was removed from state"),
 		}
 	}
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             checkRefreshTokenRefused(env, userID, &token),
+		CheckDestroy:             acctest.RefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
 			{
-				Config:            providerBlockFor(env, env.Endpoint, 1) + config,
-				Check:             captureStateToken(&token),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				Config:            acctest.ProviderBlockFor(env, env.Endpoint, 1) + config,
+				Check:             acctest.CaptureStateToken(&token),
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 			},
 			wrongEndpoint(env.Endpoint + "/no-such-prefix"),
 			wrongEndpoint(htmlProxy),
 			{
 				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
-				Config:      providerBlockFor(env, revocationProxy, 1) + config,
+				Config:      acctest.ProviderBlockFor(env, revocationProxy, 1) + config,
 				Destroy:     true,
-				ExpectError: diagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
+				ExpectError: acctest.DiagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
 				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
-				Config:    providerBlockFor(env, revocationProxy, 1) + config,
+				Config:    acctest.ProviderBlockFor(env, revocationProxy, 1) + config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
+				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 			},
 		},
 	})
@@ -121,10 +124,10 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 // instead of being left in Point for the next apply to meet as "already
 // exists".
 func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("slow-create")
 	var creates atomic.Int32
-	slowCreates := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	slowCreates := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) != sandbox.RouteCreateUser {
 			next.ServeHTTP(w, r)
 			return
@@ -141,7 +144,7 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 		w.WriteHeader(held.Code)
 		_, _ = w.Write(held.Body.Bytes())
 	})
-	provider := providerBlockWith(map[string]string{
+	provider := acctest.ProviderBlockWith(map[string]string{
 		"endpoint":        fmt.Sprintf("%q", slowCreates),
 		"api_key":         fmt.Sprintf("%q", env.APIKey),
 		"max_retries":     "1",
@@ -180,7 +183,7 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 // replace a PREVENT user fails at plan time, so the point_refresh_token
 // that depends on it is not revoked first.
 func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("prevented")
 	var token string
 	untouched := func() {
@@ -194,23 +197,23 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             checkRefreshTokenRefused(env, userID, &token),
+		CheckDestroy:             acctest.RefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
 			{
 				Config: env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
-				Check:  captureStateToken(&token),
+				Check:  acctest.CaptureStateToken(&token),
 			},
 			{
 				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
 				Destroy: true,
-				ExpectError: diagnosticMatching("Point User Deletion Prevented",
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
 					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
 					`first set deletion_policy to "ABANDON"`, "removed block"),
 			},
 			{
 				PreConfig: untouched,
 				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID+"-renamed", deletionPrevent),
-				ExpectError: diagnosticMatching("Point User Deletion Prevented",
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
 					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan replaces it (user_id changed).`, userID)),
 			},
 			{
@@ -219,7 +222,7 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 					},
 				},
 			},
@@ -232,11 +235,11 @@ func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
 // when a point_refresh_token rotates it in the same apply. The ephemeral
 // resource reads the new one and tries once more.
 func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rotated-under")
 	env.AddUser(userID)
 	var rotations, issues atomic.Int32
-	rotatingFront := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rotatingFront := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			// Every other request finds its token just replaced.
 			if issues.Add(1)%2 == 1 {
@@ -246,7 +249,7 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 		}
 		next.ServeHTTP(w, r)
 	})
-	config := providerBlockFor(env, rotatingFront, 1) + fmt.Sprintf(`
+	config := acctest.ProviderBlockFor(env, rotatingFront, 1) + fmt.Sprintf(`
 ephemeral "point_access_token" "test" {
   user_id = %q
 }
@@ -281,11 +284,11 @@ resource "echo" "test" {}
 // Whether this apply registered the user cannot be known, so the user is
 // adopted with the same warning as for a lost answer, never silently.
 func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireCreateConflict()
 	userID := env.UserID("retried-create")
 	var creates atomic.Int32
-	front := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteCreateUser && creates.Add(1) == 1 {
 			next.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
@@ -293,8 +296,8 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 		}
 		next.ServeHTTP(w, r)
 	})
-	cli := newTerraformCLI(t)
-	cli.WriteMain(providerBlockFor(env, front, 1) + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
+	cli := acctest.NewCLI(t)
+	cli.WriteMain(acctest.ProviderBlockFor(env, front, 1) + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
 
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	for _, want := range []string{
@@ -302,7 +305,7 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 		"could not confirm whether this apply registered the user",
 		"HTTP 503 Service Unavailable",
 	} {
-		if !diagnosticPattern(want).MatchString(out) {
+		if !acctest.DiagnosticPattern(want).MatchString(out) {
 			t.Errorf("apply output lacks %q:\n%s", want, out)
 		}
 	}
@@ -322,15 +325,15 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 // with its point_refresh_token revokes the token, and the warning must not
 // claim that the token stays valid.
 func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("abandoned")
-	cli := newTerraformCLI(t)
+	cli := acctest.NewCLI(t)
 	cli.WriteConfig(env, stateSafetyUserAndToken(userID, deletionAbandon))
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	token := env.CurrentRefreshToken(userID)
 
 	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if !diagnosticPattern(fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. It holds no refresh token.", userID)).MatchString(out) {
+	if !acctest.DiagnosticPattern(fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. It holds no refresh token.", userID)).MatchString(out) {
 		t.Errorf("destroy output lacks the ABANDON warning:\n%s", out)
 	}
 	if regexp.MustCompile(`stays\s+valid`).MatchString(out) {
@@ -345,7 +348,7 @@ func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
 // obscurely: an API key with a trailing newline, no API key at all, and
 // importing a refresh token or a user that does not exist.
 func TestAccStateSafety_roughEdges(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	withToken := env.UserID("import-has-token")
 	withoutToken := env.UserID("import-no-token")
 	missing := env.UserID("import-missing")
@@ -367,7 +370,7 @@ resource "point_refresh_token" "test" {
 }
 `, userID)
 	}
-	t.Setenv(envAPIKey, "")
+	t.Setenv(point.EnvAPIKey, "")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -375,27 +378,27 @@ resource "point_refresh_token" "test" {
 			{
 				Config:   keyFromFile + userConfig,
 				PlanOnly: true,
-				ExpectError: diagnosticMatching("Invalid Point API Key",
+				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
 					"api_key holds whitespace or a control character", "trimspace()"),
 			},
 			{
 				Config:      noKey + userConfig,
 				PlanOnly:    true,
-				ExpectError: diagnosticMatching("Missing Point API Key", "Cannot register a Point user"),
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key", "Cannot register a Point user"),
 			},
 			{
 				Config: importToken(withoutToken),
-				ExpectError: diagnosticMatching("Cannot Import Point Refresh Token",
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
 			},
 			{
 				Config: importToken(missing),
-				ExpectError: diagnosticMatching("Cannot Import Point Refresh Token",
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: Point has no user with this id", missing)),
 			},
 			{
 				Config: env.ProviderBlock() + userConfig + fmt.Sprintf("\nimport {\n  to = point_user.test\n  id = %q\n}\n", missing),
-				ExpectError: diagnosticMatching("Cannot Import Point User",
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
 					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
 			},
 			{
@@ -403,7 +406,7 @@ resource "point_refresh_token" "test" {
 				// of it are ordinary: the import mark is gone.
 				Config: importToken(withToken),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 			},
 		},
@@ -416,8 +419,8 @@ resource "point_refresh_token" "test" {
 // TestAccStateSafety_apiKeyFromEnvironmentWithNewline: the same check for
 // POINT_API_KEY, which names the variable.
 func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	t.Setenv(envAPIKey, env.APIKey+"\r\n")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Setenv(point.EnvAPIKey, env.APIKey+"\r\n")
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
 	fmt.Fprintf(&out, "resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", env.UserID("env-newline"))
@@ -427,7 +430,7 @@ func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config:   out.String(),
 			PlanOnly: true,
-			ExpectError: diagnosticMatching("Invalid Point API Key",
+			ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
 				"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
 		}},
 	})
@@ -437,18 +440,18 @@ func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
 // replaced too, the error says what happened and how to order the access
 // token after a rotation in the same run.
 func TestAccStateSafety_accessTokenRotatedTwice(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
+	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rotated-twice")
 	env.AddUser(userID)
 	var issues atomic.Int32
-	alwaysRotating := startFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	alwaysRotating := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
 			issues.Add(1)
 			env.RotateRefreshToken(userID)
 		}
 		next.ServeHTTP(w, r)
 	})
-	config := providerBlockFor(env, alwaysRotating, 1) + fmt.Sprintf(`
+	config := acctest.ProviderBlockFor(env, alwaysRotating, 1) + fmt.Sprintf(`
 ephemeral "point_access_token" "test" {
   user_id = %q
 }
@@ -464,7 +467,7 @@ resource "echo" "test" {}
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{{
 			Config: config,
-			ExpectError: diagnosticMatching("Point Refresh Token Not Accepted",
+			ExpectError: acctest.DiagnosticMatching("Point Refresh Token Not Accepted",
 				fmt.Sprintf("Point refused the current refresh token of user %q twice", userID),
 				"set user_id = point_refresh_token.<name>.id"),
 		}},

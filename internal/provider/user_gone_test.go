@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -54,7 +55,7 @@ func (f *spellingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	switch {
 	case fail:
-		answerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
+		acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
 	default:
 		f.next.ServeHTTP(rec, r)
 	}
@@ -82,13 +83,13 @@ func (f *spellingFront) answered(route string, status int) int {
 // forEachSpelling runs test once per spelling of Point's 404: against each
 // sandbox dialect and the rewritten spelling in sandbox mode, and against
 // Point as it answers and rewritten in real mode. endpoint is the front's.
-func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *spellingFront, endpoint string)) {
+func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string)) {
 	type spelling struct {
 		name, dialect string
 		rewrite       bool
 	}
 	var spellings []spelling
-	if realPoint() {
+	if acctest.RealPoint() {
 		spellings = []spelling{{name: "as Point answers"}, {name: "rewritten", rewrite: true}}
 	} else {
 		for _, name := range sandbox.DialectNames() {
@@ -99,7 +100,7 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *
 	for _, s := range spellings {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			env := newTestEnvInDialect(t, sandbox.Options{}, s.dialect)
+			env := acctest.NewEnvInDialect(t, sandbox.Options{}, s.dialect)
 			front := &spellingFront{next: env.Upstream(), rewrite: s.rewrite, answers: map[string]int{}}
 			server := httptest.NewServer(front)
 			t.Cleanup(server.Close)
@@ -116,18 +117,18 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *testEnv, front *
 // apply registers it and issues its token, with no state edited, and then
 // nothing is left to do.
 func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
-	forEachSpelling(t, func(t *testing.T, env *testEnv, front *spellingFront, endpoint string) {
-		cli := newTerraformCLI(t)
-		ids := numberedUserIDs(env, "ranout", 3)
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
+		ids := acctest.NumberedUserIDs(env, "ranout", 3)
 		unlucky := ids[1]
-		cli.WriteMain(bulkConfig(providerBlockFor(env, endpoint, 1), ids, "", ""))
+		cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 1), ids, "", ""))
 		front.failRegistrationOf(unlucky)
 
 		out, code := applyWithoutReplacement(t, cli)
 		if code != 0 {
 			t.Fatalf("the first apply exited %d; with two users registered it must create both resources, with warnings:\n%s", code, out)
 		}
-		expectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
+		acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
 		if front.failed != 2 {
 			t.Errorf("the registration of %q was attempted %d times, want 2 (max_retries = 1)", unlucky, front.failed)
 		}
@@ -142,8 +143,8 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 		if code != 1 {
 			t.Errorf("apply -refresh=false exited %d, want 1: the token of a user not registered cannot be issued", code)
 		}
-		expectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
-		expectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
+		acctest.ExpectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
+		acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
 			"at the next apply with refresh")
 		if strings.Contains(out, "not Point's own") {
 			t.Errorf("Point's 404 was taken for something else's:\n%s", out)
@@ -154,11 +155,11 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 			t.Fatalf("the apply after the failure exited %d; it must register the user:\n%s", code, out)
 		}
 		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-		state := readStateFile(t, cli)
-		if got := stateFileUserIDs(state, usersAddr); !sameElements(got, ids) {
+		state := acctest.ReadStateFile(t, cli)
+		if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, ids) {
 			t.Errorf("point_users holds %q, want %q", got, ids)
 		}
-		tokens := stateFileTokens(state, refreshTokensAddr)
+		tokens := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
 		for _, id := range ids {
 			if !env.HasUser(id) {
 				t.Errorf("Point has no user %q", id)
@@ -183,7 +184,7 @@ resource "point_user" "single" {
 resource "point_refresh_token" "single" {
   user_id = point_user.single.user_id
 }
-`, single) + strings.TrimPrefix(bulkConfig("", bulk, "", ""), "\n")
+`, single) + strings.TrimPrefix(acctest.BulkConfig("", bulk, "", ""), "\n")
 }
 
 // TestAccUserGone_neverInPointCLI applies users and their tokens to one
@@ -192,14 +193,14 @@ resource "point_refresh_token" "single" {
 // The refresh finds them gone and the apply registers them again, singular
 // and bulk alike.
 func TestAccUserGone_neverInPointCLI(t *testing.T) {
-	forEachSpelling(t, func(t *testing.T, env *testEnv, front *spellingFront, endpoint string) {
-		cli := newTerraformCLI(t)
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
 		single := env.UserID("elsewhere")
-		bulk := numberedUserIDs(env, "elsewhere", 2)
+		bulk := acctest.NumberedUserIDs(env, "elsewhere", 2)
 		staging := sandbox.New(sandbox.Options{})
 		stagingURL, stop := staging.Start()
 		t.Cleanup(stop)
-		cli.WriteMain(userGoneConfig(providerBlockWith(map[string]string{
+		cli.WriteMain(userGoneConfig(acctest.ProviderBlockWith(map[string]string{
 			"endpoint": fmt.Sprintf("%q", stagingURL), "api_key": fmt.Sprintf("%q", staging.APIKey()),
 		}), single, bulk))
 		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
@@ -209,21 +210,21 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 			}
 		}
 
-		cli.WriteMain(userGoneConfig(providerBlockFor(env, endpoint, 1), single, bulk))
+		cli.WriteMain(userGoneConfig(acctest.ProviderBlockFor(env, endpoint, 1), single, bulk))
 		out, code := applyWithoutReplacement(t, cli)
 		if code != 0 {
 			t.Fatalf("the apply against the environment without the users exited %d:\n%s", code, out)
 		}
-		expectOutput(t, out, "Warning: Point User Not Found", fmt.Sprintf("Point has no user with id %q any more", single))
-		expectOutput(t, out, "Warning: Point Users Not Found", "Point has no users with 2 of the ids in user_ids any more")
+		acctest.ExpectOutput(t, out, "Warning: Point User Not Found", fmt.Sprintf("Point has no user with id %q any more", single))
+		acctest.ExpectOutput(t, out, "Warning: Point Users Not Found", "Point has no users with 2 of the ids in user_ids any more")
 		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 
-		state := readStateFile(t, cli)
-		if got := stateFileUserIDs(state, usersAddr); !sameElements(got, bulk) {
+		state := acctest.ReadStateFile(t, cli)
+		if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, bulk) {
 			t.Errorf("point_users holds %q, want %q", got, bulk)
 		}
-		tokens := stateFileTokens(state, refreshTokensAddr)
-		tokens[single], _ = state.attributes("point_refresh_token.single")["token"].(string)
+		tokens := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
+		tokens[single], _ = state.Attributes("point_refresh_token.single")["token"].(string)
 		for _, id := range append([]string{single}, bulk...) {
 			if !env.HasUser(id) {
 				t.Errorf("Point has no user %q after the apply", id)
@@ -239,10 +240,10 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 // user that Point never had: import by id, the data source, both ephemeral
 // resources and the action each name user_id and say what to do.
 func TestAccUserGone_lookupsNameCLI(t *testing.T) {
-	forEachSpelling(t, func(t *testing.T, env *testEnv, _ *spellingFront, endpoint string) {
-		cli := newTerraformCLI(t)
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
 		ghost := env.UserID("never-registered")
-		provider := providerBlockFor(env, endpoint, 1)
+		provider := acctest.ProviderBlockFor(env, endpoint, 1)
 		for _, tc := range []struct {
 			name, config string
 			command      []string
@@ -271,7 +272,7 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 				}
 				cli.WriteMain(provider + tc.config)
 				out := cli.MustRun(1, append(tc.command, "-input=false", "-no-color")...)
-				expectOutput(t, out, tc.want...)
+				acctest.ExpectOutput(t, out, tc.want...)
 				if strings.Contains(out, "not Point's own") {
 					t.Errorf("Point's 404 was taken for something else's:\n%s", out)
 				}

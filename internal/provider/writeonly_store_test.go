@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 )
 
 // wostore is a test-only provider shaped like a secret store with
@@ -221,10 +223,10 @@ func (r *woSecretVersionResource) Delete(ctx context.Context, req resource.Delet
 	r.store.remove(m.SecretID.ValueString())
 }
 
-// FactoriesWith serves this environment's provider, the echo provider and
-// wostore, backed by store.
-func (e *testEnv) FactoriesWith(store *woStore) map[string]func() (tfprotov6.ProviderServer, error) {
-	factories := e.Factories()
+// factoriesWith serves env's provider, the echo provider and wostore, backed
+// by store.
+func factoriesWith(env *acctest.Env, store *woStore) map[string]func() (tfprotov6.ProviderServer, error) {
+	factories := env.Factories()
 	factories["wostore"] = providerserver.NewProtocol6WithError(&woStoreProvider{store: store})
 	return factories
 }

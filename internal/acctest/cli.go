@@ -1,4 +1,4 @@
-package provider
+package acctest
 
 import (
 	"bytes"
@@ -36,15 +36,38 @@ var builtProvider struct {
 	err       error
 }
 
-// sharedCLIConfig builds the provider once per test binary and returns a CLI
+// SharedCLIConfig builds the provider once per test binary and returns a CLI
 // configuration that serves it.
-func sharedCLIConfig(t *testing.T) string {
+func SharedCLIConfig(t *testing.T) string {
 	t.Helper()
 	builtProvider.once.Do(buildSharedProvider)
 	if builtProvider.err != nil {
 		t.Fatal(builtProvider.err)
 	}
 	return builtProvider.cliConfig
+}
+
+// Main runs the tests of a package that drives the CLI, and returns their
+// exit code: for TestMain.
+func Main(m *testing.M) int {
+	CollectCLIGarbageLate()
+	if err := SetOpenTofuProviderHost(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	flag.Parse()
+	if os.Getenv("TF_ACC") != "" && flag.Lookup("test.run").Value.String() == "" {
+		// The whole suite runs: build the provider now, beside the first
+		// tests, rather than inside the first test that drives the CLI
+		// while the others wait for it.
+		go builtProvider.once.Do(buildSharedProvider)
+	}
+	code := m.Run()
+	builtProvider.once.Do(func() {}) // waits for a build still running
+	if builtProvider.dir != "" {
+		_ = os.RemoveAll(builtProvider.dir)
+	}
+	return code
 }
 
 func buildSharedProvider() {
@@ -60,35 +83,14 @@ func buildSharedProvider() {
 	builtProvider.err = devenv.WriteCLIConfig(builtProvider.cliConfig, builtProvider.dir)
 }
 
-func TestMain(m *testing.M) {
-	collectCLIGarbageLate()
-	if err := setOpenTofuProviderHost(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	flag.Parse()
-	if os.Getenv("TF_ACC") != "" && flag.Lookup("test.run").Value.String() == "" {
-		// The whole suite runs: build the provider now, beside the first
-		// tests, rather than inside the first test that drives the CLI
-		// while the others wait for it.
-		go builtProvider.once.Do(buildSharedProvider)
-	}
-	code := m.Run()
-	builtProvider.once.Do(func() {}) // waits for a build still running
-	if builtProvider.dir != "" {
-		_ = os.RemoveAll(builtProvider.dir)
-	}
-	os.Exit(code)
-}
-
-// collectCLIGarbageLate tunes the garbage collector of the processes the
+// CollectCLIGarbageLate tunes the garbage collector of the processes the
 // tests start: the CLI, once per command, and the built provider it runs.
 // Each lives for one command, and their collector spent about a third of
 // their CPU on memory that exit frees anyway; the suite is CPU-bound, so it
 // ran an eighth slower. They now collect only when their heap nears
 // cliMemoryLimit. The variables are set after this process started, so its
 // own collector keeps its settings; a caller who set either keeps theirs.
-func collectCLIGarbageLate() {
+func CollectCLIGarbageLate() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
@@ -108,8 +110,8 @@ var testCLI struct {
 	err  error
 }
 
-// describeTestCLI returns the CLI the acceptance tests run.
-func describeTestCLI() (devenv.CLI, error) {
+// DescribeTestCLI returns the CLI the acceptance tests run.
+func DescribeTestCLI() (devenv.CLI, error) {
 	testCLI.once.Do(func() {
 		path, err := devenv.Terraform()
 		if err != nil {
@@ -121,17 +123,17 @@ func describeTestCLI() (devenv.CLI, error) {
 	return testCLI.cli, testCLI.err
 }
 
-// setOpenTofuProviderHost makes terraform-plugin-testing serve the
+// SetOpenTofuProviderHost makes terraform-plugin-testing serve the
 // in-process providers under OpenTofu's registry host when the tests run
 // OpenTofu. It registers them as registry.terraform.io/hashicorp/NAME
 // unless TF_ACC_PROVIDER_HOST says otherwise, while OpenTofu resolves a
 // provider block with no source to registry.opentofu.org/hashicorp/NAME,
 // so it would not find them.
-func setOpenTofuProviderHost() error {
+func SetOpenTofuProviderHost() error {
 	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
 		return nil
 	}
-	cli, err := describeTestCLI()
+	cli, err := DescribeTestCLI()
 	if err != nil {
 		return err
 	}
@@ -141,22 +143,22 @@ func setOpenTofuProviderHost() error {
 	return nil
 }
 
-// openTofu reports whether the tests run OpenTofu rather than Terraform.
-func openTofu(t *testing.T) bool {
+// OpenTofu reports whether the tests run OpenTofu rather than Terraform.
+func OpenTofu(t *testing.T) bool {
 	t.Helper()
-	cli, err := describeTestCLI()
+	cli, err := DescribeTestCLI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cli.OpenTofu()
 }
 
-// skipOnOpenTofu is a TestCase version check that skips the test on
+// SkipOnOpenTofu is a TestCase version check that skips the test on
 // OpenTofu, for a feature that OpenTofu does not have; reason says which.
-type skipOnOpenTofu string
+type SkipOnOpenTofu string
 
-func (reason skipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
-	cli, err := describeTestCLI()
+func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
+	cli, err := DescribeTestCLI()
 	if err != nil {
 		resp.Error = err
 		return
@@ -166,8 +168,8 @@ func (reason skipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversio
 	}
 }
 
-// terraformBinary returns the Terraform CLI the tests run.
-func terraformBinary(t *testing.T) string {
+// TerraformBinary returns the Terraform CLI the tests run.
+func TerraformBinary(t *testing.T) string {
 	t.Helper()
 	path, err := devenv.Terraform()
 	if err != nil {
@@ -176,8 +178,8 @@ func terraformBinary(t *testing.T) string {
 	return path
 }
 
-// terraformCLI is a Terraform working directory served by the built provider.
-type terraformCLI struct {
+// CLI is a Terraform working directory served by the built provider.
+type CLI struct {
 	t         *testing.T
 	Dir       string
 	cliConfig string
@@ -185,22 +187,22 @@ type terraformCLI struct {
 	Env []string
 }
 
-func newTerraformCLI(t *testing.T) *terraformCLI {
+func NewCLI(t *testing.T) *CLI {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	return &terraformCLI{t: t, Dir: t.TempDir(), cliConfig: sharedCLIConfig(t)}
+	return &CLI{t: t, Dir: t.TempDir(), cliConfig: SharedCLIConfig(t)}
 }
 
 // WriteConfig writes main.tf: env's provider block, then config.
-func (c *terraformCLI) WriteConfig(env *testEnv, config string) {
+func (c *CLI) WriteConfig(env *Env, config string) {
 	c.t.Helper()
 	c.WriteMain(env.ProviderBlock() + config)
 }
 
 // WriteMain writes main.tf: the provider requirement, then config.
-func (c *terraformCLI) WriteMain(config string) {
+func (c *CLI) WriteMain(config string) {
 	c.t.Helper()
 	text := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n\n" + config
 	if err := os.WriteFile(filepath.Join(c.Dir, "main.tf"), []byte(text), 0o600); err != nil {
@@ -211,9 +213,9 @@ func (c *terraformCLI) WriteMain(config string) {
 // Run runs terraform with args and returns its combined output and exit code.
 // The provider takes its settings from main.tf alone: devenv.Environ drops
 // POINT_* variables.
-func (c *terraformCLI) Run(args ...string) (string, int) {
+func (c *CLI) Run(args ...string) (string, int) {
 	c.t.Helper()
-	cmd := exec.CommandContext(c.t.Context(), terraformBinary(c.t), args...)
+	cmd := exec.CommandContext(c.t.Context(), TerraformBinary(c.t), args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(devenv.Environ(c.cliConfig), c.Env...)
 	var out bytes.Buffer
@@ -230,7 +232,7 @@ func (c *terraformCLI) Run(args ...string) (string, int) {
 }
 
 // MustRun runs terraform and fails the test unless it exits with want.
-func (c *terraformCLI) MustRun(want int, args ...string) string {
+func (c *CLI) MustRun(want int, args ...string) string {
 	c.t.Helper()
 	out, code := c.Run(args...)
 	if code != want {
@@ -239,9 +241,9 @@ func (c *terraformCLI) MustRun(want int, args ...string) string {
 	return out
 }
 
-// plannedActions returns the action that the machine-readable output of
+// PlannedActions returns the action that the machine-readable output of
 // terraform plan -json plans for each resource address.
-func plannedActions(out string) map[string]string {
+func PlannedActions(out string) map[string]string {
 	actions := map[string]string{}
 	for line := range strings.Lines(out) {
 		var message struct {
@@ -260,20 +262,20 @@ func plannedActions(out string) map[string]string {
 	return actions
 }
 
-// inProcessCLI runs the Terraform CLI against providers served from the
+// InProcessCLI runs the Terraform CLI against providers served from the
 // test process, as terraform-plugin-testing does, but with the test in
 // charge of every command: saved plan files, their JSON, and the output.
 // The providers log into a file of their own (ProviderLog), since Terraform
 // does not receive the logs of providers it reattaches to.
-type inProcessCLI struct {
-	*terraformCLI
+type InProcessCLI struct {
+	*CLI
 	ProviderLog string
 }
 
-// newInProcessCLI serves the providers in factories for one test and
+// NewInProcessCLI serves the providers in factories for one test and
 // returns a working directory whose commands attach to them. logLevel, when
 // not "", turns on the providers' logs at that level.
-func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.ProviderServer, error), logLevel string) *inProcessCLI {
+func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.ProviderServer, error), logLevel string) *InProcessCLI {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
@@ -293,7 +295,7 @@ func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 
 	ctx, cancel := context.WithCancel(context.Background())
 	host := "registry.terraform.io"
-	if openTofu(t) {
+	if OpenTofu(t) {
 		host = devenv.OpenTofuRegistryHost
 	}
 	type reattachConfig struct {
@@ -352,9 +354,57 @@ func newInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli := &terraformCLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + string(encoded)}}
+	cli := &CLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + string(encoded)}}
 	if err := os.Mkdir(cli.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return &inProcessCLI{terraformCLI: cli, ProviderLog: logFile}
+	return &InProcessCLI{CLI: cli, ProviderLog: logFile}
+}
+
+// CLI versions a test needs.
+
+// EphemeralVersionChecks skips a test on Terraform before 1.10, which has
+// no ephemeral resources.
+var EphemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
+
+// ActionsVersionChecks skips a terraform-plugin-testing test on a CLI
+// without actions.
+var ActionsVersionChecks = []tfversion.TerraformVersionCheck{
+	SkipOnOpenTofu("it has no actions"),
+	tfversion.SkipBelow(tfversion.Version1_14_0),
+}
+
+// InterruptedApply starts terraform apply, sends it SIGINT once ready
+// reports true, and returns its output after checking that it failed.
+func InterruptedApply(t *testing.T, cli *CLI, ready func() bool) string {
+	t.Helper()
+	cmd := exec.Command(TerraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
+	cmd.Dir = cli.Dir
+	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
+	startInOwnProcessGroup(cmd)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready() {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("the apply never reached the point of interruption:\n%s", out.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := interruptProcessGroup(cmd); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
+		t.Fatalf("interrupted apply: err = %v, want a non-zero exit\n%s", err, out.String())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("Interrupt received")) {
+		t.Errorf("terraform did not report the interrupt:\n%s", out.String())
+	}
+	return out.String()
 }

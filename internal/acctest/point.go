@@ -1,4 +1,4 @@
-package provider
+package acctest
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 
 // AddUser registers the user, as an application outside Terraform would,
 // and returns its refresh token.
-func (e *testEnv) AddUser(id string) string {
+func (e *Env) AddUser(id string) string {
 	e.t.Helper()
 	if e.Sandbox != nil {
 		return e.Sandbox.AddUser(id)
@@ -36,7 +36,7 @@ func (e *testEnv) AddUser(id string) string {
 
 // RotateRefreshToken issues the user a new refresh token outside Terraform,
 // which replaces the current one, and returns it.
-func (e *testEnv) RotateRefreshToken(id string) string {
+func (e *Env) RotateRefreshToken(id string) string {
 	e.t.Helper()
 	if e.Sandbox != nil {
 		token, ok := e.Sandbox.RotateRefreshToken(id)
@@ -54,7 +54,7 @@ func (e *testEnv) RotateRefreshToken(id string) string {
 
 // RevokeRefreshToken revokes the user's current refresh token outside
 // Terraform, presenting it as Point requires.
-func (e *testEnv) RevokeRefreshToken(id string) {
+func (e *Env) RevokeRefreshToken(id string) {
 	e.t.Helper()
 	if e.Sandbox != nil {
 		if !e.Sandbox.RevokeRefreshToken(id) {
@@ -76,26 +76,26 @@ func (e *testEnv) RevokeRefreshToken(id string) {
 // answer 409; real Point is asked once per run, and the test skipped if
 // Point answers 200 with the existing user instead, as the reference
 // allows.
-func (e *testEnv) RequireCreateConflict() {
+func (e *Env) RequireCreateConflict() {
 	e.t.Helper()
 	if e.Sandbox != nil {
 		e.Sandbox.SetIdempotentCreate(false)
 		return
 	}
-	if e.createsIdempotently() {
+	if e.CreatesIdempotently() {
 		e.t.Skip("Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
 	}
 }
 
 // RequireIdempotentCreate is RequireCreateConflict's opposite, for tests of
 // a Point that answers 200 with the existing user.
-func (e *testEnv) RequireIdempotentCreate() {
+func (e *Env) RequireIdempotentCreate() {
 	e.t.Helper()
 	if e.Sandbox != nil {
 		e.Sandbox.SetIdempotentCreate(true)
 		return
 	}
-	if !e.createsIdempotently() {
+	if !e.CreatesIdempotently() {
 		e.t.Skip("Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
 	}
 }
@@ -106,10 +106,10 @@ var realPointCreate struct {
 	err        error
 }
 
-// createsIdempotently registers a user of its own twice, once per run, and
+// CreatesIdempotently registers a user of its own twice, once per run, and
 // reports whether real Point answered the second time with the user rather
 // than 409.
-func (e *testEnv) createsIdempotently() bool {
+func (e *Env) CreatesIdempotently() bool {
 	e.t.Helper()
 	realPointCreate.once.Do(func() {
 		ctx := context.Background()
@@ -134,11 +134,11 @@ func (e *testEnv) createsIdempotently() bool {
 
 // CheckRefreshTokenAccepted fails unless Point issues an access token for
 // the refresh token; it revokes that access token again.
-func (e *testEnv) CheckRefreshTokenAccepted(userID, refreshToken string) error {
+func (e *Env) CheckRefreshTokenAccepted(userID, refreshToken string) error {
 	ctx := context.Background()
 	access, err := e.Client.IssueAccessToken(ctx, userID, refreshToken)
 	if err != nil {
-		return fmt.Errorf("Point refused the refresh token of %q: %w", userID, err)
+		return fmt.Errorf("the refresh token of %q was refused by Point: %w", userID, err)
 	}
 	return e.Client.RevokeAccessToken(ctx, userID, access.Token)
 }
@@ -147,7 +147,7 @@ func (e *testEnv) CheckRefreshTokenAccepted(userID, refreshToken string) error {
 // request with the refresh token: one that was rotated or revoked no longer
 // issues access tokens. The reference does not say how Point refuses, so
 // 401, 403 and 404 all count; any other failure proves nothing.
-func (e *testEnv) CheckRefreshTokenRefused(userID, refreshToken string) error {
+func (e *Env) CheckRefreshTokenRefused(userID, refreshToken string) error {
 	if refreshToken == "" {
 		return fmt.Errorf("no refresh token of %q to check", userID)
 	}
@@ -155,10 +155,10 @@ func (e *testEnv) CheckRefreshTokenRefused(userID, refreshToken string) error {
 	access, err := e.Client.IssueAccessToken(ctx, userID, refreshToken)
 	if err == nil {
 		_ = e.Client.RevokeAccessToken(ctx, userID, access.Token)
-		return fmt.Errorf("Point still issues access tokens for a refresh token of %q that should be replaced or revoked", userID)
+		return fmt.Errorf("a refresh token of %q that should be replaced or revoked still gets access tokens from Point", userID)
 	}
 	if !refusal(err) {
-		return fmt.Errorf("Point should refuse the replaced or revoked refresh token of %q with 401, 403 or 404, got err = %w", userID, err)
+		return fmt.Errorf("the replaced or revoked refresh token of %q should be refused by Point with 401, 403 or 404, got err = %w", userID, err)
 	}
 	return nil
 }
@@ -172,14 +172,14 @@ func refusal(err error) bool {
 // CheckAccessTokenRevoked fails unless Point refuses the access token: a
 // revoked or expired one cannot revoke itself, and Point answers 401, 403
 // or 404.
-func (e *testEnv) CheckAccessTokenRevoked(userID, accessToken string) error {
+func (e *Env) CheckAccessTokenRevoked(userID, accessToken string) error {
 	if accessToken == "" {
 		return fmt.Errorf("no access token of %q to check", userID)
 	}
 	err := e.Client.RevokeAccessToken(context.Background(), userID, accessToken)
 	switch {
 	case err == nil:
-		return fmt.Errorf("Point still accepted an access token of %q that should be revoked (it is revoked now)", userID)
+		return fmt.Errorf("an access token of %q that should be revoked was still accepted by Point (it is revoked now)", userID)
 	case refusal(err):
 		return nil
 	}
@@ -189,12 +189,12 @@ func (e *testEnv) CheckAccessTokenRevoked(userID, accessToken string) error {
 // CheckAccessTokenLive fails unless Point accepts the access token as a
 // valid token of userID. The check revokes it: the only request an access
 // token can make in this API is its own revocation.
-func (e *testEnv) CheckAccessTokenLive(userID, accessToken string) error {
+func (e *Env) CheckAccessTokenLive(userID, accessToken string) error {
 	if accessToken == "" {
 		return fmt.Errorf("no access token of %q to check", userID)
 	}
 	if err := e.Client.RevokeAccessToken(context.Background(), userID, accessToken); err != nil {
-		return fmt.Errorf("Point refused an access token of %q that should still be valid: %w", userID, err)
+		return fmt.Errorf("an access token of %q that should still be valid was refused by Point: %w", userID, err)
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (e *testEnv) CheckAccessTokenLive(userID, accessToken string) error {
 // Upstream is the Point API as an http.Handler, for tests that put a front
 // of their own before it to inject faults or record answers: the sandbox
 // itself, or against real Point a reverse proxy to it.
-func (e *testEnv) Upstream() http.Handler {
+func (e *Env) Upstream() http.Handler {
 	if e.Sandbox != nil {
 		return e.Sandbox
 	}

@@ -1,0 +1,185 @@
+package acctest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/echoprovider"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+	"github.com/areyoupoint/terraform-provider-point/internal/validators"
+)
+
+// EnvRealPoint switches the acceptance tests from the in-process sandbox
+// to a Point API outside the test process, with POINT_API_KEY: the base URL
+// in POINT_ENDPOINT (any Point-compatible server: a staging mirror, a proxy,
+// a mock, the sandbox run as its own process), else the environment named by
+// POINT_ENVIRONMENT.
+const EnvRealPoint = "POINT_TEST_REAL"
+
+// RealPoint reports whether the tests run against a Point outside the test
+// process.
+func RealPoint() bool { return os.Getenv(EnvRealPoint) == "1" }
+
+// realPointSettings holds POINT_API_KEY, POINT_ENDPOINT and
+// POINT_ENVIRONMENT as the test process started with them. They choose the
+// Point API of the real mode and are not settings for the providers under
+// test: init removes them from the environment, so that in both modes a
+// provider takes its settings from the configuration a test writes and the
+// variables a test sets, as the Terraform CLI tests do (devenv.Environ).
+var realPointSettings = map[string]string{}
+
+func init() {
+	for _, name := range []string{point.EnvAPIKey, point.EnvEndpoint, point.EnvEnvironment} {
+		realPointSettings[name] = os.Getenv(name)
+		os.Unsetenv(name)
+	}
+}
+
+// realPointBaseURL returns the base URL of the Point API that the real mode
+// runs against, from POINT_ENDPOINT or else POINT_ENVIRONMENT.
+func realPointBaseURL() (string, error) {
+	if endpoint := realPointSettings[point.EnvEndpoint]; endpoint != "" {
+		if problem := validators.EndpointProblem(endpoint); problem != "" {
+			return "", fmt.Errorf("%s %s", point.EnvEndpoint, problem)
+		}
+		return strings.TrimRight(endpoint, "/"), nil
+	}
+	switch environment := realPointSettings[point.EnvEnvironment]; environment {
+	case "staging", "production":
+		return point.EnvironmentURL(environment), nil
+	case "":
+		return "", fmt.Errorf("%s=1 needs %s (a Point-compatible base URL) or %s (staging or production)", EnvRealPoint, point.EnvEndpoint, point.EnvEnvironment)
+	default:
+		return "", fmt.Errorf("%s is %q; it must be staging or production", point.EnvEnvironment, environment)
+	}
+}
+
+// Env is one test's Point API (a fresh sandbox, or real Point) and the
+// provider factories that talk to it.
+type Env struct {
+	t        *testing.T
+	Sandbox  *sandbox.Server // nil against real Point
+	Endpoint string          // base URL of the sandbox, or of real Point
+	APIKey   string
+	Clock    *sandbox.ManualClock
+	Client   *point.Client // for assertions on what Point holds
+	prefix   string
+}
+
+// NewEnv starts a sandbox for the test, in the dialect that
+// POINT_SANDBOX_DIALECT names, unless the tests run against real Point.
+func NewEnv(t *testing.T, opts sandbox.Options) *Env {
+	t.Helper()
+	return NewEnvInDialect(t, opts, os.Getenv(sandbox.EnvDialect))
+}
+
+// NewEnvInDialect is NewEnv with a sandbox in the dialect called
+// dialectName ("" is the default one).
+func NewEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *Env {
+	t.Helper()
+	env := &Env{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
+	baseURL := ""
+	if RealPoint() {
+		env.APIKey = realPointSettings[point.EnvAPIKey]
+		if env.APIKey == "" {
+			t.Fatalf("%s=1 needs %s", EnvRealPoint, point.EnvAPIKey)
+		}
+		var err error
+		if baseURL, err = realPointBaseURL(); err != nil {
+			t.Fatal(err)
+		}
+		env.Endpoint = baseURL
+		env.prefix = "tfacc-" + RandomHex(4) + "-"
+	} else {
+		dialect, err := sandbox.DialectNamed(dialectName)
+		if err != nil {
+			t.Fatalf("%v (%s names the dialect of the tests' sandboxes)", err, sandbox.EnvDialect)
+		}
+		opts.Dialect = dialect
+		env.Sandbox = sandbox.New(opts)
+		url, closeFn := env.Sandbox.Start()
+		t.Cleanup(closeFn)
+		env.Endpoint = url
+		env.APIKey = env.Sandbox.APIKey()
+		baseURL = url
+	}
+	env.Client = point.New(point.Config{BaseURL: baseURL, APIKey: env.APIKey})
+	return env
+}
+
+// RequireSandbox skips a test that needs the sandbox's fault injection or
+// inspection when the suite runs against real Point.
+func (e *Env) RequireSandbox() {
+	e.t.Helper()
+	if e.Sandbox == nil {
+		e.t.Skip("needs the sandbox; skipped against real Point")
+	}
+}
+
+// UserID returns a user id unique to this run against real Point, and name
+// itself against a fresh sandbox.
+func (e *Env) UserID(name string) string { return e.prefix + name }
+
+// ProviderBlock configures the provider for this environment.
+func (e *Env) ProviderBlock() string {
+	return ProviderBlockFor(e, e.Endpoint, 3)
+}
+
+// NewProvider serves the provider under test for an environment: its
+// clock is env.Clock. The provider's tests set it, since this package
+// cannot import the provider.
+var NewProvider func(env *Env) func() (tfprotov6.ProviderServer, error)
+
+// Factories serves the provider in-process (NewProvider), together with
+// the echo provider.
+func (e *Env) Factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"point": NewProvider(e),
+		"echo":  echoprovider.NewProviderServer(),
+	}
+}
+
+// HasUser reports whether Point holds the user.
+func (e *Env) HasUser(id string) bool {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		return e.Sandbox.HasUser(id)
+	}
+	_, err := e.Client.GetUser(context.Background(), id)
+	if err != nil && !point.IsNotFound(err) {
+		e.t.Fatalf("reading user %q: %v", id, err)
+	}
+	return err == nil
+}
+
+// CurrentRefreshToken returns the user's current refresh token, or "".
+func (e *Env) CurrentRefreshToken(id string) string {
+	e.t.Helper()
+	if e.Sandbox != nil {
+		token, _ := e.Sandbox.CurrentRefreshToken(id)
+		return token
+	}
+	user, err := e.Client.GetUser(context.Background(), id)
+	if point.IsNotFound(err) {
+		return ""
+	}
+	if err != nil {
+		e.t.Fatalf("reading user %q: %v", id, err)
+	}
+	return user.CurrentRefreshToken()
+}
+
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

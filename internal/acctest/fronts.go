@@ -1,0 +1,396 @@
+package acctest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
+)
+
+// Fronts: handlers before Point that inject faults or record what passes.
+
+// StartFront serves handle before Point and returns its base URL.
+func StartFront(t *testing.T, env *Env, handle func(w http.ResponseWriter, r *http.Request, next http.Handler)) string {
+	t.Helper()
+	next := env.Upstream()
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, next) }))
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+// StartRevocationCounter serves a front before Point that counts the
+// refresh token revocations that present a token, and returns its base URL
+// and the count. Against a 404 the client may ask the same route again
+// without a credential, to tell whether the answer is Point's own; those
+// requests are not revocations and are not counted.
+func StartRevocationCounter(t *testing.T, env *Env) (string, *atomic.Int32) {
+	t.Helper()
+	var revocations atomic.Int32
+	url := StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
+			revocations.Add(1)
+		}
+		next.ServeHTTP(w, r)
+	})
+	return url, &revocations
+}
+
+// RouteFront passes requests to Point, except those on one route while it
+// is on, which answer handles; answer may pass them on with next.
+type RouteFront struct {
+	next   http.Handler
+	route  string
+	answer func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	// On turns answer on for the route.
+	On atomic.Bool
+	// Requests counts every request the front saw, on any route.
+	Requests atomic.Int64
+
+	mu   sync.Mutex
+	hits []time.Time
+}
+
+// NewRouteFront returns a front, off, that answers route with answer while
+// it is on.
+func NewRouteFront(next http.Handler, route string, answer func(w http.ResponseWriter, r *http.Request, next http.Handler)) *RouteFront {
+	return &RouteFront{next: next, route: route, answer: answer}
+}
+
+// Hits returns when answer handled a request.
+func (f *RouteFront) Hits() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.hits)
+}
+
+func (f *RouteFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Requests.Add(1)
+	if f.On.Load() && f.answer != nil && sandbox.RouteOf(r) == f.route {
+		f.mu.Lock()
+		f.hits = append(f.hits, time.Now())
+		f.mu.Unlock()
+		f.answer(w, r, f.next)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// AnswerRaw is an answer for a front: status and body, of contentType
+// unless that is "".
+func AnswerRaw(status int, contentType, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		if contentType != "" {
+			w.Header().Set("Content-Type", contentType)
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// AnswerJSON is an answer for a front: status and a JSON body.
+func AnswerJSON(status int, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
+	return AnswerRaw(status, "application/json", body)
+}
+
+// CountingFront stands before Point for the bulk tests, in both modes. It
+// counts answers by route, user and status; it can answer a share of
+// requests with 503 before they reach Point, as the sandbox's FailureRate
+// does; and it can make users vanish: reads get Point's own answer for a
+// user it never had, in whatever words Point uses, and a registration is
+// answered as a new user's, as if they had been deleted and registered
+// again.
+type CountingFront struct {
+	next http.Handler
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	failRate float64
+	vanished map[string]bool
+	answers  map[CountedAnswer]int
+	Injected atomic.Int64
+}
+
+type CountedAnswer struct {
+	route, userID string
+	Status        int
+}
+
+func NewCountingFront(t *testing.T, env *Env) (*CountingFront, string) {
+	t.Helper()
+	f := &CountingFront{next: env.Upstream(), rng: rand.New(rand.NewPCG(1, 2)), vanished: map[string]bool{}, answers: map[CountedAnswer]int{}}
+	server := httptest.NewServer(f)
+	t.Cleanup(server.Close)
+	return f, server.URL
+}
+
+func (f *CountingFront) SetFailRate(rate float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failRate = rate
+}
+
+func (f *CountingFront) Vanish(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		f.vanished[id] = true
+	}
+}
+
+func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := sandbox.RouteOf(r)
+	userID := ""
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/organizations/users/"); ok {
+		userID, _, _ = strings.Cut(rest, "/")
+	}
+	f.mu.Lock()
+	fail := f.failRate > 0 && f.rng.Float64() < f.failRate
+	vanished := f.vanished[userID]
+	if vanished && route == sandbox.RouteCreateUser {
+		delete(f.vanished, userID)
+	}
+	f.mu.Unlock()
+
+	rec := httptest.NewRecorder()
+	switch {
+	case fail:
+		f.Injected.Add(1)
+		rec.Header().Set("Content-Type", "application/json")
+		rec.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = rec.WriteString(`{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)
+	case vanished && route == sandbox.RouteGetUser:
+		// The same read for an id that no test registers.
+		ghost := r.Clone(r.Context())
+		ghost.URL.Path = "/organizations/users/" + userID + "-vanished"
+		ghost.URL.RawPath = ""
+		f.next.ServeHTTP(rec, ghost)
+	case vanished && route == sandbox.RouteCreateUser:
+		body, _ := json.Marshal(map[string]any{"user": map[string]any{"id": userID, "refreshToken": nil}})
+		rec.Header().Set("Content-Type", "application/json")
+		rec.WriteHeader(http.StatusOK)
+		_, _ = rec.Write(body)
+	default:
+		f.next.ServeHTTP(rec, r)
+	}
+	f.mu.Lock()
+	f.answers[CountedAnswer{route, userID, rec.Code}]++
+	f.mu.Unlock()
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// Count returns how many answers matched: route, user (any when "") and a
+// Status class (200 for any 2xx, or an exact status).
+func (f *CountingFront) Count(route, userID string, status int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for a, c := range f.answers {
+		if a.route != route || (userID != "" && a.userID != userID) {
+			continue
+		}
+		if a.Status == status || (status == http.StatusOK && a.Status >= 200 && a.Status < 300) {
+			n += c
+		}
+	}
+	return n
+}
+
+// Reset forgets the answers counted so far.
+func (f *CountingFront) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.answers)
+}
+
+// Expect checks that route was answered with success exactly want times
+// for each user in ids, and never for any other user.
+func (f *CountingFront) Expect(route string, ids []string, want int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	got := map[string]int{}
+	for a, c := range f.answers {
+		if a.route == route && a.Status >= 200 && a.Status < 300 {
+			got[a.userID] += c
+		}
+	}
+	for id, n := range got {
+		if !slices.Contains(ids, id) && n > 0 {
+			return fmt.Errorf("%s succeeded %d times for %q, which it should not have touched", route, n, id)
+		}
+	}
+	for _, id := range ids {
+		if got[id] != want {
+			return fmt.Errorf("%s succeeded %d times for %q, want %d", route, got[id], id, want)
+		}
+	}
+	return nil
+}
+
+// RecordingFront stands before Point. It records every credential the API
+// hands out, so that a leak scan looks for tokens Point no longer holds too
+// (such as the one issued with a new user), and it can answer one route
+// with a 500 whose body echoes the request's credential.
+type RecordingFront struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	refresh map[string]bool
+	access  map[string]bool
+	failOn  string // a sandbox route, or ""
+	failed  int
+}
+
+func NewRecordingFront(next http.Handler) *RecordingFront {
+	return &RecordingFront{next: next, refresh: map[string]bool{}, access: map[string]bool{}}
+}
+
+// Failed counts the requests the front failed on the route FailRoute set.
+func (f *RecordingFront) Failed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
+}
+
+func (f *RecordingFront) FailRoute(route string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failOn = route
+}
+
+func (f *RecordingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := sandbox.RouteOf(r)
+	f.mu.Lock()
+	fail := route != "" && route == f.failOn
+	if fail {
+		f.failed++
+	}
+	f.mu.Unlock()
+	if fail {
+		EchoCredential(w, r)
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	var body struct {
+		User *struct {
+			RefreshToken *struct{ Token string } `json:"refreshToken"`
+		} `json:"user"`
+		RefreshToken *struct{ Token string } `json:"refreshToken"`
+		AccessToken  *struct{ Token string } `json:"accessToken"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
+		f.mu.Lock()
+		if body.User != nil && body.User.RefreshToken != nil {
+			f.refresh[body.User.RefreshToken.Token] = true
+		}
+		if body.RefreshToken != nil {
+			f.refresh[body.RefreshToken.Token] = true
+		}
+		if body.AccessToken != nil {
+			f.access[strings.TrimPrefix(body.AccessToken.Token, "Bearer ")] = true
+		}
+		f.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+func (f *RecordingFront) Tokens() (refresh, access []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for tok := range f.refresh {
+		refresh = append(refresh, tok)
+	}
+	for tok := range f.access {
+		access = append(access, tok)
+	}
+	return refresh, access
+}
+
+// EchoCredential answers 500 as a careless proxy might: the request line,
+// the Authorization header and the bare credential in the body, as a JSON
+// message to reads and as HTML otherwise, so that both the message and the
+// excerpt paths of the client are exercised.
+func EchoCredential(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	credential := strings.TrimPrefix(auth, "Bearer ")
+	text := fmt.Sprintf("upstream refused %s %s with Authorization: %s (credential=%s)", r.Method, r.URL.Path, auth, credential)
+	if r.Method == http.MethodGet {
+		b, _ := json.Marshal(map[string]string{"error": "internal " + credential, "message": text})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(b)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = fmt.Fprintf(w, "<html><body><h1>500 Internal Server Error</h1><p>%s</p></body></html>", text)
+}
+
+// DelayingFront delays every answer after the sandbox has acted on the
+// request, like a slow network on the way back, so that an interrupt can
+// lose the answer to a request that took effect.
+type DelayingFront struct {
+	next http.Handler
+	// Delay holds back every answer by this many nanoseconds.
+	Delay atomic.Int64
+
+	mu   sync.Mutex
+	lost map[string]int // route -> answers the client gave up on
+}
+
+// NewDelayingFront returns a front that delays nothing yet.
+func NewDelayingFront(next http.Handler) *DelayingFront {
+	return &DelayingFront{next: next, lost: map[string]int{}}
+}
+
+// TakeLost returns, by route, the successful answers whose client gave up
+// waiting for them since the last call.
+func (f *DelayingFront) TakeLost() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lost := f.lost
+	f.lost = map[string]int{}
+	return lost
+}
+
+func (f *DelayingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	// The sandbox gives up on a request whose client has gone while it
+	// waits out its latency, before acting on it.
+	acted := r.Context().Err() == nil
+	if d := time.Duration(f.Delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			if acted && rec.Code < 300 {
+				f.mu.Lock()
+				f.lost[sandbox.RouteOf(r)]++
+				f.mu.Unlock()
+			}
+			return
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}

@@ -1,0 +1,207 @@
+package acctest
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Leak scans: secrets in what Terraform writes.
+
+// TokenWatch runs CLI commands, keeping their output, and samples around
+// each the current refresh token of every user: a leak scan then seeks
+// every token that was ever current, not only those left at the end.
+type TokenWatch struct {
+	env *Env
+	cli interface {
+		MustRun(want int, args ...string) string
+	}
+	users       []string
+	EverCurrent map[string]bool
+	Output      bytes.Buffer
+}
+
+// NewTokenWatch watches users; known are tokens current before it starts.
+func NewTokenWatch(env *Env, cli interface {
+	MustRun(want int, args ...string) string
+}, users []string, known ...string) *TokenWatch {
+	w := &TokenWatch{env: env, cli: cli, users: users, EverCurrent: map[string]bool{}}
+	for _, tok := range known {
+		w.EverCurrent[tok] = true
+	}
+	return w
+}
+
+func (w *TokenWatch) Sample() {
+	for _, id := range w.users {
+		if tok := w.env.CurrentRefreshToken(id); tok != "" {
+			w.EverCurrent[tok] = true
+		}
+	}
+}
+
+// Run runs the CLI with args and -no-color, expecting exit code want.
+func (w *TokenWatch) Run(want int, args ...string) string {
+	w.Sample()
+	out := w.cli.MustRun(want, append(args, "-no-color")...)
+	w.Output.WriteString(out)
+	w.Sample()
+	return out
+}
+
+// StateAttributeSensitive returns the check that CheckSensitiveOnly applies
+// to a state file: a token may stand only in attribute of a resourceType
+// instance (as one of its values when mapElement) whose
+// sensitive_attributes mark that attribute as a whole.
+func StateAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
+	depth := 6
+	if mapElement {
+		depth = 7
+	}
+	return func(root any, path []any) bool {
+		if len(path) != depth || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" || path[5] != attribute {
+			return false
+		}
+		if owner, _ := JSONAt(root, path[:2]).(map[string]any); owner["type"] != resourceType {
+			return false
+		}
+		marked, _ := JSONAt(root, append(slices.Clone(path[:4]), "sensitive_attributes")).([]any)
+		for _, p := range marked {
+			steps, _ := p.([]any)
+			if len(steps) == 1 || (mapElement && len(steps) > 1) {
+				if step, ok := steps[0].(map[string]any); ok && step["type"] == "get_attr" && step["value"] == attribute {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// JwtShape matches an access token, a JWT.
+var JwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+// RefreshTokenShape matches a refresh token.
+var RefreshTokenShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
+
+// FindSecret reports, and counts, secret in text: whole, or its last 16
+// characters, which would betray one that was cut short.
+func FindSecret(t *testing.T, where string, text []byte, name, secret string) int {
+	t.Helper()
+	tail := secret
+	if len(secret) > 16 {
+		tail = secret[len(secret)-16:]
+	}
+	switch {
+	case bytes.Contains(text, []byte(secret)):
+		t.Errorf("the %s holds %s", where, name)
+		return 1
+	case bytes.Contains(text, []byte(tail)):
+		t.Errorf("the %s holds the end of %s", where, name)
+		return 1
+	}
+	return 0
+}
+
+// ZipEntries returns the entries of a saved plan, a zip archive.
+func ZipEntries(t *testing.T, file string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatalf("opening the saved plan: %v", err)
+	}
+	defer zr.Close()
+	entries := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[f.Name] = b
+	}
+	return entries
+}
+
+// CheckSensitiveOnly fails for every string in the JSON text that is one
+// of tokens at a place sensitive does not accept, and counts those (bad)
+// and the others (ok).
+func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, sensitive func(root any, path []any) bool) (bad, ok int) {
+	t.Helper()
+	var root any
+	if err := json.Unmarshal(text, &root); err != nil {
+		t.Errorf("the %s is not JSON: %v", where, err)
+		return 0, 0
+	}
+	var walk func(v any, path []any)
+	walk = func(v any, path []any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				walk(e, append(slices.Clone(path), k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(slices.Clone(path), i))
+			}
+		case string:
+			switch {
+			case !tokens[v]:
+			case sensitive(root, path):
+				ok++
+			default:
+				bad++
+				t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, jsonPathString(path))
+			}
+		}
+	}
+	walk(root, nil)
+	return bad, ok
+}
+
+// jsonPathString writes a path into a JSON value, such as .a[0].b.
+func jsonPathString(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(p) + "]")
+		default:
+			b.WriteString("." + fmt.Sprint(p))
+		}
+	}
+	return b.String()
+}
+
+// JSONAt returns the value at path in a JSON value, or nil.
+func JSONAt(root any, path []any) any {
+	v := root
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[p]
+		case int:
+			s, ok := v.([]any)
+			if !ok || p >= len(s) {
+				return nil
+			}
+			v = s[p]
+		}
+	}
+	return v
+}

@@ -1,0 +1,129 @@
+package acctest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+)
+
+// State checks, on the state terraform-plugin-testing reads.
+
+// StateRefreshToken returns the token of RefreshTokenAddr in state.
+func StateRefreshToken(s *terraform.State) (string, error) {
+	rs, ok := s.RootModule().Resources[RefreshTokenAddr]
+	if !ok {
+		return "", fmt.Errorf("%s not in state", RefreshTokenAddr)
+	}
+	token := rs.Primary.Attributes["token"]
+	if token == "" {
+		return "", fmt.Errorf("%s has no token in state", RefreshTokenAddr)
+	}
+	return token, nil
+}
+
+// CaptureStateToken records the token in state, for later steps.
+func CaptureStateToken(into *string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		token, err := StateRefreshToken(s)
+		*into = token
+		return err
+	}
+}
+
+// CheckStateTokenCurrent asserts that the token in state is the user's
+// current token in Point and that Point accepts it.
+func CheckStateTokenCurrent(env *Env, userID string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		token, err := StateRefreshToken(s)
+		if err != nil {
+			return err
+		}
+		if current := env.CurrentRefreshToken(userID); current != token {
+			return fmt.Errorf("the current refresh token of %q in Point is not the one in state (current set: %t)", userID, current != "")
+		}
+		return env.CheckRefreshTokenAccepted(userID, token)
+	}
+}
+
+// StateMap reads a map attribute of a resource from state.
+func StateMap(s *terraform.State, addr, attr string) (map[string]string, error) {
+	rs, ok := s.RootModule().Resources[addr]
+	if !ok {
+		return nil, fmt.Errorf("%s not in state", addr)
+	}
+	out := map[string]string{}
+	for k, v := range rs.Primary.Attributes {
+		if key, ok := strings.CutPrefix(k, attr+"."); ok && key != "%" {
+			out[key] = v
+		}
+	}
+	return out, nil
+}
+
+// CheckStateTokens checks that state holds a token for exactly ids, each
+// the user's current refresh token in Point; into, when not nil, receives
+// them.
+func CheckStateTokens(env *Env, ids []string, into *map[string]string) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		tokens, err := StateMap(s, RefreshTokensAddr, "tokens")
+		if err != nil {
+			return err
+		}
+		if got, want := slices.Sorted(maps.Keys(tokens)), slices.Sorted(slices.Values(ids)); !slices.Equal(got, want) {
+			return fmt.Errorf("state holds tokens of %d users %v, want %d %v", len(got), got, len(want), want)
+		}
+		for id, token := range tokens {
+			if token == "" || token != env.CurrentRefreshToken(id) {
+				return fmt.Errorf("the token of %q in state is not its current refresh token in Point", id)
+			}
+		}
+		if into != nil {
+			*into = tokens
+		}
+		return nil
+	}
+}
+
+// SameStateTokens checks that the tokens of ids in state are those in
+// want: none was issued again.
+func SameStateTokens(ids []string, want *map[string]string) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		tokens, err := StateMap(s, RefreshTokensAddr, "tokens")
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if tokens[id] == "" || tokens[id] != (*want)[id] {
+				return fmt.Errorf("the token of %q changed", id)
+			}
+		}
+		return nil
+	}
+}
+
+// SeenTokens collects every refresh token of a test's users that was
+// current at some check, so that state can be searched for all of them.
+type SeenTokens map[string]bool
+
+// NoSeenTokenInState fails when any attribute of any resource in state
+// holds one of the tokens.
+func NoSeenTokenInState(s *terraform.State, seen SeenTokens, extra ...string) error {
+	tokens := append([]string(nil), extra...)
+	for tok := range seen {
+		tokens = append(tokens, tok)
+	}
+	for addr, rs := range s.RootModule().Resources {
+		for name, v := range rs.Primary.Attributes {
+			for _, tok := range tokens {
+				if tok != "" && strings.Contains(v, tok) {
+					return fmt.Errorf("%s.%s holds a refresh token", addr, name)
+				}
+			}
+		}
+	}
+	return nil
+}
