@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -25,14 +26,13 @@ type benchEnv struct {
 	ctx       context.Context
 	server    tfprotov6.ProviderServer
 	sandbox   *sandbox.Server
-	userType  tftypes.Object
-	tokenType tftypes.Object
+	userType  tftypes.Type
+	tokenType tftypes.Type
 }
 
 // newBenchEnv starts a sandbox and a provider server configured for it.
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	ctx := context.Background()
 	s := sandbox.New(sandbox.Options{Now: func() time.Time { return benchNow }})
 	url, closeFn := s.Start()
 	b.Cleanup(closeFn)
@@ -41,92 +41,16 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchNoDiagnostics(b, "GetProviderSchema", schemas.Diagnostics)
-
-	providerType := benchObjectType(b, schemas.Provider.ValueType())
-	config := benchDynamic(b, providerType, map[string]tftypes.Value{
+	schemas := acctest.ConfigureServer(b, server, map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, url),
 		"api_key":  tftypes.NewValue(tftypes.String, s.APIKey()),
 	})
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.0", Config: config})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchNoDiagnostics(b, "ConfigureProvider", configured.Diagnostics)
-
 	return &benchEnv{
-		ctx:       ctx,
+		ctx:       context.Background(),
 		server:    server,
 		sandbox:   s,
-		userType:  benchObjectType(b, schemas.ResourceSchemas["point_user"].ValueType()),
-		tokenType: benchObjectType(b, schemas.ResourceSchemas["point_refresh_token"].ValueType()),
-	}
-}
-
-func benchObjectType(b *testing.B, typ tftypes.Type) tftypes.Object {
-	b.Helper()
-	obj, ok := typ.(tftypes.Object)
-	if !ok {
-		b.Fatalf("%s is not an object type", typ)
-	}
-	return obj
-}
-
-// benchDynamic encodes an object with the given attributes and null for
-// every other one; a nil map encodes a null object.
-func benchDynamic(b *testing.B, typ tftypes.Object, given map[string]tftypes.Value) *tfprotov6.DynamicValue {
-	b.Helper()
-	var value tftypes.Value
-	if given == nil {
-		value = tftypes.NewValue(typ, nil)
-	} else {
-		attrs := make(map[string]tftypes.Value, len(typ.AttributeTypes))
-		for name, attrType := range typ.AttributeTypes {
-			attrs[name] = tftypes.NewValue(attrType, nil)
-		}
-		for name, v := range given {
-			if _, ok := typ.AttributeTypes[name]; !ok {
-				b.Fatalf("schema has no attribute %q", name)
-			}
-			attrs[name] = v
-		}
-		value = tftypes.NewValue(typ, attrs)
-	}
-	dv, err := tfprotov6.NewDynamicValue(typ, value)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &dv
-}
-
-// benchDecode returns the attributes of an encoded object, nil when it is null.
-func benchDecode(b *testing.B, typ tftypes.Object, dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
-	b.Helper()
-	if dv == nil {
-		b.Fatal("no value in the response")
-	}
-	value, err := dv.Unmarshal(typ)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if value.IsNull() {
-		return nil
-	}
-	attrs := map[string]tftypes.Value{}
-	if err := value.As(&attrs); err != nil {
-		b.Fatal(err)
-	}
-	return attrs
-}
-
-func benchNoDiagnostics(b *testing.B, rpc string, diags []*tfprotov6.Diagnostic) {
-	b.Helper()
-	for _, d := range diags {
-		b.Fatalf("%s: %s: %s", rpc, d.Summary, d.Detail)
+		userType:  schemas.ResourceSchemas["point_user"].ValueType(),
+		tokenType: schemas.ResourceSchemas["point_refresh_token"].ValueType(),
 	}
 }
 
@@ -141,13 +65,16 @@ func (e *benchEnv) benchRequestsPerOp(b *testing.B, before int) {
 // 90-day rotation period, not yet due.
 func (e *benchEnv) benchTokenState(b *testing.B, userID, token string) *tfprotov6.DynamicValue {
 	b.Helper()
-	return benchDynamic(b, e.tokenType, map[string]tftypes.Value{
-		"id":           benchString(userID),
-		"user_id":      benchString(userID),
-		"token":        benchString(token),
-		"issued_at":    benchString(benchNow.Format(time.RFC3339)),
-		"rotate_after": benchString("2160h"),
-		"rotate_at":    benchString(benchNow.Add(2160 * time.Hour).Format(time.RFC3339)),
+	return acctest.DynamicValue(b, e.tokenType, map[string]tftypes.Value{
+		"id":            benchString(userID),
+		"user_id":       benchString(userID),
+		"token":         benchString(token),
+		"issued_at":     benchString(benchNow.Format(time.RFC3339)),
+		"rotate_after":  benchString("2160h"),
+		"rotate_at":     benchString(benchNow.Add(2160 * time.Hour).Format(time.RFC3339)),
+		"store_token":   tftypes.NewValue(tftypes.Bool, true),
+		"token_version": tftypes.NewValue(tftypes.Number, 1),
+		"token_sha256":  benchString(tokenSHA256(token)),
 	})
 }
 
@@ -163,7 +90,7 @@ func BenchmarkProviderSchema(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(resp.Diagnostics) > 0 || len(resp.ResourceSchemas) != 2 {
+		if len(resp.Diagnostics) > 0 || len(resp.ResourceSchemas) == 0 {
 			b.Fatalf("unexpected schema response: %d diagnostics, %d resource schemas", len(resp.Diagnostics), len(resp.ResourceSchemas))
 		}
 	}
@@ -173,10 +100,10 @@ func BenchmarkProviderSchema(b *testing.B) {
 // attributes null as Terraform proposes them.
 func BenchmarkUserPlan(b *testing.B) {
 	e := newBenchEnv(b)
-	config := benchDynamic(b, e.userType, map[string]tftypes.Value{"user_id": benchString("bench")})
+	config := acctest.DynamicValue(b, e.userType, map[string]tftypes.Value{"user_id": benchString("bench")})
 	req := &tfprotov6.PlanResourceChangeRequest{
 		TypeName:         "point_user",
-		PriorState:       benchDynamic(b, e.userType, nil),
+		PriorState:       acctest.DynamicValue(b, e.userType, nil),
 		ProposedNewState: config,
 		Config:           config,
 	}
@@ -185,8 +112,8 @@ func BenchmarkUserPlan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchNoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
-	planned := benchDecode(b, e.userType, resp.PlannedState)
+	acctest.NoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
+	planned := acctest.DecodeObject(b, e.userType, resp.PlannedState)
 	if planned["id"].IsKnown() || !planned["deletion_policy"].Equal(benchString(deletionAbandon)) {
 		b.Fatalf("unexpected plan: %v", planned)
 	}
@@ -198,7 +125,7 @@ func BenchmarkUserPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchNoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
+		acctest.NoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
 	}
 	e.benchRequestsPerOp(b, before)
 }
@@ -208,19 +135,19 @@ func BenchmarkUserPlan(b *testing.B) {
 // work, which is why this benchmark loops on b.N.
 func BenchmarkUserApply(b *testing.B) {
 	e := newBenchEnv(b)
-	prior := benchDynamic(b, e.userType, nil)
+	prior := acctest.DynamicValue(b, e.userType, nil)
 	reqs := make([]*tfprotov6.ApplyResourceChangeRequest, b.N)
 	for i := range reqs {
 		userID := fmt.Sprintf("bench-%d", i)
 		reqs[i] = &tfprotov6.ApplyResourceChangeRequest{
 			TypeName:   "point_user",
 			PriorState: prior,
-			PlannedState: benchDynamic(b, e.userType, map[string]tftypes.Value{
+			PlannedState: acctest.DynamicValue(b, e.userType, map[string]tftypes.Value{
 				"id":              tftypes.NewValue(tftypes.String, tftypes.UnknownValue),
 				"user_id":         benchString(userID),
 				"deletion_policy": benchString(deletionAbandon),
 			}),
-			Config: benchDynamic(b, e.userType, map[string]tftypes.Value{"user_id": benchString(userID)}),
+			Config: acctest.DynamicValue(b, e.userType, map[string]tftypes.Value{"user_id": benchString(userID)}),
 		}
 	}
 	before := e.sandbox.Requests()
@@ -232,7 +159,7 @@ func BenchmarkUserApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchNoDiagnostics(b, "ApplyResourceChange", resp.Diagnostics)
+		acctest.NoDiagnostics(b, "ApplyResourceChange", resp.Diagnostics)
 	}
 	b.StopTimer()
 
@@ -253,7 +180,7 @@ func BenchmarkUserApply(b *testing.B) {
 func BenchmarkUserRead(b *testing.B) {
 	e := newBenchEnv(b)
 	e.sandbox.AddUser("bench")
-	state := benchDynamic(b, e.userType, map[string]tftypes.Value{
+	state := acctest.DynamicValue(b, e.userType, map[string]tftypes.Value{
 		"id":              benchString("bench"),
 		"user_id":         benchString("bench"),
 		"deletion_policy": benchString(deletionAbandon),
@@ -264,8 +191,8 @@ func BenchmarkUserRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchNoDiagnostics(b, "ReadResource", resp.Diagnostics)
-	if got := benchDecode(b, e.userType, resp.NewState); got == nil || !got["user_id"].Equal(benchString("bench")) {
+	acctest.NoDiagnostics(b, "ReadResource", resp.Diagnostics)
+	if got := acctest.DecodeObject(b, e.userType, resp.NewState); got == nil || !got["user_id"].Equal(benchString("bench")) {
 		b.Fatalf("unexpected state after read: %v", got)
 	}
 	before := e.sandbox.Requests()
@@ -276,7 +203,7 @@ func BenchmarkUserRead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchNoDiagnostics(b, "ReadResource", resp.Diagnostics)
+		acctest.NoDiagnostics(b, "ReadResource", resp.Diagnostics)
 	}
 	e.benchRequestsPerOp(b, before)
 }
@@ -292,7 +219,7 @@ func BenchmarkRefreshTokenPlanNoChange(b *testing.B) {
 		TypeName:         "point_refresh_token",
 		PriorState:       prior,
 		ProposedNewState: prior,
-		Config: benchDynamic(b, e.tokenType, map[string]tftypes.Value{
+		Config: acctest.DynamicValue(b, e.tokenType, map[string]tftypes.Value{
 			"user_id":      benchString("bench"),
 			"rotate_after": benchString("2160h"),
 		}),
@@ -302,9 +229,9 @@ func BenchmarkRefreshTokenPlanNoChange(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchNoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
-	planned := benchDecode(b, e.tokenType, resp.PlannedState)
-	for name, want := range benchDecode(b, e.tokenType, prior) {
+	acctest.NoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
+	planned := acctest.DecodeObject(b, e.tokenType, resp.PlannedState)
+	for name, want := range acctest.DecodeObject(b, e.tokenType, prior) {
 		if !planned[name].Equal(want) {
 			b.Fatalf("the plan changes %s: %v, want %v", name, planned[name], want)
 		}
@@ -320,7 +247,7 @@ func BenchmarkRefreshTokenPlanNoChange(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchNoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
+		acctest.NoDiagnostics(b, "PlanResourceChange", resp.Diagnostics)
 	}
 	e.benchRequestsPerOp(b, before)
 }
@@ -335,9 +262,9 @@ func BenchmarkRefreshTokenRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchNoDiagnostics(b, "ReadResource", resp.Diagnostics)
-	got := benchDecode(b, e.tokenType, resp.NewState)
-	for name, want := range benchDecode(b, e.tokenType, state) {
+	acctest.NoDiagnostics(b, "ReadResource", resp.Diagnostics)
+	got := acctest.DecodeObject(b, e.tokenType, resp.NewState)
+	for name, want := range acctest.DecodeObject(b, e.tokenType, state) {
 		if !got[name].Equal(want) {
 			b.Fatalf("read changed %s: %v, want %v", name, got[name], want)
 		}
@@ -350,7 +277,7 @@ func BenchmarkRefreshTokenRead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchNoDiagnostics(b, "ReadResource", resp.Diagnostics)
+		acctest.NoDiagnostics(b, "ReadResource", resp.Diagnostics)
 	}
 	e.benchRequestsPerOp(b, before)
 }

@@ -1,0 +1,125 @@
+package acctest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+)
+
+// Calls to a provider server over the protocol, as Terraform makes them,
+// for what a test or benchmark reaches more directly than through a CLI.
+
+// ConfiguredServer returns the provider under test, configured for this
+// environment, with its schemas.
+func (e *Env) ConfiguredServer(tb testing.TB) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+	tb.Helper()
+	server, err := NewProvider(e)()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schemas := ConfigureServer(tb, server, map[string]tftypes.Value{
+		"endpoint": tftypes.NewValue(tftypes.String, e.Endpoint),
+		"api_key":  tftypes.NewValue(tftypes.String, e.APIKey),
+	})
+	return server, schemas
+}
+
+// ConfigureServer reads the schemas of server and configures it with the
+// provider block's attributes in settings (null for the others), as
+// Terraform does before any other call. It returns the schemas.
+func ConfigureServer(tb testing.TB, server tfprotov6.ProviderServer, settings map[string]tftypes.Value) *tfprotov6.GetProviderSchemaResponse {
+	tb.Helper()
+	ctx := context.Background()
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	NoDiagnostics(tb, "GetProviderSchema", schemas.Diagnostics)
+	config := DynamicValue(tb, schemas.Provider.ValueType(), settings)
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.0", Config: config})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	NoDiagnostics(tb, "ConfigureProvider", configured.Diagnostics)
+	return schemas
+}
+
+// NoDiagnostics fails unless a call answered without diagnostics.
+func NoDiagnostics(tb testing.TB, rpc string, diags []*tfprotov6.Diagnostic) {
+	tb.Helper()
+	for _, d := range diags {
+		tb.Fatalf("%s: %s: %s", rpc, d.Summary, d.Detail)
+	}
+}
+
+// ObjectWithNulls builds a value of an object type, with null for every
+// attribute not given.
+func ObjectWithNulls(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Value) tftypes.Value {
+	tb.Helper()
+	obj, ok := typ.(tftypes.Object)
+	if !ok {
+		tb.Fatalf("%s is not an object type", typ)
+	}
+	vals := make(map[string]tftypes.Value, len(obj.AttributeTypes))
+	for name, attrType := range obj.AttributeTypes {
+		vals[name] = tftypes.NewValue(attrType, nil)
+	}
+	for name, v := range given {
+		if _, ok := obj.AttributeTypes[name]; !ok {
+			tb.Fatalf("schema has no attribute %q", name)
+		}
+		vals[name] = v
+	}
+	return tftypes.NewValue(typ, vals)
+}
+
+// DynamicValue encodes an object of type typ with the given attributes
+// (ObjectWithNulls); a nil map encodes a null object.
+func DynamicValue(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Value) *tfprotov6.DynamicValue {
+	tb.Helper()
+	value := tftypes.NewValue(typ, nil)
+	if given != nil {
+		value = ObjectWithNulls(tb, typ, given)
+	}
+	dv, err := tfprotov6.NewDynamicValue(typ, value)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &dv
+}
+
+// DecodeObject returns the attributes of an encoded object, nil when it is
+// null.
+func DecodeObject(tb testing.TB, typ tftypes.Type, dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
+	tb.Helper()
+	if dv == nil {
+		tb.Fatal("no value in the response")
+	}
+	value, err := dv.Unmarshal(typ)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if value.IsNull() {
+		return nil
+	}
+	attrs := map[string]tftypes.Value{}
+	if err := value.As(&attrs); err != nil {
+		tb.Fatal(err)
+	}
+	return attrs
+}
+
+// StringOrNil returns a string value, or nil when it is null.
+func StringOrNil(tb testing.TB, v tftypes.Value) *string {
+	tb.Helper()
+	if v.IsNull() {
+		return nil
+	}
+	var s string
+	if err := v.As(&s); err != nil {
+		tb.Fatal(err)
+	}
+	return &s
+}
