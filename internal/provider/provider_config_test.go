@@ -28,49 +28,54 @@ resource "point_user" "test" {
 `, id)
 }
 
+// TestAccProvider_invalidConfig plans one configuration with a provider
+// block for each bad setting, so that one plan reports every diagnostic.
 func TestAccProvider_invalidConfig(t *testing.T) {
-	for _, tc := range []struct {
-		name, attribute, value string
-		want                   *regexp.Regexp
+	cases := []struct {
+		attribute, value, want string
 	}{
-		{"environment", "environment", `"dev"`,
-			acctest.DiagnosticMatching(`Attribute environment value must be one of: ["staging" "production"], got: "dev"`)},
-		{"endpoint not a URL", "endpoint", `"not a url"`,
-			acctest.DiagnosticMatching(`Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`)},
-		{"endpoint scheme", "endpoint", `"ftp://x"`,
-			acctest.DiagnosticMatching(`Attribute endpoint must use the https scheme, got "ftp".`)},
-		{"endpoint plain http", "endpoint", `"http://example.com"`,
-			acctest.DiagnosticMatching(`Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`)},
-		{"endpoint credentials", "endpoint", `"https://u:p@host"`,
-			acctest.DiagnosticMatching(`Attribute endpoint must not contain credentials; set api_key instead.`)},
-		{"request_timeout word", "request_timeout", `"soon"`,
-			acctest.DiagnosticMatching(`Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`)},
-		{"request_timeout negative", "request_timeout", `"-1s"`,
-			acctest.DiagnosticMatching(`Attribute request_timeout must be greater than zero, got "-1s".`)},
-		{"max_retries too many", "max_retries", `11`,
-			acctest.DiagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: 11`)},
-		{"max_retries negative", "max_retries", `-1`,
-			acctest.DiagnosticMatching(`Attribute max_retries value must be between 0 and 10, got: -1`)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := acctest.NewEnv(t, sandbox.Options{})
-			userID := env.UserID("alice")
-			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
-			settings[tc.attribute] = tc.value
+		{"environment", `"dev"`, `Attribute environment value must be one of: ["staging" "production"], got: "dev"`},
+		{"endpoint", `"not a url"`, `Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`},
+		{"endpoint", `"ftp://x"`, `Attribute endpoint must use the https scheme, got "ftp".`},
+		{"endpoint", `"http://example.com"`, `Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`},
+		{"endpoint", `"https://u:p@host"`, `Attribute endpoint must not contain credentials; set api_key instead.`},
+		{"request_timeout", `"soon"`, `Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`},
+		{"request_timeout", `"-1s"`, `Attribute request_timeout must be greater than zero, got "-1s".`},
+		{"max_retries", `11`, `Attribute max_retries value must be between 0 and 10, got: 11`},
+		{"max_retries", `-1`, `Attribute max_retries value must be between 0 and 10, got: -1`},
+	}
+	env := acctest.NewEnv(t, sandbox.Options{})
+	var config strings.Builder
+	var userIDs []string
+	for i, tc := range cases {
+		alias, userID := fmt.Sprintf("bad%d", i), env.UserID(fmt.Sprintf("alice-%d", i))
+		settings := map[string]string{"alias": fmt.Sprintf("%q", alias), "endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
+		settings[tc.attribute] = tc.value
+		config.WriteString(acctest.ProviderBlockWith(settings))
+		fmt.Fprintf(&config, "resource \"point_user\" %q {\n  provider = point.%s\n  user_id  = %q\n}\n", alias, alias, userID)
+		userIDs = append(userIDs, userID)
+	}
 
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps: []resource.TestStep{{
-					Config:      acctest.ProviderBlockWith(settings) + providerConfigTestUser(userID),
-					PlanOnly:    true,
-					ExpectError: tc.want,
-				}},
-			})
-			acctest.ExpectNoRequests(t, env, "invalid provider configuration")
-			if env.HasUser(userID) {
-				t.Errorf("invalid provider configuration registered %q", userID)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		ErrorCheck: func(err error) error {
+			if err == nil {
+				return fmt.Errorf("the plan with invalid provider settings succeeded")
 			}
-		})
+			for _, tc := range cases {
+				if !acctest.DiagnosticMatching(tc.want).MatchString(err.Error()) {
+					t.Errorf("no diagnostic for %s = %s, want %q", tc.attribute, tc.value, tc.want)
+				}
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{Config: config.String(), PlanOnly: true}},
+	})
+	acctest.ExpectNoRequests(t, env, "invalid provider configuration")
+	for _, userID := range userIDs {
+		if env.HasUser(userID) {
+			t.Errorf("invalid provider configuration registered %q", userID)
+		}
 	}
 }
 
