@@ -361,19 +361,6 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	return &InProcessCLI{CLI: cli, ProviderLog: logFile}
 }
 
-// CLI versions a test needs.
-
-// EphemeralVersionChecks skips a test on Terraform before 1.10, which has
-// no ephemeral resources.
-var EphemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
-
-// ActionsVersionChecks skips a terraform-plugin-testing test on a CLI
-// without actions.
-var ActionsVersionChecks = []tfversion.TerraformVersionCheck{
-	SkipOnOpenTofu("it has no actions"),
-	tfversion.SkipBelow(tfversion.Version1_14_0),
-}
-
 // InterruptedApply starts terraform apply, sends it SIGINT once ready
 // reports true, and returns its output after checking that it failed.
 func InterruptedApply(t *testing.T, cli *CLI, ready func() bool) string {

@@ -62,7 +62,7 @@ resource "terraform_data" "consumer" {
 // an access token again.
 func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	cli := acctest.NewCLI(t)
-	skipWithoutActions(t, "The incident runbook's action_trigger")
+	acctest.SkipWithoutActions(t, "The incident runbook's action_trigger")
 	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	userID := env.UserID("incident-consumer")

@@ -92,7 +92,7 @@ func actionTestExpectRequests(t *testing.T, env *acctest.Env, before map[string]
 // token. An action for a user Point does not have fails.
 func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	cli := acctest.NewCLI(t)
-	skipWithoutActions(t, "Invoking an action")
+	acctest.SkipWithoutActions(t, "Invoking an action")
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-invoke")
 	ghostID := env.UserID("action-ghost")

@@ -62,7 +62,7 @@ func TestAccExamples_validate(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
 			if strings.HasPrefix(dir, "actions/") {
-				skipWithoutActions(t, "An action example")
+				acctest.SkipWithoutActions(t, "An action example")
 			}
 			src := filepath.Join(examples, dir)
 			// Each import-by-*.tf is an alternative way to import the same
@@ -82,7 +82,7 @@ func TestAccExamples_validate(t *testing.T) {
 			for _, alternative := range alternatives {
 				t.Run(alternative, func(t *testing.T) {
 					if alternative == examplesTestImportPrefix+"identity.tf" {
-						skipBelowTerraform(t, cliVersionIdentity, "An import block with identity")
+						acctest.SkipBelowTerraform(t, acctest.CLIVersionIdentity, "An import block with identity")
 					}
 					validate(t, alternative)
 				})

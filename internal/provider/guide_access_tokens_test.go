@@ -23,7 +23,7 @@ import (
 type accessTokenOpenings struct{ terraform, openTofu int }
 
 func TestAccAccessToken_openingsPerCommand(t *testing.T) {
-	skipBelowTerraform(t, cliVersionWriteOnly, "the guide's write-only argument")
+	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "the guide's write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox() // request counts
 	store := newWOStore()
@@ -54,7 +54,7 @@ resource "wostore_secret_version" "user" {
 }
 `, strings.Join(userIDs, `", "`), secretVersion)
 	}
-	openTofu := testCLIDescription(t).OpenTofu()
+	onOpenTofu := acctest.TestCLI(t).OpenTofu()
 	issued, revoked := 0, 0
 	expect := func(command string, want accessTokenOpenings) {
 		t.Helper()
@@ -63,7 +63,7 @@ resource "wostore_secret_version" "user" {
 		gotRevoked := counts[sandbox.RouteRevokeAccessToken] - revoked
 		issued, revoked = counts[sandbox.RouteIssueAccessToken], counts[sandbox.RouteRevokeAccessToken]
 		n := want.terraform
-		if openTofu {
+		if onOpenTofu {
 			n = want.openTofu
 		}
 		if gotIssued != n || gotRevoked != n {

@@ -57,7 +57,7 @@ func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	got, want := guideBlocks(strings.ReplaceAll(string(generated), userID, guideGeneratedUserID)), guideBlocks(sample)
 	if !slices.Equal(got, want) {
 		t.Errorf("the guide's generated configuration differs from what %s generates:\n--- guide\n%s\n--- generated\n%s",
-			testCLIDescription(t), strings.Join(want, "\n\n"), strings.Join(got, "\n\n"))
+			acctest.TestCLI(t), strings.Join(want, "\n\n"), strings.Join(got, "\n\n"))
 	}
 
 	// As the guide says, the generated configuration plans clean.

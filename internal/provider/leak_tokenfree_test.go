@@ -136,7 +136,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	skipBelowTerraform(t, cliVersionWriteOnly, "A write-only argument")
+	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "A write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
 	apiKey := env.APIKey
 	ids := map[string]string{}
@@ -154,7 +154,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "TRACE")
 	terraformLog := filepath.Join(filepath.Dir(cli.Dir), "terraform.log")
 	cli.Env = append(cli.Env, "TF_LOG=TRACE", "TF_LOG_PATH="+terraformLog)
-	withAction := cliHasActions(t)
+	withAction := acctest.CLIHasActions(t)
 
 	watch := acctest.NewTokenWatch(env, cli, slices.Collect(maps.Values(ids)), importedToken)
 	everCurrent, output, run := watch.EverCurrent, &watch.Output, watch.Run
@@ -232,7 +232,7 @@ func TestAccLeakTokenFree_lifecycleCLI(t *testing.T) {
 		acctest.ExpectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		snapshot("the action")
 	} else {
-		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", testCLIDescription(t))
+		t.Logf("%s has no actions, so the emergency revoke goes through Point's API", acctest.TestCLI(t))
 		env.RevokeRefreshToken(ids["alice"])
 	}
 	if env.CurrentRefreshToken(ids["alice"]) != "" {

@@ -268,7 +268,7 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if strings.HasPrefix(tc.name, "action") {
-					skipWithoutActions(t, "the action")
+					acctest.SkipWithoutActions(t, "the action")
 				}
 				cli.WriteMain(provider + tc.config)
 				out := cli.MustRun(1, append(tc.command, "-input=false", "-no-color")...)
