@@ -207,6 +207,19 @@ func (f *CountingFront) Count(route, userID string, status int) int {
 	return n
 }
 
+// Answered counts the answers on route for userID, whatever their status.
+func (f *CountingFront) Answered(route, userID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for a, c := range f.answers {
+		if a.route == route && a.userID == userID {
+			n += c
+		}
+	}
+	return n
+}
+
 // Reset forgets the answers counted so far.
 func (f *CountingFront) Reset() {
 	f.mu.Lock()
