@@ -201,10 +201,13 @@ func (c *CLI) WriteConfig(env *Env, config string) {
 	c.WriteMain(env.ProviderBlock() + config)
 }
 
+// RequiredProviders maps "point" to the provider under test.
+const RequiredProviders = "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n"
+
 // WriteMain writes main.tf: the provider requirement, then config.
 func (c *CLI) WriteMain(config string) {
 	c.t.Helper()
-	text := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n\n" + config
+	text := RequiredProviders + "\n" + config
 	if err := os.WriteFile(filepath.Join(c.Dir, "main.tf"), []byte(text), 0o600); err != nil {
 		c.t.Fatal(err)
 	}

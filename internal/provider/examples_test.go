@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,7 +41,6 @@ func TestAccExamples_validate(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
 	}
-	terraform := acctest.TerraformBinary(t)
 	root, err := devenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +52,6 @@ func TestAccExamples_validate(t *testing.T) {
 			t.Errorf("examples/%s has no .tf files", want)
 		}
 	}
-
-	cliConfig := acctest.SharedCLIConfig(t)
-	env := devenv.Environ(cliConfig)
 
 	for _, dir := range dirs {
 		t.Run(dir, func(t *testing.T) {
@@ -70,11 +65,12 @@ func TestAccExamples_validate(t *testing.T) {
 			// resource: each is validated on its own with the other files.
 			alternatives := examplesTestImportAlternatives(t, src)
 			validate := func(t *testing.T, alternative string) {
-				work := examplesTestCopy(t, src, func(name string) bool {
+				cli := acctest.NewCLI(t)
+				examplesTestCopy(t, src, cli.Dir, func(name string) bool {
 					return strings.HasPrefix(name, examplesTestImportPrefix) && name != alternative
 				})
-				examplesTestRun(t, terraform, work, env, "fmt", "-check", "-diff", "-no-color")
-				examplesTestValidate(t, terraform, work, env)
+				cli.MustRun(0, "fmt", "-check", "-diff", "-no-color")
+				examplesTestValidate(t, cli)
 			}
 			if len(alternatives) == 0 {
 				validate(t, "")
@@ -138,16 +134,15 @@ func examplesTestFindDirs(t *testing.T, examples string) []string {
 }
 
 // examplesTestCopy copies the .tf files of dir, except those that leave
-// names, into a fresh directory. Doc snippets leave out the
+// names, into work. Doc snippets leave out the
 // required_providers block that maps "point" to areyoupoint/point; the copy
 // gets one when no file declares it.
-func examplesTestCopy(t *testing.T, dir string, leave func(name string) bool) string {
+func examplesTestCopy(t *testing.T, dir, work string, leave func(name string) bool) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	work := t.TempDir()
 	declared := false
 	for _, e := range entries {
 		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".tf" || leave(e.Name()) {
@@ -163,35 +158,20 @@ func examplesTestCopy(t *testing.T, dir string, leave func(name string) bool) st
 		}
 	}
 	if !declared {
-		providers := "terraform {\n  required_providers {\n    point = {\n      source = \"areyoupoint/point\"\n    }\n  }\n}\n"
-		if err := os.WriteFile(filepath.Join(work, "zz_examples_test_providers.tf"), []byte(providers), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(work, "zz_examples_test_providers.tf"), []byte(acctest.RequiredProviders), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return work
-}
-
-func examplesTestRun(t *testing.T, terraform, dir string, env []string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(terraform, args...)
-	cmd.Dir, cmd.Env = dir, env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	// validate -json reports failures in its output, which the caller reads.
-	if err != nil && args[0] != "validate" {
-		t.Errorf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.Bytes())
-	}
-	return out
 }
 
 // examplesTestValidate requires a valid configuration with no diagnostics
 // but the warning that shows the locally built provider was used.
-func examplesTestValidate(t *testing.T, terraform, dir string, env []string) {
+func examplesTestValidate(t *testing.T, cli *acctest.CLI) {
 	t.Helper()
-	out := examplesTestRun(t, terraform, dir, env, "validate", "-json", "-no-color")
+	// validate -json reports failures in its output, which is read here.
+	out, _ := cli.Run("validate", "-json", "-no-color")
 	var result tfjson.ValidateOutput
-	if err := json.Unmarshal(out, &result); err != nil {
+	if err := json.Unmarshal([]byte(out), &result); err != nil {
 		t.Fatalf("terraform validate -json: %v\n%s", err, out)
 	}
 	usedLocalBuild := false
