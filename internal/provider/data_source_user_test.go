@@ -22,15 +22,17 @@ data "point_user" "test" {
 `, userID)
 }
 
-// TestAccUserDataSource_profile reads a user through the data source.
-// Users fill in their profiles in Point's apps, and the API has no endpoint
-// that sets one, so only the sandbox can give the user a profile to check
-// field by field; against real Point the user is a new one, whose fields
-// are all null.
-func TestAccUserDataSource_profile(t *testing.T) {
+// TestAccUserDataSource reads a user through the data source, then shows
+// that its profile is sensitive in an output, then asks for a user Point
+// does not have. Users fill in their profiles in Point's apps, and the API
+// has no endpoint that sets one, so only the sandbox can give the user a
+// profile to check field by field; against real Point the user is a new
+// one, whose fields are all null, and still sensitive.
+func TestAccUserDataSource(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("profiled")
+	userID, unknownID := env.UserID("profiled"), env.UserID("nobody")
 	refreshToken := env.AddUser(userID)
+	profile := []string{"email", "birthday", "height", "weight", "gender", "pronoun", "expectation", "first_name", "timezone"}
 
 	const address = "data.point_user.test"
 	checks := []statecheck.StateCheck{
@@ -53,13 +55,14 @@ func TestAccUserDataSource_profile(t *testing.T) {
 	} else {
 		// A user just registered has filled in nothing, as the reference's
 		// example of a new user shows.
-		for _, name := range []string{"email", "birthday", "height", "weight", "gender", "pronoun", "expectation", "first_name", "timezone"} {
+		for _, name := range profile {
 			checks = append(checks, statecheck.ExpectKnownValue(address, tfjsonpath.New(name), knownvalue.Null()))
 		}
 	}
-	for _, name := range []string{"email", "birthday", "height", "weight", "gender", "pronoun", "expectation", "first_name", "timezone"} {
+	for _, name := range profile {
 		checks = append(checks, statecheck.ExpectSensitiveValue(address, tfjsonpath.New(name)))
 	}
+	var readsBeforeUnknown int
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -89,25 +92,8 @@ func TestAccUserDataSource_profile(t *testing.T) {
 					return nil
 				},
 			},
-		},
-	})
-}
-
-// TestAccUserDataSource_sensitiveInOutput: email is sensitive whatever its
-// value; against real Point the user has no profile (see above).
-func TestAccUserDataSource_sensitiveInOutput(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("private")
-	env.AddUser(userID)
-	if env.Sandbox != nil {
-		email := "p.nowak@example.com"
-		env.Sandbox.SetProfile(userID, sandbox.Profile{Email: &email})
-	}
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
 			{
+				// email is sensitive whatever its value.
 				Config: userDataSourceTestConfig(env, userID) + `
 output "email" {
   value = data.point_user.test.email
@@ -115,25 +101,19 @@ output "email" {
 `,
 				ExpectError: acctest.DiagnosticMatching("Output refers to sensitive values"),
 			},
-		},
-	})
-}
-
-func TestAccUserDataSource_unknownUser(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("nobody")
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
 			{
-				Config: userDataSourceTestConfig(env, userID),
+				PreConfig: func() {
+					if env.Sandbox != nil {
+						readsBeforeUnknown = env.Sandbox.RequestCounts()[sandbox.RouteGetUser]
+					}
+				},
+				Config: userDataSourceTestConfig(env, unknownID),
 				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
-					fmt.Sprintf("Point has no user with id %q. Check user_id;", userID)),
+					fmt.Sprintf("Point has no user with id %q. Check user_id;", unknownID)),
 			},
 		},
 	})
-	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
-		t.Error("the data source did not ask Point for the user")
+	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == readsBeforeUnknown {
+		t.Error("the data source did not ask Point for the unknown user")
 	}
 }
