@@ -36,9 +36,9 @@ var builtProvider struct {
 	err       error
 }
 
-// SharedCLIConfig builds the provider once per test binary and returns a CLI
+// sharedCLIConfig builds the provider once per test binary and returns a CLI
 // configuration that serves it.
-func SharedCLIConfig(t *testing.T) string {
+func sharedCLIConfig(t *testing.T) string {
 	t.Helper()
 	builtProvider.once.Do(buildSharedProvider)
 	if builtProvider.err != nil {
@@ -50,8 +50,8 @@ func SharedCLIConfig(t *testing.T) string {
 // Main runs the tests of a package that drives the CLI, and returns their
 // exit code: for TestMain.
 func Main(m *testing.M) int {
-	CollectCLIGarbageLate()
-	if err := SetOpenTofuProviderHost(); err != nil {
+	collectCLIGarbageLate()
+	if err := setOpenTofuProviderHost(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -83,14 +83,14 @@ func buildSharedProvider() {
 	builtProvider.err = devenv.WriteCLIConfig(builtProvider.cliConfig, builtProvider.dir)
 }
 
-// CollectCLIGarbageLate tunes the garbage collector of the processes the
+// collectCLIGarbageLate tunes the garbage collector of the processes the
 // tests start: the CLI, once per command, and the built provider it runs.
 // Each lives for one command, and their collector spent about a third of
 // their CPU on memory that exit frees anyway; the suite is CPU-bound, so it
 // ran an eighth slower. They now collect only when their heap nears
 // cliMemoryLimit. The variables are set after this process started, so its
 // own collector keeps its settings; a caller who set either keeps theirs.
-func CollectCLIGarbageLate() {
+func collectCLIGarbageLate() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
@@ -110,8 +110,8 @@ var testCLI struct {
 	err  error
 }
 
-// DescribeTestCLI returns the CLI the acceptance tests run.
-func DescribeTestCLI() (devenv.CLI, error) {
+// describeTestCLI returns the CLI the acceptance tests run.
+func describeTestCLI() (devenv.CLI, error) {
 	testCLI.once.Do(func() {
 		path, err := devenv.Terraform()
 		if err != nil {
@@ -123,17 +123,17 @@ func DescribeTestCLI() (devenv.CLI, error) {
 	return testCLI.cli, testCLI.err
 }
 
-// SetOpenTofuProviderHost makes terraform-plugin-testing serve the
+// setOpenTofuProviderHost makes terraform-plugin-testing serve the
 // in-process providers under OpenTofu's registry host when the tests run
 // OpenTofu. It registers them as registry.terraform.io/hashicorp/NAME
 // unless TF_ACC_PROVIDER_HOST says otherwise, while OpenTofu resolves a
 // provider block with no source to registry.opentofu.org/hashicorp/NAME,
 // so it would not find them.
-func SetOpenTofuProviderHost() error {
+func setOpenTofuProviderHost() error {
 	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
 		return nil
 	}
-	cli, err := DescribeTestCLI()
+	cli, err := describeTestCLI()
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func SetOpenTofuProviderHost() error {
 // OpenTofu reports whether the tests run OpenTofu rather than Terraform.
 func OpenTofu(t *testing.T) bool {
 	t.Helper()
-	cli, err := DescribeTestCLI()
+	cli, err := describeTestCLI()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func OpenTofu(t *testing.T) bool {
 type SkipOnOpenTofu string
 
 func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
-	cli, err := DescribeTestCLI()
+	cli, err := describeTestCLI()
 	if err != nil {
 		resp.Error = err
 		return
@@ -168,8 +168,8 @@ func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversio
 	}
 }
 
-// TerraformBinary returns the Terraform CLI the tests run.
-func TerraformBinary(t *testing.T) string {
+// terraformBinary returns the Terraform CLI the tests run.
+func terraformBinary(t *testing.T) string {
 	t.Helper()
 	path, err := devenv.Terraform()
 	if err != nil {
@@ -192,7 +192,7 @@ func NewCLI(t *testing.T) *CLI {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	return &CLI{t: t, Dir: t.TempDir(), cliConfig: SharedCLIConfig(t)}
+	return &CLI{t: t, Dir: t.TempDir(), cliConfig: sharedCLIConfig(t)}
 }
 
 // WriteConfig writes main.tf: env's provider block, then config.
@@ -218,7 +218,7 @@ func (c *CLI) WriteMain(config string) {
 // POINT_* variables.
 func (c *CLI) Run(args ...string) (string, int) {
 	c.t.Helper()
-	cmd := exec.CommandContext(c.t.Context(), TerraformBinary(c.t), args...)
+	cmd := exec.CommandContext(c.t.Context(), terraformBinary(c.t), args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(devenv.Environ(c.cliConfig), c.Env...)
 	var out bytes.Buffer
@@ -368,7 +368,7 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 // reports true, and returns its output after checking that it failed.
 func InterruptedApply(t *testing.T, cli *CLI, ready func() bool) string {
 	t.Helper()
-	cmd := exec.Command(TerraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
+	cmd := exec.Command(terraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
 	cmd.Dir = cli.Dir
 	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
 	startInOwnProcessGroup(cmd)

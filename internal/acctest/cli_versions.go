@@ -33,7 +33,7 @@ var (
 // TestCLI returns the CLI the tests run, or fails the test.
 func TestCLI(t *testing.T) devenv.CLI {
 	t.Helper()
-	cli, err := DescribeTestCLI()
+	cli, err := describeTestCLI()
 	if err != nil {
 		t.Fatal(err)
 	}

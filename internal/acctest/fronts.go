@@ -116,18 +116,18 @@ type CountingFront struct {
 	rng      *rand.Rand
 	failRate float64
 	vanished map[string]bool
-	answers  map[CountedAnswer]int
+	answers  map[countedAnswer]int
 	Injected atomic.Int64
 }
 
-type CountedAnswer struct {
+type countedAnswer struct {
 	route, userID string
 	Status        int
 }
 
 func NewCountingFront(t *testing.T, env *Env) (*CountingFront, string) {
 	t.Helper()
-	f := &CountingFront{next: env.Upstream(), rng: rand.New(rand.NewPCG(1, 2)), vanished: map[string]bool{}, answers: map[CountedAnswer]int{}}
+	f := &CountingFront{next: env.Upstream(), rng: rand.New(rand.NewPCG(1, 2)), vanished: map[string]bool{}, answers: map[countedAnswer]int{}}
 	server := httptest.NewServer(f)
 	t.Cleanup(server.Close)
 	return f, server.URL
@@ -183,7 +183,7 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.next.ServeHTTP(rec, r)
 	}
 	f.mu.Lock()
-	f.answers[CountedAnswer{route, userID, rec.Code}]++
+	f.answers[countedAnswer{route, userID, rec.Code}]++
 	f.mu.Unlock()
 	maps.Copy(w.Header(), rec.Header())
 	w.WriteHeader(rec.Code)
@@ -291,7 +291,7 @@ func (f *RecordingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	if fail {
-		EchoCredential(w, r)
+		echoCredential(w, r)
 		return
 	}
 
@@ -336,11 +336,11 @@ func (f *RecordingFront) Tokens() (refresh, access []string) {
 	return refresh, access
 }
 
-// EchoCredential answers 500 as a careless proxy might: the request line,
+// echoCredential answers 500 as a careless proxy might: the request line,
 // the Authorization header and the bare credential in the body, as a JSON
 // message to reads and as HTML otherwise, so that both the message and the
 // excerpt paths of the client are exercised.
-func EchoCredential(w http.ResponseWriter, r *http.Request) {
+func echoCredential(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	credential := strings.TrimPrefix(auth, "Bearer ")
 	text := fmt.Sprintf("upstream refused %s %s with Authorization: %s (credential=%s)", r.Method, r.URL.Path, auth, credential)

@@ -39,7 +39,7 @@ func NewTokenWatch(env *Env, cli interface {
 	return w
 }
 
-func (w *TokenWatch) Sample() {
+func (w *TokenWatch) sample() {
 	for _, id := range w.users {
 		if tok := w.env.CurrentRefreshToken(id); tok != "" {
 			w.EverCurrent[tok] = true
@@ -49,10 +49,10 @@ func (w *TokenWatch) Sample() {
 
 // Run runs the CLI with args and -no-color, expecting exit code want.
 func (w *TokenWatch) Run(want int, args ...string) string {
-	w.Sample()
+	w.sample()
 	out := w.cli.MustRun(want, append(args, "-no-color")...)
 	w.Output.WriteString(out)
-	w.Sample()
+	w.sample()
 	return out
 }
 

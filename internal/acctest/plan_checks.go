@@ -21,12 +21,12 @@ type PlanListChange struct {
 }
 
 func (c PlanListChange) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	change, err := PlanChange(req.Plan, c.Addr)
+	change, err := planChange(req.Plan, c.Addr)
 	if err != nil {
 		resp.Error = err
 		return
 	}
-	before, after := PlanStrings(change.Before, c.Attr), PlanStrings(change.After, c.Attr)
+	before, after := planStrings(change.Before, c.Attr), planStrings(change.After, c.Attr)
 	added := slices.DeleteFunc(slices.Clone(after), func(s string) bool { return slices.Contains(before, s) })
 	removed := slices.DeleteFunc(slices.Clone(before), func(s string) bool { return slices.Contains(after, s) })
 	slices.Sort(added)
@@ -44,7 +44,7 @@ type PlanUnknownKeys struct {
 }
 
 func (c PlanUnknownKeys) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	change, err := PlanChange(req.Plan, c.Addr)
+	change, err := planChange(req.Plan, c.Addr)
 	if err != nil {
 		resp.Error = err
 		return
@@ -68,8 +68,8 @@ func (c PlanUnknownKeys) CheckPlan(_ context.Context, req plancheck.CheckPlanReq
 	}
 }
 
-// PlanChange returns the planned change of the resource at addr.
-func PlanChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
+// planChange returns the planned change of the resource at addr.
+func planChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
 	for _, rc := range plan.ResourceChanges {
 		if rc.Address == addr {
 			return rc.Change, nil
@@ -78,8 +78,8 @@ func PlanChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
 	return nil, fmt.Errorf("%s is not in the plan", addr)
 }
 
-// PlanStrings returns the strings of a list attribute of a planned object.
-func PlanStrings(object any, attr string) []string {
+// planStrings returns the strings of a list attribute of a planned object.
+func planStrings(object any, attr string) []string {
 	m, _ := object.(map[string]any)
 	list, _ := m[attr].([]any)
 	var out []string

@@ -82,7 +82,7 @@ func (e *Env) RequireCreateConflict() {
 		e.Sandbox.SetIdempotentCreate(false)
 		return
 	}
-	if e.CreatesIdempotently() {
+	if e.createsIdempotently() {
 		e.t.Skip("Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
 	}
 }
@@ -95,7 +95,7 @@ func (e *Env) RequireIdempotentCreate() {
 		e.Sandbox.SetIdempotentCreate(true)
 		return
 	}
-	if !e.CreatesIdempotently() {
+	if !e.createsIdempotently() {
 		e.t.Skip("Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
 	}
 }
@@ -106,10 +106,10 @@ var realPointCreate struct {
 	err        error
 }
 
-// CreatesIdempotently registers a user of its own twice, once per run, and
+// createsIdempotently registers a user of its own twice, once per run, and
 // reports whether real Point answered the second time with the user rather
 // than 409.
-func (e *Env) CreatesIdempotently() bool {
+func (e *Env) createsIdempotently() bool {
 	e.t.Helper()
 	realPointCreate.once.Do(func() {
 		ctx := context.Background()

@@ -12,8 +12,8 @@ import (
 
 // State checks, on the state terraform-plugin-testing reads.
 
-// StateRefreshToken returns the token of RefreshTokenAddr in state.
-func StateRefreshToken(s *terraform.State) (string, error) {
+// stateRefreshToken returns the token of RefreshTokenAddr in state.
+func stateRefreshToken(s *terraform.State) (string, error) {
 	rs, ok := s.RootModule().Resources[RefreshTokenAddr]
 	if !ok {
 		return "", fmt.Errorf("%s not in state", RefreshTokenAddr)
@@ -28,7 +28,7 @@ func StateRefreshToken(s *terraform.State) (string, error) {
 // CaptureStateToken records the token in state, for later steps.
 func CaptureStateToken(into *string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		token, err := StateRefreshToken(s)
+		token, err := stateRefreshToken(s)
 		*into = token
 		return err
 	}
@@ -38,7 +38,7 @@ func CaptureStateToken(into *string) resource.TestCheckFunc {
 // current token in Point and that Point accepts it.
 func CheckStateTokenCurrent(env *Env, userID string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		token, err := StateRefreshToken(s)
+		token, err := stateRefreshToken(s)
 		if err != nil {
 			return err
 		}
