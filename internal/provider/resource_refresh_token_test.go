@@ -947,60 +947,22 @@ func TestAccRefreshToken_readAPIError(t *testing.T) {
 // Read on a state holding token for userID, as Terraform does on refresh.
 func rtTestRead(t *testing.T, env *acctest.Env, userID, token string) (diags []*tfprotov6.Diagnostic, newState map[string]tftypes.Value) {
 	t.Helper()
-	ctx := context.Background()
-	server, err := env.Factories()["point"]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, map[string]tftypes.Value{
-		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
-		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.0", Config: &config})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range configured.Diagnostics {
-		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
-	}
-
+	server, schemas := env.ConfiguredServer(t)
 	resourceType := schemas.ResourceSchemas["point_refresh_token"].ValueType()
-	state, err := tfprotov6.NewDynamicValue(resourceType, acctest.ObjectWithNulls(t, resourceType, map[string]tftypes.Value{
+	state := acctest.DynamicValue(t, resourceType, map[string]tftypes.Value{
 		"id":        tftypes.NewValue(tftypes.String, userID),
 		"user_id":   tftypes.NewValue(tftypes.String, userID),
 		"token":     tftypes.NewValue(tftypes.String, token),
 		"issued_at": tftypes.NewValue(tftypes.String, acctest.FormatRFC3339(env.Clock.Now())),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "point_refresh_token", CurrentState: &state})
+	})
+	resp, err := server.ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: "point_refresh_token", CurrentState: state})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.NewState == nil {
 		return resp.Diagnostics, nil
 	}
-	raw, err := resp.NewState.Unmarshal(resourceType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if raw.IsNull() {
-		return resp.Diagnostics, nil
-	}
-	newState = map[string]tftypes.Value{}
-	if err := raw.As(&newState); err != nil {
-		t.Fatal(err)
-	}
-	return resp.Diagnostics, newState
+	return resp.Diagnostics, acctest.DecodeObject(t, resourceType, resp.NewState)
 }
 
 // Terraform shows warnings but terraform-plugin-testing does not expose
