@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,176 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
+
+// The guides' walk-throughs, as a reader of docs/guides follows them.
+
+// The table "When tokens are issued and revoked" of the guide "Using access
+// tokens": how many access tokens each command issues and revokes, for a
+// point_access_token per user whose token a write-only argument takes, as
+// in the guide's example. Terraform opens every instance of an ephemeral
+// resource whose arguments are known in every plan and every apply.
+// OpenTofu opens it in an apply only when that apply changes something that
+// uses its value, and then every instance; and a plan in which its for_each
+// gained a key whose user_id is unknown opens none of its instances.
+
+// accessTokenOpenings is the number of access tokens one command issued,
+// each of which it also revoked, under Terraform and under OpenTofu.
+type accessTokenOpenings struct{ terraform, openTofu int }
+
+func TestAccAccessToken_openingsPerCommand(t *testing.T) {
+	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "the guide's write-only argument")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	env.RequireSandbox() // request counts
+	store := newWOStore()
+	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "")
+	alice, bob := env.UserID("openings-alice"), env.UserID("openings-bob")
+	config := func(secretVersion int, userIDs ...string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "user" {
+  for_each = toset(["%[1]s"])
+  user_id  = each.key
+}
+
+ephemeral "point_access_token" "user" {
+  for_each = point_user.user
+  user_id  = each.value.id
+}
+
+resource "wostore_secret" "user" {
+  for_each = point_user.user
+  name     = each.key
+}
+
+resource "wostore_secret_version" "user" {
+  for_each                 = point_user.user
+  secret_id                = wostore_secret.user[each.key].id
+  secret_string_wo         = ephemeral.point_access_token.user[each.key].token
+  secret_string_wo_version = %[2]d
+}
+`, strings.Join(userIDs, `", "`), secretVersion)
+	}
+	onOpenTofu := acctest.TestCLI(t).OpenTofu()
+	issued, revoked := 0, 0
+	expect := func(command string, want accessTokenOpenings) {
+		t.Helper()
+		counts := env.Sandbox.RequestCounts()
+		gotIssued := counts[sandbox.RouteIssueAccessToken] - issued
+		gotRevoked := counts[sandbox.RouteRevokeAccessToken] - revoked
+		issued, revoked = counts[sandbox.RouteIssueAccessToken], counts[sandbox.RouteRevokeAccessToken]
+		n := want.terraform
+		if onOpenTofu {
+			n = want.openTofu
+		}
+		if gotIssued != n || gotRevoked != n {
+			t.Errorf("%s: %d access tokens issued and %d revoked, want %d of each", command, gotIssued, gotRevoked, n)
+		}
+	}
+
+	cli.WriteMain(config(1, alice))
+	cli.MustRun(0, "init", "-no-color")
+	expect("init", accessTokenOpenings{0, 0})
+	// user_id is unknown at plan time: the plan defers opening to the apply.
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	expect("the first apply", accessTokenOpenings{1, 1})
+	if got := len(store.Writes(alice)); got != 1 {
+		t.Fatalf("the first apply wrote the access token %d times, want once", got)
+	}
+
+	cli.MustRun(0, "plan", "-no-color")
+	expect("plan", accessTokenOpenings{1, 1})
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	expect("apply with no change", accessTokenOpenings{2, 1})
+
+	cli.WriteMain(config(2, alice))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	expect("apply that writes the token again", accessTokenOpenings{2, 2})
+	if got := len(store.Writes(alice)); got != 2 {
+		t.Errorf("the apply that changed secret_string_wo_version left %d writes, want 2", got)
+	}
+
+	// bob's user_id is unknown at plan time, alice's is not.
+	cli.WriteMain(config(2, alice, bob))
+	cli.MustRun(0, "plan", "-no-color")
+	expect("plan, for_each gained a key", accessTokenOpenings{1, 0})
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	expect("apply, for_each gained a key", accessTokenOpenings{3, 2})
+	if got := len(store.Writes(bob)); got != 1 {
+		t.Errorf("the apply that added bob wrote his access token %d times, want once", got)
+	}
+
+	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	expect("destroy", accessTokenOpenings{2, 2})
+	if n := len(env.Sandbox.AccessTokens()); n != issued {
+		t.Errorf("the sandbox holds %d access tokens, the requests issued %d", n, issued)
+	}
+	accessTokenRequireIssued(t, env, true)
+}
+
+// guideGeneratedUserID is the user id of the importing-users guide's samples.
+const guideGeneratedUserID = "org-user-8271"
+
+// The importing-users guide's sample of generated configuration is what
+// the CLI generates from the guide's import blocks, so that the two cannot
+// drift apart. The blocks are compared in any order: Terraform versions
+// write them in different orders.
+func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
+	cli := acctest.NewCLI(t)
+	if acctest.OpenTofu(t) {
+		t.Skip("the guide shows what Terraform generates; OpenTofu marks generated blocks as its own")
+	}
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Parallel()
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide, err := os.ReadFile(filepath.Join(root, "templates", "guides", "importing-users.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The section's blocks: the import blocks, the command, the output.
+	section := regexp.MustCompile("(?s)## Generating the configuration\n(.*?)\n## ").FindSubmatch(guide)
+	if section == nil {
+		t.Fatal("the guide has no section \"Generating the configuration\"")
+	}
+	blocks := regexp.MustCompile("(?s)```(?:terraform|shell)\n(.*?)```").FindAllSubmatch(section[1], -1)
+	if len(blocks) != 3 || !strings.Contains(string(blocks[1][1]), "terraform plan -generate-config-out=generated.tf") {
+		t.Fatalf("the section should show the import blocks, the command and the generated configuration; found %d blocks", len(blocks))
+	}
+	imports, sample := string(blocks[0][1]), string(blocks[2][1])
+
+	userID := env.UserID("guide-generated")
+	token := env.AddUser(userID)
+	cli.WriteConfig(env, strings.ReplaceAll(imports, guideGeneratedUserID, userID))
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(cli.Dir, "generated.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := guideBlocks(strings.ReplaceAll(string(generated), userID, guideGeneratedUserID)), guideBlocks(sample)
+	if !slices.Equal(got, want) {
+		t.Errorf("the guide's generated configuration differs from what %s generates:\n--- guide\n%s\n--- generated\n%s",
+			acctest.TestCLI(t), strings.Join(want, "\n\n"), strings.Join(got, "\n\n"))
+	}
+
+	// As the guide says, the generated configuration plans clean.
+	cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	if env.CurrentRefreshToken(userID) != token {
+		t.Error("importing the user and its token changed the token")
+	}
+}
+
+// guideBlocks splits generated configuration into its blocks, each with
+// its comment, sorted.
+func guideBlocks(text string) []string {
+	var blocks []string
+	for block := range strings.SplitSeq(strings.TrimSpace(text), "\n\n") {
+		blocks = append(blocks, strings.TrimSpace(block))
+	}
+	slices.Sort(blocks)
+	return blocks
+}
 
 // The full example of the guide "Keeping refresh tokens out of state", as
 // it is written there, with the test-only wostore provider in place of the
