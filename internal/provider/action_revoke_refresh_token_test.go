@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -33,30 +32,8 @@ const actionTestType = "point_revoke_refresh_token"
 // working directory's state, or "" when there is none.
 func actionTestStateToken(t *testing.T, cli *terraformCLI) string {
 	t.Helper()
-	text := cli.MustRun(0, "show", "-json", "-no-color")
-	var state struct {
-		Values *struct {
-			RootModule struct {
-				Resources []struct {
-					Address string         `json:"address"`
-					Values  map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal([]byte(text), &state); err != nil {
-		t.Fatalf("terraform show -json: %v", err)
-	}
-	if state.Values == nil {
-		return ""
-	}
-	for _, r := range state.Values.RootModule.Resources {
-		if r.Address == refreshTokenAddr {
-			token, _ := r.Values["token"].(string)
-			return token
-		}
-	}
-	return ""
+	token, _ := readStateFile(t, cli).attributes(refreshTokenAddr)["token"].(string)
+	return token
 }
 
 // actionTestCounts returns the sandbox's request counts, or nil against
@@ -83,6 +60,16 @@ func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int,
 	}
 }
 
+// preApplyActions checks, before the apply, the action planned for each
+// resource address, given in pairs: address, action.
+func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
+	var checks []plancheck.PlanCheck
+	for i := 0; i+1 < len(pairs); i += 2 {
+		checks = append(checks, plancheck.ExpectResourceAction(pairs[i].(string), pairs[i+1].(plancheck.ResourceActionType)))
+	}
+	return resource.ConfigPlanChecks{PreApply: checks}
+}
+
 // The incident runbook, through the CLI: invoke the action, which revokes
 // the token in Point and leaves state alone; invoke it again, which finds
 // nothing to revoke; apply, which notices the revocation and issues a new
@@ -94,15 +81,7 @@ func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	userID := env.UserID("action-invoke")
 	ghostID := env.UserID("action-ghost")
 
-	cli.WriteConfig(env, fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id = %[1]q
-}
-
-resource "point_refresh_token" "test" {
-  user_id = point_user.test.user_id
-}
-
+	cli.WriteMain(refreshTokenConfig(env, userID, "") + fmt.Sprintf(`
 action "point_revoke_refresh_token" "incident" {
   config {
     user_id = point_user.test.user_id
@@ -111,10 +90,10 @@ action "point_revoke_refresh_token" "incident" {
 
 action "point_revoke_refresh_token" "ghost" {
   config {
-    user_id = %[2]q
+    user_id = %q
   }
 }
-`, userID, ghostID))
+`, ghostID))
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	defer func() {
 		cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
@@ -217,12 +196,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 				// the apply is not empty.
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				ConfigPlanChecks:   preApplyActions("terraform_data.incident", plancheck.ResourceActionUpdate, refreshTokenAddr, plancheck.ResourceActionNoop),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &first),
 					noCurrentRefreshToken(env, userID),
@@ -232,13 +206,8 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 			{
 				// The next apply issues a new token, as after a revocation
 				// outside Terraform; it does not trigger the action again.
-				Config: config("INC-1"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-					},
-				},
+				Config:            config("INC-1"),
+				ConfigPlanChecks:  preApplyActions(refreshTokenAddr, plancheck.ResourceActionCreate, "terraform_data.incident", plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				Check:             checkStateTokenCurrent(env, userID),
 			},
@@ -285,26 +254,16 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				Config:             config,
 				ConfigVariables:    listed,
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				ConfigPlanChecks:   preApplyActions(incident, plancheck.ResourceActionCreate, refreshTokenAddr, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
-					actionTestCheck(func() error { return noCurrentRefreshToken(env, userID)(nil) }),
-					actionTestCheck(func() error { return checkRefreshTokenRefused(env, userID, &first)(nil) }),
+					stateCheckFunc(func(*tfjson.State) error { return noCurrentRefreshToken(env, userID)(nil) }),
+					stateCheckFunc(func(*tfjson.State) error { return checkRefreshTokenRefused(env, userID, &first)(nil) }),
 				},
 			},
 			{
-				Config:          config,
-				ConfigVariables: listed,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionNoop),
-					},
-				},
+				Config:           config,
+				ConfigVariables:  listed,
+				ConfigPlanChecks: preApplyActions(refreshTokenAddr, plancheck.ResourceActionCreate, incident, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
 						second = v
@@ -314,18 +273,13 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 						return nil
 					})),
 					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
-					actionTestCheck(func() error { return env.CheckRefreshTokenAccepted(userID, second) }),
+					stateCheckFunc(func(*tfjson.State) error { return env.CheckRefreshTokenAccepted(userID, second) }),
 				},
 			},
 			{
-				Config:          config,
-				ConfigVariables: unlisted,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionDestroy),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				Config:           config,
+				ConfigVariables:  unlisted,
+				ConfigPlanChecks: preApplyActions(incident, plancheck.ResourceActionDestroy, refreshTokenAddr, plancheck.ResourceActionNoop),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &second),
 					checkStateTokenCurrent(env, userID),
@@ -335,51 +289,14 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 	})
 }
 
-// actionTestCheck runs check as a state check, for steps whose state the
-// legacy Check functions cannot read.
-func actionTestCheck(check func() error) statecheck.StateCheck { return actionTestStateCheck(check) }
-
-type actionTestStateCheck func() error
-
-func (c actionTestStateCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	resp.Error = c()
-}
-
 // actionTestInvoke configures the provider for endpoint and apiKey ("" for
 // none) and runs the action for userID through the protocol, as Terraform
 // does: plan, then invoke. It returns the progress messages and the
 // diagnostics of both.
-func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
+func actionTestInvoke(t *testing.T, env *testEnv, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
 	t.Helper()
 	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(newWithOptions("test", options{
-		retryWaitMin: 5 * time.Millisecond,
-		retryWaitMax: 50 * time.Millisecond,
-	})())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providerType := schemas.Provider.ValueType()
-	settings := map[string]tftypes.Value{"endpoint": tftypes.NewValue(tftypes.String, endpoint)}
-	if apiKey != "" {
-		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
-	}
-	providerConfig, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, settings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.14.0", Config: &providerConfig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range configured.Diagnostics {
-		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
-	}
-
+	server, schemas := protocolServer(t, env, endpoint, apiKey, "1.14.0")
 	actionSchema, ok := schemas.ActionSchemas[actionTestType]
 	if !ok {
 		t.Fatalf("the provider has no action %s", actionTestType)
@@ -444,15 +361,17 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	type outcome struct {
 		severity tfprotov6.DiagnosticSeverity // 0 for none
 		summary  string
-		detail   string
-		progress string // the last progress message
+		detail   string // part of the detail, or all of it when whole
+		whole    bool
+		progress string // the last progress message; "" for none at all
 		revoked  bool   // no current token afterwards
 		kept     bool   // the current token unchanged afterwards
 	}
 	cases := map[string]struct {
 		// setup prepares Point and returns the endpoint for the provider.
-		setup func(t *testing.T, env *testEnv, userID string) string
-		want  outcome
+		setup    func(t *testing.T, env *testEnv, userID string) string
+		noAPIKey bool
+		want     outcome
 	}{
 		"revokes the current token": {
 			setup: func(t *testing.T, env *testEnv, userID string) string {
@@ -524,6 +443,24 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				kept:     true,
 			},
 		},
+		// Without an API key, the plan of the action fails before any
+		// request. The provider would read POINT_API_KEY, which the tests
+		// clear when they start.
+		"no API key": {
+			setup: func(t *testing.T, env *testEnv, userID string) string {
+				env.AddUser(userID)
+				return env.Endpoint
+			},
+			noAPIKey: true,
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Missing Point API Key",
+				detail: "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
+					"Set api_key in the provider block, or the POINT_API_KEY environment variable.",
+				whole: true,
+				kept:  true,
+			},
+		},
 		"user not found": {
 			setup: func(_ *testing.T, env *testEnv, _ string) string { return env.Endpoint },
 			want: outcome{
@@ -542,7 +479,11 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
 			endpoint := tc.setup(t, env, userID)
 			before := env.CurrentRefreshToken(userID)
-			progress, diags := actionTestInvoke(t, endpoint, env.APIKey, userID)
+			apiKey := env.APIKey
+			if tc.noAPIKey {
+				apiKey = ""
+			}
+			progress, diags := actionTestInvoke(t, env, endpoint, apiKey, userID)
 
 			want := tc.want
 			withUser := func(text string) string {
@@ -556,7 +497,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			case want.summary == "" && len(diags) > 0:
 				t.Errorf("unexpected diagnostics: %s", actionTestDiags(diags))
 			case want.summary != "" && (len(diags) != 1 || diags[0].Severity != want.severity || diags[0].Summary != want.summary ||
-				!strings.Contains(diags[0].Detail, want.detail)):
+				!strings.Contains(diags[0].Detail, want.detail) || (want.whole && diags[0].Detail != want.detail)):
 				t.Errorf("want one diagnostic %q: %q, got %s", want.summary, want.detail, actionTestDiags(diags))
 			}
 			if want.severity == tfprotov6.DiagnosticSeverityError && name == "user not found" {
@@ -564,7 +505,10 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 					t.Errorf("the error names %v, want user_id", diags[0].Attribute)
 				}
 			}
-			if len(progress) == 0 || progress[len(progress)-1] != want.progress {
+			switch {
+			case want.progress == "" && len(progress) > 0:
+				t.Errorf("the action ran: progress = %q", progress)
+			case want.progress != "" && (len(progress) == 0 || progress[len(progress)-1] != want.progress):
 				t.Errorf("progress = %q, want it to end with %q", progress, want.progress)
 			}
 			after := env.CurrentRefreshToken(userID)
@@ -582,29 +526,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// Without an API key, the plan of the action fails before any request.
-// Not parallel: it clears POINT_API_KEY, which the provider would read.
-func TestRevokeRefreshTokenAction_noAPIKey(t *testing.T) {
-	t.Setenv(envAPIKey, "")
-	env := newTestEnv(t, sandbox.Options{})
-	userID := env.UserID("action-no-api-key")
-	token := env.AddUser(userID)
-
-	progress, diags := actionTestInvoke(t, env.Endpoint, "", userID)
-
-	want := "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
-		"Set api_key in the provider block, or the POINT_API_KEY environment variable."
-	if len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityError || diags[0].Summary != "Missing Point API Key" || diags[0].Detail != want {
-		t.Errorf("want the error Missing Point API Key: %q, got %s", want, actionTestDiags(diags))
-	}
-	if len(progress) > 0 {
-		t.Errorf("the action ran without an API key: %q", progress)
-	}
-	if env.CurrentRefreshToken(userID) != token {
-		t.Error("the action changed the user's refresh token without an API key")
 	}
 }
 

@@ -301,33 +301,30 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 	}
 }
 
+// An import identity with a user id Point would refuse fails at plan,
+// before any request, for both resources that have an identity.
 func TestAccIdentity_invalidImportIdentity(t *testing.T) {
-	for _, addr := range []string{"point_user.test", refreshTokenAddr} {
-		t.Run(addr, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
-			userID := env.UserID("someone")
-			config := env.ProviderBlock() + identityTestImportBlock(addr, "a@b") + fmt.Sprintf(`
-resource %q "test" {
-  user_id = %q
-}
-`, addr[:len(addr)-len(".test")], userID)
-
-			resource.ParallelTest(t, resource.TestCase{
-				TerraformVersionChecks:   identityTestVersions,
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps: []resource.TestStep{{
-					Config:   config,
-					PlanOnly: true,
-					ExpectError: diagnosticMatching("Invalid Import Identity",
-						`The user_id of the import identity is the Point user id, which must not contain "@"`,
-						`Got "a@b". Correct identity.user_id in the import block.`),
-				}},
-			})
-			expectNoRequests(t, env, "an invalid import identity")
-			if env.HasUser(userID) {
-				t.Errorf("an invalid import identity let Point register %q", userID)
-			}
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("someone")
+	var steps []resource.TestStep
+	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
+				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, userID),
+			PlanOnly: true,
+			ExpectError: diagnosticMatching("Invalid Import Identity",
+				`The user_id of the import identity is the Point user id, which must not contain "@"`,
+				`Got "a@b". Correct identity.user_id in the import block.`),
 		})
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   identityTestVersions,
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps:                    steps,
+	})
+	expectNoRequests(t, env, "an invalid import identity")
+	if env.HasUser(userID) {
+		t.Errorf("an invalid import identity let Point register %q", userID)
 	}
 }
 
@@ -411,9 +408,10 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	}
 }
 
-// identityTestServer configures the provider for env through the protocol,
+// protocolServer serves the provider for env through the protocol, as
+// terraformVersion does, configured for endpoint with apiKey ("" for none),
 // and returns it with its schemas.
-func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+func protocolServer(t *testing.T, env *testEnv, endpoint, apiKey, terraformVersion string) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := env.Factories()["point"]()
@@ -425,14 +423,15 @@ func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *
 		t.Fatal(err)
 	}
 	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, map[string]tftypes.Value{
-		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
-		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
-	}))
+	settings := map[string]tftypes.Value{"endpoint": tftypes.NewValue(tftypes.String, endpoint)}
+	if apiKey != "" {
+		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
+	}
+	config, err := tfprotov6.NewDynamicValue(providerType, objectWithNulls(t, providerType, settings))
 	if err != nil {
 		t.Fatal(err)
 	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.4", Config: &config})
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: terraformVersion, Config: &config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +446,7 @@ func identityTestServer(t *testing.T, env *testEnv) (tfprotov6.ProviderServer, *
 // type.
 func identityTestRead(t *testing.T, env *testEnv, typeName, userID, token string) (*tfprotov6.ReadResourceResponse, tftypes.Type) {
 	t.Helper()
-	server, schemas := identityTestServer(t, env)
+	server, schemas := protocolServer(t, env, env.Endpoint, env.APIKey, "1.11.4")
 	resourceType := schemas.ResourceSchemas[typeName].ValueType()
 	given := map[string]tftypes.Value{
 		"id":      tftypes.NewValue(tftypes.String, userID),
