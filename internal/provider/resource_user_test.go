@@ -225,30 +225,6 @@ func TestAccUser_idempotentCreateAdopts(t *testing.T) {
 	})
 }
 
-func TestAccUser_userIDMaxLength(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	userID := env.UserID("")
-	userID += strings.Repeat("x", 128-len(userID))
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-				},
-				Check: func(*terraform.State) error {
-					if !env.HasUser(userID) {
-						return fmt.Errorf("128-character user id not registered in Point")
-					}
-					return nil
-				},
-			},
-		},
-	})
-}
-
 // userTestHCLString quotes s as an HCL string literal; unlike %q it writes
 // control characters as \uNNNN, which HCL understands.
 func userTestHCLString(s string) string {
@@ -273,88 +249,85 @@ func userTestHCLString(s string) string {
 	return b.String()
 }
 
+// TestAccUser_invalidInput: user ids and settings Point would refuse, in
+// configuration or as an import ID, fail before any request.
 func TestAccUser_invalidInput(t *testing.T) {
+	env := newTestEnv(t, sandbox.Options{})
+	userID := env.UserID("alice")
+	var steps []resource.TestStep
+	// The import steps come first: an import block step after others reads
+	// the state they left, and failed steps leave none.
+	for _, kind := range []resource.ImportStateKind{resource.ImportBlockWithID, resource.ImportCommandWithID} {
+		steps = append(steps, resource.TestStep{
+			Config:          pointUserConfig(env, userID, deletionAbandon),
+			ResourceName:    "point_user.test",
+			ImportState:     true,
+			ImportStateKind: kind,
+			ImportStateId:   "a@b",
+			ExpectError: diagnosticMatching("Invalid Import ID",
+				`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
+				`Got "a@b".`),
+		})
+	}
 	for _, tc := range []struct {
-		name           string
-		userID         string
-		deletionPolicy string
-		want           *regexp.Regexp
+		userID, deletionPolicy string
+		want                   *regexp.Regexp
 	}{
-		{name: "empty", userID: "", want: diagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
-		{name: "129 characters", userID: strings.Repeat("x", 129),
-			want: diagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
-		{name: "slash", userID: "team/alice",
-			want: diagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
-		{name: "email", userID: "alice@example.com",
+		{userID: "", want: diagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{userID: strings.Repeat("x", 129), want: diagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
+		{userID: "team/alice", want: diagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+		{userID: "alice@example.com",
 			want: diagnosticMatching(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{name: "space", userID: "alice smith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "tab", userID: "alice\tsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "newline", userID: "alice\nsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{name: "control character", userID: "alice\x01", want: diagnosticMatching("Attribute user_id must not contain control characters.")},
-		{name: "deletion policy", userID: "alice", deletionPolicy: "DELETE",
+		{userID: "alice smith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{userID: "alice\tsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{userID: "alice\nsmith", want: diagnosticMatching("Attribute user_id must not contain whitespace.")},
+		{userID: "alice\x01", want: diagnosticMatching("Attribute user_id must not contain control characters.")},
+		{userID: "alice", deletionPolicy: "DELETE",
 			want: diagnosticMatching(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
-			policy := tc.deletionPolicy
-			if policy == "" {
-				policy = deletionAbandon
-			}
-			config := env.ProviderBlock() + fmt.Sprintf(`
+		policy := tc.deletionPolicy
+		if policy == "" {
+			policy = deletionAbandon
+		}
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id         = %[1]s
   deletion_policy = %[2]q
 }
-`, userTestHCLString(tc.userID), policy)
-
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: tc.want}},
-			})
-			expectNoRequests(t, env, "invalid configuration")
+`, userTestHCLString(tc.userID), policy),
+			PlanOnly:    true,
+			ExpectError: tc.want,
 		})
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps:                    steps,
+	})
+	expectNoRequests(t, env, "invalid configuration or import ID")
+	if env.HasUser(userID) {
+		t.Errorf("an invalid import ID let Point register %q", userID)
 	}
 }
 
-func TestAccUser_invalidImportID(t *testing.T) {
-	for _, kind := range []resource.ImportStateKind{resource.ImportCommandWithID, resource.ImportBlockWithID} {
-		t.Run(kind.String(), func(t *testing.T) {
-			env := newTestEnv(t, sandbox.Options{})
-			userID := env.UserID("alice")
-
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps: []resource.TestStep{
-					{
-						Config:          pointUserConfig(env, userID, deletionAbandon),
-						ResourceName:    "point_user.test",
-						ImportState:     true,
-						ImportStateKind: kind,
-						ImportStateId:   "a@b",
-						ExpectError: diagnosticMatching("Invalid Import ID",
-							`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
-							`Got "a@b".`),
-					},
-				},
-			})
-			expectNoRequests(t, env, "invalid import ID")
-			if env.HasUser(userID) {
-				t.Errorf("an invalid import ID let Point register %q", userID)
-			}
-		})
-	}
-}
-
+// TestAccUser_scale registers a hundred users with count, and one whose id
+// has the most characters Point accepts, 128.
 func TestAccUser_scale(t *testing.T) {
 	const count = 100
 	env := newTestEnv(t, sandbox.Options{})
 	prefix := env.UserID("scale-")
+	longest := env.UserID("")
+	longest += strings.Repeat("x", 128-len(longest))
 	config := env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
   count   = %[2]d
   user_id = format("%%s%%03d", %[1]q, count.index)
 }
-`, prefix, count)
+
+resource "point_user" "longest" {
+  user_id = %[3]q
+}
+`, prefix, count, longest)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -363,20 +336,24 @@ resource "point_user" "test" {
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test[99]", tfjsonpath.New("id"), knownvalue.StringExact(prefix+"099")),
+					statecheck.ExpectKnownValue("point_user.longest", tfjsonpath.New("user_id"), knownvalue.StringExact(longest)),
 				},
 				Check: func(s *terraform.State) error {
-					if n := len(s.RootModule().Resources); n != count {
-						return fmt.Errorf("state holds %d users, want %d", n, count)
+					if n := len(s.RootModule().Resources); n != count+1 {
+						return fmt.Errorf("state holds %d users, want %d", n, count+1)
 					}
 					for i := range count {
 						if id := fmt.Sprintf("%s%03d", prefix, i); !env.HasUser(id) {
 							return fmt.Errorf("user %q not in Point", id)
 						}
 					}
-					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count {
-						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count)
+					if !env.HasUser(longest) {
+						return fmt.Errorf("128-character user id not registered in Point")
 					}
-					return expectRequests(env, sandbox.RouteCreateUser, count)
+					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count+1 {
+						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count+1)
+					}
+					return expectRequests(env, sandbox.RouteCreateUser, count+1)
 				},
 			},
 			{
@@ -385,7 +362,7 @@ resource "point_user" "test" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					return expectRequests(env, sandbox.RouteCreateUser, count)
+					return expectRequests(env, sandbox.RouteCreateUser, count+1)
 				},
 			},
 		},
