@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -191,82 +190,4 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	if got, want := stateFileUserIDs(state, usersAddr), without(ids, taken); !sameElements(got, want) {
 		t.Errorf("state holds %v, want the 10 ids registered by this configuration %v", got, want)
 	}
-}
-
-// TestAccUsers_driftPerID: a user that Point says is gone leaves state,
-// and the plan registers that user alone, and issues that user's token
-// alone.
-func TestAccUsers_driftPerID(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	front, endpoint := newCountingFront(t, env)
-	provider := providerBlockFor(env, endpoint, 3)
-	ids := numberedUserIDs(env, "drift", 30)
-	gone := ids[7]
-	config := bulkConfig(provider, ids, "", "")
-	var before map[string]string
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, without(ids, []string{gone})...),
-		Steps: []resource.TestStep{
-			{
-				Config: config,
-				Check:  checkStateTokens(env, ids, &before),
-			},
-			{
-				PreConfig: func() { front.reset(); front.vanish(gone) },
-				Config:    config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(usersAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planListChange{addr: usersAddr, attr: "user_ids", added: []string{gone}},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: []string{gone}},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: []string{gone}},
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					checkStateTokens(env, ids, nil),
-					sameStateTokens(without(ids, []string{gone}), &before),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
-					func(*terraform.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
-					},
-				),
-			},
-		},
-	})
-}
-
-// TestAccUsers_badInput: ids and settings Point would refuse fail at
-// validate time, naming the attribute.
-func TestAccUsers_badInput(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	provider := env.ProviderBlock()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config:      pointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
-				PlanOnly:    true,
-				ExpectError: diagnosticMatching("Invalid User ID", `The user id "not/ok" in user_ids must not contain "/"`),
-			},
-			{
-				Config:      pointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
-				PlanOnly:    true,
-				ExpectError: diagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
-			},
-			{
-				Config:      pointUsersConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)max_concurrency.*between 1 and 64`),
-			},
-			{
-				Config:      bulkConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`rotate_after`),
-			},
-		},
-	})
 }
