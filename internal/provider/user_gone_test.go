@@ -246,58 +246,36 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 		cli := newTerraformCLI(t)
 		ghost := env.UserID("never-registered")
 		provider := providerBlockFor(env, endpoint, 1)
-		cli.WriteMain(provider + fmt.Sprintf(`
-import {
-  to = point_user.x
-  id = %[1]q
-}
-
-resource "point_user" "x" {
-  user_id = %[1]q
-}
-
-import {
-  to = point_refresh_token.x
-  id = %[1]q
-}
-
-resource "point_refresh_token" "x" {
-  user_id = %[1]q
-}
-
-data "point_user" "x" {
-  user_id = %[1]q
-}
-
-ephemeral "point_refresh_token" "x" {
-  user_id = %[1]q
-}
-
-ephemeral "point_access_token" "with_api_key" {
-  user_id = %[1]q
-}
-
-ephemeral "point_access_token" "with_refresh_token" {
-  user_id       = %[1]q
-  refresh_token = "rt_not_a_token"
-}
-`, ghost))
+		// Each read, and its error: the imports' errors name no address,
+		// the others name theirs.
+		reads := []struct {
+			address, config string
+			want            []string
+		}{
+			{"", fmt.Sprintf("import {\n  to = point_user.x\n  id = %q\n}\nresource \"point_user\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)}},
+			{"", fmt.Sprintf("import {\n  to = point_refresh_token.x\n  id = %q\n}\nresource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point Refresh Token", "Point has no user with this id"}},
+			{"data.point_user.x", fmt.Sprintf("data \"point_user\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_refresh_token.x", fmt.Sprintf("ephemeral \"point_refresh_token\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.api_key", fmt.Sprintf("ephemeral \"point_access_token\" \"api_key\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.refresh_token",
+				fmt.Sprintf("ephemeral \"point_access_token\" \"refresh_token\" {\n  user_id       = %q\n  refresh_token = \"rt_not_a_token\"\n}\n", ghost), nil},
+		}
+		config := provider
+		for _, read := range reads {
+			config += read.config
+		}
+		cli.WriteMain(config)
 		out := cli.MustRun(1, "plan", "-input=false", "-no-color")
 		diagnostics := userGoneDiagnostics(out)
-		for what, want := range map[string][]string{
-			"import point_user":                               {"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)},
-			"import point_refresh_token":                      {"Error: Cannot Import Point Refresh Token", "Point has no user with this id"},
-			"data.point_user.x":                               {"Error: Point User Not Found", "user_id"},
-			"ephemeral.point_refresh_token.x":                 {"Error: Point User Not Found", "user_id"},
-			"ephemeral.point_access_token.with_api_key":       {"Error: Point User Not Found", "user_id"},
-			"ephemeral.point_access_token.with_refresh_token": {"Error: Point User Not Found", "user_id"},
-		} {
-			pattern := diagnosticMatching(want...)
-			if !strings.HasPrefix(what, "import") {
-				pattern = diagnosticMatching(append([]string{want[0], "with " + what + ","}, want[1:]...)...)
+		for _, read := range reads {
+			pattern := diagnosticMatching(read.want...)
+			if read.address != "" {
+				pattern = diagnosticMatching("Error: Point User Not Found", "with "+read.address+",", "user_id")
 			}
 			if !slices.ContainsFunc(diagnostics, pattern.MatchString) {
-				t.Errorf("no diagnostic of %s matches %s:\n%s", what, pattern, out)
+				t.Errorf("no diagnostic matches %s:\n%s", pattern, out)
 			}
 		}
 		if strings.Contains(out, "not Point's own") {
