@@ -39,130 +39,27 @@ import {
 `, addr, userID)
 }
 
-// Create, refresh, update and import of point_user all record the identity;
-// import by identity and by id both work and both adopt ABANDON.
-func TestAccUser_identity(t *testing.T) {
+// Create, refresh, update and import of point_user and point_refresh_token
+// all record the identity, and a rotation in place keeps it. Import by
+// identity and by id both work: point_user adopts ABANDON, and
+// point_refresh_token adopts the current token, without a rotation.
+func TestAccIdentity_lifecycle(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
 	userID := env.UserID("identity")
-	const addr = "point_user.test"
-
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   identityTestVersions,
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(addr, userID),
-					statecheck.ExpectIdentityValueMatchesState(addr, tfjsonpath.New("user_id")),
-				},
-			},
-			{
-				// An update keeps it.
-				Config: pointUserConfig(env, userID, deletionRevoke),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
-			},
-			{
-				Config:          pointUserConfig(env, userID, deletionAbandon),
-				ResourceName:    addr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithResourceIdentity,
-				// The state holds REVOKE, the configuration ABANDON: the
-				// import adopts ABANDON, so the plan changes nothing.
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					},
-				},
-			},
-			{
-				Config:          pointUserConfig(env, userID, deletionAbandon),
-				ResourceName:    addr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithID,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop)},
-				},
-			},
-			{
-				ResourceName:      addr,
-				ImportState:       true,
-				ImportStateId:     userID,
-				ImportStateVerify: true,
-				// The import sets ABANDON; state holds REVOKE from step 2.
-				ImportStateVerifyIgnore: []string{"deletion_policy"},
-			},
-		},
-	})
-}
-
-// A user registered outside Terraform, imported with an import block that
-// names its identity.
-func TestAccUser_importByIdentityBlock(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	userID := env.UserID("identity-import")
-	const addr = "point_user.test"
-	var token string
-	resourceBlock := fmt.Sprintf(`
+	const userAddr = "point_user.test"
+	config := func(deletionPolicy, tokenArgs string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
-  user_id = %[1]q
+  user_id         = %[1]q
+  deletion_policy = %[2]q
 }
-`, userID)
 
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   identityTestVersions,
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy: func(*terraform.State) error {
-			// ABANDON: the user and its token stay in Point.
-			if !env.HasUser(userID) {
-				return fmt.Errorf("user %q is gone from Point", userID)
-			}
-			if current := env.CurrentRefreshToken(userID); current == "" || current != token {
-				return fmt.Errorf("destroying the imported user changed its refresh token")
-			}
-			return nil
-		},
-		Steps: []resource.TestStep{
-			{
-				PreConfig: func() {
-					token = env.AddUser(userID)
-				},
-				Config: env.ProviderBlock() + identityTestImportBlock(addr, userID) + resourceBlock,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(addr, userID),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-				},
-			},
-			{
-				Config: env.ProviderBlock() + resourceBlock,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
-			},
-		},
-	})
-	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
-		t.Error(err)
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+%[3]s}
+`, userID, deletionPolicy, tokenArgs)
 	}
-}
-
-func TestAccRefreshToken_identity(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	userID := env.UserID("rt-identity")
+	triggers := func(n string) string { return fmt.Sprintf("  rotation_triggers = { n = %q }\n", n) }
 	var issuedBefore int
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -171,23 +68,26 @@ func TestAccRefreshToken_identity(t *testing.T) {
 		CheckDestroy:             noCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: refreshTokenConfig(env, userID, ""),
+				Config: config(deletionAbandon, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
+					identityTestExpect(userAddr, userID),
+					statecheck.ExpectIdentityValueMatchesState(userAddr, tfjsonpath.New("user_id")),
 					identityTestExpect(refreshTokenAddr, userID),
-					identityTestExpect("point_user.test", userID),
 					statecheck.ExpectIdentityValueMatchesState(refreshTokenAddr, tfjsonpath.New("user_id")),
 				},
 				Check: checkStateTokenCurrent(env, userID),
 			},
 			{
-				// A rotation in place keeps it.
-				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
+				// An update keeps it, and so does a rotation in place.
+				Config:           config(deletionRevoke, triggers("1")),
+				ConfigPlanChecks: preApplyActions(userAddr, plancheck.ResourceActionUpdate, refreshTokenAddr, plancheck.ResourceActionUpdate),
 				ConfigStateChecks: []statecheck.StateCheck{
+					identityTestExpect(userAddr, userID),
 					identityTestExpect(refreshTokenAddr, userID),
 				},
 			},
 			{
-				Config: refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				Config: config(deletionRevoke, triggers("2")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token"))},
 				},
@@ -195,16 +95,46 @@ func TestAccRefreshToken_identity(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
-						if env.Sandbox != nil {
-							issuedBefore = env.Sandbox.RefreshTokensIssued()
-						}
+						issuedBefore = refreshTokensIssued(env)
 						return nil
 					},
 				),
 			},
 			{
+				Config:          config(deletionAbandon, triggers("2")),
+				ResourceName:    userAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+				// The state holds REVOKE, the configuration ABANDON: the
+				// import adopts ABANDON, so the plan changes nothing.
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					},
+				},
+			},
+			{
+				Config:          config(deletionAbandon, triggers("2")),
+				ResourceName:    userAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop)},
+				},
+			},
+			{
+				ResourceName:      userAddr,
+				ImportState:       true,
+				ImportStateId:     userID,
+				ImportStateVerify: true,
+				// The import sets ABANDON; state holds REVOKE from step 2.
+				ImportStateVerifyIgnore: []string{"deletion_policy"},
+			},
+			{
 				// The import adopts the current token: no rotation.
-				Config:             refreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				Config:             config(deletionRevoke, triggers("2")),
 				ResourceName:       refreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
@@ -218,7 +148,7 @@ func TestAccRefreshToken_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          refreshTokenConfig(env, userID, ""),
+				Config:          config(deletionRevoke, ""),
 				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
@@ -230,7 +160,7 @@ func TestAccRefreshToken_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          refreshTokenConfig(env, userID, ""),
+				Config:          config(deletionRevoke, ""),
 				ResourceName:    refreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
@@ -240,10 +170,8 @@ func TestAccRefreshToken_identity(t *testing.T) {
 					},
 				},
 				Check: func(*terraform.State) error {
-					if env.Sandbox != nil {
-						if n := env.Sandbox.RefreshTokensIssued() - issuedBefore; n != 0 {
-							return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
-						}
+					if n := refreshTokensIssued(env) - issuedBefore; n != 0 {
+						return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
 					}
 					return nil
 				},
@@ -252,37 +180,68 @@ func TestAccRefreshToken_identity(t *testing.T) {
 	})
 }
 
-// The token of a user registered outside Terraform, imported with an import
-// block that names its identity, then applied: Terraform adopts the token
-// the user holds, without issuing another.
-func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
+// A user, and the token of another user, registered outside Terraform and
+// imported with import blocks that name their identities, then applied:
+// Terraform adopts the user and the token the user holds, registering no
+// user and issuing no token.
+func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := newTestEnv(t, sandbox.Options{})
-	userID := env.UserID("rt-identity-import")
-	var existing string
-	config := refreshTokenOnlyConfig(env.ProviderBlock(), userID, "")
+	userID, tokenUserID := env.UserID("identity-import"), env.UserID("rt-identity-import")
+	const userAddr = "point_user.test"
+	var userToken, existing string
+	config := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = %[2]q
+}
+`, userID, tokenUserID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             noCurrentRefreshToken(env, userID),
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			func(*terraform.State) error {
+				// ABANDON: the user and its token stay in Point.
+				if !env.HasUser(userID) {
+					return fmt.Errorf("user %q is gone from Point", userID)
+				}
+				if current := env.CurrentRefreshToken(userID); current == "" || current != userToken {
+					return fmt.Errorf("destroying the imported user changed its refresh token")
+				}
+				return nil
+			},
+			noCurrentRefreshToken(env, tokenUserID),
+		),
 		Steps: []resource.TestStep{
 			{
-				PreConfig: func() { existing = env.AddUser(userID) },
-				Config:    config + identityTestImportBlock(refreshTokenAddr, userID),
+				PreConfig: func() {
+					userToken = env.AddUser(userID)
+					existing = env.AddUser(tokenUserID)
+				},
+				Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(refreshTokenAddr, tokenUserID),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, userID)),
+						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, tokenUserID)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(refreshTokenAddr, userID),
-					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					identityTestExpect(userAddr, userID),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					identityTestExpect(refreshTokenAddr, tokenUserID),
+					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(tokenUserID)),
 					statecheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
-					checkStateTokenCurrent(env, userID),
+					checkStateTokenCurrent(env, tokenUserID),
 				),
 			},
 			{
@@ -290,14 +249,16 @@ func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
+				Check:             resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
 			},
 		},
 	})
-	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 0 {
-			t.Errorf("importing by identity made %d issue requests, want none", n)
-		}
+	if err := expectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
+		t.Error(err)
+	}
+	if err := expectRequests(env, sandbox.RouteIssueRefreshToken, 0); err != nil {
+		t.Errorf("importing by identity: %v", err)
 	}
 }
 
