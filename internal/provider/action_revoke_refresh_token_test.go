@@ -60,6 +60,11 @@ func actionTestExpectRequests(t *testing.T, env *testEnv, before map[string]int,
 	}
 }
 
+// preApply runs checks on the plan before the apply.
+func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{PreApply: checks}
+}
+
 // preApplyActions checks, before the apply, the action planned for each
 // resource address, given in pairs: address, action.
 func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
@@ -67,7 +72,7 @@ func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		checks = append(checks, plancheck.ExpectResourceAction(pairs[i].(string), pairs[i+1].(plancheck.ResourceActionType)))
 	}
-	return resource.ConfigPlanChecks{PreApply: checks}
+	return preApply(checks...)
 }
 
 // The incident runbook, through the CLI: invoke the action, which revokes
@@ -368,21 +373,18 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		kept     bool   // the current token unchanged afterwards
 	}
 	cases := map[string]struct {
-		// setup prepares Point and returns the endpoint for the provider.
-		setup    func(t *testing.T, env *testEnv, userID string) string
+		// setup, when not nil, prepares Point for the user, registered with
+		// token unless noUser, and returns the endpoint for the provider.
+		setup    func(t *testing.T, env *testEnv, userID, token string) string
+		noUser   bool
 		noAPIKey bool
 		want     outcome
 	}{
 		"revokes the current token": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
-				return env.Endpoint
-			},
 			want: outcome{progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", revoked: true},
 		},
 		"no current token": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				token := env.AddUser(userID)
+			setup: func(t *testing.T, env *testEnv, userID, token string) string {
 				if err := env.Client.RevokeRefreshToken(context.Background(), userID, token); err != nil {
 					t.Fatal(err)
 				}
@@ -397,8 +399,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"token replaced while revoking": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
+			setup: func(t *testing.T, env *testEnv, userID, _ string) string {
 				// Another client rotates the token right after the action read it.
 				upstream := env.Upstream()
 				front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -418,10 +419,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on read": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
-				return actionTestFront(t, env, http.MethodGet)
-			},
+			setup: func(t *testing.T, env *testEnv, _, _ string) string { return actionTestFront(t, env, http.MethodGet) },
 			want: outcome{
 				severity: tfprotov6.DiagnosticSeverityError,
 				summary:  "Error Revoking Point Refresh Token",
@@ -431,8 +429,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on revoke": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
+			setup: func(t *testing.T, env *testEnv, _, _ string) string {
 				return actionTestFront(t, env, http.MethodDelete)
 			},
 			want: outcome{
@@ -447,10 +444,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		// request. The provider would read POINT_API_KEY, which the tests
 		// clear when they start.
 		"no API key": {
-			setup: func(t *testing.T, env *testEnv, userID string) string {
-				env.AddUser(userID)
-				return env.Endpoint
-			},
 			noAPIKey: true,
 			want: outcome{
 				severity: tfprotov6.DiagnosticSeverityError,
@@ -462,7 +455,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"user not found": {
-			setup: func(_ *testing.T, env *testEnv, _ string) string { return env.Endpoint },
+			noUser: true,
 			want: outcome{
 				severity: tfprotov6.DiagnosticSeverityError,
 				summary:  "Point User Not Found",
@@ -477,7 +470,13 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, sandbox.Options{})
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
-			endpoint := tc.setup(t, env, userID)
+			endpoint := env.Endpoint
+			if !tc.noUser {
+				token := env.AddUser(userID)
+				if tc.setup != nil {
+					endpoint = tc.setup(t, env, userID, token)
+				}
+			}
 			before := env.CurrentRefreshToken(userID)
 			apiKey := env.APIKey
 			if tc.noAPIKey {

@@ -546,22 +546,20 @@ import {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, nil),
 					sameStateTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteCreateUser, nil, 0),
+					frontExpects(front, sandbox.RouteIssueRefreshToken, nil, 0),
 				),
 			},
 			{
 				PreConfig: front.reset,
 				Config:    config(triggers),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(refreshTokensAddr, plancheck.ResourceActionUpdate),
+					planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
+				),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					sameStateTokens(ids, &existing),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteIssueRefreshToken, nil, 0),
 				),
 			},
 			{
@@ -604,9 +602,7 @@ import {
 						}
 						return nil
 					},
-					func(*terraform.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
-					},
+					frontExpects(front, sandbox.RouteIssueRefreshToken, []string{revoked}, 1),
 				),
 			},
 			{
@@ -625,10 +621,8 @@ import {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, nil),
 					sameStateTokens(without(ids, []string{gone}), &afterOutOfBand),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, []string{gone}, 1) },
-					func(*terraform.State) error {
-						return front.expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
-					},
+					frontExpects(front, sandbox.RouteCreateUser, []string{gone}, 1),
+					frontExpects(front, sandbox.RouteIssueRefreshToken, []string{gone}, 1),
 				),
 			},
 		},
@@ -837,6 +831,11 @@ import {
 	if err := noCurrentRefreshToken(env, ids...)(nil); err != nil {
 		t.Error(err)
 	}
+}
+
+// frontExpects is front.expect as a check of a test step.
+func frontExpects(front *countingFront, route string, ids []string, want int) resource.TestCheckFunc {
+	return func(*terraform.State) error { return front.expect(route, ids, want) }
 }
 
 // noWriteSucceeded fails when the front saw a request that registers a

@@ -327,11 +327,9 @@ ephemeral "point_access_token" "keep" {
 		TerraformVersionChecks:   ephemeralVersionChecks,
 		Steps: []resource.TestStep{{
 			Config: cfg,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
-				},
-			},
+			ConfigPlanChecks: preApply(
+				plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
+			),
 			ConfigStateChecks: append(checks,
 				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("refresh_token"), knownvalue.Null()),
 				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("revoke_on_close"), knownvalue.Null()),

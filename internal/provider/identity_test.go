@@ -87,10 +87,8 @@ resource "point_refresh_token" "test" {
 				},
 			},
 			{
-				Config: config(deletionRevoke, triggers("2")),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token"))},
-				},
+				Config:            config(deletionRevoke, triggers("2")),
+				ConfigPlanChecks:  preApply(plancheck.ExpectUnknownValue(refreshTokenAddr, tfjsonpath.New("token"))),
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(refreshTokenAddr, userID)},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokenCurrent(env, userID),
@@ -222,14 +220,12 @@ resource "point_refresh_token" "test" {
 					existing = env.AddUser(tokenUserID)
 				},
 				Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(refreshTokenAddr, tokenUserID),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-						plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, tokenUserID)),
-					},
-				},
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+					plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					plancheck.ExpectResourceAction(refreshTokenAddr, plancheck.ResourceActionNoop),
+					plancheck.ExpectKnownValue(refreshTokenAddr, tfjsonpath.New("token"), isCurrentRefreshToken(env, tokenUserID)),
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					identityTestExpect(userAddr, userID),
 					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
@@ -245,10 +241,8 @@ resource "point_refresh_token" "test" {
 				),
 			},
 			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:            config,
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
 				Check:             resource.TestCheckResourceAttrPtr(refreshTokenAddr, "token", &existing),
 			},

@@ -68,12 +68,10 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 				// An hour later, ten more users: only their tokens are issued.
 				PreConfig: func() { env.Clock.Advance(time.Hour); front.reset() },
 				Config:    bulkConfig(provider, ids, "", rotateAfter),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: late},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: late},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					planUnknownKeys{addr: refreshTokensAddr, attr: "issued_at", keys: late},
+					planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: late},
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(formatRFC3339(t0))),
 					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(formatRFC3339(t0.Add(time.Hour)))),
@@ -81,7 +79,7 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, &afterAdd),
 					sameStateTokens(early, &initial),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, late, 1) },
+					frontExpects(front, sandbox.RouteIssueRefreshToken, late, 1),
 				),
 			},
 			{
@@ -101,39 +99,35 @@ func TestAccRefreshTokens_rotation(t *testing.T) {
 					checkStateTokens(env, ids, &afterDue),
 					sameStateTokens(late, &afterAdd),
 					checkTokensRefused(env, early, &afterAdd),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, early, 1) },
+					frontExpects(front, sandbox.RouteIssueRefreshToken, early, 1),
 				),
 			},
 			{
 				// Triggers set for the first time rotate every token that
 				// Terraform issued: here, all of them.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", triggers),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
-				},
+				PreConfig:        front.reset,
+				Config:           bulkConfig(provider, ids, "", triggers),
+				ConfigPlanChecks: preApply(planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids, &afterTriggers),
 					checkTokensRefused(env, ids, &afterDue),
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, ids, 1) },
+					frontExpects(front, sandbox.RouteIssueRefreshToken, ids, 1),
 				),
 			},
 			{
 				// Removing users revokes their tokens and no others.
 				PreConfig: front.reset,
 				Config:    bulkConfig(provider, ids[:15], "", triggers),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						planListChange{addr: refreshTokensAddr, attr: "user_ids", removed: ids[15:]},
-						planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					planListChange{addr: refreshTokensAddr, attr: "user_ids", removed: ids[15:]},
+					planUnknownKeys{addr: refreshTokensAddr, attr: "tokens"},
+				),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkStateTokens(env, ids[:15], nil),
 					sameStateTokens(ids[:15], &afterTriggers),
 					noCurrentRefreshToken(env, ids[15:]...),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteIssueRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, ids[15:], 1),
+					frontExpects(front, sandbox.RouteIssueRefreshToken, nil, 0),
 				),
 			},
 		},
@@ -242,13 +236,11 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 				// Rotation by triggers: every version grows, no token shows.
 				PreConfig: front.reset,
 				Config:    bulkConfig(provider, ids, "", triggers),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
-						plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
-						planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: ids},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
+					plancheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
+					planUnknownKeys{addr: refreshTokensAddr, attr: "token_sha256", keys: ids},
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					noTokensInState(env, ids),
 					statecheck.ExpectKnownValue(refreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
@@ -283,11 +275,9 @@ func TestAccRefreshTokens_tokenFree(t *testing.T) {
 			},
 			{
 				// Back into state, without rotation.
-				PreConfig: front.reset,
-				Config:    bulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}},
-				},
+				PreConfig:         front.reset,
+				Config:            bulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
+				ConfigPlanChecks:  preApply(planUnknownKeys{addr: refreshTokensAddr, attr: "tokens", keys: ids}),
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 				Check:             checkStateTokens(env, ids, nil),
 			},

@@ -51,10 +51,8 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 					},
 				},
 				{
-					Config: pointUserConfig(env, userID, policy),
-					ConfigPlanChecks: resource.ConfigPlanChecks{
-						PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-					},
+					Config:           pointUserConfig(env, userID, policy),
+					ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				},
 				{
 					ResourceName:            "point_user.test",
@@ -152,77 +150,62 @@ func TestAccUser_deletionPolicy(t *testing.T) {
 	}
 }
 
-func TestAccUser_alreadyExists(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	env.RequireCreateConflict()
-	userID := env.UserID("taken")
-	token := env.AddUser(userID)
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
-				ExpectError: diagnosticMatching(
+// TestAccUser_existingUser: creating a user Point already has fails with
+// how to import it where Point answers 409, and adopts the user, token and
+// all, where Point answers 200 with it. Either way Point holds that user
+// alone, with its token unchanged.
+func TestAccUser_existingUser(t *testing.T) {
+	for _, idempotent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("idempotent=%t", idempotent), func(t *testing.T) {
+			env := newTestEnv(t, sandbox.Options{})
+			step := resource.TestStep{}
+			userID := env.UserID("taken")
+			if idempotent {
+				env.RequireIdempotentCreate()
+				userID = env.UserID("adopted")
+				step.ConfigStateChecks = []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+				}
+			} else {
+				env.RequireCreateConflict()
+				step.ExpectError = diagnosticMatching(
 					"Point User Already Exists",
 					fmt.Sprintf("Point already has a user with id %q, so it cannot be created. To manage the existing user, import it: add an import block and apply,", userID),
 					fmt.Sprintf("import { to = point_user.<name> id = %q }", userID),
 					"or run the import command with the same address and id.",
-				),
-			},
-		},
-	})
-
-	if env.Sandbox != nil {
-		if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-			t.Errorf("sandbox users = %v, want only %q", got, userID)
-		}
-	}
-	if got := env.CurrentRefreshToken(userID); got != token {
-		t.Error("the failed create changed the existing user's refresh token")
-	}
-	if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
-		t.Error(err)
-	}
-	if err := expectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
-		t.Error(err)
-	}
-}
-
-// TestAccUser_idempotentCreateAdopts: a Point that answers 200 with the
-// existing user to its creation lets point_user adopt it, token and all.
-func TestAccUser_idempotentCreateAdopts(t *testing.T) {
-	env := newTestEnv(t, sandbox.Options{})
-	env.RequireIdempotentCreate()
-	userID := env.UserID("adopted")
-	token := env.AddUser(userID)
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: pointUserConfig(env, userID, deletionAbandon),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-				},
-				Check: func(*terraform.State) error {
-					if env.Sandbox != nil {
-						if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-							return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
-						}
+				)
+			}
+			token := env.AddUser(userID)
+			step.Config = pointUserConfig(env, userID, deletionAbandon)
+			// Checked before the destroy that ends an adoption.
+			step.Check = func(*terraform.State) error {
+				if env.Sandbox != nil {
+					if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
+						return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
 					}
-					if got := env.CurrentRefreshToken(userID); got != token {
-						return fmt.Errorf("adopting the user changed its refresh token")
-					}
-					if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
-						return err
-					}
-					return expectRequests(env, sandbox.RouteCreateUser, 1)
-				},
-			},
-		},
-	})
+				}
+				if got := env.CurrentRefreshToken(userID); got != token {
+					return fmt.Errorf("creating the existing user changed its refresh token")
+				}
+				if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+					return err
+				}
+				return expectRequests(env, sandbox.RouteCreateUser, 1)
+			}
+
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps:                    []resource.TestStep{step},
+			})
+			if !idempotent {
+				// A failed step runs no Check.
+				if err := step.Check(nil); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
 }
 
 // userTestHCLString quotes s as an HCL string literal; unlike %q it writes
@@ -357,10 +340,8 @@ resource "point_user" "longest" {
 				},
 			},
 			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				Check: func(*terraform.State) error {
 					return expectRequests(env, sandbox.RouteCreateUser, count+1)
 				},

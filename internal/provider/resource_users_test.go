@@ -67,7 +67,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, first, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, first, 1) },
+					frontExpects(front, sandbox.RouteCreateUser, first, 1),
 				),
 			},
 			{
@@ -86,8 +86,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, ids[50:60], 1) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteCreateUser, ids[50:60], 1),
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 			{
@@ -95,8 +95,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				PreConfig: front.reset,
 				Config:    pointUsersConfig(provider, second, policy(deletionRevoke)),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					func(*terraform.State) error { return front.expect(sandbox.RouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteCreateUser, nil, 0),
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 			{
@@ -104,15 +104,13 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				// users stay in Point.
 				PreConfig: front.reset,
 				Config:    pointUsersConfig(provider, third, policy(deletionRevoke)),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						planListChange{addr: usersAddr, attr: "user_ids", removed: ids[5:10]},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					planListChange{addr: usersAddr, attr: "user_ids", removed: ids[5:10]},
+				),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids[5:10], false),
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1) },
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, ids[5:10], 1),
 				),
 			},
 			{
@@ -133,7 +131,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				Config: pointUsersConfig(provider, third, policy(deletionAbandon)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 		},

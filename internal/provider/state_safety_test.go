@@ -125,11 +125,9 @@ func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 				ExpectError: diagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
-				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
-				Config:    config(revocationProxy, userID, deletionAbandon),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				PreConfig:         func() { stillCurrent(); refuseRevocation.Store(false) },
+				Config:            config(revocationProxy, userID, deletionAbandon),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(refreshTokenAddr, tfjsonpath.New("token"))},
 			},
 		},
