@@ -122,8 +122,9 @@ resource "point_refresh_token" %[1]q {
 		}
 		return ids
 	}
-	// expectRotated checks that the saved plan applied rotated the tokens of
-	// the subjects whose change rotates says so, and of no others.
+	// expectRotated checks that the plan file just applied rotated, once,
+	// the tokens of exactly the subjects whose change rotates as given, to
+	// version 2 issued at at.
 	first := map[*savedPlanSubject]string{}
 	expectRotated := func(rotates bool, at time.Time) {
 		t.Helper()
@@ -228,7 +229,8 @@ func TestAccSavedPlan_refreshTokens(t *testing.T) {
 		allEarly, allLate = append(allEarly, ids[s][:4]...), append(allLate, ids[s][4:]...)
 	}
 	addr := func(s *savedPlanSubject) string { return "point_refresh_tokens." + s.name }
-	// writeConfig writes the first users ids of each subject.
+	// writeConfig writes the resources of every subject, for the first
+	// users of its ids.
 	writeConfig := func(users int) {
 		config := providerBlockFor(env, endpoint, 3)
 		for _, s := range subjects {
