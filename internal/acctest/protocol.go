@@ -15,21 +15,30 @@ import (
 // environment, with its schemas.
 func (e *Env) ConfiguredServer(tb testing.TB) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	tb.Helper()
+	return e.ConfiguredServerFor(tb, e.Endpoint, e.APIKey, "1.11.0")
+}
+
+// ConfiguredServerFor returns the provider under test, configured as
+// Terraform terraformVersion configures it for endpoint with apiKey (""
+// for none), with its schemas.
+func (e *Env) ConfiguredServerFor(tb testing.TB, endpoint, apiKey, terraformVersion string) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+	tb.Helper()
 	server, err := NewProvider(e)()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	schemas := ConfigureServer(tb, server, map[string]tftypes.Value{
-		"endpoint": tftypes.NewValue(tftypes.String, e.Endpoint),
-		"api_key":  tftypes.NewValue(tftypes.String, e.APIKey),
-	})
-	return server, schemas
+	settings := map[string]tftypes.Value{"endpoint": tftypes.NewValue(tftypes.String, endpoint)}
+	if apiKey != "" {
+		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
+	}
+	return server, ConfigureServer(tb, server, terraformVersion, settings)
 }
 
 // ConfigureServer reads the schemas of server and configures it with the
 // provider block's attributes in settings (null for the others), as
-// Terraform does before any other call. It returns the schemas.
-func ConfigureServer(tb testing.TB, server tfprotov6.ProviderServer, settings map[string]tftypes.Value) *tfprotov6.GetProviderSchemaResponse {
+// Terraform terraformVersion does before any other call. It returns the
+// schemas.
+func ConfigureServer(tb testing.TB, server tfprotov6.ProviderServer, terraformVersion string, settings map[string]tftypes.Value) *tfprotov6.GetProviderSchemaResponse {
 	tb.Helper()
 	ctx := context.Background()
 	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
@@ -38,7 +47,7 @@ func ConfigureServer(tb testing.TB, server tfprotov6.ProviderServer, settings ma
 	}
 	NoDiagnostics(tb, "GetProviderSchema", schemas.Diagnostics)
 	config := DynamicValue(tb, schemas.Provider.ValueType(), settings)
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.0", Config: config})
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: terraformVersion, Config: config})
 	if err != nil {
 		tb.Fatal(err)
 	}

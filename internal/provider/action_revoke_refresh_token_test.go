@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,10 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
-
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -36,30 +33,8 @@ const actionTestType = "point_revoke_refresh_token"
 // working directory's state, or "" when there is none.
 func actionTestStateToken(t *testing.T, cli *acctest.CLI) string {
 	t.Helper()
-	text := cli.MustRun(0, "show", "-json", "-no-color")
-	var state struct {
-		Values *struct {
-			RootModule struct {
-				Resources []struct {
-					Address string         `json:"address"`
-					Values  map[string]any `json:"values"`
-				} `json:"resources"`
-			} `json:"root_module"`
-		} `json:"values"`
-	}
-	if err := json.Unmarshal([]byte(text), &state); err != nil {
-		t.Fatalf("terraform show -json: %v", err)
-	}
-	if state.Values == nil {
-		return ""
-	}
-	for _, r := range state.Values.RootModule.Resources {
-		if r.Address == acctest.RefreshTokenAddr {
-			token, _ := r.Values["token"].(string)
-			return token
-		}
-	}
-	return ""
+	token, _ := acctest.ReadStateFile(t, cli).Attributes(acctest.RefreshTokenAddr)["token"].(string)
+	return token
 }
 
 // actionTestCounts returns the sandbox's request counts, or nil against
@@ -86,6 +61,23 @@ func actionTestExpectRequests(t *testing.T, env *acctest.Env, before map[string]
 	}
 }
 
+// preApply runs checks on the plan before the apply.
+func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{PreApply: checks}
+}
+
+// preApplyActions checks, before the apply, the action planned for each
+// resource address, given in pairs: address, action.
+func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
+	var checks []plancheck.PlanCheck
+	for i := 0; i+1 < len(pairs); i += 2 {
+		addr, _ := pairs[i].(string)
+		action, _ := pairs[i+1].(plancheck.ResourceActionType)
+		checks = append(checks, plancheck.ExpectResourceAction(addr, action))
+	}
+	return preApply(checks...)
+}
+
 // The incident runbook, through the CLI: invoke the action, which revokes
 // the token in Point and leaves state alone; invoke it again, which finds
 // nothing to revoke; apply, which notices the revocation and issues a new
@@ -97,15 +89,7 @@ func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	userID := env.UserID("action-invoke")
 	ghostID := env.UserID("action-ghost")
 
-	cli.WriteConfig(env, fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id = %[1]q
-}
-
-resource "point_refresh_token" "test" {
-  user_id = point_user.test.user_id
-}
-
+	cli.WriteMain(acctest.RefreshTokenConfig(env, userID, "") + fmt.Sprintf(`
 action "point_revoke_refresh_token" "incident" {
   config {
     user_id = point_user.test.user_id
@@ -114,10 +98,10 @@ action "point_revoke_refresh_token" "incident" {
 
 action "point_revoke_refresh_token" "ghost" {
   config {
-    user_id = %[2]q
+    user_id = %q
   }
 }
-`, userID, ghostID))
+`, ghostID))
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	defer func() {
 		cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
@@ -220,12 +204,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 				// the apply is not empty.
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				ConfigPlanChecks:   preApplyActions("terraform_data.incident", plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
 					acctest.NoCurrentRefreshToken(env, userID),
@@ -235,13 +214,8 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 			{
 				// The next apply issues a new token, as after a revocation
 				// outside Terraform; it does not trigger the action again.
-				Config: config("INC-1"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-					},
-				},
+				Config:            config("INC-1"),
+				ConfigPlanChecks:  preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, "terraform_data.incident", plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 				Check:             acctest.CheckStateTokenCurrent(env, userID),
 			},
@@ -288,26 +262,16 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 				Config:             config,
 				ConfigVariables:    listed,
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				ConfigPlanChecks:   preApplyActions(incident, plancheck.ResourceActionCreate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
-					actionTestCheck(func() error { return acctest.NoCurrentRefreshToken(env, userID)(nil) }),
-					actionTestCheck(func() error { return acctest.RefreshTokenRefused(env, userID, &first)(nil) }),
+					stateCheckFunc(func(*tfjson.State) error { return acctest.NoCurrentRefreshToken(env, userID)(nil) }),
+					stateCheckFunc(func(*tfjson.State) error { return acctest.RefreshTokenRefused(env, userID, &first)(nil) }),
 				},
 			},
 			{
-				Config:          config,
-				ConfigVariables: listed,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionNoop),
-					},
-				},
+				Config:           config,
+				ConfigVariables:  listed,
+				ConfigPlanChecks: preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, incident, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
 						second = v
@@ -317,18 +281,13 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 						return nil
 					})),
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-					actionTestCheck(func() error { return env.CheckRefreshTokenAccepted(userID, second) }),
+					stateCheckFunc(func(*tfjson.State) error { return env.CheckRefreshTokenAccepted(userID, second) }),
 				},
 			},
 			{
-				Config:          config,
-				ConfigVariables: unlisted,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(incident, plancheck.ResourceActionDestroy),
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
+				Config:           config,
+				ConfigVariables:  unlisted,
+				ConfigPlanChecks: preApplyActions(incident, plancheck.ResourceActionDestroy, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &second),
 					acctest.CheckStateTokenCurrent(env, userID),
@@ -338,51 +297,14 @@ func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
 	})
 }
 
-// actionTestCheck runs check as a state check, for steps whose state the
-// legacy Check functions cannot read.
-func actionTestCheck(check func() error) statecheck.StateCheck { return actionTestStateCheck(check) }
-
-type actionTestStateCheck func() error
-
-func (c actionTestStateCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	resp.Error = c()
-}
-
 // actionTestInvoke configures the provider for endpoint and apiKey ("" for
 // none) and runs the action for userID through the protocol, as Terraform
 // does: plan, then invoke. It returns the progress messages and the
 // diagnostics of both.
-func actionTestInvoke(t *testing.T, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
+func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
 	t.Helper()
 	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(newWithOptions("test", options{
-		retryWaitMin: 5 * time.Millisecond,
-		retryWaitMax: 50 * time.Millisecond,
-	})())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providerType := schemas.Provider.ValueType()
-	settings := map[string]tftypes.Value{"endpoint": tftypes.NewValue(tftypes.String, endpoint)}
-	if apiKey != "" {
-		settings["api_key"] = tftypes.NewValue(tftypes.String, apiKey)
-	}
-	providerConfig, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, settings))
-	if err != nil {
-		t.Fatal(err)
-	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.14.0", Config: &providerConfig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range configured.Diagnostics {
-		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
-	}
-
+	server, schemas := env.ConfiguredServerFor(t, endpoint, apiKey, "1.14.0")
 	actionSchema, ok := schemas.ActionSchemas[actionTestType]
 	if !ok {
 		t.Fatalf("the provider has no action %s", actionTestType)
@@ -447,26 +369,25 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	type outcome struct {
 		severity tfprotov6.DiagnosticSeverity // 0 for none
 		summary  string
-		detail   string
-		progress string // the last progress message
+		detail   string // part of the detail, or all of it when whole
+		whole    bool
+		progress string // the last progress message; "" for none at all
 		revoked  bool   // no current token afterwards
 		kept     bool   // the current token unchanged afterwards
 	}
 	cases := map[string]struct {
-		// setup prepares Point and returns the endpoint for the provider.
-		setup func(t *testing.T, env *acctest.Env, userID string) string
-		want  outcome
+		// setup, when not nil, prepares Point for the user, registered with
+		// token unless noUser, and returns the endpoint for the provider.
+		setup    func(t *testing.T, env *acctest.Env, userID, token string) string
+		noUser   bool
+		noAPIKey bool
+		want     outcome
 	}{
 		"revokes the current token": {
-			setup: func(t *testing.T, env *acctest.Env, userID string) string {
-				env.AddUser(userID)
-				return env.Endpoint
-			},
 			want: outcome{progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", revoked: true},
 		},
 		"no current token": {
-			setup: func(t *testing.T, env *acctest.Env, userID string) string {
-				token := env.AddUser(userID)
+			setup: func(t *testing.T, env *acctest.Env, userID, token string) string {
 				if err := env.Client.RevokeRefreshToken(context.Background(), userID, token); err != nil {
 					t.Fatal(err)
 				}
@@ -481,8 +402,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"token replaced while revoking": {
-			setup: func(t *testing.T, env *acctest.Env, userID string) string {
-				env.AddUser(userID)
+			setup: func(t *testing.T, env *acctest.Env, userID, _ string) string {
 				// Another client rotates the token right after the action read it.
 				upstream := env.Upstream()
 				front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -502,8 +422,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on read": {
-			setup: func(t *testing.T, env *acctest.Env, userID string) string {
-				env.AddUser(userID)
+			setup: func(t *testing.T, env *acctest.Env, _, _ string) string {
 				return actionTestFront(t, env, http.MethodGet)
 			},
 			want: outcome{
@@ -515,8 +434,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			},
 		},
 		"foreign 404 on revoke": {
-			setup: func(t *testing.T, env *acctest.Env, userID string) string {
-				env.AddUser(userID)
+			setup: func(t *testing.T, env *acctest.Env, _, _ string) string {
 				return actionTestFront(t, env, http.MethodDelete)
 			},
 			want: outcome{
@@ -527,8 +445,22 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				kept:     true,
 			},
 		},
+		// Without an API key, the plan of the action fails before any
+		// request. The provider would read POINT_API_KEY, which the tests
+		// clear when they start.
+		"no API key": {
+			noAPIKey: true,
+			want: outcome{
+				severity: tfprotov6.DiagnosticSeverityError,
+				summary:  "Missing Point API Key",
+				detail: "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
+					"Set api_key in the provider block, or the POINT_API_KEY environment variable.",
+				whole: true,
+				kept:  true,
+			},
+		},
 		"user not found": {
-			setup: func(_ *testing.T, env *acctest.Env, _ string) string { return env.Endpoint },
+			noUser: true,
 			want: outcome{
 				severity: tfprotov6.DiagnosticSeverityError,
 				summary:  "Point User Not Found",
@@ -543,9 +475,19 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			t.Parallel()
 			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
-			endpoint := tc.setup(t, env, userID)
+			endpoint := env.Endpoint
+			if !tc.noUser {
+				token := env.AddUser(userID)
+				if tc.setup != nil {
+					endpoint = tc.setup(t, env, userID, token)
+				}
+			}
 			before := env.CurrentRefreshToken(userID)
-			progress, diags := actionTestInvoke(t, endpoint, env.APIKey, userID)
+			apiKey := env.APIKey
+			if tc.noAPIKey {
+				apiKey = ""
+			}
+			progress, diags := actionTestInvoke(t, env, endpoint, apiKey, userID)
 
 			want := tc.want
 			withUser := func(text string) string {
@@ -559,7 +501,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			case want.summary == "" && len(diags) > 0:
 				t.Errorf("unexpected diagnostics: %s", actionTestDiags(diags))
 			case want.summary != "" && (len(diags) != 1 || diags[0].Severity != want.severity || diags[0].Summary != want.summary ||
-				!strings.Contains(diags[0].Detail, want.detail)):
+				!strings.Contains(diags[0].Detail, want.detail) || (want.whole && diags[0].Detail != want.detail)):
 				t.Errorf("want one diagnostic %q: %q, got %s", want.summary, want.detail, actionTestDiags(diags))
 			}
 			if want.severity == tfprotov6.DiagnosticSeverityError && name == "user not found" {
@@ -567,7 +509,10 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 					t.Errorf("the error names %v, want user_id", diags[0].Attribute)
 				}
 			}
-			if len(progress) == 0 || progress[len(progress)-1] != want.progress {
+			switch {
+			case want.progress == "" && len(progress) > 0:
+				t.Errorf("the action ran: progress = %q", progress)
+			case want.progress != "" && (len(progress) == 0 || progress[len(progress)-1] != want.progress):
 				t.Errorf("progress = %q, want it to end with %q", progress, want.progress)
 			}
 			after := env.CurrentRefreshToken(userID)
@@ -585,29 +530,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// Without an API key, the plan of the action fails before any request.
-// Not parallel: it clears POINT_API_KEY, which the provider would read.
-func TestRevokeRefreshTokenAction_noAPIKey(t *testing.T) {
-	t.Setenv(point.EnvAPIKey, "")
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("action-no-api-key")
-	token := env.AddUser(userID)
-
-	progress, diags := actionTestInvoke(t, env.Endpoint, "", userID)
-
-	want := "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
-		"Set api_key in the provider block, or the POINT_API_KEY environment variable."
-	if len(diags) != 1 || diags[0].Severity != tfprotov6.DiagnosticSeverityError || diags[0].Summary != "Missing Point API Key" || diags[0].Detail != want {
-		t.Errorf("want the error Missing Point API Key: %q, got %s", want, actionTestDiags(diags))
-	}
-	if len(progress) > 0 {
-		t.Errorf("the action ran without an API key: %q", progress)
-	}
-	if env.CurrentRefreshToken(userID) != token {
-		t.Error("the action changed the user's refresh token without an API key")
 	}
 }
 
@@ -645,4 +567,159 @@ func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
 		fmt.Fprintf(&b, "\n  %s: %s: %s", d.Severity, d.Summary, d.Detail)
 	}
 	return fmt.Sprintf("%d diagnostics:%s", len(diags), b.String())
+}
+
+// incidentConsumerConfig is what an incident apply meets in practice: a
+// point_refresh_token kept out of state, and a consumer of the user's
+// access tokens that reads the current refresh token with the API key. The
+// consumer is replaced at every apply, so that each apply hands it the
+// access token it opened, or "none" when that is null; it writes the
+// SHA-256 of what it got to consumer.txt.
+func incidentConsumerConfig(endpoint, apiKey, userID string) string {
+	return fmt.Sprintf(`provider "point" {
+  endpoint    = %[1]q
+  api_key     = %[2]q
+  max_retries = 1
+}
+
+resource "point_user" "test" {
+  user_id = %[3]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id     = point_user.test.user_id
+  store_token = false
+}
+
+ephemeral "point_access_token" "consumer" {
+  user_id = point_refresh_token.test.id
+}
+
+resource "terraform_data" "consumer" {
+  triggers_replace = timestamp()
+
+  provisioner "local-exec" {
+    command = "if [ \"$TOKEN\" = none ]; then echo none > consumer.txt; else printf %%s \"$TOKEN\" | sha256sum > consumer.txt; fi"
+    environment = {
+      TOKEN = coalesce(ephemeral.point_access_token.consumer.token, "none")
+    }
+  }
+}
+`, endpoint, apiKey, userID)
+}
+
+// The incident runbook of the action's docs, with its action_trigger
+// example as it is, in a configuration that also hands the user's access
+// tokens to a consumer. Every incident apply succeeds, whichever of the
+// action and the access token runs first, and revokes the user's token;
+// the consumer gets either an access token issued before the revocation,
+// which the apply revokes when it closes it, or none, with the warning the
+// docs quote. The apply after it issues a new token and the consumer gets
+// an access token again.
+func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
+	cli := acctest.NewCLI(t)
+	acctest.SkipWithoutActions(t, "The incident runbook's action_trigger")
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Parallel()
+	userID := env.UserID("incident-consumer")
+	recorder := acctest.NewRecordingFront(env.Upstream())
+	front := httptest.NewServer(recorder)
+	t.Cleanup(front.Close)
+
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "actions", actionTestType, "action-trigger.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.WriteMain(incidentConsumerConfig(front.URL, env.APIKey, userID) + "\n" + string(example))
+	listed := fmt.Sprintf("-var=compromised_users=[%q]", userID)
+
+	checked := map[string]bool{} // access tokens already found revoked
+	// consumerGot returns what the consumer got in the last apply: one of
+	// the access tokens Point issued, all of which must be revoked by now,
+	// or "" for none.
+	consumerGot := func(step string) string {
+		t.Helper()
+		got, err := os.ReadFile(filepath.Join(cli.Dir, "consumer.txt"))
+		if err != nil {
+			t.Fatalf("%s: the consumer did not run: %v", step, err)
+		}
+		_, access := recorder.Tokens()
+		match := ""
+		for _, tok := range access {
+			if !checked[tok] {
+				if err := env.CheckAccessTokenRevoked(userID, tok); err != nil {
+					t.Errorf("%s: %v", step, err)
+				}
+				checked[tok] = true
+			}
+			if strings.HasPrefix(string(got), tokenSHA256(tok)) {
+				match = tok
+			}
+		}
+		if match == "" && strings.TrimSpace(string(got)) != "none" {
+			t.Fatalf("%s: the consumer got something other than an access token Point issued, or none", step)
+		}
+		return match
+	}
+
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	defer func() {
+		cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+		if env.CurrentRefreshToken(userID) != "" {
+			t.Errorf("destroy left Point user %q with a current refresh token", userID)
+		}
+	}()
+	if consumerGot("first apply") == "" {
+		t.Fatal("the consumer got no access token from the first apply")
+	}
+
+	const incidents = 10
+	sawBefore, sawAfter := 0, 0
+	for i := 1; i <= incidents; i++ {
+		leaked := env.CurrentRefreshToken(userID)
+		if leaked == "" {
+			t.Fatalf("incident %d: the user has no refresh token to revoke", i)
+		}
+		step := fmt.Sprintf("incident apply %d", i)
+		out, code := cli.Run("apply", "-auto-approve", "-no-color", listed)
+		if code != 0 {
+			t.Fatalf("%s exited %d:\n%s", step, code, out)
+		}
+		if strings.Contains(out, "Error") {
+			t.Errorf("%s reports an error:\n%s", step, out)
+		}
+		if env.CurrentRefreshToken(userID) != "" {
+			t.Errorf("%s: Point user %q still has a current refresh token", step, userID)
+		}
+		if err := env.CheckRefreshTokenRefused(userID, leaked); err != nil {
+			t.Errorf("%s: %v", step, err)
+		}
+		warned := acctest.DiagnosticMatching("Warning: Point Refresh Token Revoked In This Apply",
+			fmt.Sprintf("The point_revoke_refresh_token action revoked the refresh token of Point user %q during this apply, so no access token was issued: "+
+				"token, authorization_header, expires_in and expires_at are null. The next apply issues the user a new refresh token where a point_refresh_token manages it, "+
+				"and the access token opens after it.", userID)).MatchString(out)
+		if consumerGot(step) == "" {
+			sawAfter++
+			if !warned {
+				t.Errorf("%s: the consumer got no access token, and the apply does not say why:\n%s", step, out)
+			}
+		} else {
+			sawBefore++
+		}
+
+		step = fmt.Sprintf("apply after incident %d", i)
+		out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+		current := env.CurrentRefreshToken(userID)
+		if current == "" || current == leaked {
+			t.Fatalf("%s did not issue a new refresh token", step)
+		}
+		if consumerGot(step) == "" {
+			t.Errorf("%s: the consumer got no access token:\n%s", step, out)
+		}
+	}
+	t.Logf("the consumer got an access token in %d incident applies and none in %d", sawBefore, sawAfter)
 }

@@ -41,7 +41,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schemas := acctest.ConfigureServer(b, server, map[string]tftypes.Value{
+	schemas := acctest.ConfigureServer(b, server, "1.11.0", map[string]tftypes.Value{
 		"endpoint": tftypes.NewValue(tftypes.String, url),
 		"api_key":  tftypes.NewValue(tftypes.String, s.APIKey()),
 	})

@@ -1,13 +1,10 @@
 package provider
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,39 +29,13 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// accessTokenEcho hands the ephemeral resource's results to the echo
-// provider, which keeps them in echo.x's state for the checks.
-const accessTokenEcho = `
-provider "echo" {
-  data = ephemeral.point_access_token.x
-}
-
-resource "echo" "x" {}
-`
-
-// accessTokenAPIKeyConfig registers a user and opens an access token for it
-// with the API key. user_id comes from point_user.x.id so that the token is
-// opened once the user exists.
-func accessTokenAPIKeyConfig(provider, userID, extra string) string {
-	return provider + fmt.Sprintf(`
-resource "point_user" "x" {
-  user_id = %[1]q
-}
-
-ephemeral "point_access_token" "x" {
-  user_id = point_user.x.id
-  %[2]s
-}
-`, userID, extra) + accessTokenEcho
-}
-
-// accessTokenResultChecks check the results echoed into echo.x: the token
-// is a bare JWT, with its header, lifetime and expiry; against
-// the sandbox, also that the sandbox issued it to userID and that its
-// revocation matches revoked. The token goes into *token, for
+// accessTokenResultChecks check the results of the access token that echo.x
+// holds under key: the token is a bare JWT, with its header, lifetime and
+// expiry; against the sandbox, also that the sandbox issued it to userID
+// and that its revocation matches revoked. The token goes into *token, for
 // accessTokenCheckAtPoint once the test is over.
-func accessTokenResultChecks(env *acctest.Env, userID string, revoked bool, token *string) []statecheck.StateCheck {
-	data := tfjsonpath.New("data")
+func accessTokenResultChecks(env *acctest.Env, key, userID string, revoked bool, token *string) []statecheck.StateCheck {
+	data := tfjsonpath.New("data").AtMapKey(key)
 	checks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenJWT{}),
 		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), knownvalue.StringFunc(func(v string) error {
@@ -180,12 +151,24 @@ func (accessTokenBearerOf) CompareValues(values ...any) error {
 // against real Point it checks nothing and returns nil.
 func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool) []sandbox.AccessTokenRecord {
 	t.Helper()
+	return accessTokenRequireIssuedTo(t, env, "", revoked)
+}
+
+// accessTokenRequireIssuedTo is accessTokenRequireIssued for the tokens of
+// userID alone, or of every user when it is "".
+func accessTokenRequireIssuedTo(t *testing.T, env *acctest.Env, userID string, revoked bool) []sandbox.AccessTokenRecord {
+	t.Helper()
 	if env.Sandbox == nil {
 		return nil
 	}
-	records := env.Sandbox.AccessTokens()
+	var records []sandbox.AccessTokenRecord
+	for _, rec := range env.Sandbox.AccessTokens() {
+		if userID == "" || rec.UserID == userID {
+			records = append(records, rec)
+		}
+	}
 	if len(records) == 0 {
-		t.Fatal("the sandbox issued no access token")
+		t.Fatalf("the sandbox issued no access token (user %q, \"\" for any)", userID)
 	}
 	for i, rec := range records {
 		if rec.Revoked != revoked {
@@ -197,15 +180,16 @@ func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool) []sa
 
 // accessTokenRequireRecorded fails unless front saw Point issue at least
 // one access token, and returns them. Against the sandbox, they must be
-// exactly those the sandbox issued, each with the given revocation state.
-func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, revoked bool) []string {
+// exactly those the sandbox issued to userID, each with the given
+// revocation state.
+func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, userID string, revoked bool) []string {
 	t.Helper()
 	_, tokens := front.Tokens()
 	if len(tokens) == 0 {
 		t.Fatal("Point issued no access token")
 	}
 	slices.Sort(tokens)
-	if records := accessTokenRequireIssued(t, env, revoked); env.Sandbox != nil {
+	if records := accessTokenRequireIssuedTo(t, env, userID, revoked); env.Sandbox != nil {
 		var issued []string
 		for _, rec := range records {
 			issued = append(issued, rec.Token)
@@ -216,6 +200,23 @@ func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.R
 		}
 	}
 	return tokens
+}
+
+// accessTokenFailingRevoke serves a front before next that answers every
+// access token revocation with 503, and returns its base URL and the count
+// of the revocations it refused.
+func accessTokenFailingRevoke(t *testing.T, next http.Handler) (string, *atomic.Int64) {
+	var revocations atomic.Int64
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodDelete || !strings.Contains(r.URL.Path, "/access_token/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		revocations.Add(1)
+		acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)(w, r, next)
+	}))
+	t.Cleanup(server.Close)
+	return server.URL, &revocations
 }
 
 // accessTokenDiagnostic is a pattern for one diagnostic on
@@ -241,121 +242,159 @@ func accessTokenWholeErrorQuotingPoint(summary, source, detail string) *regexp.R
 	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", summary, source, detail) + `(?::[\s\S]*)?\z`)
 }
 
-func TestAccAccessToken_apiKey(t *testing.T) {
+// accessTokenEcho hands the results of the ephemeral resources named in
+// keys to the echo provider, which keeps them in echo.x's state, by name,
+// for the checks.
+func accessTokenEcho(keys ...string) string {
+	var data strings.Builder
+	for _, key := range keys {
+		fmt.Fprintf(&data, "    %[1]s = ephemeral.point_access_token.%[1]s\n", key)
+	}
+	return fmt.Sprintf("\nprovider \"echo\" {\n  data = {\n%s  }\n}\n\nresource \"echo\" \"x\" {}\n", data.String())
+}
+
+// TestAccAccessToken_open opens an access token in each of the ways a
+// configuration can, in one apply: with the API key, which must use the
+// user's current refresh token and not issue one; with a refresh token
+// that is unknown at plan; and with revoke_on_close = false.
+func TestAccAccessToken_open(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-api-key")
+	front, endpoint := acctest.NewCountingFront(t, env)
+	users := map[string]string{}
+	for _, key := range []string{"api_key", "refresh_token", "keep"} {
+		users[key] = env.UserID("at-" + strings.ReplaceAll(key, "_", "-"))
+	}
 	// expires_at must follow the provider's clock, not the wall clock.
 	env.Clock.Advance(90 * time.Minute)
-	var token string
+	// user_id comes from point_user.<key>.id so that the token is opened
+	// once the user exists; with the refresh token, the token is what is
+	// unknown until the apply.
+	cfg := acctest.ProviderBlockFor(env, endpoint, 3) + fmt.Sprintf(`
+resource "point_user" "api_key" {
+  user_id = %[1]q
+}
+
+resource "point_user" "refresh_token" {
+  user_id = %[2]q
+}
+
+resource "point_refresh_token" "x" {
+  user_id = point_user.refresh_token.user_id
+}
+
+resource "point_user" "keep" {
+  user_id = %[3]q
+}
+
+ephemeral "point_access_token" "api_key" {
+  user_id = point_user.api_key.id
+}
+
+ephemeral "point_access_token" "refresh_token" {
+  user_id       = point_user.refresh_token.user_id
+  refresh_token = point_refresh_token.x.token
+}
+
+ephemeral "point_access_token" "keep" {
+  user_id         = point_user.keep.id
+  revoke_on_close = false
+}
+`, users["api_key"], users["refresh_token"], users["keep"]) + accessTokenEcho("api_key", "refresh_token", "keep")
+
+	revoked := map[string]bool{"api_key": true, "refresh_token": true, "keep": false}
+	tokens := map[string]*string{}
+	var checks []statecheck.StateCheck
+	for key, userID := range users {
+		tokens[key] = new(string)
+		checks = append(checks, accessTokenResultChecks(env, key, userID, revoked[key], tokens[key])...)
+	}
+	data := tfjsonpath.New("data")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
-			Config: accessTokenAPIKeyConfig(env.ProviderBlock(), userID, ""),
-			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
-				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"), knownvalue.Null()),
-				statecheck.ExpectKnownValue("echo.x", tfjsonpath.New("data").AtMapKey("revoke_on_close"), knownvalue.Null()),
+			Config: cfg,
+			ConfigPlanChecks: preApply(
+				plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
+			),
+			ConfigStateChecks: append(checks,
+				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("refresh_token"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("revoke_on_close"), knownvalue.Null()),
+				statecheck.CompareValuePairs("echo.x", data.AtMapKey("refresh_token").AtMapKey("refresh_token"),
+					"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
 			),
 			Check: func(*terraform.State) error {
-				// Sandbox only: a request count.
-				if env.Sandbox == nil {
-					return nil
-				}
-				if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 0 {
+				if n := front.Answered(sandbox.RouteIssueRefreshToken, users["api_key"]); n != 0 {
 					return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
 				}
 				return nil
 			},
 		}},
 	})
-	accessTokenRequireIssued(t, env, true)
-	accessTokenCheckAtPoint(t, env, userID, token, true)
+	if n := front.Answered(sandbox.RouteRevokeAccessToken, users["keep"]); n != 0 {
+		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
+	}
+	for key, userID := range users {
+		accessTokenRequireIssuedTo(t, env, userID, revoked[key])
+		accessTokenCheckAtPoint(t, env, userID, *tokens[key], revoked[key])
+	}
 }
 
-func TestAccAccessToken_refreshTokenUnknownAtPlan(t *testing.T) {
+func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-refresh-token")
+	userID := env.UserID("at-close-503")
+	const maxRetries = 2
+	recorder := acctest.NewRecordingFront(env.Upstream())
+	endpoint, refusedRevocations := accessTokenFailingRevoke(t, recorder)
 	var token string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{{
-			Config: env.ProviderBlock() + fmt.Sprintf(`
+			Config: acctest.ProviderBlockFor(env, endpoint, maxRetries) + fmt.Sprintf(`
 resource "point_user" "x" {
-  user_id = %[1]q
-}
-
-resource "point_refresh_token" "x" {
-  user_id = point_user.x.user_id
+  user_id = %q
 }
 
 ephemeral "point_access_token" "x" {
-  user_id       = point_user.x.user_id
-  refresh_token = point_refresh_token.x.token
+  user_id = point_user.x.id
 }
-`, userID) + accessTokenEcho,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
-				},
-			},
-			ConfigStateChecks: append(accessTokenResultChecks(env, userID, true, &token),
-				statecheck.CompareValuePairs("echo.x", tfjsonpath.New("data").AtMapKey("refresh_token"),
-					"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
-			),
+`, userID) + accessTokenEcho("x"),
+			ConfigStateChecks: accessTokenResultChecks(env, "x", userID, false, &token),
 		}},
 	})
-	accessTokenRequireIssued(t, env, true)
-	accessTokenCheckAtPoint(t, env, userID, token, true)
-}
-
-func TestAccAccessToken_noRevokeOnClose(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-keep")
-	var token string
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config:            accessTokenAPIKeyConfig(env.ProviderBlock(), userID, "revoke_on_close = false"),
-			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
-		}},
-	})
-	accessTokenRequireIssued(t, env, false)
-	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()[sandbox.RouteRevokeAccessToken]; n != 0 {
-			t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
-		}
+	tokens := accessTokenRequireRecorded(t, env, recorder, userID, false)
+	if got, want := int(refusedRevocations.Load()), (maxRetries+1)*len(tokens); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
 	}
-	accessTokenCheckAtPoint(t, env, userID, token, false)
+	if !slices.Contains(tokens, token) {
+		t.Error("the token in state is none that Point issued")
+	}
+	for _, tok := range tokens {
+		accessTokenCheckAtPoint(t, env, userID, tok, false)
+	}
 }
 
-func TestAccAccessToken_wrongRefreshToken(t *testing.T) {
+// TestAccAccessToken_refused opens access tokens that Point cannot issue:
+// with a wrong or a revoked refresh token, for a user without a refresh
+// token, and for a user Point does not have. Each fails with one clear
+// error that does not quote the token, and changes nothing in Point.
+func TestAccAccessToken_refused(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-wrong")
-	env.AddUser(userID)
+	front, endpoint := acctest.NewCountingFront(t, env)
+	provider := acctest.ProviderBlockFor(env, endpoint, 3)
+	wrongUser, revokedUser := env.UserID("at-wrong"), env.UserID("at-revoked")
+	noRefreshUser, nobody := env.UserID("at-no-refresh"), env.UserID("at-nobody")
+	env.AddUser(wrongUser)
 	wrong := "rt_" + acctest.RandomHex(24)
-	accessTokenRefusedTest(t, env, userID, wrong)
-}
-
-func TestAccAccessToken_revokedRefreshToken(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-revoked")
-	revoked := env.AddUser(userID)
-	env.RevokeRefreshToken(userID)
-	accessTokenRefusedTest(t, env, userID, revoked)
-}
-
-// accessTokenRefusedTest opens an access token with a refresh token Point
-// refuses, and expects one clear error that does not quote the token.
-func accessTokenRefusedTest(t *testing.T, env *acctest.Env, userID, refreshToken string) {
-	t.Helper()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
+	revoked := env.AddUser(revokedUser)
+	env.RevokeRefreshToken(revokedUser)
+	env.AddUser(noRefreshUser)
+	env.RevokeRefreshToken(noRefreshUser)
+	withRefreshToken := func(userID, refreshToken string) resource.TestStep {
+		return resource.TestStep{
 			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
-			Config: env.ProviderBlock() + fmt.Sprintf(`
+			Config: provider + fmt.Sprintf(`
 variable "refresh_token" {
   type      = string
   sensitive = true
@@ -370,150 +409,77 @@ ephemeral "point_access_token" "x" {
 				fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
 					"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one. "+
 					"Error: issue access token: HTTP 401 Unauthorized", userID)),
-		}},
+		}
+	}
+	withAPIKey := func(userID string) string {
+		return provider + fmt.Sprintf("\nephemeral \"point_access_token\" \"x\" {\n  user_id = %q\n}\n", userID)
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
+		Steps: []resource.TestStep{
+			withRefreshToken(wrongUser, wrong),
+			withRefreshToken(revokedUser, revoked),
+			{
+				Config: withAPIKey(noRefreshUser),
+				ExpectError: accessTokenWholeError("Point User Has No Refresh Token", `ephemeral "point_access_token" "x" {`,
+					fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
+						"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", noRefreshUser)),
+			},
+			{
+				Config: withAPIKey(nobody),
+				ExpectError: accessTokenWholeError("Point User Not Found", fmt.Sprintf("user_id = %q", nobody),
+					fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
+						"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
+						"so the access token is opened once the user exists instead of during plan.", nobody)),
+			},
+		},
 	})
 	if env.Sandbox != nil {
 		if n := len(env.Sandbox.AccessTokens()); n != 0 {
 			t.Errorf("the sandbox issued %d access tokens, want none", n)
 		}
-		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueAccessToken]; n != 1 {
-			t.Errorf("%d requests to issue an access token, want 1: a refused refresh token must not be retried", n)
+	}
+	for userID, want := range map[string]int{wrongUser: 1, revokedUser: 1, noRefreshUser: 0, nobody: 0} {
+		// A refused refresh token must not be retried; a user without one,
+		// or with none at all, is not asked for a token.
+		if n := front.Answered(sandbox.RouteIssueAccessToken, userID); n != want {
+			t.Errorf("%d requests to issue an access token for %q, want %d", n, userID, want)
 		}
 	}
-	// Point refuses the token to anyone, not only to the provider.
-	if err := env.CheckRefreshTokenRefused(userID, refreshToken); err != nil {
-		t.Error(err)
+	// Point refuses the tokens to anyone, not only to the provider.
+	for userID, token := range map[string]string{wrongUser: wrong, revokedUser: revoked} {
+		if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
+			t.Error(err)
+		}
 	}
-}
-
-func TestAccAccessToken_userWithoutRefreshToken(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-no-refresh")
-	env.AddUser(userID)
-	env.RevokeRefreshToken(userID)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config: env.ProviderBlock() + fmt.Sprintf(`
-ephemeral "point_access_token" "x" {
-  user_id = %[1]q
-}
-`, userID),
-			ExpectError: accessTokenWholeError("Point User Has No Refresh Token", `ephemeral "point_access_token" "x" {`,
-				fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
-					"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", userID)),
-		}},
-	})
-	if env.CurrentRefreshToken(userID) != "" {
+	if env.CurrentRefreshToken(noRefreshUser) != "" {
 		t.Error("the failed open gave the user a refresh token")
 	}
-	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueAccessToken]; n != 0 {
-			t.Errorf("%d requests to issue an access token, want none", n)
-		}
-	}
-}
-
-func TestAccAccessToken_userNotFound(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-nobody")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config: env.ProviderBlock() + fmt.Sprintf(`
-ephemeral "point_access_token" "x" {
-  user_id = %[1]q
-}
-`, userID),
-			ExpectError: accessTokenWholeError("Point User Not Found", fmt.Sprintf("user_id = %q", userID),
-				fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
-					"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
-					"so the access token is opened once the user exists instead of during plan.", userID)),
-		}},
-	})
-	if env.HasUser(userID) {
+	if env.HasUser(nobody) {
 		t.Error("a failed open must create no user")
 	}
-	if env.Sandbox != nil && len(env.Sandbox.AccessTokens()) != 0 {
-		t.Error("a failed open must issue no token")
-	}
 }
 
-// accessTokenFailingRevoke answers every access token revocation with 503
-// and passes everything else on to Point.
-type accessTokenFailingRevoke struct {
-	next    http.Handler
-	deletes atomic.Int64
+// accessTokenConsumerConfig opens an access token for the user that the
+// HCL expression userID names, and hands it to a provisioner, the only
+// consumer, which runs command with the token in TOKEN.
+func accessTokenConsumerConfig(provider, userID, command string) string {
+	return provider + fmt.Sprintf(`
+ephemeral "point_access_token" "x" {
+  user_id = %[1]s
 }
 
-func (h *accessTokenFailingRevoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/access_token/") {
-		h.deletes.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, `{"error":"unavailable","message":"service temporarily unavailable"}`)
-		return
-	}
-	h.next.ServeHTTP(w, r)
+resource "terraform_data" "consumer" {
+  provisioner "local-exec" {
+    command = %[2]q
+    environment = {
+      TOKEN = ephemeral.point_access_token.x.token
+    }
+  }
 }
-
-func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-close-503")
-	const maxRetries = 2
-	recorder := acctest.NewRecordingFront(env.Upstream())
-	front := &accessTokenFailingRevoke{next: recorder}
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
-	providerBlock := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = %d\n}\n",
-		server.URL, env.APIKey, maxRetries)
-
-	var token string
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config:            accessTokenAPIKeyConfig(providerBlock, userID, ""),
-			ConfigStateChecks: accessTokenResultChecks(env, userID, false, &token),
-		}},
-	})
-	tokens := accessTokenRequireRecorded(t, env, recorder, false)
-	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(tokens); got != want {
-		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
-	}
-	if !slices.Contains(tokens, token) {
-		t.Error("the token in state is none that Point issued")
-	}
-	for _, tok := range tokens {
-		accessTokenCheckAtPoint(t, env, userID, tok, false)
-	}
-}
-
-// accessTokenUnzip returns the concatenated contents of a saved plan,
-// which is a zip archive whose entries would hide a token from a plain
-// byte search.
-func accessTokenUnzip(t *testing.T, file string) []byte {
-	t.Helper()
-	zr, err := zip.OpenReader(file)
-	if err != nil {
-		t.Fatalf("opening the saved plan: %v", err)
-	}
-	defer zr.Close()
-	var all bytes.Buffer
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = io.Copy(&all, rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return all.Bytes()
+`, userID, command)
 }
 
 // TestAccAccessToken_neverInPlanOrState runs the Terraform CLI on a
@@ -525,7 +491,6 @@ func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	userID := env.UserID("at-cli")
-	dir := cli.Dir
 	recorder := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(recorder)
 	t.Cleanup(server.Close)
@@ -533,34 +498,19 @@ func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
 		_, access := recorder.Tokens()
 		return len(access)
 	}
-	cfg := fmt.Sprintf(`provider "point" {
-  endpoint    = %[1]q
-  api_key     = %[2]q
-  max_retries = 1
-}
-
+	cli.WriteMain(accessTokenConsumerConfig(acctest.ProviderBlockFor(env, server.URL, 1)+fmt.Sprintf(`
 resource "point_user" "x" {
-  user_id = %[3]q
+  user_id = %q
 }
-
-ephemeral "point_access_token" "x" {
-  user_id = point_user.x.id
-}
-
-resource "terraform_data" "consumer" {
-  provisioner "local-exec" {
-    command = "printf %%s \"$TOKEN\" | sha256sum > token.sha256"
-    environment = {
-      TOKEN = ephemeral.point_access_token.x.token
-    }
-  }
-}
-`, server.URL, env.APIKey, userID)
-	cli.WriteMain(cfg)
+`, userID), "point_user.x.id", `printf %s "$TOKEN" | sha256sum > token.sha256`))
 
 	seen := map[string][]byte{}
 	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-out=plan.bin"))
-	seen["saved plan"] = accessTokenUnzip(t, filepath.Join(dir, "plan.bin"))
+	// A saved plan is a zip archive, whose entries would hide a token from
+	// a search of the file itself.
+	for name, entry := range acctest.ZipEntries(t, filepath.Join(cli.Dir, "plan.bin")) {
+		seen["saved plan's "+name] = entry
+	}
 	seen["plan JSON"] = []byte(cli.MustRun(0, "show", "-json", "plan.bin"))
 	seen["apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "plan.bin"))
 	firstRun := issued()
@@ -569,7 +519,7 @@ resource "terraform_data" "consumer" {
 	// plan as well as apply.
 	seen["second apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"))
 	secondRun := issued() - firstRun
-	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	state, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,11 +531,11 @@ resource "terraform_data" "consumer" {
 		t.Errorf("access tokens issued: %d by the first plan and apply, %d by the second; want 1 and 2", firstRun, secondRun)
 	}
 
-	tokens := accessTokenRequireRecorded(t, env, recorder, true)
+	tokens := accessTokenRequireRecorded(t, env, recorder, userID, true)
 	for _, tok := range tokens {
 		accessTokenCheckAtPoint(t, env, userID, tok, true)
 	}
-	hash, err := os.ReadFile(filepath.Join(dir, "token.sha256"))
+	hash, err := os.ReadFile(filepath.Join(cli.Dir, "token.sha256"))
 	if err != nil {
 		t.Fatalf("the consumer did not run: %v", err)
 	}
@@ -606,9 +556,7 @@ resource "terraform_data" "consumer" {
 	}
 	for where, text := range seen {
 		for name, secret := range secrets {
-			if bytes.Contains(text, []byte(secret)) {
-				t.Errorf("the %s holds %s", where, name)
-			}
+			acctest.FindSecret(t, where, text, name, secret)
 		}
 	}
 }
@@ -623,30 +571,9 @@ func TestAccAccessToken_closeFailureWarns(t *testing.T) {
 	userID := env.UserID("at-cli-503")
 	env.AddUser(userID)
 	recorder := acctest.NewRecordingFront(env.Upstream())
-	front := &accessTokenFailingRevoke{next: recorder}
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
+	endpoint, refusedRevocations := accessTokenFailingRevoke(t, recorder)
 	const maxRetries = 1
-	cfg := fmt.Sprintf(`provider "point" {
-  endpoint    = %[1]q
-  api_key     = %[2]q
-  max_retries = %[3]d
-}
-
-ephemeral "point_access_token" "x" {
-  user_id = %[4]q
-}
-
-resource "terraform_data" "consumer" {
-  provisioner "local-exec" {
-    command = "test -n \"$TOKEN\""
-    environment = {
-      TOKEN = ephemeral.point_access_token.x.token
-    }
-  }
-}
-`, server.URL, env.APIKey, maxRetries, userID)
-	cli.WriteMain(cfg)
+	cli.WriteMain(accessTokenConsumerConfig(acctest.ProviderBlockFor(env, endpoint, maxRetries), fmt.Sprintf("%q", userID), `test -n "$TOKEN"`))
 
 	out := []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color"))
 	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,
@@ -655,20 +582,16 @@ resource "terraform_data" "consumer" {
 	if !warning.Match(out) {
 		t.Errorf("apply output has no warning about the unrevoked token:\n%s", out)
 	}
-	if !bytes.Contains(out, []byte("Apply complete! Resources: 1 added")) {
-		t.Errorf("apply did not complete:\n%s", out)
-	}
-	tokens := accessTokenRequireRecorded(t, env, recorder, false)
+	acctest.ExpectOutput(t, string(out), "Apply complete! Resources: 1 added")
+	tokens := accessTokenRequireRecorded(t, env, recorder, userID, false)
 	if len(tokens) != 2 {
 		t.Errorf("the plan and apply issued %d access tokens, want 2: one for each", len(tokens))
 	}
-	if got, want := int(front.deletes.Load()), (maxRetries+1)*len(tokens); got != want {
+	if got, want := int(refusedRevocations.Load()), (maxRetries+1)*len(tokens); got != want {
 		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
 	}
 	for i, tok := range tokens {
-		if bytes.Contains(out, []byte(tok)) {
-			t.Errorf("the apply output holds access token %d", i+1)
-		}
+		acctest.FindSecret(t, "apply output", out, fmt.Sprintf("access token %d", i+1), tok)
 		accessTokenCheckAtPoint(t, env, userID, tok, false)
 	}
 }

@@ -40,130 +40,27 @@ import {
 `, addr, userID)
 }
 
-// Create, refresh, update and import of point_user all record the identity;
-// import by identity and by id both work and both adopt ABANDON.
-func TestAccUser_identity(t *testing.T) {
+// Create, refresh, update and import of point_user and point_refresh_token
+// all record the identity, and a rotation in place keeps it. Import by
+// identity and by id both work: point_user adopts ABANDON, and
+// point_refresh_token adopts the current token, without a rotation.
+func TestAccIdentity_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("identity")
-	const addr = "point_user.test"
-
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   identityTestVersions,
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: acctest.PointUserConfig(env, userID, deletionAbandon),
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(addr, userID),
-					statecheck.ExpectIdentityValueMatchesState(addr, tfjsonpath.New("user_id")),
-				},
-			},
-			{
-				// An update keeps it.
-				Config: acctest.PointUserConfig(env, userID, deletionRevoke),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
-			},
-			{
-				Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
-				ResourceName:    addr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithResourceIdentity,
-				// The state holds REVOKE, the configuration ABANDON: the
-				// import adopts ABANDON, so the plan changes nothing.
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					},
-				},
-			},
-			{
-				Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
-				ResourceName:    addr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithID,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop)},
-				},
-			},
-			{
-				ResourceName:      addr,
-				ImportState:       true,
-				ImportStateId:     userID,
-				ImportStateVerify: true,
-				// The import sets ABANDON; state holds REVOKE from step 2.
-				ImportStateVerifyIgnore: []string{"deletion_policy"},
-			},
-		},
-	})
-}
-
-// A user registered outside Terraform, imported with an import block that
-// names its identity.
-func TestAccUser_importByIdentityBlock(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("identity-import")
-	const addr = "point_user.test"
-	var token string
-	resourceBlock := fmt.Sprintf(`
+	const userAddr = "point_user.test"
+	config := func(deletionPolicy, tokenArgs string) string {
+		return env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
-  user_id = %[1]q
+  user_id         = %[1]q
+  deletion_policy = %[2]q
 }
-`, userID)
 
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   identityTestVersions,
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy: func(*terraform.State) error {
-			// ABANDON: the user and its token stay in Point.
-			if !env.HasUser(userID) {
-				return fmt.Errorf("user %q is gone from Point", userID)
-			}
-			if current := env.CurrentRefreshToken(userID); current == "" || current != token {
-				return fmt.Errorf("destroying the imported user changed its refresh token")
-			}
-			return nil
-		},
-		Steps: []resource.TestStep{
-			{
-				PreConfig: func() {
-					token = env.AddUser(userID)
-				},
-				Config: env.ProviderBlock() + identityTestImportBlock(addr, userID) + resourceBlock,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(addr, userID),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(addr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-				},
-			},
-			{
-				Config: env.ProviderBlock() + resourceBlock,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(addr, userID)},
-			},
-		},
-	})
-	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
-		t.Error(err)
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+%[3]s}
+`, userID, deletionPolicy, tokenArgs)
 	}
-}
-
-func TestAccRefreshToken_identity(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("rt-identity")
+	triggers := func(n string) string { return fmt.Sprintf("  rotation_triggers = { n = %q }\n", n) }
 	var issuedBefore int
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -172,40 +69,71 @@ func TestAccRefreshToken_identity(t *testing.T) {
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			{
-				Config: acctest.RefreshTokenConfig(env, userID, ""),
+				Config: config(deletionAbandon, ""),
 				ConfigStateChecks: []statecheck.StateCheck{
+					identityTestExpect(userAddr, userID),
+					statecheck.ExpectIdentityValueMatchesState(userAddr, tfjsonpath.New("user_id")),
 					identityTestExpect(acctest.RefreshTokenAddr, userID),
-					identityTestExpect("point_user.test", userID),
 					statecheck.ExpectIdentityValueMatchesState(acctest.RefreshTokenAddr, tfjsonpath.New("user_id")),
 				},
 				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
-				// A rotation in place keeps it.
-				Config: acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"1\" }\n"),
+				// An update keeps it, and so does a rotation in place.
+				Config:           config(deletionRevoke, triggers("1")),
+				ConfigPlanChecks: preApplyActions(userAddr, plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
 				ConfigStateChecks: []statecheck.StateCheck{
+					identityTestExpect(userAddr, userID),
 					identityTestExpect(acctest.RefreshTokenAddr, userID),
 				},
 			},
 			{
-				Config: acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
-				},
+				Config:            config(deletionRevoke, triggers("2")),
+				ConfigPlanChecks:  preApply(plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))),
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(acctest.RefreshTokenAddr, userID)},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					acctest.CheckStateTokenCurrent(env, userID),
 					func(*terraform.State) error {
-						if env.Sandbox != nil {
-							issuedBefore = env.Sandbox.RefreshTokensIssued()
-						}
+						issuedBefore = acctest.RefreshTokensIssued(env)
 						return nil
 					},
 				),
 			},
 			{
+				Config:          config(deletionAbandon, triggers("2")),
+				ResourceName:    userAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+				// The state holds REVOKE, the configuration ABANDON: the
+				// import adopts ABANDON, so the plan changes nothing.
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					},
+				},
+			},
+			{
+				Config:          config(deletionAbandon, triggers("2")),
+				ResourceName:    userAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop)},
+				},
+			},
+			{
+				ResourceName:      userAddr,
+				ImportState:       true,
+				ImportStateId:     userID,
+				ImportStateVerify: true,
+				// The import sets ABANDON; state holds REVOKE from step 2.
+				ImportStateVerifyIgnore: []string{"deletion_policy"},
+			},
+			{
 				// The import adopts the current token: no rotation.
-				Config:             acctest.RefreshTokenConfig(env, userID, "  rotation_triggers = { n = \"2\" }\n"),
+				Config:             config(deletionRevoke, triggers("2")),
 				ResourceName:       acctest.RefreshTokenAddr,
 				ImportState:        true,
 				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
@@ -219,7 +147,7 @@ func TestAccRefreshToken_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          acctest.RefreshTokenConfig(env, userID, ""),
+				Config:          config(deletionRevoke, ""),
 				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
@@ -231,7 +159,7 @@ func TestAccRefreshToken_identity(t *testing.T) {
 				},
 			},
 			{
-				Config:          acctest.RefreshTokenConfig(env, userID, ""),
+				Config:          config(deletionRevoke, ""),
 				ResourceName:    acctest.RefreshTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithID,
@@ -241,10 +169,8 @@ func TestAccRefreshToken_identity(t *testing.T) {
 					},
 				},
 				Check: func(*terraform.State) error {
-					if env.Sandbox != nil {
-						if n := env.Sandbox.RefreshTokensIssued() - issuedBefore; n != 0 {
-							return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
-						}
+					if n := acctest.RefreshTokensIssued(env) - issuedBefore; n != 0 {
+						return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
 					}
 					return nil
 				},
@@ -253,82 +179,108 @@ func TestAccRefreshToken_identity(t *testing.T) {
 	})
 }
 
-// The token of a user registered outside Terraform, imported with an import
-// block that names its identity, then applied: Terraform adopts the token
-// the user holds, without issuing another.
-func TestAccRefreshToken_importByIdentityBlock(t *testing.T) {
+// A user, and the token of another user, registered outside Terraform and
+// imported with import blocks that name their identities, then applied:
+// Terraform adopts the user and the token the user holds, registering no
+// user and issuing no token.
+func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("rt-identity-import")
-	var existing string
-	config := acctest.RefreshTokenOnlyConfig(env.ProviderBlock(), userID, "")
+	userID, tokenUserID := env.UserID("identity-import"), env.UserID("rt-identity-import")
+	const userAddr = "point_user.test"
+	var userToken, existing string
+	config := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = %[2]q
+}
+`, userID, tokenUserID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			func(*terraform.State) error {
+				// ABANDON: the user and its token stay in Point.
+				if !env.HasUser(userID) {
+					return fmt.Errorf("user %q is gone from Point", userID)
+				}
+				if current := env.CurrentRefreshToken(userID); current == "" || current != userToken {
+					return fmt.Errorf("destroying the imported user changed its refresh token")
+				}
+				return nil
+			},
+			acctest.NoCurrentRefreshToken(env, tokenUserID),
+		),
 		Steps: []resource.TestStep{
 			{
-				PreConfig: func() { existing = env.AddUser(userID) },
-				Config:    config + identityTestImportBlock(acctest.RefreshTokenAddr, userID),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-					},
+				PreConfig: func() {
+					userToken = env.AddUser(userID)
+					existing = env.AddUser(tokenUserID)
 				},
+				Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(acctest.RefreshTokenAddr, tokenUserID),
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+					plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+					plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, tokenUserID)),
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(acctest.RefreshTokenAddr, userID),
-					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					identityTestExpect(userAddr, userID),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					identityTestExpect(acctest.RefreshTokenAddr, tokenUserID),
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(tokenUserID)),
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
-					acctest.CheckStateTokenCurrent(env, userID),
+					acctest.CheckStateTokenCurrent(env, tokenUserID),
 				),
 			},
 			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
+				Config:            config,
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
+				Check:             resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
 			},
 		},
 	})
-	if env.Sandbox != nil {
-		if n := env.Sandbox.RequestCounts()[sandbox.RouteIssueRefreshToken]; n != 0 {
-			t.Errorf("importing by identity made %d issue requests, want none", n)
-		}
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
+		t.Error(err)
+	}
+	if err := acctest.ExpectRequests(env, sandbox.RouteIssueRefreshToken, 0); err != nil {
+		t.Errorf("importing by identity: %v", err)
 	}
 }
 
+// An import identity with a user id Point would refuse fails at plan,
+// before any request, for both resources that have an identity.
 func TestAccIdentity_invalidImportIdentity(t *testing.T) {
-	for _, addr := range []string{"point_user.test", acctest.RefreshTokenAddr} {
-		t.Run(addr, func(t *testing.T) {
-			env := acctest.NewEnv(t, sandbox.Options{})
-			userID := env.UserID("someone")
-			config := env.ProviderBlock() + identityTestImportBlock(addr, "a@b") + fmt.Sprintf(`
-resource %q "test" {
-  user_id = %q
-}
-`, addr[:len(addr)-len(".test")], userID)
-
-			resource.ParallelTest(t, resource.TestCase{
-				TerraformVersionChecks:   identityTestVersions,
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps: []resource.TestStep{{
-					Config:   config,
-					PlanOnly: true,
-					ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
-						`The user_id of the import identity is the Point user id, which must not contain "@"`,
-						`Got "a@b". Correct identity.user_id in the import block.`),
-				}},
-			})
-			acctest.ExpectNoRequests(t, env, "an invalid import identity")
-			if env.HasUser(userID) {
-				t.Errorf("an invalid import identity let Point register %q", userID)
-			}
+	env := acctest.NewEnv(t, sandbox.Options{})
+	userID := env.UserID("someone")
+	var steps []resource.TestStep
+	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
+				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, userID),
+			PlanOnly: true,
+			ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
+				`The user_id of the import identity is the Point user id, which must not contain "@"`,
+				`Got "a@b". Correct identity.user_id in the import block.`),
 		})
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   identityTestVersions,
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps:                    steps,
+	})
+	acctest.ExpectNoRequests(t, env, "an invalid import identity")
+	if env.HasUser(userID) {
+		t.Errorf("an invalid import identity let Point register %q", userID)
 	}
 }
 
@@ -412,43 +364,12 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	}
 }
 
-// identityTestServer configures the provider for env through the protocol,
-// and returns it with its schemas.
-func identityTestServer(t *testing.T, env *acctest.Env) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
-	t.Helper()
-	ctx := context.Background()
-	server, err := env.Factories()["point"]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providerType := schemas.Provider.ValueType()
-	config, err := tfprotov6.NewDynamicValue(providerType, acctest.ObjectWithNulls(t, providerType, map[string]tftypes.Value{
-		"endpoint": tftypes.NewValue(tftypes.String, env.Endpoint),
-		"api_key":  tftypes.NewValue(tftypes.String, env.APIKey),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{TerraformVersion: "1.11.4", Config: &config})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range configured.Diagnostics {
-		t.Fatalf("configuring the provider: %s: %s", d.Summary, d.Detail)
-	}
-	return server, schemas
-}
-
 // identityTestRead runs a resource's Read as Terraform 1.11 does: with a
 // stored state and no identity. It returns the response and the resource's
 // type.
 func identityTestRead(t *testing.T, env *acctest.Env, typeName, userID, token string) (*tfprotov6.ReadResourceResponse, tftypes.Type) {
 	t.Helper()
-	server, schemas := identityTestServer(t, env)
+	server, schemas := env.ConfiguredServerFor(t, env.Endpoint, env.APIKey, "1.11.4")
 	resourceType := schemas.ResourceSchemas[typeName].ValueType()
 	given := map[string]tftypes.Value{
 		"id":      tftypes.NewValue(tftypes.String, userID),

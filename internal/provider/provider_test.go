@@ -2,14 +2,25 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
+	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // The acceptance tests serve the provider with the environment's clock and
@@ -51,4 +62,298 @@ func TestProvider_schemaValid(t *testing.T) {
 	if _, ok := schemaResp.EphemeralResourceSchemas["point_access_token"]; !ok {
 		t.Error("ephemeral resource point_access_token missing")
 	}
+}
+
+// providerConfigTestUser is a point_user for the user id.
+func providerConfigTestUser(id string) string {
+	return fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %q
+}
+`, id)
+}
+
+// TestAccProvider_invalidConfig plans one configuration with a provider
+// block for each bad setting, so that one plan reports every diagnostic.
+func TestAccProvider_invalidConfig(t *testing.T) {
+	cases := []struct {
+		attribute, value, want string
+	}{
+		{"environment", `"dev"`, `Attribute environment value must be one of: ["staging" "production"], got: "dev"`},
+		{"endpoint", `"not a url"`, `Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`},
+		{"endpoint", `"ftp://x"`, `Attribute endpoint must use the https scheme, got "ftp".`},
+		{"endpoint", `"http://example.com"`, `Attribute endpoint must use https for host "example.com": plain http is accepted only for loopback hosts (localhost, 127.0.0.1, ::1), because the API key travels in a request header.`},
+		{"endpoint", `"https://u:p@host"`, `Attribute endpoint must not contain credentials; set api_key instead.`},
+		{"request_timeout", `"soon"`, `Attribute request_timeout must be a duration such as "30s", "15m" or "2160h" (units ns, us, ms, s, m, h), got "soon".`},
+		{"request_timeout", `"-1s"`, `Attribute request_timeout must be greater than zero, got "-1s".`},
+		{"max_retries", `11`, `Attribute max_retries value must be between 0 and 10, got: 11`},
+		{"max_retries", `-1`, `Attribute max_retries value must be between 0 and 10, got: -1`},
+	}
+	env := acctest.NewEnv(t, sandbox.Options{})
+	var config strings.Builder
+	var userIDs []string
+	for i, tc := range cases {
+		alias, userID := fmt.Sprintf("bad%d", i), env.UserID(fmt.Sprintf("alice-%d", i))
+		settings := map[string]string{"alias": fmt.Sprintf("%q", alias), "endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
+		settings[tc.attribute] = tc.value
+		config.WriteString(acctest.ProviderBlockWith(settings))
+		fmt.Fprintf(&config, "resource \"point_user\" %q {\n  provider = point.%s\n  user_id  = %q\n}\n", alias, alias, userID)
+		userIDs = append(userIDs, userID)
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		ErrorCheck: func(err error) error {
+			if err == nil {
+				return fmt.Errorf("the plan with invalid provider settings succeeded")
+			}
+			for _, tc := range cases {
+				if !acctest.DiagnosticMatching(tc.want).MatchString(err.Error()) {
+					t.Errorf("no diagnostic for %s = %s, want %q", tc.attribute, tc.value, tc.want)
+				}
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{Config: config.String(), PlanOnly: true}},
+	})
+	acctest.ExpectNoRequests(t, env, "invalid provider configuration")
+	for _, userID := range userIDs {
+		if env.HasUser(userID) {
+			t.Errorf("invalid provider configuration registered %q", userID)
+		}
+	}
+}
+
+func TestAccProvider_missingAPIKey(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Setenv(point.EnvAPIKey, "")
+	userID := env.UserID("alice")
+	provider := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				// The plan already fails, since its apply would need the key.
+				Config:   provider + providerConfigTestUser(userID),
+				PlanOnly: true,
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
+					"Cannot register a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
+			},
+			{
+				Config: provider + fmt.Sprintf(`
+resource "point_refresh_token" "test" {
+  user_id = %q
+}
+`, userID),
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
+					"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
+			},
+			{
+				Config: provider + fmt.Sprintf(`
+data "point_user" "test" {
+  user_id = %q
+}
+`, userID),
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
+					"Cannot read a Point user: it needs the organisation API key"),
+			},
+		},
+	})
+	acctest.ExpectNoRequests(t, env, "a run without an API key")
+	if env.HasUser(userID) {
+		t.Errorf("Point registered %q without an API key", userID)
+	}
+}
+
+func TestAccProvider_wrongAPIKey(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	userID := env.UserID("alice")
+	wrongKey := "wrong-key-" + acctest.RandomHex(16)
+	provider := acctest.ProviderBlockWith(map[string]string{
+		"endpoint": fmt.Sprintf("%q", env.Endpoint),
+		"api_key":  fmt.Sprintf("%q", wrongKey),
+	})
+
+	// ExpectError cannot say what an error must not contain, so the error is
+	// captured and examined after the test.
+	var applyErr error
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		ErrorCheck: func(err error) error {
+			applyErr = err
+			return nil
+		},
+		Steps: []resource.TestStep{{Config: provider + providerConfigTestUser(userID)}},
+	})
+
+	if applyErr == nil {
+		t.Fatal("apply with a wrong API key succeeded")
+	}
+	want := acctest.DiagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
+		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
+		"HTTP 401 Unauthorized")
+	if !want.MatchString(applyErr.Error()) {
+		t.Errorf("error does not match %s:\n%v", want, applyErr)
+	}
+	if strings.Contains(applyErr.Error(), wrongKey) {
+		t.Errorf("error shows the API key:\n%v", applyErr)
+	}
+	if env.HasUser(userID) {
+		t.Errorf("Point registered %q with a wrong API key", userID)
+	}
+	if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != 0 {
+		t.Errorf("sandbox registered users with a wrong API key: %v", env.Sandbox.UserIDs())
+	}
+	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAccProvider_environmentVariables(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	userID := env.UserID("alice")
+	t.Setenv(point.EnvEndpoint, env.Endpoint)
+	t.Setenv(point.EnvAPIKey, env.APIKey)
+	t.Setenv(point.EnvEnvironment, "staging")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: `provider "point" {}` + "\n" + providerConfigTestUser(userID),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+			},
+			Check: func(*terraform.State) error {
+				if !env.HasUser(userID) {
+					return fmt.Errorf("user not registered through the endpoint from %s", point.EnvEndpoint)
+				}
+				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
+			},
+		}},
+	})
+}
+
+func TestAccProvider_configBeatsEnvironment(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	userID := env.UserID("alice")
+	t.Setenv(point.EnvEndpoint, acctest.DeadEndpoint(t))
+	t.Setenv(point.EnvAPIKey, "wrong-key-"+acctest.RandomHex(16))
+	t.Setenv(point.EnvEnvironment, "dev")
+	provider := acctest.ProviderBlockWith(map[string]string{
+		"endpoint":    fmt.Sprintf("%q", env.Endpoint),
+		"api_key":     fmt.Sprintf("%q", env.APIKey),
+		"environment": `"staging"`,
+	})
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: provider + providerConfigTestUser(userID),
+			Check: func(*terraform.State) error {
+				if !env.HasUser(userID) {
+					return fmt.Errorf("user not registered through the configured endpoint")
+				}
+				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
+			},
+		}},
+	})
+}
+
+func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
+	for _, tc := range []struct {
+		name, variable, value, omit string
+		want                        *regexp.Regexp
+	}{
+		{"environment", point.EnvEnvironment, "dev", "",
+			acctest.DiagnosticMatching("Invalid Point Environment",
+				`The POINT_ENVIRONMENT environment variable is "dev", but the Point environment must be "staging" or "production". Correct the variable, or set environment in the provider block.`)},
+		{"endpoint", point.EnvEndpoint, "http://example.com", "endpoint",
+			acctest.DiagnosticMatching("Invalid Point Endpoint",
+				`The POINT_ENDPOINT environment variable must use https for host "example.com": plain http is accepted only for loopback hosts`,
+				"Correct the variable, or set endpoint in the provider block.")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := acctest.NewEnv(t, sandbox.Options{})
+			userID := env.UserID("alice")
+			t.Setenv(tc.variable, tc.value)
+			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
+			delete(settings, tc.omit)
+
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps: []resource.TestStep{{
+					Config:      acctest.ProviderBlockWith(settings) + providerConfigTestUser(userID),
+					PlanOnly:    true,
+					ExpectError: tc.want,
+				}},
+			})
+			acctest.ExpectNoRequests(t, env, "invalid environment variable")
+			if env.HasUser(userID) {
+				t.Errorf("an invalid environment variable let Point register %q", userID)
+			}
+		})
+	}
+}
+
+func TestAccProvider_unknownConfiguration(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	userID := env.UserID("alice")
+	// terraform_data's output is unknown until it is created or replaced,
+	// so the provider is configured with an unknown api_key at plan time.
+	config := func(trigger string) string {
+		return fmt.Sprintf(`
+resource "terraform_data" "api_key" {
+  input            = %[2]q
+  triggers_replace = %[3]s
+}
+
+provider "point" {
+  endpoint = %[1]q
+  api_key  = terraform_data.api_key.output
+}
+`, env.Endpoint, env.APIKey, trigger) + providerConfigTestUser(userID)
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: config("null"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectUnknownValue("terraform_data.api_key", tfjsonpath.New("output")),
+						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
+					},
+				},
+				Check: func(*terraform.State) error {
+					if !env.HasUser(userID) {
+						return fmt.Errorf("user not registered once the API key became known")
+					}
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
+				},
+			},
+			{
+				// Replacing terraform_data makes the key unknown while
+				// point_user, already in state, must be read.
+				Config: config(`"rotated"`),
+				ExpectError: acctest.DiagnosticMatching("Point Provider Configuration Not Yet Known",
+					"Cannot read a Point user: the provider's api_key depends on values that are known only after apply."),
+			},
+			{
+				PreConfig: func() {
+					if !env.HasUser(userID) {
+						t.Fatal("user gone from Point")
+					}
+				},
+				Config: config("null"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
+				},
+			},
+		},
+	})
 }

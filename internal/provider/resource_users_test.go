@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -69,7 +68,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, first, true),
-					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, first, 1) },
+					frontExpects(front, sandbox.RouteCreateUser, first, 1),
 				),
 			},
 			{
@@ -88,8 +87,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids, true),
-					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, ids[50:60], 1) },
-					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteCreateUser, ids[50:60], 1),
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 			{
@@ -97,8 +96,8 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				PreConfig: front.Reset,
 				Config:    acctest.PointUsersConfig(provider, second, policy(deletionRevoke)),
 				Check: resource.ComposeAggregateTestCheckFunc(
-					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, nil, 0) },
-					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteCreateUser, nil, 0),
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 			{
@@ -106,15 +105,13 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				// users stay in Point.
 				PreConfig: front.Reset,
 				Config:    acctest.PointUsersConfig(provider, third, policy(deletionRevoke)),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Removed: ids[5:10]},
-					},
-				},
+				ConfigPlanChecks: preApply(
+					acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Removed: ids[5:10]},
+				),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, ids[5:10], false),
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1) },
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, ids[5:10], 1),
 				),
 			},
 			{
@@ -135,7 +132,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 				Config: acctest.PointUsersConfig(provider, third, policy(deletionAbandon)),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					usersTestInPoint(env, third, true),
-					func(*terraform.State) error { return front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0) },
+					frontExpects(front, sandbox.RouteRevokeRefreshToken, nil, 0),
 				),
 			},
 		},
@@ -192,82 +189,4 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	if got, want := acctest.StateFileUserIDs(state, acctest.UsersAddr), without(ids, taken); !acctest.SameElements(got, want) {
 		t.Errorf("state holds %v, want the 10 ids registered by this configuration %v", got, want)
 	}
-}
-
-// TestAccUsers_driftPerID: a user that Point says is gone leaves state,
-// and the plan registers that user alone, and issues that user's token
-// alone.
-func TestAccUsers_driftPerID(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	ids := acctest.NumberedUserIDs(env, "drift", 30)
-	gone := ids[7]
-	config := acctest.BulkConfig(provider, ids, "", "")
-	var before map[string]string
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, without(ids, []string{gone})...),
-		Steps: []resource.TestStep{
-			{
-				Config: config,
-				Check:  acctest.CheckStateTokens(env, ids, &before),
-			},
-			{
-				PreConfig: func() { front.Reset(); front.Vanish(gone) },
-				Config:    config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-						acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Added: []string{gone}},
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: []string{gone}},
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: []string{gone}},
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids, nil),
-					acctest.SameStateTokens(without(ids, []string{gone}), &before),
-					func(*terraform.State) error { return front.Expect(sandbox.RouteCreateUser, []string{gone}, 1) },
-					func(*terraform.State) error {
-						return front.Expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)
-					},
-				),
-			},
-		},
-	})
-}
-
-// TestAccUsers_badInput: ids and settings Point would refuse fail at
-// validate time, naming the attribute.
-func TestAccUsers_badInput(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	provider := env.ProviderBlock()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config:      acctest.PointUsersConfig(provider, []string{"ok-1", "not/ok"}, ""),
-				PlanOnly:    true,
-				ExpectError: acctest.DiagnosticMatching("Invalid User ID", `The user id "not/ok" in user_ids must not contain "/"`),
-			},
-			{
-				Config:      acctest.PointUsersConfig(provider, []string{"ok-1", "ok-2", "ok-1"}, ""),
-				PlanOnly:    true,
-				ExpectError: acctest.DiagnosticMatching("Duplicate User ID", `user_ids holds the user id "ok-1" more than once`, "toset()"),
-			},
-			{
-				Config:      acctest.PointUsersConfig(provider, []string{"ok-1"}, "  max_concurrency = 65\n"),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)max_concurrency.*between 1 and 64`),
-			},
-			{
-				Config:      acctest.BulkConfig(provider, []string{"ok-1"}, "", "  rotate_after = \"soon\"\n"),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`rotate_after`),
-			},
-		},
-	})
 }

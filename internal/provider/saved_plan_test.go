@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,116 +50,165 @@ type savedPlanChange struct {
 	rotates bool
 }
 
+// savedPlanChanges are the changes a saved plan carries, of which the bulk
+// resource is tested with the first two.
+var savedPlanChanges = []savedPlanChange{
+	{name: "timeouts", apply: func(a *savedPlanArgs) { a.readTimeout = "2m" }},
+	{name: "store_token", apply: func(a *savedPlanArgs) { a.store = !a.store }},
+	// rotate_at moves to half an hour after the old one: still between
+	// the plan and the apply.
+	{name: "rotate_after", apply: func(a *savedPlanArgs) { a.rotateAfter = "24h30m" }},
+	{name: "rotation_triggers", apply: func(a *savedPlanArgs) { a.generation = "2" }, rotates: true},
+}
+
+// savedPlanSubject is one refresh token resource of a saved plan test,
+// with its own users, under one change with store_token set one way at
+// first.
+type savedPlanSubject struct {
+	change savedPlanChange
+	name   string // of the resources, and in their users' ids
+	args   savedPlanArgs
+}
+
+func savedPlanSubjects(changes []savedPlanChange, args savedPlanArgs) []*savedPlanSubject {
+	var subjects []*savedPlanSubject
+	for _, change := range changes {
+		for _, store := range []bool{true, false} {
+			args.store = store
+			subjects = append(subjects, &savedPlanSubject{change: change, name: fmt.Sprintf("%s_%t", change.name, store), args: args})
+		}
+	}
+	return subjects
+}
+
 // TestAccSavedPlan_refreshToken: a saved plan made an hour before rotate_at
-// applies as planned an hour after it. A plan that rotated nothing rotates
+// applies as planned an hour after it, whatever change of configuration it
+// carries, with store_token on or off. A plan that rotated nothing rotates
 // nothing. A plan with -refresh=false then rotates nothing either, until
 // terraform apply -refresh-only saves a refresh that finds the token due;
 // the next plan rotates the token, and its plan file applies that
 // rotation. A plan that rotated the token rotates it once. The plan after
-// is empty.
+// is empty. Each change and store_token has a resource of its own, all in
+// one configuration.
 func TestAccSavedPlan_refreshToken(t *testing.T) {
-	changes := []savedPlanChange{
-		{name: "timeouts", apply: func(a *savedPlanArgs) { a.readTimeout = "2m" }},
-		{name: "store_token", apply: func(a *savedPlanArgs) { a.store = !a.store }},
-		// rotate_at moves to half an hour after the old one: still between
-		// the plan and the apply.
-		{name: "rotate_after", apply: func(a *savedPlanArgs) { a.rotateAfter = "24h30m" }},
-		{name: "rotation_triggers", apply: func(a *savedPlanArgs) { a.generation = "2" }, rotates: true},
-	}
-	for _, change := range changes {
-		for _, store := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/store_token=%t", change.name, store), func(t *testing.T) {
-				t.Parallel()
-				testSavedPlanRefreshToken(t, change, store)
-			})
-		}
-	}
-}
-
-func testSavedPlanRefreshToken(t *testing.T, change savedPlanChange, store bool) {
+	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
-	userID := env.UserID("saved-plan")
-	args := savedPlanArgs{store: store, rotateAfter: "24h", readTimeout: "1m", generation: "1"}
-	config := func(a savedPlanArgs) string {
-		return acctest.ProviderBlockFor(env, endpoint, 3) + fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id = %[1]q
+	subjects := savedPlanSubjects(savedPlanChanges, savedPlanArgs{rotateAfter: "24h", readTimeout: "1m", generation: "1"})
+	userID := func(s *savedPlanSubject) string {
+		return env.UserID("saved-plan-" + strings.ReplaceAll(s.name, "_", "-"))
+	}
+	addr := func(s *savedPlanSubject) string { return "point_refresh_token." + s.name }
+	writeConfig := func() {
+		config := acctest.ProviderBlockFor(env, endpoint, 3)
+		for _, s := range subjects {
+			config += fmt.Sprintf(`
+resource "point_user" %[1]q {
+  user_id = %[2]q
 }
 
-resource "point_refresh_token" "test" {
-  user_id = point_user.test.user_id
-%[2]s}
-`, userID, a.hcl())
+resource "point_refresh_token" %[1]q {
+  user_id = point_user.%[1]s.user_id
+%[3]s}
+`, s.name, userID(s), s.args.hcl())
+		}
+		cli.WriteMain(config)
+	}
+	usersWhere := func(rotates bool) (ids []string) {
+		for _, s := range subjects {
+			if s.change.rotates == rotates {
+				ids = append(ids, userID(s))
+			}
+		}
+		return ids
+	}
+	// expectRotated checks that the plan file just applied rotated, once,
+	// the tokens of exactly the subjects whose change rotates as given, to
+	// version 2 issued at at.
+	first := map[*savedPlanSubject]string{}
+	expectRotated := func(rotates bool, at time.Time) {
+		t.Helper()
+		if err := front.Expect(sandbox.RouteIssueRefreshToken, usersWhere(rotates), 1); err != nil {
+			t.Error(err)
+		}
+		for _, s := range subjects {
+			if s.change.rotates != rotates {
+				continue
+			}
+			second := env.CurrentRefreshToken(userID(s))
+			if second == first[s] {
+				t.Fatalf("%s: the applied plan rotates the token, but Point still holds the first one", s.name)
+			}
+			if err := env.CheckRefreshTokenRefused(userID(s), first[s]); err != nil {
+				t.Error(err)
+			}
+			expectTokenState(t, cli, env, addr(s), userID(s), s.args, second, 2, at)
+		}
 	}
 	t0 := env.Clock.Now()
-	cli.WriteMain(config(args))
+	writeConfig()
 	cli.MustRun(0, "apply", "-auto-approve", "-input=false", "-no-color")
-	first := env.CurrentRefreshToken(userID)
-	expectTokenState(t, cli, env, userID, args, first, 1, t0)
+	for _, s := range subjects {
+		first[s] = env.CurrentRefreshToken(userID(s))
+		expectTokenState(t, cli, env, addr(s), userID(s), s.args, first[s], 1, t0)
+	}
 
 	env.Clock.Advance(23 * time.Hour)
 	front.Reset()
-	change.apply(&args)
-	cli.WriteMain(config(args))
+	for _, s := range subjects {
+		s.change.apply(&s.args)
+	}
+	writeConfig()
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")
-	acctest.ExpectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
-	expectPlanned(t, cli, "change.tfplan", plannedRotation(change.rotates))
+	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Plan: 0 to add, %d to change, 0 to destroy.", len(subjects)))
+	planned := plannedChanges(t, cli, "change.tfplan")
+	for _, s := range subjects {
+		expectPlanned(t, planned, addr(s), plannedRotation(s.change.rotates))
+	}
 
 	// Reviewed, and applied an hour after rotate_at.
 	env.Clock.Advance(2 * time.Hour)
 	appliedAt := env.Clock.Now()
 	out = cli.MustRun(0, "apply", "-input=false", "-no-color", "change.tfplan")
-	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
-	if change.rotates {
-		if err := front.Expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
-			t.Error(err)
+	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Apply complete! Resources: 0 added, %d changed, 0 destroyed.", len(subjects)))
+	expectRotated(true, appliedAt)
+	for _, s := range subjects {
+		if !s.change.rotates {
+			expectTokenState(t, cli, env, addr(s), userID(s), s.args, first[s], 1, t0)
 		}
-		second := env.CurrentRefreshToken(userID)
-		if second == first {
-			t.Fatalf("the saved plan rotates the token, but Point still holds the first one")
-		}
-		if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
-			t.Error(err)
-		}
-		expectTokenState(t, cli, env, userID, args, second, 2, appliedAt)
-		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-		destroyRefreshTokens(t, cli, env, userID)
-		return
 	}
-	if err := front.Expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
-		t.Errorf("the saved plan rotates nothing, but its apply did: %v", err)
-	}
-	expectTokenState(t, cli, env, userID, args, first, 1, t0)
 
-	// Without a refresh, a plan reads no clock: the token was not due at
+	// Without a refresh, a plan reads no clock: the tokens were not due at
 	// the last refresh saved in state, so there is nothing to do. Once a
-	// refresh that finds it due is saved, such a plan rotates it.
+	// refresh that finds them due is saved, such a plan rotates them.
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 
-	// The next plan rotates the token, and its file applies that.
+	// The next plan rotates the tokens due, and its file applies that;
+	// those that the saved plan rotated are not due.
 	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=rotate.tfplan")
-	expectPlanned(t, cli, "rotate.tfplan", plannedRotation(true))
+	planned = plannedChanges(t, cli, "rotate.tfplan")
+	for _, s := range subjects {
+		if !s.change.rotates {
+			expectPlanned(t, planned, addr(s), plannedRotation(true))
+		} else if change, ok := planned[addr(s)]; !ok || !change.Actions.NoOp() {
+			t.Errorf("rotate.tfplan changes %s, whose token is not due", addr(s))
+		}
+	}
 	env.Clock.Advance(time.Minute)
+	for _, s := range subjects {
+		if !s.change.rotates {
+			first[s] = env.CurrentRefreshToken(userID(s))
+		}
+	}
 	rotatedAt := env.Clock.Now()
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "rotate.tfplan")
-	if err := front.Expect(sandbox.RouteIssueRefreshToken, []string{userID}, 1); err != nil {
-		t.Error(err)
-	}
-	second := env.CurrentRefreshToken(userID)
-	if second == first {
-		t.Fatalf("the plan that rotates was applied, but Point still holds the first token")
-	}
-	if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
-		t.Error(err)
-	}
-	expectTokenState(t, cli, env, userID, args, second, 2, rotatedAt)
+	expectRotated(false, rotatedAt)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	destroyRefreshTokens(t, cli, env, userID)
+	destroyRefreshTokens(t, cli, env, append(usersWhere(true), usersWhere(false)...)...)
 }
 
 // TestAccSavedPlan_refreshTokens: the same for point_refresh_tokens, whose
@@ -167,49 +217,76 @@ resource "point_refresh_token" "test" {
 // tokens due applies after more fell due, rotating exactly those it
 // planned; the next plan rotates the rest, and the plan after is empty.
 func TestAccSavedPlan_refreshTokens(t *testing.T) {
-	changes := []savedPlanChange{
-		{name: "timeouts", apply: func(a *savedPlanArgs) { a.readTimeout = "2m" }},
-		{name: "store_token", apply: func(a *savedPlanArgs) { a.store = !a.store }},
-	}
-	for _, change := range changes {
-		for _, store := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/store_token=%t", change.name, store), func(t *testing.T) {
-				t.Parallel()
-				testSavedPlanRefreshTokens(t, change, store)
-			})
-		}
-	}
-}
-
-func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool) {
+	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
-	ids := acctest.NumberedUserIDs(env, "saved-plan", 8)
-	early, late := ids[:4], ids[4:]
-	args := savedPlanArgs{store: store, rotateAfter: "2h", readTimeout: "1m", generation: "1"}
-	config := func(users []string, a savedPlanArgs) string {
-		return acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 3), users, "", a.hcl())
+	subjects := savedPlanSubjects(savedPlanChanges[:2], savedPlanArgs{rotateAfter: "2h", readTimeout: "1m", generation: "1"})
+	ids := map[*savedPlanSubject][]string{}
+	var allIDs, allEarly, allLate []string
+	for _, s := range subjects {
+		ids[s] = acctest.NumberedUserIDs(env, "saved-plan-"+strings.ReplaceAll(s.name, "_", "-"), 8)
+		allIDs = append(allIDs, ids[s]...)
+		allEarly, allLate = append(allEarly, ids[s][:4]...), append(allLate, ids[s][4:]...)
 	}
+	addr := func(s *savedPlanSubject) string { return "point_refresh_tokens." + s.name }
+	// writeConfig writes the resources of every subject, for the first
+	// users of its ids.
+	writeConfig := func(users int) {
+		config := acctest.ProviderBlockFor(env, endpoint, 3)
+		for _, s := range subjects {
+			config += fmt.Sprintf(`
+resource "point_users" %[1]q {
+  user_ids = %[2]s
+}
+
+resource "point_refresh_tokens" %[1]q {
+  user_ids = point_users.%[1]s.user_ids
+%[3]s}
+`, s.name, acctest.HCLList(ids[s][:users]), s.args.hcl())
+		}
+		cli.WriteMain(config)
+	}
+	expectState := func(versions map[string]int64, issued map[string]time.Time) {
+		t.Helper()
+		for _, s := range subjects {
+			expectBulkState(t, cli, env, addr(s), s.args, ids[s], versions, issued)
+		}
+	}
+	// expectPlannedKeys checks that the plan file rotates exactly the
+	// tokens of the users that users picks of each subject's ids.
+	expectPlannedKeys := func(planFile string, users func(ids []string) []string) {
+		t.Helper()
+		planned := plannedChanges(t, cli, planFile)
+		for _, s := range subjects {
+			expectPlanned(t, planned, addr(s), unknownTokenKeys(addr(s), users(ids[s])))
+		}
+	}
+	none := func([]string) []string { return nil }
+	early := func(ids []string) []string { return ids[:4] }
+	late := func(ids []string) []string { return ids[4:] }
+
 	t0 := env.Clock.Now()
-	cli.WriteMain(config(early, args))
+	writeConfig(4)
 	cli.MustRun(0, "apply", "-auto-approve", "-input=false", "-no-color")
 	env.Clock.Advance(time.Hour)
-	cli.WriteMain(config(ids, args))
+	writeConfig(8)
 	cli.MustRun(0, "apply", "-auto-approve", "-input=false", "-no-color")
-	initial := currentTokens(env, ids)
-	issued := timesOf(early, t0)
-	maps.Copy(issued, timesOf(late, t0.Add(time.Hour)))
-	expectBulkState(t, cli, env, args, ids, map[string]int64{}, issued)
+	initial := currentTokens(env, allIDs)
+	issued := timesOf(allEarly, t0)
+	maps.Copy(issued, timesOf(allLate, t0.Add(time.Hour)))
+	expectState(map[string]int64{}, issued)
 
 	// At t0+1h30m none is due.
 	env.Clock.Advance(30 * time.Minute)
 	front.Reset()
-	change.apply(&args)
-	cli.WriteMain(config(ids, args))
+	for _, s := range subjects {
+		s.change.apply(&s.args)
+	}
+	writeConfig(8)
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")
-	acctest.ExpectOutputShows(t, out, "Plan: 0 to add, 1 to change, 0 to destroy.")
-	expectPlanned(t, cli, "change.tfplan", unknownTokenKeys(nil))
+	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Plan: 0 to add, %d to change, 0 to destroy.", len(subjects)))
+	expectPlannedKeys("change.tfplan", none)
 
 	// Applied at t0+2h15m, when the early tokens are due.
 	env.Clock.Advance(45 * time.Minute)
@@ -217,47 +294,47 @@ func testSavedPlanRefreshTokens(t *testing.T, change savedPlanChange, store bool
 	if err := front.Expect(sandbox.RouteIssueRefreshToken, nil, 0); err != nil {
 		t.Errorf("the saved plan rotates nothing, but its apply did: %v", err)
 	}
-	expectSameTokens(t, env, ids, initial)
-	expectBulkState(t, cli, env, args, ids, map[string]int64{}, issued)
+	expectSameTokens(t, env, allIDs, initial)
+	expectState(map[string]int64{}, issued)
 	// Without a refresh, a plan rotates only what was due at the last
 	// refresh saved in state: nothing, until a refresh that finds the early
 	// tokens due is saved.
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode", "-out=unrefreshed.tfplan")
-	expectPlanned(t, cli, "unrefreshed.tfplan", unknownTokenKeys(early))
+	expectPlannedKeys("unrefreshed.tfplan", early)
 
 	// The next plan rotates the early tokens; applied at t0+3h15m, when
 	// the late ones are due as well, it rotates the early ones alone.
 	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=early.tfplan")
-	expectPlanned(t, cli, "early.tfplan", unknownTokenKeys(early))
+	expectPlannedKeys("early.tfplan", early)
 	env.Clock.Advance(time.Hour)
-	maps.Copy(issued, timesOf(early, env.Clock.Now()))
+	maps.Copy(issued, timesOf(allEarly, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "early.tfplan")
-	if err := front.Expect(sandbox.RouteIssueRefreshToken, early, 1); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, allEarly, 1); err != nil {
 		t.Error(err)
 	}
-	expectSameTokens(t, env, late, initial)
-	for _, id := range early {
+	expectSameTokens(t, env, allLate, initial)
+	for _, id := range allEarly {
 		if err := env.CheckRefreshTokenRefused(id, initial[id]); err != nil {
 			t.Error(err)
 		}
 	}
-	expectBulkState(t, cli, env, args, ids, versionsOf(early, 2), issued)
+	expectState(versionsOf(allEarly, 2), issued)
 
 	// Then the late ones, and nothing more.
 	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=late.tfplan")
-	expectPlanned(t, cli, "late.tfplan", unknownTokenKeys(late))
-	maps.Copy(issued, timesOf(late, env.Clock.Now()))
+	expectPlannedKeys("late.tfplan", late)
+	maps.Copy(issued, timesOf(allLate, env.Clock.Now()))
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "late.tfplan")
-	if err := front.Expect(sandbox.RouteIssueRefreshToken, late, 1); err != nil {
+	if err := front.Expect(sandbox.RouteIssueRefreshToken, allLate, 1); err != nil {
 		t.Error(err)
 	}
-	expectBulkState(t, cli, env, args, ids, versionsOf(ids, 2), issued)
+	expectState(versionsOf(allIDs, 2), issued)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	destroyRefreshTokens(t, cli, env, ids...)
+	destroyRefreshTokens(t, cli, env, allIDs...)
 }
 
 // destroyRefreshTokens destroys everything, and checks that the users are
@@ -270,23 +347,31 @@ func destroyRefreshTokens(t *testing.T, cli *acctest.InProcessCLI, env *acctest.
 	}
 }
 
-// expectPlanned checks the change that the plan file plans for the one
-// refresh token resource in it.
-func expectPlanned(t *testing.T, cli *acctest.InProcessCLI, planFile string, check func(*tfjson.Change) error) {
+// plannedChanges returns the changes that the plan file plans, by address.
+func plannedChanges(t *testing.T, cli *acctest.InProcessCLI, planFile string) map[string]*tfjson.Change {
 	t.Helper()
 	var plan tfjson.Plan
 	if err := json.Unmarshal([]byte(cli.MustRun(0, "show", "-json", planFile)), &plan); err != nil {
 		t.Fatal(err)
 	}
+	changes := map[string]*tfjson.Change{}
 	for _, rc := range plan.ResourceChanges {
-		if rc.Address == acctest.RefreshTokenAddr || rc.Address == acctest.RefreshTokensAddr {
-			if err := check(rc.Change); err != nil {
-				t.Errorf("%s in %s: %v", rc.Address, planFile, err)
-			}
-			return
-		}
+		changes[rc.Address] = rc.Change
 	}
-	t.Errorf("%s plans no change of a refresh token resource", planFile)
+	return changes
+}
+
+// expectPlanned checks the change planned for the resource at addr.
+func expectPlanned(t *testing.T, planned map[string]*tfjson.Change, addr string, check func(*tfjson.Change) error) {
+	t.Helper()
+	change, ok := planned[addr]
+	if !ok {
+		t.Errorf("the plan plans no change of %s", addr)
+		return
+	}
+	if err := check(change); err != nil {
+		t.Errorf("%s: %v", addr, err)
+	}
 }
 
 // plannedRotation checks that a planned change of point_refresh_token
@@ -310,24 +395,25 @@ func plannedRotation(rotates bool) func(*tfjson.Change) error {
 }
 
 // unknownTokenKeys checks that exactly keys of token_sha256 are unknown in
-// a planned change of the bulk resource: the tokens it rotates.
-func unknownTokenKeys(keys []string) func(*tfjson.Change) error {
+// a planned change of the bulk resource at addr: the tokens it rotates.
+func unknownTokenKeys(addr string, keys []string) func(*tfjson.Change) error {
 	return func(c *tfjson.Change) error {
 		var resp plancheck.CheckPlanResponse
-		plan := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{{Address: acctest.RefreshTokensAddr, Change: c}}}
-		acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
+		plan := &tfjson.Plan{ResourceChanges: []*tfjson.ResourceChange{{Address: addr, Change: c}}}
+		acctest.PlanUnknownKeys{Addr: addr, Attr: "token_sha256", Keys: keys}.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: plan}, &resp)
 		return resp.Error
 	}
 }
 
-// expectTokenState checks the state of point_refresh_token.test: it tracks
-// token, at version, issued at issuedAt, and holds the arguments of args.
-func expectTokenState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, userID string, args savedPlanArgs, token string, version int64, issuedAt time.Time) {
+// expectTokenState checks the state of the point_refresh_token at addr: it
+// tracks token, at version, issued at issuedAt, and holds the arguments of
+// args.
+func expectTokenState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, addr, userID string, args savedPlanArgs, token string, version int64, issuedAt time.Time) {
 	t.Helper()
 	if token == "" || env.CurrentRefreshToken(userID) != token {
 		t.Errorf("Point's current refresh token of %q is not the one expected", userID)
 	}
-	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(acctest.RefreshTokenAddr)
+	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(addr)
 	if attrs["token_sha256"] != tokenSHA256(token) {
 		t.Errorf("token_sha256 in state is not the fingerprint of the expected token")
 	}
@@ -344,13 +430,13 @@ func expectTokenState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env,
 	expectArgsInState(t, attrs, args, token)
 }
 
-// expectBulkState checks the state of point_refresh_tokens.test: every
-// user's token is the current one, at the version in versions (1 when
-// absent) and issued at the time in issued, and the state holds the
+// expectBulkState checks the state of the point_refresh_tokens at addr:
+// every user's token is the current one, at the version in versions (1
+// when absent) and issued at the time in issued, and the state holds the
 // arguments of args.
-func expectBulkState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, args savedPlanArgs, ids []string, versions map[string]int64, issued map[string]time.Time) {
+func expectBulkState(t *testing.T, cli *acctest.InProcessCLI, env *acctest.Env, addr string, args savedPlanArgs, ids []string, versions map[string]int64, issued map[string]time.Time) {
 	t.Helper()
-	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(acctest.RefreshTokensAddr)
+	attrs := acctest.ReadStateFile(t, cli.CLI).Attributes(addr)
 	get := func(attr, id string) any {
 		m, _ := attrs[attr].(map[string]any)
 		return m[id]

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"net/http"
@@ -46,15 +45,19 @@ resource "point_refresh_token" "test" {
 `, userID, deletionPolicy)
 }
 
-// TestAccStateSafety_foreignNotFoundKeepsState: an endpoint with a wrong
-// path prefix (every route answers a JSON "no such route"), or a proxy
-// whose every answer is an HTML 404, fails the run and leaves state, the
-// user and its token as they were; so does a 404 from a proxy on the
-// revocation, which would otherwise drop a valid token from state.
-func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
+// TestAccStateSafety_nothingLostOrRevoked: a plan that would destroy or
+// replace a PREVENT user fails at plan time, so the point_refresh_token
+// that depends on it is not revoked first. An endpoint with a wrong path
+// prefix (every route answers a JSON "no such route"), or a proxy whose
+// every answer is an HTML 404, fails the run and leaves state, the user and
+// its token as they were; so does a 404 from a proxy on the revocation,
+// which would otherwise drop a valid token from state.
+func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("foreign-404")
-	config := stateSafetyUserAndToken(userID, deletionAbandon)
+	userID := env.UserID("kept")
+	config := func(endpoint, userID, deletionPolicy string) string {
+		return acctest.ProviderBlockFor(env, endpoint, 1) + stateSafetyUserAndToken(userID, deletionPolicy)
+	}
 	htmlProxy := acctest.StartFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
@@ -83,35 +86,51 @@ func TestAccStateSafety_foreignNotFoundKeepsState(t *testing.T) {
 	wrongEndpoint := func(endpoint string) resource.TestStep {
 		return resource.TestStep{
 			PreConfig: stillCurrent,
-			Config:    acctest.ProviderBlockFor(env, endpoint, 1) + config,
+			Config:    config(endpoint, userID, deletionAbandon),
 			ExpectError: acctest.DiagnosticMatching("The 404 answer is not Point's own", "most likely came from something else at "+endpoint,
 				"nothing was removed from state"),
 		}
 	}
+	prevented := fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan`, userID)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.RefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
 			{
-				Config:            acctest.ProviderBlockFor(env, env.Endpoint, 1) + config,
+				Config:            config(env.Endpoint, userID, deletionPrevent),
 				Check:             acctest.CaptureStateToken(&token),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
+			},
+			{
+				Config:  config(env.Endpoint, userID, deletionPrevent),
+				Destroy: true,
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
+					prevented+" destroys it. The provider stopped the plan, so nothing was changed or revoked.",
+					`first set deletion_policy to "ABANDON"`, "removed block"),
+			},
+			{
+				PreConfig:   stillCurrent,
+				Config:      config(env.Endpoint, userID+"-renamed", deletionPrevent),
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", prevented+" replaces it (user_id changed)."),
+			},
+			{
+				PreConfig:        stillCurrent,
+				Config:           config(env.Endpoint, userID, deletionAbandon),
+				ConfigPlanChecks: preApplyActions("point_user.test", plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 			},
 			wrongEndpoint(env.Endpoint + "/no-such-prefix"),
 			wrongEndpoint(htmlProxy),
 			{
 				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
-				Config:      acctest.ProviderBlockFor(env, revocationProxy, 1) + config,
+				Config:      config(revocationProxy, userID, deletionAbandon),
 				Destroy:     true,
 				ExpectError: acctest.DiagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
-				PreConfig: func() { stillCurrent(); refuseRevocation.Store(false) },
-				Config:    acctest.ProviderBlockFor(env, revocationProxy, 1) + config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				PreConfig:         func() { stillCurrent(); refuseRevocation.Store(false) },
+				Config:            config(revocationProxy, userID, deletionAbandon),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
 			},
 		},
@@ -179,77 +198,33 @@ func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
 	})
 }
 
-// TestAccStateSafety_preventRevokesNothing: a plan that would destroy or
-// replace a PREVENT user fails at plan time, so the point_refresh_token
-// that depends on it is not revoked first.
-func TestAccStateSafety_preventRevokesNothing(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("prevented")
-	var token string
-	untouched := func() {
-		if token == "" || env.CurrentRefreshToken(userID) != token {
-			t.Fatalf("the refresh token of %q changed after a prevented plan", userID)
-		}
-		if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.RefreshTokenRefused(env, userID, &token),
-		Steps: []resource.TestStep{
-			{
-				Config: env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
-				Check:  acctest.CaptureStateToken(&token),
-			},
-			{
-				Config:  env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionPrevent),
-				Destroy: true,
-				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
-					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
-					`first set deletion_policy to "ABANDON"`, "removed block"),
-			},
-			{
-				PreConfig: untouched,
-				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID+"-renamed", deletionPrevent),
-				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
-					fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan replaces it (user_id changed).`, userID)),
-			},
-			{
-				PreConfig: untouched,
-				Config:    env.ProviderBlock() + stateSafetyUserAndToken(userID, deletionAbandon),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-					},
-				},
-			},
-		},
-	})
-}
-
 // TestAccStateSafety_accessTokenAfterRotation: in the API-key path, the
 // refresh token read for an access token is replaced before it is used, as
 // when a point_refresh_token rotates it in the same apply. The ephemeral
-// resource reads the new one and tries once more.
+// resource reads the new one and tries once more. When the token read
+// again is replaced too, the error says what happened and how to order the
+// access token after a rotation in the same run.
 func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rotated-under")
 	env.AddUser(userID)
-	var rotations, issues atomic.Int32
-	rotatingFront := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
-			// Every other request finds its token just replaced.
-			if issues.Add(1)%2 == 1 {
+	// rotatingFront replaces the token before every access token request
+	// for which rotates says so, and counts the requests and rotations.
+	rotatingFront := func(rotates func(request int32) bool) (url string, issues, rotations *atomic.Int32) {
+		issues, rotations = new(atomic.Int32), new(atomic.Int32)
+		return acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken && rotates(issues.Add(1)) {
 				rotations.Add(1)
 				env.RotateRefreshToken(userID)
 			}
-		}
-		next.ServeHTTP(w, r)
-	})
-	config := acctest.ProviderBlockFor(env, rotatingFront, 1) + fmt.Sprintf(`
+			next.ServeHTTP(w, r)
+		}), issues, rotations
+	}
+	alwaysRotating, issuesTwice, _ := rotatingFront(func(int32) bool { return true })
+	// Every other request finds its token just replaced.
+	everyOther, issues, rotations := rotatingFront(func(request int32) bool { return request%2 == 1 })
+	config := func(endpoint string) string {
+		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`
 ephemeral "point_access_token" "test" {
   user_id = %q
 }
@@ -260,22 +235,36 @@ provider "echo" {
 
 resource "echo" "test" {}
 `, userID)
+	}
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{{
-			Config: config,
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data"), knownvalue.NotNull()),
+		Steps: []resource.TestStep{
+			{
+				Config: config(alwaysRotating),
+				ExpectError: acctest.DiagnosticMatching("Point Refresh Token Not Accepted",
+					fmt.Sprintf("Point refused the current refresh token of user %q twice", userID),
+					"set user_id = point_refresh_token.<name>.id"),
 			},
-			Check: func(*terraform.State) error {
-				// Each opening (plan, then apply) took two requests.
-				if r, i := rotations.Load(), issues.Load(); r < 1 || i != 2*r {
-					return fmt.Errorf("%d access token requests for %d rotations, want two per rotation", i, r)
-				}
-				return nil
+			{
+				PreConfig: func() {
+					if n := issuesTwice.Load(); n != 2 {
+						t.Errorf("sent %d access token requests, want 2: the first and one more", n)
+					}
+				},
+				Config: config(everyOther),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data"), knownvalue.NotNull()),
+				},
+				Check: func(*terraform.State) error {
+					// Each opening (plan, then apply) took two requests.
+					if r, i := rotations.Load(), issues.Load(); r < 1 || i != 2*r {
+						return fmt.Errorf("%d access token requests for %d rotations, want two per rotation", i, r)
+					}
+					return nil
+				},
 			},
-		}},
+		},
 	})
 }
 
@@ -300,15 +289,8 @@ func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
 	cli.WriteMain(acctest.ProviderBlockFor(env, front, 1) + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
 
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	for _, want := range []string{
-		"Warning: Point User Registered Without an Answer",
-		"could not confirm whether this apply registered the user",
-		"HTTP 503 Service Unavailable",
-	} {
-		if !acctest.DiagnosticPattern(want).MatchString(out) {
-			t.Errorf("apply output lacks %q:\n%s", want, out)
-		}
-	}
+	acctest.ExpectOutputShows(t, out, "Warning: Point User Registered Without an Answer",
+		"could not confirm whether this apply registered the user", "HTTP 503 Service Unavailable")
 	if n := creates.Load(); n != 2 {
 		t.Errorf("sent %d create requests, want 2", n)
 	}
@@ -345,8 +327,9 @@ func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
 }
 
 // TestAccStateSafety_roughEdges covers inputs that used to fail late or
-// obscurely: an API key with a trailing newline, no API key at all, and
-// importing a refresh token or a user that does not exist.
+// obscurely: an API key with a trailing newline, in api_key or in
+// POINT_API_KEY, no API key at all, and importing a refresh token or a user
+// that does not exist.
 func TestAccStateSafety_roughEdges(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	withToken := env.UserID("import-has-token")
@@ -387,6 +370,15 @@ resource "point_refresh_token" "test" {
 				ExpectError: acctest.DiagnosticMatching("Missing Point API Key", "Cannot register a Point user"),
 			},
 			{
+				// The same check for POINT_API_KEY, which names the variable.
+				// The steps that follow set api_key, which wins over it.
+				PreConfig: func() { t.Setenv(point.EnvAPIKey, env.APIKey+"\r\n") },
+				Config:    noKey + userConfig,
+				PlanOnly:  true,
+				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
+					"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
+			},
+			{
 				Config: importToken(withoutToken),
 				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
@@ -413,66 +405,5 @@ resource "point_refresh_token" "test" {
 	})
 	if env.HasUser(missing) {
 		t.Errorf("a failed import registered %q", missing)
-	}
-}
-
-// TestAccStateSafety_apiKeyFromEnvironmentWithNewline: the same check for
-// POINT_API_KEY, which names the variable.
-func TestAccStateSafety_apiKeyFromEnvironmentWithNewline(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	t.Setenv(point.EnvAPIKey, env.APIKey+"\r\n")
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
-	fmt.Fprintf(&out, "resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", env.UserID("env-newline"))
-
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{{
-			Config:   out.String(),
-			PlanOnly: true,
-			ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
-				"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
-		}},
-	})
-}
-
-// TestAccStateSafety_accessTokenRotatedTwice: when the token read again is
-// replaced too, the error says what happened and how to order the access
-// token after a rotation in the same run.
-func TestAccStateSafety_accessTokenRotatedTwice(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("rotated-twice")
-	env.AddUser(userID)
-	var issues atomic.Int32
-	alwaysRotating := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteIssueAccessToken {
-			issues.Add(1)
-			env.RotateRefreshToken(userID)
-		}
-		next.ServeHTTP(w, r)
-	})
-	config := acctest.ProviderBlockFor(env, alwaysRotating, 1) + fmt.Sprintf(`
-ephemeral "point_access_token" "test" {
-  user_id = %q
-}
-
-provider "echo" {
-  data = ephemeral.point_access_token.test.expires_in
-}
-
-resource "echo" "test" {}
-`, userID)
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{{
-			Config: config,
-			ExpectError: acctest.DiagnosticMatching("Point Refresh Token Not Accepted",
-				fmt.Sprintf("Point refused the current refresh token of user %q twice", userID),
-				"set user_id = point_refresh_token.<name>.id"),
-		}},
-	})
-	if n := issues.Load(); n != 2 {
-		t.Errorf("sent %d access token requests, want 2: the first and one more", n)
 	}
 }

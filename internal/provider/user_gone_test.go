@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,48 +240,76 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 
 // TestAccUserGone_lookupsNameCLI checks the errors of everything that reads a
 // user that Point never had: import by id, the data source, both ephemeral
-// resources and the action each name user_id and say what to do.
+// resources and the action each name user_id and say what to do. All but
+// the action are read by one plan, which reports each error on its own.
 func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
 		ghost := env.UserID("never-registered")
 		provider := acctest.ProviderBlockFor(env, endpoint, 1)
-		for _, tc := range []struct {
-			name, config string
-			command      []string
-			want         []string
+		// Each read, and its error: the imports' errors name no address,
+		// the others name theirs.
+		reads := []struct {
+			address, config string
+			want            []string
 		}{
-			{"import point_user", fmt.Sprintf("import {\n  to = point_user.x\n  id = %q\n}\nresource \"point_user\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)}},
-			{"import point_refresh_token", fmt.Sprintf("import {\n  to = point_refresh_token.x\n  id = %q\n}\nresource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Cannot Import Point Refresh Token", "Point has no user with this id"}},
-			{"data source", fmt.Sprintf("data \"point_user\" \"x\" {\n  user_id = %q\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Point User Not Found", "user_id"}},
-			{"ephemeral refresh token", fmt.Sprintf("ephemeral \"point_refresh_token\" \"x\" {\n  user_id = %q\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Point User Not Found", "user_id"}},
-			{"ephemeral access token with the API key", fmt.Sprintf("ephemeral \"point_access_token\" \"x\" {\n  user_id = %q\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Point User Not Found", "user_id"}},
-			{"ephemeral access token with a refresh token", fmt.Sprintf("ephemeral \"point_access_token\" \"x\" {\n  user_id       = %q\n  refresh_token = \"rt_not_a_token\"\n}\n", ghost),
-				[]string{"plan"}, []string{"Error: Point User Not Found", "user_id"}},
-			{"action", fmt.Sprintf("action \"point_revoke_refresh_token\" \"x\" {\n  config {\n    user_id = %q\n  }\n}\n", ghost),
-				// Terraform 1.14 prints an action's error under "Error when
-				// invoking action", later releases under its own summary.
-				[]string{"apply", "-auto-approve", "-invoke=action.point_revoke_refresh_token.x"}, []string{"Point User Not Found", fmt.Sprintf("Point has no user with id %q", ghost), "user_id"}},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				if strings.HasPrefix(tc.name, "action") {
-					acctest.SkipWithoutActions(t, "the action")
-				}
-				cli.WriteMain(provider + tc.config)
-				out := cli.MustRun(1, append(tc.command, "-input=false", "-no-color")...)
-				acctest.ExpectOutput(t, out, tc.want...)
-				if strings.Contains(out, "not Point's own") {
-					t.Errorf("Point's 404 was taken for something else's:\n%s", out)
-				}
-			})
+			{"", fmt.Sprintf("import {\n  to = point_user.x\n  id = %q\n}\nresource \"point_user\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)}},
+			{"", fmt.Sprintf("import {\n  to = point_refresh_token.x\n  id = %q\n}\nresource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point Refresh Token", "Point has no user with this id"}},
+			{"data.point_user.x", fmt.Sprintf("data \"point_user\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_refresh_token.x", fmt.Sprintf("ephemeral \"point_refresh_token\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.api_key", fmt.Sprintf("ephemeral \"point_access_token\" \"api_key\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.refresh_token",
+				fmt.Sprintf("ephemeral \"point_access_token\" \"refresh_token\" {\n  user_id       = %q\n  refresh_token = \"rt_not_a_token\"\n}\n", ghost), nil},
 		}
+		config := provider
+		for _, read := range reads {
+			config += read.config
+		}
+		cli.WriteMain(config)
+		out := cli.MustRun(1, "plan", "-input=false", "-no-color")
+		diagnostics := userGoneDiagnostics(out)
+		for _, read := range reads {
+			pattern := acctest.DiagnosticMatching(read.want...)
+			if read.address != "" {
+				pattern = acctest.DiagnosticMatching("Error: Point User Not Found", "with "+read.address+",", "user_id")
+			}
+			if !slices.ContainsFunc(diagnostics, pattern.MatchString) {
+				t.Errorf("no diagnostic matches %s:\n%s", pattern, out)
+			}
+		}
+		if strings.Contains(out, "not Point's own") {
+			t.Errorf("Point's 404 was taken for something else's:\n%s", out)
+		}
+		t.Run("action", func(t *testing.T) {
+			acctest.SkipWithoutActions(t, "the action")
+			cli.WriteMain(provider + fmt.Sprintf("action \"point_revoke_refresh_token\" \"x\" {\n  config {\n    user_id = %q\n  }\n}\n", ghost))
+			out := cli.MustRun(1, "apply", "-auto-approve", "-invoke=action.point_revoke_refresh_token.x", "-input=false", "-no-color")
+			// Terraform 1.14 prints an action's error under "Error when
+			// invoking action", later releases under its own summary.
+			acctest.ExpectOutput(t, out, "Point User Not Found", fmt.Sprintf("Point has no user with id %q", ghost), "user_id")
+			if strings.Contains(out, "not Point's own") {
+				t.Errorf("Point's 404 was taken for something else's:\n%s", out)
+			}
+		})
 		if env.HasUser(ghost) {
 			t.Errorf("Point has %q, which nothing should have registered", ghost)
 		}
 	})
+}
+
+// userGoneDiagnostics splits the output of a command into its diagnostics,
+// each from its "Error:" or "Warning:" line to the next.
+func userGoneDiagnostics(out string) []string {
+	starts := regexp.MustCompile(`(?m)^[│╷\s]*(Error|Warning): `).FindAllStringIndex(out, -1)
+	var diagnostics []string
+	for i, start := range starts {
+		end := len(out)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
+		}
+		diagnostics = append(diagnostics, out[start[0]:end])
+	}
+	return diagnostics
 }
