@@ -532,7 +532,7 @@ import {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, without(ids, []string{gone})...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: front.Reset,

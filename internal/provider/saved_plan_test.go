@@ -89,7 +89,8 @@ func savedPlanSubjects(changes []savedPlanChange, args savedPlanArgs) []*savedPl
 // the next plan rotates the token, and its plan file applies that
 // rotation. A plan that rotated the token rotates it once. The plan after
 // is empty. Each change and store_token has a resource of its own, all in
-// one configuration.
+// one configuration; a destroy without a refresh then meets a token revoked
+// elsewhere.
 func TestAccSavedPlan_refreshToken(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -208,7 +209,19 @@ resource "point_refresh_token" %[1]q {
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "rotate.tfplan")
 	expectRotated(false, rotatedAt)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	destroyRefreshTokens(t, cli, env, append(usersWhere(true), usersWhere(false)...)...)
+
+	// A token revoked elsewhere after the last refresh: the destroy, without
+	// a refresh, finds that its user holds none, so it has nothing to revoke
+	// there and no token left valid to warn of.
+	env.RevokeRefreshToken(userID(subjects[0]))
+	out = cli.MustRun(0, "destroy", "-auto-approve", "-input=false", "-no-color", "-refresh=false")
+	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Destroy complete! Resources: %d destroyed.", 2*len(subjects)))
+	if strings.Contains(out, "Left Valid") {
+		t.Errorf("the destroy warns of a token left valid, but the user holds none:\n%s", out)
+	}
+	if err := acctest.NoCurrentRefreshToken(env, append(usersWhere(true), usersWhere(false)...)...)(nil); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestAccSavedPlan_refreshTokens: the same for point_refresh_tokens, whose
