@@ -278,7 +278,8 @@ var stepWeights = []struct {
 	{doApply, 20}, {doPlan, 7}, {doPlanOut, 5}, {doApplySaved, 5}, {doRefreshOnly, 4},
 	{doDestroy, 3}, {doStateRm, 3}, {doImport, 5},
 	{doAddUser, 6}, {doRemoveUser, 4}, {doStoreToken, 3}, {doRotateAfter, 3}, {doTrigger, 4}, {doPolicy, 3},
-	{doRotateElsewhere, 5}, {doRevokeElsewhere, 4}, {doClock, 4},
+	{doShape, 2}, {doConsumer, 2}, {doRevokeNow, 2},
+	{doRotateElsewhere, 5}, {doRevokeElsewhere, 4}, {doClock, 4}, {doRegisterElse, 3}, {doDialect, 2},
 }
 
 func randomStep(rng *rand.Rand, pickUser func() string) step {
@@ -297,8 +298,14 @@ func randomStep(rng *rand.Rand, pickUser func() string) step {
 	}
 	s := step{Do: do}
 	switch do {
-	case doAddUser, doRemoveUser, doRotateElsewhere, doRevokeElsewhere:
+	case doAddUser, doRemoveUser, doRotateElsewhere, doRevokeElsewhere, doRegisterElse, doRevokeNow:
 		s.User = pickUser()
+	case doShape:
+		s.Arg = pick(rng, "bulk", "singular")
+	case doConsumer:
+		s.Arg = pick(rng, "on", "off")
+	case doDialect:
+		s.Arg = sandbox.Dialects[rng.IntN(len(sandbox.Dialects))].Name
 	case doStateRm:
 		if rng.IntN(2) == 0 {
 			s.Arg = pick(rng, "users", "tokens")
@@ -323,18 +330,30 @@ func randomStep(rng *rand.Rand, pickUser func() string) step {
 	return s
 }
 
-// withFault gives a step that runs the CLI a fault, one time in four.
+// withFault gives a step that runs the CLI a fault, one time in three.
 func withFault(rng *rand.Rand, s step) step {
-	if rng.IntN(4) != 0 {
+	if rng.IntN(3) != 0 {
 		return s
 	}
-	switch rng.IntN(3) {
+	switch rng.IntN(9) {
 	case 0:
 		s.Fault, s.N = fault503, 20+10*rng.IntN(4)
 	case 1:
 		s.Fault, s.N = fault429, 2+rng.IntN(3)
-	default:
+	case 2:
 		s.Fault, s.N = faultLatency, 10+10*rng.IntN(3)
+	case 3:
+		s.Fault, s.N = faultDrop, 1+rng.IntN(2)
+	case 4:
+		s.Fault, s.N = fault502, 1+rng.IntN(2)
+	case 5:
+		s.Fault, s.N = faultSlow, 1
+	case 6:
+		s.Fault = fault404HTML
+	case 7:
+		s.Fault = fault404JSON
+	default:
+		s.Fault, s.N = faultSIGINT, 1+rng.IntN(3)
 	}
 	return s
 }

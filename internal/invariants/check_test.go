@@ -12,8 +12,12 @@ import (
 
 var sandboxCalm = sandbox.Faults{}
 
-// identityVersion is the first Terraform that imports by identity.
-var identityVersion = version.Must(version.NewVersion("1.12.0"))
+// identityVersion is the first Terraform that imports by identity, and
+// actionsVersion the first that invokes actions.
+var (
+	identityVersion = version.Must(version.NewVersion("1.12.0"))
+	actionsVersion  = version.Must(version.NewVersion("1.14.0"))
+)
 
 // check checks the invariants after a step; res is the step's CLI command,
 // nil for a step that ran none.
@@ -91,6 +95,18 @@ func (r *run) check(s step, res *result, before view) {
 		}
 		r.violate("a refresh token Point issued for %q at the provider's request is valid, tracked by no state, and no diagnostic of the step names %q", id, id)
 		r.judged[tok] = true
+	}
+
+	// Every access token Point issued is revoked by the end of the command
+	// that opened it, or a diagnostic of that step names its user.
+	for _, rec := range point.AccessTokens() {
+		if rec.Revoked || r.judgedAccess[rec.Token] {
+			continue
+		}
+		r.judgedAccess[rec.Token] = true
+		if !res.names(rec.UserID) {
+			r.violate("an access token Point issued for %q is still valid after the step, and no diagnostic of the step names %q", rec.UserID, rec.UserID)
+		}
 	}
 
 	// Secrets: the state file, and the provider's log since the last step.

@@ -24,6 +24,13 @@ type config struct {
 	// moves are the removed blocks of a switch between shapes, and come
 	// with imports.
 	removed []string
+	// consumer adds a point_access_token for the first user, which
+	// Terraform opens in every plan and apply (in the singular shape, as
+	// the guide to access tokens writes it).
+	consumer bool
+	// action, when set, declares a point_revoke_refresh_token action for
+	// that user, for a step that invokes it.
+	action string
 }
 
 type importBlock struct {
@@ -116,6 +123,12 @@ resource "point_refresh_token" "u" {
   user_id  = point_user.u[each.key].user_id
 %s}
 `, ids, c.policy, ids, tokenArgs.String())
+	}
+	if c.consumer && len(c.users) > 0 && !c.bulk {
+		fmt.Fprintf(&b, "\nephemeral \"point_access_token\" \"consumer\" {\n  user_id = point_refresh_token.u[%q].id\n}\n", c.users[0])
+	}
+	if c.action != "" {
+		fmt.Fprintf(&b, "\naction \"point_revoke_refresh_token\" \"now\" {\n  config {\n    user_id = %q\n  }\n}\n", c.action)
 	}
 	for _, from := range c.removed {
 		fmt.Fprintf(&b, "\nremoved {\n  from = %s\n  lifecycle {\n    destroy = false\n  }\n}\n", from)

@@ -55,27 +55,37 @@ const (
 
 // What users change in configuration, for the next plan or apply.
 const (
-	doAddUser     = "add-user"     // User joins user_ids
-	doRemoveUser  = "remove-user"  // User leaves user_ids
-	doStoreToken  = "store-token"  // store_token = Arg ("true", "false")
-	doRotateAfter = "rotate-after" // rotate_after = Arg ("" removes it)
-	doTrigger     = "trigger"      // rotation_triggers changes
-	doPolicy      = "policy"       // deletion_policy = Arg
-	doShape       = "shape"        // Arg "bulk" or "singular"; moves what state holds as the guide says
+	doAddUser     = "add-user"      // User joins user_ids
+	doRemoveUser  = "remove-user"   // User leaves user_ids
+	doStoreToken  = "store-token"   // store_token = Arg ("true", "false")
+	doRotateAfter = "rotate-after"  // rotate_after = Arg ("" removes it)
+	doTrigger     = "trigger"       // rotation_triggers changes
+	doPolicy      = "policy"        // deletion_policy = Arg
+	doShape       = "shape"         // Arg "bulk" or "singular"; moves what state holds as the guide says
+	doConsumer    = "consumer"      // Arg "on": a point_access_token for a user of the configuration; "off" removes it
+	doRevokeNow   = "revoke-action" // terraform apply -invoke of point_revoke_refresh_token for User (Terraform 1.14 and later)
 )
 
 // What the world does between steps.
 const (
-	doRotateElsewhere = "rotate-elsewhere" // User's refresh token is rotated outside Terraform
-	doRevokeElsewhere = "revoke-elsewhere" // User's refresh token is revoked outside Terraform
-	doClock           = "clock"            // the clock moves by Arg, a duration
+	doRotateElsewhere = "rotate-elsewhere"   // User's refresh token is rotated outside Terraform
+	doRevokeElsewhere = "revoke-elsewhere"   // User's refresh token is revoked outside Terraform
+	doClock           = "clock"              // the clock moves by Arg, a duration
+	doRegisterElse    = "register-elsewhere" // someone else registers User in Point
+	doDialect         = "dialect"            // Point answers in the dialect Arg from now on
 )
 
 // What the world does to Point while a step runs the CLI.
 const (
-	fault503     = "503"     // a share of N% of requests is answered 503
-	fault429     = "429"     // every Nth request is answered 429
-	faultLatency = "latency" // every request takes N ms longer
+	fault503     = "503"      // a share of N% of requests is answered 503
+	fault429     = "429"      // every Nth request is answered 429
+	faultLatency = "latency"  // every request takes N ms longer
+	faultDrop    = "drop"     // the first N requests that change something reach Point, whose answer is lost: the connection drops
+	fault502     = "502"      // the same, a gateway answering 502 instead
+	faultSlow    = "slow"     // the same, Point answering after request_timeout
+	fault404HTML = "404-html" // a proxy answers every request with an HTML 404
+	fault404JSON = "404-json" // a proxy answers every request with a JSON 404
+	faultSIGINT  = "sigint"   // SIGINT to the CLI once N requests that change something are under way
 )
 
 // requestTimeout is the provider's request_timeout in every configuration.
@@ -116,6 +126,8 @@ type run struct {
 	// moving is true from a switch between shapes until the apply that
 	// does it.
 	moving bool
+	// judgedAccess lists the access tokens already judged.
+	judgedAccess map[string]bool
 	// savedPlan is whether plan-out has written a plan for apply-saved.
 	savedPlan bool
 	// providerLogRead is how much of the provider's log was scanned.
@@ -128,6 +140,8 @@ func newRun(w *world) *run {
 		cfg:     config{store: true, policy: "ABANDON"},
 		touched: map[string]bool{},
 		judged:  map[string]bool{},
+
+		judgedAccess: map[string]bool{},
 
 		releasedByUser:   map[string]bool{},
 		registeredBefore: map[string]int{},
@@ -228,6 +242,26 @@ func (r *run) do(s step) {
 		r.settled = false
 	case doShape:
 		r.switchShape(s.Arg == "bulk", before)
+	case doConsumer:
+		r.cfg.consumer = s.Arg == "on"
+		r.settled = false
+	case doRevokeNow:
+		res = r.revokeNow(s)
+	case doRegisterElse:
+		if !r.w.point.HasUser(s.User) {
+			if tok := r.w.point.AddUser(s.User); tok != "" {
+				r.w.worldTokens[tok] = true
+			}
+			r.touched[s.User] = true
+			r.settled = false
+		}
+	case doDialect:
+		d, err := sandbox.DialectNamed(s.Arg)
+		if err != nil {
+			r.w.t.Fatalf("step %v: %v", s, err)
+		}
+		r.w.point.SetDialect(d)
+		r.settled = false
 	case doRotateElsewhere:
 		if tok, ok := r.w.point.RotateRefreshToken(s.User); ok {
 			r.w.worldTokens[tok] = true
@@ -323,9 +357,18 @@ func (r *run) cli(s step, args ...string) *result {
 	full = append(full, args[verb:]...)
 	inStateBefore := r.view().addrs
 	r.startFault(s)
-	res := w.terraform(nil, full...)
+	var interrupt func() bool
+	if s.Fault == faultSIGINT {
+		from := w.front.writeCount()
+		interrupt = func() bool { return w.front.writeCount() >= from+s.N }
+	}
+	res := w.terraform(interrupt, full...)
 	r.endFault()
-	r.note("terraform %s: exit %d%s", strings.Join(args, " "), res.code, summarize(res.out, machineReadable))
+	interrupted := ""
+	if res.interrupted {
+		interrupted = " (interrupted)"
+	}
+	r.note("terraform %s: exit %d%s%s", strings.Join(args, " "), res.code, interrupted, summarize(res.out, machineReadable))
 	r.scanSecrets("the output of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the output", []byte(res.out), true) })
 	r.scanSecrets("the TRACE log of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the TRACE log", res.trace, true) })
 	if machineReadable {
@@ -347,6 +390,14 @@ func (r *run) startFault(s step) {
 		r.w.point.SetFaults(sandbox.Faults{RateLimitEvery: s.N, RetryAfter: "0"})
 	case faultLatency:
 		r.w.point.SetFaults(sandbox.Faults{Latency: time.Duration(s.N) * time.Millisecond})
+	case faultDrop, fault502, faultSlow:
+		r.w.front.lose(s.N, s.Fault)
+	case fault404HTML, fault404JSON:
+		r.w.front.answerNotFound(strings.TrimPrefix(s.Fault, "404-"))
+	case faultSIGINT:
+		// Answers come back late, so that the interrupt lands while
+		// requests are under way and some answers are lost.
+		r.w.front.slowAnswers(150 * time.Millisecond)
 	default:
 		r.w.t.Fatalf("unknown fault in %v", s)
 	}
@@ -553,4 +604,19 @@ func summarize(out string, machineReadable bool) string {
 		return ""
 	}
 	return "; " + strings.Join(parts, "; ")
+}
+
+// revokeNow invokes the point_revoke_refresh_token action for User, as in
+// the incident runbook.
+func (r *run) revokeNow(s step) *result {
+	if !r.w.cli.AtLeast(actionsVersion) || r.w.cli.OpenTofu() {
+		r.note("actions need Terraform %s or later; nothing invoked", actionsVersion)
+		return nil
+	}
+	r.cfg.action = s.User
+	r.writeConfig()
+	res := r.cli(s, "apply", "-auto-approve", "-invoke=action.point_revoke_refresh_token.now")
+	r.cfg.action = ""
+	r.settled = false
+	return res
 }

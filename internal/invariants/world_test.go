@@ -292,6 +292,29 @@ func (f *front) calm() {
 	f.loseWrites, f.loseAs, f.notFound, f.slowWrites = 0, "", "", 0
 }
 
+// lose makes the front lose the answers to the next n requests that change
+// something, as how says: "drop", "502" or "slow".
+func (f *front) lose(n int, how string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loseWrites, f.loseAs = n, how
+}
+
+// answerNotFound makes the front answer every API request with a proxy's
+// 404, "html" or "json".
+func (f *front) answerNotFound(kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notFound = kind
+}
+
+// slowAnswers delays the answers to requests that change something.
+func (f *front) slowAnswers(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slowWrites = d
+}
+
 func (f *front) writeCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -352,7 +375,15 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	if lose {
-		if loseAs == "502" {
+		switch loseAs {
+		case "slow":
+			// Point's answer comes after the client gave up.
+			select {
+			case <-time.After(requestTimeout + 500*time.Millisecond):
+			case <-r.Context().Done():
+			}
+			panic(http.ErrAbortHandler)
+		case "502":
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
