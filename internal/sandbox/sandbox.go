@@ -128,11 +128,11 @@ const (
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
 	s := &Server{
-		apiKey:  opts.APIKey,
-		secret:  opts.JWTSecret,
-		ttl:     opts.AccessTokenTTL,
-		now:     opts.Now,
-		mux:     http.NewServeMux(),
+		apiKey: opts.APIKey,
+		secret: opts.JWTSecret,
+		ttl:    opts.AccessTokenTTL,
+		now:    opts.Now,
+		mux:    http.NewServeMux(),
 	}
 	if s.apiKey == "" {
 		s.apiKey = "sandbox-key-" + hex.EncodeToString(randomBytes(16))
