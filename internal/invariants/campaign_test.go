@@ -22,6 +22,7 @@ var (
 	flagSeed       = flag.Uint64("invariants.seed", uint64(envInt("INVARIANTS_SEED", 0)), "the campaign's seed; 0 picks one")
 	flagSequence   = flag.Int("invariants.sequence", envInt("INVARIANTS_SEQUENCE", -1), "run only this sequence of the seed")
 	flagShrinkTime = flag.Duration("invariants.shrinktime", 3*time.Minute, "how long to spend shrinking a failing sequence")
+	flagOutput     = flag.Bool("invariants.output", false, "add the output of every command to what the steps did")
 	flagVerbose    = flag.Bool("invariants.v", os.Getenv("INVARIANTS_VERBOSE") != "", "log every sequence and what its steps did")
 )
 
@@ -99,7 +100,8 @@ func TestInvariants(t *testing.T) {
 	if *flagSequence >= 0 {
 		first, last = *flagSequence, *flagSequence
 	}
-	var steps, failed atomic.Int64
+	var steps, failed, done atomic.Int64
+	total := int64(last - first + 1)
 	start := time.Now()
 	notes := skippedKinds(cli)
 	fmt.Printf("invariants: %s, seed %d, sequences %d..%d%s\n", cli, seed, first, last, notes)
@@ -112,6 +114,11 @@ func TestInvariants(t *testing.T) {
 			t.Parallel()
 			seq := generate(seed, i, cli)
 			steps.Add(int64(len(seq.Steps)))
+			defer func() {
+				if n := done.Add(1); total >= 200 && n%(total/10) == 0 {
+					fmt.Printf("invariants: %d of %d sequences run, %d failed, %s\n", n, total, failed.Load(), time.Since(start).Round(time.Second))
+				}
+			}()
 			name := fmt.Sprintf("s%d-q%d", seed, i)
 			violations, trail := replaySequence(t, cli, seq, name)
 			if len(violations) == 0 {
@@ -147,12 +154,21 @@ func skippedKinds(cli devenv.CLI) string {
 }
 
 // replay runs a fixed sequence, as a regression test, and fails the test
-// if it breaks an invariant.
-func replay(t *testing.T, seq sequence) {
+// if it breaks an invariant, or if what the steps did (the commands, their
+// exit status and the provider's diagnostics) lacks one of expect: the
+// sequence must still take the course it was written for.
+func replay(t *testing.T, seq sequence, expect ...string) {
 	t.Helper()
 	cli := campaignCLI(t)
 	t.Parallel()
 	violations, trail := replaySequence(t, cli, seq, strings.ReplaceAll(t.Name(), "/", "_"))
+	did := strings.Join(trail, "\n  ")
+	t.Logf("what the steps did:\n  %s", did)
+	for _, e := range expect {
+		if !strings.Contains(did, e) {
+			t.Errorf("what the steps did lacks %q", e)
+		}
+	}
 	if len(violations) > 0 {
 		t.Errorf("the sequence broke the invariants:\n  %s\n\nWhat the steps did:\n  %s", strings.Join(violations, "\n  "), strings.Join(trail, "\n  "))
 	}
@@ -322,6 +338,10 @@ func randomStep(rng *rand.Rand, pickUser func() string) step {
 		s.Arg = pick(rng, "ABANDON", "REVOKE", "PREVENT")
 	case doClock:
 		s.Arg = pick(rng, "30m", "90m", "3h")
+	case doPlan, doPlanOut, doDestroy:
+		if rng.IntN(4) == 0 {
+			s.Arg = "no-refresh"
+		}
 	}
 	switch do {
 	case doApply, doPlan, doPlanOut, doApplySaved, doRefreshOnly, doDestroy, doImport:
@@ -335,7 +355,7 @@ func withFault(rng *rand.Rand, s step) step {
 	if rng.IntN(3) != 0 {
 		return s
 	}
-	switch rng.IntN(9) {
+	switch rng.IntN(10) {
 	case 0:
 		s.Fault, s.N = fault503, 20+10*rng.IntN(4)
 	case 1:
@@ -352,6 +372,8 @@ func withFault(rng *rand.Rand, s step) step {
 		s.Fault = fault404HTML
 	case 7:
 		s.Fault = fault404JSON
+	case 8:
+		s.Fault, s.N = fault503Lost, 1+rng.IntN(2)
 	default:
 		s.Fault, s.N = faultSIGINT, 1+rng.IntN(3)
 	}

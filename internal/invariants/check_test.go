@@ -70,6 +70,22 @@ func (r *run) check(s step, res *result, before view) {
 		r.judged[cur] = true
 	}
 
+	// A command records what it did: state does not keep tracking a token
+	// that was valid before the command and that the command revoked or
+	// replaced, unless a diagnostic of the step names the user.
+	if res != nil {
+		for id, was := range before.tokens {
+			now, ok := after.tokens[id]
+			prior := r.currentBefore[id]
+			if !ok || r.touched[id] || prior == "" || !was.tracks(prior) || !now.tracks(prior) {
+				continue
+			}
+			if cur, _ := point.CurrentRefreshToken(id); cur != prior && !res.names(id) {
+				r.violate("%s still tracks the refresh token of %q that the step revoked or replaced, and no diagnostic of the step names %q", now.addr, id, id)
+			}
+		}
+	}
+
 	// No token is issued and then lost: every refresh token that Point
 	// issued at the provider's request is revoked or replaced, tracked by
 	// state, or was named by the step that left it.
@@ -91,6 +107,7 @@ func (r *run) check(s step, res *result, before view) {
 		}
 		if res.names(id) {
 			r.judged[tok] = true
+			r.released[tok] = res.warns(id)
 			continue
 		}
 		r.violate("a refresh token Point issued for %q at the provider's request is valid, tracked by no state, and no diagnostic of the step names %q", id, id)
@@ -216,11 +233,13 @@ func (r *run) settle() {
 			r.cfg.imports = r.importables(v, false)
 		}
 		r.writeConfig()
-		for _, id := range userPool {
-			r.registeredBefore[id] = r.registrations(id)
-		}
+		r.snapshot()
 		res := r.cli(step{Do: doApply}, "apply", "-auto-approve")
 		r.cfg.imports = nil
+		if res.code == 0 {
+			r.releaseRemoved(v)
+			r.cfg.removed, r.moving = nil, false
+		}
 		r.check(step{Do: doApply}, res, v)
 		if res.code != 0 {
 			continue
@@ -252,7 +271,7 @@ func (r *run) settle() {
 	for _, tok := range r.issuedTokens() {
 		id := r.w.front.issuedTo(tok)
 		cur, ok := r.w.point.CurrentRefreshToken(id)
-		if !ok || cur != tok || r.released(tok) {
+		if !ok || cur != tok || r.released[tok] {
 			continue
 		}
 		if tr, managed := v.tokens[id]; !managed || !tr.tracks(tok) {
@@ -260,9 +279,5 @@ func (r *run) settle() {
 		}
 	}
 }
-
-// released reports whether the user let go of the token on purpose, with
-// state rm.
-func (r *run) released(tok string) bool { return r.judged[tok] && r.releasedByUser[tok] }
 
 const maxSettleApplies = 3

@@ -44,11 +44,11 @@ func (s step) String() string {
 // What users do that runs the CLI.
 const (
 	doApply       = "apply"        // terraform apply
-	doPlan        = "plan"         // terraform plan -detailed-exitcode
-	doPlanOut     = "plan-out"     // terraform plan -out, applied later by apply-saved
+	doPlan        = "plan"         // terraform plan -detailed-exitcode (Arg "no-refresh": -refresh=false)
+	doPlanOut     = "plan-out"     // terraform plan -out, applied later by apply-saved (Arg "no-refresh": -refresh=false)
 	doApplySaved  = "apply-saved"  // terraform apply of the last saved plan
 	doRefreshOnly = "refresh-only" // terraform apply -refresh-only
-	doDestroy     = "destroy"      // terraform destroy
+	doDestroy     = "destroy"      // terraform destroy (Arg "no-refresh": -refresh=false)
 	doStateRm     = "state-rm"     // terraform state rm of User's resources (or the bulk ones, Arg "users"/"tokens")
 	doImport      = "import"       // import what configuration has, state lacks and Point holds; Arg "cli", "block" or "identity"
 )
@@ -82,6 +82,7 @@ const (
 	faultLatency = "latency"  // every request takes N ms longer
 	faultDrop    = "drop"     // the first N requests that change something reach Point, whose answer is lost: the connection drops
 	fault502     = "502"      // the same, a gateway answering 502 instead
+	fault503Lost = "503-lost" // the same, a gateway answering 503 instead
 	faultSlow    = "slow"     // the same, Point answering after request_timeout
 	fault404HTML = "404-html" // a proxy answers every request with an HTML 404
 	fault404JSON = "404-json" // a proxy answers every request with a JSON 404
@@ -117,12 +118,17 @@ type run struct {
 	// that named their user in a diagnostic, or that the user let go of
 	// with state rm; they are not judged again.
 	judged map[string]bool
-	// releasedByUser lists the refresh tokens the user let go of with
-	// state rm.
-	releasedByUser map[string]bool
+	// released lists the refresh tokens left valid and untracked that
+	// count as accounted for: the user let go of them on purpose (state
+	// rm, removed blocks), or a warning of the step that left them named
+	// their user.
+	released map[string]bool
 	// registeredBefore counts, by user, the registrations the provider
 	// asked for before the step.
 	registeredBefore map[string]int
+	// currentBefore holds, by user, Point's current refresh token before
+	// the step.
+	currentBefore map[string]string
 	// moving is true from a switch between shapes until the apply that
 	// does it.
 	moving bool
@@ -143,8 +149,9 @@ func newRun(w *world) *run {
 
 		judgedAccess: map[string]bool{},
 
-		releasedByUser:   map[string]bool{},
+		released:         map[string]bool{},
 		registeredBefore: map[string]int{},
+		currentBefore:    map[string]string{},
 	}
 }
 
@@ -175,24 +182,22 @@ func (r *run) view() view {
 // do runs one step and checks the invariants after it.
 func (r *run) do(s step) {
 	before := r.view()
-	for _, id := range userPool {
-		r.registeredBefore[id] = r.registrations(id)
-	}
+	r.snapshot()
 	var res *result
 	switch s.Do {
 	case doApply:
 		changed := r.writeConfig()
 		res = r.cli(s, "apply", "-auto-approve")
-		r.afterApply(s, res, changed)
+		r.afterApply(s, res, changed, before)
 	case doPlan:
 		r.writeConfig()
-		res = r.cli(s, "plan", "-detailed-exitcode")
+		res = r.cli(s, withRefresh(s, "plan", "-detailed-exitcode")...)
 		if r.settled && s.Fault == "" && res.code != 0 {
 			r.violate("the plan after a successful apply, with nothing changed since, is not empty (exit %d)", res.code)
 		}
 	case doPlanOut:
 		r.writeConfig()
-		res = r.cli(s, "plan", "-out=saved.tfplan")
+		res = r.cli(s, withRefresh(s, "plan", "-out=saved.tfplan")...)
 		r.savedPlan = res.code == 0
 		if plan, err := os.ReadFile(filepath.Join(r.w.dir, "saved.tfplan")); err == nil {
 			r.scanSecrets("the saved plan", func(sec secrets) []string { return sec.scanPlanFile("the saved plan", plan) })
@@ -216,7 +221,7 @@ func (r *run) do(s step) {
 		r.settled = false
 	case doDestroy:
 		r.writeConfig()
-		res = r.cli(s, "destroy", "-auto-approve")
+		res = r.cli(s, withRefresh(s, "destroy", "-auto-approve")...)
 		r.settled = false
 	case doStateRm:
 		res = r.stateRm(s, before)
@@ -311,6 +316,43 @@ func (r *run) switchShape(bulk bool, before view) {
 	r.moving = len(r.cfg.removed) > 0
 }
 
+// withRefresh adds -refresh=false to args when the step's Arg is
+// "no-refresh".
+func withRefresh(s step, args ...string) []string {
+	if s.Arg == "no-refresh" {
+		return append(args, "-refresh=false")
+	}
+	return args
+}
+
+// releaseRemoved marks as let go of on purpose the tokens that removed
+// blocks forgot, in an apply that succeeded, and that no import brought
+// back.
+func (r *run) releaseRemoved(before view) {
+	if len(r.cfg.removed) == 0 {
+		return
+	}
+	after := r.view()
+	for id, tr := range before.tokens {
+		for _, from := range r.cfg.removed {
+			if tr.addr != from && !strings.HasPrefix(tr.addr, from+"[") {
+				continue
+			}
+			if cur, ok := r.w.point.CurrentRefreshToken(id); ok && !after.tokens[id].tracks(cur) {
+				r.judged[cur], r.released[cur] = true, true
+			}
+		}
+	}
+}
+
+// snapshot records what the checks after a step compare with.
+func (r *run) snapshot() {
+	for _, id := range userPool {
+		r.registeredBefore[id] = r.registrations(id)
+		r.currentBefore[id], _ = r.w.point.CurrentRefreshToken(id)
+	}
+}
+
 // writeConfig writes main.tf and reports whether it changed. While moving
 // between shapes, it imports what state lacks and Point holds.
 func (r *run) writeConfig() bool {
@@ -324,7 +366,10 @@ func (r *run) writeConfig() bool {
 }
 
 // afterApply updates what the invariants remember after an apply.
-func (r *run) afterApply(s step, res *result, configChanged bool) {
+func (r *run) afterApply(s step, res *result, configChanged bool, before view) {
+	if res.code == 0 {
+		r.releaseRemoved(before)
+	}
 	ui := parseUI(res.out)
 	if r.settled && !configChanged && s.Fault == "" && res.code == 0 && ui.changes != nil &&
 		ui.changes.Add+ui.changes.Change+ui.changes.Remove+ui.changes.Import > 0 {
@@ -369,6 +414,9 @@ func (r *run) cli(s step, args ...string) *result {
 		interrupted = " (interrupted)"
 	}
 	r.note("terraform %s: exit %d%s%s", strings.Join(args, " "), res.code, interrupted, summarize(res.out, machineReadable))
+	if *flagOutput {
+		r.trail = append(r.trail, res.out)
+	}
 	r.scanSecrets("the output of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the output", []byte(res.out), true) })
 	r.scanSecrets("the TRACE log of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the TRACE log", res.trace, true) })
 	if machineReadable {
@@ -390,7 +438,7 @@ func (r *run) startFault(s step) {
 		r.w.point.SetFaults(sandbox.Faults{RateLimitEvery: s.N, RetryAfter: "0"})
 	case faultLatency:
 		r.w.point.SetFaults(sandbox.Faults{Latency: time.Duration(s.N) * time.Millisecond})
-	case faultDrop, fault502, faultSlow:
+	case faultDrop, fault502, fault503Lost, faultSlow:
 		r.w.front.lose(s.N, s.Fault)
 	case fault404HTML, fault404JSON:
 		r.w.front.answerNotFound(strings.TrimPrefix(s.Fault, "404-"))
@@ -432,7 +480,7 @@ func (r *run) stateRm(s step, before view) *result {
 		if slices.Contains(addrs, tr.addr) {
 			if cur, ok := r.w.point.CurrentRefreshToken(id); ok {
 				r.judged[cur] = true
-				r.releasedByUser[cur] = true
+				r.released[cur] = true
 			}
 		}
 	}
@@ -513,7 +561,7 @@ func (r *run) doImport(s step, before view) *result {
 		r.cfg.imports = blocks
 		changed := r.writeConfig()
 		res := r.cli(s, "apply", "-auto-approve")
-		r.afterApply(s, res, changed)
+		r.afterApply(s, res, changed, before)
 		return res
 	}
 	r.writeConfig()
@@ -590,6 +638,19 @@ func (res *result) names(userID string) bool {
 	return false
 }
 
+// warns reports whether a warning of the step named the user.
+func (res *result) warns(userID string) bool {
+	if res == nil {
+		return false
+	}
+	for _, d := range parseUI(res.out).diagnostics {
+		if strings.HasPrefix(d, "warning: ") && strings.Contains(d, userID) {
+			return true
+		}
+	}
+	return false
+}
+
 // summarize returns the diagnostics' summaries of an output, for the trail.
 func summarize(out string, machineReadable bool) string {
 	if !machineReadable {
@@ -617,6 +678,9 @@ func (r *run) revokeNow(s step) *result {
 	r.writeConfig()
 	res := r.cli(s, "apply", "-auto-approve", "-invoke=action.point_revoke_refresh_token.now")
 	r.cfg.action = ""
+	// The invoke revokes the token and, by design, leaves state alone:
+	// the next refresh finds the token revoked, as if the world had.
+	r.touched[s.User] = true
 	r.settled = false
 	return res
 }

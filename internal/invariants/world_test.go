@@ -260,8 +260,9 @@ type front struct {
 	// loseWrites loses the answers to that many requests that change
 	// something, once Point has acted on them.
 	loseWrites int
-	// loseAs says how: "drop" closes the connection, "502" answers as a
-	// gateway that lost Point's answer.
+	// loseAs says how, as a fault: faultDrop closes the connection,
+	// fault502 and fault503Lost answer as a gateway that lost Point's
+	// answer, faultSlow answers after the client gave up.
 	loseAs string
 	// notFound answers every API request with a proxy's 404 of this kind
 	// ("html" or "json") without passing it on.
@@ -293,7 +294,8 @@ func (f *front) calm() {
 }
 
 // lose makes the front lose the answers to the next n requests that change
-// something, as how says: "drop", "502" or "slow".
+// something, as the fault how says (faultDrop, fault502, fault503Lost or
+// faultSlow).
 func (f *front) lose(n int, how string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -376,17 +378,21 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if lose {
 		switch loseAs {
-		case "slow":
+		case faultSlow:
 			// Point's answer comes after the client gave up.
 			select {
 			case <-time.After(requestTimeout + 500*time.Millisecond):
 			case <-r.Context().Done():
 			}
 			panic(http.ErrAbortHandler)
-		case "502":
+		case fault502, fault503Lost:
+			status := http.StatusBadGateway
+			if loseAs == fault503Lost {
+				status = http.StatusServiceUnavailable
+			}
 			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+			w.WriteHeader(status)
+			_, _ = fmt.Fprintf(w, "<html><body>%d %s</body></html>", status, http.StatusText(status))
 			return
 		}
 		panic(http.ErrAbortHandler)
