@@ -3,6 +3,7 @@ package invariants
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/hashicorp/go-version"
@@ -129,6 +130,9 @@ func (r *run) check(s step, res *result, before view) {
 	// Secrets: the state file, and the provider's log since the last step.
 	if after.raw != nil {
 		r.scanSecrets("the state", func(sec secrets) []string { return sec.scanState("the state", after.raw) })
+	}
+	if backup, err := os.ReadFile(filepath.Join(r.w.dir, "terraform.tfstate.backup")); err == nil && len(backup) > 0 {
+		r.scanSecrets("the state's backup", func(sec secrets) []string { return sec.scanState("the state's backup", backup) })
 	}
 	if f, err := os.Open(r.w.providerLog); err == nil {
 		_, _ = f.Seek(r.providerLogRead, io.SeekStart)

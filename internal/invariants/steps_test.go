@@ -115,14 +115,16 @@ type run struct {
 	// apply that refreshed state.
 	touched map[string]bool
 	// judged lists refresh tokens found valid and untracked after a step
-	// that named their user in a diagnostic, or that the user let go of
-	// with state rm; they are not judged again.
+	// that named their user in a diagnostic, or that the user let go of;
+	// they are not judged again until the sequence settles.
 	judged map[string]bool
 	// released lists the refresh tokens left valid and untracked that
-	// count as accounted for: the user let go of them on purpose (state
-	// rm, removed blocks), or a warning of the step that left them named
-	// their user.
+	// count as accounted for even once settled: the user let go of them on
+	// purpose (state rm, removed blocks), or a warning of the step that
+	// left them named their user.
 	released map[string]bool
+	// judgedAccess lists the access tokens already judged.
+	judgedAccess map[string]bool
 	// registeredBefore counts, by user, the registrations the provider
 	// asked for before the step.
 	registeredBefore map[string]int
@@ -132,8 +134,6 @@ type run struct {
 	// moving is true from a switch between shapes until the apply that
 	// does it.
 	moving bool
-	// judgedAccess lists the access tokens already judged.
-	judgedAccess map[string]bool
 	// savedPlan is whether plan-out has written a plan for apply-saved.
 	savedPlan bool
 	// providerLogRead is how much of the provider's log was scanned.
@@ -142,14 +142,12 @@ type run struct {
 
 func newRun(w *world) *run {
 	return &run{
-		w:       w,
-		cfg:     config{store: true, policy: "ABANDON"},
-		touched: map[string]bool{},
-		judged:  map[string]bool{},
-
-		judgedAccess: map[string]bool{},
-
+		w:                w,
+		cfg:              config{store: true, policy: "ABANDON"},
+		touched:          map[string]bool{},
+		judged:           map[string]bool{},
 		released:         map[string]bool{},
+		judgedAccess:     map[string]bool{},
 		registeredBefore: map[string]int{},
 		currentBefore:    map[string]string{},
 	}
@@ -265,8 +263,9 @@ func (r *run) do(s step) {
 		if err != nil {
 			r.w.t.Fatalf("step %v: %v", s, err)
 		}
+		// How Point spells its answers changes nothing in Point: a plan
+		// that was empty stays empty.
 		r.w.point.SetDialect(d)
-		r.settled = false
 	case doRotateElsewhere:
 		if tok, ok := r.w.point.RotateRefreshToken(s.User); ok {
 			r.w.worldTokens[tok] = true
