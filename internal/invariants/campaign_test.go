@@ -22,6 +22,7 @@ var (
 	flagSeed       = flag.Uint64("invariants.seed", uint64(envInt("INVARIANTS_SEED", 0)), "the campaign's seed; 0 picks one")
 	flagSequence   = flag.Int("invariants.sequence", envInt("INVARIANTS_SEQUENCE", -1), "run only this sequence of the seed")
 	flagShrinkTime = flag.Duration("invariants.shrinktime", 3*time.Minute, "how long to spend shrinking a failing sequence")
+	flagFaultRate  = flag.Float64("invariants.faultrate", 1.0/3, "the share of steps that run the CLI under a fault")
 	flagOutput     = flag.Bool("invariants.output", false, "add the output of every command to what the steps did")
 	flagVerbose    = flag.Bool("invariants.v", os.Getenv("INVARIANTS_VERBOSE") != "", "log every sequence and what its steps did")
 )
@@ -294,7 +295,7 @@ var stepWeights = []struct {
 	{doApply, 20}, {doPlan, 7}, {doPlanOut, 5}, {doApplySaved, 5}, {doRefreshOnly, 4},
 	{doDestroy, 3}, {doStateRm, 3}, {doImport, 5},
 	{doAddUser, 6}, {doRemoveUser, 4}, {doStoreToken, 3}, {doRotateAfter, 3}, {doTrigger, 4}, {doPolicy, 3},
-	{doShape, 2}, {doConsumer, 2}, {doRevokeNow, 2},
+	{doShape, 2}, {doReorder, 1}, {doConsumer, 2}, {doRevokeNow, 2},
 	{doRotateElsewhere, 5}, {doRevokeElsewhere, 4}, {doClock, 4}, {doRegisterElse, 3}, {doDialect, 2},
 }
 
@@ -350,9 +351,10 @@ func randomStep(rng *rand.Rand, pickUser func() string) step {
 	return s
 }
 
-// withFault gives a step that runs the CLI a fault, one time in three.
+// withFault gives a step that runs the CLI a fault, one time in three
+// unless -invariants.faultrate says otherwise.
 func withFault(rng *rand.Rand, s step) step {
-	if rng.IntN(3) != 0 {
+	if rng.Float64() >= *flagFaultRate {
 		return s
 	}
 	switch rng.IntN(10) {

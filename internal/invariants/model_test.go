@@ -24,6 +24,8 @@ type config struct {
 	// moves are the removed blocks of a switch between shapes, and come
 	// with imports.
 	removed []string
+	// reversed writes user_ids from the last id to the first.
+	reversed bool
 	// consumer adds a point_access_token for the first user, which
 	// Terraform opens in every plan and apply (in the singular shape, as
 	// the guide to access tokens writes it).
@@ -86,7 +88,11 @@ provider "point" {
   request_timeout = %q
 }
 `, endpoint, campaignAPIKey, requestTimeout.String())
-	ids := hclList(c.users)
+	users := slices.Clone(c.users)
+	if c.reversed {
+		slices.Reverse(users)
+	}
+	ids := hclList(users)
 	var tokenArgs strings.Builder
 	if !c.store {
 		tokenArgs.WriteString("  store_token = false\n")

@@ -62,6 +62,7 @@ const (
 	doTrigger     = "trigger"       // rotation_triggers changes
 	doPolicy      = "policy"        // deletion_policy = Arg
 	doShape       = "shape"         // Arg "bulk" or "singular"; moves what state holds as the guide says
+	doReorder     = "reorder"       // user_ids in the other order
 	doConsumer    = "consumer"      // Arg "on": a point_access_token for a user of the configuration; "off" removes it
 	doRevokeNow   = "revoke-action" // terraform apply -invoke of point_revoke_refresh_token for User (Terraform 1.14 and later)
 )
@@ -245,6 +246,9 @@ func (r *run) do(s step) {
 		r.settled = false
 	case doShape:
 		r.switchShape(s.Arg == "bulk", before)
+	case doReorder:
+		r.cfg.reversed = !r.cfg.reversed
+		r.settled = false
 	case doConsumer:
 		r.cfg.consumer = s.Arg == "on"
 		r.settled = false
