@@ -132,9 +132,12 @@ type run struct {
 	// currentBefore holds, by user, Point's current refresh token before
 	// the step.
 	currentBefore map[string]string
-	// moving is true from a switch between shapes until the apply that
-	// does it.
+	// moving is true from a switch between shapes until an apply does
+	// it.
 	moving bool
+	// absent lists the users found in state but not in Point after a step
+	// that named them; they are not judged again while that lasts.
+	absent map[string]bool
 	// savedPlan is whether plan-out has written a plan for apply-saved.
 	savedPlan bool
 	// providerLogRead is how much of the provider's log was scanned.
@@ -149,6 +152,7 @@ func newRun(w *world) *run {
 		judged:           map[string]bool{},
 		released:         map[string]bool{},
 		judgedAccess:     map[string]bool{},
+		absent:           map[string]bool{},
 		registeredBefore: map[string]int{},
 		currentBefore:    map[string]string{},
 	}
@@ -378,7 +382,12 @@ func (r *run) afterApply(s step, res *result, configChanged bool, before view) {
 		ui.changes.Add+ui.changes.Change+ui.changes.Remove+ui.changes.Import > 0 {
 		r.violate("the apply after a successful apply, with nothing changed since, changed something: %+v", *ui.changes)
 	}
-	r.cfg.imports, r.cfg.removed, r.moving = nil, nil, false
+	// A move between shapes that failed is tried again by the next apply,
+	// with the same removed blocks, as the guide says.
+	r.cfg.imports = nil
+	if res.code == 0 {
+		r.cfg.removed, r.moving = nil, false
+	}
 	r.settled = res.code == 0 && s.Fault == "" && !res.interrupted
 	if res.code == 0 {
 		clear(r.touched)
@@ -478,13 +487,18 @@ func (r *run) stateRm(s step, before view) *result {
 		r.note("nothing to forget")
 		return nil
 	}
-	// The user lets go, on purpose, of the tokens and users forgotten.
+	// The user lets go, on purpose, of the tokens forgotten, and of the
+	// token that came with the registration of a user forgotten whose
+	// token no resource manages.
+	for id, addr := range before.userAddrs {
+		_, managed := before.tokens[id]
+		if cur, ok := r.w.point.CurrentRefreshToken(id); ok && !managed && slices.Contains(addrs, addr) {
+			r.judged[cur], r.released[cur] = true, true
+		}
+	}
 	for id, tr := range before.tokens {
-		if slices.Contains(addrs, tr.addr) {
-			if cur, ok := r.w.point.CurrentRefreshToken(id); ok {
-				r.judged[cur] = true
-				r.released[cur] = true
-			}
+		if cur, ok := r.w.point.CurrentRefreshToken(id); ok && slices.Contains(addrs, tr.addr) {
+			r.judged[cur], r.released[cur] = true, true
 		}
 	}
 	r.settled = false
