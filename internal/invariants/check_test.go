@@ -1,6 +1,7 @@
 package invariants
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -150,6 +151,7 @@ func (r *run) check(s step, res *result, before view) {
 		b, _ := io.ReadAll(f)
 		f.Close()
 		r.providerLogRead += int64(len(b))
+		r.providerLogRequests += bytes.Count(b, []byte(`"Point request"`)) + bytes.Count(b, []byte("Point request:"))
 		r.scanSecrets("the provider's log", func(sec secrets) []string { return sec.scanText("the provider's log", b, true) })
 	}
 }

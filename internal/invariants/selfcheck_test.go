@@ -145,3 +145,22 @@ func TestSelfCheck_secretScans(t *testing.T) {
 		}
 	}
 }
+
+// The secret scans read the logs they are meant to: Terraform's TRACE log
+// of every command, and the provider's, which logs every request to Point.
+func TestSelfCheck_logsScanned(t *testing.T) {
+	cli := campaignCLI(t)
+	t.Parallel()
+	w := newWorld(t, cli, sandbox.Dialects[0], strings.ReplaceAll(t.Name(), "/", "_"))
+	defer w.close()
+	r := newRun(w)
+	for i, s := range oneUserApplied {
+		r.step = i
+		r.do(s)
+	}
+	requests := w.point.Requests()
+	if r.traceRead == 0 || r.providerLogRead == 0 || r.providerLogRequests < requests {
+		t.Errorf("scanned %d bytes of Terraform's TRACE logs and %d of the provider's, with %d lines about requests to Point, which saw %d",
+			r.traceRead, r.providerLogRead, r.providerLogRequests, requests)
+	}
+}

@@ -140,8 +140,12 @@ type run struct {
 	absent map[string]bool
 	// savedPlan is whether plan-out has written a plan for apply-saved.
 	savedPlan bool
-	// providerLogRead is how much of the provider's log was scanned.
-	providerLogRead int64
+	// providerLogRead is how much of the provider's log was scanned, and
+	// traceRead how much of Terraform's.
+	providerLogRead, traceRead int64
+	// providerLogRequests counts the provider's log lines about requests
+	// to Point among what was scanned.
+	providerLogRequests int
 }
 
 func newRun(w *world) *run {
@@ -431,6 +435,7 @@ func (r *run) cli(s step, args ...string) *result {
 	}
 	r.scanSecrets("the output of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the output", []byte(res.out), true) })
 	r.scanSecrets("the TRACE log of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the TRACE log", res.trace, true) })
+	r.traceRead += int64(len(res.trace))
 	if machineReadable {
 		for addr, action := range parseUI(res.out).actions {
 			if (addr == usersAddr || addr == tokensAddr) && (action == "replace" || action == "create" && slices.Contains(inStateBefore, addr)) {
