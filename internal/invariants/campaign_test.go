@@ -357,7 +357,7 @@ func withFault(rng *rand.Rand, s step) step {
 	if rng.Float64() >= *flagFaultRate {
 		return s
 	}
-	switch rng.IntN(10) {
+	switch rng.IntN(11) {
 	case 0:
 		s.Fault, s.N = fault503, 20+10*rng.IntN(4)
 	case 1:
@@ -376,6 +376,8 @@ func withFault(rng *rand.Rand, s step) step {
 		s.Fault = fault404JSON
 	case 8:
 		s.Fault, s.N = fault503Lost, 1+rng.IntN(2)
+	case 9:
+		s.Fault = fault404Revocations
 	default:
 		s.Fault, s.N = faultSIGINT, 1+rng.IntN(3)
 	}

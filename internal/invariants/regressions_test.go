@@ -22,6 +22,22 @@ func TestRegression_proxy404KeepsState(t *testing.T) {
 	}}, "plan -detailed-exitcode: exit 1; error: Error Reading Point User", "destroy -auto-approve: exit 1; error: Error Reading Point User")
 }
 
+// A proxy's 404 to the revocation of a refresh token leaves the token in
+// state, in a destroy and in the removal of a user from point_refresh_tokens.
+func TestRegression_proxy404OnRevocationKeepsToken(t *testing.T) {
+	replay(t, sequence{Dialect: "reference", Steps: []step{
+		{Do: doAddUser, User: "amber-01"},
+		{Do: doApply},
+		{Do: doDestroy, Fault: fault404Revocations},
+		{Do: doApply},
+		{Do: doShape, Arg: "bulk"},
+		{Do: doApply},
+		{Do: doRemoveUser, User: "amber-01"},
+		{Do: doApply, Fault: fault404Revocations},
+	}}, "step 3: terraform destroy -auto-approve: exit 1; error: Error Revoking Point Refresh Token",
+		"step 8: terraform apply -auto-approve: exit 1")
+}
+
 // A create that Point carries out but answers after request_timeout puts
 // the user in state rather than leaving it for the next apply to meet as
 // "already exists".

@@ -78,16 +78,17 @@ const (
 
 // What the world does to Point while a step runs the CLI.
 const (
-	fault503     = "503"      // a share of N% of requests is answered 503
-	fault429     = "429"      // every Nth request is answered 429
-	faultLatency = "latency"  // every request takes N ms longer
-	faultDrop    = "drop"     // the first N requests that change something reach Point, whose answer is lost: the connection drops
-	fault502     = "502"      // the same, a gateway answering 502 instead
-	fault503Lost = "503-lost" // the same, a gateway answering 503 instead
-	faultSlow    = "slow"     // the same, Point answering after request_timeout
-	fault404HTML = "404-html" // a proxy answers every request with an HTML 404
-	fault404JSON = "404-json" // a proxy answers every request with a JSON 404
-	faultSIGINT  = "sigint"   // SIGINT to the CLI once N requests that change something are under way
+	fault503            = "503"             // a share of N% of requests is answered 503
+	fault429            = "429"             // every Nth request is answered 429
+	faultLatency        = "latency"         // every request takes N ms longer
+	faultDrop           = "drop"            // the first N requests that change something reach Point, whose answer is lost: the connection drops
+	fault502            = "502"             // the same, a gateway answering 502 instead
+	fault503Lost        = "503-lost"        // the same, a gateway answering 503 instead
+	faultSlow           = "slow"            // the same, Point answering after request_timeout
+	fault404HTML        = "404-html"        // a proxy answers every request with an HTML 404
+	fault404JSON        = "404-json"        // a proxy answers every request with a JSON 404
+	fault404Revocations = "404-revocations" // a proxy answers the revocations of refresh tokens with a JSON 404
+	faultSIGINT         = "sigint"          // SIGINT to the CLI once N requests that change something are under way
 )
 
 // requestTimeout is the provider's request_timeout in every configuration.
@@ -457,7 +458,7 @@ func (r *run) startFault(s step) {
 		r.w.point.SetFaults(sandbox.Faults{Latency: time.Duration(s.N) * time.Millisecond})
 	case faultDrop, fault502, fault503Lost, faultSlow:
 		r.w.front.lose(s.N, s.Fault)
-	case fault404HTML, fault404JSON:
+	case fault404HTML, fault404JSON, fault404Revocations:
 		r.w.front.answerNotFound(strings.TrimPrefix(s.Fault, "404-"))
 	case faultSIGINT:
 		// Answers come back late, so that the interrupt lands while

@@ -264,14 +264,14 @@ type front struct {
 	// fault502 and fault503Lost answer as a gateway that lost Point's
 	// answer, faultSlow answers after the client gave up.
 	loseAs string
-	// notFound answers every API request with a proxy's 404 of this kind
-	// ("html" or "json") without passing it on.
+	// notFound answers API requests with a proxy's 404 of this kind
+	// without passing them on: every request with an HTML page ("html")
+	// or a JSON object ("json"), or with a JSON object the revocations of
+	// refresh tokens alone ("revocations").
 	notFound string
 	// slowWrites delays answers to requests that change something, after
 	// Point acted on them.
 	slowWrites time.Duration
-	// lost counts answers lost since the last reset.
-	lost int
 }
 
 func newFront(next http.Handler) *front {
@@ -302,8 +302,8 @@ func (f *front) lose(n int, how string) {
 	f.loseWrites, f.loseAs = n, how
 }
 
-// answerNotFound makes the front answer every API request with a proxy's
-// 404, "html" or "json".
+// answerNotFound makes the front answer API requests with a proxy's 404 of
+// the kind given (see notFound).
 func (f *front) answerNotFound(kind string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -328,6 +328,9 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	notFound := f.notFound
 	f.mu.Unlock()
+	if notFound == "revocations" && route != sandbox.RouteRevokeRefreshToken {
+		notFound = ""
+	}
 	if notFound != "" && route != "" {
 		if notFound == "html" {
 			w.Header().Set("Content-Type", "text/html")
@@ -369,7 +372,6 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if f.loseWrites > 0 && r.Context().Err() == nil {
 			f.loseWrites--
 			lose = true
-			f.lost++
 		}
 		slow = f.slowWrites
 	}
