@@ -121,7 +121,8 @@ func TestInvariants(t *testing.T) {
 				}
 			}()
 			name := fmt.Sprintf("s%d-q%d", seed, i)
-			violations, trail := replaySequence(t, cli, seq, name)
+			r := replaySequence(t, cli, seq, name)
+			violations, trail := r.violations, r.trail
 			if len(violations) == 0 {
 				if !*flagVerbose {
 					return
@@ -156,17 +157,20 @@ func skippedKinds(cli devenv.CLI) string {
 
 // replay runs a fixed sequence, as a regression test, and fails the test
 // if it breaks an invariant, or if what the steps did (the commands, their
-// exit status and the provider's diagnostics) lacks one of expect: the
-// sequence must still take the course it was written for.
+// exit status and the provider's diagnostics) and the commands' output
+// lack one of expect: the sequence must still take the course it was
+// written for.
 func replay(t *testing.T, seq sequence, expect ...string) {
 	t.Helper()
 	cli := campaignCLI(t)
 	t.Parallel()
-	violations, trail := replaySequence(t, cli, seq, strings.ReplaceAll(t.Name(), "/", "_"))
+	r := replaySequence(t, cli, seq, strings.ReplaceAll(t.Name(), "/", "_"))
+	violations, trail := r.violations, r.trail
 	did := strings.Join(trail, "\n  ")
 	t.Logf("what the steps did:\n  %s", did)
+	outputs := strings.Join(r.outputs, "\n")
 	for _, e := range expect {
-		if !strings.Contains(did, e) {
+		if !strings.Contains(did, e) && !strings.Contains(outputs, e) {
 			t.Errorf("what the steps did lacks %q", e)
 		}
 	}
@@ -179,9 +183,9 @@ func replay(t *testing.T, seq sequence, expect ...string) {
 // its own.
 var attempts atomic.Int64
 
-// replaySequence runs seq in a new world, settles it, and returns the
-// invariants it broke and what each step did.
-func replaySequence(t *testing.T, cli devenv.CLI, seq sequence, name string) (violations, trail []string) {
+// replaySequence runs seq in a new world, settles it, and returns the run,
+// with the invariants it broke and what each step did.
+func replaySequence(t *testing.T, cli devenv.CLI, seq sequence, name string) *run {
 	t.Helper()
 	dialect := sandbox.Dialects[0]
 	if seq.Dialect != "" {
@@ -198,7 +202,7 @@ func replaySequence(t *testing.T, cli devenv.CLI, seq sequence, name string) (vi
 		r.do(s)
 	}
 	r.settle()
-	return r.violations, r.trail
+	return r
 }
 
 // shrink looks for a shorter sequence that still breaks an invariant, by
@@ -212,9 +216,8 @@ func shrink(t *testing.T, cli devenv.CLI, seq sequence, name string) (sequence, 
 		if time.Now().After(deadline) {
 			return false
 		}
-		v, tr := replaySequence(t, cli, cand, name)
-		if len(v) > 0 {
-			bestViolations, bestTrail = v, tr
+		if r := replaySequence(t, cli, cand, name); len(r.violations) > 0 {
+			bestViolations, bestTrail = r.violations, r.trail
 			return true
 		}
 		return false

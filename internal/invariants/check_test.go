@@ -105,7 +105,15 @@ func (r *run) check(s step, res *result, before view) {
 	for _, tok := range r.issuedTokens() {
 		id := r.w.front.issuedTo(tok)
 		cur, ok := point.CurrentRefreshToken(id)
-		if !ok || cur != tok || r.judged[tok] {
+		if !ok || cur != tok {
+			continue
+		}
+		if r.judged[tok] {
+			// Reported by an error before, and by a warning now, such as
+			// the one that abandons the user: accounted for.
+			if !r.released[tok] && res.warns(id) {
+				r.released[tok] = true
+			}
 			continue
 		}
 		if tr, managed := after.tokens[id]; managed && tr.tracks(tok) {

@@ -128,3 +128,20 @@ func TestRegression_savedPlanAcrossRotateAt(t *testing.T) {
 		{Do: doApplySaved},
 	}}, "step 6: terraform apply saved.tfplan: exit 0", "step 10: terraform apply saved.tfplan: exit 0")
 }
+
+// Found by the campaign (seed 20261205, sequence 930): an apply
+// interrupted while Point issued a refresh token for a new
+// point_refresh_token failed with an error that said nothing of the token
+// Point may have issued, which replaced the user's current one and which
+// nothing tracked; with the user then removed from configuration
+// (deletion_policy = "ABANDON") it stayed valid for good. The error now
+// says so, and what to do; here answers dropped on every attempt stand for the interrupt.
+func TestRegression_issueWithoutAnswerReported(t *testing.T) {
+	replay(t, sequence{Dialect: "reference", Steps: []step{
+		{Do: doAddUser, User: "cedar-03"},
+		{Do: doApply, Fault: faultDrop, N: 10},
+		{Do: doRemoveUser, User: "cedar-03"},
+	}}, "step 2: terraform apply -auto-approve: exit 1; warning: Point User Registered Without an Answer; error: Error Issuing Point Refresh Token",
+		"The request may have reached Point without its answer coming back",
+		"settling: terraform apply -auto-approve: exit 0; warning: Point User Abandoned")
+}

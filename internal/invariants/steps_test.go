@@ -104,8 +104,9 @@ type run struct {
 	cfg config
 	// violations are the invariants broken so far, each with its step.
 	violations []string
-	// trail says what each step did, for the report of a failure.
-	trail []string
+	// trail says what each step did, for the report of a failure, and
+	// outputs holds the output of every command.
+	trail, outputs []string
 	// step is the index of the step being run.
 	step int
 
@@ -431,6 +432,7 @@ func (r *run) cli(s step, args ...string) *result {
 		interrupted = " (interrupted)"
 	}
 	r.note("terraform %s: exit %d%s%s", strings.Join(args, " "), res.code, interrupted, summarize(res.out, machineReadable))
+	r.outputs = append(r.outputs, res.out)
 	if *flagOutput {
 		r.trail = append(r.trail, res.out)
 	}
