@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -402,6 +403,23 @@ func (r *refreshTokenResource) Create(ctx context.Context, req resource.CreateRe
 
 const issueOperation = "issue a Point refresh token"
 
+// issuedWithoutAnswer tells what a request to issue a token whose answer
+// was lost may have left in Point: a valid token that state does not hold.
+const issuedWithoutAnswer = "The request may have reached Point without its answer coming back. If it did, Point issued the user a new refresh token, " +
+	"which replaced the current one and which state does not hold: the next refresh finds it, as rotated elsewhere, if state held a token for the user; " +
+	"otherwise the next apply issues another, which replaces it. If the user leaves the configuration instead, revoke its token with deletion_policy = \"REVOKE\" " +
+	"on its point_user or with the point_revoke_refresh_token action."
+
+// answerMayBeLost reports whether a failed request may have reached Point
+// and been carried out: no answer came (a timeout, a dropped connection,
+// an interruption), or Point or a proxy answered with a server error.
+func answerMayBeLost(err error) bool {
+	var transportErr *point.TransportError
+	var apiErr *point.Error
+	return errors.As(err, &transportErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &apiErr) && apiErr.StatusCode >= 500
+}
+
 // issue asks Point for a new token and records it, with its times, in m.
 // It reports whether it did.
 func (r *refreshTokenResource) issue(ctx context.Context, client *point.Client, m *refreshTokenResourceModel, diags *diag.Diagnostics) bool {
@@ -411,7 +429,11 @@ func (r *refreshTokenResource) issue(ctx context.Context, client *point.Client, 
 		if point.IsUserNotFound(err) {
 			action += ": Point has no such user; register it first, for example with a point_user resource"
 		}
-		diags.AddError("Error Issuing Point Refresh Token", apiErrorDetail(action, err))
+		detail := apiErrorDetail(action, err)
+		if answerMayBeLost(err) {
+			detail += "\n\n" + issuedWithoutAnswer
+		}
+		diags.AddError("Error Issuing Point Refresh Token", detail)
 		return false
 	}
 	m.track(token)

@@ -275,3 +275,21 @@ func TestIdempotentCreateOption(t *testing.T) {
 		t.Errorf("Dialect() = %q", s.Dialect().Name)
 	}
 }
+
+// TestSetDialect checks that a server switched to another dialect answers
+// in it from then on, with its users kept.
+func TestSetDialect(t *testing.T) {
+	s := newTestServer(t, Options{})
+	s.AddUser("ann")
+	gateway, _ := DialectNamed("gateway")
+	s.SetDialect(gateway)
+	if s.Dialect().Name != "gateway" || !s.IdempotentCreate() {
+		t.Errorf("after SetDialect(gateway): Dialect() = %q, IdempotentCreate() = %v", s.Dialect().Name, s.IdempotentCreate())
+	}
+	wantStatus(t, do(t, s, "GET", "/nope", ""), http.StatusUnauthorized)
+	s.SetDialect(Dialects[0])
+	wantStatus(t, do(t, s, "GET", "/nope", ""), http.StatusNotFound)
+	if !s.HasUser("ann") || s.IdempotentCreate() {
+		t.Errorf("after switching back: HasUser = %v, IdempotentCreate() = %v", s.HasUser("ann"), s.IdempotentCreate())
+	}
+}

@@ -48,8 +48,8 @@ type Server struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
-	// dialect is never changed after New.
-	dialect Dialect
+	// dialect changes only with SetDialect.
+	dialect atomic.Pointer[Dialect]
 
 	idempotentCreate atomic.Bool
 	mux              *http.ServeMux
@@ -128,12 +128,11 @@ const (
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
 	s := &Server{
-		apiKey:  opts.APIKey,
-		secret:  opts.JWTSecret,
-		ttl:     opts.AccessTokenTTL,
-		now:     opts.Now,
-		dialect: opts.Dialect,
-		mux:     http.NewServeMux(),
+		apiKey: opts.APIKey,
+		secret: opts.JWTSecret,
+		ttl:    opts.AccessTokenTTL,
+		now:    opts.Now,
+		mux:    http.NewServeMux(),
 	}
 	if s.apiKey == "" {
 		s.apiKey = "sandbox-key-" + hex.EncodeToString(randomBytes(16))
@@ -147,6 +146,8 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	dialect := opts.Dialect
+	s.dialect.Store(&dialect)
 	s.idempotentCreate.Store(opts.IdempotentCreate || opts.Dialect.IdempotentCreate)
 	s.store.init()
 	s.faults.writeError = s.writeError
@@ -223,7 +224,7 @@ func (s *Server) methodNotAllowed(pattern, allow string) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A gateway that checks credentials first refuses a request without one
 	// before it knows whether the path is a route at all.
-	if s.dialect.CredentialsFirst && !hasBearer(r) {
+	if s.dialect.Load().CredentialsFirst && !hasBearer(r) {
 		s.countRoute(r)
 		s.writeUnauthorized(w, r)
 		return
@@ -267,7 +268,16 @@ func (s *Server) SetIdempotentCreate(on bool) { s.idempotentCreate.Store(on) }
 func (s *Server) IdempotentCreate() bool { return s.idempotentCreate.Load() }
 
 // Dialect returns the dialect the server speaks.
-func (s *Server) Dialect() Dialect { return s.dialect }
+func (s *Server) Dialect() Dialect { return *s.dialect.Load() }
+
+// SetDialect makes the server speak d from its next answer on, as when
+// what stands before Point changes (a gateway put in front of it, or taken
+// away), and answer the creation of an existing user as d says. Users and
+// tokens stay as they are.
+func (s *Server) SetDialect(d Dialect) {
+	s.dialect.Store(&d)
+	s.idempotentCreate.Store(d.IdempotentCreate)
+}
 
 // ConnState counts new connections; set it as http.Server.ConnState.
 func (s *Server) ConnState(_ net.Conn, st http.ConnState) {
@@ -316,7 +326,7 @@ func (s *Server) issueAccessToken(w http.ResponseWriter, r *http.Request, id str
 		s.writeUnauthorized(w, r)
 		return
 	}
-	jwt, err := s.store.issueAccessToken(id, tok, s.now(), s.ttl, s.secret, &s.dialect)
+	jwt, err := s.store.issueAccessToken(id, tok, s.now(), s.ttl, s.secret, s.dialect.Load())
 	if err != nil {
 		s.writeStoreError(w, r, err)
 		return
@@ -335,7 +345,7 @@ func (s *Server) revokeAccessToken(w http.ResponseWriter, r *http.Request, id st
 	}
 	pathTok := r.PathValue("accessToken")
 	if err := s.store.revokeAccessToken(id, pathTok, tok, s.now()); err != nil {
-		if errors.Is(err, errTokenNotFound) && s.dialect.staleAccessTokenStatus() == http.StatusUnauthorized {
+		if errors.Is(err, errTokenNotFound) && s.dialect.Load().staleAccessTokenStatus() == http.StatusUnauthorized {
 			err = errUnauthorized
 		}
 		s.writeStoreError(w, r, err)
@@ -363,7 +373,7 @@ func (s *Server) revokeRefreshToken(w http.ResponseWriter, r *http.Request, id s
 		return
 	}
 	if err := s.store.revokeRefreshToken(id, tok); err != nil {
-		if errors.Is(err, errUnauthorized) && s.dialect.staleRefreshTokenStatus() == http.StatusNotFound {
+		if errors.Is(err, errUnauthorized) && s.dialect.Load().staleRefreshTokenStatus() == http.StatusNotFound {
 			err = errTokenNotFound
 		}
 		s.writeStoreError(w, r, err)
@@ -501,7 +511,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	b = append(b, '\n')
 	h := w.Header()
-	h.Set("Content-Type", s.dialect.contentType())
+	h.Set("Content-Type", s.dialect.Load().contentType())
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
@@ -510,18 +520,18 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 // writeSuccess answers 200 with {key: v}, and the dialect's extra fields.
 func (s *Server) writeSuccess(w http.ResponseWriter, key string, v any) {
 	body := map[string]any{key: v}
-	if s.dialect.ExtraFields {
+	if s.dialect.Load().ExtraFields {
 		body["requestId"] = "req_" + hex.EncodeToString(randomBytes(8))
 	}
 	s.writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) writeUser(w http.ResponseWriter, u userJSON) {
-	s.writeSuccess(w, "user", s.dialect.userObject(u))
+	s.writeSuccess(w, "user", s.dialect.Load().userObject(u))
 }
 
 func (s *Server) writeRevoked(w http.ResponseWriter) {
-	switch s.dialect.Revoked {
+	switch s.dialect.Load().Revoked {
 	case RevokedJSON:
 		s.writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
 	case RevokedEmpty:
@@ -535,7 +545,7 @@ func (s *Server) writeRevoked(w http.ResponseWriter) {
 // writeError answers p in the dialect's spelling; detail, when not empty,
 // replaces its message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, p problem, detail string) {
-	s.writeJSON(w, status, s.dialect.Errors.body(p, status, r, detail))
+	s.writeJSON(w, status, s.dialect.Load().Errors.body(p, status, r, detail))
 }
 
 func (s *Server) writeUnauthorized(w http.ResponseWriter, r *http.Request) {
