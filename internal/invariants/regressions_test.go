@@ -141,7 +141,7 @@ func TestRegression_issueWithoutAnswerReported(t *testing.T) {
 		{Do: doAddUser, User: "cedar-03"},
 		{Do: doApply, Fault: faultDrop, N: 10},
 		{Do: doRemoveUser, User: "cedar-03"},
-	}}, "step 2: terraform apply -auto-approve: exit 1; warning: Point User Registered Without an Answer; error: Error Issuing Point Refresh Token",
+	}}, "step 2: terraform apply -auto-approve: exit 1; error: Error Issuing Point Refresh Token; warning: Point User Registered Without an Answer",
 		"The request may have reached Point without its answer coming back",
 		"settling: terraform apply -auto-approve: exit 0; warning: Point User Abandoned")
 }

@@ -689,6 +689,8 @@ func summarize(out string, machineReadable bool) string {
 	if len(parts) == 0 {
 		return ""
 	}
+	// Resources that Terraform walks side by side report in any order.
+	slices.Sort(parts)
 	return "; " + strings.Join(parts, "; ")
 }
 
