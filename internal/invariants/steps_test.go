@@ -340,12 +340,24 @@ func withRefresh(s step, args ...string) []string {
 
 // releaseRemoved marks as let go of on purpose the tokens that removed
 // blocks forgot, in an apply that succeeded, and that no import brought
-// back.
+// back: those their token resource tracked, and the current token of a
+// user forgotten whose token no resource managed.
 func (r *run) releaseRemoved(before view) {
 	if len(r.cfg.removed) == 0 {
 		return
 	}
 	after := r.view()
+	for id, addr := range before.userAddrs {
+		_, managed := before.tokens[id]
+		for _, from := range r.cfg.removed {
+			if managed || addr != from && !strings.HasPrefix(addr, from+"[") {
+				continue
+			}
+			if cur, ok := r.w.point.CurrentRefreshToken(id); ok && !after.tokens[id].tracks(cur) {
+				r.judged[cur], r.released[cur] = true, true
+			}
+		}
+	}
 	for id, tr := range before.tokens {
 		for _, from := range r.cfg.removed {
 			if tr.addr != from && !strings.HasPrefix(tr.addr, from+"[") {
