@@ -209,7 +209,7 @@ func (r *run) do(s step) {
 		res = r.cli(s, withRefresh(s, "plan", "-out=saved.tfplan")...)
 		r.savedPlan = res.code == 0
 		if plan, err := os.ReadFile(filepath.Join(r.w.dir, "saved.tfplan")); err == nil {
-			r.scanSecrets("the saved plan", func(sec secrets) []string { return sec.scanPlanFile("the saved plan", plan) })
+			r.scanSecrets(func(sec secrets) []string { return sec.scanPlanFile("the saved plan", plan) })
 		}
 	case doApplySaved:
 		if !r.savedPlan {
@@ -448,8 +448,12 @@ func (r *run) cli(s step, args ...string) *result {
 	if *flagOutput {
 		r.trail = append(r.trail, res.out)
 	}
-	r.scanSecrets("the output of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the output", []byte(res.out), true) })
-	r.scanSecrets("the TRACE log of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the TRACE log", res.trace, true) })
+	r.scanSecrets(func(sec secrets) []string {
+		return sec.scanText("the output of terraform "+args[0], []byte(res.out), true)
+	})
+	r.scanSecrets(func(sec secrets) []string {
+		return sec.scanText("the TRACE log of terraform "+args[0], res.trace, true)
+	})
 	r.traceRead += int64(len(res.trace))
 	if machineReadable {
 		for addr, action := range parseUI(res.out).actions {
