@@ -149,10 +149,10 @@ func (r *run) check(s step, res *result, before view) {
 
 	// Secrets: the state file, and the provider's log since the last step.
 	if after.raw != nil {
-		r.scanSecrets("the state", func(sec secrets) []string { return sec.scanState("the state", after.raw) })
+		r.scanSecrets(func(sec secrets) []string { return sec.scanState("the state", after.raw) })
 	}
 	if backup, err := os.ReadFile(filepath.Join(r.w.dir, "terraform.tfstate.backup")); err == nil && len(backup) > 0 {
-		r.scanSecrets("the state's backup", func(sec secrets) []string { return sec.scanState("the state's backup", backup) })
+		r.scanSecrets(func(sec secrets) []string { return sec.scanState("the state's backup", backup) })
 	}
 	if f, err := os.Open(r.w.providerLog); err == nil {
 		_, _ = f.Seek(r.providerLogRead, io.SeekStart)
@@ -160,7 +160,7 @@ func (r *run) check(s step, res *result, before view) {
 		f.Close()
 		r.providerLogRead += int64(len(b))
 		r.providerLogRequests += bytes.Count(b, []byte(`"Point request"`)) + bytes.Count(b, []byte("Point request:"))
-		r.scanSecrets("the provider's log", func(sec secrets) []string { return sec.scanText("the provider's log", b, true) })
+		r.scanSecrets(func(sec secrets) []string { return sec.scanText("the provider's log", b, true) })
 	}
 }
 
@@ -182,7 +182,9 @@ func (r *run) secrets() secrets {
 	return sec
 }
 
-func (r *run) scanSecrets(_ string, scan func(secrets) []string) {
+// scanSecrets records a violation for every finding of scan, given every
+// secret known so far.
+func (r *run) scanSecrets(scan func(secrets) []string) {
 	for _, finding := range scan(r.secrets()) {
 		r.violate("%s", finding)
 	}

@@ -145,3 +145,17 @@ func TestRegression_issueWithoutAnswerReported(t *testing.T) {
 		"The request may have reached Point without its answer coming back",
 		"settling: terraform apply -auto-approve: exit 0; warning: Point User Abandoned")
 }
+
+// Found by the campaign (seed 20261206, sequence 1275): the same for
+// point_refresh_tokens, whose error after an interrupted issue said
+// nothing of the tokens Point may have issued.
+func TestRegression_bulkIssueWithoutAnswerReported(t *testing.T) {
+	replay(t, sequence{Dialect: "reference", Steps: []step{
+		{Do: doShape, Arg: "bulk"},
+		{Do: doAddUser, User: "cedar-03"},
+		{Do: doApply, Fault: faultDrop, N: 10},
+		{Do: doShape, Arg: "singular"},
+		{Do: doRemoveUser, User: "cedar-03"},
+	}}, "error: Error Issuing Point Refresh Tokens",
+		"The requests may have reached Point without their answers coming back")
+}

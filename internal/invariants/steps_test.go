@@ -209,7 +209,7 @@ func (r *run) do(s step) {
 		res = r.cli(s, withRefresh(s, "plan", "-out=saved.tfplan")...)
 		r.savedPlan = res.code == 0
 		if plan, err := os.ReadFile(filepath.Join(r.w.dir, "saved.tfplan")); err == nil {
-			r.scanSecrets("the saved plan", func(sec secrets) []string { return sec.scanPlanFile("the saved plan", plan) })
+			r.scanSecrets(func(sec secrets) []string { return sec.scanPlanFile("the saved plan", plan) })
 		}
 	case doApplySaved:
 		if !r.savedPlan {
@@ -340,12 +340,24 @@ func withRefresh(s step, args ...string) []string {
 
 // releaseRemoved marks as let go of on purpose the tokens that removed
 // blocks forgot, in an apply that succeeded, and that no import brought
-// back.
+// back: those their token resource tracked, and the current token of a
+// user forgotten whose token no resource managed.
 func (r *run) releaseRemoved(before view) {
 	if len(r.cfg.removed) == 0 {
 		return
 	}
 	after := r.view()
+	for id, addr := range before.userAddrs {
+		_, managed := before.tokens[id]
+		for _, from := range r.cfg.removed {
+			if managed || addr != from && !strings.HasPrefix(addr, from+"[") {
+				continue
+			}
+			if cur, ok := r.w.point.CurrentRefreshToken(id); ok && !after.tokens[id].tracks(cur) {
+				r.judged[cur], r.released[cur] = true, true
+			}
+		}
+	}
 	for id, tr := range before.tokens {
 		for _, from := range r.cfg.removed {
 			if tr.addr != from && !strings.HasPrefix(tr.addr, from+"[") {
@@ -436,8 +448,12 @@ func (r *run) cli(s step, args ...string) *result {
 	if *flagOutput {
 		r.trail = append(r.trail, res.out)
 	}
-	r.scanSecrets("the output of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the output", []byte(res.out), true) })
-	r.scanSecrets("the TRACE log of terraform "+args[0], func(sec secrets) []string { return sec.scanText("the TRACE log", res.trace, true) })
+	r.scanSecrets(func(sec secrets) []string {
+		return sec.scanText("the output of terraform "+args[0], []byte(res.out), true)
+	})
+	r.scanSecrets(func(sec secrets) []string {
+		return sec.scanText("the TRACE log of terraform "+args[0], res.trace, true)
+	})
 	r.traceRead += int64(len(res.trace))
 	if machineReadable {
 		for addr, action := range parseUI(res.out).actions {

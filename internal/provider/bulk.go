@@ -216,6 +216,9 @@ type bulkWording struct {
 	action, after, next string
 	// hint, when set, adds words about one kind of error to the action.
 	hint func(error) string
+	// unanswered, when set, says what Point may have done for users whose
+	// requests may have reached it without an answer coming back.
+	unanswered string
 }
 
 // report adds one diagnostic per group of failed users, and one for the
@@ -227,6 +230,9 @@ func (r *bulkResult) report(ctx context.Context, total int, w bulkWording) {
 			action += w.hint(err)
 		}
 		detail := apiErrorDetail(action, err)
+		if w.unanswered != "" && answerMayBeLost(err) {
+			detail += "\n\n" + w.unanswered
+		}
 		if w.next != "" {
 			detail += "\n\n" + w.next
 		}

@@ -389,6 +389,10 @@ func (g *issuing) report(ctx context.Context, total int, creating bool, diags *d
 		notStartedTitle: "Point Refresh Tokens Not Issued",
 		action:          "issue refresh tokens for",
 		next:            "Users that had a token keep it; the next apply issues the others: its plan shows their tokens as unknown.",
+		unanswered: "The requests may have reached Point without their answers coming back. Where one did, Point issued the user a new refresh token, " +
+			"which replaced the current one and which state does not hold: the next refresh finds it, as rotated elsewhere, for a user whose token state held; " +
+			"for the others the next apply issues another, which replaces it. If such a user leaves the configuration instead, revoke its token with " +
+			"the point_revoke_refresh_token action, or with deletion_policy = \"REVOKE\" on its point_users.",
 		hint: func(err error) string {
 			if point.IsUserNotFound(err) {
 				return ": Point has no such users; register them first, for example with point_users " +
