@@ -113,7 +113,7 @@ func TestInvariants(t *testing.T) {
 	for i := first; i <= last; i++ {
 		t.Run(fmt.Sprintf("seq-%05d", i), func(t *testing.T) {
 			t.Parallel()
-			seq := generate(seed, i, cli)
+			seq := generate(seed, i)
 			steps.Add(int64(len(seq.Steps)))
 			defer func() {
 				if n := done.Add(1); total >= 200 && n%(total/10) == 0 {
@@ -254,7 +254,7 @@ func shrink(t *testing.T, cli devenv.CLI, seq sequence, name string) (sequence, 
 
 // generate returns sequence i of seed: a configuration to start from, an
 // apply most of the time, then a few random steps.
-func generate(seed uint64, i int, cli devenv.CLI) sequence {
+func generate(seed uint64, i int) sequence {
 	rng := rand.New(rand.NewPCG(seed, uint64(i)))
 	seq := sequence{Dialect: sandbox.Dialects[i%len(sandbox.Dialects)].Name}
 	if d := os.Getenv(sandbox.EnvDialect); d != "" {

@@ -42,13 +42,6 @@ type importBlock struct {
 	id, identity string
 }
 
-func (c config) clone() config {
-	c.users = slices.Clone(c.users)
-	c.imports = slices.Clone(c.imports)
-	c.removed = slices.Clone(c.removed)
-	return c
-}
-
 func (c *config) addUser(id string) {
 	if !slices.Contains(c.users, id) {
 		c.users = append(c.users, id)
