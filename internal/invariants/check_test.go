@@ -56,14 +56,25 @@ func (r *run) check(s step, res *result, before view) {
 	// the provider registered during it, is still in state, or the step
 	// named it: nothing is orphaned without a word. Destroy and state rm
 	// let users go on purpose.
+	// A user a warning named while state held it (point_users records a
+	// user that already existed, and the next refresh takes it out) is not
+	// judged when it leaves state.
 	if res != nil && s.Do != doDestroy && s.Do != doStateRm {
 		for _, id := range r.cfg.users {
 			_, inState := after.users[id]
 			_, wasInState := before.users[id]
 			registered := r.registrations(id) > r.registeredBefore[id]
-			if !inState && point.HasUser(id) && (wasInState || registered) && !res.names(id) {
+			if inState && res.warns(id) {
+				r.warnedInState[id] = true
+			}
+			if !inState && point.HasUser(id) && (wasInState || registered) && !res.names(id) && !r.warnedInState[id] {
 				r.violate("user %q is registered in Point and in configuration, but not in state, and no diagnostic of the step names it", id)
 			}
+		}
+	}
+	for id := range r.warnedInState {
+		if _, inState := after.users[id]; !inState {
+			delete(r.warnedInState, id)
 		}
 	}
 

@@ -88,7 +88,8 @@ func sensitiveTokenPlace(root any, path []any) bool {
 	if len(path) < 6 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" {
 		return false
 	}
-	resourceType, _ := jsonAt(root, path[:2]).(map[string]any)["type"].(string)
+	resource, _ := jsonAt(root, path[:2]).(map[string]any)
+	resourceType, _ := resource["type"].(string)
 	var attribute string
 	switch {
 	case resourceType == "point_refresh_token" && len(path) == 6 && path[5] == "token":

@@ -140,6 +140,8 @@ type run struct {
 	// absent lists the users found in state but not in Point after a step
 	// that named them; they are not judged again while that lasts.
 	absent map[string]bool
+	// warnedInState lists users a warning named while state held them.
+	warnedInState map[string]bool
 	// savedPlan is whether plan-out has written a plan for apply-saved.
 	savedPlan bool
 	// providerLogRead is how much of the provider's log was scanned, and
@@ -159,6 +161,7 @@ func newRun(w *world) *run {
 		released:         map[string]bool{},
 		judgedAccess:     map[string]bool{},
 		absent:           map[string]bool{},
+		warnedInState:    map[string]bool{},
 		registeredBefore: map[string]int{},
 		currentBefore:    map[string]string{},
 	}

@@ -67,8 +67,8 @@ func (w *world) close() {
 // newWorld starts Point and the provider for one run of a sequence.
 func newWorld(t *testing.T, cli devenv.CLI, dialect sandbox.Dialect, runName string) *world {
 	t.Helper()
-	// Not t.TempDir: shrinking runs many worlds in one test, and close
-	// removes each as soon as its run ends.
+	// Not t.TempDir: a test that shrinks a sequence replays it many
+	// times, and each run's files go when the run ends.
 	root, err := os.MkdirTemp("", "point-invariants-") //nolint:usetesting
 	if err != nil {
 		t.Fatal(err)
