@@ -101,21 +101,24 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 		userIDs = append(userIDs, userID)
 	}
 
+	// ExpectError takes one pattern; the error is examined after the test.
+	var planErr error
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		ErrorCheck: func(err error) error {
-			if err == nil {
-				return fmt.Errorf("the plan with invalid provider settings succeeded")
-			}
-			for _, tc := range cases {
-				if !acctest.DiagnosticMatching(tc.want).MatchString(err.Error()) {
-					t.Errorf("no diagnostic for %s = %s, want %q", tc.attribute, tc.value, tc.want)
-				}
-			}
+			planErr = err
 			return nil
 		},
 		Steps: []resource.TestStep{{Config: config.String(), PlanOnly: true}},
 	})
+	if planErr == nil {
+		t.Fatal("the plan with invalid provider settings succeeded")
+	}
+	for _, tc := range cases {
+		if !acctest.DiagnosticMatching(tc.want).MatchString(planErr.Error()) {
+			t.Errorf("no diagnostic for %s = %s, want %q", tc.attribute, tc.value, tc.want)
+		}
+	}
 	acctest.ExpectNoRequests(t, env, "invalid provider configuration")
 	for _, userID := range userIDs {
 		if env.HasUser(userID) {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -1820,5 +1821,54 @@ func startRevocationsByUser(t *testing.T, env *acctest.Env) (string, func(userID
 		mu.Lock()
 		defer mu.Unlock()
 		return presenting[userID], all[userID]
+	}
+}
+
+// An issue whose answer never comes back may still have issued a token:
+// both shapes say so, and what to do, in the same apply. The front answers
+// 502 without passing the request on, which the provider cannot tell from
+// a gateway that lost Point's answer.
+func TestAccRefreshToken_issueWithoutAnswer(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
+	single, bulk := env.UserID("no-answer"), env.UserID("no-answer-bulk")
+	front := acctest.NewRouteFront(env.Upstream(), sandbox.RouteIssueRefreshToken, acctest.AnswerRaw(http.StatusBadGateway, "text/html", "<html>502 Bad Gateway</html>"))
+	front.On.Store(true)
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	config := acctest.BulkConfig(acctest.ProviderBlockFor(env, server.URL, 0), []string{bulk}, "", "") + fmt.Sprintf(`
+resource "point_user" "test" {
+  user_id = %q
+}
+
+resource "point_refresh_token" "test" {
+  user_id = point_user.test.user_id
+}
+`, single)
+
+	// ExpectError takes one pattern; the error is examined after the test.
+	var applyErr error
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		ErrorCheck: func(err error) error {
+			applyErr = err
+			return nil
+		},
+		Steps: []resource.TestStep{{Config: config}},
+	})
+	if applyErr == nil {
+		t.Fatal("the apply succeeded although Point never answered an issue")
+	}
+	for _, want := range []*regexp.Regexp{
+		acctest.DiagnosticMatching("Error Issuing Point Refresh Token", fmt.Sprintf("Could not issue a refresh token for Point user %q", single),
+			"The request may have reached Point without its answer coming back. If it did, Point issued the user a new refresh token"),
+		acctest.DiagnosticMatching("Error Issuing Point Refresh Tokens", fmt.Sprintf("Could not issue refresh tokens for the user (%q)", bulk),
+			"The requests may have reached Point without their answers coming back. Where one did, Point issued the user a new refresh token"),
+	} {
+		if !want.MatchString(applyErr.Error()) {
+			t.Errorf("the error does not match %s:\n%v", want, applyErr)
+		}
+	}
+	if !env.HasUser(single) || !env.HasUser(bulk) {
+		t.Errorf("the users were not registered before their tokens were asked for")
 	}
 }
