@@ -144,6 +144,36 @@ func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[stri
 		t.Errorf("the %s is not JSON: %v", where, err)
 		return 0, 0
 	}
+	WalkJSONStrings(root, func(v string, path []any) {
+		switch {
+		case !tokens[v]:
+		case sensitive(root, path):
+			ok++
+		default:
+			bad++
+			t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, JSONPathString(path))
+		}
+	})
+	return bad, ok
+}
+
+// JSONPathString writes a path into a JSON value, such as .a[0].b.
+func JSONPathString(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(p) + "]")
+		default:
+			b.WriteString("." + fmt.Sprint(p))
+		}
+	}
+	return b.String()
+}
+
+// WalkJSONStrings calls visit with every string in a decoded JSON value and
+// the path that leads to it.
+func WalkJSONStrings(v any, visit func(s string, path []any)) {
 	var walk func(v any, path []any)
 	walk = func(v any, path []any) {
 		switch v := v.(type) {
@@ -156,32 +186,10 @@ func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[stri
 				walk(e, append(slices.Clone(path), i))
 			}
 		case string:
-			switch {
-			case !tokens[v]:
-			case sensitive(root, path):
-				ok++
-			default:
-				bad++
-				t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, jsonPathString(path))
-			}
+			visit(v, path)
 		}
 	}
-	walk(root, nil)
-	return bad, ok
-}
-
-// jsonPathString writes a path into a JSON value, such as .a[0].b.
-func jsonPathString(path []any) string {
-	var b strings.Builder
-	for _, p := range path {
-		switch p := p.(type) {
-		case int:
-			b.WriteString("[" + strconv.Itoa(p) + "]")
-		default:
-			b.WriteString("." + fmt.Sprint(p))
-		}
-	}
-	return b.String()
+	walk(v, nil)
 }
 
 // JSONAt returns the value at path in a JSON value, or nil.

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 )
 
 // secrets are the values that must never be shown: the API key, every
@@ -27,14 +27,14 @@ func (s secrets) scanText(where string, text []byte, withAPIKey bool) []string {
 	if withAPIKey && bytes.Contains(text, []byte(s.apiKey)) {
 		found = append(found, where+" holds the API key")
 	}
-	for _, m := range refreshTokenShape.FindAll(text, -1) {
+	for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
 		what := "something shaped like a refresh token"
 		if s.refresh[string(m)] {
 			what = "a refresh token"
 		}
 		found = append(found, fmt.Sprintf("%s holds %s (%.8s…)", where, what, m))
 	}
-	for _, m := range jwtShape.FindAll(text, -1) {
+	for _, m := range acctest.JwtShape.FindAll(text, -1) {
 		what := "something shaped like an access token"
 		if s.access[string(m)] {
 			what = "an access token"
@@ -54,29 +54,16 @@ func (s secrets) scanState(where string, text []byte) []string {
 		return []string{fmt.Sprintf("%s is not JSON: %v", where, err)}
 	}
 	var found []string
-	var walk func(v any, path []any)
-	walk = func(v any, path []any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				walk(e, append(slices.Clone(path), k))
-			}
-		case []any:
-			for i, e := range v {
-				walk(e, append(slices.Clone(path), i))
-			}
-		case string:
-			switch {
-			case v == s.apiKey || strings.Contains(v, s.apiKey):
-				found = append(found, fmt.Sprintf("%s holds the API key at %s", where, jsonPath(path)))
-			case jwtShape.MatchString(v):
-				found = append(found, fmt.Sprintf("%s holds an access token at %s", where, jsonPath(path)))
-			case refreshTokenShape.MatchString(v) && !sensitiveTokenPlace(root, path):
-				found = append(found, fmt.Sprintf("%s holds a refresh token at %s, which is not a sensitive token attribute of a resource that stores its token", where, jsonPath(path)))
-			}
+	acctest.WalkJSONStrings(root, func(v string, path []any) {
+		switch {
+		case v == s.apiKey || strings.Contains(v, s.apiKey):
+			found = append(found, fmt.Sprintf("%s holds the API key at %s", where, acctest.JSONPathString(path)))
+		case acctest.JwtShape.MatchString(v):
+			found = append(found, fmt.Sprintf("%s holds an access token at %s", where, acctest.JSONPathString(path)))
+		case acctest.RefreshTokenShape.MatchString(v) && !sensitiveTokenPlace(root, path):
+			found = append(found, fmt.Sprintf("%s holds a refresh token at %s, which is not a sensitive token attribute of a resource that stores its token", where, acctest.JSONPathString(path)))
 		}
-	}
-	walk(root, nil)
+	})
 	return found
 }
 
@@ -88,7 +75,7 @@ func sensitiveTokenPlace(root any, path []any) bool {
 	if len(path) < 6 || path[0] != "resources" || path[2] != "instances" || path[4] != "attributes" {
 		return false
 	}
-	resource, _ := jsonAt(root, path[:2]).(map[string]any)
+	resource, _ := acctest.JSONAt(root, path[:2]).(map[string]any)
 	resourceType, _ := resource["type"].(string)
 	var attribute string
 	switch {
@@ -99,7 +86,7 @@ func sensitiveTokenPlace(root any, path []any) bool {
 	default:
 		return false
 	}
-	instance, _ := jsonAt(root, path[:4]).(map[string]any)
+	instance, _ := acctest.JSONAt(root, path[:4]).(map[string]any)
 	attributes, _ := instance["attributes"].(map[string]any)
 	if store, _ := attributes["store_token"].(bool); !store {
 		return false
@@ -150,34 +137,4 @@ func (s secrets) scanPlanFile(where string, data []byte) []string {
 		}
 	}
 	return found
-}
-
-func jsonAt(root any, path []any) any {
-	v := root
-	for _, p := range path {
-		switch p := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[p]
-		case int:
-			s, _ := v.([]any)
-			if p >= len(s) {
-				return nil
-			}
-			v = s[p]
-		}
-	}
-	return v
-}
-
-func jsonPath(path []any) string {
-	var b strings.Builder
-	for _, p := range path {
-		if i, ok := p.(int); ok {
-			b.WriteString("[" + strconv.Itoa(i) + "]")
-			continue
-		}
-		b.WriteString("." + fmt.Sprint(p))
-	}
-	return b.String()
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
+	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 	"github.com/areyoupoint/terraform-provider-point/internal/provider"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -283,11 +283,6 @@ func newFront(next http.Handler) *front {
 	}
 }
 
-var (
-	refreshTokenShape = regexp.MustCompile(`rt_[A-Za-z0-9_-]{40,}`)
-	jwtShape          = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
-)
-
 // calm ends whatever a step asked of the front.
 func (f *front) calm() {
 	f.mu.Lock()
@@ -355,7 +350,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.Code < 300 {
 		switch route {
 		case sandbox.RouteCreateUser, sandbox.RouteIssueRefreshToken:
-			for _, tok := range refreshTokenShape.FindAll(body, -1) {
+			for _, tok := range acctest.RefreshTokenShape.FindAll(body, -1) {
 				f.issued[string(tok)] = userID
 				if route == sandbox.RouteCreateUser {
 					f.atRegistration[string(tok)] = true
@@ -363,7 +358,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		case sandbox.RouteIssueAccessToken:
-			for _, tok := range jwtShape.FindAll(body, -1) {
+			for _, tok := range acctest.JwtShape.FindAll(body, -1) {
 				f.access[string(tok)] = userID
 			}
 		}
