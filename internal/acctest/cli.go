@@ -296,9 +296,25 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 		logFile = fmt.Sprintf(dir+"/providers-%s.log", strings.ReplaceAll(t.Name(), "/", "_"))
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
+	sink := tf6server.WithLoggingSink(t) // without TF_LOG, it keeps the providers quiet
+	reattach, stop := ServeProviders(t, factories, OpenTofu(t), sink)
+	t.Cleanup(stop)
+	cli := &CLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + reattach}}
+	if err := os.Mkdir(cli.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &InProcessCLI{CLI: cli, ProviderLog: logFile}
+}
+
+// ServeProviders serves the providers of factories, keyed by provider type,
+// from the test process, and returns the TF_REATTACH_PROVIDERS value that
+// attaches a CLI to them (OpenTofu's registry host when openTofu) and a
+// function that stops them. sink is where the providers log
+// (tf6server.WithLoggingSink).
+func ServeProviders(t testing.TB, factories map[string]func() (tfprotov6.ProviderServer, error), openTofu bool, sink tf6server.ServeOpt) (string, func()) {
+	t.Helper()
 	host := "registry.terraform.io"
-	if OpenTofu(t) {
+	if openTofu {
 		host = devenv.OpenTofuRegistryHost
 	}
 	type reattachConfig struct {
@@ -308,11 +324,22 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 		Test            bool
 		Addr            struct{ Network, String string }
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	reattach := map[string]reattachConfig{}
 	var closers []chan struct{}
+	stop := func() {
+		cancel()
+		for _, c := range closers {
+			select {
+			case <-c:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	}
 	for name, factory := range factories {
 		server, err := factory()
 		if err != nil {
+			stop()
 			t.Fatal(err)
 		}
 		configCh := make(chan *plugin.ReattachConfig)
@@ -321,8 +348,7 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 			tf6server.WithDebug(ctx, configCh, closeCh),
 			tf6server.WithGoPluginLogger(hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})),
 			tf6server.WithoutLogStderrOverride(),
-			// Without TF_LOG, the sink keeps the providers quiet.
-			tf6server.WithLoggingSink(t),
+			sink,
 		}
 		go func() {
 			if err := tf6server.Serve(name, func() tfprotov6.ProviderServer { return server }, opts...); err != nil {
@@ -332,7 +358,8 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 		var config *plugin.ReattachConfig
 		select {
 		case config = <-configCh:
-		case <-time.After(10 * time.Second):
+		case <-time.After(20 * time.Second):
+			stop()
 			t.Fatalf("the %s provider did not start", name)
 		}
 		rc := reattachConfig{Protocol: string(config.Protocol), ProtocolVersion: config.ProtocolVersion, Pid: config.Pid, Test: config.Test}
@@ -344,24 +371,12 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 		reattach[host+"/"+namespace+"/"+name] = rc
 		closers = append(closers, closeCh)
 	}
-	t.Cleanup(func() {
-		cancel()
-		for _, c := range closers {
-			select {
-			case <-c:
-			case <-time.After(10 * time.Second):
-			}
-		}
-	})
 	encoded, err := json.Marshal(reattach)
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
-	cli := &CLI{t: t, Dir: dir + "/work", cliConfig: cliConfig, Env: []string{"TF_REATTACH_PROVIDERS=" + string(encoded)}}
-	if err := os.Mkdir(cli.Dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return &InProcessCLI{CLI: cli, ProviderLog: logFile}
+	return string(encoded), stop
 }
 
 // InterruptedApply starts terraform apply, sends it SIGINT once ready

@@ -2,8 +2,6 @@ package invariants
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
@@ -118,55 +114,14 @@ func (n namedT) Name() string { return n.name }
 func (w *world) serveProvider(runName string) string {
 	t := w.t
 	newProvider := provider.NewForHarness("invariants", w.clock.Now, 5*time.Millisecond, 40*time.Millisecond)
-	server, err := providerserver.NewProtocol6WithError(newProvider())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	configCh := make(chan *plugin.ReattachConfig)
-	closeCh := make(chan struct{})
 	w.providerLog = fmt.Sprintf(providerLogMask, runName)
-	opts := []tf6server.ServeOpt{
-		tf6server.WithDebug(ctx, configCh, closeCh),
-		tf6server.WithGoPluginLogger(hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})),
-		tf6server.WithoutLogStderrOverride(),
-		tf6server.WithLoggingSink(namedT{T: t, name: runName}),
-	}
-	go func() {
-		if err := tf6server.Serve("point", func() tfprotov6.ProviderServer { return server }, opts...); err != nil {
-			t.Errorf("serving the provider: %v", err)
-		}
-	}()
-	var config *plugin.ReattachConfig
-	select {
-	case config = <-configCh:
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatal("the provider did not start")
-	}
+	factories := map[string]func() (tfprotov6.ProviderServer, error){"point": providerserver.NewProtocol6WithError(newProvider())}
+	reattach, stop := acctest.ServeProviders(t, factories, w.cli.OpenTofu(), tf6server.WithLoggingSink(namedT{T: t, name: runName}))
 	w.cleanups = append(w.cleanups, func() {
-		cancel()
-		select {
-		case <-closeCh:
-		case <-time.After(10 * time.Second):
-		}
+		stop()
 		_ = os.Remove(w.providerLog)
 	})
-	host := "registry.terraform.io"
-	if w.cli.OpenTofu() {
-		host = devenv.OpenTofuRegistryHost
-	}
-	type addr struct{ Network, String string }
-	reattach := map[string]any{host + "/areyoupoint/point": map[string]any{
-		"Protocol": string(config.Protocol), "ProtocolVersion": config.ProtocolVersion,
-		"Pid": config.Pid, "Test": config.Test,
-		"Addr": addr{config.Addr.Network(), config.Addr.String()},
-	}}
-	b, err := json.Marshal(reattach)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return reattach
 }
 
 // result is what one CLI command left: its output, exit status and the
