@@ -110,9 +110,7 @@ func TestAccUsers_lifecycle(t *testing.T) {
 		},
 	})
 	// The destroy at the end abandons every user.
-	if err := usersTestInPoint(env, third, true)(nil); err != nil {
-		t.Error(err)
-	}
+	expectNoError(t, usersTestInPoint(env, third, true)(nil))
 }
 
 // TestAccUsers_alreadyExistsCLI: an id Point already has is not adopted. On
