@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -40,14 +37,10 @@ resource "point_refresh_token" "u" {
 }
 `, users))
 
-	// inState returns the users in state, sorted, and their refresh tokens;
-	// an apply interrupted early may have written no state.
+	// inState returns the users in state, sorted, and their refresh tokens.
 	inState := func() (ids []string, tokens map[string]string) {
 		t.Helper()
 		tokens = map[string]string{}
-		if _, err := os.Stat(filepath.Join(cli.Dir, "terraform.tfstate")); errors.Is(err, os.ErrNotExist) {
-			return nil, tokens
-		}
 		for _, r := range acctest.ReadStateFile(t, cli).Resources {
 			for _, inst := range r.Instances {
 				id, _ := inst.Attributes["user_id"].(string)

@@ -211,14 +211,12 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	for _, tok := range frontRefresh {
 		l.EverCurrent[tok] = true
 	}
-	secrets := maps.Clone(never)
-	apiKeys := len(secrets)
-	for _, tok := range slices.Sorted(slices.Values(frontAccess)) {
-		secrets[fmt.Sprintf("access token %d", len(secrets)-apiKeys+1)] = tok
+	secrets, refresh := maps.Clone(never), map[string]string{}
+	for i, tok := range slices.Sorted(slices.Values(frontAccess)) {
+		secrets[fmt.Sprintf("access token %d", i+1)] = tok
 	}
-	refresh := map[string]string{}
-	for _, tok := range slices.Sorted(maps.Keys(l.EverCurrent)) {
-		refresh[fmt.Sprintf("refresh token %d", len(refresh)+1)] = tok
+	for i, tok := range slices.Sorted(maps.Keys(l.EverCurrent)) {
+		refresh[fmt.Sprintf("refresh token %d", i+1)] = tok
 	}
 
 	found, sums, lines, bytesScanned := 0, 0, 0, 0
@@ -267,7 +265,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	names, _ := json.Marshal(slices.Sorted(maps.Keys(l.artifacts)))
 	t.Logf("files scanned: %s", names)
 	t.Logf("leak scan (store_token = %t): %d files, %d lines, %d bytes; %d secrets sought (%d API keys, %d access tokens, %d refresh tokens); %d found; sensitive copies of refresh tokens, by Terraform's design: %v",
-		l.storesTokens, len(l.artifacts), lines, bytesScanned, len(secrets)+len(refresh), apiKeys, len(frontAccess), len(refresh), found, sensitiveCopies)
+		l.storesTokens, len(l.artifacts), lines, bytesScanned, len(secrets)+len(refresh), len(never), len(frontAccess), len(refresh), found, sensitiveCopies)
 	return sensitiveCopies
 }
 
