@@ -2,7 +2,10 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
+	"path"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
@@ -10,157 +13,166 @@ import (
 )
 
 // A destroy that leaves a refresh token valid in Point says so, in words
-// that match what happened: the token the resource tracked was replaced
-// outside Terraform, and a destroy without a refresh revokes nothing.
-// Both bulk and singular resources, in both store_token modes; and
-// without the API key, with which the provider would read what the user
-// holds, the words say what may be left.
+// that match what happened: the token a resource tracked was replaced
+// outside Terraform, and a destroy without a refresh revokes nothing. One
+// configuration holds the singular and the bulk resources in both
+// store_token modes and a point_user that abandons its user; then, without
+// the API key, with which the provider would read what the user holds, the
+// words say what may be left.
 func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
-	for _, storeToken := range []bool{true, false} {
-		t.Run(fmt.Sprintf("point_refresh_token store_token=%t", storeToken), func(t *testing.T) {
-			cli := acctest.NewCLI(t)
-			env := acctest.NewEnv(t, sandbox.Options{})
-			t.Parallel()
-			userID := env.UserID(fmt.Sprintf("left-valid-%t", storeToken))
-			env.AddUser(userID)
-			front, revocations := acctest.StartRevocationCounter(t, env)
-			cli.WriteMain(acctest.ProviderBlockFor(env, front, 3) + acctest.RefreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
-			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-			replaced := env.CurrentRefreshToken(userID)
-			newer := env.RotateRefreshToken(userID)
-			revocations.Store(0)
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Parallel()
+	single := map[bool]string{true: env.UserID("left-valid-true"), false: env.UserID("left-valid-false")}
+	abandoned, noKey := env.UserID("left-valid-user"), env.UserID("left-valid-no-key")
+	// The front counts, by user, the revocations that present a token.
+	presented := map[string]*atomic.Int32{single[true]: {}, single[false]: {}}
+	endpoint := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if n := presented[path.Base(path.Dir(r.URL.Path))]; n != nil && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
+			n.Add(1)
+		}
+		next.ServeHTTP(w, r)
+	})
+	bulk, config := map[bool][]string{}, acctest.ProviderBlockFor(env, endpoint, 3)
+	for _, store := range []bool{true, false} {
+		bulk[store] = acctest.NumberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", store), 2)
+		env.AddUser(single[store])
+		config += fmt.Sprintf(`
+resource "point_refresh_token" "single_%[1]t" {
+  user_id     = %[2]q
+  store_token = %[1]t
+}
 
-			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-			acctest.ExpectOutput(t, out, "Warning: Point Refresh Token Left Valid",
-				fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
-					"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", userID),
-				"this run made none (-refresh=false)", "point_revoke_refresh_token action",
-				"Destroy complete! Resources: 1 destroyed.")
-			if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
-				t.Errorf("the warning says the newer token stays valid: %v", err)
-			}
-			if err := env.CheckRefreshTokenRefused(userID, replaced); err != nil {
-				t.Error(err)
-			}
-			// The token in state, when there is one, is presented once.
-			if got, want := revocations.Load(), int32(boolToInt(storeToken)); got != want {
-				t.Errorf("the destroy presented a token to revoke %d times, want %d", got, want)
-			}
-		})
+resource "point_users" "bulk_%[1]t" {
+  user_ids = %[3]s
+}
+
+resource "point_refresh_tokens" "bulk_%[1]t" {
+  user_ids    = point_users.bulk_%[1]t.user_ids
+  store_token = %[1]t
+}
+`, store, single[store], acctest.HCLList(bulk[store]))
+	}
+	cli.WriteMain(config + fmt.Sprintf(`
+resource "point_user" "abandoned" {
+  user_id = %q
+}
+
+resource "point_refresh_token" "abandoned" {
+  user_id     = point_user.abandoned.user_id
+  store_token = false
+}
+`, abandoned))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	old, newer := map[string]string{}, map[string]string{abandoned: env.RotateRefreshToken(abandoned)}
+	for _, store := range []bool{true, false} {
+		old[single[store]], old[bulk[store][0]] = env.CurrentRefreshToken(single[store]), env.CurrentRefreshToken(bulk[store][0])
+		newer[single[store]], newer[bulk[store][1]] = env.RotateRefreshToken(single[store]), env.RotateRefreshToken(bulk[store][1])
+		presented[single[store]].Store(0)
 	}
 
-	for _, storeToken := range []bool{true, false} {
-		t.Run(fmt.Sprintf("point_refresh_tokens store_token=%t", storeToken), func(t *testing.T) {
-			cli := acctest.NewCLI(t)
-			env := acctest.NewEnv(t, sandbox.Options{})
-			t.Parallel()
-			ids := acctest.NumberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", storeToken), 2)
-			cli.WriteConfig(env, acctest.BulkConfig("", ids, "", fmt.Sprintf("  store_token = %t\n", storeToken)))
-			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-			kept := env.CurrentRefreshToken(ids[0])
-			newer := env.RotateRefreshToken(ids[1])
-
-			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-			acctest.ExpectOutput(t, out, "Warning: Point Refresh Token Left Valid",
-				fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
-					"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", ids[1]))
-			if err := env.CheckRefreshTokenAccepted(ids[1], newer); err != nil {
-				t.Errorf("the warning says the newer token stays valid: %v", err)
-			}
-			if err := env.CheckRefreshTokenRefused(ids[0], kept); err != nil {
-				t.Errorf("the token the resource tracked was not revoked: %v", err)
-			}
-			// point_users (deletion_policy ABANDON) read what each user holds.
-			acctest.ExpectOutput(t, out, "Warning: Point Users Abandoned", "point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
-		})
+	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
+	acctest.ExpectOutputShows(t, out, "Destroy complete! Resources: 8 destroyed.")
+	for _, store := range []bool{true, false} {
+		expectWarning(t, out, "Warning: Point Refresh Token Left Valid",
+			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
+				"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", single[store]),
+			"this run made none (-refresh=false)", "point_revoke_refresh_token action")
+		expectWarning(t, out, "Warning: Point Refresh Token Left Valid",
+			fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
+				"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", bulk[store][1]))
+		expectWarning(t, out, "Warning: Point Users Abandoned", fmt.Sprintf("%q", bulk[store][0]),
+			"point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
+		// The token in state, when there is one, is presented once.
+		if got, want := presented[single[store]].Load(), map[bool]int32{true: 1}[store]; got != want {
+			t.Errorf("the destroy presented a token of %q to revoke %d times, want %d", single[store], got, want)
+		}
 	}
+	expectWarning(t, out, "Warning: Point Refresh Token Left Valid", fmt.Sprintf("point_refresh_token tracked for Point user %q had been replaced", abandoned))
+	expectWarning(t, out, "Warning: Point User Abandoned",
+		fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. "+
+			"Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it.", abandoned))
 
-	t.Run("point_user ABANDON", func(t *testing.T) {
-		cli := acctest.NewCLI(t)
-		env := acctest.NewEnv(t, sandbox.Options{})
-		t.Parallel()
-		userID := env.UserID("left-valid-user")
-		cli.WriteMain(acctest.RefreshTokenConfig(env, userID, "  store_token = false\n"))
-		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-		newer := env.RotateRefreshToken(userID)
+	// Without the API key, the token in state revokes itself, but the
+	// provider cannot read the user to tell whether a newer one stays.
+	env.AddUser(noKey)
+	cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", noKey, ""))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	newer[noKey] = env.RotateRefreshToken(noKey)
+	cli.WriteMain(acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + acctest.RefreshTokenOnlyConfig("", noKey, ""))
+	out = cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
+	expectWarning(t, out, "Warning: Point Refresh Token May Be Left Valid",
+		fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: "+
+			"it was revoked or replaced elsewhere, so the provider revoked nothing there. If a newer token was issued, it stays valid in Point; "+
+			"the provider could not read the user to tell (that needs the organisation API key).", noKey))
 
-		out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-		acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Left Valid",
-			fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. "+
-				"Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it.", userID))
-		if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
-			t.Error(err)
+	// Every token the warnings say stays valid does; every one the
+	// resources tracked is revoked.
+	for id, token := range newer {
+		if err := env.CheckRefreshTokenAccepted(id, token); err != nil {
+			t.Errorf("the warning says the newer token stays valid: %v", err)
 		}
-	})
-
-	t.Run("without the API key", func(t *testing.T) {
-		cli := acctest.NewCLI(t)
-		env := acctest.NewEnv(t, sandbox.Options{})
-		t.Parallel()
-		userID := env.UserID("left-valid-no-key")
-		env.AddUser(userID)
-		cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", userID, ""))
-		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-		newer := env.RotateRefreshToken(userID)
-
-		// The token in state revokes itself; the API key is not needed.
-		cli.WriteMain(acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + acctest.RefreshTokenOnlyConfig("", userID, ""))
-		out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-		acctest.ExpectOutput(t, out, "Warning: Point Refresh Token May Be Left Valid",
-			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: it was revoked or replaced elsewhere, so the provider revoked nothing there. "+
-				"If a newer token was issued, it stays valid in Point; the provider could not read the user to tell (that needs the organisation API key).", userID))
-		if err := env.CheckRefreshTokenAccepted(userID, newer); err != nil {
-			t.Error(err)
+	}
+	for id, token := range old {
+		if err := env.CheckRefreshTokenRefused(id, token); err != nil {
+			t.Errorf("the token a resource tracked is not revoked: %v", err)
 		}
-	})
+	}
 }
 
 // A plain destroy after a rotation outside Terraform revokes the new
-// token: the refresh that runs first adopts it. The CLI does not show the
-// warnings of that refresh, nor does plan -destroy, as the docs say; a
-// plain plan does.
+// token, in both store_token modes: the refresh that runs first adopts it.
+// The CLI does not show the warnings of that refresh, nor does plan
+// -destroy, as the docs say; a plain plan does.
 func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
-	for _, storeToken := range []bool{true, false} {
-		t.Run(fmt.Sprintf("store_token=%t", storeToken), func(t *testing.T) {
-			cli := acctest.NewCLI(t)
-			env := acctest.NewEnv(t, sandbox.Options{})
-			t.Parallel()
-			userID := env.UserID(fmt.Sprintf("destroy-adopts-%t", storeToken))
-			env.AddUser(userID)
-			cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", userID, fmt.Sprintf("  store_token = %t\n", storeToken)))
-			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-			newer := env.RotateRefreshToken(userID)
-
-			out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-			if strings.Contains(out, "Rotated Elsewhere") || strings.Contains(out, "Left Valid") {
-				t.Errorf("the destroy output shows a warning the docs say it does not show:\n%s", out)
-			}
-			if env.CurrentRefreshToken(userID) != "" {
-				t.Error("the destroy left the user a current refresh token")
-			}
-			if err := env.CheckRefreshTokenRefused(userID, newer); err != nil {
-				t.Error(err)
-			}
-
-			// Neither does terraform plan -destroy; a plain terraform plan
-			// does, so run one before destroying to see what its refresh
-			// finds.
-			cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-			env.RotateRefreshToken(userID)
-			out = cli.MustRun(0, "plan", "-destroy", "-no-color")
-			if strings.Contains(out, "Rotated Elsewhere") {
-				t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
-			}
-			out = cli.MustRun(0, "plan", "-no-color")
-			acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
-			cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-		})
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Parallel()
+	ids, config := map[bool]string{}, ""
+	for _, store := range []bool{true, false} {
+		ids[store] = env.UserID(fmt.Sprintf("destroy-adopts-%t", store))
+		env.AddUser(ids[store])
+		config += fmt.Sprintf("\nresource \"point_refresh_token\" \"store_%[1]t\" {\n  user_id     = %[2]q\n  store_token = %[1]t\n}\n", store, ids[store])
 	}
+	cli.WriteConfig(env, config)
+	applyAndRotate := func() map[bool]string {
+		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+		return map[bool]string{true: env.RotateRefreshToken(ids[true]), false: env.RotateRefreshToken(ids[false])}
+	}
+	newer := applyAndRotate()
+	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	if strings.Contains(out, "Rotated Elsewhere") || strings.Contains(out, "Left Valid") {
+		t.Errorf("the destroy output shows a warning the docs say it does not show:\n%s", out)
+	}
+	for store, id := range ids {
+		if env.CurrentRefreshToken(id) != "" {
+			t.Errorf("the destroy left %q a current refresh token", id)
+		}
+		if err := env.CheckRefreshTokenRefused(id, newer[store]); err != nil {
+			t.Error(err)
+		}
+	}
+
+	applyAndRotate()
+	out = cli.MustRun(0, "plan", "-destroy", "-no-color")
+	if strings.Contains(out, "Rotated Elsewhere") {
+		t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
+	}
+	// Terraform shows the first of the two warnings alike, and counts the other.
+	out = cli.MustRun(0, "plan", "-no-color")
+	expectWarning(t, out, "Warning: Point Refresh Token Rotated Elsewhere", "was replaced elsewhere.", "(and one more similar warning elsewhere)")
+	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 }
 
-func boolToInt(b bool) int {
-	if b {
-		return 1
+// expectWarning fails unless one warning in out (-no-color) matches
+// texts in order, with any line wrapping: one of several alike.
+func expectWarning(t *testing.T, out string, texts ...string) {
+	t.Helper()
+	want := acctest.DiagnosticMatching(texts...)
+	for _, warning := range strings.Split(out, "\nWarning: ")[1:] {
+		if want.MatchString("Warning: " + warning) {
+			return
+		}
 	}
-	return 0
+	t.Errorf("no warning matches %s:\n%s", want, out)
 }

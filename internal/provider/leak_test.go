@@ -13,23 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
-
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
+	"github.com/areyoupoint/terraform-provider-point/internal/point"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
 // Leak scans: a whole lifecycle through the Terraform CLI at TF_LOG=TRACE,
-// failures included, and then a search for every credential in everything
-// Terraform and the providers wrote. One scan (leakScan) serves both ways
-// of keeping a token. With store_token = true, a refresh token may stand
-// only as the sensitive token of a point_refresh_token in the JSON of plans
-// and states, and in the binary plans beside them; with store_token =
-// false, nowhere. Each way has a lifecycle of its own, and a harness of its
-// own: the one with tokens in state runs the built provider, whose logs
-// reach Terraform's; the token-free one needs the test's clock and a
-// write-only consumer, so it serves the providers in process, which sets
-// environment variables and so cannot run in parallel with other tests.
+// failures included, then a search for every credential in everything
+// Terraform and the providers wrote. With store_token = true, a refresh
+// token may stand only as the sensitive token of a point_refresh_token in
+// the JSON of plans and states, and in the binary plans beside them; with
+// store_token = false, nowhere.
 
 // leakScan runs a lifecycle's commands and keeps what they write for scan.
 type leakScan struct {
@@ -37,28 +31,83 @@ type leakScan struct {
 	env *acctest.Env
 	cli *acctest.CLI
 	*acctest.TokenWatch
-	front *acctest.RecordingFront
-	// endpoint is the front's base URL, for the provider block.
-	endpoint     string
+	front        *acctest.RecordingFront
+	endpoint     string            // the front's base URL, for the provider block
+	ids          map[string]string // the users, by the name of their resources
 	storesTokens bool
 	artifacts    map[string][]byte
 }
 
-// newLeakScan puts a recording front before env's Point; start then gives
-// it the CLI.
-func newLeakScan(t *testing.T, env *acctest.Env, storesTokens bool) *leakScan {
+// newLeakScan puts a recording front before env's Point, registers the
+// user to import (returning its token), and watches the refresh tokens of
+// the users around every command run through cli.
+func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string, storesTokens bool) (*leakScan, string) {
 	t.Helper()
-	front := acctest.NewRecordingFront(env.Upstream())
-	server := httptest.NewServer(front)
+	l := &leakScan{t: t, env: env, cli: cli, front: acctest.NewRecordingFront(env.Upstream()), ids: map[string]string{},
+		storesTokens: storesTokens, artifacts: map[string][]byte{}}
+	server := httptest.NewServer(l.front)
 	t.Cleanup(server.Close)
-	return &leakScan{t: t, env: env, front: front, endpoint: server.URL, storesTokens: storesTokens, artifacts: map[string][]byte{}}
+	l.endpoint = server.URL
+	for _, name := range []string{"alice", "bob", "imported"} {
+		l.ids[name] = env.UserID(prefix + name)
+	}
+	imported := env.AddUser(l.ids["imported"])
+	l.TokenWatch = acctest.NewTokenWatch(env, cli, slices.Collect(maps.Values(l.ids)), imported)
+	return l, imported
 }
 
-// start watches the refresh tokens of users (known were current before),
-// around every command run through cli.
-func (l *leakScan) start(cli *acctest.CLI, users []string, known ...string) {
-	l.cli = cli
-	l.TokenWatch = acctest.NewTokenWatch(l.env, cli, users, known...)
+// configHCL is what both lifecycles manage: three users, bob's revoked on
+// destroy and one imported, and their refresh tokens, stored or not.
+func (l *leakScan) configHCL(generation string) string {
+	importID := l.ids["imported"]
+	if !l.storesTokens {
+		importID += "/store_token=false"
+	}
+	return fmt.Sprintf(`provider "point" {
+  endpoint    = %[1]q
+  max_retries = 1
+}
+
+resource "point_user" "alice" {
+  user_id = %[2]q
+}
+
+resource "point_user" "bob" {
+  user_id         = %[3]q
+  deletion_policy = "REVOKE"
+}
+
+import {
+  to = point_user.imported
+  id = %[4]q
+}
+
+resource "point_user" "imported" {
+  user_id = %[4]q
+}
+
+resource "point_refresh_token" "alice" {
+  user_id           = point_user.alice.user_id
+  store_token       = %[5]t
+  rotate_after      = "24h"
+  rotation_triggers = { generation = %[6]q }
+}
+
+resource "point_refresh_token" "bob" {
+  user_id     = point_user.bob.user_id
+  store_token = %[5]t
+}
+
+import {
+  to = point_refresh_token.imported
+  id = %[7]q
+}
+
+resource "point_refresh_token" "imported" {
+  user_id     = point_user.imported.user_id
+  store_token = %[5]t
+}
+`, l.endpoint, l.ids["alice"], l.ids["bob"], l.ids["imported"], l.storesTokens, generation, importID)
 }
 
 // snapshot keeps the state files as they are after step.
@@ -71,9 +120,8 @@ func (l *leakScan) snapshot(step string) {
 	}
 }
 
-// planAndApply saves a plan for step, keeps it (its JSON and each entry of
-// the file), applies it and keeps the state after it. It returns the
-// output of both commands.
+// planAndApply saves a plan for step, keeps its JSON and the entries of
+// its file, applies it, keeps the state, and returns the output.
 func (l *leakScan) planAndApply(step string, extra ...string) string {
 	l.t.Helper()
 	plan := step + ".tfplan"
@@ -87,12 +135,67 @@ func (l *leakScan) planAndApply(step string, extra ...string) string {
 	return planned + out
 }
 
-// scan reads the logs (by name, their paths) and the CLI output, and seeks
-// in them and in every artifact kept: the secrets in never, every access
-// token the front saw and anything shaped like one, nowhere; every refresh
-// token ever current, and anything shaped like one, nowhere either, except
-// where storesTokens allows it. It returns the refresh tokens found where
-// they are allowed, by artifact.
+// checkConsumed checks that the job's consumed.sha256 (which it returns)
+// holds at least n hashes, each of an access token that the front saw
+// Point issue, bare or as a header; and that it saw all the sandbox issued.
+func (l *leakScan) checkConsumed(n int) []byte {
+	t := l.t
+	t.Helper()
+	_, access := l.front.Tokens()
+	if len(access) == 0 {
+		t.Error("Point issued no access token")
+	}
+	if l.env.Sandbox != nil {
+		records := l.env.Sandbox.AccessTokens()
+		issued := map[string]bool{}
+		for _, rec := range records {
+			issued[rec.Token] = true
+		}
+		for _, tok := range access {
+			issued[tok] = true
+		}
+		if len(issued) != len(records) || len(access) != len(records) {
+			t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(access), len(records))
+		}
+	}
+	consumed, err := os.ReadFile(filepath.Join(l.cli.Dir, "consumed.sha256"))
+	if err != nil {
+		t.Fatalf("the access token job never ran: %v", err)
+	}
+	hashes := map[string]bool{}
+	for _, tok := range access {
+		hashes[tokenSHA256(tok)], hashes[tokenSHA256("Bearer "+tok)] = true, true
+	}
+	got := 0
+	for _, field := range strings.Fields(string(consumed)) {
+		if field != "-" {
+			got++
+			if !hashes[field] {
+				t.Errorf("the job received a value that is no access token Point issued")
+			}
+		}
+	}
+	if got < n {
+		t.Errorf("the job ran with %d access tokens, want at least %d", got, n)
+	}
+	return consumed
+}
+
+// expectHeld fails unless the artifact holds every text: else it is not
+// what the scan should see, and the scan proves nothing.
+func (l *leakScan) expectHeld(where string, texts ...string) {
+	l.t.Helper()
+	for _, text := range texts {
+		if !bytes.Contains(l.artifacts[where], []byte(text)) {
+			l.t.Errorf("the %s lacks %q: it is not being scanned", where, text)
+		}
+	}
+}
+
+// scan seeks in the logs (paths by name), the CLI output and every artifact
+// kept: the secrets in never, every access token the front saw and JWTs,
+// nowhere; every refresh token ever current, and its shape, nowhere except
+// where storesTokens allows, where it counts them by artifact.
 func (l *leakScan) scan(logs map[string]string, never map[string]string) map[string]int {
 	t := l.t
 	t.Helper()
@@ -108,14 +211,12 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	for _, tok := range frontRefresh {
 		l.EverCurrent[tok] = true
 	}
-	secrets := maps.Clone(never)
-	apiKeys := len(secrets)
-	for _, tok := range slices.Sorted(slices.Values(frontAccess)) {
-		secrets[fmt.Sprintf("access token %d", len(secrets)-apiKeys+1)] = tok
+	secrets, refresh := maps.Clone(never), map[string]string{}
+	for i, tok := range slices.Sorted(slices.Values(frontAccess)) {
+		secrets[fmt.Sprintf("access token %d", i+1)] = tok
 	}
-	refresh := map[string]string{}
-	for _, tok := range slices.Sorted(maps.Keys(l.EverCurrent)) {
-		refresh[fmt.Sprintf("refresh token %d", len(refresh)+1)] = tok
+	for i, tok := range slices.Sorted(maps.Keys(l.EverCurrent)) {
+		refresh[fmt.Sprintf("refresh token %d", i+1)] = tok
 	}
 
 	found, sums, lines, bytesScanned := 0, 0, 0, 0
@@ -143,7 +244,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, leakTestPlanSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case l.storesTokens && state:
-			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, leakTestStateSensitive)
+			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, acctest.StateAttributeSensitive("point_refresh_token", "token", false))
 			found, sensitiveCopies[where] = found+bad, ok
 		case l.storesTokens && strings.HasSuffix(where, " entry tfplan"):
 			// Terraform's binary record of prior and planned values, with
@@ -164,51 +265,13 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	names, _ := json.Marshal(slices.Sorted(maps.Keys(l.artifacts)))
 	t.Logf("files scanned: %s", names)
 	t.Logf("leak scan (store_token = %t): %d files, %d lines, %d bytes; %d secrets sought (%d API keys, %d access tokens, %d refresh tokens); %d found; sensitive copies of refresh tokens, by Terraform's design: %v",
-		l.storesTokens, len(l.artifacts), lines, bytesScanned, len(secrets)+len(refresh), apiKeys, len(frontAccess), len(refresh), found, sensitiveCopies)
+		l.storesTokens, len(l.artifacts), lines, bytesScanned, len(secrets)+len(refresh), len(never), len(frontAccess), len(refresh), found, sensitiveCopies)
 	return sensitiveCopies
 }
 
-const leakTestConfig = `provider "point" {
-  endpoint    = %[1]q
-  max_retries = 1
-}
-
-resource "point_user" "alice" {
-  user_id = %[4]q
-}
-
-resource "point_user" "bob" {
-  user_id         = %[5]q
-  deletion_policy = "REVOKE"
-}
-
-resource "point_refresh_token" "alice" {
-  user_id           = point_user.alice.user_id
-  rotation_triggers = { generation = %[2]q }
-}
-
-resource "point_refresh_token" "bob" {
-  user_id = point_user.bob.user_id
-}
-
-import {
-  to = point_user.imported
-  id = %[3]q
-}
-
-resource "point_user" "imported" {
-  user_id = %[3]q
-}
-
-import {
-  to = point_refresh_token.imported
-  id = %[3]q
-}
-
-resource "point_refresh_token" "imported" {
-  user_id = point_user.imported.user_id
-}
-
+// leakTestConfig follows configHCL: a job that consumes access tokens
+// obtained with alice's refresh token and with the API key.
+const leakTestConfig = `
 ephemeral "point_access_token" "alice" {
   user_id       = point_refresh_token.alice.user_id
   refresh_token = point_refresh_token.alice.token
@@ -220,7 +283,7 @@ ephemeral "point_access_token" "imported" {
 
 resource "terraform_data" "consumer" {
   provisioner "local-exec" {
-    command = "printf %%s \"$A\" | sha256sum >> consumed.sha256; printf %%s \"$B\" | sha256sum >> consumed.sha256"
+    command = "printf %s \"$A\" | sha256sum >> consumed.sha256; printf %s \"$B\" | sha256sum >> consumed.sha256"
     environment = {
       A = ephemeral.point_access_token.alice.authorization_header
       B = ephemeral.point_access_token.imported.token
@@ -229,45 +292,28 @@ resource "terraform_data" "consumer" {
 }
 `
 
-// leakTestUsers are the users leakTestConfig manages: alice, bob and the
-// imported one, in the order of its parameters 4, 5 and 3.
-func leakTestUsers(env *acctest.Env) []string {
-	return []string{env.UserID("leak-alice"), env.UserID("leak-bob"), env.UserID("leak-imported")}
-}
-
-// TestAccLeak_lifecycleCLI runs a whole lifecycle with store_token = true
-// through the built provider at TF_LOG=TRACE, with the API key in
-// POINT_API_KEY: issue, import and rotation through saved plans, access
-// tokens for a local-exec job, a wrong API key, a proxy that echoes each
-// kind of credential in a 500, and destroy; then leakScan.scan.
+// TestAccLeak_lifecycleCLI runs the lifecycle with store_token = true
+// through the built provider, whose logs reach Terraform's, with the API key
+// in POINT_API_KEY: issue, import and rotation through saved plans, access
+// tokens for a job, a wrong API key, a proxy that echoes each kind of
+// credential in a 500, and destroy.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	wrongKey := "leak-wrong-" + acctest.RandomHex(16)
 	// A key of its own for the sandbox, and real Point's key against it.
 	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
-	apiKey := env.APIKey
 	t.Parallel()
-	users := leakTestUsers(env)
-	alice, imported := users[0], users[2]
-	importedToken := env.AddUser(imported)
-	l := newLeakScan(t, env, true)
-	l.start(cli, users, importedToken)
-
+	l, _ := newLeakScan(t, env, cli, "leak-", true)
+	alice := l.ids["alice"]
 	logPath := filepath.Join(t.TempDir(), "trace.log")
-	baseEnv := []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + apiKey}
+	baseEnv := []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + env.APIKey}
 	cli.Env = baseEnv
-	writeConfig := func(generation string) {
-		cli.WriteMain(fmt.Sprintf(leakTestConfig, l.endpoint, generation, imported, alice, users[1]))
-	}
 
-	// Create, import and consume access tokens through a saved plan.
-	writeConfig("1")
+	cli.WriteMain(l.configHCL("1") + leakTestConfig)
 	out := l.planAndApply("create")
 	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
-
-	// Rotation through a saved plan.
-	writeConfig("2")
+	cli.WriteMain(l.configHCL("2") + leakTestConfig)
 	out = l.planAndApply("rotate")
 	acctest.ExpectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
@@ -295,11 +341,14 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	out = l.Run(1, "destroy", "-input=false", "-auto-approve")
 	acctest.ExpectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute("")
+	if l.front.Failed() < 4 {
+		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", l.front.Failed())
+	}
 
 	// The state is kept before the final destroy empties it, and must hold
 	// the current tokens, or the checks on state prove nothing.
 	l.snapshot("the failures")
-	for _, id := range users {
+	for _, id := range l.ids {
 		if tok := env.CurrentRefreshToken(id); tok == "" || !bytes.Contains(l.artifacts["terraform.tfstate after the failures"], []byte(tok)) {
 			t.Errorf("the state does not hold the current refresh token of %q", id)
 		}
@@ -307,7 +356,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	out = l.Run(0, "destroy", "-input=false", "-auto-approve")
 	acctest.ExpectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
 	l.snapshot("destroy")
-	for _, id := range users {
+	for _, id := range l.ids {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
@@ -315,65 +364,15 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 			t.Errorf("user %q still has a current refresh token after destroy", id)
 		}
 	}
-	if l.front.Failed() < 4 {
-		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", l.front.Failed())
-	}
 
-	// The provisioner received access tokens, in both forms. The front saw
-	// every one Point issued; against the sandbox, exactly those it issued.
-	_, frontAccess := l.front.Tokens()
-	if env.Sandbox != nil {
-		records := env.Sandbox.AccessTokens()
-		issued := map[string]bool{}
-		for _, rec := range records {
-			issued[rec.Token] = true
-		}
-		for _, tok := range frontAccess {
-			issued[tok] = true
-		}
-		if len(issued) != len(records) || len(frontAccess) != len(records) {
-			t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(frontAccess), len(records))
-		}
-	}
-	if len(frontAccess) == 0 {
-		t.Error("Point issued no access token")
-	}
-	consumed, err := os.ReadFile(filepath.Join(cli.Dir, "consumed.sha256"))
-	if err != nil {
-		t.Fatalf("the consumer never ran: %v", err)
-	}
-	hashes := map[string]bool{}
-	for _, tok := range frontAccess {
-		for _, v := range []string{tok, "Bearer " + tok} {
-			hashes[tokenSHA256(v)] = true
-		}
-	}
-	consumedHashes := 0
-	for _, field := range strings.Fields(string(consumed)) {
-		if field == "-" {
-			continue
-		}
-		consumedHashes++
-		if !hashes[field] {
-			t.Errorf("the consumer received a value that is no access token Point issued")
-		}
-	}
-	if consumedHashes < 4 {
-		t.Errorf("the consumer ran with %d tokens, want 2 for each of its 2 successful runs", consumedHashes)
-	}
-
-	// The log must hold the provider's own request logs, and the output the
-	// masked echoes, or the scan proves nothing.
+	// The job ran twice with 2 access tokens; the output shows the masked
+	// echoes, and the log the provider's requests, or the scan proves nothing.
+	l.checkConsumed(4)
 	if n := bytes.Count(l.Output.Bytes(), []byte("(credential=***)")); n < 4 {
 		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 4 failing steps at least", n)
 	}
-	sensitiveCopies := l.scan(map[string]string{"TRACE log": logPath}, map[string]string{"the API key": apiKey, "the wrong API key": wrongKey})
-	for _, want := range []string{"Point request", `point_operation="issue access token"`, "http_status=500", "http_status=401"} {
-		if !bytes.Contains(l.artifacts["TRACE log"], []byte(want)) {
-			t.Errorf("the TRACE log lacks %q: the provider's logs are not being scanned", want)
-		}
-	}
-	// Without these the checks of sensitive copies would prove nothing.
+	sensitiveCopies := l.scan(map[string]string{"TRACE log": logPath}, map[string]string{"the API key": env.APIKey, "the wrong API key": wrongKey})
+	l.expectHeld("TRACE log", "Point request", `point_operation="issue access token"`, "http_status=500", "http_status=401")
 	for _, where := range []string{"create.tfplan JSON", "rotate.tfplan JSON", "terraform.tfstate after the failures", "rotate.tfplan entry tfstate"} {
 		if sensitiveCopies[where] == 0 {
 			t.Errorf("the %s holds no refresh token at all", where)
@@ -381,94 +380,29 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	}
 }
 
-// leakTestOwner returns the nearest object above path that has a "type".
-func leakTestOwner(root any, path []any) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if m, ok := acctest.JSONAt(root, path[:i]).(map[string]any); ok {
-			if typ, ok := m["type"].(string); ok {
-				return typ
-			}
-		}
-	}
-	return ""
-}
-
-// leakTestPlanSensitive accepts the token attribute of a point_refresh_token
-// in `terraform show -json` of a plan, where the matching sensitivity map
+// leakTestPlanSensitive accepts the token of a point_refresh_token in
+// `terraform show -json` of a plan, where the matching sensitivity map
 // (sensitive_values, before_sensitive, after_sensitive) marks it.
 func leakTestPlanSensitive(root any, path []any) bool {
 	n := len(path)
-	if n < 2 || path[n-1] != "token" || leakTestOwner(root, path) != "point_refresh_token" {
+	marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
+	if n < 2 || path[n-1] != "token" || marks[path[n-2]] == "" {
 		return false
 	}
-	marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}[path[n-2]]
-	if marks == "" {
-		return false
+	owner := "" // of the nearest object above that has a type
+	for i := n - 1; i >= 0 && owner == ""; i-- {
+		m, _ := acctest.JSONAt(root, path[:i]).(map[string]any)
+		owner, _ = m["type"].(string)
 	}
-	return acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks, "token")) == true
+	return owner == "point_refresh_token" && acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks[path[n-2]], "token")) == true
 }
 
-// leakTestStateSensitive accepts the token attribute of a
-// point_refresh_token instance in a state file whose sensitive_attributes
-// list it.
-var leakTestStateSensitive = acctest.StateAttributeSensitive("point_refresh_token", "token", false)
-
-// leakTestTokenFreeNames are the three users of the token-free lifecycle,
-// by the name of their resources.
-var leakTestTokenFreeNames = []string{"alice", "bob", "imported"}
-
-// leakTestTokenFreeConfig is a whole configuration with token-free state:
-// three refresh tokens, one of them imported, each read by the ephemeral
-// point_refresh_token into a write-only argument of wostore whose version
-// follows token_version, and an access token obtained through the API key
-// for a local-exec job. withAction adds the emergency revoke action.
-func leakTestTokenFreeConfig(endpoint string, ids map[string]string, generation string, withAction bool) string {
+// leakTestTokenFreeConfig follows configHCL: each refresh token goes, by
+// the ephemeral point_refresh_token, into a write-only argument versioned
+// by token_version, and a job gets an access token through the API key.
+func leakTestTokenFreeConfig(l *leakScan, generation string, withAction bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `provider "point" {
-  endpoint    = %[1]q
-  max_retries = 1
-}
-
-resource "point_user" "alice" {
-  user_id = %[2]q
-}
-
-resource "point_user" "bob" {
-  user_id         = %[3]q
-  deletion_policy = "REVOKE"
-}
-
-import {
-  to = point_user.imported
-  id = %[4]q
-}
-
-resource "point_user" "imported" {
-  user_id = %[4]q
-}
-
-resource "point_refresh_token" "alice" {
-  user_id           = point_user.alice.user_id
-  store_token       = false
-  rotate_after      = "24h"
-  rotation_triggers = { generation = %[5]q }
-}
-
-resource "point_refresh_token" "bob" {
-  user_id     = point_user.bob.user_id
-  store_token = false
-}
-
-import {
-  to = point_refresh_token.imported
-  id = "%[4]s/store_token=false"
-}
-
-resource "point_refresh_token" "imported" {
-  user_id     = point_user.imported.user_id
-  store_token = false
-}
-
+	b.WriteString(l.configHCL(generation) + `
 ephemeral "point_access_token" "alice" {
   user_id = point_refresh_token.alice.id
 }
@@ -477,14 +411,14 @@ resource "terraform_data" "job" {
   triggers_replace = [point_refresh_token.alice.token_version]
 
   provisioner "local-exec" {
-    command = "printf %%s \"$A\" | sha256sum >> consumed.sha256"
+    command = "printf %s \"$A\" | sha256sum >> consumed.sha256"
     environment = {
       A = ephemeral.point_access_token.alice.authorization_header
     }
   }
 }
-`, endpoint, ids["alice"], ids["bob"], ids["imported"], generation)
-	for _, name := range leakTestTokenFreeNames {
+`)
+	for _, name := range []string{"alice", "bob", "imported"} {
 		fmt.Fprintf(&b, `
 ephemeral "point_refresh_token" %[1]q {
   user_id = point_refresh_token.%[1]s.id
@@ -517,89 +451,69 @@ action "point_revoke_refresh_token" "incident" {
 	return b.String()
 }
 
-// TestAccLeak_tokenFreeLifecycleCLI runs a whole lifecycle with
-// store_token = false through the Terraform CLI at TF_LOG=TRACE, with every
-// plan saved: issue and import, rotation by a trigger, rotation by time on
-// the test clock, rotation outside Terraform, the emergency revoke (the
-// action on Terraform 1.14 and later, else Point's API) and the new token
-// after it, and destroy; then leakScan.scan, which allows a refresh token
-// nowhere: not in state or its backups, not in any saved plan or its JSON,
-// not in the output, not in Terraform's or the providers' logs. At the end
-// of every apply, the write-only consumer must hold the token current for
-// each user.
+// TestAccLeak_tokenFreeLifecycleCLI runs the lifecycle with store_token =
+// false, every plan saved: issue and import, rotation by a trigger, by time
+// on the test clock and outside Terraform, the emergency revoke (the action
+// on Terraform 1.14 and later, else Point's API) and the new token, and
+// destroy. It needs the test's clock and a write-only consumer, so it
+// serves the providers in process, which sets environment variables and so
+// cannot run in parallel.
 func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
 	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "A write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
-	apiKey := env.APIKey
-	ids := map[string]string{}
-	for _, name := range leakTestTokenFreeNames {
-		ids[name] = env.UserID("leak-free-" + name)
-	}
-	importedToken := env.AddUser(ids["imported"])
-	l := newLeakScan(t, env, false)
 	// The providers run in the test process: the key goes to them through
 	// the environment, never into configuration, plan or state.
-	t.Setenv(point.EnvAPIKey, apiKey)
+	t.Setenv(point.EnvAPIKey, env.APIKey)
 	store := newWOStore()
 	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "TRACE")
 	terraformLog := filepath.Join(filepath.Dir(cli.Dir), "terraform.log")
 	cli.Env = append(cli.Env, "TF_LOG=TRACE", "TF_LOG_PATH="+terraformLog)
-	withAction := acctest.CLIHasActions(t)
-	l.start(cli.CLI, slices.Collect(maps.Values(ids)), importedToken)
+	l, importedToken := newLeakScan(t, env, cli.CLI, "leak-free-", false)
+	ids, withAction := l.ids, acctest.CLIHasActions(t)
 
-	// The consumer must hold, at the end of every apply, the token that is
-	// current then; it must have been given nothing else.
+	// step applies a saved plan, after which the consumer must hold the
+	// current tokens.
 	delivered := map[string]bool{}
-	checkDelivered := func(step string) {
+	step := func(name string, rotatesAlice bool) string {
 		t.Helper()
-		for _, name := range leakTestTokenFreeNames {
-			current := env.CurrentRefreshToken(ids[name])
-			if current == "" || store.Secret(name) != current {
-				t.Errorf("after %s, the secret %q does not hold the current refresh token of %s", step, name, name)
+		before := env.CurrentRefreshToken(ids["alice"])
+		out := l.planAndApply(name)
+		if rotatesAlice && env.CurrentRefreshToken(ids["alice"]) == before {
+			t.Errorf("the %s step did not rotate alice's token", name)
+		}
+		for user, id := range ids {
+			current := env.CurrentRefreshToken(id)
+			if current == "" || store.Secret(user) != current {
+				t.Errorf("after %s, the secret %q does not hold the current refresh token of %s", name, user, user)
 			}
 			delivered[current] = true
 		}
+		return out
 	}
 
 	// Issue two tokens and import a third, without rotating it.
-	cli.WriteMain(leakTestTokenFreeConfig(l.endpoint, ids, "1", withAction))
-	out := l.planAndApply("create")
-	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
-	checkDelivered("create")
+	cli.WriteMain(leakTestTokenFreeConfig(l, "1", withAction))
+	acctest.ExpectOutputShows(t, step("create", false), "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
 	}
-
-	// Rotation by a trigger.
-	aliceBefore := env.CurrentRefreshToken(ids["alice"])
-	cli.WriteMain(leakTestTokenFreeConfig(l.endpoint, ids, "2", withAction))
-	l.planAndApply("trigger")
-	checkDelivered("the rotation by a trigger")
-	if env.CurrentRefreshToken(ids["alice"]) == aliceBefore {
-		t.Error("changing rotation_triggers did not rotate alice's token")
-	}
-
-	// Rotation by time: rotate_after has elapsed on the test clock.
-	aliceBefore = env.CurrentRefreshToken(ids["alice"])
+	// Rotation by a trigger, and by time: rotate_after has elapsed on the
+	// test clock.
+	cli.WriteMain(leakTestTokenFreeConfig(l, "2", withAction))
+	step("trigger", true)
 	env.Clock.Advance(25 * time.Hour)
-	l.planAndApply("time")
-	checkDelivered("the rotation by time")
-	if env.CurrentRefreshToken(ids["alice"]) == aliceBefore {
-		t.Error("rotate_after did not rotate alice's token")
-	}
+	step("time", true)
 
 	// Rotation outside Terraform: the refresh adopts it, the consumer gets it.
 	env.RotateRefreshToken(ids["bob"])
-	out = l.planAndApply("outside")
-	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Rotated Elsewhere")
-	checkDelivered("the rotation outside Terraform")
+	acctest.ExpectOutputShows(t, step("outside", false), "Warning: Point Refresh Token Rotated Elsewhere")
 
 	// The emergency revoke, then the new token.
 	if withAction {
-		out = l.Run(0, "apply", "-input=false", "-auto-approve", "-invoke=action.point_revoke_refresh_token.incident")
+		out := l.Run(0, "apply", "-input=false", "-auto-approve", "-invoke=action.point_revoke_refresh_token.incident")
 		acctest.ExpectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
 		l.snapshot("the action")
 	} else {
@@ -609,22 +523,19 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	if env.CurrentRefreshToken(ids["alice"]) != "" {
 		t.Fatal("the emergency revoke left alice with a refresh token")
 	}
-	out = l.planAndApply("reissue")
-	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Revoked Elsewhere")
-	checkDelivered("the new token after the revoke")
+	acctest.ExpectOutputShows(t, step("reissue", false), "Warning: Point Refresh Token Revoked Elsewhere")
 
 	// Destroy revokes every token it tracks, reading each with the API key.
 	final := map[string]string{}
-	for _, name := range leakTestTokenFreeNames {
-		final[name] = env.CurrentRefreshToken(ids[name])
+	for _, id := range ids {
+		final[id] = env.CurrentRefreshToken(id)
 	}
-	out = l.planAndApply("destroy", "-destroy")
-	acctest.ExpectOutputShows(t, out, "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
-	for _, name := range leakTestTokenFreeNames {
-		if !env.HasUser(ids[name]) {
-			t.Errorf("user %s gone from Point; users are abandoned, not deleted", name)
+	acctest.ExpectOutputShows(t, l.planAndApply("destroy", "-destroy"), "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
+	for _, id := range ids {
+		if !env.HasUser(id) {
+			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
-		if err := env.CheckRefreshTokenRefused(ids[name], final[name]); err != nil {
+		if err := env.CheckRefreshTokenRefused(id, final[id]); err != nil {
 			t.Errorf("after destroy: %v", err)
 		}
 	}
@@ -643,26 +554,10 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 		}
 	}
 
-	// The access token job ran, with access tokens Point issued.
-	_, frontAccess := l.front.Tokens()
-	consumed, err := os.ReadFile(filepath.Join(cli.Dir, "consumed.sha256"))
-	if err != nil {
-		t.Fatalf("the access token job never ran: %v", err)
-	}
-	if len(frontAccess) == 0 || len(bytes.Fields(consumed)) < 2 {
-		t.Error("no access token reached the job")
-	}
-	l.artifacts["job output"] = consumed
-
-	l.scan(map[string]string{"Terraform TRACE log": terraformLog, "providers' TRACE log": cli.ProviderLog}, map[string]string{"the API key": apiKey})
-	for _, want := range []string{"Point request", `point_operation="get user"`, `point_operation="issue refresh token"`, `point_operation="revoke refresh token"`} {
-		if !bytes.Contains(l.artifacts["providers' TRACE log"], []byte(want)) {
-			t.Errorf("the providers' TRACE log lacks %q: their logs are not being scanned", want)
-		}
-	}
-	if !bytes.Contains(l.artifacts["Terraform TRACE log"], []byte("point_refresh_token")) {
-		t.Error("the Terraform TRACE log does not mention point_refresh_token: it is not being scanned")
-	}
+	l.artifacts["job output"] = l.checkConsumed(1)
+	l.scan(map[string]string{"Terraform TRACE log": terraformLog, "providers' TRACE log": cli.ProviderLog}, map[string]string{"the API key": env.APIKey})
+	l.expectHeld("providers' TRACE log", "Point request", `point_operation="get user"`, `point_operation="issue refresh token"`, `point_operation="revoke refresh token"`)
+	l.expectHeld("Terraform TRACE log", "point_refresh_token")
 	if len(l.EverCurrent) < 7 {
 		t.Errorf("the lifecycle saw %d refresh tokens, want at least 7 (4 of alice, 2 of bob, 1 imported)", len(l.EverCurrent))
 	}

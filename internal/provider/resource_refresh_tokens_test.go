@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,111 +35,172 @@ func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]strin
 	}
 }
 
-// TestAccRefreshTokens_rotation: each token rotates when its own rotate_at
-// passes, and the plan shows only those tokens as unknown; a change of
-// rotation_triggers rotates all of them; removing a user revokes that
-// user's token, and destroy revokes the rest.
-func TestAccRefreshTokens_rotation(t *testing.T) {
+// TestAccRefreshTokens_lifecycle runs point_refresh_tokens.test, which
+// stores its tokens, beside point_refresh_tokens.free (store_token =
+// false), so that the same applies check both. Each stored token rotates
+// when its own rotate_at passes, and the plan shows only those tokens as
+// unknown; a change of rotation_triggers rotates all of them; removing a
+// user revokes that user's token, and destroy revokes the rest. No token
+// of free reaches state: each is tracked by its fingerprint and version,
+// through rotation, an out-of-band rotation and revocation, a switch to
+// store_token = true and back (which neither rotates nor revokes), an
+// import that never writes the tokens, and destroy.
+func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
+	expect := frontExpects(front)
 	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	ids := acctest.NumberedUserIDs(env, "rotation", 20)
+	ids, free := acctest.NumberedUserIDs(env, "rotation", 20), acctest.NumberedUserIDs(env, "tokenfree", 12)
 	early, late := ids[:10], ids[10:]
+	rotated, revoked := free[2], free[6]
+	const freeAddr = "point_refresh_tokens.free"
+	config := func(stored []string, storedArgs, freeArgs string) string {
+		return acctest.BulkConfig(provider, stored, "", storedArgs) + fmt.Sprintf(`
+resource "point_users" "free" {
+  user_ids = %s
+}
+
+resource "point_refresh_tokens" "free" {
+  user_ids = point_users.free.user_ids
+%s}
+`, acctest.HCLList(free), freeArgs)
+	}
 	t0 := env.Clock.Now()
-	rotateAfter := "  rotate_after = \"2h\"\n"
-	triggers := rotateAfter + "  rotation_triggers = { generation = \"1\" }\n"
+	rotateAfter, generation := "  rotate_after = \"2h\"\n", "  rotation_triggers = { generation = \"1\" }\n"
+	tokenFree, freeTriggers := "  store_token = false\n", "  store_token = false\n"+generation
+	timeAt := func(attr, id string, at time.Time) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New(attr).AtMapKey(id),
+			knownvalue.StringExact(acctest.FormatRFC3339(at)))
+	}
+	freeTokensNull := plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.Null())
+	plannedVersion := func(id string, version int64) plancheck.PlanCheck {
+		return plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version").AtMapKey(id), knownvalue.Int64Exact(version))
+	}
 	var initial, afterAdd, afterDue, afterTriggers map[string]string
+	fingerprintsBefore, currentFree := map[string]string{}, map[string]knownvalue.Check{}
+	for _, id := range free {
+		currentFree[id] = acctest.IsCurrentRefreshToken(env, id)
+	}
+	captureFingerprints := stateCheckFunc(func(s *tfjson.State) error {
+		for _, id := range free {
+			fingerprintsBefore[id] = tokenSHA256(env.CurrentRefreshToken(id))
+		}
+		return nil
+	})
+	sameTokens := stateCheckFunc(func(*tfjson.State) error {
+		for _, id := range free {
+			if tokenSHA256(env.CurrentRefreshToken(id)) != fingerprintsBefore[id] {
+				return fmt.Errorf("the token of %q changed", id)
+			}
+		}
+		return noWriteSucceeded(front)(nil)
+	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free)...),
 		Steps: []resource.TestStep{
 			{
-				Config: acctest.BulkConfig(provider, early, "", rotateAfter),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config(early, rotateAfter, tokenFree),
+				ConfigPlanChecks: settles(freeTokensNull),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectSensitiveValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens")),
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("rotate_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0.Add(2*time.Hour)))),
+					timeAt("issued_at", early[0], t0), timeAt("rotate_at", early[0], t0.Add(2*time.Hour)),
+					noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 1),
 				},
 				Check: acctest.CheckStateTokens(env, early, &initial),
 			},
 			{
 				// An hour later, ten more users: only their tokens are issued.
-				PreConfig: func() { env.Clock.Advance(time.Hour); front.Reset() },
-				Config:    acctest.BulkConfig(provider, ids, "", rotateAfter),
-				ConfigPlanChecks: preApply(
-					acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: late},
-					acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: late},
-				),
+				PreConfig:        func() { env.Clock.Advance(time.Hour); front.Reset() },
+				Config:           config(ids, rotateAfter, tokenFree),
+				ConfigPlanChecks: preApply(unknownKeys("issued_at", late...), unknownKeys("tokens", late...)),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(early[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0))),
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at").AtMapKey(late[0]), knownvalue.StringExact(acctest.FormatRFC3339(t0.Add(time.Hour)))),
+					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)),
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids, &afterAdd),
-					acctest.SameStateTokens(early, &initial),
-					frontExpects(front, sandbox.RouteIssueRefreshToken, late, 1),
-				),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterAdd),
+					acctest.SameStateTokens(early, &initial), expect(sandbox.RouteIssueRefreshToken, late, 1)),
 			},
 			{
 				// At t0+2h30m the first ten are due and the others are not.
 				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.Reset() },
-				Config:    acctest.BulkConfig(provider, ids, "", rotateAfter),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: early},
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "issued_at", Keys: early},
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "rotate_at", Keys: early},
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids, &afterDue),
-					acctest.SameStateTokens(late, &afterAdd),
-					checkTokensRefused(env, early, &afterAdd),
-					frontExpects(front, sandbox.RouteIssueRefreshToken, early, 1),
-				),
+				Config:    config(ids, rotateAfter, tokenFree),
+				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
+					unknownKeys("tokens", early...), unknownKeys("issued_at", early...), unknownKeys("rotate_at", early...)),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterDue),
+					acctest.SameStateTokens(late, &afterAdd), checkTokensRefused(env, early, &afterAdd),
+					expect(sandbox.RouteIssueRefreshToken, early, 1)),
 			},
 			{
 				// Triggers set for the first time rotate every token that
-				// Terraform issued: here, all of them.
-				PreConfig:        front.Reset,
-				Config:           acctest.BulkConfig(provider, ids, "", triggers),
-				ConfigPlanChecks: preApply(acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: ids}),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids, &afterTriggers),
-					checkTokensRefused(env, ids, &afterDue),
-					frontExpects(front, sandbox.RouteIssueRefreshToken, ids, 1),
-				),
+				// Terraform issued: here, all of them. Every version of free
+				// grows, and no token of free shows.
+				PreConfig: front.Reset,
+				Config:    config(ids, rotateAfter+generation, freeTriggers),
+				ConfigPlanChecks: preApply(unknownKeys("tokens", ids...), freeTokensNull,
+					acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "token_sha256", Keys: free},
+					plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version"), everyVersion(free, 2))),
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 2)},
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterTriggers),
+					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1)),
 			},
 			{
-				// Removing users revokes their tokens and no others.
+				// Removing users revokes their tokens and no others. Out of
+				// band, a token of free is rotated (adopted, its version
+				// grows), and one revoked (issued again, its version grows).
+				PreConfig: func() {
+					env.RotateRefreshToken(rotated)
+					env.RevokeRefreshToken(revoked)
+					front.Reset()
+				},
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers),
+				ConfigPlanChecks: settles(acctest.PlanListChange{Addr: acctest.RefreshTokensAddr, Attr: "user_ids", Removed: ids[15:]},
+					unknownKeys("tokens"), acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "token_sha256", Keys: []string{revoked}},
+					plannedVersion(revoked, 3), plannedVersion(rotated, 3), plannedVersion(free[0], 2)),
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), captureFingerprints},
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids[:15], nil),
+					acctest.SameStateTokens(ids[:15], &afterTriggers), acctest.NoCurrentRefreshToken(env, ids[15:]...),
+					expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1), expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)),
+			},
+			{
+				// free back into state, without rotation.
+				PreConfig:        front.Reset,
+				Config:           config(ids[:15], rotateAfter+generation, generation),
+				ConfigPlanChecks: preApply(acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "tokens", Keys: free}),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameTokens, statecheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.MapExact(currentFree)),
+				},
+			},
+			{
+				// And out again, with a warning, without rotation.
+				PreConfig:         front.Reset,
+				Config:            config(ids[:15], rotateAfter+generation, freeTriggers),
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), sameTokens},
+			},
+			{
+				// Import without the tokens ever reaching state.
 				PreConfig: front.Reset,
-				Config:    acctest.BulkConfig(provider, ids[:15], "", triggers),
-				ConfigPlanChecks: preApply(
-					acctest.PlanListChange{Addr: acctest.RefreshTokensAddr, Attr: "user_ids", Removed: ids[15:]},
-					acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens"},
-				),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids[:15], nil),
-					acctest.SameStateTokens(ids[:15], &afterTriggers),
-					acctest.NoCurrentRefreshToken(env, ids[15:]...),
-					frontExpects(front, sandbox.RouteRevokeRefreshToken, ids[15:], 1),
-					frontExpects(front, sandbox.RouteIssueRefreshToken, nil, 0),
-				),
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers) + importBlock("point_refresh_tokens.imported",
+					strings.Join(free[:4], ",")+importSuffixTokenFree) +
+					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(free[:4])),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
+					tokenVersions("point_refresh_tokens.imported", free[:4], 1), noTokensInState(env, freeAddr, free), sameTokens,
+				},
+			},
+			{
+				// Forget the imported copy without revoking what free owns.
+				Config:            config(ids[:15], rotateAfter+generation, freeTriggers) + removedBlocks("point_refresh_tokens.imported"),
+				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
 		},
 	})
 }
 
-// noTokensInState fails when any token current in Point for ids
-// appears anywhere in state, and checks that every fingerprint in state is
-// the SHA-256 of the user's current token.
-func noTokensInState(env *acctest.Env, ids []string) statecheck.StateCheck {
+// noTokensInState fails when any token current in Point for ids appears
+// anywhere in state, and checks that the point_refresh_tokens at addr has
+// no tokens and, for each of ids, the SHA-256 of its current token.
+func noTokensInState(env *acctest.Env, addr string, ids []string) statecheck.StateCheck {
 	return stateCheckFunc(func(s *tfjson.State) error {
 		raw, err := json.Marshal(s)
 		if err != nil {
@@ -146,7 +208,7 @@ func noTokensInState(env *acctest.Env, ids []string) statecheck.StateCheck {
 		}
 		fingerprints := map[string]any{}
 		for _, r := range s.Values.RootModule.Resources {
-			if r.Address == acctest.RefreshTokensAddr {
+			if r.Address == addr {
 				if r.AttributeValues["tokens"] != nil {
 					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
 				}
@@ -180,6 +242,8 @@ func (f stateCheckFunc) CheckState(_ context.Context, req statecheck.CheckStateR
 	resp.Error = f(req.State)
 }
 
+// everyVersion checks a token_version map: version for each of ids, and no
+// other key.
 func everyVersion(ids []string, version int64) knownvalue.Check {
 	checks := map[string]knownvalue.Check{}
 	for _, id := range ids {
@@ -188,127 +252,8 @@ func everyVersion(ids []string, version int64) knownvalue.Check {
 	return knownvalue.MapExact(checks)
 }
 
-// TestAccRefreshTokens_tokenFree: with store_token = false no token
-// reaches state; each is tracked by its fingerprint and version, through
-// rotation, an out-of-band rotation and revocation, a switch to
-// store_token = true and back (which neither rotates nor revokes), an
-// import that never writes the tokens, and destroy.
-func TestAccRefreshTokens_tokenFree(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	ids := acctest.NumberedUserIDs(env, "tokenfree", 12)
-	rotated, revoked := ids[2], ids[6]
-	free := "  store_token = false\n"
-	triggers := free + "  rotation_triggers = { generation = \"1\" }\n"
-	var fingerprintsBefore map[string]string
-	captureFingerprints := stateCheckFunc(func(s *tfjson.State) error {
-		fingerprintsBefore = map[string]string{}
-		for _, id := range ids {
-			fingerprintsBefore[id] = tokenSHA256(env.CurrentRefreshToken(id))
-		}
-		return nil
-	})
-	sameTokens := stateCheckFunc(func(*tfjson.State) error {
-		for _, id := range ids {
-			if tokenSHA256(env.CurrentRefreshToken(id)) != fingerprintsBefore[id] {
-				return fmt.Errorf("the token of %q changed", id)
-			}
-		}
-		return noWriteSucceeded(front)
-	})
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
-		Steps: []resource.TestStep{
-			{
-				Config: acctest.BulkConfig(provider, ids, "", free),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null())},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					noTokensInState(env, ids),
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 1)),
-				},
-			},
-			{
-				// Rotation by triggers: every version grows, no token shows.
-				PreConfig: front.Reset,
-				Config:    acctest.BulkConfig(provider, ids, "", triggers),
-				ConfigPlanChecks: preApply(
-					plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens"), knownvalue.Null()),
-					plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
-					acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: ids},
-				),
-				ConfigStateChecks: []statecheck.StateCheck{
-					noTokensInState(env, ids),
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version"), everyVersion(ids, 2)),
-					stateCheckFunc(func(*tfjson.State) error { return front.Expect(sandbox.RouteIssueRefreshToken, ids, 1) }),
-				},
-			},
-			{
-				// Out of band: one rotated (adopted, its version grows), one
-				// revoked (issued again, its version grows).
-				PreConfig: func() {
-					env.RotateRefreshToken(rotated)
-					env.RevokeRefreshToken(revoked)
-					front.Reset()
-				},
-				Config: acctest.BulkConfig(provider, ids, "", triggers),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "token_sha256", Keys: []string{revoked}},
-						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(revoked), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(rotated), knownvalue.Int64Exact(3)),
-						plancheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("token_version").AtMapKey(ids[0]), knownvalue.Int64Exact(2)),
-					},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					noTokensInState(env, ids),
-					stateCheckFunc(func(*tfjson.State) error {
-						return front.Expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)
-					}),
-					captureFingerprints,
-				},
-			},
-			{
-				// Back into state, without rotation.
-				PreConfig:         front.Reset,
-				Config:            acctest.BulkConfig(provider, ids, "", "  rotation_triggers = { generation = \"1\" }\n"),
-				ConfigPlanChecks:  preApply(acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: "tokens", Keys: ids}),
-				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
-				Check:             acctest.CheckStateTokens(env, ids, nil),
-			},
-			{
-				// And out again, with a warning, without rotation.
-				PreConfig: front.Reset,
-				Config:    acctest.BulkConfig(provider, ids, "", triggers),
-				ConfigStateChecks: []statecheck.StateCheck{
-					noTokensInState(env, ids),
-					sameTokens,
-				},
-			},
-			{
-				// Import without the tokens ever reaching state.
-				PreConfig: front.Reset,
-				Config: acctest.BulkConfig(provider, ids, "", triggers) + fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n",
-					"point_refresh_tokens.imported", strings.Join(ids[:4], ",")+importSuffixTokenFree) +
-					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(ids[:4])),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
-					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("token_version"), everyVersion(ids[:4], 1)),
-					noTokensInState(env, ids),
-					sameTokens,
-				},
-			},
-			{
-				// Forget the imported copy without revoking what the other owns.
-				Config:            acctest.BulkConfig(provider, ids, "", triggers) + "\nremoved {\n  from = point_refresh_tokens.imported\n  lifecycle {\n    destroy = false\n  }\n}\n",
-				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
-			},
-		},
-	})
+// tokenVersions checks token_version of the point_refresh_tokens at addr in
+// state.
+func tokenVersions(addr string, ids []string, version int64) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("token_version"), everyVersion(ids, version))
 }
