@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -401,13 +402,8 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 			before := env.CurrentRefreshToken(userID)
 			progress, diags := actionTestInvoke(t, env, endpoint, apiKey, userID)
 
-			withUser := func(text string) string {
-				if strings.Contains(text, "%q") {
-					return fmt.Sprintf(text, userID)
-				}
-				return text
-			}
-			detail, wantProgress := withUser(tc.detail), withUser(tc.progress)
+			quoted := strconv.Quote(userID) // the user as %q writes it in the texts
+			detail, wantProgress := strings.ReplaceAll(tc.detail, "%q", quoted), strings.ReplaceAll(tc.progress, "%q", quoted)
 			switch {
 			case tc.summary == "" && len(diags) > 0:
 				t.Errorf("unexpected diagnostics: %s", actionTestDiags(diags))
@@ -480,11 +476,9 @@ func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
 }
 
 // incidentConsumerConfig is what an incident apply meets in practice: a
-// point_refresh_token kept out of state, and a consumer of the user's
-// access tokens that reads the current refresh token with the API key. The
-// consumer is replaced at every apply, so that each apply hands it the
-// access token it opened, or "none" when that is null; it writes the
-// SHA-256 of what it got to consumer.txt.
+// point_refresh_token kept out of state, and a consumer, replaced at every
+// apply, of the access token each apply opens with the API key; it writes
+// the SHA-256 of what it got, or "none" for null, to consumer.txt.
 func incidentConsumerConfig(env *acctest.Env, endpoint, userID string) string {
 	return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`
 resource "point_user" "test" {
