@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,17 +30,9 @@ import (
 
 const actionTestType = "point_revoke_refresh_token"
 
-// actionTestStateToken returns the token of point_refresh_token.test in the
-// working directory's state, or "" when there is none.
-func actionTestStateToken(t *testing.T, cli *acctest.CLI) string {
-	t.Helper()
-	token, _ := acctest.ReadStateFile(t, cli).Attributes(acctest.RefreshTokenAddr)["token"].(string)
-	return token
-}
-
-// actionTestCounts returns the sandbox's request counts, or nil against
-// real Point.
-func actionTestCounts(env *acctest.Env) map[string]int {
+// requestCounts returns the sandbox's request counts by route, or nil
+// against real Point, where a count of any route is 0.
+func requestCounts(env *acctest.Env) map[string]int {
 	if env.Sandbox == nil {
 		return nil
 	}
@@ -50,12 +43,8 @@ func actionTestCounts(env *acctest.Env) map[string]int {
 // want; it passes trivially against real Point.
 func actionTestExpectRequests(t *testing.T, env *acctest.Env, before map[string]int, want map[string]int) {
 	t.Helper()
-	if env.Sandbox == nil {
-		return
-	}
-	after := env.Sandbox.RequestCounts()
 	for route, n := range want {
-		if got := after[route] - before[route]; got != n {
+		if got := requestCounts(env)[route] - before[route]; env.Sandbox != nil && got != n {
 			t.Errorf("%s: %d requests, want %d", route, got, n)
 		}
 	}
@@ -78,6 +67,20 @@ func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
 	return preApply(checks...)
 }
 
+// actionTestExample returns the docs' action_trigger example of the action.
+func actionTestExample(t *testing.T) string {
+	t.Helper()
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "actions", actionTestType, "action-trigger.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "\n" + string(example)
+}
+
 // The incident runbook, through the CLI: invoke the action, which revokes
 // the token in Point and leaves state alone; invoke it again, which finds
 // nothing to revoke; apply, which notices the revocation and issues a new
@@ -86,9 +89,7 @@ func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	acctest.SkipWithoutActions(t, "Invoking an action")
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("action-invoke")
-	ghostID := env.UserID("action-ghost")
-
+	userID, ghostID := env.UserID("action-invoke"), env.UserID("action-ghost")
 	cli.WriteMain(acctest.RefreshTokenConfig(env, userID, "") + fmt.Sprintf(`
 action "point_revoke_refresh_token" "incident" {
   config {
@@ -102,23 +103,29 @@ action "point_revoke_refresh_token" "ghost" {
   }
 }
 `, ghostID))
-	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	apply := func(code int, args ...string) string {
+		return cli.MustRun(code, append([]string{"apply", "-auto-approve", "-no-color"}, args...)...)
+	}
+	stateToken := func() string {
+		token, _ := acctest.ReadStateFile(t, cli).Attributes(acctest.RefreshTokenAddr)["token"].(string)
+		return token
+	}
+	const invokeIncident = "-invoke=action." + actionTestType + ".incident"
+	apply(0)
 	defer func() {
 		cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 		if current := env.CurrentRefreshToken(userID); current != "" {
 			t.Errorf("destroy left Point user %q with a current refresh token", userID)
 		}
 	}()
-
 	first := env.CurrentRefreshToken(userID)
-	if first == "" || actionTestStateToken(t, cli) != first {
+	if first == "" || stateToken() != first {
 		t.Fatal("the apply did not store the user's current refresh token")
 	}
 
-	before := actionTestCounts(env)
-	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	acctest.ExpectOutputShows(t, out,
-		fmt.Sprintf("Reading the current refresh token of Point user %q.", userID),
+	before := requestCounts(env)
+	out := apply(0, invokeIncident)
+	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Reading the current refresh token of Point user %q.", userID),
 		fmt.Sprintf("Revoked the refresh token of Point user %q.", userID))
 	if strings.Contains(out, first) || strings.Contains(out, env.APIKey) {
 		t.Error("the output shows a secret")
@@ -126,64 +133,65 @@ action "point_revoke_refresh_token" "ghost" {
 	if env.CurrentRefreshToken(userID) != "" {
 		t.Fatalf("Point user %q still has a current refresh token after the action", userID)
 	}
-	if err := acctest.RefreshTokenRefused(env, userID, &first)(nil); err != nil {
+	if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
 		t.Error(err)
 	}
-	actionTestExpectRequests(t, env, before, map[string]int{
-		sandbox.RouteRevokeRefreshToken: 1,
-		sandbox.RouteIssueRefreshToken:  0,
-	})
-	if got := actionTestStateToken(t, cli); got != first {
+	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 1, sandbox.RouteIssueRefreshToken: 0})
+	if stateToken() != first {
 		t.Error("invoking the action changed the token in state")
 	}
 
-	before = actionTestCounts(env)
-	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".incident")
-	acctest.ExpectOutputShows(t, out,
-		"Point Refresh Token Already Revoked",
+	before = requestCounts(env)
+	acctest.ExpectOutputShows(t, apply(0, invokeIncident), "Point Refresh Token Already Revoked",
 		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
 	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
 
 	// The next apply treats the token as revoked outside Terraform.
-	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	acctest.ExpectOutputShows(t, out,
-		"Point Refresh Token Revoked Elsewhere",
-		fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere.", userID),
-		"1 added, 0 changed, 0 destroyed")
+	acctest.ExpectOutputShows(t, apply(0), "Point Refresh Token Revoked Elsewhere",
+		fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere.", userID), "1 added, 0 changed, 0 destroyed")
 	second := env.CurrentRefreshToken(userID)
 	if second == "" || second == first {
 		t.Fatal("the apply after the action did not issue a new refresh token")
 	}
-	if got := actionTestStateToken(t, cli); got != second {
+	if stateToken() != second {
 		t.Error("state does not hold the new refresh token")
 	}
 	if err := env.CheckRefreshTokenAccepted(userID, second); err != nil {
 		t.Error(err)
 	}
 
-	out, code := cli.Run("apply", "-auto-approve", "-no-color", "-invoke=action."+actionTestType+".ghost")
-	if code != 1 {
-		t.Fatalf("invoking the action for a user Point does not have exited %d, want 1:\n%s", code, out)
-	}
-	acctest.ExpectOutputShows(t, out,
-		"Point User Not Found",
+	acctest.ExpectOutputShows(t, apply(1, "-invoke=action."+actionTestType+".ghost"), "Point User Not Found",
 		fmt.Sprintf("Point has no user with id %q, so there is no refresh token to revoke.", ghostID))
 	if env.CurrentRefreshToken(userID) != second {
 		t.Error("the failed action changed another user's refresh token")
 	}
 }
 
-// The action run from an action_trigger: changing the incident marker
-// revokes the token during that apply, and the next apply issues a new one.
+// The action run from action_trigger, first as the incident runbook has it
+// (acctest.IncidentTriggerConfig): changing the incident marker revokes the
+// token during that apply, and the next apply issues a new one. Then the
+// documented example, as it is, for the same user: listing the user in
+// compromised_users revokes its token in that apply, the next apply issues
+// a new one, and unlisting the user changes nothing in Point. The checks of
+// the listed steps go through statecheck: the legacy state that Check
+// functions get cannot hold for_each instances.
 func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-trigger")
-	reissued := statecheck.CompareValue(compare.ValuesDiffer())
-	var first string
-
-	config := func(incident string) string {
+	runbook := func(incident string) string {
 		return acctest.RefreshTokenConfig(env, userID, "") + acctest.IncidentTriggerConfig(incident)
 	}
+	example := acctest.RefreshTokenConfig(env, userID, "") + actionTestExample(t)
+	listed := tfconfig.Variables{"compromised_users": tfconfig.SetVariable(tfconfig.StringVariable(userID))}
+	var unlisted tfconfig.Variables // the default: nobody
+	const marker = "terraform_data.incident"
+	incident := fmt.Sprintf("terraform_data.incident[%q]", userID)
+	reissued := statecheck.CompareValue(compare.ValuesDiffer())
+	inPoint := func(check func() error) statecheck.StateCheck {
+		return stateCheckFunc(func(*tfjson.State) error { return check() })
+	}
+	var first, second, third string
+
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
@@ -191,107 +199,69 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				// Creating the marker does not trigger the action.
-				Config:            config("none"),
+				Config:            runbook("none"),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CaptureStateToken(&first),
-					acctest.CheckStateTokenCurrent(env, userID),
-				),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CaptureStateToken(&first),
+					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 			{
 				// Changing it does. State still holds the token that the
 				// action revoked after the refresh, so the plan that follows
 				// the apply is not empty.
-				Config:             config("INC-1"),
+				Config:             runbook("INC-1"),
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks:   preApplyActions("terraform_data.incident", plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
-					acctest.NoCurrentRefreshToken(env, userID),
-					acctest.RefreshTokenRefused(env, userID, &first),
-				),
+				ConfigPlanChecks:   preApplyActions(marker, plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &first),
+					acctest.NoCurrentRefreshToken(env, userID), acctest.RefreshTokenRefused(env, userID, &first)),
 			},
 			{
 				// The next apply issues a new token, as after a revocation
 				// outside Terraform; it does not trigger the action again.
-				Config:            config("INC-1"),
-				ConfigPlanChecks:  preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, "terraform_data.incident", plancheck.ResourceActionNoop),
+				Config:            runbook("INC-1"),
+				ConfigPlanChecks:  preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, marker, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
-				Check:             acctest.CheckStateTokenCurrent(env, userID),
-			},
-		},
-	})
-}
-
-// The documented action_trigger example, as it is: listing a user in
-// compromised_users revokes its token in that apply, the next apply issues
-// a new one, and unlisting the user changes nothing in Point.
-func TestAccRevokeRefreshTokenAction_triggerExample(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("action-trigger-example")
-	root, err := devenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	example, err := os.ReadFile(filepath.Join(root, "examples", "actions", actionTestType, "action-trigger.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := acctest.RefreshTokenConfig(env, userID, "") + "\n" + string(example)
-	listed := tfconfig.Variables{"compromised_users": tfconfig.SetVariable(tfconfig.StringVariable(userID))}
-	var unlisted tfconfig.Variables // the default: nobody
-	incident := fmt.Sprintf("terraform_data.incident[%q]", userID)
-	var first, second string
-
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   acctest.ActionsVersionChecks,
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
-		Steps: []resource.TestStep{
-			{
-				Config:          config,
-				ConfigVariables: unlisted,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CaptureStateToken(&first),
-					acctest.CheckStateTokenCurrent(env, userID),
-				),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CaptureStateToken(&second),
+					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 			{
-				// The Checks of these steps go through statecheck: the legacy
-				// state that Check functions get cannot hold for_each instances.
-				Config:             config,
+				// The example, nobody listed: the runbook's marker goes.
+				Config:           example,
+				ConfigVariables:  unlisted,
+				ConfigPlanChecks: preApplyActions(marker, plancheck.ResourceActionDestroy, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &second),
+					acctest.CheckStateTokenCurrent(env, userID)),
+			},
+			{
+				Config:             example,
 				ConfigVariables:    listed,
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks:   preApplyActions(incident, plancheck.ResourceActionCreate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
-					stateCheckFunc(func(*tfjson.State) error { return acctest.NoCurrentRefreshToken(env, userID)(nil) }),
-					stateCheckFunc(func(*tfjson.State) error { return acctest.RefreshTokenRefused(env, userID, &first)(nil) }),
+					inPoint(func() error { return acctest.NoCurrentRefreshToken(env, userID)(nil) }),
+					inPoint(func() error { return env.CheckRefreshTokenRefused(userID, second) }),
 				},
 			},
 			{
-				Config:           config,
+				Config:           example,
 				ConfigVariables:  listed,
 				ConfigPlanChecks: preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, incident, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), knownvalue.StringFunc(func(v string) error {
-						second = v
-						if v == first {
+						if third = v; v == second {
 							return fmt.Errorf("the apply after the action kept the revoked token")
 						}
 						return nil
 					})),
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-					stateCheckFunc(func(*tfjson.State) error { return env.CheckRefreshTokenAccepted(userID, second) }),
+					inPoint(func() error { return env.CheckRefreshTokenAccepted(userID, third) }),
 				},
 			},
 			{
-				Config:           config,
+				Config:           example,
 				ConfigVariables:  unlisted,
 				ConfigPlanChecks: preApplyActions(incident, plancheck.ResourceActionDestroy, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &second),
-					acctest.CheckStateTokenCurrent(env, userID),
-				),
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &third),
+					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 		},
 	})
@@ -309,18 +279,13 @@ func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID s
 	if !ok {
 		t.Fatalf("the provider has no action %s", actionTestType)
 	}
-	actionType := actionSchema.Schema.ValueType()
-	config, err := tfprotov6.NewDynamicValue(actionType, tftypes.NewValue(actionType, map[string]tftypes.Value{
-		"user_id": tftypes.NewValue(tftypes.String, userID),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	config := acctest.DynamicValue(t, actionSchema.Schema.ValueType(),
+		map[string]tftypes.Value{"user_id": tftypes.NewValue(tftypes.String, userID)})
 	actions, ok := server.(tfprotov6.ActionServer)
 	if !ok {
 		t.Fatal("the provider server does not serve actions")
 	}
-	planned, err := actions.PlanAction(ctx, &tfprotov6.PlanActionRequest{ActionType: actionTestType, Config: &config})
+	planned, err := actions.PlanAction(ctx, &tfprotov6.PlanActionRequest{ActionType: actionTestType, Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +295,7 @@ func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID s
 			return progress, diags
 		}
 	}
-	stream, err := actions.InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: actionTestType, Config: &config})
+	stream, err := actions.InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: actionTestType, Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,181 +310,122 @@ func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID s
 	return progress, diags
 }
 
-// actionTestFront serves Point behind a front that answers requests with
-// method with a plain 404, as a proxy or a wrong path prefix would.
-func actionTestFront(t *testing.T, env *acctest.Env, method string) string {
-	t.Helper()
-	upstream := env.Upstream()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == method {
-			http.NotFound(w, r)
-			return
-		}
-		upstream.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	return front.URL
-}
-
 // The action's outcomes, through the protocol: what the CLI tests cannot
 // arrange, such as a token replaced while the action revokes it, or a 404
-// that is not Point's own.
+// that is not Point's own. Each case names the one diagnostic it wants, its
+// detail in part or whole, and the last progress message ("" for none at
+// all); revoked wants no current token afterwards, kept the same one.
 func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	t.Parallel()
-	type outcome struct {
-		severity tfprotov6.DiagnosticSeverity // 0 for none
-		summary  string
-		detail   string // part of the detail, or all of it when whole
-		whole    bool
-		progress string // the last progress message; "" for none at all
-		revoked  bool   // no current token afterwards
-		kept     bool   // the current token unchanged afterwards
+	const (
+		warning, failure           = tfprotov6.DiagnosticSeverityWarning, tfprotov6.DiagnosticSeverityError
+		alreadyRevoked, revokeFail = "Point Refresh Token Already Revoked", "Error Revoking Point Refresh Token"
+		reading                    = "Reading the current refresh token of Point user %q."
+	)
+	// notPoints404 answers requests with method with a plain 404, as a proxy
+	// or a wrong path prefix would.
+	notPoints404 := func(method string) func(*testing.T, *acctest.Env, string) string {
+		return func(t *testing.T, env *acctest.Env, _ string) string {
+			return acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+				if r.Method == method {
+					http.NotFound(w, r)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
 	}
 	cases := map[string]struct {
-		// setup, when not nil, prepares Point for the user, registered with
-		// token unless noUser, and returns the endpoint for the provider.
-		setup    func(t *testing.T, env *acctest.Env, userID, token string) string
-		noUser   bool
-		noAPIKey bool
-		want     outcome
+		// setup, when not nil, prepares Point for the user, registered
+		// unless noUser, and returns the endpoint for the provider.
+		setup                     func(t *testing.T, env *acctest.Env, userID string) string
+		noUser, noAPIKey          bool
+		severity                  tfprotov6.DiagnosticSeverity // 0 for no diagnostic
+		summary, detail, progress string
+		whole, revoked, kept      bool
 	}{
-		"revokes the current token": {
-			want: outcome{progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it.", revoked: true},
-		},
+		"revokes the current token": {revoked: true,
+			progress: "Revoked the refresh token of Point user %q. The next apply issues a new one where a point_refresh_token manages it."},
 		"no current token": {
-			setup: func(t *testing.T, env *acctest.Env, userID, token string) string {
-				if err := env.Client.RevokeRefreshToken(context.Background(), userID, token); err != nil {
-					t.Fatal(err)
-				}
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
+				env.RevokeRefreshToken(userID)
 				return env.Endpoint
 			},
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityWarning,
-				summary:  "Point Refresh Token Already Revoked",
-				detail:   "Point user %q has no current refresh token, so there was nothing to revoke.",
-				progress: "Point user %q has no current refresh token: it is already revoked.",
-				revoked:  true,
-			},
+			severity: warning, summary: alreadyRevoked, revoked: true,
+			detail:   "Point user %q has no current refresh token, so there was nothing to revoke.",
+			progress: "Point user %q has no current refresh token: it is already revoked.",
 		},
 		"token replaced while revoking": {
-			setup: func(t *testing.T, env *acctest.Env, userID, _ string) string {
-				// Another client rotates the token right after the action read it.
-				upstream := env.Upstream()
-				front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					upstream.ServeHTTP(w, r)
+			// Another client rotates the token right after the action read it.
+			setup: func(t *testing.T, env *acctest.Env, userID string) string {
+				return acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+					next.ServeHTTP(w, r)
 					if r.Method == http.MethodGet {
 						env.RotateRefreshToken(userID)
 					}
-				}))
-				t.Cleanup(front.Close)
-				return front.URL
+				})
 			},
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityWarning,
-				summary:  "Point Refresh Token Already Revoked",
-				detail:   "The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it",
-				progress: "The refresh token of Point user %q was already revoked or replaced.",
-			},
+			severity: warning, summary: alreadyRevoked,
+			detail:   "The refresh token that Point user %q held when the action read it was revoked or replaced before the action could revoke it",
+			progress: "The refresh token of Point user %q was already revoked or replaced.",
 		},
-		"foreign 404 on read": {
-			setup: func(t *testing.T, env *acctest.Env, _, _ string) string {
-				return actionTestFront(t, env, http.MethodGet)
-			},
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityError,
-				summary:  "Error Revoking Point Refresh Token",
-				detail:   "Could not read the current refresh token of Point user %q; nothing was revoked. The 404 answer is not Point's own",
-				progress: "Reading the current refresh token of Point user %q.",
-				kept:     true,
-			},
-		},
-		"foreign 404 on revoke": {
-			setup: func(t *testing.T, env *acctest.Env, _, _ string) string {
-				return actionTestFront(t, env, http.MethodDelete)
-			},
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityError,
-				summary:  "Error Revoking Point Refresh Token",
-				detail:   "Could not revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again. The 404 answer is not Point's own",
-				progress: "Reading the current refresh token of Point user %q.",
-				kept:     true,
-			},
-		},
+		"foreign 404 on read": {setup: notPoints404(http.MethodGet), severity: failure, summary: revokeFail,
+			progress: reading, kept: true,
+			detail: "Could not read the current refresh token of Point user %q; nothing was revoked. The 404 answer is not Point's own"},
+		"foreign 404 on revoke": {setup: notPoints404(http.MethodDelete), severity: failure, summary: revokeFail,
+			progress: reading, kept: true,
+			detail: "Could not revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again. The 404 answer is not Point's own"},
 		// Without an API key, the plan of the action fails before any
 		// request. The provider would read POINT_API_KEY, which the tests
 		// clear when they start.
-		"no API key": {
-			noAPIKey: true,
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityError,
-				summary:  "Missing Point API Key",
-				detail: "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
-					"Set api_key in the provider block, or the POINT_API_KEY environment variable.",
-				whole: true,
-				kept:  true,
-			},
-		},
-		"user not found": {
-			noUser: true,
-			want: outcome{
-				severity: tfprotov6.DiagnosticSeverityError,
-				summary:  "Point User Not Found",
-				detail:   "Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block",
-				progress: "Reading the current refresh token of Point user %q.",
-				revoked:  true,
-			},
-		},
+		"no API key": {noAPIKey: true, severity: failure, summary: "Missing Point API Key", whole: true, kept: true,
+			detail: "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
+				"Set api_key in the provider block, or the POINT_API_KEY environment variable."},
+		"user not found": {noUser: true, severity: failure, summary: "Point User Not Found", progress: reading, revoked: true,
+			detail: "Point has no user with id %q, so there is no refresh token to revoke. Check user_id in the action's config block"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			env := acctest.NewEnv(t, sandbox.Options{})
 			userID := env.UserID("action-" + strings.ReplaceAll(name, " ", "-"))
-			endpoint := env.Endpoint
+			endpoint, apiKey := env.Endpoint, env.APIKey
 			if !tc.noUser {
-				token := env.AddUser(userID)
-				if tc.setup != nil {
-					endpoint = tc.setup(t, env, userID, token)
-				}
+				env.AddUser(userID)
 			}
-			before := env.CurrentRefreshToken(userID)
-			apiKey := env.APIKey
+			if tc.setup != nil {
+				endpoint = tc.setup(t, env, userID)
+			}
 			if tc.noAPIKey {
 				apiKey = ""
 			}
+			before := env.CurrentRefreshToken(userID)
 			progress, diags := actionTestInvoke(t, env, endpoint, apiKey, userID)
 
-			want := tc.want
-			withUser := func(text string) string {
-				if strings.Contains(text, "%q") {
-					return fmt.Sprintf(text, userID)
-				}
-				return text
-			}
-			want.detail, want.progress = withUser(want.detail), withUser(want.progress)
+			quoted := strconv.Quote(userID) // the user as %q writes it in the texts
+			detail, wantProgress := strings.ReplaceAll(tc.detail, "%q", quoted), strings.ReplaceAll(tc.progress, "%q", quoted)
 			switch {
-			case want.summary == "" && len(diags) > 0:
+			case tc.summary == "" && len(diags) > 0:
 				t.Errorf("unexpected diagnostics: %s", actionTestDiags(diags))
-			case want.summary != "" && (len(diags) != 1 || diags[0].Severity != want.severity || diags[0].Summary != want.summary ||
-				!strings.Contains(diags[0].Detail, want.detail) || (want.whole && diags[0].Detail != want.detail)):
-				t.Errorf("want one diagnostic %q: %q, got %s", want.summary, want.detail, actionTestDiags(diags))
+			case tc.summary != "" && (len(diags) != 1 || diags[0].Severity != tc.severity || diags[0].Summary != tc.summary ||
+				!strings.Contains(diags[0].Detail, detail) || (tc.whole && diags[0].Detail != detail)):
+				t.Errorf("want one diagnostic %q: %q, got %s", tc.summary, detail, actionTestDiags(diags))
 			}
-			if want.severity == tfprotov6.DiagnosticSeverityError && name == "user not found" {
-				if len(diags) == 1 && (diags[0].Attribute == nil || diags[0].Attribute.String() != tftypes.NewAttributePath().WithAttributeName("user_id").String()) {
-					t.Errorf("the error names %v, want user_id", diags[0].Attribute)
-				}
+			userIDPath := tftypes.NewAttributePath().WithAttributeName("user_id").String()
+			if name == "user not found" && len(diags) == 1 && (diags[0].Attribute == nil || diags[0].Attribute.String() != userIDPath) {
+				t.Errorf("the error names %v, want user_id", diags[0].Attribute)
 			}
 			switch {
-			case want.progress == "" && len(progress) > 0:
+			case wantProgress == "" && len(progress) > 0:
 				t.Errorf("the action ran: progress = %q", progress)
-			case want.progress != "" && (len(progress) == 0 || progress[len(progress)-1] != want.progress):
-				t.Errorf("progress = %q, want it to end with %q", progress, want.progress)
+			case wantProgress != "" && (len(progress) == 0 || progress[len(progress)-1] != wantProgress):
+				t.Errorf("progress = %q, want it to end with %q", progress, wantProgress)
 			}
 			after := env.CurrentRefreshToken(userID)
-			if want.revoked && after != "" {
+			if tc.revoked && after != "" {
 				t.Error("the user still has a current refresh token")
 			}
-			if want.kept && after != before {
+			if tc.kept && after != before {
 				t.Error("the action changed the user's refresh token")
 			}
 			for _, d := range diags {
@@ -570,20 +476,13 @@ func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
 }
 
 // incidentConsumerConfig is what an incident apply meets in practice: a
-// point_refresh_token kept out of state, and a consumer of the user's
-// access tokens that reads the current refresh token with the API key. The
-// consumer is replaced at every apply, so that each apply hands it the
-// access token it opened, or "none" when that is null; it writes the
-// SHA-256 of what it got to consumer.txt.
-func incidentConsumerConfig(endpoint, apiKey, userID string) string {
-	return fmt.Sprintf(`provider "point" {
-  endpoint    = %[1]q
-  api_key     = %[2]q
-  max_retries = 1
-}
-
+// point_refresh_token kept out of state, and a consumer, replaced at every
+// apply, of the access token each apply opens with the API key; it writes
+// the SHA-256 of what it got, or "none" for null, to consumer.txt.
+func incidentConsumerConfig(env *acctest.Env, endpoint, userID string) string {
+	return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`
 resource "point_user" "test" {
-  user_id = %[3]q
+  user_id = %q
 }
 
 resource "point_refresh_token" "test" {
@@ -605,7 +504,7 @@ resource "terraform_data" "consumer" {
     }
   }
 }
-`, endpoint, apiKey, userID)
+`, userID)
 }
 
 // The incident runbook of the action's docs, with its action_trigger
@@ -625,16 +524,7 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	recorder := acctest.NewRecordingFront(env.Upstream())
 	front := httptest.NewServer(recorder)
 	t.Cleanup(front.Close)
-
-	root, err := devenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	example, err := os.ReadFile(filepath.Join(root, "examples", "actions", actionTestType, "action-trigger.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli.WriteMain(incidentConsumerConfig(front.URL, env.APIKey, userID) + "\n" + string(example))
+	cli.WriteMain(incidentConsumerConfig(env, front.URL, userID) + actionTestExample(t))
 	listed := fmt.Sprintf("-var=compromised_users=[%q]", userID)
 
 	checked := map[string]bool{} // access tokens already found revoked
@@ -678,18 +568,14 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	}
 
 	const incidents = 10
-	sawBefore, sawAfter := 0, 0
+	sawBefore, sawAfter, out := 0, 0, ""
 	for i := 1; i <= incidents; i++ {
 		leaked := env.CurrentRefreshToken(userID)
 		if leaked == "" {
 			t.Fatalf("incident %d: the user has no refresh token to revoke", i)
 		}
 		step := fmt.Sprintf("incident apply %d", i)
-		out, code := cli.Run("apply", "-auto-approve", "-no-color", listed)
-		if code != 0 {
-			t.Fatalf("%s exited %d:\n%s", step, code, out)
-		}
-		if strings.Contains(out, "Error") {
+		if out = cli.MustRun(0, "apply", "-auto-approve", "-no-color", listed); strings.Contains(out, "Error") {
 			t.Errorf("%s reports an error:\n%s", step, out)
 		}
 		if env.CurrentRefreshToken(userID) != "" {

@@ -14,53 +14,40 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-func userDataSourceTestConfig(env *acctest.Env, userID string) string {
-	return env.ProviderBlock() + fmt.Sprintf(`
-data "point_user" "test" {
-  user_id = %[1]q
-}
-`, userID)
-}
-
 // TestAccUserDataSource reads a user through the data source, then shows
 // that its profile is sensitive in an output, then asks for a user Point
 // does not have. Users fill in their profiles in Point's apps, and the API
 // has no endpoint that sets one, so only the sandbox can give the user a
 // profile to check field by field; against real Point the user is a new
-// one, whose fields are all null, and still sensitive.
+// one, whose fields are all null, as the reference's example of a new user
+// shows, and still sensitive.
 func TestAccUserDataSource(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, unknownID := env.UserID("profiled"), env.UserID("nobody")
 	refreshToken := env.AddUser(userID)
-	profile := []string{"email", "birthday", "height", "weight", "gender", "pronoun", "expectation", "first_name", "timezone"}
+	config := func(id string) string {
+		return env.ProviderBlock() + fmt.Sprintf("\ndata \"point_user\" \"test\" {\n  user_id = %q\n}\n", id)
+	}
+	reads := func() int { return requestCounts(env)[sandbox.RouteGetUser] }
 
+	null := knownvalue.Null()
+	profile := map[string]knownvalue.Check{"email": null, "birthday": null, "height": null, "weight": null, "gender": null,
+		"pronoun": null, "expectation": null, "first_name": null, "timezone": null}
+	if env.Sandbox != nil {
+		email, timezone, firstName, height := "r.kowalska@example.com", "Europe/Warsaw", "", 171.5
+		env.Sandbox.SetProfile(userID, sandbox.Profile{Email: &email, Timezone: &timezone, FirstName: &firstName, Height: &height})
+		profile["email"], profile["timezone"] = knownvalue.StringExact(email), knownvalue.StringExact(timezone)
+		profile["height"] = knownvalue.Float64Exact(height)
+		profile["first_name"] = knownvalue.StringExact("") // an empty string the user entered stays "", distinct from null
+	}
 	const address = "data.point_user.test"
 	checks := []statecheck.StateCheck{
 		statecheck.ExpectKnownValue(address, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 		statecheck.ExpectKnownValue(address, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
 	}
-	if env.Sandbox != nil {
-		email, timezone, firstName, height := "r.kowalska@example.com", "Europe/Warsaw", "", 171.5
-		env.Sandbox.SetProfile(userID, sandbox.Profile{Email: &email, Timezone: &timezone, FirstName: &firstName, Height: &height})
-		checks = append(checks,
-			statecheck.ExpectKnownValue(address, tfjsonpath.New("email"), knownvalue.StringExact(email)),
-			statecheck.ExpectKnownValue(address, tfjsonpath.New("timezone"), knownvalue.StringExact(timezone)),
-			// An empty string the user entered stays "", distinct from null.
-			statecheck.ExpectKnownValue(address, tfjsonpath.New("first_name"), knownvalue.StringExact("")),
-			statecheck.ExpectKnownValue(address, tfjsonpath.New("height"), knownvalue.Float64Exact(height)),
-		)
-		for _, name := range []string{"birthday", "weight", "gender", "pronoun", "expectation"} {
-			checks = append(checks, statecheck.ExpectKnownValue(address, tfjsonpath.New(name), knownvalue.Null()))
-		}
-	} else {
-		// A user just registered has filled in nothing, as the reference's
-		// example of a new user shows.
-		for _, name := range profile {
-			checks = append(checks, statecheck.ExpectKnownValue(address, tfjsonpath.New(name), knownvalue.Null()))
-		}
-	}
-	for _, name := range profile {
-		checks = append(checks, statecheck.ExpectSensitiveValue(address, tfjsonpath.New(name)))
+	for name, want := range profile {
+		checks = append(checks, statecheck.ExpectKnownValue(address, tfjsonpath.New(name), want),
+			statecheck.ExpectSensitiveValue(address, tfjsonpath.New(name)))
 	}
 	var readsBeforeUnknown int
 
@@ -68,52 +55,33 @@ func TestAccUserDataSource(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:            userDataSourceTestConfig(env, userID),
+				Config:            config(userID),
 				ConfigStateChecks: checks,
-				Check: func(s *terraform.State) error {
-					rs, ok := s.RootModule().Resources[address]
-					if !ok {
-						return fmt.Errorf("%s not in state", address)
-					}
-					for name, value := range rs.Primary.Attributes {
-						if value == refreshToken {
-							return fmt.Errorf("%s exposes the refresh token in %s", address, name)
+				Check: resource.ComposeAggregateTestCheckFunc(
+					func(s *terraform.State) error { return acctest.NoSeenTokenInState(s, nil, refreshToken) },
+					func(*terraform.State) error {
+						if env.Sandbox != nil && reads() == 0 {
+							return fmt.Errorf("the data source did not read the user from Point")
 						}
-					}
-					if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
-						return fmt.Errorf("the data source did not read the user from Point")
-					}
-					if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
-						return err
-					}
-					if env.CurrentRefreshToken(userID) != refreshToken {
-						return fmt.Errorf("reading the user changed its refresh token")
-					}
-					return nil
-				},
+						return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0)
+					},
+					acctest.RefreshTokenUnchanged(env, userID, &refreshToken),
+				),
 			},
 			{
 				// email is sensitive whatever its value.
-				Config: userDataSourceTestConfig(env, userID) + `
-output "email" {
-  value = data.point_user.test.email
-}
-`,
+				Config:      config(userID) + "\noutput \"email\" {\n  value = data.point_user.test.email\n}\n",
 				ExpectError: acctest.DiagnosticMatching("Output refers to sensitive values"),
 			},
 			{
-				PreConfig: func() {
-					if env.Sandbox != nil {
-						readsBeforeUnknown = env.Sandbox.RequestCounts()[sandbox.RouteGetUser]
-					}
-				},
-				Config: userDataSourceTestConfig(env, unknownID),
+				PreConfig: func() { readsBeforeUnknown = reads() },
+				Config:    config(unknownID),
 				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
 					fmt.Sprintf("Point has no user with id %q. Check user_id;", unknownID)),
 			},
 		},
 	})
-	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == readsBeforeUnknown {
+	if env.Sandbox != nil && reads() == readsBeforeUnknown {
 		t.Error("the data source did not ask Point for the unknown user")
 	}
 }

@@ -29,42 +29,47 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// accessTokenResultChecks check the results of the access token that echo.x
-// holds under key: the token is a bare JWT, with its header, lifetime and
-// expiry; against the sandbox, also that the sandbox issued it to userID
-// and that its revocation matches revoked. The token goes into *token, for
-// accessTokenCheckAtPoint once the test is over.
+// accessTokenResultChecks check the access token that echo.x holds under
+// key: a bare JWT, its header, lifetime and expiry by the provider's clock;
+// against the sandbox, that it was issued to userID, revoked or not as
+// revoked. The token goes into *token, for the header check that follows
+// and for accessTokenCheckAtPoint after the test.
 func accessTokenResultChecks(env *acctest.Env, key, userID string, revoked bool, token *string) []statecheck.StateCheck {
 	data := tfjsonpath.New("data").AtMapKey(key)
+	check := func(attr string, want knownvalue.Check) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("echo.x", data.AtMapKey(attr), want)
+	}
 	checks := []statecheck.StateCheck{
-		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenJWT{}),
-		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), knownvalue.StringFunc(func(v string) error {
+		check("token", knownvalue.StringFunc(func(v string) error {
 			*token = v
+			return accessTokenJWT(v)
+		})),
+		check("authorization_header", knownvalue.StringFunc(func(v string) error {
+			if *token == "" || v != "Bearer "+*token {
+				return errors.New(`authorization_header is not "Bearer " followed by token`)
+			}
 			return nil
 		})),
-		statecheck.CompareValuePairs("echo.x", data.AtMapKey("token"), "echo.x", data.AtMapKey("authorization_header"), accessTokenBearerOf{}),
-		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
-		statecheck.ExpectKnownValue("echo.x", data.AtMapKey("expires_at"),
-			knownvalue.StringExact(env.Clock.Now().Add(86400*time.Second).UTC().Format(time.RFC3339))),
+		check("expires_in", knownvalue.Int64Exact(86400)),
+		check("expires_at", knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now().Add(86400*time.Second)))),
 	}
-	if env.Sandbox != nil {
-		checks = append(checks, statecheck.ExpectKnownValue("echo.x", data.AtMapKey("token"), accessTokenInSandbox{env: env, userID: userID, revoked: revoked}))
+	if env.Sandbox == nil {
+		return checks
 	}
-	return checks
-}
-
-// accessTokenCheckAtPoint asks Point whether the access token of userID is
-// revoked, or else still valid; the latter check revokes it, so it must
-// come after any sandbox check that expects the token unrevoked.
-func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token string, revoked bool) {
-	t.Helper()
-	check := env.CheckAccessTokenLive
-	if revoked {
-		check = env.CheckAccessTokenRevoked
-	}
-	if err := check(userID, token); err != nil {
-		t.Error(err)
-	}
+	return append(checks, check("token", knownvalue.StringFunc(func(v string) error {
+		for _, rec := range env.Sandbox.AccessTokens() {
+			switch {
+			case rec.Token != v:
+				continue
+			case rec.UserID != userID:
+				return fmt.Errorf("token was issued to %q, want %q", rec.UserID, userID)
+			case rec.Revoked != revoked:
+				return fmt.Errorf("token revoked = %t in the sandbox, want %t", rec.Revoked, revoked)
+			}
+			return nil
+		}
+		return errors.New("the sandbox never issued this token")
+	})))
 }
 
 // accessTokenJWT accepts a bare JWT: three base64url segments, the first
@@ -73,13 +78,7 @@ func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token strin
 // the user. Its example token's sub is "point|" and an id that appears
 // nowhere else on the page, and its exp is an hour after iat where
 // expiresIn says 24 hours, so no claim is checked against anything.
-type accessTokenJWT struct{}
-
-func (accessTokenJWT) CheckValue(v any) error {
-	token, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("expected a string, got %T", v)
-	}
+func accessTokenJWT(token string) error {
 	if strings.HasPrefix(token, "Bearer") {
 		return errors.New(`token starts with "Bearer"; it must be the bare JWT`)
 	}
@@ -100,75 +99,34 @@ func (accessTokenJWT) CheckValue(v any) error {
 	return nil
 }
 
-func (accessTokenJWT) String() string { return "a bare JWT" }
-
-// accessTokenInSandbox accepts a token the sandbox issued to userID and
-// whose revocation matches revoked.
-type accessTokenInSandbox struct {
-	env     *acctest.Env
-	userID  string
-	revoked bool
-}
-
-func (c accessTokenInSandbox) CheckValue(v any) error {
-	token, _ := v.(string)
-	for _, rec := range c.env.Sandbox.AccessTokens() {
-		if rec.Token != token {
-			continue
-		}
-		if rec.UserID != c.userID {
-			return fmt.Errorf("token was issued to %q, want %q", rec.UserID, c.userID)
-		}
-		if rec.Revoked != c.revoked {
-			return fmt.Errorf("token revoked = %t in the sandbox, want %t", rec.Revoked, c.revoked)
-		}
-		return nil
+// accessTokenCheckAtPoint asks Point whether the access token of userID is
+// revoked, or else still valid; the latter check revokes it, so it must
+// come after any sandbox check that expects the token unrevoked.
+func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token string, revoked bool) {
+	t.Helper()
+	check := env.CheckAccessTokenLive
+	if revoked {
+		check = env.CheckAccessTokenRevoked
 	}
-	return errors.New("the sandbox never issued this token")
-}
-
-func (c accessTokenInSandbox) String() string {
-	return fmt.Sprintf("token issued to %s, revoked=%t", c.userID, c.revoked)
-}
-
-// accessTokenBearerOf accepts (token, header) where header is "Bearer " + token.
-type accessTokenBearerOf struct{}
-
-func (accessTokenBearerOf) CompareValues(values ...any) error {
-	if len(values) != 2 {
-		return fmt.Errorf("expected 2 values, got %d", len(values))
+	if err := check(userID, token); err != nil {
+		t.Error(err)
 	}
-	token, _ := values[0].(string)
-	header, _ := values[1].(string)
-	if token == "" || header != "Bearer "+token {
-		return errors.New(`authorization_header is not "Bearer " followed by token`)
-	}
-	return nil
 }
 
 // accessTokenRequireIssued fails unless the sandbox issued at least one
-// access token, each with the given revocation state, and returns them;
-// against real Point it checks nothing and returns nil.
-func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool) []sandbox.AccessTokenRecord {
-	t.Helper()
-	return accessTokenRequireIssuedTo(t, env, "", revoked)
-}
-
-// accessTokenRequireIssuedTo is accessTokenRequireIssued for the tokens of
-// userID alone, or of every user when it is "".
-func accessTokenRequireIssuedTo(t *testing.T, env *acctest.Env, userID string, revoked bool) []sandbox.AccessTokenRecord {
+// access token to the users in userIDs (to anyone when none is given),
+// each with the given revocation state, and returns them; against real
+// Point it checks nothing and returns nil.
+func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool, userIDs ...string) []sandbox.AccessTokenRecord {
 	t.Helper()
 	if env.Sandbox == nil {
 		return nil
 	}
-	var records []sandbox.AccessTokenRecord
-	for _, rec := range env.Sandbox.AccessTokens() {
-		if userID == "" || rec.UserID == userID {
-			records = append(records, rec)
-		}
-	}
+	records := slices.DeleteFunc(env.Sandbox.AccessTokens(), func(rec sandbox.AccessTokenRecord) bool {
+		return len(userIDs) > 0 && !slices.Contains(userIDs, rec.UserID)
+	})
 	if len(records) == 0 {
-		t.Fatalf("the sandbox issued no access token (user %q, \"\" for any)", userID)
+		t.Fatalf("the sandbox issued no access token to %v (none for anyone)", userIDs)
 	}
 	for i, rec := range records {
 		if rec.Revoked != revoked {
@@ -181,7 +139,7 @@ func accessTokenRequireIssuedTo(t *testing.T, env *acctest.Env, userID string, r
 // accessTokenRequireRecorded fails unless front saw Point issue at least
 // one access token, and returns them. Against the sandbox, they must be
 // exactly those the sandbox issued to userID, each with the given
-// revocation state.
+// revocation state; then Point is asked about each (accessTokenCheckAtPoint).
 func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, userID string, revoked bool) []string {
 	t.Helper()
 	_, tokens := front.Tokens()
@@ -189,62 +147,66 @@ func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.R
 		t.Fatal("Point issued no access token")
 	}
 	slices.Sort(tokens)
-	if records := accessTokenRequireIssuedTo(t, env, userID, revoked); env.Sandbox != nil {
+	if records := accessTokenRequireIssued(t, env, revoked, userID); env.Sandbox != nil {
 		var issued []string
 		for _, rec := range records {
 			issued = append(issued, rec.Token)
 		}
-		slices.Sort(issued)
-		if !slices.Equal(issued, tokens) {
+		if slices.Sort(issued); !slices.Equal(issued, tokens) {
 			t.Errorf("the front saw %d access tokens issued, the sandbox issued %d others", len(tokens), len(issued))
 		}
+	}
+	for _, tok := range tokens {
+		accessTokenCheckAtPoint(t, env, userID, tok, revoked)
 	}
 	return tokens
 }
 
-// accessTokenFailingRevoke serves a front before next that answers every
-// access token revocation with 503, and returns its base URL and the count
-// of the revocations it refused.
-func accessTokenFailingRevoke(t *testing.T, next http.Handler) (string, *atomic.Int64) {
-	var revocations atomic.Int64
+// accessTokenFailingRevoke serves a front before next that passes the
+// requests for userID through a recorder and answers their access token
+// revocations with 503. It returns its base URL, the recorder and the count
+// of refused revocations.
+func accessTokenFailingRevoke(t *testing.T, next http.Handler, userID string) (string, *acctest.RecordingFront, *atomic.Int64) {
+	recorder := acctest.NewRecordingFront(next)
+	var refused atomic.Int64
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodDelete || !strings.Contains(r.URL.Path, "/access_token/") {
+		switch {
+		case !strings.HasPrefix(r.URL.Path, "/organizations/users/"+userID+"/"):
 			next.ServeHTTP(w, r)
-			return
+		case sandbox.RouteOf(r) == sandbox.RouteRevokeAccessToken:
+			refused.Add(1)
+			acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)(w, r, next)
+		default:
+			recorder.ServeHTTP(w, r)
 		}
-		revocations.Add(1)
-		acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)(w, r, next)
 	}))
 	t.Cleanup(server.Close)
-	return server.URL, &revocations
+	return server.URL, recorder, &refused
 }
 
 // accessTokenDiagnostic is a pattern for one diagnostic on
-// ephemeral.point_access_token.x as the CLI prints it without colour;
+// ephemeral.point_access_token.NAME as the CLI prints it without colour;
 // source is the configuration line it quotes.
-func accessTokenDiagnostic(severity, summary, source, detail string) string {
-	return regexp.QuoteMeta(severity+": "+summary) +
-		`\s+with ephemeral\.point_access_token\.x,\s+on \S+ line \d+, in ephemeral "point_access_token" "x":\s+\d+:\s*` +
+func accessTokenDiagnostic(severity, name, summary, source, detail string) string {
+	return regexp.QuoteMeta(severity+": "+summary) + `\s+with ephemeral\.point_access_token\.` + name +
+		`,\s+on \S+ line \d+, in ephemeral "point_access_token" "` + name + `":\s+\d+:\s*` +
 		regexp.QuoteMeta(source) + `\s+` + acctest.DiagnosticPattern(detail).String()
 }
 
 // accessTokenWholeError matches the entire error output of a run that fails
 // with a single error on ephemeral.point_access_token.x, so that nothing
-// else, a credential in particular, can be in it.
-func accessTokenWholeError(summary, source, detail string) *regexp.Regexp {
-	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", summary, source, detail) + `\s*\z`)
-}
-
-// accessTokenWholeErrorQuotingPoint is accessTokenWholeError for a detail
-// that ends with Point's error: whatever Point said after the status, in
-// its own words, may follow. The client masks credentials in it.
-func accessTokenWholeErrorQuotingPoint(summary, source, detail string) *regexp.Regexp {
-	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", summary, source, detail) + `(?::[\s\S]*)?\z`)
+// else, a credential in particular, can be in it; but when the detail ends
+// with Point's error (quotesPoint), Point's own words may follow, masked.
+func accessTokenWholeError(summary, source, detail string, quotesPoint bool) *regexp.Regexp {
+	tail := `\s*\z`
+	if quotesPoint {
+		tail = `(?::[\s\S]*)?\z`
+	}
+	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", "x", summary, source, detail) + tail)
 }
 
 // accessTokenEcho hands the results of the ephemeral resources named in
-// keys to the echo provider, which keeps them in echo.x's state, by name,
-// for the checks.
+// keys to the echo provider, which keeps them in echo.x's state, by name.
 func accessTokenEcho(keys ...string) string {
 	var data strings.Builder
 	for _, key := range keys {
@@ -253,136 +215,23 @@ func accessTokenEcho(keys ...string) string {
 	return fmt.Sprintf("\nprovider \"echo\" {\n  data = {\n%s  }\n}\n\nresource \"echo\" \"x\" {}\n", data.String())
 }
 
-// TestAccAccessToken_open opens an access token in each of the ways a
-// configuration can, in one apply: with the API key, which must use the
-// user's current refresh token and not issue one; with a refresh token
-// that is unknown at plan; and with revoke_on_close = false.
-func TestAccAccessToken_open(t *testing.T) {
+// TestAccAccessToken_openOrRefuse first opens access tokens that Point
+// cannot issue: with a wrong or a revoked refresh token, for a user without
+// one, and for a user Point does not have. Each fails with one clear error
+// that does not quote the token, and changes nothing in Point. Then one
+// apply opens one in each way a configuration can: with the API key, which
+// must use the user's current refresh token and not issue one; with a
+// refresh token unknown at plan; with revoke_on_close = false; and through
+// a front that answers its revocations with 503, which is not an error.
+func TestAccAccessToken_openOrRefuse(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	users := map[string]string{}
-	for _, key := range []string{"api_key", "refresh_token", "keep"} {
-		users[key] = env.UserID("at-" + strings.ReplaceAll(key, "_", "-"))
-	}
-	// expires_at must follow the provider's clock, not the wall clock.
-	env.Clock.Advance(90 * time.Minute)
-	// user_id comes from point_user.<key>.id so that the token is opened
-	// once the user exists; with the refresh token, the token is what is
-	// unknown until the apply.
-	cfg := acctest.ProviderBlockFor(env, endpoint, 3) + fmt.Sprintf(`
-resource "point_user" "api_key" {
-  user_id = %[1]q
-}
+	// One provider (the providers of a test case share one server), whose
+	// revocations for at-unrevoked fail.
+	front, _ := acctest.NewCountingFront(t, env)
+	endpoint, recorder, refusedRevocations := accessTokenFailingRevoke(t, front, env.UserID("at-unrevoked"))
+	const maxRetries = 3
+	provider := acctest.ProviderBlockFor(env, endpoint, maxRetries)
 
-resource "point_user" "refresh_token" {
-  user_id = %[2]q
-}
-
-resource "point_refresh_token" "x" {
-  user_id = point_user.refresh_token.user_id
-}
-
-resource "point_user" "keep" {
-  user_id = %[3]q
-}
-
-ephemeral "point_access_token" "api_key" {
-  user_id = point_user.api_key.id
-}
-
-ephemeral "point_access_token" "refresh_token" {
-  user_id       = point_user.refresh_token.user_id
-  refresh_token = point_refresh_token.x.token
-}
-
-ephemeral "point_access_token" "keep" {
-  user_id         = point_user.keep.id
-  revoke_on_close = false
-}
-`, users["api_key"], users["refresh_token"], users["keep"]) + accessTokenEcho("api_key", "refresh_token", "keep")
-
-	revoked := map[string]bool{"api_key": true, "refresh_token": true, "keep": false}
-	tokens := map[string]*string{}
-	var checks []statecheck.StateCheck
-	for key, userID := range users {
-		tokens[key] = new(string)
-		checks = append(checks, accessTokenResultChecks(env, key, userID, revoked[key], tokens[key])...)
-	}
-	data := tfjsonpath.New("data")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config: cfg,
-			ConfigPlanChecks: preApply(
-				plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token")),
-			),
-			ConfigStateChecks: append(checks,
-				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("refresh_token"), knownvalue.Null()),
-				statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("revoke_on_close"), knownvalue.Null()),
-				statecheck.CompareValuePairs("echo.x", data.AtMapKey("refresh_token").AtMapKey("refresh_token"),
-					"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
-			),
-			Check: func(*terraform.State) error {
-				if n := front.Answered(sandbox.RouteIssueRefreshToken, users["api_key"]); n != 0 {
-					return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
-				}
-				return nil
-			},
-		}},
-	})
-	if n := front.Answered(sandbox.RouteRevokeAccessToken, users["keep"]); n != 0 {
-		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
-	}
-	for key, userID := range users {
-		accessTokenRequireIssuedTo(t, env, userID, revoked[key])
-		accessTokenCheckAtPoint(t, env, userID, *tokens[key], revoked[key])
-	}
-}
-
-func TestAccAccessToken_closeFailureIsNotAnError(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("at-close-503")
-	const maxRetries = 2
-	recorder := acctest.NewRecordingFront(env.Upstream())
-	endpoint, refusedRevocations := accessTokenFailingRevoke(t, recorder)
-	var token string
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
-		Steps: []resource.TestStep{{
-			Config: acctest.ProviderBlockFor(env, endpoint, maxRetries) + fmt.Sprintf(`
-resource "point_user" "x" {
-  user_id = %q
-}
-
-ephemeral "point_access_token" "x" {
-  user_id = point_user.x.id
-}
-`, userID) + accessTokenEcho("x"),
-			ConfigStateChecks: accessTokenResultChecks(env, "x", userID, false, &token),
-		}},
-	})
-	tokens := accessTokenRequireRecorded(t, env, recorder, userID, false)
-	if got, want := int(refusedRevocations.Load()), (maxRetries+1)*len(tokens); got != want {
-		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
-	}
-	if !slices.Contains(tokens, token) {
-		t.Error("the token in state is none that Point issued")
-	}
-	for _, tok := range tokens {
-		accessTokenCheckAtPoint(t, env, userID, tok, false)
-	}
-}
-
-// TestAccAccessToken_refused opens access tokens that Point cannot issue:
-// with a wrong or a revoked refresh token, for a user without a refresh
-// token, and for a user Point does not have. Each fails with one clear
-// error that does not quote the token, and changes nothing in Point.
-func TestAccAccessToken_refused(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
 	wrongUser, revokedUser := env.UserID("at-wrong"), env.UserID("at-revoked")
 	noRefreshUser, nobody := env.UserID("at-no-refresh"), env.UserID("at-nobody")
 	env.AddUser(wrongUser)
@@ -405,16 +254,60 @@ ephemeral "point_access_token" "x" {
   refresh_token = var.refresh_token
 }
 `, userID),
-			ExpectError: accessTokenWholeErrorQuotingPoint("Point Refresh Token Not Accepted", "refresh_token = var.refresh_token",
+			ExpectError: accessTokenWholeError("Point Refresh Token Not Accepted", "refresh_token = var.refresh_token",
 				fmt.Sprintf("Point refused the refresh token of user %q: it is wrong, revoked, or was replaced by a newer one. "+
 					"Pass the user's current token (point_refresh_token.<name>.token), or omit refresh_token to use the current one. "+
-					"Error: issue access token: HTTP 401 Unauthorized", userID)),
+					"Error: issue access token: HTTP 401 Unauthorized", userID), true),
 		}
 	}
 	withAPIKey := func(userID string) string {
 		return provider + fmt.Sprintf("\nephemeral \"point_access_token\" \"x\" {\n  user_id = %q\n}\n", userID)
 	}
 
+	// user_id comes from point_user.<key>.id so that the token is opened
+	// once the user exists; with the refresh token, the token is what is
+	// unknown until the apply.
+	open := provider
+	keys := []string{"api_key", "refresh_token", "keep", "unrevoked"}
+	users := map[string]string{}
+	for _, key := range keys {
+		users[key] = env.UserID("at-" + strings.ReplaceAll(key, "_", "-"))
+		open += fmt.Sprintf("\nresource \"point_user\" %q {\n  user_id = %q\n}\n", key, users[key])
+	}
+	open += `
+resource "point_refresh_token" "x" {
+  user_id = point_user.refresh_token.user_id
+}
+
+ephemeral "point_access_token" "api_key" {
+  user_id = point_user.api_key.id
+}
+
+ephemeral "point_access_token" "refresh_token" {
+  user_id       = point_user.refresh_token.user_id
+  refresh_token = point_refresh_token.x.token
+}
+
+ephemeral "point_access_token" "keep" {
+  user_id         = point_user.keep.id
+  revoke_on_close = false
+}
+
+ephemeral "point_access_token" "unrevoked" {
+  user_id = point_user.unrevoked.id
+}
+` + accessTokenEcho(keys...)
+
+	// expires_at must follow the provider's clock, not the wall clock.
+	env.Clock.Advance(90 * time.Minute)
+	revokes := map[string]bool{"api_key": true, "refresh_token": true, "keep": false, "unrevoked": false}
+	tokens := map[string]*string{}
+	var checks []statecheck.StateCheck
+	for key, userID := range users {
+		tokens[key] = new(string)
+		checks = append(checks, accessTokenResultChecks(env, key, userID, revokes[key], tokens[key])...)
+	}
+	data := tfjsonpath.New("data")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
@@ -425,22 +318,38 @@ ephemeral "point_access_token" "x" {
 				Config: withAPIKey(noRefreshUser),
 				ExpectError: accessTokenWholeError("Point User Has No Refresh Token", `ephemeral "point_access_token" "x" {`,
 					fmt.Sprintf("Point user %q has no current refresh token (it was revoked), so no access token can be issued. "+
-						"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", noRefreshUser)),
+						"Issue one with a point_refresh_token resource, and set user_id to point_refresh_token.<name>.id (or, with store_token = true, pass its token as refresh_token).", noRefreshUser), false),
 			},
 			{
 				Config: withAPIKey(nobody),
 				ExpectError: accessTokenWholeError("Point User Not Found", fmt.Sprintf("user_id = %q", nobody),
 					fmt.Sprintf("Point has no user %q, so no access token can be issued. "+
 						"If this configuration creates the user, set user_id to point_user.<name>.id: it is known only once the user exists, "+
-						"so the access token is opened once the user exists instead of during plan.", nobody)),
+						"so the access token is opened once the user exists instead of during plan.", nobody), false),
+			},
+			{
+				PreConfig: func() {
+					if env.Sandbox != nil && len(env.Sandbox.AccessTokens()) != 0 {
+						t.Errorf("the refused opens made the sandbox issue %d access tokens, want none", len(env.Sandbox.AccessTokens()))
+					}
+				},
+				Config:           open,
+				ConfigPlanChecks: preApply(plancheck.ExpectUnknownValue("point_refresh_token.x", tfjsonpath.New("token"))),
+				ConfigStateChecks: append(checks,
+					statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("refresh_token"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("echo.x", data.AtMapKey("api_key").AtMapKey("revoke_on_close"), knownvalue.Null()),
+					statecheck.CompareValuePairs("echo.x", data.AtMapKey("refresh_token").AtMapKey("refresh_token"),
+						"point_refresh_token.x", tfjsonpath.New("token"), compare.ValuesSame()),
+				),
+				Check: func(*terraform.State) error {
+					if n := front.Answered(sandbox.RouteIssueRefreshToken, users["api_key"]); n != 0 {
+						return fmt.Errorf("the API-key path issued %d refresh tokens; it must use the user's current one", n)
+					}
+					return nil
+				},
 			},
 		},
 	})
-	if env.Sandbox != nil {
-		if n := len(env.Sandbox.AccessTokens()); n != 0 {
-			t.Errorf("the sandbox issued %d access tokens, want none", n)
-		}
-	}
 	for userID, want := range map[string]int{wrongUser: 1, revokedUser: 1, noRefreshUser: 0, nobody: 0} {
 		// A refused refresh token must not be retried; a user without one,
 		// or with none at all, is not asked for a token.
@@ -460,80 +369,112 @@ ephemeral "point_access_token" "x" {
 	if env.HasUser(nobody) {
 		t.Error("a failed open must create no user")
 	}
+
+	if n := front.Answered(sandbox.RouteRevokeAccessToken, users["keep"]); n != 0 {
+		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
+	}
+	for _, key := range []string{"api_key", "refresh_token", "keep"} {
+		accessTokenRequireIssued(t, env, revokes[key], users[key])
+		accessTokenCheckAtPoint(t, env, users[key], *tokens[key], revokes[key])
+	}
+	unrevoked := accessTokenRequireRecorded(t, env, recorder, users["unrevoked"], false)
+	if got, want := int(refusedRevocations.Load()), (maxRetries+1)*len(unrevoked); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(unrevoked), want)
+	}
+	if !slices.Contains(unrevoked, *tokens["unrevoked"]) {
+		t.Error("the token in state is none that Point issued")
+	}
 }
 
-// accessTokenConsumerConfig opens an access token for the user that the
-// HCL expression userID names, and hands it to a provisioner, the only
-// consumer, which runs command with the token in TOKEN.
-func accessTokenConsumerConfig(provider, userID, command string) string {
-	return provider + fmt.Sprintf(`
-ephemeral "point_access_token" "x" {
-  user_id = %[1]s
-}
+// accessTokenConsumerConfig opens the access token name with args, and
+// hands it to a provisioner, its only consumer, which runs command with the
+// token in TOKEN.
+func accessTokenConsumerConfig(name, args, command string) string {
+	return fmt.Sprintf(`
+ephemeral "point_access_token" %[1]q {
+%[2]s}
 
-resource "terraform_data" "consumer" {
+resource "terraform_data" %[1]q {
   provisioner "local-exec" {
-    command = %[2]q
+    command = %[3]q
     environment = {
-      TOKEN = ephemeral.point_access_token.x.token
+      TOKEN = ephemeral.point_access_token.%[1]s.token
     }
   }
 }
-`, userID, command)
+`, name, args, command)
 }
 
-// TestAccAccessToken_neverInPlanOrState runs the Terraform CLI on a
-// configuration in which only a provisioner consumes the token, and looks
-// for every token Point issued, as a front records them, in the saved
-// plan, its JSON, the state and the CLI output.
-func TestAccAccessToken_neverInPlanOrState(t *testing.T) {
+// TestAccAccessToken_cliConsumers runs the Terraform CLI on a configuration
+// in which only provisioners consume the tokens: x opens through a front
+// that records every token Point issues, unrevoked through one that answers
+// every revocation with 503. It looks for every token in the saved plan,
+// its JSON, the state and the CLI output, and checks that a revocation that
+// fails after all retries is a warning on a successful apply.
+func TestAccAccessToken_cliConsumers(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
-	userID := env.UserID("at-cli")
+	userID, unrevokedID := env.UserID("at-cli"), env.UserID("at-cli-503")
+	env.AddUser(unrevokedID)
 	recorder := acctest.NewRecordingFront(env.Upstream())
 	server := httptest.NewServer(recorder)
 	t.Cleanup(server.Close)
-	issued := func() int {
-		_, access := recorder.Tokens()
+	unrevokedEndpoint, unrevokedRecorder, refusedRevocations := accessTokenFailingRevoke(t, env.Upstream(), unrevokedID)
+	issued := func(front *acctest.RecordingFront) int {
+		_, access := front.Tokens()
 		return len(access)
 	}
-	cli.WriteMain(accessTokenConsumerConfig(acctest.ProviderBlockFor(env, server.URL, 1)+fmt.Sprintf(`
-resource "point_user" "x" {
-  user_id = %q
-}
-`, userID), "point_user.x.id", `printf %s "$TOKEN" | sha256sum > token.sha256`))
+	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 1) + acctest.ProviderBlockWith(map[string]string{"alias": `"unrevoked"`,
+		"endpoint": fmt.Sprintf("%q", unrevokedEndpoint), "api_key": fmt.Sprintf("%q", env.APIKey), "max_retries": "1"}) +
+		fmt.Sprintf("\nresource \"point_user\" \"x\" {\n  user_id = %q\n}\n", userID) +
+		accessTokenConsumerConfig("x", "  user_id = point_user.x.id\n", `printf %s "$TOKEN" | sha256sum > token.sha256`) +
+		accessTokenConsumerConfig("unrevoked", fmt.Sprintf("  provider = point.unrevoked\n  user_id  = %q\n", unrevokedID),
+			`test -n "$TOKEN"`))
 
 	seen := map[string][]byte{}
-	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-out=plan.bin"))
+	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=plan.bin"))
 	// A saved plan is a zip archive, whose entries would hide a token from
 	// a search of the file itself.
 	for name, entry := range acctest.ZipEntries(t, filepath.Join(cli.Dir, "plan.bin")) {
 		seen["saved plan's "+name] = entry
 	}
 	seen["plan JSON"] = []byte(cli.MustRun(0, "show", "-json", "plan.bin"))
-	seen["apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "plan.bin"))
-	firstRun := issued()
+	seen["apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "-no-color", "plan.bin"))
+	acctest.ExpectOutput(t, string(seen["apply output"]), "Apply complete! Resources: 3 added")
+	firstRun, firstUnrevoked := issued(recorder), issued(unrevokedRecorder)
 
-	// A second run, in which the user exists and the token opens during
-	// plan as well as apply.
-	seen["second apply output"] = []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"))
-	secondRun := issued() - firstRun
+	// A second run, in which the user exists and x opens during plan as
+	// well as apply.
+	out := cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve",
+		"-replace=terraform_data.x", "-replace=terraform_data.unrevoked")
+	seen["second apply output"] = []byte(out)
+	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 added")
+	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "unrevoked", "Point Access Token Not Revoked",
+		`ephemeral "point_access_token" "unrevoked" {`,
+		fmt.Sprintf("The provider could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
+			"Error: revoke access token: HTTP 503 Service Unavailable: unavailable: service temporarily unavailable", unrevokedID)))
+	if !warning.MatchString(out) {
+		t.Errorf("apply output has no warning about the unrevoked token:\n%s", out)
+	}
 	state, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen["state"] = state
-	// Terraform opens the ephemeral resource once in each plan and once in
-	// each apply, except that the first plan cannot: point_user.x.id is
-	// unknown until the user exists.
-	if firstRun != 1 || secondRun != 2 {
-		t.Errorf("access tokens issued: %d by the first plan and apply, %d by the second; want 1 and 2", firstRun, secondRun)
+	// Terraform opens an ephemeral resource once in each plan and once in
+	// each apply, except that the first plan cannot open x:
+	// point_user.x.id is unknown until the user exists.
+	secondRun, secondUnrevoked := issued(recorder)-firstRun, issued(unrevokedRecorder)-firstUnrevoked
+	if firstRun != 1 || secondRun != 2 || firstUnrevoked != 2 || secondUnrevoked != 2 {
+		t.Errorf("access tokens issued by the first plan and apply, then the second: x %d and %d, want 1 and 2; "+
+			"unrevoked %d and %d, want 2 and 2", firstRun, secondRun, firstUnrevoked, secondUnrevoked)
 	}
 
 	tokens := accessTokenRequireRecorded(t, env, recorder, userID, true)
-	for _, tok := range tokens {
-		accessTokenCheckAtPoint(t, env, userID, tok, true)
+	unrevoked := accessTokenRequireRecorded(t, env, unrevokedRecorder, unrevokedID, false)
+	if got, want := int(refusedRevocations.Load()), 2*len(unrevoked); got != want {
+		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(unrevoked), want)
 	}
 	hash, err := os.ReadFile(filepath.Join(cli.Dir, "token.sha256"))
 	if err != nil {
@@ -548,50 +489,17 @@ resource "point_user" "x" {
 	}
 
 	secrets := map[string]string{`"Bearer ey"`: "Bearer ey"}
-	if rt := env.CurrentRefreshToken(userID); rt != "" {
-		secrets["the user's refresh token"] = rt
+	for _, id := range []string{userID, unrevokedID} {
+		if rt := env.CurrentRefreshToken(id); rt != "" {
+			secrets["the refresh token of "+id] = rt
+		}
 	}
-	for i, tok := range tokens {
-		secrets[fmt.Sprintf("access token %d of %d", i+1, len(tokens))] = tok
+	for i, tok := range append(tokens, unrevoked...) {
+		secrets[fmt.Sprintf("access token %d of %d", i+1, len(tokens)+len(unrevoked))] = tok
 	}
 	for where, text := range seen {
 		for name, secret := range secrets {
 			acctest.FindSecret(t, where, text, name, secret)
 		}
-	}
-}
-
-// TestAccAccessToken_closeFailureWarns shows, through the CLI, that a
-// revocation that fails after all retries is reported as a warning on a
-// successful apply.
-func TestAccAccessToken_closeFailureWarns(t *testing.T) {
-	cli := acctest.NewCLI(t)
-	env := acctest.NewEnv(t, sandbox.Options{})
-	t.Parallel()
-	userID := env.UserID("at-cli-503")
-	env.AddUser(userID)
-	recorder := acctest.NewRecordingFront(env.Upstream())
-	endpoint, refusedRevocations := accessTokenFailingRevoke(t, recorder)
-	const maxRetries = 1
-	cli.WriteMain(accessTokenConsumerConfig(acctest.ProviderBlockFor(env, endpoint, maxRetries), fmt.Sprintf("%q", userID), `test -n "$TOKEN"`))
-
-	out := []byte(cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color"))
-	warning := regexp.MustCompile(accessTokenDiagnostic("Warning", "Point Access Token Not Revoked", `ephemeral "point_access_token" "x" {`,
-		fmt.Sprintf("The provider could not revoke the access token of Point user %q; it stays valid until its expires_at. Nothing else is affected. "+
-			"Error: revoke access token: HTTP 503 Service Unavailable: unavailable: service temporarily unavailable", userID)))
-	if !warning.Match(out) {
-		t.Errorf("apply output has no warning about the unrevoked token:\n%s", out)
-	}
-	acctest.ExpectOutput(t, string(out), "Apply complete! Resources: 1 added")
-	tokens := accessTokenRequireRecorded(t, env, recorder, userID, false)
-	if len(tokens) != 2 {
-		t.Errorf("the plan and apply issued %d access tokens, want 2: one for each", len(tokens))
-	}
-	if got, want := int(refusedRevocations.Load()), (maxRetries+1)*len(tokens); got != want {
-		t.Errorf("%d revocation attempts for %d tokens, want %d (max_retries + 1 each)", got, len(tokens), want)
-	}
-	for i, tok := range tokens {
-		acctest.FindSecret(t, "apply output", out, fmt.Sprintf("access token %d", i+1), tok)
-		accessTokenCheckAtPoint(t, env, userID, tok, false)
 	}
 }

@@ -30,14 +30,18 @@ func identityTestExpect(addr, userID string) statecheck.StateCheck {
 
 // identityTestImportBlock imports addr by identity.
 func identityTestImportBlock(addr, userID string) string {
-	return fmt.Sprintf(`
-import {
-  to = %[1]s
-  identity = {
-    user_id = %[2]q
-  }
+	return fmt.Sprintf("\nimport {\n  to = %s\n  identity = {\n    user_id = %q\n  }\n}\n", addr, userID)
 }
-`, addr, userID)
+
+// identityTestImport imports addr in the way kind names, with checks on the
+// import's plan.
+func identityTestImport(config, addr string, kind resource.ImportStateKind, checks ...plancheck.PlanCheck) resource.TestStep {
+	return resource.TestStep{Config: config, ResourceName: addr, ImportState: true, ImportStateKind: kind,
+		ImportPlanChecks: resource.ImportPlanChecks{PreApply: checks}}
+}
+
+func identityTestPlanned(addr, attr string, check knownvalue.Check) plancheck.PlanCheck {
+	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), check)
 }
 
 // Create, refresh, update and import of point_user and point_refresh_token
@@ -47,8 +51,11 @@ import {
 func TestAccIdentity_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("identity")
-	const userAddr = "point_user.test"
-	config := func(deletionPolicy, tokenArgs string) string {
+	const userAddr, tokenAddr = "point_user.test", acctest.RefreshTokenAddr
+	config := func(deletionPolicy, triggers string) string {
+		if triggers != "" {
+			triggers = fmt.Sprintf("  rotation_triggers = { n = %q }\n", triggers)
+		}
 		return env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id         = %[1]q
@@ -58,10 +65,29 @@ resource "point_user" "test" {
 resource "point_refresh_token" "test" {
   user_id = point_user.test.user_id
 %[3]s}
-`, userID, deletionPolicy, tokenArgs)
+`, userID, deletionPolicy, triggers)
 	}
-	triggers := func(n string) string { return fmt.Sprintf("  rotation_triggers = { n = %q }\n", n) }
 	var issuedBefore int
+	current := acctest.IsCurrentRefreshToken(env, userID)
+	// The state holds REVOKE, the configuration ABANDON: the import adopts
+	// ABANDON, so the plan changes nothing.
+	importUser := identityTestImport(config(deletionAbandon, "2"), userAddr, resource.ImportBlockWithResourceIdentity,
+		plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+		identityTestPlanned(userAddr, "user_id", knownvalue.StringExact(userID)),
+		identityTestPlanned(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)))
+	// The import adopts the current token: no rotation.
+	importToken := identityTestImport(config(deletionRevoke, "2"), tokenAddr, resource.ImportBlockWithResourceIdentity,
+		plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionUpdate),
+		identityTestPlanned(tokenAddr, "token", current), identityTestPlanned(tokenAddr, "issued_at", knownvalue.Null()))
+	importToken.ExpectNonEmptyPlan = true
+	importTokenByID := identityTestImport(config(deletionRevoke, ""), tokenAddr, resource.ImportBlockWithID,
+		identityTestPlanned(tokenAddr, "token", current))
+	importTokenByID.Check = func(*terraform.State) error {
+		if n := acctest.RefreshTokensIssued(env) - issuedBefore; n != 0 {
+			return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
+		}
+		return nil
+	}
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
@@ -73,120 +99,50 @@ resource "point_refresh_token" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					identityTestExpect(userAddr, userID),
 					statecheck.ExpectIdentityValueMatchesState(userAddr, tfjsonpath.New("user_id")),
-					identityTestExpect(acctest.RefreshTokenAddr, userID),
-					statecheck.ExpectIdentityValueMatchesState(acctest.RefreshTokenAddr, tfjsonpath.New("user_id")),
+					identityTestExpect(tokenAddr, userID),
+					statecheck.ExpectIdentityValueMatchesState(tokenAddr, tfjsonpath.New("user_id")),
 				},
 				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
 				// An update keeps it, and so does a rotation in place.
-				Config:           config(deletionRevoke, triggers("1")),
-				ConfigPlanChecks: preApplyActions(userAddr, plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(userAddr, userID),
-					identityTestExpect(acctest.RefreshTokenAddr, userID),
-				},
+				Config:            config(deletionRevoke, "1"),
+				ConfigPlanChecks:  preApplyActions(userAddr, plancheck.ResourceActionUpdate, tokenAddr, plancheck.ResourceActionUpdate),
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID), identityTestExpect(tokenAddr, userID)},
 			},
 			{
-				Config:            config(deletionRevoke, triggers("2")),
-				ConfigPlanChecks:  preApply(plancheck.ExpectUnknownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))),
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(acctest.RefreshTokenAddr, userID)},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokenCurrent(env, userID),
-					func(*terraform.State) error {
-						issuedBefore = acctest.RefreshTokensIssued(env)
-						return nil
-					},
-				),
-			},
-			{
-				Config:          config(deletionAbandon, triggers("2")),
-				ResourceName:    userAddr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithResourceIdentity,
-				// The state holds REVOKE, the configuration ABANDON: the
-				// import adopts ABANDON, so the plan changes nothing.
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-						plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					},
-				},
-			},
-			{
-				Config:          config(deletionAbandon, triggers("2")),
-				ResourceName:    userAddr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithID,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop)},
-				},
-			},
-			{
-				ResourceName:      userAddr,
-				ImportState:       true,
-				ImportStateId:     userID,
-				ImportStateVerify: true,
-				// The import sets ABANDON; state holds REVOKE from step 2.
-				ImportStateVerifyIgnore: []string{"deletion_policy"},
-			},
-			{
-				// The import adopts the current token: no rotation.
-				Config:             config(deletionRevoke, triggers("2")),
-				ResourceName:       acctest.RefreshTokenAddr,
-				ImportState:        true,
-				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
-				ExpectNonEmptyPlan: true,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-					},
-				},
-			},
-			{
-				Config:          config(deletionRevoke, ""),
-				ResourceName:    acctest.RefreshTokenAddr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithResourceIdentity,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-					},
-				},
-			},
-			{
-				Config:          config(deletionRevoke, ""),
-				ResourceName:    acctest.RefreshTokenAddr,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithID,
-				ImportPlanChecks: resource.ImportPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, userID)),
-					},
-				},
-				Check: func(*terraform.State) error {
-					if n := acctest.RefreshTokensIssued(env) - issuedBefore; n != 0 {
-						return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
-					}
+				Config:            config(deletionRevoke, "2"),
+				ConfigPlanChecks:  preApply(plancheck.ExpectUnknownValue(tokenAddr, tfjsonpath.New("token"))),
+				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(tokenAddr, userID)},
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokenCurrent(env, userID), func(*terraform.State) error {
+					issuedBefore = acctest.RefreshTokensIssued(env)
 					return nil
-				},
+				}),
 			},
+			importUser,
+			identityTestImport(config(deletionAbandon, "2"), userAddr, resource.ImportBlockWithID,
+				plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop)),
+			// The import sets ABANDON; state holds REVOKE from step 2.
+			{ResourceName: userAddr, ImportState: true, ImportStateId: userID, ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"deletion_policy"}},
+			importToken,
+			identityTestImport(config(deletionRevoke, ""), tokenAddr, resource.ImportBlockWithResourceIdentity,
+				plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionNoop), identityTestPlanned(tokenAddr, "token", current)),
+			importTokenByID,
 		},
 	})
 }
 
-// A user, and the token of another user, registered outside Terraform and
-// imported with import blocks that name their identities, then applied:
+// An import identity with a user id Point would refuse fails at plan,
+// before any request, for both resources that have an identity. Then a
+// user, and the token of another user, registered outside Terraform are
+// imported with import blocks that name their identities, and applied:
 // Terraform adopts the user and the token the user holds, registering no
 // user and issuing no token.
 func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID, tokenUserID := env.UserID("identity-import"), env.UserID("rt-identity-import")
-	const userAddr = "point_user.test"
+	userID, tokenUserID, invalidID := env.UserID("identity-import"), env.UserID("rt-identity-import"), env.UserID("someone")
+	const userAddr, tokenAddr = "point_user.test", acctest.RefreshTokenAddr
 	var userToken, existing string
 	config := env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
@@ -197,6 +153,51 @@ resource "point_refresh_token" "test" {
   user_id = %[2]q
 }
 `, userID, tokenUserID)
+	var steps []resource.TestStep
+	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
+				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, invalidID),
+			PlanOnly: true,
+			ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
+				`The user_id of the import identity is the Point user id, which must not contain "@"`,
+				`Got "a@b". Correct identity.user_id in the import block.`),
+		})
+	}
+	steps = append(steps, resource.TestStep{
+		PreConfig: func() {
+			acctest.ExpectNoRequests(t, env, "an invalid import identity")
+			if env.HasUser(invalidID) {
+				t.Errorf("an invalid import identity let Point register %q", invalidID)
+			}
+			userToken, existing = env.AddUser(userID), env.AddUser(tokenUserID)
+		},
+		Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(tokenAddr, tokenUserID),
+		ConfigPlanChecks: preApply(
+			plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
+			identityTestPlanned(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)),
+			plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionNoop),
+			identityTestPlanned(tokenAddr, "token", acctest.IsCurrentRefreshToken(env, tokenUserID)),
+		),
+		ConfigStateChecks: []statecheck.StateCheck{
+			identityTestExpect(userAddr, userID),
+			statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+			statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
+			statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+			identityTestExpect(tokenAddr, tokenUserID),
+			statecheck.ExpectKnownValue(tokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(tokenUserID)),
+			statecheck.ExpectKnownValue(tokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+		},
+		Check: resource.ComposeAggregateTestCheckFunc(
+			resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
+			acctest.CheckStateTokenCurrent(env, tokenUserID),
+		),
+	}, resource.TestStep{
+		Config:            config,
+		ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
+		ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
+		Check:             resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
+	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
@@ -214,40 +215,7 @@ resource "point_refresh_token" "test" {
 			},
 			acctest.NoCurrentRefreshToken(env, tokenUserID),
 		),
-		Steps: []resource.TestStep{
-			{
-				PreConfig: func() {
-					userToken = env.AddUser(userID)
-					existing = env.AddUser(tokenUserID)
-				},
-				Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(acctest.RefreshTokenAddr, tokenUserID),
-				ConfigPlanChecks: preApply(
-					plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
-					plancheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
-					plancheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"), acctest.IsCurrentRefreshToken(env, tokenUserID)),
-				),
-				ConfigStateChecks: []statecheck.StateCheck{
-					identityTestExpect(userAddr, userID),
-					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					identityTestExpect(acctest.RefreshTokenAddr, tokenUserID),
-					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("id"), knownvalue.StringExact(tokenUserID)),
-					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
-					acctest.CheckStateTokenCurrent(env, tokenUserID),
-				),
-			},
-			{
-				Config:            config,
-				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
-				Check:             resource.TestCheckResourceAttrPtr(acctest.RefreshTokenAddr, "token", &existing),
-			},
-		},
+		Steps: steps,
 	})
 	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
@@ -257,79 +225,45 @@ resource "point_refresh_token" "test" {
 	}
 }
 
-// An import identity with a user id Point would refuse fails at plan,
-// before any request, for both resources that have an identity.
-func TestAccIdentity_invalidImportIdentity(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("someone")
-	var steps []resource.TestStep
-	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
-		steps = append(steps, resource.TestStep{
-			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
-				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, userID),
-			PlanOnly: true,
-			ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
-				`The user_id of the import identity is the Point user id, which must not contain "@"`,
-				`Got "a@b". Correct identity.user_id in the import block.`),
-		})
-	}
-	resource.ParallelTest(t, resource.TestCase{
-		TerraformVersionChecks:   identityTestVersions,
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps:                    steps,
-	})
-	acctest.ExpectNoRequests(t, env, "an invalid import identity")
-	if env.HasUser(userID) {
-		t.Errorf("an invalid import identity let Point register %q", userID)
-	}
-}
-
 // Terraform before 1.12 never sends a stored identity, and the framework
 // fails every Read that returns none, the ones that remove the resource
-// included. Whatever the CLI, Read must set it from state.
+// included. Whatever the CLI, Read must set it from state: here Read runs
+// as Terraform 1.11 runs it, with a stored state and no identity.
 func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	t.Parallel()
-	cases := map[string]struct {
-		typeName string
-		setup    func(env *acctest.Env, userID string) (token string)
-		removed  bool
+	for _, tc := range []struct {
+		name, typeName              string
+		registered, revoke, removed bool
 	}{
-		"user present": {
-			typeName: "point_user",
-			setup:    func(env *acctest.Env, userID string) string { return env.AddUser(userID) },
-		},
-		"user gone": {
-			typeName: "point_user",
-			setup:    func(*acctest.Env, string) string { return "" },
-			removed:  true,
-		},
-		"token current": {
-			typeName: "point_refresh_token",
-			setup:    func(env *acctest.Env, userID string) string { return env.AddUser(userID) },
-		},
-		"token revoked": {
-			typeName: "point_refresh_token",
-			setup: func(env *acctest.Env, userID string) string {
-				token := env.AddUser(userID)
-				env.RevokeRefreshToken(userID)
-				return token
-			},
-			removed: true,
-		},
-		"token's user gone": {
-			typeName: "point_refresh_token",
-			setup:    func(*acctest.Env, string) string { return "rt_gone" },
-			removed:  true,
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
+		{"user present", "point_user", true, false, false},
+		{"user gone", "point_user", false, false, true},
+		{"token current", "point_refresh_token", true, false, false},
+		{"token revoked", "point_refresh_token", true, true, true},
+		{"token's user gone", "point_refresh_token", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := acctest.NewEnv(t, sandbox.Options{})
-			userID := env.UserID("identity-read-" + strings.ReplaceAll(name, " ", "-"))
-			token := tc.setup(env, userID)
-
-			resp, resourceType := identityTestRead(t, env, tc.typeName, userID, token)
+			userID := env.UserID("identity-read-" + strings.ReplaceAll(tc.name, " ", "-"))
+			token := "rt_gone"
+			if tc.registered {
+				token = env.AddUser(userID)
+			}
+			if tc.revoke {
+				env.RevokeRefreshToken(userID)
+			}
+			server, schemas := env.ConfiguredServerFor(t, env.Endpoint, env.APIKey, "1.11.4")
+			resourceType := schemas.ResourceSchemas[tc.typeName].ValueType()
+			str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+			given := map[string]tftypes.Value{"id": str(userID), "user_id": str(userID), "token": str(token)}
+			if tc.typeName == "point_user" {
+				given = map[string]tftypes.Value{"id": str(userID), "user_id": str(userID), "deletion_policy": str(deletionAbandon)}
+			}
+			resp, err := server.ReadResource(context.Background(),
+				&tfprotov6.ReadResourceRequest{TypeName: tc.typeName, CurrentState: acctest.DynamicValue(t, resourceType, given)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, d := range resp.Diagnostics {
 				if d.Severity == tfprotov6.DiagnosticSeverityError {
 					t.Errorf("error: %s: %s", d.Summary, d.Detail)
@@ -338,55 +272,14 @@ func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 			if resp.NewIdentity == nil || resp.NewIdentity.IdentityData == nil {
 				t.Fatal("Read returned no identity")
 			}
-			identity, err := resp.NewIdentity.IdentityData.Unmarshal(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"user_id": tftypes.String}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var attrs map[string]tftypes.Value
-			if err := identity.As(&attrs); err != nil {
-				t.Fatal(err)
-			}
-			if got := acctest.StringOrNil(t, attrs["user_id"]); got == nil || *got != userID {
+			identityType := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"user_id": tftypes.String}}
+			identity := acctest.DecodeObject(t, identityType, resp.NewIdentity.IdentityData)
+			if got := acctest.StringOrNil(t, identity["user_id"]); got == nil || *got != userID {
 				t.Errorf("identity user_id = %v, want %q", got, userID)
 			}
-			removed := resp.NewState == nil
-			if !removed {
-				raw, err := resp.NewState.Unmarshal(resourceType)
-				if err != nil {
-					t.Fatal(err)
-				}
-				removed = raw.IsNull()
-			}
-			if removed != tc.removed {
+			if removed := resp.NewState == nil || acctest.DecodeObject(t, resourceType, resp.NewState) == nil; removed != tc.removed {
 				t.Errorf("removed = %t, want %t", removed, tc.removed)
 			}
 		})
 	}
-}
-
-// identityTestRead runs a resource's Read as Terraform 1.11 does: with a
-// stored state and no identity. It returns the response and the resource's
-// type.
-func identityTestRead(t *testing.T, env *acctest.Env, typeName, userID, token string) (*tfprotov6.ReadResourceResponse, tftypes.Type) {
-	t.Helper()
-	server, schemas := env.ConfiguredServerFor(t, env.Endpoint, env.APIKey, "1.11.4")
-	resourceType := schemas.ResourceSchemas[typeName].ValueType()
-	given := map[string]tftypes.Value{
-		"id":      tftypes.NewValue(tftypes.String, userID),
-		"user_id": tftypes.NewValue(tftypes.String, userID),
-	}
-	if typeName == "point_user" {
-		given["deletion_policy"] = tftypes.NewValue(tftypes.String, deletionAbandon)
-	} else {
-		given["token"] = tftypes.NewValue(tftypes.String, token)
-	}
-	state, err := tfprotov6.NewDynamicValue(resourceType, acctest.ObjectWithNulls(t, resourceType, given))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: typeName, CurrentState: &state})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, resourceType
 }

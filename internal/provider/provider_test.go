@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,19 +66,53 @@ func TestProvider_schemaValid(t *testing.T) {
 
 // providerConfigTestUser is a point_user for the user id.
 func providerConfigTestUser(id string) string {
-	return fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id = %q
+	return fmt.Sprintf("\nresource \"point_user\" \"test\" {\n  user_id = %q\n}\n", id)
 }
-`, id)
+
+// providerTestError runs the test case and returns its error, which the
+// test examines after it (ExpectError takes one pattern, and cannot say
+// what an error must not contain); the test fails when there is none.
+func providerTestError(t *testing.T, tc resource.TestCase, what string) error {
+	t.Helper()
+	var caught error
+	tc.ErrorCheck = func(err error) error {
+		caught = err
+		return nil
+	}
+	resource.ParallelTest(t, tc)
+	if caught == nil {
+		t.Fatalf("%s succeeded", what)
+	}
+	return caught
+}
+
+// providerTestRegistered checks that Point has the user and saw creates
+// registrations in all.
+func providerTestRegistered(env *acctest.Env, userID string, creates int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if !env.HasUser(userID) {
+			return fmt.Errorf("Point has no user %q", userID)
+		}
+		return acctest.ExpectRequests(env, sandbox.RouteCreateUser, creates)
+	}
+}
+
+// providerTestNothingReached fails unless no request reached the API and
+// Point has none of the users.
+func providerTestNothingReached(t *testing.T, env *acctest.Env, what string, userIDs ...string) {
+	t.Helper()
+	acctest.ExpectNoRequests(t, env, what)
+	for _, userID := range userIDs {
+		if env.HasUser(userID) {
+			t.Errorf("%s registered %q", what, userID)
+		}
+	}
 }
 
 // TestAccProvider_invalidConfig plans one configuration with a provider
 // block for each bad setting, so that one plan reports every diagnostic.
 func TestAccProvider_invalidConfig(t *testing.T) {
-	cases := []struct {
-		attribute, value, want string
-	}{
+	cases := []struct{ attribute, value, want string }{
 		{"environment", `"dev"`, `Attribute environment value must be one of: ["staging" "production"], got: "dev"`},
 		{"endpoint", `"not a url"`, `Attribute endpoint must be an absolute URL such as "https://staging.sdk.areyoupoint.com", got "not a url".`},
 		{"endpoint", `"ftp://x"`, `Attribute endpoint must use the https scheme, got "ftp".`},
@@ -94,79 +128,22 @@ func TestAccProvider_invalidConfig(t *testing.T) {
 	var userIDs []string
 	for i, tc := range cases {
 		alias, userID := fmt.Sprintf("bad%d", i), env.UserID(fmt.Sprintf("alice-%d", i))
-		settings := map[string]string{"alias": fmt.Sprintf("%q", alias), "endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
-		settings[tc.attribute] = tc.value
+		settings := map[string]string{"endpoint": strconv.Quote(env.Endpoint), "api_key": strconv.Quote(env.APIKey)}
+		settings["alias"], settings[tc.attribute] = strconv.Quote(alias), tc.value
 		config.WriteString(acctest.ProviderBlockWith(settings))
 		fmt.Fprintf(&config, "resource \"point_user\" %q {\n  provider = point.%s\n  user_id  = %q\n}\n", alias, alias, userID)
 		userIDs = append(userIDs, userID)
 	}
-
-	// ExpectError takes one pattern; the error is examined after the test.
-	var planErr error
-	resource.ParallelTest(t, resource.TestCase{
+	planErr := providerTestError(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		ErrorCheck: func(err error) error {
-			planErr = err
-			return nil
-		},
-		Steps: []resource.TestStep{{Config: config.String(), PlanOnly: true}},
-	})
-	if planErr == nil {
-		t.Fatal("the plan with invalid provider settings succeeded")
-	}
+		Steps:                    []resource.TestStep{{Config: config.String(), PlanOnly: true}},
+	}, "the plan with invalid provider settings")
 	for _, tc := range cases {
 		if !acctest.DiagnosticMatching(tc.want).MatchString(planErr.Error()) {
 			t.Errorf("no diagnostic for %s = %s, want %q", tc.attribute, tc.value, tc.want)
 		}
 	}
-	acctest.ExpectNoRequests(t, env, "invalid provider configuration")
-	for _, userID := range userIDs {
-		if env.HasUser(userID) {
-			t.Errorf("invalid provider configuration registered %q", userID)
-		}
-	}
-}
-
-func TestAccProvider_missingAPIKey(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	t.Setenv(point.EnvAPIKey, "")
-	userID := env.UserID("alice")
-	provider := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)})
-
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				// The plan already fails, since its apply would need the key.
-				Config:   provider + providerConfigTestUser(userID),
-				PlanOnly: true,
-				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
-					"Cannot register a Point user: it needs the organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
-			},
-			{
-				Config: provider + fmt.Sprintf(`
-resource "point_refresh_token" "test" {
-  user_id = %q
-}
-`, userID),
-				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
-					"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
-			},
-			{
-				Config: provider + fmt.Sprintf(`
-data "point_user" "test" {
-  user_id = %q
-}
-`, userID),
-				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
-					"Cannot read a Point user: it needs the organisation API key"),
-			},
-		},
-	})
-	acctest.ExpectNoRequests(t, env, "a run without an API key")
-	if env.HasUser(userID) {
-		t.Errorf("Point registered %q without an API key", userID)
-	}
+	providerTestNothingReached(t, env, "invalid provider configuration", userIDs...)
 }
 
 func TestAccProvider_wrongAPIKey(t *testing.T) {
@@ -174,25 +151,11 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	userID := env.UserID("alice")
 	wrongKey := "wrong-key-" + acctest.RandomHex(16)
 	provider := acctest.ProviderBlockWith(map[string]string{
-		"endpoint": fmt.Sprintf("%q", env.Endpoint),
-		"api_key":  fmt.Sprintf("%q", wrongKey),
-	})
-
-	// ExpectError cannot say what an error must not contain, so the error is
-	// captured and examined after the test.
-	var applyErr error
-	resource.ParallelTest(t, resource.TestCase{
+		"endpoint": strconv.Quote(env.Endpoint), "api_key": strconv.Quote(wrongKey)})
+	applyErr := providerTestError(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		ErrorCheck: func(err error) error {
-			applyErr = err
-			return nil
-		},
-		Steps: []resource.TestStep{{Config: provider + providerConfigTestUser(userID)}},
-	})
-
-	if applyErr == nil {
-		t.Fatal("apply with a wrong API key succeeded")
-	}
+		Steps:                    []resource.TestStep{{Config: provider + providerConfigTestUser(userID)}},
+	}, "apply with a wrong API key")
 	want := acctest.DiagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
 		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
 		"HTTP 401 Unauthorized")
@@ -213,90 +176,70 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	}
 }
 
+// The provider takes its settings from the environment variables where the
+// block has none, and from the block, over invalid variables, where it has.
+// A missing API key, and each invalid variable, fail at plan with the
+// provider's own words, before any request.
 func TestAccProvider_environmentVariables(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("alice")
-	t.Setenv(point.EnvEndpoint, env.Endpoint)
-	t.Setenv(point.EnvAPIKey, env.APIKey)
-	t.Setenv(point.EnvEnvironment, "staging")
-
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{{
-			Config: `provider "point" {}` + "\n" + providerConfigTestUser(userID),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-			},
-			Check: func(*terraform.State) error {
-				if !env.HasUser(userID) {
-					return fmt.Errorf("user not registered through the endpoint from %s", point.EnvEndpoint)
-				}
-				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
-			},
-		}},
-	})
-}
-
-func TestAccProvider_configBeatsEnvironment(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("alice")
-	t.Setenv(point.EnvEndpoint, acctest.DeadEndpoint(t))
-	t.Setenv(point.EnvAPIKey, "wrong-key-"+acctest.RandomHex(16))
-	t.Setenv(point.EnvEnvironment, "dev")
-	provider := acctest.ProviderBlockWith(map[string]string{
-		"endpoint":    fmt.Sprintf("%q", env.Endpoint),
-		"api_key":     fmt.Sprintf("%q", env.APIKey),
-		"environment": `"staging"`,
-	})
-
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{{
-			Config: provider + providerConfigTestUser(userID),
-			Check: func(*terraform.State) error {
-				if !env.HasUser(userID) {
-					return fmt.Errorf("user not registered through the configured endpoint")
-				}
-				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
-			},
-		}},
-	})
-}
-
-func TestAccProvider_invalidEnvironmentVariables(t *testing.T) {
-	for _, tc := range []struct {
-		name, variable, value, omit string
-		want                        *regexp.Regexp
-	}{
-		{"environment", point.EnvEnvironment, "dev", "",
-			acctest.DiagnosticMatching("Invalid Point Environment",
-				`The POINT_ENVIRONMENT environment variable is "dev", but the Point environment must be "staging" or "production". Correct the variable, or set environment in the provider block.`)},
-		{"endpoint", point.EnvEndpoint, "http://example.com", "endpoint",
-			acctest.DiagnosticMatching("Invalid Point Endpoint",
-				`The POINT_ENDPOINT environment variable must use https for host "example.com": plain http is accepted only for loopback hosts`,
-				"Correct the variable, or set endpoint in the provider block.")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env := acctest.NewEnv(t, sandbox.Options{})
-			userID := env.UserID("alice")
-			t.Setenv(tc.variable, tc.value)
-			settings := map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint), "api_key": fmt.Sprintf("%q", env.APIKey)}
-			delete(settings, tc.omit)
-
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps: []resource.TestStep{{
-					Config:      acctest.ProviderBlockWith(settings) + providerConfigTestUser(userID),
-					PlanOnly:    true,
-					ExpectError: tc.want,
-				}},
-			})
-			acctest.ExpectNoRequests(t, env, "invalid environment variable")
-			if env.HasUser(userID) {
-				t.Errorf("an invalid environment variable let Point register %q", userID)
-			}
-		})
+	userID, secondID := env.UserID("alice"), env.UserID("bob")
+	t.Setenv(point.EnvAPIKey, "")
+	noKey := acctest.ProviderBlockWith(map[string]string{"endpoint": strconv.Quote(env.Endpoint)})
+	missingKey := func(planOnly bool, block, detail string) resource.TestStep {
+		return resource.TestStep{Config: noKey + fmt.Sprintf(block, userID), PlanOnly: planOnly,
+			ExpectError: acctest.DiagnosticMatching("Missing Point API Key", detail)}
 	}
+	// A block with the key, and endpoint and environment unless "".
+	block := func(endpoint, environment string) string {
+		return acctest.ProviderBlockWith(map[string]string{
+			"endpoint": endpoint, "api_key": strconv.Quote(env.APIKey), "environment": environment})
+	}
+	setenv := func(endpoint, apiKey, environment string) func() {
+		return func() {
+			t.Setenv(point.EnvEndpoint, endpoint)
+			t.Setenv(point.EnvAPIKey, apiKey)
+			t.Setenv(point.EnvEnvironment, environment)
+		}
+	}
+	invalidVariable := func(endpoint, environment, blockEndpoint string, want ...string) resource.TestStep {
+		return resource.TestStep{PreConfig: setenv(endpoint, "", environment), PlanOnly: true,
+			Config: block(blockEndpoint, "") + providerConfigTestUser(userID), ExpectError: acctest.DiagnosticMatching(want...)}
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			// The plan already fails, since its apply would need the key.
+			missingKey(true, "\nresource \"point_user\" \"test\" {\n  user_id = %q\n}\n", "Cannot register a Point user: it needs the "+
+				"organisation API key, and none is configured. Set api_key in the provider block, or the POINT_API_KEY environment variable."),
+			missingKey(false, "\nresource \"point_refresh_token\" \"test\" {\n  user_id = %q\n}\n",
+				"Cannot issue a Point refresh token: it needs the organisation API key, and none is configured."),
+			missingKey(false, "\ndata \"point_user\" \"test\" {\n  user_id = %q\n}\n",
+				"Cannot read a Point user: it needs the organisation API key"),
+			invalidVariable("", "dev", strconv.Quote(env.Endpoint), "Invalid Point Environment",
+				`The POINT_ENVIRONMENT environment variable is "dev", but the Point environment must be "staging" or "production". Correct the variable, or set environment in the provider block.`),
+			invalidVariable("http://example.com", "", "", "Invalid Point Endpoint",
+				`The POINT_ENDPOINT environment variable must use https for host "example.com": plain http is accepted only for loopback hosts`,
+				"Correct the variable, or set endpoint in the provider block."),
+			{
+				PreConfig: func() {
+					providerTestNothingReached(t, env, "a run with a missing or invalid setting", userID)
+					setenv(env.Endpoint, env.APIKey, "staging")()
+				},
+				Config: `provider "point" {}` + "\n" + providerConfigTestUser(userID),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
+				},
+				Check: providerTestRegistered(env, userID, 1),
+			},
+			{
+				PreConfig: setenv(acctest.DeadEndpoint(t), "wrong-key-"+acctest.RandomHex(16), "dev"),
+				Config: block(strconv.Quote(env.Endpoint), `"staging"`) + providerConfigTestUser(userID) +
+					fmt.Sprintf("\nresource \"point_user\" \"second\" {\n  user_id = %q\n}\n", secondID),
+				Check: providerTestRegistered(env, secondID, 2),
+			},
+		},
+	})
 }
 
 func TestAccProvider_unknownConfiguration(t *testing.T) {
@@ -323,18 +266,9 @@ provider "point" {
 		Steps: []resource.TestStep{
 			{
 				Config: config("null"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectUnknownValue("terraform_data.api_key", tfjsonpath.New("output")),
-						plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
-					},
-				},
-				Check: func(*terraform.State) error {
-					if !env.HasUser(userID) {
-						return fmt.Errorf("user not registered once the API key became known")
-					}
-					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
-				},
+				ConfigPlanChecks: preApply(plancheck.ExpectUnknownValue("terraform_data.api_key", tfjsonpath.New("output")),
+					plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate)),
+				Check: providerTestRegistered(env, userID, 1),
 			},
 			{
 				// Replacing terraform_data makes the key unknown while
@@ -349,13 +283,9 @@ provider "point" {
 						t.Fatal("user gone from Point")
 					}
 				},
-				Config: config("null"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: func(*terraform.State) error {
-					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
-				},
+				Config:           config("null"),
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check:            providerTestRegistered(env, userID, 1),
 			},
 		},
 	})

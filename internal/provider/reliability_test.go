@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,77 +21,51 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// reliabilityFront counts the sandbox's answers by status and route.
+// reliabilityFront counts the sandbox's answers by route and status.
 //
 // The client does not retry a 503 on issue access token, since the request
-// may have issued a token (internal/point/CONTRACT.md); so that the one access token of the
-// test can open under a 30% share of 503s, the front repeats that request
-// while the sandbox answers it with an injected 503, which it sends before
-// doing anything. Such 503s are counted as shielded, not as seen.
+// may have issued a token (internal/point/CONTRACT.md); so that the one
+// access token of the test can open under a 30% share of 503s, the front
+// repeats that request while the sandbox answers it with an injected 503,
+// which it sends before doing anything. (The sandbox answers 503 only when
+// injecting it, and its words for it depend on its dialect.) Such 503s are
+// counted as shielded, not as seen.
 type reliabilityFront struct {
-	next http.Handler
-
 	mu       sync.Mutex
-	answers  map[string]map[int]int // route -> status -> count
+	answers  map[reliabilityAnswer]int
 	shielded int
 }
 
-func newReliabilityFront(next http.Handler) *reliabilityFront {
-	return &reliabilityFront{next: next, answers: map[string]map[int]int{}}
+type reliabilityAnswer struct {
+	route  string
+	status int
 }
 
-func (f *reliabilityFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *reliabilityFront) handle(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	route := sandbox.RouteOf(r)
-	var rec *httptest.ResponseRecorder
-	for {
+	rec, shielded := httptest.NewRecorder(), 0
+	next.ServeHTTP(rec, r)
+	for route == sandbox.RouteIssueAccessToken && rec.Code == http.StatusServiceUnavailable && r.Context().Err() == nil {
+		shielded++
 		rec = httptest.NewRecorder()
-		f.next.ServeHTTP(rec, r)
-		if route != sandbox.RouteIssueAccessToken || !reliabilityInjected503(rec) || r.Context().Err() != nil {
-			break
-		}
-		f.mu.Lock()
-		f.shielded++
-		f.mu.Unlock()
+		next.ServeHTTP(rec, r)
 	}
 	f.mu.Lock()
-	if f.answers[route] == nil {
-		f.answers[route] = map[int]int{}
-	}
-	f.answers[route][rec.Code]++
+	f.shielded += shielded
+	f.answers[reliabilityAnswer{route, rec.Code}]++
 	f.mu.Unlock()
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
+	maps.Copy(w.Header(), rec.Header())
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-// reliabilityInjected503 tells an injected 503 by its status alone: the
-// sandbox answers 503 only when injecting it, and its words for it depend
-// on its dialect.
-func reliabilityInjected503(rec *httptest.ResponseRecorder) bool {
-	return rec.Code == http.StatusServiceUnavailable
-}
-
-// count returns the answers with status, over all routes when route is "".
-func (f *reliabilityFront) Count(route string, status int) int {
+// count returns the answers with status (any when 0) on route (any when "").
+func (f *reliabilityFront) count(route string, status int) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
-	for rt, byStatus := range f.answers {
-		if route == "" || rt == route {
-			n += byStatus[status]
-		}
-	}
-	return n
-}
-
-func (f *reliabilityFront) total() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, byStatus := range f.answers {
-		for _, c := range byStatus {
+	for key, c := range f.answers {
+		if (route == "" || key.route == route) && (status == 0 || key.status == status) {
 			n += c
 		}
 	}
@@ -135,25 +110,18 @@ func reliabilityCheckConverged(env *acctest.Env) resource.TestCheckFunc {
 func TestAccReliability_faults(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
-	front := newReliabilityFront(env.Sandbox)
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
+	front := &reliabilityFront{answers: map[reliabilityAnswer]int{}}
+	endpoint := acctest.StartFront(t, env, front.handle)
 	env.Sandbox.SetFaults(sandbox.Faults{FailureRate: 0.3, RateLimitEvery: 9, RetryAfter: "1", Latency: 2 * time.Millisecond, Seed: 1})
 
-	config := fmt.Sprintf(`
-provider "point" {
-  endpoint    = %[1]q
-  api_key     = %[2]q
-  max_retries = 10
-}
-
+	config := acctest.ProviderBlockFor(env, endpoint, 10) + fmt.Sprintf(`
 resource "point_user" "u" {
-  count   = %[3]d
+  count   = %[1]d
   user_id = format("rel-%%02d", count.index)
 }
 
 resource "point_refresh_token" "u" {
-  count   = %[3]d
+  count   = %[1]d
   user_id = point_user.u[count.index].user_id
 }
 
@@ -167,11 +135,9 @@ provider "echo" {
 }
 
 resource "echo" "token" {}
-`, server.URL, env.APIKey, reliabilityUsers)
-	tokenChecks := []statecheck.StateCheck{
-		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("user_id"), knownvalue.StringExact(reliabilityUserID(0))),
-		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("token"), knownvalue.StringRegexp(acctest.JwtShape)),
-		statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey("expires_in"), knownvalue.Int64Exact(86400)),
+`, reliabilityUsers)
+	echoed := func(key string, check knownvalue.Check) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey(key), check)
 	}
 
 	start := time.Now()
@@ -180,15 +146,17 @@ resource "echo" "token" {}
 		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
 		Steps: []resource.TestStep{
 			{
-				Config:            config,
-				ConfigStateChecks: tokenChecks,
-				Check:             reliabilityCheckConverged(env),
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					echoed("user_id", knownvalue.StringExact(reliabilityUserID(0))),
+					echoed("token", knownvalue.StringRegexp(acctest.JwtShape)),
+					echoed("expires_in", knownvalue.Int64Exact(86400)),
+				},
+				Check: reliabilityCheckConverged(env),
 			},
 			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				Check: func(s *terraform.State) error {
 					if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]; n < reliabilityUsers {
 						return fmt.Errorf("sandbox saw %d user creations, want at least %d", n, reliabilityUsers)
@@ -200,11 +168,9 @@ resource "echo" "token" {}
 		// Destroy runs under the same faults and must revoke every token.
 		CheckDestroy: func(*terraform.State) error {
 			for i := range reliabilityUsers {
-				id := reliabilityUserID(i)
-				if !env.Sandbox.HasUser(id) {
+				if id := reliabilityUserID(i); !env.Sandbox.HasUser(id) {
 					return fmt.Errorf("user %q gone from Point", id)
-				}
-				if env.CurrentRefreshToken(id) != "" {
+				} else if env.CurrentRefreshToken(id) != "" {
 					return fmt.Errorf("destroy left the refresh token of %q current", id)
 				}
 			}
@@ -212,14 +178,15 @@ resource "echo" "token" {}
 		},
 	})
 
-	injected503 := front.Count("", http.StatusServiceUnavailable)
-	injected429 := front.Count("", http.StatusTooManyRequests)
+	injected503, injected429 := front.count("", http.StatusServiceUnavailable), front.count("", http.StatusTooManyRequests)
 	if injected503 == 0 || injected429 == 0 {
 		t.Errorf("faults were not injected: %d answers 503, %d answers 429", injected503, injected429)
 	}
-	if n := front.Count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
+	if n := front.count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
 		t.Errorf("%d user creations met 409", n)
 	}
-	t.Logf("faults: %d answers to the provider in %s (%d requests at the sandbox); %d were 503 and %d were 429, all survived; %d more 503s on issue access token shielded; %d access tokens issued",
-		front.total(), time.Since(start).Round(time.Millisecond), env.Sandbox.Requests(), injected503, injected429, front.shielded, len(env.Sandbox.AccessTokens()))
+	t.Logf("faults: %d answers to the provider in %s (%d requests at the sandbox); %d were 503 and %d were 429, all survived; "+
+		"%d more 503s on issue access token shielded; %d access tokens issued", front.count("", 0),
+		time.Since(start).Round(time.Millisecond), env.Sandbox.Requests(), injected503, injected429, front.shielded,
+		len(env.Sandbox.AccessTokens()))
 }

@@ -27,17 +27,14 @@ import (
 // answers when it read error codes.
 const rewrittenUserNotFound = `{"error":"not_found","message":"user not found"}`
 
-// spellingFront stands before Point. It can answer the registration of one
-// user with 503, before it reaches Point, and can rewrite the body of every
-// 404 that Point gives on one of its routes into rewrittenUserNotFound.
+// spellingFront stands before Point: it can answer the registration of one
+// user with 503 before it reaches Point, and rewrite the body of Point's 404s
+// into rewrittenUserNotFound. It counts the 503s it sent and the
+// registrations Point answered with 200.
 type spellingFront struct {
-	next    http.Handler
-	rewrite bool
-
-	mu         sync.Mutex
-	failCreate string
-	failed     int
-	answers    map[string]int // "<route> <status>"
+	mu                 sync.Mutex
+	failCreate         string
+	failed, registered int
 }
 
 func (f *spellingFront) failRegistrationOf(userID string) {
@@ -46,40 +43,41 @@ func (f *spellingFront) failRegistrationOf(userID string) {
 	f.failCreate = userID
 }
 
-func (f *spellingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route := sandbox.RouteOf(r)
-	f.mu.Lock()
-	fail := f.failCreate != "" && route == sandbox.RouteCreateUser && r.URL.Path == "/organizations/users/"+f.failCreate
-	if fail {
-		f.failed++
-	}
-	f.mu.Unlock()
-	rec := httptest.NewRecorder()
-	switch {
-	case fail:
-		acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
-	default:
-		f.next.ServeHTTP(rec, r)
-	}
-	body := rec.Body.Bytes()
-	if f.rewrite && rec.Code == http.StatusNotFound && route != "" {
-		body = []byte(rewrittenUserNotFound)
-		rec.Header().Set("Content-Type", "application/json")
-	}
-	f.mu.Lock()
-	f.answers[fmt.Sprintf("%s %d", route, rec.Code)]++
-	f.mu.Unlock()
-	maps.Copy(w.Header(), rec.Header())
-	w.Header().Del("Content-Length")
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(body)
-}
-
-// answered counts the answers with status to requests on route.
-func (f *spellingFront) answered(route string, status int) int {
+func (f *spellingFront) counts() (failed, registered int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.answers[fmt.Sprintf("%s %d", route, status)]
+	return f.failed, f.registered
+}
+
+func (f *spellingFront) handle(rewrite bool) func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		route := sandbox.RouteOf(r)
+		f.mu.Lock()
+		fail := f.failCreate != "" && route == sandbox.RouteCreateUser && r.URL.Path == "/organizations/users/"+f.failCreate
+		f.mu.Unlock()
+		rec := httptest.NewRecorder()
+		if fail {
+			acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
+		} else {
+			next.ServeHTTP(rec, r)
+		}
+		body := rec.Body.Bytes()
+		if rewrite && rec.Code == http.StatusNotFound && route != "" {
+			body = []byte(rewrittenUserNotFound)
+			rec.Header().Set("Content-Type", "application/json")
+		}
+		f.mu.Lock()
+		if fail {
+			f.failed++
+		} else if route == sandbox.RouteCreateUser && rec.Code == http.StatusOK {
+			f.registered++
+		}
+		f.mu.Unlock()
+		maps.Copy(w.Header(), rec.Header())
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	}
 }
 
 // forEachSpelling runs test once per spelling of Point's 404: against each
@@ -90,10 +88,9 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, fro
 		name, dialect string
 		rewrite       bool
 	}
-	var spellings []spelling
-	if acctest.RealPoint() {
-		spellings = []spelling{{name: "as Point answers"}, {name: "rewritten", rewrite: true}}
-	} else {
+	spellings := []spelling{{name: "as Point answers"}, {name: "rewritten", rewrite: true}}
+	if !acctest.RealPoint() {
+		spellings = nil
 		for _, name := range sandbox.DialectNames() {
 			spellings = append(spellings, spelling{name: name, dialect: name})
 		}
@@ -103,21 +100,48 @@ func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, fro
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
 			env := acctest.NewEnvInDialect(t, sandbox.Options{}, s.dialect)
-			front := &spellingFront{next: env.Upstream(), rewrite: s.rewrite, answers: map[string]int{}}
-			server := httptest.NewServer(front)
-			t.Cleanup(server.Close)
-			test(t, env, front, server.URL)
+			front := &spellingFront{}
+			test(t, env, front, acctest.StartFront(t, env, front.handle(s.rewrite)))
 		})
 	}
 }
 
-// TestAccUserGone_bulkRegistrationRanOutCLI registers three users and
-// their tokens while every registration of one of them fails with 503 until
-// the retries run out. The apply creates both resources with warnings; an
-// apply without refresh cannot register the user (it plans nothing for
-// point_users), fails to issue its token and says how to go on; the next
-// apply registers it and issues its token, with no state edited, and then
-// nothing is left to do.
+func userGoneNotOwn404(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, "not Point's own") {
+		t.Errorf("Point's 404 was taken for something else's:\n%s", out)
+	}
+}
+
+// userGoneConverged checks that the next plan is empty, that point_users
+// holds bulk, and that Point has every user, bulk and single (when not ""),
+// with the token in state as its current one.
+func userGoneConverged(t *testing.T, env *acctest.Env, cli *acctest.CLI, bulk []string, single string) {
+	t.Helper()
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	state := acctest.ReadStateFile(t, cli)
+	if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, bulk) {
+		t.Errorf("point_users holds %q, want %q", got, bulk)
+	}
+	tokens, ids := acctest.StateFileTokens(state, acctest.RefreshTokensAddr), bulk
+	if single != "" {
+		tokens[single], _ = state.Attributes("point_refresh_token.single")["token"].(string)
+		ids = append([]string{single}, bulk...)
+	}
+	for _, id := range ids {
+		if !env.HasUser(id) {
+			t.Errorf("Point has no user %q", id)
+		}
+		if tokens[id] == "" || tokens[id] != env.CurrentRefreshToken(id) {
+			t.Errorf("the token of %q in state is not its current one in Point", id)
+		}
+	}
+}
+
+// Three users and their tokens, while every registration of one of them
+// fails with 503 until the retries run out: the apply creates both resources
+// with warnings; one without refresh cannot go on and says how; the next
+// registers the user and issues its token, with no state edited.
 func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
@@ -126,13 +150,13 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 		cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 1), ids, "", ""))
 		front.failRegistrationOf(unlucky)
 
-		out, code := applyWithoutReplacement(t, cli)
-		if code != 0 {
+		if out, code := applyWithoutReplacement(t, cli); code != 0 {
 			t.Fatalf("the first apply exited %d; with two users registered it must create both resources, with warnings:\n%s", code, out)
+		} else {
+			acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
 		}
-		acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
-		if front.failed != 2 {
-			t.Errorf("the registration of %q was attempted %d times, want 2 (max_retries = 1)", unlucky, front.failed)
+		if failed, _ := front.counts(); failed != 2 {
+			t.Errorf("the registration of %q was attempted %d times, want 2 (max_retries = 1)", unlucky, failed)
 		}
 		if env.HasUser(unlucky) {
 			t.Fatalf("Point has %q, whose every registration failed", unlucky)
@@ -141,36 +165,17 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 
 		// Without refresh, point_users plans nothing and says so; the
 		// token of the unregistered user cannot be issued yet.
-		out, code = cli.Run("apply", "-refresh=false", "-input=false", "-auto-approve", "-no-color")
-		if code != 1 {
-			t.Errorf("apply -refresh=false exited %d, want 1: the token of a user not registered cannot be issued", code)
-		}
+		out := cli.MustRun(1, "apply", "-refresh=false", "-input=false", "-auto-approve", "-no-color")
 		acctest.ExpectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
 		acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
 			"at the next apply with refresh")
-		if strings.Contains(out, "not Point's own") {
-			t.Errorf("Point's 404 was taken for something else's:\n%s", out)
-		}
+		userGoneNotOwn404(t, out)
 
-		out, code = applyWithoutReplacement(t, cli)
-		if code != 0 {
+		if out, code := applyWithoutReplacement(t, cli); code != 0 {
 			t.Fatalf("the apply after the failure exited %d; it must register the user:\n%s", code, out)
 		}
-		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-		state := acctest.ReadStateFile(t, cli)
-		if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, ids) {
-			t.Errorf("point_users holds %q, want %q", got, ids)
-		}
-		tokens := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
-		for _, id := range ids {
-			if !env.HasUser(id) {
-				t.Errorf("Point has no user %q", id)
-			}
-			if tokens[id] == "" || tokens[id] != env.CurrentRefreshToken(id) {
-				t.Errorf("the token of %q in state is not its current one in Point", id)
-			}
-		}
-		if n := front.answered(sandbox.RouteCreateUser, http.StatusOK); n != len(ids) {
+		userGoneConverged(t, env, cli, ids, "")
+		if _, n := front.counts(); n != len(ids) {
 			t.Errorf("%d registrations succeeded, want %d: one per user", n, len(ids))
 		}
 	})
@@ -189,16 +194,13 @@ resource "point_refresh_token" "single" {
 `, single) + strings.TrimPrefix(acctest.BulkConfig("", bulk, "", ""), "\n")
 }
 
-// TestAccUserGone_neverInPointCLI applies users and their tokens to one
-// environment, then points the same state at another that never had them,
-// as when state is copied between environments or an environment is reset.
-// The refresh finds them gone and the apply registers them again, singular
-// and bulk alike.
+// Users and their tokens applied to one environment, then the same state
+// pointed at another that never had them (state copied, environment reset):
+// the apply registers them again, singular and bulk alike.
 func TestAccUserGone_neverInPointCLI(t *testing.T) {
-	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
-		single := env.UserID("elsewhere")
-		bulk := acctest.NumberedUserIDs(env, "elsewhere", 2)
+		single, bulk := env.UserID("elsewhere"), acctest.NumberedUserIDs(env, "elsewhere", 2)
 		staging := sandbox.New(sandbox.Options{})
 		stagingURL, stop := staging.Start()
 		t.Cleanup(stop)
@@ -219,29 +221,13 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 		}
 		acctest.ExpectOutput(t, out, "Warning: Point User Not Found", fmt.Sprintf("Point has no user with id %q any more", single))
 		acctest.ExpectOutput(t, out, "Warning: Point Users Not Found", "Point has no users with 2 of the ids in user_ids any more")
-		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-
-		state := acctest.ReadStateFile(t, cli)
-		if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, bulk) {
-			t.Errorf("point_users holds %q, want %q", got, bulk)
-		}
-		tokens := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
-		tokens[single], _ = state.Attributes("point_refresh_token.single")["token"].(string)
-		for _, id := range append([]string{single}, bulk...) {
-			if !env.HasUser(id) {
-				t.Errorf("Point has no user %q after the apply", id)
-			}
-			if tokens[id] == "" || tokens[id] != env.CurrentRefreshToken(id) {
-				t.Errorf("the token of %q in state is not its current one in Point", id)
-			}
-		}
+		userGoneConverged(t, env, cli, bulk, single)
 	})
 }
 
-// TestAccUserGone_lookupsNameCLI checks the errors of everything that reads a
-// user that Point never had: import by id, the data source, both ephemeral
-// resources and the action each name user_id and say what to do. All but
-// the action are read by one plan, which reports each error on its own.
+// Everything that reads a user Point never had (import by id, the data
+// source, both ephemeral resources, the action) says so and names user_id.
+// All but the action are read by one plan, which reports each error.
 func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
@@ -279,9 +265,7 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 				t.Errorf("no diagnostic matches %s:\n%s", pattern, out)
 			}
 		}
-		if strings.Contains(out, "not Point's own") {
-			t.Errorf("Point's 404 was taken for something else's:\n%s", out)
-		}
+		userGoneNotOwn404(t, out)
 		t.Run("action", func(t *testing.T) {
 			acctest.SkipWithoutActions(t, "the action")
 			cli.WriteMain(provider + fmt.Sprintf("action \"point_revoke_refresh_token\" \"x\" {\n  config {\n    user_id = %q\n  }\n}\n", ghost))
@@ -289,9 +273,7 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 			// Terraform 1.14 prints an action's error under "Error when
 			// invoking action", later releases under its own summary.
 			acctest.ExpectOutput(t, out, "Point User Not Found", fmt.Sprintf("Point has no user with id %q", ghost), "user_id")
-			if strings.Contains(out, "not Point's own") {
-				t.Errorf("Point's 404 was taken for something else's:\n%s", out)
-			}
+			userGoneNotOwn404(t, out)
 		})
 		if env.HasUser(ghost) {
 			t.Errorf("Point has %q, which nothing should have registered", ghost)

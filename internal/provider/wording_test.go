@@ -15,16 +15,11 @@ import (
 // the CLI in use. This test reads every string literal of the package's
 // code, except the schema descriptions that the documentation is generated
 // from, which may describe what Terraform does.
-
-// cliNeutralAllowed are the phrases in which "Terraform" may appear.
-var cliNeutralAllowed = []string{
-	"Terraform or OpenTofu",
-	"Terraform and OpenTofu",
-	"terraform-provider-point",
-	"Terraform/%s", // the User-Agent's product token, which HashiCorp's providers send too
-}
-
 func TestWordingNamesNoCLI(t *testing.T) {
+	// The phrases in which "Terraform" may appear; Terraform/%s is the
+	// User-Agent's product token, which HashiCorp's providers send too.
+	allowed := strings.NewReplacer("Terraform or OpenTofu", "", "Terraform and OpenTofu", "", "terraform-provider-point", "",
+		"Terraform/%s", "")
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -43,13 +38,11 @@ func TestWordingNamesNoCLI(t *testing.T) {
 			switch n := n.(type) {
 			case *ast.ImportSpec:
 				return false
-			case *ast.FuncDecl:
-				// Schema methods build the documented descriptions.
+			case *ast.FuncDecl: // Schema methods build the documented descriptions.
 				return n.Name.Name != "Schema"
 			case *ast.KeyValueExpr:
-				if key, ok := n.Key.(*ast.Ident); ok && strings.HasSuffix(key.Name, "Description") {
-					return false
-				}
+				key, ok := n.Key.(*ast.Ident)
+				return !ok || !strings.HasSuffix(key.Name, "Description")
 			case *ast.BasicLit:
 				if n.Kind != token.STRING {
 					return true
@@ -59,10 +52,7 @@ func TestWordingNamesNoCLI(t *testing.T) {
 					t.Fatalf("%s: %v", fset.Position(n.Pos()), err)
 				}
 				checked++
-				for _, allowed := range cliNeutralAllowed {
-					text = strings.ReplaceAll(text, allowed, "")
-				}
-				if strings.Contains(strings.ToLower(text), "terraform") {
+				if strings.Contains(strings.ToLower(allowed.Replace(text)), "terraform") {
 					t.Errorf("%s: %s names Terraform as the CLI in use; say \"this apply\", \"the plan\", \"the CLI\" or \"Terraform or OpenTofu\"", fset.Position(n.Pos()), n.Value)
 				}
 			}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 
@@ -25,19 +26,13 @@ import (
 // can be downloaded here. wostore_secret names a secret;
 // wostore_secret_version writes secret_string_wo into it on create, and
 // again only when secret_string_wo_version changes, as such providers do.
-// Its store records every value each apply received and every value it
-// wrote, so that tests can check what a consumer was given.
 
 // woStore is what wostore holds and what it was given.
 type woStore struct {
-	mu sync.Mutex
-	// secrets holds the value last written to each secret.
-	secrets map[string]string
-	// received lists, per secret, every secret_string_wo an apply received,
-	// written or not.
-	received map[string][]string
-	// writes lists, per secret, every value written, with its version.
-	writes map[string][]woWrite
+	mu       sync.Mutex
+	secrets  map[string]string    // the value last written to each secret
+	received map[string][]string  // per secret, every secret_string_wo an apply received, written or not
+	writes   map[string][]woWrite // per secret, every value written, with its version
 }
 
 type woWrite struct {
@@ -49,41 +44,25 @@ func newWOStore() *woStore {
 	return &woStore{secrets: map[string]string{}, received: map[string][]string{}, writes: map[string][]woWrite{}}
 }
 
+func (s *woStore) lock() (unlock func()) { s.mu.Lock(); return s.mu.Unlock }
+
 // Secret returns the value last written to the secret, or "".
-func (s *woStore) Secret(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.secrets[id]
-}
+func (s *woStore) Secret(id string) string { defer s.lock()(); return s.secrets[id] }
 
 // Writes returns the values written to the secret, oldest first.
-func (s *woStore) Writes(id string) []woWrite {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.writes[id])
-}
+func (s *woStore) Writes(id string) []woWrite { defer s.lock()(); return slices.Clone(s.writes[id]) }
 
 // Received returns every value an apply gave the secret, oldest first.
-func (s *woStore) Received(id string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.received[id])
-}
+func (s *woStore) Received(id string) []string { defer s.lock()(); return slices.Clone(s.received[id]) }
 
 // AllReceived returns every value any apply gave any secret.
 func (s *woStore) AllReceived() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var all []string
-	for _, values := range s.received {
-		all = append(all, values...)
-	}
-	return all
+	defer s.lock()()
+	return slices.Concat(slices.Collect(maps.Values(s.received))...)
 }
 
 func (s *woStore) receive(id string, value types.String, version types.Int64, write bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock()()
 	if value.IsNull() || value.IsUnknown() {
 		return
 	}
@@ -92,12 +71,6 @@ func (s *woStore) receive(id string, value types.String, version types.Int64, wr
 		s.secrets[id] = value.ValueString()
 		s.writes[id] = append(s.writes[id], woWrite{Version: version.ValueInt64(), Value: value.ValueString()})
 	}
-}
-
-func (s *woStore) remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.secrets, id)
 }
 
 type woStoreProvider struct{ store *woStore }
@@ -122,6 +95,12 @@ func (p *woStoreProvider) Resources(context.Context) []func() resource.Resource 
 
 func (p *woStoreProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
 
+var (
+	woComputedID = schema.StringAttribute{Computed: true,
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
+	woRequiredName = schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
+)
+
 // wostore_secret: a named secret, with no value of its own.
 type woSecretResource struct{}
 
@@ -135,10 +114,7 @@ func (r *woSecretResource) Metadata(_ context.Context, req resource.MetadataRequ
 }
 
 func (r *woSecretResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{
-		"id":   schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-		"name": schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
-	}}
+	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{"id": woComputedID, "name": woRequiredName}}
 }
 
 func (r *woSecretResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -173,8 +149,8 @@ func (r *woSecretVersionResource) Metadata(_ context.Context, req resource.Metad
 
 func (r *woSecretVersionResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{Attributes: map[string]schema.Attribute{
-		"id":                       schema.StringAttribute{Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-		"secret_id":                schema.StringAttribute{Required: true, PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+		"id":                       woComputedID,
+		"secret_id":                woRequiredName,
 		"secret_string_wo":         schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true},
 		"secret_string_wo_version": schema.Int64Attribute{Optional: true},
 	}}
@@ -188,15 +164,14 @@ func (r *woSecretVersionResource) Configure(_ context.Context, req resource.Conf
 
 func (r *woSecretVersionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var m woSecretVersionModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	var value types.String
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_string_wo"), &value)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	r.store.receive(m.SecretID.ValueString(), value, m.SecretVersion, true)
-	m.ID = m.SecretID
-	m.SecretString = types.StringNull()
+	m.ID, m.SecretString = m.SecretID, types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
@@ -205,9 +180,9 @@ func (r *woSecretVersionResource) Read(context.Context, resource.ReadRequest, *r
 
 func (r *woSecretVersionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state woSecretVersionModel
+	var value types.String
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	var value types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_string_wo"), &value)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -220,7 +195,8 @@ func (r *woSecretVersionResource) Update(ctx context.Context, req resource.Updat
 func (r *woSecretVersionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m woSecretVersionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	r.store.remove(m.SecretID.ValueString())
+	defer r.store.lock()()
+	delete(r.store.secrets, m.SecretID.ValueString())
 }
 
 // factoriesWith serves env's provider, the echo provider and wostore, backed
