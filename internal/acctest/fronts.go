@@ -28,21 +28,70 @@ func StartFront(t *testing.T, env *Env, handle func(w http.ResponseWriter, r *ht
 	return server.URL
 }
 
-// StartRevocationCounter serves a front before Point that counts the
-// refresh token revocations that present a token, and returns its base URL
-// and the count. Against a 404 the client may ask the same route again
-// without a credential, to tell whether the answer is Point's own; those
-// requests are not revocations and are not counted.
-func StartRevocationCounter(t *testing.T, env *Env) (string, *atomic.Int32) {
+// UserIDOfPath returns the user id of a path under /organizations/users/,
+// or "".
+func UserIDOfPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "/organizations/users/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return id
+}
+
+// Revocations counts, at a front before Point, the refresh token
+// revocations of each user.
+type Revocations struct {
+	mu         sync.Mutex
+	presenting map[string]int
+	all        map[string]int
+}
+
+// StartRevocationCounter serves a front before Point that counts refresh
+// token revocations by user, and returns its base URL. Against a 404 the
+// client may ask the same route again without a credential, to tell whether
+// the answer is Point's own: Presenting leaves those out, All counts them.
+func StartRevocationCounter(t *testing.T, env *Env) (string, *Revocations) {
 	t.Helper()
-	var revocations atomic.Int32
+	c := &Revocations{presenting: map[string]int{}, all: map[string]int{}}
 	url := StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
-			revocations.Add(1)
+		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
+			userID := UserIDOfPath(r.URL.Path)
+			c.mu.Lock()
+			c.all[userID]++
+			if r.Header.Get("Authorization") != "" {
+				c.presenting[userID]++
+			}
+			c.mu.Unlock()
 		}
 		next.ServeHTTP(w, r)
 	})
-	return url, &revocations
+	return url, c
+}
+
+// Presenting is how many revocations of userID's token presented a
+// credential; with no userID, of every user's.
+func (c *Revocations) Presenting(userID ...string) int { return c.count(c.presenting, userID) }
+
+// All is how many requests reached userID's revocation route; with no
+// userID, every user's.
+func (c *Revocations) All(userID ...string) int { return c.count(c.all, userID) }
+
+func (c *Revocations) count(counts map[string]int, userIDs []string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(userIDs) == 0 {
+		n := 0
+		for _, v := range counts {
+			n += v
+		}
+		return n
+	}
+	n := 0
+	for _, id := range userIDs {
+		n += counts[id]
+	}
+	return n
 }
 
 // RouteFront passes requests to Point, except those on one route while it
@@ -149,10 +198,7 @@ func (f *CountingFront) Vanish(ids ...string) {
 
 func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := sandbox.RouteOf(r)
-	userID := ""
-	if rest, ok := strings.CutPrefix(r.URL.Path, "/organizations/users/"); ok {
-		userID, _, _ = strings.Cut(rest, "/")
-	}
+	userID := UserIDOfPath(r.URL.Path)
 	f.mu.Lock()
 	fail := f.failRate > 0 && f.rng.Float64() < f.failRate
 	vanished := f.vanished[userID]

@@ -299,7 +299,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(rec, r)
 	write := r.Method == http.MethodPost || r.Method == http.MethodDelete
 	body := rec.Body.Bytes()
-	userID := userIDFromPath(r.URL.Path)
+	userID := acctest.UserIDOfPath(r.URL.Path)
 
 	f.mu.Lock()
 	if rec.Code < 300 {
@@ -363,14 +363,4 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
-}
-
-// userIDFromPath returns the user id of a path under /organizations/users/.
-func userIDFromPath(path string) string {
-	rest, ok := strings.CutPrefix(path, "/organizations/users/")
-	if !ok {
-		return ""
-	}
-	id, _, _ := strings.Cut(rest, "/")
-	return id
 }

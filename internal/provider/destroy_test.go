@@ -2,10 +2,7 @@ package provider
 
 import (
 	"fmt"
-	"net/http"
-	"path"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
@@ -25,14 +22,7 @@ func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 	t.Parallel()
 	single := map[bool]string{true: env.UserID("left-valid-true"), false: env.UserID("left-valid-false")}
 	abandoned, noKey := env.UserID("left-valid-user"), env.UserID("left-valid-no-key")
-	// The front counts, by user, the revocations that present a token.
-	presented := map[string]*atomic.Int32{single[true]: {}, single[false]: {}}
-	endpoint := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if n := presented[path.Base(path.Dir(r.URL.Path))]; n != nil && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken && r.Header.Get("Authorization") != "" {
-			n.Add(1)
-		}
-		next.ServeHTTP(w, r)
-	})
+	endpoint, revocations := acctest.StartRevocationCounter(t, env)
 	bulk, config := map[bool][]string{}, acctest.ProviderBlockFor(env, endpoint, 3)
 	for _, store := range []bool{true, false} {
 		bulk[store] = acctest.NumberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", store), 2)
@@ -68,8 +58,8 @@ resource "point_refresh_token" "abandoned" {
 	for _, store := range []bool{true, false} {
 		old[single[store]], old[bulk[store][0]] = env.CurrentRefreshToken(single[store]), env.CurrentRefreshToken(bulk[store][0])
 		newer[single[store]], newer[bulk[store][1]] = env.RotateRefreshToken(single[store]), env.RotateRefreshToken(bulk[store][1])
-		presented[single[store]].Store(0)
 	}
+	presentedBefore := map[bool]int{true: revocations.Presenting(single[true]), false: revocations.Presenting(single[false])}
 
 	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 	acctest.ExpectOutputShows(t, out, "Destroy complete! Resources: 8 destroyed.")
@@ -84,7 +74,7 @@ resource "point_refresh_token" "abandoned" {
 		expectWarning(t, out, "Warning: Point Users Abandoned", fmt.Sprintf("%q", bulk[store][0]),
 			"point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
 		// The token in state, when there is one, is presented once.
-		if got, want := presented[single[store]].Load(), map[bool]int32{true: 1}[store]; got != want {
+		if got, want := revocations.Presenting(single[store])-presentedBefore[store], map[bool]int{true: 1}[store]; got != want {
 			t.Errorf("the destroy presented a token of %q to revoke %d times, want %d", single[store], got, want)
 		}
 	}

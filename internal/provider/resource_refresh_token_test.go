@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -219,7 +218,7 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	dependent, independent := env.UserID("rt-revoke-dep"), env.UserID("rt-revoke-indep")
 	firstA, firstSame, replaced, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	presentedBefore, allBefore := map[rtMode]int{}, map[rtMode]int{}
-	front, revocations := startRevocationsByUser(t, env)
+	front, revocations := acctest.StartRevocationCounter(t, env)
 	config := func(owner, generation string) string {
 		var c strings.Builder
 		c.WriteString(same.configFor(acctest.ProviderBlockFor(env, front, 3),
@@ -271,8 +270,7 @@ resource "point_refresh_token" "moved_%[1]s" {
 				if current := env.CurrentRefreshToken(userID); current == "" || current != newer[m] {
 					return fmt.Errorf("the token issued outside Terraform for %q should stay current (current set: %t)", userID, current != "")
 				}
-				presented, all := revocations(userID)
-				switch presented, all = presented-presentedBefore[m], all-allBefore[m]; {
+				switch presented, all := revocations.Presenting(userID)-presentedBefore[m], revocations.All(userID)-allBefore[m]; {
 				case m.store && presented != 1:
 					return fmt.Errorf("destroy presented the token of %q to revoke it %d times, want once", userID, presented)
 				case !m.store && all != 0:
@@ -309,7 +307,7 @@ resource "point_refresh_token" "moved_%[1]s" {
 				PreConfig: func() {
 					same.rotateOutside(newer)
 					for _, m := range rtModes {
-						presentedBefore[m], allBefore[m] = revocations(same.users[m])
+						presentedBefore[m], allBefore[m] = revocations.Presenting(same.users[m]), revocations.All(same.users[m])
 					}
 				},
 				Config:   config("b", "2"),
@@ -1246,35 +1244,6 @@ func rtCapture(env *acctest.Env, userID string, into *string) resource.TestCheck
 			return fmt.Errorf("Point user %q has no current refresh token", userID)
 		}
 		return nil
-	}
-}
-
-// startRevocationsByUser serves a front before Point that counts, for each
-// user, the requests to revoke a refresh token: those that present a token,
-// and all of them (against a 404 the client may ask again without one, to
-// tell whether the answer is Point's own). It returns the front's base URL
-// and the counts of a user.
-func startRevocationsByUser(t *testing.T, env *acctest.Env) (string, func(userID string) (presenting, all int)) {
-	t.Helper()
-	var mu sync.Mutex
-	presenting, all := map[string]int{}, map[string]int{}
-	url := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
-			rest, _ := strings.CutPrefix(r.URL.Path, "/organizations/users/")
-			userID, _, _ := strings.Cut(rest, "/")
-			mu.Lock()
-			all[userID]++
-			if r.Header.Get("Authorization") != "" {
-				presenting[userID]++
-			}
-			mu.Unlock()
-		}
-		next.ServeHTTP(w, r)
-	})
-	return url, func(userID string) (int, int) {
-		mu.Lock()
-		defer mu.Unlock()
-		return presenting[userID], all[userID]
 	}
 }
 
