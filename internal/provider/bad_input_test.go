@@ -21,33 +21,31 @@ import (
 // badInputUser is the user every row works on (with env.UserID's prefix).
 const badInputUser = "bad-input"
 
-// A badInputTarget is the part of the configuration a row exercises: a
-// block for the user (%[1]q) with the row's extra arguments (%[2]s), and the
-// resource whose absence from state shows that nothing was half written.
-// The users of existing targets are registered in Point before the row.
-type badInputTarget struct {
-	config, address string
-	existing        bool
-}
-
 type (
+	// A badInputTarget is the part of the configuration a row exercises: a
+	// block for the user (%[1]q) with the row's extra arguments (%[2]s), and
+	// the resource whose absence from state shows that nothing was half
+	// written. The users of existing targets are registered before the row.
+	badInputTarget struct {
+		config, address string
+		existing        bool
+	}
 	answer = func(http.ResponseWriter, *http.Request, http.Handler)
 	kv     = map[string]string
+	// A badInputRow fails the apply of its target with want (or, when want
+	// is nil, recovers). It may replace the user id or add args to the
+	// target's block, override provider settings (HCL; "" leaves one out),
+	// set env, and answer one route. Offline rows fail before any request
+	// reaches Point.
+	badInputRow struct {
+		name, route, userID, args string
+		target                    badInputTarget
+		provider, env             kv
+		answer                    answer
+		want                      *regexp.Regexp
+		offline                   bool
+	}
 )
-
-// A badInputRow fails the apply of its target with want (or, when want is
-// nil, recovers). It may replace the user id or add args to the target's
-// block, override provider settings (HCL; "" leaves one out), set env, and
-// answer one route. Offline rows fail before any request reaches Point.
-type badInputRow struct {
-	name, route   string
-	target        badInputTarget
-	userID, args  string
-	provider, env kv
-	answer        answer
-	want          *regexp.Regexp
-	offline       bool
-}
 
 // badInputRows is the catalogue, for the user id user.
 func badInputRows(t *testing.T, user string) []badInputRow {
