@@ -47,8 +47,8 @@ type (
 	}
 )
 
-// badInputRows is the catalogue, for the user id user.
-func badInputRows(t *testing.T, user string) []badInputRow {
+// badInputRows is the catalogue, for the user id user and the API key apiKey.
+func badInputRows(t *testing.T, user, apiKey string) []badInputRow {
 	toUser := badInputTarget{"resource \"point_user\" \"x\" {\n  user_id = %[1]q\n%[2]s}\n", "point_user.x", false}
 	toRefresh := badInputTarget{"resource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n%[2]s}\n", "point_refresh_token.x", true}
 	// The access token opens with the API key: a user read, then an issue.
@@ -125,6 +125,8 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 			want: diag(`Attribute environment value must be one of: ["staging" "production"], got: ""`)},
 		{name: "config/api_key empty", target: toUser, provider: kv{"api_key": `""`}, offline: true,
 			want: diag("Attribute api_key string length must be at least 1, got: 0")},
+		{name: "config/api_key missing", target: toUser, provider: kv{"api_key": ""}, offline: true,
+			want: diag("Missing Point API Key", "Cannot register a Point user")},
 		{name: "config/endpoint with query", target: toUser, provider: kv{"endpoint": `"https://point.example/?debug=1"`}, offline: true,
 			want: invalid("Attribute endpoint must not have a query or fragment.")},
 		{name: "config/endpoint without host", target: toUser, provider: kv{"endpoint": `"https://"`}, offline: true,
@@ -157,6 +159,9 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 			want: diag("Error Creating Point User", createUser, detailNoAnswer, "create user (POST /organizations/users/{userId}):", "connection refused")},
 		{name: "env/POINT_API_KEY wrong", target: toData, env: kv{point.EnvAPIKey: "wrong-key-" + acctest.RandomHex(16)}, provider: kv{"api_key": ""},
 			want: diag("Error Reading Point User", readUser, detailAPIKey, "get user: HTTP 401 Unauthorized")},
+		{name: "env/POINT_API_KEY with CRLF", target: toUser, env: kv{point.EnvAPIKey: apiKey + "\r\n"}, provider: kv{"api_key": ""}, offline: true,
+			want: diag("Invalid Point API Key", "The POINT_API_KEY environment variable holds whitespace or a control character",
+				"remove the whitespace from POINT_API_KEY")},
 		{name: "answer/malformed JSON", target: toData, route: sandbox.RouteGetUser, answer: json(200, `{"user": {"id": "bad-input",`),
 			want: diag("Error Reading Point User", readUser, detailDecode, "get user: unexpected response from Point: the body is not valid JSON (at byte 28: unexpected end of JSON input)")},
 		{name: "answer/id as number", target: toUser, route: sandbox.RouteCreateUser, answer: json(200, `{"user":{"id":42}}`),
@@ -213,7 +218,7 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 // key in the error, and without writing the resource to state: the next
 // plan, against a healthy Point, creates it.
 func TestAccBadInput_catalogue(t *testing.T) {
-	rows := badInputRows(t, badInputUser)
+	rows := badInputRows(t, badInputUser, "")
 	if len(rows) < 30 {
 		t.Fatalf("the catalogue has %d rows, want at least 30", len(rows))
 	}
@@ -221,9 +226,7 @@ func TestAccBadInput_catalogue(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			env := acctest.NewEnv(t, sandbox.Options{})
 			user := env.UserID(badInputUser)
-			if user != badInputUser {
-				row = badInputRows(t, user)[i]
-			}
+			row = badInputRows(t, user, env.APIKey)[i]
 			for k, v := range row.env {
 				t.Setenv(k, v)
 			}

@@ -22,7 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
@@ -263,9 +262,9 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 }
 
 // TestAccStateSafety_roughEdges covers inputs that used to fail late or
-// obscurely: an API key with a trailing newline, in api_key or in
-// POINT_API_KEY, no API key at all, and importing a refresh token or a user
-// that does not exist.
+// obscurely: an API key with a trailing newline in api_key (the other API
+// keys are rows of TestAccBadInput_catalogue), and importing a refresh
+// token or a user that does not exist.
 func TestAccStateSafety_roughEdges(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	withToken, withoutToken := env.UserID("import-has-token"), env.UserID("import-no-token")
@@ -273,8 +272,6 @@ func TestAccStateSafety_roughEdges(t *testing.T) {
 	env.AddUser(withToken)
 	env.AddUser(withoutToken)
 	env.RevokeRefreshToken(withoutToken)
-	keyFromFile := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n")
-	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
 	importToken := func(userID string) string {
 		return env.ProviderBlock() + fmt.Sprintf(`import {
   to = point_refresh_token.test
@@ -283,35 +280,30 @@ func TestAccStateSafety_roughEdges(t *testing.T) {
 resource "point_refresh_token" "test" { user_id = %[1]q }
 `, userID)
 	}
-	fails := func(config string, planOnly bool, texts ...string) resource.TestStep {
-		return resource.TestStep{Config: config, PlanOnly: planOnly, ExpectError: acctest.DiagnosticMatching(texts...)}
-	}
 	tokenImportFails := func(userID, why string) resource.TestStep {
-		return fails(importToken(userID), false, "Cannot Import Point Refresh Token",
-			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))
+		return resource.TestStep{Config: importToken(userID), ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
+			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))}
 	}
-	userConfig := stateSafetyUser("test", missing)
-	t.Setenv(point.EnvAPIKey, "")
 
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
-			fails(keyFromFile+userConfig, true, "Invalid Point API Key",
-				"api_key holds whitespace or a control character", "trimspace()"),
-			fails(noKey+userConfig, true, "Missing Point API Key", "Cannot register a Point user"),
 			{
-				// The same check for POINT_API_KEY names the variable. The
-				// steps that follow set api_key, which wins over it.
-				PreConfig: func() { t.Setenv(point.EnvAPIKey, env.APIKey+"\r\n") },
-				Config:    noKey + userConfig,
-				PlanOnly:  true,
-				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
-					"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
+				// Terraform shows this configuration's line, key and all, so the
+				// catalogue, which fails on an error holding the key, cannot have it.
+				Config: fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n") +
+					stateSafetyUser("test", missing),
+				PlanOnly:    true,
+				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
 			},
 			tokenImportFails(withoutToken, "the user has no current refresh token"),
 			tokenImportFails(missing, "Point has no user with this id"),
-			fails(env.ProviderBlock()+userConfig+fmt.Sprintf("\nimport {\n  to = point_user.test\n  id = %q\n}\n", missing), false,
-				"Cannot Import Point User", fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
+			{
+				Config: env.ProviderBlock() + stateSafetyUser("test", missing) +
+					fmt.Sprintf("import {\n  to = point_user.test\n  id = %q\n}\n", missing),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
+					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
+			},
 			{
 				// An import that finds the token adopts it, and later reads
 				// of it are ordinary: the import mark is gone.
