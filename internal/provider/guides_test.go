@@ -187,12 +187,16 @@ func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	}
 }
 
-// The full example of the guide "Keeping refresh tokens out of state", as
-// it is written there (its code block that writes the token to a secret
-// store), with the test-only wostore provider in place of the AWS secret
-// store (their resources have the same arguments) and the test's user ids.
-func guideTokenFreeConfig(t *testing.T, env *acctest.Env) func(userID string, storeToken bool) string {
-	t.Helper()
+// TestAccTokenFreeGuide_writeOnlyConsumer walks through the full example of
+// the guide "Keeping refresh tokens out of state" (its code block that
+// writes the token to a secret store), as it is written there, with the
+// test-only wostore provider in place of the AWS secret store (their
+// resources have the same arguments) and the test's user ids. On Terraform
+// 1.10, which has ephemeral resources but no write-only arguments, the
+// example fails at validation with an error that names the version needed,
+// before anything is created in Point.
+func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
+	env := acctest.NewEnv(t, sandbox.Options{})
 	example := ""
 	for _, block := range guideCodeBlocks(t, "keeping-refresh-tokens-out-of-state", "", "terraform") {
 		if strings.Contains(block, "aws_secretsmanager_secret_version") {
@@ -203,23 +207,13 @@ func guideTokenFreeConfig(t *testing.T, env *acctest.Env) func(userID string, st
 	if example == "" {
 		t.Fatal("the guide has no example with aws_secretsmanager_secret_version")
 	}
-	return func(userID string, storeToken bool) string {
+	config := func(userID string, storeToken bool) string {
 		config := strings.ReplaceAll(example, fmt.Sprintf("%q", guideUserID), fmt.Sprintf("%q", userID))
 		if storeToken {
 			config = strings.Replace(config, "store_token  = false", "store_token  = true", 1)
 		}
 		return env.ProviderBlock() + config
 	}
-}
-
-// TestAccTokenFreeGuide_writeOnlyConsumer walks through the guide's table
-// of what writes the token. On Terraform 1.10, which has ephemeral
-// resources but no write-only arguments, the example fails at validation
-// with an error that names the version needed, before anything is created
-// in Point.
-func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	config := guideTokenFreeConfig(t, env)
 	store := newWOStore()
 	first, second := env.UserID("guide-alice"), env.UserID("guide-alice-2")
 	if !acctest.TestCLI(t).AtLeast(acctest.CLIVersionWriteOnly) {
