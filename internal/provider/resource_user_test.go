@@ -2,7 +2,9 @@ package provider
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,137 +23,150 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-func TestAccUser_deletionPolicy(t *testing.T) {
-	for _, policy := range []string{deletionAbandon, deletionRevoke, deletionPrevent} {
-		t.Run(policy, func(t *testing.T) {
-			env := acctest.NewEnv(t, sandbox.Options{})
-			userID := env.UserID("policy-" + strings.ToLower(policy))
-			var createdToken string
+// stateUserIs checks the string attributes of a resource in state.
+func stateUserIs(addr string, attrs map[string]string) []statecheck.StateCheck {
+	var checks []statecheck.StateCheck
+	for attr, want := range attrs {
+		checks = append(checks, statecheck.ExpectKnownValue(addr, tfjsonpath.New(attr), knownvalue.StringExact(want)))
+	}
+	return checks
+}
 
-			importAction := plancheck.ResourceActionNoop
-			var verifyIgnore []string
-			if policy != deletionAbandon {
-				// Import sets the default policy, so the configured one is an update.
-				importAction = plancheck.ResourceActionUpdate
-				verifyIgnore = []string{"deletion_policy"}
-			}
+// TestAccUser_lifecycle: a user of each deletion policy side by side,
+// beside a hundred users made with count and one whose id has the most
+// characters Point accepts, 128. They go through create, import (which sets
+// ABANDON, so another policy is an update), a destroy that PREVENT stops,
+// and the destroy that each policy shapes.
+func TestAccUser_lifecycle(t *testing.T) {
+	const count = 100
+	env := acctest.NewEnv(t, sandbox.Options{})
+	policies := []string{deletionAbandon, deletionRevoke, deletionPrevent}
+	ids, addr, created := map[string]string{}, map[string]string{}, map[string]*string{}
+	prefix, longest := env.UserID("scale-"), env.UserID("")
+	longest += strings.Repeat("x", 128-len(longest))
+	createdChecks := append(stateUserIs("point_user.test[99]", map[string]string{"id": prefix + "099"}),
+		stateUserIs("point_user.longest", map[string]string{"user_id": longest})...)
+	for _, p := range policies {
+		ids[p], addr[p], created[p] = env.UserID("policy-"+strings.ToLower(p)), "point_user."+strings.ToLower(p), new(string)
+		createdChecks = append(createdChecks,
+			stateUserIs(addr[p], map[string]string{"id": ids[p], "user_id": ids[p], "deletion_policy": p})...)
+	}
+	config := func(preventPolicy string) string {
+		c := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  count   = %[2]d
+  user_id = format("%%s%%03d", %[1]q, count.index)
+}
 
-			steps := []resource.TestStep{
-				{
-					Config: acctest.PointUserConfig(env, userID, policy),
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-						statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(policy)),
-					},
-					Check: func(*terraform.State) error {
-						if !env.HasUser(userID) {
-							return fmt.Errorf("user %q not in Point after create", userID)
-						}
-						if createdToken = env.CurrentRefreshToken(userID); createdToken == "" {
-							return fmt.Errorf("user %q has no refresh token after create", userID)
-						}
-						return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
-					},
-				},
-				{
-					Config:           acctest.PointUserConfig(env, userID, policy),
-					ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
-				},
-				{
-					ResourceName:            "point_user.test",
-					ImportState:             true,
-					ImportStateId:           userID,
-					ImportStateVerify:       true,
-					ImportStateVerifyIgnore: verifyIgnore,
-					ImportStateCheck: func(states []*terraform.InstanceState) error {
-						if len(states) != 1 {
-							return fmt.Errorf("imported %d instances, want 1", len(states))
-						}
-						if got := states[0].Attributes["deletion_policy"]; got != deletionAbandon {
-							return fmt.Errorf("imported deletion_policy = %q, want %q", got, deletionAbandon)
-						}
-						return nil
-					},
-				},
-				{
-					ResourceName:       "point_user.test",
-					ImportState:        true,
-					ImportStateKind:    resource.ImportBlockWithID,
-					ImportStateId:      userID,
-					ExpectNonEmptyPlan: policy != deletionAbandon,
-					ImportPlanChecks: resource.ImportPlanChecks{
-						PreApply: []plancheck.PlanCheck{
-							plancheck.ExpectResourceAction("point_user.test", importAction),
-							plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-							plancheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(policy)),
-						},
-					},
-				},
-			}
-			if policy == deletionPrevent {
-				steps = append(steps,
-					resource.TestStep{
-						Config:  acctest.PointUserConfig(env, userID, policy),
-						Destroy: true,
-						ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
-							fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, userID),
-							`set deletion_policy to "ABANDON"`),
-					},
-					resource.TestStep{
-						PreConfig: func() {
-							if !env.HasUser(userID) {
-								t.Fatalf("user %q left Point after a prevented destroy", userID)
-							}
-							if got := env.CurrentRefreshToken(userID); got != createdToken {
-								t.Fatal("refresh token changed after a prevented destroy")
-							}
-						},
-						Config: acctest.PointUserConfig(env, userID, deletionAbandon),
-						ConfigPlanChecks: resource.ConfigPlanChecks{
-							// An update, not a create: the failed destroy left state intact.
-							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionUpdate)},
-						},
-						ConfigStateChecks: []statecheck.StateCheck{
-							statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-						},
-					},
-				)
-			}
-
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps:                    steps,
-				CheckDestroy: func(*terraform.State) error {
-					if !env.HasUser(userID) {
-						return fmt.Errorf("user %q gone from Point after destroy; Point cannot delete users", userID)
+resource "point_user" "longest" { user_id = %[3]q }
+`, prefix, count, longest)
+		for _, p := range policies {
+			policy := map[bool]string{true: preventPolicy, false: p}[p == deletionPrevent]
+			c += fmt.Sprintf("resource \"point_user\" %q {\n  user_id         = %q\n  deletion_policy = %q\n}\n",
+				strings.ToLower(p), ids[p], policy)
+		}
+		return c
+	}
+	everyone := slices.Concat(acctest.NumberedUserIDs(env, "scale", count), []string{longest}, slices.Collect(maps.Values(ids)))
+	users := len(everyone)
+	creates := func(*terraform.State) error { return acctest.ExpectRequests(env, sandbox.RouteCreateUser, users) }
+	steps := []resource.TestStep{
+		{
+			Config:            config(deletionPrevent),
+			ConfigStateChecks: createdChecks,
+			Check: func(s *terraform.State) error {
+				if n := len(s.RootModule().Resources); n != users {
+					return fmt.Errorf("state holds %d users, want %d", n, users)
+				}
+				for _, id := range everyone {
+					if !env.HasUser(id) {
+						return fmt.Errorf("user %q not in Point after create", id)
 					}
-					token := env.CurrentRefreshToken(userID)
-					if policy == deletionRevoke {
-						if token != "" {
-							return fmt.Errorf("refresh token of %q still current after a REVOKE destroy", userID)
-						}
-						if env.Sandbox != nil {
-							if _, ok := env.Sandbox.CurrentRefreshToken(userID); ok {
-								return fmt.Errorf("sandbox still holds a refresh token for %q", userID)
-							}
-						}
-						if err := acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 1); err != nil {
-							return err
-						}
-						return env.CheckRefreshTokenRefused(userID, createdToken)
+				}
+				if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != users {
+					return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), users)
+				}
+				for _, p := range policies {
+					if *created[p] = env.CurrentRefreshToken(ids[p]); *created[p] == "" {
+						return fmt.Errorf("user %q has no refresh token after create", ids[p])
 					}
-					if token != createdToken {
-						return fmt.Errorf("refresh token of %q changed by a %s destroy", userID, policy)
-					}
-					if err := acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 0); err != nil {
-						return err
-					}
-					return env.CheckRefreshTokenAccepted(userID, createdToken)
-				},
-			})
+				}
+				return creates(s)
+			},
+		},
+		{Config: config(deletionPrevent), ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()), Check: creates},
+	}
+	for _, p := range policies {
+		importAction, verifyIgnore := plancheck.ResourceActionNoop, []string(nil)
+		if p != deletionAbandon {
+			importAction, verifyIgnore = plancheck.ResourceActionUpdate, []string{"deletion_policy"}
+		}
+		steps = append(steps, resource.TestStep{
+			ResourceName: addr[p], ImportState: true, ImportStateId: ids[p],
+			ImportStateVerify: true, ImportStateVerifyIgnore: verifyIgnore,
+			ImportStateCheck: func(states []*terraform.InstanceState) error {
+				if len(states) != 1 {
+					return fmt.Errorf("imported %d instances, want 1", len(states))
+				}
+				if got := states[0].Attributes["deletion_policy"]; got != deletionAbandon {
+					return fmt.Errorf("imported deletion_policy = %q, want %q", got, deletionAbandon)
+				}
+				return nil
+			},
+		}, resource.TestStep{
+			ResourceName: addr[p], ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: ids[p],
+			ExpectNonEmptyPlan: p != deletionAbandon,
+			ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(addr[p], importAction),
+				plancheck.ExpectKnownValue(addr[p], tfjsonpath.New("user_id"), knownvalue.StringExact(ids[p])),
+				plancheck.ExpectKnownValue(addr[p], tfjsonpath.New("deletion_policy"), knownvalue.StringExact(p)),
+			}},
 		})
 	}
+	steps = append(steps, resource.TestStep{
+		Config:  config(deletionPrevent),
+		Destroy: true,
+		ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented",
+			fmt.Sprintf(`Point user %q has deletion_policy = "PREVENT", and this plan destroys it. The provider stopped the plan, so nothing was changed or revoked.`, ids[deletionPrevent]),
+			`set deletion_policy to "ABANDON"`),
+	}, resource.TestStep{
+		PreConfig: func() {
+			for _, p := range policies {
+				if !env.HasUser(ids[p]) || env.CurrentRefreshToken(ids[p]) != *created[p] {
+					t.Fatalf("user %q left Point, or its refresh token changed, after a prevented destroy", ids[p])
+				}
+			}
+		},
+		Config: config(deletionAbandon),
+		// An update, not a create: the failed destroy left state intact.
+		ConfigPlanChecks: preApplyActions(addr[deletionPrevent], plancheck.ResourceActionUpdate,
+			addr[deletionAbandon], plancheck.ResourceActionNoop, addr[deletionRevoke], plancheck.ResourceActionNoop),
+		ConfigStateChecks: stateUserIs(addr[deletionPrevent], map[string]string{"deletion_policy": deletionAbandon}),
+	})
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps:                    steps,
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			acctest.RefreshTokenUnchanged(env, ids[deletionAbandon], created[deletionAbandon]),
+			acctest.RefreshTokenUnchanged(env, ids[deletionPrevent], created[deletionPrevent]),
+			acctest.NoCurrentRefreshToken(env, ids[deletionRevoke]),
+			acctest.RefreshTokenRefused(env, ids[deletionRevoke], created[deletionRevoke]),
+			func(*terraform.State) error {
+				for _, id := range ids {
+					if !env.HasUser(id) {
+						return fmt.Errorf("user %q gone from Point after destroy; Point cannot delete users", id)
+					}
+				}
+				if env.Sandbox != nil {
+					if _, ok := env.Sandbox.CurrentRefreshToken(ids[deletionRevoke]); ok {
+						return fmt.Errorf("sandbox still holds a refresh token for %q", ids[deletionRevoke])
+					}
+				}
+				// One revocation: the REVOKE user's.
+				return acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 1)
+			}),
+	})
 }
 
 // TestAccUser_existingUser: creating a user Point already has fails with
@@ -162,32 +177,23 @@ func TestAccUser_existingUser(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(fmt.Sprintf("idempotent=%t", idempotent), func(t *testing.T) {
 			env := acctest.NewEnv(t, sandbox.Options{})
-			step := resource.TestStep{}
-			userID := env.UserID("taken")
+			userID := env.UserID(map[bool]string{false: "taken", true: "adopted"}[idempotent])
+			step := resource.TestStep{Config: acctest.PointUserConfig(env, userID, deletionAbandon)}
 			if idempotent {
 				env.RequireIdempotentCreate()
-				userID = env.UserID("adopted")
-				step.ConfigStateChecks = []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-				}
+				step.ConfigStateChecks = stateUserIs("point_user.test", map[string]string{"id": userID, "user_id": userID})
 			} else {
 				env.RequireCreateConflict()
-				step.ExpectError = acctest.DiagnosticMatching(
-					"Point User Already Exists",
+				step.ExpectError = acctest.DiagnosticMatching("Point User Already Exists",
 					fmt.Sprintf("Point already has a user with id %q, so it cannot be created. To manage the existing user, import it: add an import block and apply,", userID),
 					fmt.Sprintf("import { to = point_user.<name> id = %q }", userID),
-					"or run the import command with the same address and id.",
-				)
+					"or run the import command with the same address and id.")
 			}
 			token := env.AddUser(userID)
-			step.Config = acctest.PointUserConfig(env, userID, deletionAbandon)
 			// Checked before the destroy that ends an adoption.
 			step.Check = func(*terraform.State) error {
-				if env.Sandbox != nil {
-					if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-						return fmt.Errorf("sandbox users = %v, want only %q", got, userID)
-					}
+				if env.Sandbox != nil && !slices.Equal(env.Sandbox.UserIDs(), []string{userID}) {
+					return fmt.Errorf("sandbox users = %v, want only %q", env.Sandbox.UserIDs(), userID)
 				}
 				if got := env.CurrentRefreshToken(userID); got != token {
 					return fmt.Errorf("creating the existing user changed its refresh token")
@@ -197,43 +203,14 @@ func TestAccUser_existingUser(t *testing.T) {
 				}
 				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
 			}
-
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: env.Factories(),
-				Steps:                    []resource.TestStep{step},
-			})
-			if !idempotent {
-				// A failed step runs no Check.
+			resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: env.Factories(), Steps: []resource.TestStep{step}})
+			if !idempotent { // a failed step runs no Check
 				if err := step.Check(nil); err != nil {
 					t.Error(err)
 				}
 			}
 		})
 	}
-}
-
-// userTestHCLString quotes s as an HCL string literal; unlike %q it writes
-// control characters as \uNNNN, which HCL understands.
-func userTestHCLString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // TestAccUser_invalidInput: user ids and settings Point would refuse, in
@@ -246,167 +223,76 @@ func TestAccUser_invalidInput(t *testing.T) {
 	// the state they left, and failed steps leave none.
 	for _, kind := range []resource.ImportStateKind{resource.ImportBlockWithID, resource.ImportCommandWithID} {
 		steps = append(steps, resource.TestStep{
-			Config:          acctest.PointUserConfig(env, userID, deletionAbandon),
-			ResourceName:    "point_user.test",
-			ImportState:     true,
-			ImportStateKind: kind,
-			ImportStateId:   "a@b",
+			Config:       acctest.PointUserConfig(env, userID, deletionAbandon),
+			ResourceName: "point_user.test", ImportState: true, ImportStateKind: kind, ImportStateId: "a@b",
 			ExpectError: acctest.DiagnosticMatching("Invalid Import ID",
 				`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
 				`Got "a@b".`),
 		})
 	}
+	diag, whitespace := acctest.DiagnosticMatching, acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")
 	for _, tc := range []struct {
-		userID, deletionPolicy string
-		want                   *regexp.Regexp
+		userID, policy string
+		want           *regexp.Regexp
 	}{
-		{userID: "", want: acctest.DiagnosticMatching("Invalid Attribute Value", "Attribute user_id must not be empty.")},
-		{userID: strings.Repeat("x", 129), want: acctest.DiagnosticMatching("Attribute user_id must be at most 128 characters long, got 129.")},
-		{userID: "team/alice", want: acctest.DiagnosticMatching(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
-		{userID: "alice@example.com",
-			want: acctest.DiagnosticMatching(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{userID: "alice smith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{userID: "alice\tsmith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{userID: "alice\nsmith", want: acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")},
-		{userID: "alice\x01", want: acctest.DiagnosticMatching("Attribute user_id must not contain control characters.")},
-		{userID: "alice", deletionPolicy: "DELETE",
-			want: acctest.DiagnosticMatching(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+		{"", deletionAbandon, diag("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{strings.Repeat("x", 129), deletionAbandon, diag("Attribute user_id must be at most 128 characters long, got 129.")},
+		{"team/alice", deletionAbandon, diag(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+		{"alice@example.com", deletionAbandon,
+			diag(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
+		{"alice smith", deletionAbandon, whitespace},
+		{"alice\tsmith", deletionAbandon, whitespace},
+		{"alice\nsmith", deletionAbandon, whitespace},
+		{"alice\x01", deletionAbandon, diag("Attribute user_id must not contain control characters.")},
+		{"alice", "DELETE", diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
 	} {
-		policy := tc.deletionPolicy
-		if policy == "" {
-			policy = deletionAbandon
-		}
+		// JSON's string escapes (\t, \n, \u0001) are HCL's too; %q writes \x01.
+		quoted, _ := json.Marshal(tc.userID)
 		steps = append(steps, resource.TestStep{
-			Config: env.ProviderBlock() + fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id         = %[1]s
-  deletion_policy = %[2]q
-}
-`, userTestHCLString(tc.userID), policy),
+			Config: env.ProviderBlock() +
+				fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id         = %s\n  deletion_policy = %q\n}\n", quoted, tc.policy),
 			PlanOnly:    true,
 			ExpectError: tc.want,
 		})
 	}
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps:                    steps,
-	})
+	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: env.Factories(), Steps: steps})
 	acctest.ExpectNoRequests(t, env, "invalid configuration or import ID")
 	if env.HasUser(userID) {
 		t.Errorf("an invalid import ID let Point register %q", userID)
 	}
 }
 
-// TestAccUser_scale registers a hundred users with count, and one whose id
-// has the most characters Point accepts, 128.
-func TestAccUser_scale(t *testing.T) {
-	const count = 100
-	env := acctest.NewEnv(t, sandbox.Options{})
-	prefix := env.UserID("scale-")
-	longest := env.UserID("")
-	longest += strings.Repeat("x", 128-len(longest))
-	config := env.ProviderBlock() + fmt.Sprintf(`
-resource "point_user" "test" {
-  count   = %[2]d
-  user_id = format("%%s%%03d", %[1]q, count.index)
-}
-
-resource "point_user" "longest" {
-  user_id = %[3]q
-}
-`, prefix, count, longest)
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: config,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_user.test[99]", tfjsonpath.New("id"), knownvalue.StringExact(prefix+"099")),
-					statecheck.ExpectKnownValue("point_user.longest", tfjsonpath.New("user_id"), knownvalue.StringExact(longest)),
-				},
-				Check: func(s *terraform.State) error {
-					if n := len(s.RootModule().Resources); n != count+1 {
-						return fmt.Errorf("state holds %d users, want %d", n, count+1)
-					}
-					for i := range count {
-						if id := fmt.Sprintf("%s%03d", prefix, i); !env.HasUser(id) {
-							return fmt.Errorf("user %q not in Point", id)
-						}
-					}
-					if !env.HasUser(longest) {
-						return fmt.Errorf("128-character user id not registered in Point")
-					}
-					if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != count+1 {
-						return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), count+1)
-					}
-					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, count+1)
-				},
-			},
-			{
-				Config:           config,
-				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
-				Check: func(*terraform.State) error {
-					return acctest.ExpectRequests(env, sandbox.RouteCreateUser, count+1)
-				},
-			},
-		},
-	})
-}
-
-// These tests drive the Terraform CLI directly, with the provider built as
-// a binary, for what terraform-plugin-testing cannot observe: an apply of
-// generated configuration, and warnings.
-
-// newUserTestCLI is a Terraform working directory with config after the
-// provider block.
-func newUserTestCLI(t *testing.T, env *acctest.Env, config string) *acctest.CLI {
-	t.Helper()
-	cli := acctest.NewCLI(t)
-	cli.WriteConfig(env, config)
-	return cli
-}
-
-func TestAccUser_generateConfigCLI(t *testing.T) {
+// TestAccUser_importAndDriftCLI drives the CLI for what
+// terraform-plugin-testing cannot observe: the apply of configuration
+// generated for an import, then the warning when state names a user Point
+// does not have. It has never been there, as in a state restored from
+// another environment; then, in the sandbox alone (Point has no endpoint
+// that deletes users), it was deleted behind Terraform's back.
+func TestAccUser_importAndDriftCLI(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("generated-cli")
+	userID, gone := env.UserID("generated-cli"), env.UserID("drifted-cli-gone")
 	token := env.AddUser(userID)
-	cli := newUserTestCLI(t, env, fmt.Sprintf(`
-import {
-  to = point_user.alice
-  id = %[1]q
-}
-`, userID))
+	cli := acctest.NewCLI(t)
+	cli.WriteConfig(env, fmt.Sprintf("import {\n  to = point_user.alice\n  id = %q\n}\n", userID))
 
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-generate-config-out=generated.tf")
-	if !strings.Contains(out, "1 to import") {
-		t.Errorf("plan does not import the user:\n%s", out)
-	}
+	acctest.ExpectOutputShows(t, out, "1 to import")
 	generated, err := os.ReadFile(filepath.Join(cli.Dir, "generated.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		`resource "point_user" "alice" {`,
-		fmt.Sprintf(`user_id         = %q`, userID),
-		`deletion_policy = "ABANDON"`,
-	} {
+	for _, want := range []string{`resource "point_user" "alice" {`, fmt.Sprintf(`user_id         = %q`, userID),
+		`deletion_policy = "ABANDON"`} {
 		if !strings.Contains(string(generated), want) {
 			t.Errorf("generated.tf lacks %s:\n%s", want, generated)
 		}
 	}
-
 	out = cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
-	if !strings.Contains(out, "1 imported, 0 added, 0 changed, 0 destroyed") {
-		t.Errorf("apply did not import exactly the user:\n%s", out)
-	}
+	acctest.ExpectOutputShows(t, out, "1 imported, 0 added, 0 changed, 0 destroyed")
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-
-	if env.Sandbox != nil {
-		if got := env.Sandbox.UserIDs(); !slices.Equal(got, []string{userID}) {
-			t.Errorf("sandbox users = %v, want only %q", got, userID)
-		}
+	if env.Sandbox != nil && !slices.Equal(env.Sandbox.UserIDs(), []string{userID}) {
+		t.Errorf("sandbox users = %v, want only %q", env.Sandbox.UserIDs(), userID)
 	}
 	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {
 		t.Error(err)
@@ -417,85 +303,45 @@ import {
 	if got := env.CurrentRefreshToken(userID); got != token {
 		t.Error("importing the user changed its refresh token")
 	}
-}
 
-func TestAccUser_driftWarningCLI(t *testing.T) {
-	t.Parallel()
-	config := func(userID string) string {
-		return fmt.Sprintf(`
-resource "point_user" "alice" {
-  user_id = %[1]q
-}
-`, userID)
-	}
-
-	// The user goes from Point behind Terraform's back. Only the sandbox can
-	// do that: Point has no endpoint that deletes users.
-	t.Run("deleted in Point", func(t *testing.T) {
-		t.Parallel()
-		env := acctest.NewEnv(t, sandbox.Options{})
-		env.RequireSandbox()
-		userID := env.UserID("drifted-cli")
-		cli := newUserTestCLI(t, env, config(userID))
-
-		cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
-		env.Sandbox.DeleteUser(userID)
-		userTestDriftPlan(t, env, cli, userID)
-	})
-
-	// State names a user that Point does not have, as a state restored from
-	// another environment would: the same drift, in any Point.
-	t.Run("never in Point", func(t *testing.T) {
-		t.Parallel()
-		env := acctest.NewEnv(t, sandbox.Options{})
-		registered, gone := env.UserID("drifted-cli"), env.UserID("drifted-cli-gone")
-		cli := newUserTestCLI(t, env, config(registered))
-
-		cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
-		statePath := filepath.Join(cli.Dir, "terraform.tfstate")
-		state, err := os.ReadFile(statePath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		quoted := []byte(fmt.Sprintf("%q", registered))
-		if !bytes.Contains(state, quoted) {
-			t.Fatalf("the state does not name %q:\n%s", registered, state)
-		}
-		if err := os.WriteFile(statePath, bytes.ReplaceAll(state, quoted, []byte(fmt.Sprintf("%q", gone))), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cli.WriteConfig(env, config(gone))
+	// A plan with point_user.alice in state for a user Point does not have
+	// warns and plans the user's creation, which the apply then makes.
+	driftPlan := func(creates int) {
+		t.Helper()
+		out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+		acctest.ExpectOutputShows(t, out, "Warning: Point User Not Found", "point_user.alice will be created",
+			fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state.", gone))
 		if env.HasUser(gone) {
-			t.Fatalf("Point already has %q", gone)
+			t.Error("a plan registered the user again")
 		}
-		userTestDriftPlan(t, env, cli, gone)
-	})
-}
-
-// userTestDriftPlan plans with point_user.alice in state for a user that
-// Point does not have: a warning, and the user planned for creation, which
-// the apply that follows registers again.
-func userTestDriftPlan(t *testing.T, env *acctest.Env, cli *acctest.CLI, userID string) {
-	t.Helper()
-	out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	for _, want := range []string{
-		"Warning: Point User Not Found",
-		fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state.", userID),
-		"point_user.alice will be created",
-	} {
-		if !acctest.DiagnosticPattern(want).MatchString(out) {
-			t.Errorf("plan output lacks %q:\n%s", want, out)
+		cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
+		if !env.HasUser(gone) {
+			t.Errorf("user %q not registered again after drift", gone)
+		}
+		if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, creates); err != nil {
+			t.Error(err)
+		}
+		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	}
+	// State and configuration now name a user Point has never had.
+	quoted := []byte(fmt.Sprintf("%q", userID))
+	for _, name := range []string{"terraform.tfstate", "generated.tf"} {
+		path := filepath.Join(cli.Dir, name)
+		text, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(text, quoted) {
+			t.Fatalf("%s does not name %q (%v):\n%s", name, userID, err, text)
+		}
+		if err := os.WriteFile(path, bytes.ReplaceAll(text, quoted, []byte(fmt.Sprintf("%q", gone))), 0o600); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if env.HasUser(userID) {
-		t.Error("a plan registered the user again")
+	cli.WriteConfig(env, "")
+	if env.HasUser(gone) {
+		t.Fatalf("Point already has %q", gone)
 	}
-	cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve")
-	if !env.HasUser(userID) {
-		t.Errorf("user %q not registered again after drift", userID)
+	driftPlan(1)
+	if env.Sandbox != nil {
+		env.Sandbox.DeleteUser(gone)
+		driftPlan(2)
 	}
-	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 2); err != nil {
-		t.Error(err)
-	}
-	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 }

@@ -5,13 +5,13 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/areyoupoint/terraform-provider-point/internal/point"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -26,23 +26,12 @@ import (
 )
 
 // Regression tests for the ways state or credentials were lost outside the
-// sandbox: a 404 that is not Point's, a create slower than request_timeout,
-// a PREVENT user whose token was revoked anyway, an access token opened
-// while its refresh token rotates, and a retried create that met 409. Each
-// puts a front of its own before Point (env.Upstream), so all of them run
-// against real Point as well as against the sandbox.
+// sandbox. The faults come from fronts of the tests' own (env.Upstream), so
+// the tests run against real Point as well.
 
-func stateSafetyUserAndToken(userID, deletionPolicy string) string {
-	return fmt.Sprintf(`
-resource "point_user" "test" {
-  user_id         = %[1]q
-  deletion_policy = %[2]q
-}
-
-resource "point_refresh_token" "test" {
-  user_id = point_user.test.user_id
-}
-`, userID, deletionPolicy)
+// stateSafetyUser is a point_user called name for userID.
+func stateSafetyUser(name, userID string) string {
+	return fmt.Sprintf("resource \"point_user\" %q {\n  user_id = %q\n}\n", name, userID)
 }
 
 // TestAccStateSafety_nothingLostOrRevoked: a plan that would destroy or
@@ -56,30 +45,23 @@ func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("kept")
 	config := func(endpoint, userID, deletionPolicy string) string {
-		return acctest.ProviderBlockFor(env, endpoint, 1) + stateSafetyUserAndToken(userID, deletionPolicy)
+		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`resource "point_user" "test" {
+  user_id         = %q
+  deletion_policy = %q
+}
+resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
+`, userID, deletionPolicy)
 	}
-	htmlProxy := acctest.StartFront(t, env, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("<html><body><h1>404 Not Found</h1>no such user or route</body></html>"))
-	})
-	var refuseRevocation atomic.Bool
-	revocationProxy := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if refuseRevocation.Load() && sandbox.RouteOf(r) == sandbox.RouteRevokeRefreshToken {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error":"not_found","message":"no such route"}`))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	htmlProxy := acctest.StartFront(t, env,
+		acctest.AnswerRaw(http.StatusNotFound, "text/html", "<html><body><h1>404 Not Found</h1>no such user or route</body></html>"))
+	refuseRevocation := acctest.NewRouteFront(env.Upstream(), sandbox.RouteRevokeRefreshToken,
+		acctest.AnswerJSON(http.StatusNotFound, `{"error":"not_found","message":"no such route"}`))
+	revocationProxy := httptest.NewServer(refuseRevocation)
+	t.Cleanup(revocationProxy.Close)
 	kept := statecheck.CompareValue(compare.ValuesSame())
 	var token string
 	stillCurrent := func() {
-		if token == "" || env.CurrentRefreshToken(userID) != token {
-			t.Fatalf("the refresh token of %q in state is no longer the current one", userID)
-		}
-		if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+		if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,77 +104,16 @@ func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 			wrongEndpoint(env.Endpoint + "/no-such-prefix"),
 			wrongEndpoint(htmlProxy),
 			{
-				PreConfig:   func() { stillCurrent(); refuseRevocation.Store(true) },
-				Config:      config(revocationProxy, userID, deletionAbandon),
+				PreConfig:   func() { stillCurrent(); refuseRevocation.On.Store(true) },
+				Config:      config(revocationProxy.URL, userID, deletionAbandon),
 				Destroy:     true,
 				ExpectError: acctest.DiagnosticMatching("Error Revoking Point Refresh Token", "it stays in state", "The 404 answer is not Point's own"),
 			},
 			{
-				PreConfig:         func() { stillCurrent(); refuseRevocation.Store(false) },
-				Config:            config(revocationProxy, userID, deletionAbandon),
+				PreConfig:         func() { stillCurrent(); refuseRevocation.On.Store(false) },
+				Config:            config(revocationProxy.URL, userID, deletionAbandon),
 				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
-			},
-		},
-	})
-}
-
-// TestAccStateSafety_createSlowerThanRequestTimeout: Point registers the
-// user but answers after request_timeout, on every attempt. The look-up
-// that follows has its own time budget, so the user goes into state
-// instead of being left in Point for the next apply to meet as "already
-// exists".
-func TestAccStateSafety_createSlowerThanRequestTimeout(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("slow-create")
-	var creates atomic.Int32
-	slowCreates := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) != sandbox.RouteCreateUser {
-			next.ServeHTTP(w, r)
-			return
-		}
-		creates.Add(1)
-		held := httptest.NewRecorder()
-		next.ServeHTTP(held, r)
-		select {
-		case <-time.After(time.Second):
-		case <-r.Context().Done():
-			return
-		}
-		maps.Copy(w.Header(), held.Header())
-		w.WriteHeader(held.Code)
-		_, _ = w.Write(held.Body.Bytes())
-	})
-	provider := acctest.ProviderBlockWith(map[string]string{
-		"endpoint":        fmt.Sprintf("%q", slowCreates),
-		"api_key":         fmt.Sprintf("%q", env.APIKey),
-		"max_retries":     "1",
-		"request_timeout": `"300ms"`,
-	})
-	config := fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID)
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config: provider + config,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("user_id"), knownvalue.StringExact(userID)),
-				},
-				Check: func(*terraform.State) error {
-					if !env.HasUser(userID) {
-						return fmt.Errorf("Point has no user %q", userID)
-					}
-					// The first attempt and one retry, which met 409.
-					if n := creates.Load(); n != 2 {
-						return fmt.Errorf("sent %d create requests, want 2", n)
-					}
-					return nil
-				},
-			},
-			{
-				Config:   provider + config,
-				PlanOnly: true,
 			},
 		},
 	})
@@ -224,15 +145,8 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 	// Every other request finds its token just replaced.
 	everyOther, issues, rotations := rotatingFront(func(request int32) bool { return request%2 == 1 })
 	config := func(endpoint string) string {
-		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`
-ephemeral "point_access_token" "test" {
-  user_id = %q
-}
-
-provider "echo" {
-  data = ephemeral.point_access_token.test.expires_in
-}
-
+		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`ephemeral "point_access_token" "test" { user_id = %q }
+provider "echo" { data = ephemeral.point_access_token.test.expires_in }
 resource "echo" "test" {}
 `, userID)
 	}
@@ -247,16 +161,14 @@ resource "echo" "test" {}
 					"set user_id = point_refresh_token.<name>.id"),
 			},
 			{
-				PreConfig: func() {
-					if n := issuesTwice.Load(); n != 2 {
-						t.Errorf("sent %d access token requests, want 2: the first and one more", n)
-					}
-				},
 				Config: config(everyOther),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("echo.test", tfjsonpath.New("data"), knownvalue.NotNull()),
 				},
 				Check: func(*terraform.State) error {
+					if n := issuesTwice.Load(); n != 2 {
+						return fmt.Errorf("sent %d access token requests to the always rotating front, want 2: the first and one more", n)
+					}
 					// Each opening (plan, then apply) took two requests.
 					if r, i := rotations.Load(), issues.Load(); r < 1 || i != 2*r {
 						return fmt.Errorf("%d access token requests for %d rotations, want two per rotation", i, r)
@@ -268,128 +180,127 @@ resource "echo" "test" {}
 	})
 }
 
-// TestAccStateSafety_retriedCreateMeetsConflictCLI: the first create
-// reaches Point but its answer is a 503 from a proxy; the retry meets 409.
-// Whether this apply registered the user cannot be known, so the user is
-// adopted with the same warning as for a lost answer, never silently.
-func TestAccStateSafety_retriedCreateMeetsConflictCLI(t *testing.T) {
+// TestAccStateSafety_warningsCLI: Point registers a user, but its answer
+// is lost. When every attempt is slower than request_timeout, the look-up
+// that follows has its own time budget, so the user goes into state rather
+// than being left for the next apply to meet as "already exists". When a
+// proxy answers the first create 503 and the retry meets 409, the user is
+// adopted with the warning for a lost answer, never silently. Destroying an
+// ABANDON user with its point_refresh_token revokes the token, and the
+// warning must not claim that the token stays valid.
+func TestAccStateSafety_warningsCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	env.RequireCreateConflict()
-	userID := env.UserID("retried-create")
-	var creates atomic.Int32
+	slow, retried, abandoned := env.UserID("slow-create"), env.UserID("retried-create"), env.UserID("abandoned")
+	creates := map[string]*atomic.Int32{slow: new(atomic.Int32), retried: new(atomic.Int32)}
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if sandbox.RouteOf(r) == sandbox.RouteCreateUser && creates.Add(1) == 1 {
-			next.ServeHTTP(httptest.NewRecorder(), r)
-			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
-			return
+		id, n := path.Base(r.URL.Path), int32(0)
+		if c := creates[id]; c != nil && sandbox.RouteOf(r) == sandbox.RouteCreateUser {
+			n = c.Add(1)
 		}
-		next.ServeHTTP(w, r)
+		switch held := httptest.NewRecorder(); {
+		case n > 0 && id == slow:
+			next.ServeHTTP(held, r)
+			select {
+			case <-time.After(time.Second):
+			case <-r.Context().Done():
+				return
+			}
+			maps.Copy(w.Header(), held.Header())
+			w.WriteHeader(held.Code)
+			_, _ = w.Write(held.Body.Bytes())
+		case n == 1: // the first create of retried
+			next.ServeHTTP(held, r)
+			http.Error(w, "upstream timed out", http.StatusServiceUnavailable)
+		default:
+			next.ServeHTTP(w, r)
+		}
 	})
 	cli := acctest.NewCLI(t)
-	cli.WriteMain(acctest.ProviderBlockFor(env, front, 1) + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", userID))
+	provider := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", front),
+		"api_key": fmt.Sprintf("%q", env.APIKey), "max_retries": "1", "request_timeout": `"300ms"`})
+	// Each user takes the first attempt and one retry, which meets 409.
+	registered := func(userID string) {
+		t.Helper()
+		if n := creates[userID].Load(); n != 2 {
+			t.Errorf("sent %d create requests for %q, want 2", n, userID)
+		}
+		if !env.HasUser(userID) {
+			t.Errorf("Point has no user %q", userID)
+		}
+	}
+	cli.WriteMain(provider + stateSafetyUser("slow", slow) + stateSafetyUser("abandoned", abandoned) +
+		"resource \"point_refresh_token\" \"abandoned\" { user_id = point_user.abandoned.user_id }\n")
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	registered(slow)
+	if got := acctest.ReadStateFile(t, cli).Attributes("point_user.slow")["user_id"]; got != slow {
+		t.Errorf("point_user.slow has user_id %v in state, want %q", got, slow)
+	}
+	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 
-	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	token := env.CurrentRefreshToken(abandoned) // deletion_policy is ABANDON by default
+	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-target=point_user.abandoned")
+	acctest.ExpectOutputShows(t, out,
+		fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. It holds no refresh token.", abandoned))
+	if regexp.MustCompile(`stays\s+valid`).MatchString(out) {
+		t.Errorf("the ABANDON warning claims the refresh token stays valid:\n%s", out)
+	}
+	if err := env.CheckRefreshTokenRefused(abandoned, token); err != nil {
+		t.Error(err)
+	}
+
+	env.RequireCreateConflict()
+	cli.WriteMain(provider + stateSafetyUser("slow", slow) + stateSafetyUser("retried", retried))
+	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point User Registered Without an Answer",
 		"could not confirm whether this apply registered the user", "HTTP 503 Service Unavailable")
-	if n := creates.Load(); n != 2 {
-		t.Errorf("sent %d create requests, want 2", n)
-	}
-	if !env.HasUser(userID) {
-		t.Errorf("Point has no user %q", userID)
-	}
-	if list := cli.MustRun(0, "state", "list"); strings.TrimSpace(list) != "point_user.test" {
-		t.Errorf("state holds %q, want point_user.test", list)
+	registered(retried)
+	list := strings.Fields(cli.MustRun(0, "state", "list"))
+	if !slices.Equal(list, []string{"point_user.retried", "point_user.slow"}) {
+		t.Errorf("state holds %q, want point_user.retried and point_user.slow", list)
 	}
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 }
 
-// TestAccStateSafety_abandonWarningCLI: destroying an ABANDON user together
-// with its point_refresh_token revokes the token, and the warning must not
-// claim that the token stays valid.
-func TestAccStateSafety_abandonWarningCLI(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("abandoned")
-	cli := acctest.NewCLI(t)
-	cli.WriteConfig(env, stateSafetyUserAndToken(userID, deletionAbandon))
-	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-	token := env.CurrentRefreshToken(userID)
-
-	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if !acctest.DiagnosticPattern(fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. It holds no refresh token.", userID)).MatchString(out) {
-		t.Errorf("destroy output lacks the ABANDON warning:\n%s", out)
-	}
-	if regexp.MustCompile(`stays\s+valid`).MatchString(out) {
-		t.Errorf("the ABANDON warning claims the refresh token stays valid:\n%s", out)
-	}
-	if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
-		t.Error(err)
-	}
-}
-
 // TestAccStateSafety_roughEdges covers inputs that used to fail late or
-// obscurely: an API key with a trailing newline, in api_key or in
-// POINT_API_KEY, no API key at all, and importing a refresh token or a user
-// that does not exist.
+// obscurely: an API key with a trailing newline in api_key (the other API
+// keys are rows of TestAccBadInput_catalogue), and importing a refresh
+// token or a user that does not exist.
 func TestAccStateSafety_roughEdges(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	withToken := env.UserID("import-has-token")
-	withoutToken := env.UserID("import-no-token")
+	withToken, withoutToken := env.UserID("import-has-token"), env.UserID("import-no-token")
 	missing := env.UserID("import-missing")
 	env.AddUser(withToken)
 	env.AddUser(withoutToken)
 	env.RevokeRefreshToken(withoutToken)
-	userConfig := fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %q\n}\n", missing)
-	keyFromFile := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n")
-	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
 	importToken := func(userID string) string {
-		return env.ProviderBlock() + fmt.Sprintf(`
-import {
+		return env.ProviderBlock() + fmt.Sprintf(`import {
   to = point_refresh_token.test
   id = %[1]q
 }
-
-resource "point_refresh_token" "test" {
-  user_id = %[1]q
-}
+resource "point_refresh_token" "test" { user_id = %[1]q }
 `, userID)
 	}
-	t.Setenv(point.EnvAPIKey, "")
+	tokenImportFails := func(userID, why string) resource.TestStep {
+		return resource.TestStep{Config: importToken(userID), ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
+			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))}
+	}
 
-	resource.Test(t, resource.TestCase{
+	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:   keyFromFile + userConfig,
-				PlanOnly: true,
-				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
-					"api_key holds whitespace or a control character", "trimspace()"),
-			},
-			{
-				Config:      noKey + userConfig,
+				// Terraform shows this configuration's line, key and all, so the
+				// catalogue, which fails on an error holding the key, cannot have it.
+				Config: fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n") +
+					stateSafetyUser("test", missing),
 				PlanOnly:    true,
-				ExpectError: acctest.DiagnosticMatching("Missing Point API Key", "Cannot register a Point user"),
+				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
 			},
+			tokenImportFails(withoutToken, "the user has no current refresh token"),
+			tokenImportFails(missing, "Point has no user with this id"),
 			{
-				// The same check for POINT_API_KEY, which names the variable.
-				// The steps that follow set api_key, which wins over it.
-				PreConfig: func() { t.Setenv(point.EnvAPIKey, env.APIKey+"\r\n") },
-				Config:    noKey + userConfig,
-				PlanOnly:  true,
-				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key",
-					"The POINT_API_KEY environment variable holds whitespace or a control character", "remove the whitespace from POINT_API_KEY"),
-			},
-			{
-				Config: importToken(withoutToken),
-				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
-					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
-			},
-			{
-				Config: importToken(missing),
-				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
-					fmt.Sprintf("Cannot import the refresh token of Point user %q: Point has no user with this id", missing)),
-			},
-			{
-				Config: env.ProviderBlock() + userConfig + fmt.Sprintf("\nimport {\n  to = point_user.test\n  id = %q\n}\n", missing),
+				Config: env.ProviderBlock() + stateSafetyUser("test", missing) +
+					fmt.Sprintf("import {\n  to = point_user.test\n  id = %q\n}\n", missing),
 				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
 					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
 			},
