@@ -5,8 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,15 +253,12 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 		}
 		cli.WriteMain(config)
 		out := cli.MustRun(1, "plan", "-input=false", "-no-color")
-		diagnostics := userGoneDiagnostics(out)
 		for _, read := range reads {
-			pattern := acctest.DiagnosticMatching(read.want...)
+			want := read.want
 			if read.address != "" {
-				pattern = acctest.DiagnosticMatching("Error: Point User Not Found", "with "+read.address+",", "user_id")
+				want = []string{"Error: Point User Not Found", "with " + read.address + ",", "user_id"}
 			}
-			if !slices.ContainsFunc(diagnostics, pattern.MatchString) {
-				t.Errorf("no diagnostic matches %s:\n%s", pattern, out)
-			}
+			acctest.ExpectDiagnostic(t, out, want...)
 		}
 		userGoneNotOwn404(t, out)
 		t.Run("action", func(t *testing.T) {
@@ -279,19 +274,4 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 			t.Errorf("Point has %q, which nothing should have registered", ghost)
 		}
 	})
-}
-
-// userGoneDiagnostics splits the output of a command into its diagnostics,
-// each from its "Error:" or "Warning:" line to the next.
-func userGoneDiagnostics(out string) []string {
-	starts := regexp.MustCompile(`(?m)^[│╷\s]*(Error|Warning): `).FindAllStringIndex(out, -1)
-	var diagnostics []string
-	for i, start := range starts {
-		end := len(out)
-		if i+1 < len(starts) {
-			end = starts[i+1][0]
-		}
-		diagnostics = append(diagnostics, out[start[0]:end])
-	}
-	return diagnostics
 }
