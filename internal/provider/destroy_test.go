@@ -33,11 +33,7 @@ resource "point_refresh_token" "single_%[1]t" {
   user_id     = %[2]q
   store_token = %[1]t
 }
-
-resource "point_users" "bulk_%[1]t" {
-  user_ids = %[3]s
-}
-
+resource "point_users" "bulk_%[1]t" { user_ids = %[3]s }
 resource "point_refresh_tokens" "bulk_%[1]t" {
   user_ids    = point_users.bulk_%[1]t.user_ids
   store_token = %[1]t
@@ -45,10 +41,7 @@ resource "point_refresh_tokens" "bulk_%[1]t" {
 `, store, single[store], acctest.HCLList(bulk[store]))
 	}
 	cli.WriteMain(config + fmt.Sprintf(`
-resource "point_user" "abandoned" {
-  user_id = %q
-}
-
+resource "point_user" "abandoned" { user_id = %q }
 resource "point_refresh_token" "abandoned" {
   user_id     = point_user.abandoned.user_id
   store_token = false

@@ -105,11 +105,8 @@ resource "point_user" "longest" { user_id = %[3]q }
 			ResourceName: addr[p], ImportState: true, ImportStateId: ids[p],
 			ImportStateVerify: true, ImportStateVerifyIgnore: verifyIgnore,
 			ImportStateCheck: func(states []*terraform.InstanceState) error {
-				if len(states) != 1 {
-					return fmt.Errorf("imported %d instances, want 1", len(states))
-				}
-				if got := states[0].Attributes["deletion_policy"]; got != deletionAbandon {
-					return fmt.Errorf("imported deletion_policy = %q, want %q", got, deletionAbandon)
+				if len(states) != 1 || states[0].Attributes["deletion_policy"] != deletionAbandon {
+					return fmt.Errorf("imported %d instances (%v), want 1 with deletion_policy %q", len(states), states, deletionAbandon)
 				}
 				return nil
 			},
@@ -195,10 +192,7 @@ func TestAccUser_existingUser(t *testing.T) {
 				if env.Sandbox != nil && !slices.Equal(env.Sandbox.UserIDs(), []string{userID}) {
 					return fmt.Errorf("sandbox users = %v, want only %q", env.Sandbox.UserIDs(), userID)
 				}
-				if got := env.CurrentRefreshToken(userID); got != token {
-					return fmt.Errorf("creating the existing user changed its refresh token")
-				}
-				if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+				if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
 					return err
 				}
 				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
@@ -300,8 +294,8 @@ func TestAccUser_importAndDriftCLI(t *testing.T) {
 	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 		t.Error("import did not read the user from Point")
 	}
-	if got := env.CurrentRefreshToken(userID); got != token {
-		t.Error("importing the user changed its refresh token")
+	if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
+		t.Error(err)
 	}
 
 	// A plan with point_user.alice in state for a user Point does not have
