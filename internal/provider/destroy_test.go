@@ -15,7 +15,8 @@ import (
 // configuration holds the singular and the bulk resources in both
 // store_token modes and a point_user that abandons its user; then, without
 // the API key, with which the provider would read what the user holds, the
-// words say what may be left.
+// words say what may be left. Last, a plain destroy adopts a token rotated
+// elsewhere and revokes it.
 func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -32,11 +33,7 @@ resource "point_refresh_token" "single_%[1]t" {
   user_id     = %[2]q
   store_token = %[1]t
 }
-
-resource "point_users" "bulk_%[1]t" {
-  user_ids = %[3]s
-}
-
+resource "point_users" "bulk_%[1]t" { user_ids = %[3]s }
 resource "point_refresh_tokens" "bulk_%[1]t" {
   user_ids    = point_users.bulk_%[1]t.user_ids
   store_token = %[1]t
@@ -44,10 +41,7 @@ resource "point_refresh_tokens" "bulk_%[1]t" {
 `, store, single[store], acctest.HCLList(bulk[store]))
 	}
 	cli.WriteMain(config + fmt.Sprintf(`
-resource "point_user" "abandoned" {
-  user_id = %q
-}
-
+resource "point_user" "abandoned" { user_id = %q }
 resource "point_refresh_token" "abandoned" {
   user_id     = point_user.abandoned.user_id
   store_token = false
@@ -108,44 +102,37 @@ resource "point_refresh_token" "abandoned" {
 			t.Errorf("the token a resource tracked is not revoked: %v", err)
 		}
 	}
-}
 
-// A plain destroy after a rotation outside Terraform revokes the new
-// token, in both store_token modes: the refresh that runs first adopts it.
-// The CLI does not show the warnings of that refresh, nor does plan
-// -destroy, as the docs say; a plain plan does.
-func TestAccDestroy_refreshAdoptsRotatedToken(t *testing.T) {
-	cli := acctest.NewCLI(t)
-	env := acctest.NewEnv(t, sandbox.Options{})
-	t.Parallel()
-	ids, config := map[bool]string{}, ""
+	// A plain destroy after a rotation outside Terraform revokes the new
+	// token, in both store_token modes: the refresh that runs first adopts
+	// it. The CLI does not show the warnings of that refresh, nor does plan
+	// -destroy, as the docs say; a plain plan does.
+	adopts, config := map[bool]string{}, ""
 	for _, store := range []bool{true, false} {
-		ids[store] = env.UserID(fmt.Sprintf("destroy-adopts-%t", store))
-		env.AddUser(ids[store])
-		config += fmt.Sprintf("\nresource \"point_refresh_token\" \"store_%[1]t\" {\n  user_id     = %[2]q\n  store_token = %[1]t\n}\n", store, ids[store])
+		adopts[store] = env.UserID(fmt.Sprintf("destroy-adopts-%t", store))
+		env.AddUser(adopts[store])
+		config += fmt.Sprintf("\nresource \"point_refresh_token\" \"store_%[1]t\" {\n  user_id     = %[2]q\n  store_token = %[1]t\n}\n", store, adopts[store])
 	}
 	cli.WriteConfig(env, config)
 	applyAndRotate := func() map[bool]string {
 		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-		return map[bool]string{true: env.RotateRefreshToken(ids[true]), false: env.RotateRefreshToken(ids[false])}
+		return map[bool]string{true: env.RotateRefreshToken(adopts[true]), false: env.RotateRefreshToken(adopts[false])}
 	}
-	newer := applyAndRotate()
-	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	rotated := applyAndRotate()
+	out = cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 	if strings.Contains(out, "Rotated Elsewhere") || strings.Contains(out, "Left Valid") {
 		t.Errorf("the destroy output shows a warning the docs say it does not show:\n%s", out)
 	}
-	for store, id := range ids {
+	for store, id := range adopts {
 		if env.CurrentRefreshToken(id) != "" {
 			t.Errorf("the destroy left %q a current refresh token", id)
 		}
-		if err := env.CheckRefreshTokenRefused(id, newer[store]); err != nil {
+		if err := env.CheckRefreshTokenRefused(id, rotated[store]); err != nil {
 			t.Error(err)
 		}
 	}
-
 	applyAndRotate()
-	out = cli.MustRun(0, "plan", "-destroy", "-no-color")
-	if strings.Contains(out, "Rotated Elsewhere") {
+	if out = cli.MustRun(0, "plan", "-destroy", "-no-color"); strings.Contains(out, "Rotated Elsewhere") {
 		t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
 	}
 	// Terraform shows the first of the two warnings alike, and counts the other.

@@ -32,7 +32,6 @@ import (
 // OpenTofu opens it in an apply only when that apply changes something that
 // uses its value, and then every instance; and a plan in which its for_each
 // gained a key whose user_id is unknown opens none of its instances.
-
 func TestAccAccessToken_openingsPerCommand(t *testing.T) {
 	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "the guide's write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{})

@@ -36,10 +36,50 @@ func stateUserIs(addr string, attrs map[string]string) []statecheck.StateCheck {
 // beside a hundred users made with count and one whose id has the most
 // characters Point accepts, 128. They go through create, import (which sets
 // ABANDON, so another policy is an update), a destroy that PREVENT stops,
-// and the destroy that each policy shapes.
+// and the destroy that each policy shapes. First, user ids and settings
+// Point would refuse, in configuration or as an import ID, fail before any
+// request.
 func TestAccUser_lifecycle(t *testing.T) {
 	const count = 100
 	env := acctest.NewEnv(t, sandbox.Options{})
+	invalidID := env.UserID("alice")
+	var steps []resource.TestStep
+	// The import steps come first: an import block step after others reads
+	// the state they left, and failed steps leave none.
+	for _, kind := range []resource.ImportStateKind{resource.ImportBlockWithID, resource.ImportCommandWithID} {
+		steps = append(steps, resource.TestStep{
+			Config:       acctest.PointUserConfig(env, invalidID, deletionAbandon),
+			ResourceName: "point_user.test", ImportState: true, ImportStateKind: kind, ImportStateId: "a@b",
+			ExpectError: acctest.DiagnosticMatching("Invalid Import ID",
+				`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
+				`Got "a@b".`),
+		})
+	}
+	diag, whitespace := acctest.DiagnosticMatching, acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")
+	for _, tc := range []struct {
+		userID, policy string
+		want           *regexp.Regexp
+	}{
+		{"", deletionAbandon, diag("Invalid Attribute Value", "Attribute user_id must not be empty.")},
+		{strings.Repeat("x", 129), deletionAbandon, diag("Attribute user_id must be at most 128 characters long, got 129.")},
+		{"team/alice", deletionAbandon, diag(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
+		{"alice@example.com", deletionAbandon,
+			diag(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
+		{"alice smith", deletionAbandon, whitespace},
+		{"alice\tsmith", deletionAbandon, whitespace},
+		{"alice\nsmith", deletionAbandon, whitespace},
+		{"alice\x01", deletionAbandon, diag("Attribute user_id must not contain control characters.")},
+		{"alice", "DELETE", diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+	} {
+		// JSON's string escapes (\t, \n, \u0001) are HCL's too; %q writes \x01.
+		quoted, _ := json.Marshal(tc.userID)
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() +
+				fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id         = %s\n  deletion_policy = %q\n}\n", quoted, tc.policy),
+			PlanOnly:    true,
+			ExpectError: tc.want,
+		})
+	}
 	policies := []string{deletionAbandon, deletionRevoke, deletionPrevent}
 	ids, addr, created := map[string]string{}, map[string]string{}, map[string]*string{}
 	prefix, longest := env.UserID("scale-"), env.UserID("")
@@ -70,32 +110,35 @@ resource "point_user" "longest" { user_id = %[3]q }
 	everyone := slices.Concat(acctest.NumberedUserIDs(env, "scale", count), []string{longest}, slices.Collect(maps.Values(ids)))
 	users := len(everyone)
 	creates := func(*terraform.State) error { return acctest.ExpectRequests(env, sandbox.RouteCreateUser, users) }
-	steps := []resource.TestStep{
-		{
-			Config:            config(deletionPrevent),
-			ConfigStateChecks: createdChecks,
-			Check: func(s *terraform.State) error {
-				if n := len(s.RootModule().Resources); n != users {
-					return fmt.Errorf("state holds %d users, want %d", n, users)
-				}
-				for _, id := range everyone {
-					if !env.HasUser(id) {
-						return fmt.Errorf("user %q not in Point after create", id)
-					}
-				}
-				if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != users {
-					return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), users)
-				}
-				for _, p := range policies {
-					if *created[p] = env.CurrentRefreshToken(ids[p]); *created[p] == "" {
-						return fmt.Errorf("user %q has no refresh token after create", ids[p])
-					}
-				}
-				return creates(s)
-			},
+	steps = append(steps, resource.TestStep{
+		PreConfig: func() {
+			acctest.ExpectNoRequests(t, env, "invalid configuration or import ID")
+			if env.HasUser(invalidID) {
+				t.Errorf("an invalid import ID let Point register %q", invalidID)
+			}
 		},
-		{Config: config(deletionPrevent), ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()), Check: creates},
-	}
+		Config:            config(deletionPrevent),
+		ConfigStateChecks: createdChecks,
+		Check: func(s *terraform.State) error {
+			if n := len(s.RootModule().Resources); n != users {
+				return fmt.Errorf("state holds %d users, want %d", n, users)
+			}
+			for _, id := range everyone {
+				if !env.HasUser(id) {
+					return fmt.Errorf("user %q not in Point after create", id)
+				}
+			}
+			if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != users {
+				return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), users)
+			}
+			for _, p := range policies {
+				if *created[p] = env.CurrentRefreshToken(ids[p]); *created[p] == "" {
+					return fmt.Errorf("user %q has no refresh token after create", ids[p])
+				}
+			}
+			return creates(s)
+		},
+	}, resource.TestStep{Config: config(deletionPrevent), ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()), Check: creates})
 	for _, p := range policies {
 		importAction, verifyIgnore := plancheck.ResourceActionNoop, []string(nil)
 		if p != deletionAbandon {
@@ -105,11 +148,8 @@ resource "point_user" "longest" { user_id = %[3]q }
 			ResourceName: addr[p], ImportState: true, ImportStateId: ids[p],
 			ImportStateVerify: true, ImportStateVerifyIgnore: verifyIgnore,
 			ImportStateCheck: func(states []*terraform.InstanceState) error {
-				if len(states) != 1 {
-					return fmt.Errorf("imported %d instances, want 1", len(states))
-				}
-				if got := states[0].Attributes["deletion_policy"]; got != deletionAbandon {
-					return fmt.Errorf("imported deletion_policy = %q, want %q", got, deletionAbandon)
+				if len(states) != 1 || states[0].Attributes["deletion_policy"] != deletionAbandon {
+					return fmt.Errorf("imported %d instances (%v), want 1 with deletion_policy %q", len(states), states, deletionAbandon)
 				}
 				return nil
 			},
@@ -195,10 +235,7 @@ func TestAccUser_existingUser(t *testing.T) {
 				if env.Sandbox != nil && !slices.Equal(env.Sandbox.UserIDs(), []string{userID}) {
 					return fmt.Errorf("sandbox users = %v, want only %q", env.Sandbox.UserIDs(), userID)
 				}
-				if got := env.CurrentRefreshToken(userID); got != token {
-					return fmt.Errorf("creating the existing user changed its refresh token")
-				}
-				if err := env.CheckRefreshTokenAccepted(userID, token); err != nil {
+				if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
 					return err
 				}
 				return acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1)
@@ -210,55 +247,6 @@ func TestAccUser_existingUser(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestAccUser_invalidInput: user ids and settings Point would refuse, in
-// configuration or as an import ID, fail before any request.
-func TestAccUser_invalidInput(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("alice")
-	var steps []resource.TestStep
-	// The import steps come first: an import block step after others reads
-	// the state they left, and failed steps leave none.
-	for _, kind := range []resource.ImportStateKind{resource.ImportBlockWithID, resource.ImportCommandWithID} {
-		steps = append(steps, resource.TestStep{
-			Config:       acctest.PointUserConfig(env, userID, deletionAbandon),
-			ResourceName: "point_user.test", ImportState: true, ImportStateKind: kind, ImportStateId: "a@b",
-			ExpectError: acctest.DiagnosticMatching("Invalid Import ID",
-				`The import ID is the Point user id, which must not contain "@": Point asks that user ids carry no personal information, such as email addresses`,
-				`Got "a@b".`),
-		})
-	}
-	diag, whitespace := acctest.DiagnosticMatching, acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")
-	for _, tc := range []struct {
-		userID, policy string
-		want           *regexp.Regexp
-	}{
-		{"", deletionAbandon, diag("Invalid Attribute Value", "Attribute user_id must not be empty.")},
-		{strings.Repeat("x", 129), deletionAbandon, diag("Attribute user_id must be at most 128 characters long, got 129.")},
-		{"team/alice", deletionAbandon, diag(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
-		{"alice@example.com", deletionAbandon,
-			diag(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{"alice smith", deletionAbandon, whitespace},
-		{"alice\tsmith", deletionAbandon, whitespace},
-		{"alice\nsmith", deletionAbandon, whitespace},
-		{"alice\x01", deletionAbandon, diag("Attribute user_id must not contain control characters.")},
-		{"alice", "DELETE", diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
-	} {
-		// JSON's string escapes (\t, \n, \u0001) are HCL's too; %q writes \x01.
-		quoted, _ := json.Marshal(tc.userID)
-		steps = append(steps, resource.TestStep{
-			Config: env.ProviderBlock() +
-				fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id         = %s\n  deletion_policy = %q\n}\n", quoted, tc.policy),
-			PlanOnly:    true,
-			ExpectError: tc.want,
-		})
-	}
-	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: env.Factories(), Steps: steps})
-	acctest.ExpectNoRequests(t, env, "invalid configuration or import ID")
-	if env.HasUser(userID) {
-		t.Errorf("an invalid import ID let Point register %q", userID)
 	}
 }
 
@@ -300,8 +288,8 @@ func TestAccUser_importAndDriftCLI(t *testing.T) {
 	if env.Sandbox != nil && env.Sandbox.RequestCounts()[sandbox.RouteGetUser] == 0 {
 		t.Error("import did not read the user from Point")
 	}
-	if got := env.CurrentRefreshToken(userID); got != token {
-		t.Error("importing the user changed its refresh token")
+	if err := acctest.RefreshTokenUnchanged(env, userID, &token)(nil); err != nil {
+		t.Error(err)
 	}
 
 	// A plan with point_user.alice in state for a user Point does not have

@@ -16,44 +16,14 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Pipelines plan with -out, have the plan reviewed, and apply the plan file
-// later, sometimes after a token's rotate_at has passed. Terraform plans
-// again when it applies a plan file and refuses an apply whose new plan
-// differs from the saved one, so the rotation must be decided from what
-// the plan file holds, never from the clock. The test drives the CLI
-// itself, which terraform-plugin-testing cannot do with a plan file, and
-// serves the provider from the test process so that it moves the clock
-// between plan and apply: against real Point as against the sandbox, since
-// the clock that decides rotation is the provider's. The counting front
-// sees every request in both modes.
-
-// savedPlanArgs are the arguments of a refresh token resource that the
-// saved plans change.
-type savedPlanArgs struct {
+// savedPlanSubject is a point_refresh_token, or a point_refresh_tokens of 8
+// users, with the arguments a saved plan changes and the change it gets.
+type savedPlanSubject struct {
+	name, typ                            string
 	store                                bool
 	rotateAfter, readTimeout, generation string
-}
-
-// savedPlanChanges are the changes of configuration a saved plan carries;
-// the bulk resource is tested with the first two. rotate_at moves to ten
-// minutes after the old one: still between the plan and the apply.
-var savedPlanChanges = []struct {
-	name  string
-	apply func(*savedPlanArgs)
-}{
-	{"timeouts", func(a *savedPlanArgs) { a.readTimeout = "2m" }},
-	{"store_token", func(a *savedPlanArgs) { a.store = !a.store }},
-	{"rotate_after", func(a *savedPlanArgs) { a.rotateAfter = "2h10m" }},
-	{"rotation_triggers", func(a *savedPlanArgs) { a.generation = "2" }},
-}
-
-// savedPlanSubject is one point_refresh_token, or point_refresh_tokens of
-// 8 users, under one change with store_token set one way at first.
-type savedPlanSubject struct {
-	name, typ string
-	args      savedPlanArgs
-	ids       []string
-	apply     func(*savedPlanArgs)
+	ids                                  []string
+	change                               func(*savedPlanSubject)
 }
 
 // savedPlanToken is what a user's token is expected to be.
@@ -63,16 +33,21 @@ type savedPlanToken struct {
 	issued  time.Time
 }
 
-// TestAccSavedPlan_refreshTokens: a saved plan made before rotate_at
-// applies as planned after it, whatever change of configuration it carries,
-// with store_token on or off, for point_refresh_token and for
-// point_refresh_tokens, whose tokens fall due at different times, all in one
-// configuration. A plan that rotated nothing rotates nothing; one that
-// rotated a token rotates it once. A plan with -refresh=false rotates
-// nothing until apply -refresh-only saves a refresh that finds tokens due;
-// the next plan's file, applied after more fell due, rotates exactly those
-// it planned; the plan after it the rest, and the next is empty. A destroy
-// without a refresh then meets a token revoked elsewhere.
+// TestAccSavedPlan_refreshTokens: pipelines plan with -out, have the plan
+// reviewed, and apply it later, sometimes after a token's rotate_at has
+// passed. Terraform plans again when it applies a plan file and refuses an
+// apply whose new plan differs from the saved one, so rotation must follow
+// the plan file, never the clock. One configuration holds point_refresh_token
+// under four changes of configuration and point_refresh_tokens, whose tokens
+// fall due at two times, under the first two, each with store_token on and
+// off. A plan that rotated nothing rotates nothing; one that rotated a token
+// rotates it once. A plan with -refresh=false rotates nothing until apply
+// -refresh-only saves a refresh that finds tokens due; the next plan's file,
+// applied after more fell due, rotates exactly those it planned; the plan
+// after it the rest, and the next is empty. A destroy without a refresh then
+// meets a token revoked elsewhere. The provider runs in the test process, so
+// that the test moves its clock between plan and apply, against real Point
+// as against the sandbox; the counting front sees every request in both.
 func TestAccSavedPlan_refreshTokens(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -83,11 +58,19 @@ func TestAccSavedPlan_refreshTokens(t *testing.T) {
 	// the change.
 	var subjects []*savedPlanSubject
 	var all, triggered, dueFirst, dueLate []string
+	// rotate_at moves to ten minutes after the old one: still between the
+	// plan and the apply.
+	changes := map[string]func(*savedPlanSubject){
+		"timeouts":          func(s *savedPlanSubject) { s.readTimeout = "2m" },
+		"store_token":       func(s *savedPlanSubject) { s.store = !s.store },
+		"rotate_after":      func(s *savedPlanSubject) { s.rotateAfter = "2h10m" },
+		"rotation_triggers": func(s *savedPlanSubject) { s.generation = "2" },
+	}
 	for _, typ := range []string{"point_refresh_token", "point_refresh_tokens"} {
-		for i, change := range savedPlanChanges {
+		for i, change := range []string{"timeouts", "store_token", "rotate_after", "rotation_triggers"} {
 			for _, store := range []bool{true, false} {
-				s := &savedPlanSubject{name: fmt.Sprintf("%s_%t", change.name, store), typ: typ, apply: change.apply,
-					args: savedPlanArgs{store: store, rotateAfter: "2h", readTimeout: "1m", generation: "1"}}
+				s := &savedPlanSubject{name: fmt.Sprintf("%s_%t", change, store), typ: typ, change: changes[change],
+					store: store, rotateAfter: "2h", readTimeout: "1m", generation: "1"}
 				id := "saved-plan-" + strings.ReplaceAll(s.name, "_", "-")
 				switch {
 				case typ == "point_refresh_tokens" && i >= 2:
@@ -95,7 +78,7 @@ func TestAccSavedPlan_refreshTokens(t *testing.T) {
 				case typ == "point_refresh_tokens":
 					s.ids = acctest.NumberedUserIDs(env, id, 8)
 					dueFirst, dueLate = append(dueFirst, s.ids[:4]...), append(dueLate, s.ids[4:]...)
-				case change.name == "rotation_triggers":
+				case change == "rotation_triggers":
 					s.ids, triggered = []string{env.UserID(id)}, append(triggered, env.UserID(id))
 				default:
 					s.ids, dueFirst = []string{env.UserID(id)}, append(dueFirst, env.UserID(id))
@@ -125,7 +108,7 @@ resource %[5]q %[2]q {
   rotation_triggers = { generation = %[8]q }
   timeouts          = { read = %[9]q }
 }
-`, user, s.name, attr, ids, s.typ, s.args.store, s.args.rotateAfter, s.args.generation, s.args.readTimeout)
+`, user, s.name, attr, ids, s.typ, s.store, s.rotateAfter, s.generation, s.readTimeout)
 		}
 		cli.WriteMain(config)
 	}
@@ -142,12 +125,12 @@ resource %[5]q %[2]q {
 			attrs := state.Attributes(addr(s))
 			timeouts, _ := attrs["timeouts"].(map[string]any)
 			triggers, _ := attrs["rotation_triggers"].(map[string]any)
-			if a := s.args; attrs["store_token"] != a.store || attrs["rotate_after"] != a.rotateAfter ||
-				timeouts["read"] != a.readTimeout || triggers["generation"] != a.generation {
-				t.Errorf("%s: state holds store_token = %v, rotate_after = %v, timeouts = %v, rotation_triggers = %v; want %+v",
-					addr(s), attrs["store_token"], attrs["rotate_after"], timeouts, triggers, a)
+			if attrs["store_token"] != s.store || attrs["rotate_after"] != s.rotateAfter ||
+				timeouts["read"] != s.readTimeout || triggers["generation"] != s.generation {
+				t.Errorf("%s: state holds store_token = %v, rotate_after = %v, timeouts = %v, rotation_triggers = %v; want %t, %s, %s, %s",
+					addr(s), attrs["store_token"], attrs["rotate_after"], timeouts, triggers, s.store, s.rotateAfter, s.readTimeout, s.generation)
 			}
-			after, _ := time.ParseDuration(s.args.rotateAfter)
+			after, _ := time.ParseDuration(s.rotateAfter)
 			for _, id := range s.ids {
 				// The singular resource's attributes are named as the bulk's,
 				// less a plural s.
@@ -165,8 +148,8 @@ resource %[5]q %[2]q {
 				if get("token_sha256") != tokenSHA256(current) {
 					t.Errorf("token_sha256 of %q in state is not the fingerprint of its current token", id)
 				}
-				if stored, _ := get("tokens").(string); (stored == current) != s.args.store || (!s.args.store && stored != "") {
-					t.Errorf("the token of %q in state: stored %t, want %t", id, stored != "", s.args.store)
+				if stored, _ := get("tokens").(string); (stored == current) != s.store || (!s.store && stored != "") {
+					t.Errorf("the token of %q in state: stored %t, want %t", id, stored != "", s.store)
 				}
 				if got, _ := get("token_version").(float64); int64(got) != w.version {
 					t.Errorf("token_version of %q in state = %v, want %d", id, get("token_version"), w.version)
@@ -262,7 +245,7 @@ resource %[5]q %[2]q {
 	env.Clock.Advance(30 * time.Minute)
 	front.Reset()
 	for _, s := range subjects {
-		s.apply(&s.args)
+		s.change(s)
 	}
 	writeConfig(8)
 	out := cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=change.tfplan")

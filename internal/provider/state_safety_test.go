@@ -34,16 +34,32 @@ func stateSafetyUser(name, userID string) string {
 	return fmt.Sprintf("resource \"point_user\" %q {\n  user_id = %q\n}\n", name, userID)
 }
 
-// TestAccStateSafety_nothingLostOrRevoked: a plan that would destroy or
-// replace a PREVENT user fails at plan time, so the point_refresh_token
-// that depends on it is not revoked first. An endpoint with a wrong path
-// prefix (every route answers a JSON "no such route"), or a proxy whose
-// every answer is an HTML 404, fails the run and leaves state, the user and
-// its token as they were; so does a 404 from a proxy on the revocation,
-// which would otherwise drop a valid token from state.
+// TestAccStateSafety_nothingLostOrRevoked: first, inputs that used to fail
+// late or obscurely: an API key with a trailing newline in api_key (the
+// other API keys are rows of TestAccBadInput_catalogue), and importing a
+// refresh token or a user that does not exist, then one that does. Then a
+// plan that would destroy or replace a PREVENT user fails at plan time, so
+// the point_refresh_token that depends on it is not revoked first. An
+// endpoint with a wrong path prefix (every route answers a JSON "no such
+// route"), or a proxy whose every answer is an HTML 404, fails the run and
+// leaves state, the user and its token as they were; so does a 404 from a
+// proxy on the revocation, which would otherwise drop a valid token from
+// state.
 func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID := env.UserID("kept")
+	userID, withToken, withoutToken := env.UserID("kept"), env.UserID("import-has-token"), env.UserID("import-no-token")
+	missing := env.UserID("import-missing")
+	env.AddUser(withToken)
+	env.AddUser(withoutToken)
+	env.RevokeRefreshToken(withoutToken)
+	importToken := func(userID string) string {
+		return env.ProviderBlock() + fmt.Sprintf("import {\n  to = point_refresh_token.test\n  id = %[1]q\n}\n"+
+			"resource \"point_refresh_token\" \"test\" { user_id = %[1]q }\n", userID)
+	}
+	tokenImportFails := func(userID, why string) resource.TestStep {
+		return resource.TestStep{Config: importToken(userID), ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
+			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))}
+	}
 	config := func(endpoint, userID, deletionPolicy string) string {
 		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`resource "point_user" "test" {
   user_id         = %q
@@ -79,6 +95,36 @@ resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.RefreshTokenRefused(env, userID, &token),
 		Steps: []resource.TestStep{
+			{
+				// Terraform shows this configuration's line, key and all, so the
+				// catalogue, which fails on an error holding the key, cannot have it.
+				Config: fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n") +
+					stateSafetyUser("test", missing),
+				PlanOnly:    true,
+				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
+			},
+			// Failed steps leave no state, so the import blocks meet none.
+			tokenImportFails(withoutToken, "the user has no current refresh token"),
+			tokenImportFails(missing, "Point has no user with this id"),
+			{
+				Config: env.ProviderBlock() + stateSafetyUser("test", missing) +
+					fmt.Sprintf("import {\n  to = point_user.test\n  id = %q\n}\n", missing),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
+					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
+			},
+			{
+				// An import that finds the token adopts it, and later reads
+				// of it are ordinary: the import mark is gone.
+				PreConfig: func() {
+					if env.HasUser(missing) {
+						t.Fatalf("a failed import registered %q", missing)
+					}
+				},
+				Config: importToken(withToken),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
+				},
+			},
 			{
 				Config:            config(env.Endpoint, userID, deletionPrevent),
 				Check:             acctest.CaptureStateToken(&token),
@@ -259,62 +305,4 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 		t.Errorf("state holds %q, want point_user.retried and point_user.slow", list)
 	}
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
-}
-
-// TestAccStateSafety_roughEdges covers inputs that used to fail late or
-// obscurely: an API key with a trailing newline in api_key (the other API
-// keys are rows of TestAccBadInput_catalogue), and importing a refresh
-// token or a user that does not exist.
-func TestAccStateSafety_roughEdges(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	withToken, withoutToken := env.UserID("import-has-token"), env.UserID("import-no-token")
-	missing := env.UserID("import-missing")
-	env.AddUser(withToken)
-	env.AddUser(withoutToken)
-	env.RevokeRefreshToken(withoutToken)
-	importToken := func(userID string) string {
-		return env.ProviderBlock() + fmt.Sprintf(`import {
-  to = point_refresh_token.test
-  id = %[1]q
-}
-resource "point_refresh_token" "test" { user_id = %[1]q }
-`, userID)
-	}
-	tokenImportFails := func(userID, why string) resource.TestStep {
-		return resource.TestStep{Config: importToken(userID), ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
-			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))}
-	}
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				// Terraform shows this configuration's line, key and all, so the
-				// catalogue, which fails on an error holding the key, cannot have it.
-				Config: fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n") +
-					stateSafetyUser("test", missing),
-				PlanOnly:    true,
-				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
-			},
-			tokenImportFails(withoutToken, "the user has no current refresh token"),
-			tokenImportFails(missing, "Point has no user with this id"),
-			{
-				Config: env.ProviderBlock() + stateSafetyUser("test", missing) +
-					fmt.Sprintf("import {\n  to = point_user.test\n  id = %q\n}\n", missing),
-				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
-					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
-			},
-			{
-				// An import that finds the token adopts it, and later reads
-				// of it are ordinary: the import mark is gone.
-				Config: importToken(withToken),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
-				},
-			},
-		},
-	})
-	if env.HasUser(missing) {
-		t.Errorf("a failed import registered %q", missing)
-	}
 }
