@@ -58,22 +58,22 @@ resource "point_refresh_token" "abandoned" {
 	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
 	acctest.ExpectOutputShows(t, out, "Destroy complete! Resources: 8 destroyed.")
 	for _, store := range []bool{true, false} {
-		expectWarning(t, out, "Warning: Point Refresh Token Left Valid",
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid",
 			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
 				"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", single[store]),
 			"this run made none (-refresh=false)", "point_revoke_refresh_token action")
-		expectWarning(t, out, "Warning: Point Refresh Token Left Valid",
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid",
 			fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
 				"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", bulk[store][1]))
-		expectWarning(t, out, "Warning: Point Users Abandoned", fmt.Sprintf("%q", bulk[store][0]),
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Users Abandoned", fmt.Sprintf("%q", bulk[store][0]),
 			"point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
 		// The token in state, when there is one, is presented once.
 		if got, want := revocations.Presenting(single[store])-presentedBefore[store], map[bool]int{true: 1}[store]; got != want {
 			t.Errorf("the destroy presented a token of %q to revoke %d times, want %d", single[store], got, want)
 		}
 	}
-	expectWarning(t, out, "Warning: Point Refresh Token Left Valid", fmt.Sprintf("point_refresh_token tracked for Point user %q had been replaced", abandoned))
-	expectWarning(t, out, "Warning: Point User Abandoned",
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid", fmt.Sprintf("point_refresh_token tracked for Point user %q had been replaced", abandoned))
+	acctest.ExpectDiagnostic(t, out, "Warning: Point User Abandoned",
 		fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. "+
 			"Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it.", abandoned))
 
@@ -85,7 +85,7 @@ resource "point_refresh_token" "abandoned" {
 	newer[noKey] = env.RotateRefreshToken(noKey)
 	cli.WriteMain(acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + acctest.RefreshTokenOnlyConfig("", noKey, ""))
 	out = cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
-	expectWarning(t, out, "Warning: Point Refresh Token May Be Left Valid",
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token May Be Left Valid",
 		fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: "+
 			"it was revoked or replaced elsewhere, so the provider revoked nothing there. If a newer token was issued, it stays valid in Point; "+
 			"the provider could not read the user to tell (that needs the organisation API key).", noKey))
@@ -137,19 +137,6 @@ resource "point_refresh_token" "abandoned" {
 	}
 	// Terraform shows the first of the two warnings alike, and counts the other.
 	out = cli.MustRun(0, "plan", "-no-color")
-	expectWarning(t, out, "Warning: Point Refresh Token Rotated Elsewhere", "was replaced elsewhere.", "(and one more similar warning elsewhere)")
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Rotated Elsewhere", "was replaced elsewhere.", "(and one more similar warning elsewhere)")
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-}
-
-// expectWarning fails unless one warning in out (-no-color) matches
-// texts in order, with any line wrapping: one of several alike.
-func expectWarning(t *testing.T, out string, texts ...string) {
-	t.Helper()
-	want := acctest.DiagnosticMatching(texts...)
-	for _, warning := range strings.Split(out, "\nWarning: ")[1:] {
-		if want.MatchString("Warning: " + warning) {
-			return
-		}
-	}
-	t.Errorf("no warning matches %s:\n%s", want, out)
 }
