@@ -628,19 +628,10 @@ resource "point_refresh_token" "u" {
 `, acctest.HCLList(ids))
 	toBulk := acctest.BulkConfig(provider, ids, "", "") + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) +
 		importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ",")) + removedBlocks("point_user.u", "point_refresh_token.u")
-	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr) + `
-import {
-  for_each = toset(local.user_ids)
-  to       = point_user.u[each.key]
-  id       = each.key
-}
-
-import {
-  for_each = toset(local.user_ids)
-  to       = point_refresh_token.u[each.key]
-  id       = each.key
-}
-`
+	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr)
+	for _, typ := range []string{"point_user", "point_refresh_token"} {
+		toSingular += fmt.Sprintf("\nimport {\n  for_each = toset(local.user_ids)\n  to       = %s.u[each.key]\n  id       = each.key\n}\n", typ)
+	}
 	// The tokens of the singular shape, by user id, from state.
 	singularTokens := func() map[string]string {
 		t.Helper()
