@@ -35,8 +35,9 @@ func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]strin
 	}
 }
 
-// TestAccRefreshTokens_lifecycle runs three point_refresh_tokens side by
-// side, so that the same applies check all of them. test stores its
+// TestAccRefreshTokens_lifecycle runs three point_refresh_tokens and a
+// point_users of its own side by side, so that the same applies check all
+// of them. test stores its
 // tokens: each rotates when its own rotate_at passes, and the plan shows
 // only those tokens as unknown; a change of rotation_triggers rotates all
 // of them; removing a user revokes that user's token, and destroy revokes
@@ -48,18 +49,23 @@ func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]strin
 // current tokens, without rotating them, and records triggers set for the
 // first time without rotation too; then a token rotated outside Terraform
 // is adopted, one revoked outside Terraform is issued again, and a user
-// that Point says is gone is registered again, each alone.
+// that Point says is gone is registered again, each alone. policy adds
+// and removes users under each deletion_policy: ABANDON leaves users and
+// tokens in Point, REVOKE revokes the tokens of the users removed, and
+// PREVENT stops a removal and a destroy at plan time.
 func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	expect := frontExpects(front)
 	provider := acctest.ProviderBlockFor(env, endpoint, 3)
 	ids, free := acctest.NumberedUserIDs(env, "rotation", 20), acctest.NumberedUserIDs(env, "tokenfree", 12)
-	adopted := acctest.NumberedUserIDs(env, "import", 20)
+	adopted, people := acctest.NumberedUserIDs(env, "import", 20), acctest.NumberedUserIDs(env, "users", 60)
+	first, second, third := people[:50], people[5:60], people[10:60]
 	early, late := ids[:10], ids[10:]
 	rotated, revoked := free[2], free[6]
 	rotatedOutside, revokedOutside, gone := adopted[3], adopted[5], adopted[7]
 	const tokensAddr, freeAddr, adoptedAddr = acctest.RefreshTokensAddr, "point_refresh_tokens.free", "point_refresh_tokens.adopted"
+	const policyAddr = "point_users.policy"
 	existing := map[string]string{}
 	for _, id := range adopted {
 		existing[id] = env.AddUser(id)
@@ -74,6 +80,10 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 		return acctest.BulkConfig(provider, stored, "", storedArgs) + pair("free", free, freeArgs) + pair("adopted", adopted, adoptedArgs) +
 			importBlock("point_users.adopted", strings.Join(adopted, ",")) + importBlock(adoptedAddr, strings.Join(adopted, ","))
 	}
+	users := func(ids []string, args string) string {
+		return fmt.Sprintf("\nresource \"point_users\" \"policy\" {\n  user_ids = %s\n%s}\n", acctest.HCLList(ids), args)
+	}
+	policy := func(name string) string { return fmt.Sprintf("  deletion_policy = %q\n", name) }
 	t0 := env.Clock.Now()
 	rotateAfter, generation := "  rotate_after = \"2h\"\n", "  rotation_triggers = { generation = \"1\" }\n"
 	tokenFree, freeTriggers := "  store_token = false\n", "  store_token = false\n"+generation
@@ -106,10 +116,12 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free, adopted)...),
+		// The destroy abandons every user of policy.
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free, adopted)...),
+			usersTestInPoint(env, third, true)),
 		Steps: []resource.TestStep{
 			{
-				Config:           config(early, rotateAfter, tokenFree, ""),
+				Config:           config(early, rotateAfter, tokenFree, "") + users(first, ""),
 				ConfigPlanChecks: settles(freeTokensNull),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectSensitiveValue(tokensAddr, tfjsonpath.New("tokens")),
@@ -117,38 +129,47 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 1),
 					statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 					statecheck.ExpectKnownValue("point_users.adopted", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					usersTestIDs(policyAddr, first),
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
 				},
 				// The import registers no user and issues no token.
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, early, &initial),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
-					expect(sandbox.RouteCreateUser, slices.Concat(early, free), 1),
+					usersTestInPoint(env, first, true), expect(sandbox.RouteCreateUser, slices.Concat(early, free, first), 1),
 					expect(sandbox.RouteIssueRefreshToken, slices.Concat(early, free), 1)),
 			},
 			{
 				// An hour later, ten more users: only their tokens are issued.
 				// Triggers set on adopted for the first time rotate nothing.
+				// ABANDON: the users removed from policy stay in Point, tokens
+				// and all.
 				PreConfig: func() { env.Clock.Advance(time.Hour); front.Reset() },
-				Config:    config(ids, rotateAfter, tokenFree, generation),
-				ConfigPlanChecks: preApply(unknownKeys(tokensAddr, "issued_at", late...), unknownKeys(tokensAddr, "tokens", late...),
-					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate), unknownKeys(adoptedAddr, "tokens")),
+				Config:    config(ids, rotateAfter, tokenFree, generation) + users(second, "  max_concurrency = 3\n"),
+				ConfigPlanChecks: settles(unknownKeys(tokensAddr, "issued_at", late...), unknownKeys(tokensAddr, "tokens", late...),
+					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate), unknownKeys(adoptedAddr, "tokens"),
+					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate),
+					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Added: people[50:60], Removed: people[:5]}),
 				ConfigStateChecks: []statecheck.StateCheck{
-					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)),
+					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)), usersTestIDs(policyAddr, second),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterAdd),
 					acctest.SameStateTokens(tokensAddr, early, &initial), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
-					expect(sandbox.RouteIssueRefreshToken, late, 1)),
+					usersTestInPoint(env, people, true), expect(sandbox.RouteCreateUser, slices.Concat(late, people[50:60]), 1),
+					expect(sandbox.RouteIssueRefreshToken, late, 1), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
 				// At t0+2h30m the first ten are due and the others are not.
 				// Out of band, a token of adopted is rotated (the new one is
-				// adopted as it is) and one revoked (issued again).
+				// adopted as it is) and one revoked (issued again). A change of
+				// deletion_policy alone registers and revokes nothing.
 				PreConfig: func() {
 					env.Clock.Advance(90 * time.Minute)
 					existing[rotatedOutside] = env.RotateRefreshToken(rotatedOutside)
 					env.RevokeRefreshToken(revokedOutside)
 					front.Reset()
 				},
-				Config: config(ids, rotateAfter, tokenFree, generation),
+				Config: config(ids, rotateAfter, tokenFree, generation) + users(second, policy(deletionRevoke)),
 				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(tokensAddr, plancheck.ResourceActionUpdate),
 					unknownKeys(tokensAddr, "tokens", early...), unknownKeys(tokensAddr, "issued_at", early...),
 					unknownKeys(tokensAddr, "rotate_at", early...),
@@ -162,20 +183,25 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					acctest.SameStateTokens(tokensAddr, late, &afterAdd), checkTokensRefused(env, early, &afterAdd),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, &afterOutOfBand),
 					acctest.SameStateTokens(adoptedAddr, without(adopted, []string{revokedOutside}), &existing),
-					expect(sandbox.RouteIssueRefreshToken, append([]string{revokedOutside}, early...), 1)),
+					expect(sandbox.RouteIssueRefreshToken, append([]string{revokedOutside}, early...), 1),
+					expect(sandbox.RouteCreateUser, nil, 0), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
 				// Triggers set for the first time rotate every token that
 				// Terraform issued: here, all of them. Every version of free
-				// grows, and no token of free shows.
+				// grows, and no token of free shows. REVOKE: the tokens of the
+				// users removed from policy are revoked; the users stay.
 				PreConfig: front.Reset,
-				Config:    config(ids, rotateAfter+generation, freeTriggers, generation),
+				Config:    config(ids, rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionRevoke)),
 				ConfigPlanChecks: preApply(unknownKeys(tokensAddr, "tokens", ids...), freeTokensNull,
+					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Removed: people[5:10]},
 					unknownKeys(freeAddr, "token_sha256", free...),
 					plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version"), everyVersion(free, 2))),
 				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 2)},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterTriggers),
-					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1)),
+					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
+					usersTestInPoint(env, people[5:10], false), usersTestInPoint(env, third, true),
+					expect(sandbox.RouteRevokeRefreshToken, people[5:10], 1)),
 			},
 			{
 				// Removing users revokes their tokens and no others. Out of
@@ -189,7 +215,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					front.Reset()
 					front.Vanish(gone)
 				},
-				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation),
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionPrevent)),
 				ConfigPlanChecks: settles(acctest.PlanListChange{Addr: tokensAddr, Attr: "user_ids", Removed: ids[15:]},
 					unknownKeys(tokensAddr, "tokens"), unknownKeys(freeAddr, "token_sha256", revoked),
 					plannedVersion(revoked, 3), plannedVersion(rotated, 3), plannedVersion(free[0], 2),
@@ -206,24 +232,38 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					expect(sandbox.RouteIssueRefreshToken, []string{revoked, gone}, 1)),
 			},
 			{
-				// free back into state, without rotation.
+				// PREVENT stops a removal at plan time: nothing is revoked.
+				PreConfig: front.Reset,
+				Config:    config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(people[15:60], policy(deletionPrevent)),
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids",
+					"The provider stopped the plan"),
+			},
+			{
+				Config:      config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionPrevent)),
+				Destroy:     true,
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
+			},
+			{
+				// free back into state, without rotation; policy back to
+				// ABANDON, for the destroy at the end.
 				PreConfig:        front.Reset,
-				Config:           config(ids[:15], rotateAfter+generation, generation, generation),
+				Config:           config(ids[:15], rotateAfter+generation, generation, generation) + users(third, policy(deletionAbandon)),
 				ConfigPlanChecks: preApply(unknownKeys(freeAddr, "tokens", free...)),
 				ConfigStateChecks: []statecheck.StateCheck{
 					sameTokens, statecheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.MapExact(currentFree)),
 				},
+				Check: usersTestInPoint(env, third, true),
 			},
 			{
 				// And out again, with a warning, without rotation.
 				PreConfig:         front.Reset,
-				Config:            config(ids[:15], rotateAfter+generation, freeTriggers, generation),
+				Config:            config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)),
 				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), sameTokens},
 			},
 			{
 				// Import without the tokens ever reaching state.
 				PreConfig: front.Reset,
-				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) +
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)) +
 					importBlock("point_refresh_tokens.imported", strings.Join(free[:4], ",")+importSuffixTokenFree) +
 					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(free[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -233,7 +273,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 			},
 			{
 				// Forget the imported copy without revoking what free owns.
-				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) +
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)) +
 					removedBlocks("point_refresh_tokens.imported"),
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
