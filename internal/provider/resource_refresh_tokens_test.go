@@ -35,23 +35,22 @@ func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]strin
 	}
 }
 
-// TestAccRefreshTokens_lifecycle runs three point_refresh_tokens and a
+// TestAccRefreshTokens_lifecycle runs three pairs of bulk resources and a
 // point_users of its own side by side, so that the same applies check all
-// of them. test stores its
-// tokens: each rotates when its own rotate_at passes, and the plan shows
-// only those tokens as unknown; a change of rotation_triggers rotates all
-// of them; removing a user revokes that user's token, and destroy revokes
-// the rest. No token of free (store_token = false) reaches state: each is
-// tracked by its fingerprint and version, through rotation, an out-of-band
-// rotation and revocation, a switch to store_token = true and back (which
-// neither rotates nor revokes), an import that never writes the tokens,
-// and destroy. adopted imports users that exist in Point, and their
-// current tokens, without rotating them, and records triggers set for the
-// first time without rotation too; then a token rotated outside Terraform
-// is adopted, one revoked outside Terraform is issued again, and a user
-// that Point says is gone is registered again, each alone. policy adds
-// and removes users under each deletion_policy: ABANDON leaves users and
-// tokens in Point, REVOKE revokes the tokens of the users removed, and
+// of them. test stores its tokens: each rotates when its own rotate_at
+// passes, and the plan shows only those as unknown; a change of
+// rotation_triggers rotates all of them; removing a user revokes that
+// user's token, and destroy revokes the rest. No token of free
+// (store_token = false) reaches state: each is tracked by its fingerprint
+// and version, through rotation, an out-of-band rotation and revocation, a
+// switch to store_token = true and back (which neither rotates nor
+// revokes), an import that never writes the tokens, and destroy. adopted
+// imports users Point has, and their current tokens, without rotating
+// them, even when triggers are then set for the first time; a token
+// rotated outside Terraform is adopted, one revoked outside Terraform is
+// issued again, and a user Point says is gone is registered again, each
+// alone. policy removes users under each deletion_policy: ABANDON leaves
+// users and tokens in Point, REVOKE revokes the removed users' tokens, and
 // PREVENT stops a removal and a destroy at plan time.
 func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
