@@ -64,21 +64,21 @@ func StateMap(s *terraform.State, addr, attr string) (map[string]string, error) 
 	return out, nil
 }
 
-// CheckStateTokens checks that state holds a token for exactly ids, each
-// the user's current refresh token in Point; into, when not nil, receives
-// them.
-func CheckStateTokens(env *Env, ids []string, into *map[string]string) func(*terraform.State) error {
+// CheckStateTokens checks that the point_refresh_tokens at addr holds a
+// token for exactly ids, each the user's current refresh token in Point;
+// into, when not nil, receives them.
+func CheckStateTokens(env *Env, addr string, ids []string, into *map[string]string) func(*terraform.State) error {
 	return func(s *terraform.State) error {
-		tokens, err := StateMap(s, RefreshTokensAddr, "tokens")
+		tokens, err := StateMap(s, addr, "tokens")
 		if err != nil {
 			return err
 		}
 		if got, want := slices.Sorted(maps.Keys(tokens)), slices.Sorted(slices.Values(ids)); !slices.Equal(got, want) {
-			return fmt.Errorf("state holds tokens of %d users %v, want %d %v", len(got), got, len(want), want)
+			return fmt.Errorf("%s holds tokens of %d users %v, want %d %v", addr, len(got), got, len(want), want)
 		}
 		for id, token := range tokens {
 			if token == "" || token != env.CurrentRefreshToken(id) {
-				return fmt.Errorf("the token of %q in state is not its current refresh token in Point", id)
+				return fmt.Errorf("the token of %q in %s is not its current refresh token in Point", id, addr)
 			}
 		}
 		if into != nil {
@@ -88,17 +88,17 @@ func CheckStateTokens(env *Env, ids []string, into *map[string]string) func(*ter
 	}
 }
 
-// SameStateTokens checks that the tokens of ids in state are those in
-// want: none was issued again.
-func SameStateTokens(ids []string, want *map[string]string) func(*terraform.State) error {
+// SameStateTokens checks that the tokens of ids in the point_refresh_tokens
+// at addr are those in want: none was issued again.
+func SameStateTokens(addr string, ids []string, want *map[string]string) func(*terraform.State) error {
 	return func(s *terraform.State) error {
-		tokens, err := StateMap(s, RefreshTokensAddr, "tokens")
+		tokens, err := StateMap(s, addr, "tokens")
 		if err != nil {
 			return err
 		}
 		for _, id := range ids {
 			if tokens[id] == "" || tokens[id] != (*want)[id] {
-				return fmt.Errorf("the token of %q changed", id)
+				return fmt.Errorf("the token of %q in %s changed", id, addr)
 			}
 		}
 		return nil

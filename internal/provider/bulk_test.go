@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,11 +19,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
-	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -33,11 +29,17 @@ import (
 // Tests of what point_users and point_refresh_tokens share: bulk.go unit by
 // unit, then both resources together.
 
-func TestRunBulk_boundsConcurrency(t *testing.T) {
-	ids := make([]string, 200)
+// numbered returns n ids made by format from 0 to n-1.
+func numbered(format string, n int) []string {
+	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = fmt.Sprint(i)
+		ids[i] = fmt.Sprintf(format, i)
 	}
+	return ids
+}
+
+func TestRunBulk_boundsConcurrency(t *testing.T) {
+	ids := numbered("%d", 200)
 	var mu sync.Mutex
 	inFlight, peak, seen := 0, 0, map[string]int{}
 	notStarted := runBulk(context.Background(), ids, 7, func(_ context.Context, id string) {
@@ -64,10 +66,7 @@ func TestRunBulk_boundsConcurrency(t *testing.T) {
 }
 
 func TestRunBulk_stopsWhenCancelled(t *testing.T) {
-	ids := make([]string, 100)
-	for i := range ids {
-		ids[i] = fmt.Sprint(i)
-	}
+	ids := numbered("%d", 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	var done []string
@@ -120,11 +119,7 @@ func TestQuoteIDs(t *testing.T) {
 	if got := quoteIDs([]string{"b", "a"}); got != `"a", "b"` {
 		t.Errorf("quoteIDs = %s", got)
 	}
-	many := make([]string, 25)
-	for i := range many {
-		many[i] = fmt.Sprintf("u%02d", i)
-	}
-	if got := quoteIDs(many); !strings.HasSuffix(got, `"u09" and 15 more`) || !strings.HasPrefix(got, `"u00", `) {
+	if got := quoteIDs(numbered("u%02d", 25)); !strings.HasSuffix(got, `"u09" and 15 more`) || !strings.HasPrefix(got, `"u00", `) {
 		t.Errorf("quoteIDs of 25 = %s", got)
 	}
 }
@@ -186,10 +181,10 @@ func settles(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return resource.ConfigPlanChecks{PreApply: checks, PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 }
 
-// unknownKeys checks that exactly keys of a map attribute of
-// point_refresh_tokens are unknown in the plan.
-func unknownKeys(attr string, keys ...string) acctest.PlanUnknownKeys {
-	return acctest.PlanUnknownKeys{Addr: acctest.RefreshTokensAddr, Attr: attr, Keys: keys}
+// unknownKeys checks that exactly keys of a map attribute of the resource
+// at addr are unknown in the plan.
+func unknownKeys(addr, attr string, keys ...string) acctest.PlanUnknownKeys {
+	return acctest.PlanUnknownKeys{Addr: addr, Attr: attr, Keys: keys}
 }
 
 // frontExpects returns front.Expect as a check of a test step.
@@ -523,106 +518,6 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 		len(everCurrent), len(logText), watch.Output.Len(), found, sensitiveCopies)
 }
 
-// TestAccBulk_importThenDrift adopts users that exist in Point, and their
-// current tokens, without rotating them; triggers then set for the first
-// time are recorded without rotation too. Then a token rotated outside
-// Terraform is adopted, and one revoked outside Terraform is issued again,
-// each for its own user alone; and a user that Point says is gone leaves
-// state, and the plan registers that user alone, and issues that user's
-// token alone.
-func TestAccBulk_importThenDrift(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	expect := frontExpects(front)
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	ids := acctest.NumberedUserIDs(env, "import", 20)
-	rotated, revoked, gone := ids[3], ids[5], ids[7]
-	existing := map[string]string{}
-	for _, id := range ids {
-		existing[id] = env.AddUser(id)
-	}
-	// The import id is a literal list: an import block cannot refer to the
-	// resource it imports.
-	config := func(tokensArgs string) string {
-		return acctest.BulkConfig(provider, ids, "", tokensArgs) + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) +
-			importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ","))
-	}
-	triggers := "  rotation_triggers = { generation = \"1\" }\n"
-	var afterOutOfBand map[string]string
-	var outside string
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, ids...),
-		Steps: []resource.TestStep{
-			{
-				PreConfig:        front.Reset,
-				Config:           config(""),
-				ConfigPlanChecks: settles(),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
-					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, nil),
-					acctest.SameStateTokens(ids, &existing), expect(sandbox.RouteCreateUser, nil, 0), expect(sandbox.RouteIssueRefreshToken, nil, 0)),
-			},
-			{
-				PreConfig: front.Reset,
-				Config:    config(triggers),
-				ConfigPlanChecks: preApply(plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-					unknownKeys("tokens")),
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.SameStateTokens(ids, &existing),
-					expect(sandbox.RouteIssueRefreshToken, nil, 0)),
-			},
-			{
-				PreConfig: func() {
-					outside = env.RotateRefreshToken(rotated)
-					env.RevokeRefreshToken(revoked)
-					front.Reset()
-				},
-				Config: config(triggers),
-				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionNoop),
-					plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-					unknownKeys("tokens", revoked), unknownKeys("issued_at", revoked)),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens").AtMapKey(rotated), knownvalue.StringFunc(func(v string) error {
-						if v != outside {
-							return fmt.Errorf("the token rotated outside Terraform was not adopted")
-						}
-						return nil
-					})),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokens(env, ids, &afterOutOfBand),
-					acctest.SameStateTokens(without(ids, []string{rotated, revoked}), &existing),
-					func(s *terraform.State) error {
-						issued, err := acctest.StateMap(s, acctest.RefreshTokensAddr, "issued_at")
-						if _, ok := issued[rotated]; err == nil && ok {
-							return fmt.Errorf("issued_at still has the token rotated outside Terraform")
-						}
-						if _, ok := issued[revoked]; err == nil && !ok {
-							return fmt.Errorf("issued_at has no entry for the token issued again")
-						}
-						return err
-					},
-					expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1),
-				),
-			},
-			{
-				PreConfig: func() { front.Reset(); front.Vanish(gone) },
-				Config:    config(triggers),
-				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-					acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Added: []string{gone}},
-					unknownKeys("issued_at", gone), unknownKeys("tokens", gone)),
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, nil),
-					acctest.SameStateTokens(without(ids, []string{gone}), &afterOutOfBand),
-					expect(sandbox.RouteCreateUser, []string{gone}, 1), expect(sandbox.RouteIssueRefreshToken, []string{gone}, 1)),
-			},
-		},
-	})
-}
-
 // TestAccBulk_badInputCLI: ids and settings Point would refuse fail before
 // any request, in lists, set(string) variables and values known only at
 // apply, which the CLI validates then. Every diagnostic about an id names
@@ -733,43 +628,19 @@ resource "point_refresh_token" "u" {
 `, acctest.HCLList(ids))
 	toBulk := acctest.BulkConfig(provider, ids, "", "") + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) +
 		importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ",")) + removedBlocks("point_user.u", "point_refresh_token.u")
-	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr) + `
-import {
-  for_each = toset(local.user_ids)
-  to       = point_user.u[each.key]
-  id       = each.key
-}
-
-import {
-  for_each = toset(local.user_ids)
-  to       = point_refresh_token.u[each.key]
-  id       = each.key
-}
-`
+	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr)
+	for _, typ := range []string{"point_user", "point_refresh_token"} {
+		toSingular += fmt.Sprintf("\nimport {\n  for_each = toset(local.user_ids)\n  to       = %s.u[each.key]\n  id       = each.key\n}\n", typ)
+	}
 	// The tokens of the singular shape, by user id, from state.
 	singularTokens := func() map[string]string {
 		t.Helper()
-		var state struct {
-			Resources []struct {
-				Type      string
-				Instances []struct {
-					IndexKey   string         `json:"index_key"`
-					Attributes map[string]any `json:"attributes"`
-				}
-			}
-		}
-		b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
-		if err == nil {
-			err = json.Unmarshal(b, &state)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
 		tokens := map[string]string{}
-		for _, r := range state.Resources {
+		for _, r := range acctest.ReadStateFile(t, cli).Resources {
 			for _, inst := range r.Instances {
 				if r.Type == "point_refresh_token" {
-					tokens[inst.IndexKey], _ = inst.Attributes["token"].(string)
+					id, _ := inst.Attributes["user_id"].(string)
+					tokens[id], _ = inst.Attributes["token"].(string)
 				}
 			}
 		}

@@ -35,48 +35,65 @@ func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]strin
 	}
 }
 
-// TestAccRefreshTokens_lifecycle runs point_refresh_tokens.test, which
-// stores its tokens, beside point_refresh_tokens.free (store_token =
-// false), so that the same applies check both. Each stored token rotates
-// when its own rotate_at passes, and the plan shows only those tokens as
-// unknown; a change of rotation_triggers rotates all of them; removing a
-// user revokes that user's token, and destroy revokes the rest. No token
-// of free reaches state: each is tracked by its fingerprint and version,
-// through rotation, an out-of-band rotation and revocation, a switch to
-// store_token = true and back (which neither rotates nor revokes), an
-// import that never writes the tokens, and destroy.
+// TestAccRefreshTokens_lifecycle runs three pairs of bulk resources and a
+// point_users of its own side by side, so that the same applies check all
+// of them. test stores its tokens: each rotates when its own rotate_at
+// passes, and the plan shows only those as unknown; a change of
+// rotation_triggers rotates all of them; removing a user revokes that
+// user's token, and destroy revokes the rest. No token of free
+// (store_token = false) reaches state: each is tracked by its fingerprint
+// and version, through rotation, an out-of-band rotation and revocation, a
+// switch to store_token = true and back (which neither rotates nor
+// revokes), an import that never writes the tokens, and destroy. adopted
+// imports users Point has, and their current tokens, without rotating
+// them, even when triggers are then set for the first time; a token
+// rotated outside Terraform is adopted, one revoked outside Terraform is
+// issued again, and a user Point says is gone is registered again, each
+// alone. policy removes users under each deletion_policy: ABANDON leaves
+// users and tokens in Point, REVOKE revokes the removed users' tokens, and
+// PREVENT stops a removal and a destroy at plan time.
 func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	expect := frontExpects(front)
 	provider := acctest.ProviderBlockFor(env, endpoint, 3)
 	ids, free := acctest.NumberedUserIDs(env, "rotation", 20), acctest.NumberedUserIDs(env, "tokenfree", 12)
+	adopted, people := acctest.NumberedUserIDs(env, "import", 20), acctest.NumberedUserIDs(env, "users", 60)
+	first, second, third := people[:50], people[5:60], people[10:60]
 	early, late := ids[:10], ids[10:]
 	rotated, revoked := free[2], free[6]
-	const freeAddr = "point_refresh_tokens.free"
-	config := func(stored []string, storedArgs, freeArgs string) string {
-		return acctest.BulkConfig(provider, stored, "", storedArgs) + fmt.Sprintf(`
-resource "point_users" "free" {
-  user_ids = %s
-}
-
-resource "point_refresh_tokens" "free" {
-  user_ids = point_users.free.user_ids
-%s}
-`, acctest.HCLList(free), freeArgs)
+	rotatedOutside, revokedOutside, gone := adopted[3], adopted[5], adopted[7]
+	const tokensAddr, freeAddr, adoptedAddr = acctest.RefreshTokensAddr, "point_refresh_tokens.free", "point_refresh_tokens.adopted"
+	const policyAddr = "point_users.policy"
+	existing := map[string]string{}
+	for _, id := range adopted {
+		existing[id] = env.AddUser(id)
 	}
+	pair := func(name string, ids []string, tokensArgs string) string {
+		return fmt.Sprintf("\nresource \"point_users\" %[1]q {\n  user_ids = %[2]s\n}\n\nresource \"point_refresh_tokens\" %[1]q {\n"+
+			"  user_ids = point_users.%[1]s.user_ids\n%[3]s}\n", name, acctest.HCLList(ids), tokensArgs)
+	}
+	// The import id is a literal list: an import block cannot refer to the
+	// resource it imports.
+	config := func(stored []string, storedArgs, freeArgs, adoptedArgs string) string {
+		return acctest.BulkConfig(provider, stored, "", storedArgs) + pair("free", free, freeArgs) + pair("adopted", adopted, adoptedArgs) +
+			importBlock("point_users.adopted", strings.Join(adopted, ",")) + importBlock(adoptedAddr, strings.Join(adopted, ","))
+	}
+	users := func(ids []string, args string) string {
+		return fmt.Sprintf("\nresource \"point_users\" \"policy\" {\n  user_ids = %s\n%s}\n", acctest.HCLList(ids), args)
+	}
+	policy := func(name string) string { return fmt.Sprintf("  deletion_policy = %q\n", name) }
 	t0 := env.Clock.Now()
 	rotateAfter, generation := "  rotate_after = \"2h\"\n", "  rotation_triggers = { generation = \"1\" }\n"
 	tokenFree, freeTriggers := "  store_token = false\n", "  store_token = false\n"+generation
 	timeAt := func(attr, id string, at time.Time) statecheck.StateCheck {
-		return statecheck.ExpectKnownValue(acctest.RefreshTokensAddr, tfjsonpath.New(attr).AtMapKey(id),
-			knownvalue.StringExact(acctest.FormatRFC3339(at)))
+		return statecheck.ExpectKnownValue(tokensAddr, tfjsonpath.New(attr).AtMapKey(id), knownvalue.StringExact(acctest.FormatRFC3339(at)))
 	}
 	freeTokensNull := plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.Null())
 	plannedVersion := func(id string, version int64) plancheck.PlanCheck {
 		return plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version").AtMapKey(id), knownvalue.Int64Exact(version))
 	}
-	var initial, afterAdd, afterDue, afterTriggers map[string]string
+	var initial, afterAdd, afterDue, afterTriggers, afterOutOfBand map[string]string
 	fingerprintsBefore, currentFree := map[string]string{}, map[string]knownvalue.Check{}
 	for _, id := range free {
 		currentFree[id] = acctest.IsCurrentRefreshToken(env, id)
@@ -98,90 +115,155 @@ resource "point_refresh_tokens" "free" {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free)...),
+		// The destroy abandons every user of policy.
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free, adopted)...),
+			usersTestInPoint(env, third, true)),
 		Steps: []resource.TestStep{
 			{
-				Config:           config(early, rotateAfter, tokenFree),
+				Config:           config(early, rotateAfter, tokenFree, "") + users(first, ""),
 				ConfigPlanChecks: settles(freeTokensNull),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectSensitiveValue(acctest.RefreshTokensAddr, tfjsonpath.New("tokens")),
+					statecheck.ExpectSensitiveValue(tokensAddr, tfjsonpath.New("tokens")),
 					timeAt("issued_at", early[0], t0), timeAt("rotate_at", early[0], t0.Add(2*time.Hour)),
 					noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 1),
+					statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
+					statecheck.ExpectKnownValue("point_users.adopted", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					usersTestIDs(policyAddr, first),
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
 				},
-				Check: acctest.CheckStateTokens(env, early, &initial),
+				// The import registers no user and issues no token.
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, early, &initial),
+					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
+					usersTestInPoint(env, first, true), expect(sandbox.RouteCreateUser, slices.Concat(early, free, first), 1),
+					expect(sandbox.RouteIssueRefreshToken, slices.Concat(early, free), 1)),
 			},
 			{
 				// An hour later, ten more users: only their tokens are issued.
-				PreConfig:        func() { env.Clock.Advance(time.Hour); front.Reset() },
-				Config:           config(ids, rotateAfter, tokenFree),
-				ConfigPlanChecks: preApply(unknownKeys("issued_at", late...), unknownKeys("tokens", late...)),
+				// Triggers set on adopted for the first time rotate nothing.
+				// ABANDON: the users removed from policy stay in Point, tokens
+				// and all.
+				PreConfig: func() { env.Clock.Advance(time.Hour); front.Reset() },
+				Config:    config(ids, rotateAfter, tokenFree, generation) + users(second, "  max_concurrency = 3\n"),
+				ConfigPlanChecks: settles(unknownKeys(tokensAddr, "issued_at", late...), unknownKeys(tokensAddr, "tokens", late...),
+					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate), unknownKeys(adoptedAddr, "tokens"),
+					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate),
+					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Added: people[50:60], Removed: people[:5]}),
 				ConfigStateChecks: []statecheck.StateCheck{
-					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)),
+					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)), usersTestIDs(policyAddr, second),
 				},
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterAdd),
-					acctest.SameStateTokens(early, &initial), expect(sandbox.RouteIssueRefreshToken, late, 1)),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterAdd),
+					acctest.SameStateTokens(tokensAddr, early, &initial), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
+					usersTestInPoint(env, people, true), expect(sandbox.RouteCreateUser, slices.Concat(late, people[50:60]), 1),
+					expect(sandbox.RouteIssueRefreshToken, late, 1), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
 				// At t0+2h30m the first ten are due and the others are not.
-				PreConfig: func() { env.Clock.Advance(90 * time.Minute); front.Reset() },
-				Config:    config(ids, rotateAfter, tokenFree),
-				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(acctest.RefreshTokensAddr, plancheck.ResourceActionUpdate),
-					unknownKeys("tokens", early...), unknownKeys("issued_at", early...), unknownKeys("rotate_at", early...)),
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterDue),
-					acctest.SameStateTokens(late, &afterAdd), checkTokensRefused(env, early, &afterAdd),
-					expect(sandbox.RouteIssueRefreshToken, early, 1)),
+				// Out of band, a token of adopted is rotated (the new one is
+				// adopted as it is) and one revoked (issued again). A change of
+				// deletion_policy alone registers and revokes nothing.
+				PreConfig: func() {
+					env.Clock.Advance(90 * time.Minute)
+					existing[rotatedOutside] = env.RotateRefreshToken(rotatedOutside)
+					env.RevokeRefreshToken(revokedOutside)
+					front.Reset()
+				},
+				Config: config(ids, rotateAfter, tokenFree, generation) + users(second, policy(deletionRevoke)),
+				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(tokensAddr, plancheck.ResourceActionUpdate),
+					unknownKeys(tokensAddr, "tokens", early...), unknownKeys(tokensAddr, "issued_at", early...),
+					unknownKeys(tokensAddr, "rotate_at", early...),
+					plancheck.ExpectResourceAction("point_users.adopted", plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate),
+					unknownKeys(adoptedAddr, "tokens", revokedOutside), unknownKeys(adoptedAddr, "issued_at", revokedOutside)),
+				// issued_at records the token issued again, and no other.
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"),
+					knownvalue.MapExact(map[string]knownvalue.Check{revokedOutside: knownvalue.NotNull()}))},
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterDue),
+					acctest.SameStateTokens(tokensAddr, late, &afterAdd), checkTokensRefused(env, early, &afterAdd),
+					acctest.CheckStateTokens(env, adoptedAddr, adopted, &afterOutOfBand),
+					acctest.SameStateTokens(adoptedAddr, without(adopted, []string{revokedOutside}), &existing),
+					expect(sandbox.RouteIssueRefreshToken, append([]string{revokedOutside}, early...), 1),
+					expect(sandbox.RouteCreateUser, nil, 0), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
 				// Triggers set for the first time rotate every token that
 				// Terraform issued: here, all of them. Every version of free
-				// grows, and no token of free shows.
+				// grows, and no token of free shows. REVOKE: the tokens of the
+				// users removed from policy are revoked; the users stay.
 				PreConfig: front.Reset,
-				Config:    config(ids, rotateAfter+generation, freeTriggers),
-				ConfigPlanChecks: preApply(unknownKeys("tokens", ids...), freeTokensNull,
-					acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "token_sha256", Keys: free},
+				Config:    config(ids, rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionRevoke)),
+				ConfigPlanChecks: preApply(unknownKeys(tokensAddr, "tokens", ids...), freeTokensNull,
+					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Removed: people[5:10]},
+					unknownKeys(freeAddr, "token_sha256", free...),
 					plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version"), everyVersion(free, 2))),
 				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 2)},
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids, &afterTriggers),
-					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1)),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterTriggers),
+					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
+					usersTestInPoint(env, people[5:10], false), usersTestInPoint(env, third, true),
+					expect(sandbox.RouteRevokeRefreshToken, people[5:10], 1)),
 			},
 			{
 				// Removing users revokes their tokens and no others. Out of
 				// band, a token of free is rotated (adopted, its version
 				// grows), and one revoked (issued again, its version grows).
+				// A user of adopted is gone from Point: it is registered
+				// again, and its token issued.
 				PreConfig: func() {
 					env.RotateRefreshToken(rotated)
 					env.RevokeRefreshToken(revoked)
 					front.Reset()
+					front.Vanish(gone)
 				},
-				Config: config(ids[:15], rotateAfter+generation, freeTriggers),
-				ConfigPlanChecks: settles(acctest.PlanListChange{Addr: acctest.RefreshTokensAddr, Attr: "user_ids", Removed: ids[15:]},
-					unknownKeys("tokens"), acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "token_sha256", Keys: []string{revoked}},
-					plannedVersion(revoked, 3), plannedVersion(rotated, 3), plannedVersion(free[0], 2)),
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionPrevent)),
+				ConfigPlanChecks: settles(acctest.PlanListChange{Addr: tokensAddr, Attr: "user_ids", Removed: ids[15:]},
+					unknownKeys(tokensAddr, "tokens"), unknownKeys(freeAddr, "token_sha256", revoked),
+					plannedVersion(revoked, 3), plannedVersion(rotated, 3), plannedVersion(free[0], 2),
+					plancheck.ExpectResourceAction("point_users.adopted", plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate),
+					acctest.PlanListChange{Addr: "point_users.adopted", Attr: "user_ids", Added: []string{gone}},
+					unknownKeys(adoptedAddr, "issued_at", gone), unknownKeys(adoptedAddr, "tokens", gone)),
 				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), captureFingerprints},
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, ids[:15], nil),
-					acctest.SameStateTokens(ids[:15], &afterTriggers), acctest.NoCurrentRefreshToken(env, ids[15:]...),
-					expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1), expect(sandbox.RouteIssueRefreshToken, []string{revoked}, 1)),
+				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids[:15], nil),
+					acctest.SameStateTokens(tokensAddr, ids[:15], &afterTriggers), acctest.NoCurrentRefreshToken(env, ids[15:]...),
+					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil),
+					acctest.SameStateTokens(adoptedAddr, without(adopted, []string{gone}), &afterOutOfBand),
+					expect(sandbox.RouteRevokeRefreshToken, ids[15:], 1), expect(sandbox.RouteCreateUser, []string{gone}, 1),
+					expect(sandbox.RouteIssueRefreshToken, []string{revoked, gone}, 1)),
 			},
 			{
-				// free back into state, without rotation.
+				// PREVENT stops a removal at plan time: nothing is revoked.
+				PreConfig: front.Reset,
+				Config:    config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(people[15:60], policy(deletionPrevent)),
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids",
+					"The provider stopped the plan"),
+			},
+			{
+				Config:      config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionPrevent)),
+				Destroy:     true,
+				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
+			},
+			{
+				// free back into state, without rotation; policy back to
+				// ABANDON, for the destroy at the end.
 				PreConfig:        front.Reset,
-				Config:           config(ids[:15], rotateAfter+generation, generation),
-				ConfigPlanChecks: preApply(acctest.PlanUnknownKeys{Addr: freeAddr, Attr: "tokens", Keys: free}),
+				Config:           config(ids[:15], rotateAfter+generation, generation, generation) + users(third, policy(deletionAbandon)),
+				ConfigPlanChecks: preApply(unknownKeys(freeAddr, "tokens", free...)),
 				ConfigStateChecks: []statecheck.StateCheck{
 					sameTokens, statecheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.MapExact(currentFree)),
 				},
+				Check: usersTestInPoint(env, third, true),
 			},
 			{
 				// And out again, with a warning, without rotation.
 				PreConfig:         front.Reset,
-				Config:            config(ids[:15], rotateAfter+generation, freeTriggers),
+				Config:            config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)),
 				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), sameTokens},
 			},
 			{
 				// Import without the tokens ever reaching state.
 				PreConfig: front.Reset,
-				Config: config(ids[:15], rotateAfter+generation, freeTriggers) + importBlock("point_refresh_tokens.imported",
-					strings.Join(free[:4], ",")+importSuffixTokenFree) +
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)) +
+					importBlock("point_refresh_tokens.imported", strings.Join(free[:4], ",")+importSuffixTokenFree) +
 					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(free[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
@@ -190,7 +272,8 @@ resource "point_refresh_tokens" "free" {
 			},
 			{
 				// Forget the imported copy without revoking what free owns.
-				Config:            config(ids[:15], rotateAfter+generation, freeTriggers) + removedBlocks("point_refresh_tokens.imported"),
+				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)) +
+					removedBlocks("point_refresh_tokens.imported"),
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
 		},

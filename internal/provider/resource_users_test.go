@@ -5,9 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -16,13 +14,14 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// usersTestIDs checks the user_ids of point_users in state, in order.
-func usersTestIDs(ids []string) statecheck.StateCheck {
+// usersTestIDs checks the user_ids of the point_users at addr in state, in
+// order.
+func usersTestIDs(addr string, ids []string) statecheck.StateCheck {
 	checks := make([]knownvalue.Check, len(ids))
 	for i, id := range ids {
 		checks[i] = knownvalue.StringExact(id)
 	}
-	return statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
+	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
 }
 
 // usersTestInPoint checks that Point has every user, with a current
@@ -39,78 +38,6 @@ func usersTestInPoint(env *acctest.Env, ids []string, tokens bool) func(*terrafo
 		}
 		return nil
 	}
-}
-
-// TestAccUsers_lifecycle registers 50 users, adds and removes some under
-// each deletion_policy, and checks what Point holds after each step: ABANDON
-// leaves users and tokens, REVOKE revokes the tokens of the users removed,
-// and PREVENT stops a removal and a destroy at plan time.
-func TestAccUsers_lifecycle(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	front, endpoint := acctest.NewCountingFront(t, env)
-	expect := frontExpects(front)
-	ids := acctest.NumberedUserIDs(env, "users", 60)
-	first, second, third := ids[:50], ids[5:60], ids[10:60]
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	config := func(ids []string, policy string) string {
-		return acctest.PointUsersConfig(provider, ids, fmt.Sprintf("  deletion_policy = %q\n", policy))
-	}
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		Steps: []resource.TestStep{
-			{
-				Config:           acctest.PointUsersConfig(provider, first, ""),
-				ConfigPlanChecks: settles(),
-				ConfigStateChecks: []statecheck.StateCheck{
-					usersTestIDs(first),
-					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					statecheck.ExpectKnownValue(acctest.UsersAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(usersTestInPoint(env, first, true), expect(sandbox.RouteCreateUser, first, 1)),
-			},
-			{
-				// ABANDON: the users removed stay in Point, tokens and all.
-				PreConfig: front.Reset,
-				Config:    acctest.PointUsersConfig(provider, second, "  max_concurrency = 3\n"),
-				ConfigPlanChecks: settles(plancheck.ExpectResourceAction(acctest.UsersAddr, plancheck.ResourceActionUpdate),
-					acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Added: ids[50:60], Removed: ids[:5]}),
-				ConfigStateChecks: []statecheck.StateCheck{usersTestIDs(second)},
-				Check: resource.ComposeAggregateTestCheckFunc(usersTestInPoint(env, ids, true),
-					expect(sandbox.RouteCreateUser, ids[50:60], 1), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
-			},
-			// A change of policy alone makes no request that changes anything.
-			{PreConfig: front.Reset, Config: config(second, deletionRevoke), Check: noWriteSucceeded(front)},
-			{
-				// REVOKE: the tokens of the users removed are revoked; the
-				// users stay in Point.
-				PreConfig:        front.Reset,
-				Config:           config(third, deletionRevoke),
-				ConfigPlanChecks: preApply(acctest.PlanListChange{Addr: acctest.UsersAddr, Attr: "user_ids", Removed: ids[5:10]}),
-				Check: resource.ComposeAggregateTestCheckFunc(usersTestInPoint(env, ids[5:10], false), usersTestInPoint(env, third, true),
-					expect(sandbox.RouteRevokeRefreshToken, ids[5:10], 1)),
-			},
-			{Config: config(third, deletionPrevent)},
-			{
-				// PREVENT stops a removal at plan time: nothing is revoked.
-				PreConfig:   front.Reset,
-				Config:      config(ids[15:60], deletionPrevent),
-				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "removes 5 users from user_ids", "The provider stopped the plan"),
-			},
-			{
-				Config:      config(third, deletionPrevent),
-				Destroy:     true,
-				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
-			},
-			{
-				Config: config(third, deletionAbandon),
-				Check: resource.ComposeAggregateTestCheckFunc(usersTestInPoint(env, third, true),
-					expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
-			},
-		},
-	})
-	// The destroy at the end abandons every user.
-	expectNoError(t, usersTestInPoint(env, third, true)(nil))
 }
 
 // TestAccUsers_alreadyExistsCLI: an id Point already has is not adopted. On
