@@ -227,19 +227,6 @@ func removedBlocks(addrs ...string) string {
 	return b.String()
 }
 
-// expectError fails unless one error diagnostic in Terraform's output
-// says texts, in this order, each tolerant of Terraform's line wrapping.
-func expectError(t *testing.T, out string, texts ...string) {
-	t.Helper()
-	want := acctest.DiagnosticMatching(texts...)
-	for _, diagnostic := range strings.Split(out, "Error: ")[1:] {
-		if want.MatchString("Error: " + diagnostic) {
-			return
-		}
-	}
-	t.Errorf("no error in the output matches %s:\n%s", want, out)
-}
-
 // The bulk resources under failures, interruptions and TRACE logging,
 // through the Terraform CLI: these need warnings, exit codes, signals and
 // logs, which terraform-plugin-testing does not show.
@@ -527,8 +514,9 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 // ids, a user Point does not have, and a user without a token each fail
 // the import with the provider's own error.
 func TestAccBulk_badInputCLI(t *testing.T) {
-	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
+	// In process, so that coverage counts the validators and the import.
+	cli := acctest.NewInProcessCLI(t, env.Factories(), "").CLI
 	t.Parallel()
 	good := env.UserID("named-ok")
 	bad := func(name string) string { return "bad/" + name + "-" + good }
@@ -558,23 +546,23 @@ func TestAccBulk_badInputCLI(t *testing.T) {
 		bulk("point_users", "duplicate", acctest.HCLList([]string{good, "other-" + good, good}), "")+
 		bulk("point_users", "concurrency", acctest.HCLList([]string{good}), "  max_concurrency = 65\n")+
 		bulk("point_refresh_tokens", "rotate", acctest.HCLList([]string{good}), "  rotate_after = \"soon\"\n"), "plan")
-	expectError(t, out, invalidID("users-list")...)
-	expectError(t, out, invalidID("tokens-list")...)
-	expectError(t, out, "Error: Duplicate User ID", fmt.Sprintf("user_ids holds the user id %q more than once", good), "toset()")
-	expectError(t, out, "max_concurrency", "between 1 and 64")
-	expectError(t, out, "rotate_after")
+	acctest.ExpectDiagnostic(t, out, invalidID("users-list")...)
+	acctest.ExpectDiagnostic(t, out, invalidID("tokens-list")...)
+	acctest.ExpectDiagnostic(t, out, "Error: Duplicate User ID", fmt.Sprintf("user_ids holds the user id %q more than once", good), "toset()")
+	acctest.ExpectDiagnostic(t, out, "max_concurrency", "between 1 and 64")
+	acctest.ExpectDiagnostic(t, out, "rotate_after")
 	// The sets sort the bad ids away from where they were written.
 	out = failing(setVariable("users_ids", "zz-"+good, bad("users-var"), "aa-"+good)+bulk("point_users", "var", "var.users_ids", "")+
 		setVariable("tokens_ids", "zz-"+good, bad("tokens-var"))+bulk("point_refresh_tokens", "var", "var.tokens_ids", ""), "plan")
-	expectError(t, out, invalidID("users-var")...)
-	expectError(t, out, invalidID("tokens-var")...)
+	acctest.ExpectDiagnostic(t, out, invalidID("users-var")...)
+	acctest.ExpectDiagnostic(t, out, invalidID("tokens-var")...)
 	// The same ids known only at apply, through terraform_data.
 	out = failing(fmt.Sprintf("\nresource \"terraform_data\" \"ids\" {\n  input = { users = %s, tokens = %s }\n}\n",
 		acctest.HCLList([]string{"zz-" + good, bad("users-apply")}), acctest.HCLList([]string{"zz-" + good, bad("tokens-apply")}))+
 		bulk("point_users", "test", "terraform_data.ids.output.users", "")+
 		bulk("point_refresh_tokens", "test", "terraform_data.ids.output.tokens", ""), "apply", "-auto-approve")
-	expectError(t, out, invalidID("users-apply")...)
-	expectError(t, out, invalidID("tokens-apply")...)
+	acctest.ExpectDiagnostic(t, out, invalidID("users-apply")...)
+	acctest.ExpectDiagnostic(t, out, invalidID("tokens-apply")...)
 	acctest.ExpectNoRequests(t, env, "validating user_ids")
 
 	ids := acctest.NumberedUserIDs(env, "import-err", 3)
@@ -590,10 +578,10 @@ func TestAccBulk_badInputCLI(t *testing.T) {
 		importBlock("point_users.no_token", ids[0]+","+ids[1])+
 		bulk("point_refresh_tokens", "no_token", "point_users.no_token.user_ids", "")+
 		importBlock("point_refresh_tokens.no_token", ids[0]+","+ids[1]), "plan")
-	expectError(t, out, "Error: Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`)
-	expectError(t, out, "Error: Cannot Import Point Users",
+	acctest.ExpectDiagnostic(t, out, "Error: Invalid Import ID", "a list of Point user ids separated by commas", `Got ""`)
+	acctest.ExpectDiagnostic(t, out, "Error: Cannot Import Point Users",
 		fmt.Sprintf("Point has no users with 1 of the ids imported (%q)", missing))
-	expectError(t, out, "Error: Cannot Import Point Refresh Tokens",
+	acctest.ExpectDiagnostic(t, out, "Error: Cannot Import Point Refresh Tokens",
 		fmt.Sprintf("The users %q have no current refresh token", ids[1]))
 	// The terraform_data of the failed apply goes.
 	cli.WriteConfig(env, "")
