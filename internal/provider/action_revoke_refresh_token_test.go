@@ -192,9 +192,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 			{
-				// Changing it does. State still holds the token that the
-				// action revoked after the refresh, so the plan that follows
-				// the apply is not empty.
+				// Changing it does. State still holds the revoked token, so the next plan is not empty.
 				Config:             runbook("INC-1"),
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks:   preApplyActions(marker, plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
@@ -202,8 +200,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 					acctest.NoCurrentRefreshToken(env, userID), acctest.RefreshTokenRefused(env, userID, &first)),
 			},
 			{
-				// The next apply issues a new token, as after a revocation
-				// outside Terraform; it does not trigger the action again.
+				// The next apply issues a new token, as after a revocation elsewhere, and triggers nothing.
 				Config:            runbook("INC-1"),
 				ConfigPlanChecks:  preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, marker, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
