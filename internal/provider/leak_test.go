@@ -291,35 +291,33 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli.Env = baseEnv
 
 	cli.WriteMain(l.configHCL("1") + leakTestConfig)
-	out := l.planAndApply("create")
-	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, l.planAndApply("create"), "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
 	cli.WriteMain(l.configHCL("2") + leakTestConfig)
-	out = l.planAndApply("rotate")
-	acctest.ExpectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, l.planAndApply("rotate"), "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
 
 	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
-	out = l.Run(1, "plan", "-input=false")
-	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
+		"Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
 	cli.Env = baseEnv
 
 	// A proxy echoing the credential in a 500, on a route for each kind: API key, refresh and access token.
 	l.front.FailRoute(sandbox.RouteGetUser)
-	out = l.Run(1, "plan", "-input=false")
-	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
+		"Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
 	l.front.FailRoute(sandbox.RouteIssueAccessToken)
-	out = l.Run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	acctest.ExpectOutput(t, out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"),
+		"Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute(sandbox.RouteRevokeAccessToken)
-	out = l.Run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	acctest.ExpectOutput(t, out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"),
+		"Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute(sandbox.RouteRevokeRefreshToken)
-	out = l.Run(1, "destroy", "-input=false", "-auto-approve")
-	acctest.ExpectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(1, "destroy", "-input=false", "-auto-approve"),
+		"Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute("")
 	if l.front.Failed() < 4 {
 		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", l.front.Failed())
@@ -332,8 +330,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 			t.Errorf("the state does not hold the current refresh token of %q", id)
 		}
 	}
-	out = l.Run(0, "destroy", "-input=false", "-auto-approve")
-	acctest.ExpectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
+	acctest.ExpectOutput(t, l.Run(0, "destroy", "-input=false", "-auto-approve"), "Destroy complete! Resources: 6 destroyed.")
 	l.snapshot("destroy")
 	for _, id := range l.ids {
 		if !env.HasUser(id) {
