@@ -264,7 +264,8 @@ resource "echo" "rt" {}
 			statecheck.ExpectSensitiveValue(dataAddr, tfjsonpath.New(name)))
 	}
 	for _, name := range []string{"id", "user_id"} {
-		readerChecks = append(readerChecks, statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), knownvalue.StringExact(reader)))
+		readerChecks = append(readerChecks,
+			statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), knownvalue.StringExact(reader)))
 	}
 	var requestsBefore map[string]int
 	requestsSince := func(route string) int { return requestCounts(env)[route] - requestsBefore[route] }
