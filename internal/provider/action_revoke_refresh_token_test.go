@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	tfjson "github.com/hashicorp/terraform-json"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -30,8 +29,7 @@ import (
 
 const actionTestType = "point_revoke_refresh_token"
 
-// requestCounts returns the sandbox's request counts by route, or nil
-// against real Point, where a count of any route is 0.
+// requestCounts returns the sandbox's request counts by route; nil (all 0) against real Point.
 func requestCounts(env *acctest.Env) map[string]int {
 	if env.Sandbox == nil {
 		return nil
@@ -39,24 +37,12 @@ func requestCounts(env *acctest.Env) map[string]int {
 	return env.Sandbox.RequestCounts()
 }
 
-// actionTestExpectRequests compares the sandbox's requests since before with
-// want; it passes trivially against real Point.
-func actionTestExpectRequests(t *testing.T, env *acctest.Env, before map[string]int, want map[string]int) {
-	t.Helper()
-	for route, n := range want {
-		if got := requestCounts(env)[route] - before[route]; env.Sandbox != nil && got != n {
-			t.Errorf("%s: %d requests, want %d", route, got, n)
-		}
-	}
-}
-
 // preApply runs checks on the plan before the apply.
 func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return resource.ConfigPlanChecks{PreApply: checks}
 }
 
-// preApplyActions checks, before the apply, the action planned for each
-// resource address, given in pairs: address, action.
+// preApplyActions checks the action planned for each address, given in pairs: address, action.
 func preApplyActions(pairs ...any) resource.ConfigPlanChecks {
 	var checks []plancheck.PlanCheck
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -81,10 +67,8 @@ func actionTestExample(t *testing.T) string {
 	return "\n" + string(example)
 }
 
-// The incident runbook, through the CLI: invoke the action, which revokes
-// the token in Point and leaves state alone; invoke it again, which finds
-// nothing to revoke; apply, which notices the revocation and issues a new
-// token. An action for a user Point does not have fails.
+// The incident runbook through the CLI: invoking the action revokes the token in Point and leaves
+// state alone; again, finds nothing to revoke; the apply issues a new token. A user Point lacks fails.
 func TestAccRevokeRefreshTokenAction_invoke(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	acctest.SkipWithoutActions(t, "Invoking an action")
@@ -109,6 +93,14 @@ action "point_revoke_refresh_token" "ghost" {
 	stateToken := func() string {
 		token, _ := acctest.ReadStateFile(t, cli).Attributes(acctest.RefreshTokenAddr)["token"].(string)
 		return token
+	}
+	// expectRequests compares the sandbox's requests of each route since before with want.
+	expectRequests := func(before map[string]int, want map[string]int) {
+		for route, n := range want {
+			if got := requestCounts(env)[route] - before[route]; env.Sandbox != nil && got != n {
+				t.Errorf("%s: %d requests, want %d", route, got, n)
+			}
+		}
 	}
 	const invokeIncident = "-invoke=action." + actionTestType + ".incident"
 	apply(0)
@@ -136,7 +128,7 @@ action "point_revoke_refresh_token" "ghost" {
 	if err := env.CheckRefreshTokenRefused(userID, first); err != nil {
 		t.Error(err)
 	}
-	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 1, sandbox.RouteIssueRefreshToken: 0})
+	expectRequests(before, map[string]int{sandbox.RouteRevokeRefreshToken: 1, sandbox.RouteIssueRefreshToken: 0})
 	if stateToken() != first {
 		t.Error("invoking the action changed the token in state")
 	}
@@ -144,9 +136,8 @@ action "point_revoke_refresh_token" "ghost" {
 	before = requestCounts(env)
 	acctest.ExpectOutputShows(t, apply(0, invokeIncident), "Point Refresh Token Already Revoked",
 		fmt.Sprintf("Point user %q has no current refresh token, so there was nothing to revoke.", userID))
-	actionTestExpectRequests(t, env, before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
+	expectRequests(before, map[string]int{sandbox.RouteRevokeRefreshToken: 0})
 
-	// The next apply treats the token as revoked outside Terraform.
 	acctest.ExpectOutputShows(t, apply(0), "Point Refresh Token Revoked Elsewhere",
 		fmt.Sprintf("Point user %q has no current refresh token: it was revoked elsewhere.", userID), "1 added, 0 changed, 0 destroyed")
 	second := env.CurrentRefreshToken(userID)
@@ -167,14 +158,10 @@ action "point_revoke_refresh_token" "ghost" {
 	}
 }
 
-// The action run from action_trigger, first as the incident runbook has it
-// (acctest.IncidentTriggerConfig): changing the incident marker revokes the
-// token during that apply, and the next apply issues a new one. Then the
-// documented example, as it is, for the same user: listing the user in
-// compromised_users revokes its token in that apply, the next apply issues
-// a new one, and unlisting the user changes nothing in Point. The checks of
-// the listed steps go through statecheck: the legacy state that Check
-// functions get cannot hold for_each instances.
+// The action run from action_trigger: as the incident runbook has it, changing the marker revokes the
+// token in that apply and the next issues a new one; then the docs' example for the same user: listing
+// it revokes, the next apply reissues, unlisting changes nothing. The listed steps check through
+// statecheck: the legacy state of Check functions cannot hold for_each instances.
 func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-trigger")
@@ -205,9 +192,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 			{
-				// Changing it does. State still holds the token that the
-				// action revoked after the refresh, so the plan that follows
-				// the apply is not empty.
+				// Changing it does. State still holds the revoked token, so the next plan is not empty.
 				Config:             runbook("INC-1"),
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks:   preApplyActions(marker, plancheck.ResourceActionUpdate, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
@@ -215,8 +200,7 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 					acctest.NoCurrentRefreshToken(env, userID), acctest.RefreshTokenRefused(env, userID, &first)),
 			},
 			{
-				// The next apply issues a new token, as after a revocation
-				// outside Terraform; it does not trigger the action again.
+				// The next apply issues a new token, as after a revocation elsewhere, and triggers nothing.
 				Config:            runbook("INC-1"),
 				ConfigPlanChecks:  preApplyActions(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate, marker, plancheck.ResourceActionNoop),
 				ConfigStateChecks: []statecheck.StateCheck{reissued.AddStateValue(acctest.RefreshTokenAddr, tfjsonpath.New("token"))},
@@ -267,10 +251,8 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	})
 }
 
-// actionTestInvoke configures the provider for endpoint and apiKey ("" for
-// none) and runs the action for userID through the protocol, as Terraform
-// does: plan, then invoke. It returns the progress messages and the
-// diagnostics of both.
+// actionTestInvoke runs the action for userID through the protocol as Terraform does, plan then invoke,
+// with the provider configured for endpoint and apiKey ("" for none): its progress and diagnostics.
 func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID string) (progress []string, diags []*tfprotov6.Diagnostic) {
 	t.Helper()
 	ctx := context.Background()
@@ -310,11 +292,9 @@ func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID s
 	return progress, diags
 }
 
-// The action's outcomes, through the protocol: what the CLI tests cannot
-// arrange, such as a token replaced while the action revokes it, or a 404
-// that is not Point's own. Each case names the one diagnostic it wants, its
-// detail in part or whole, and the last progress message ("" for none at
-// all); revoked wants no current token afterwards, kept the same one.
+// The action's outcomes through the protocol, for what a CLI cannot arrange (a token replaced while
+// the action revokes it, a 404 not Point's own). Each case names the one diagnostic it wants (detail in
+// part or whole), the last progress message ("" for none); revoked wants no current token after, kept the same.
 func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	t.Parallel()
 	const (
@@ -322,8 +302,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		alreadyRevoked, revokeFail = "Point Refresh Token Already Revoked", "Error Revoking Point Refresh Token"
 		reading                    = "Reading the current refresh token of Point user %q."
 	)
-	// notPoints404 answers requests with method with a plain 404, as a proxy
-	// or a wrong path prefix would.
+	// notPoints404 answers method with a plain 404, as a proxy or a wrong path prefix would.
 	notPoints404 := func(method string) func(*testing.T, *acctest.Env, string) string {
 		return func(t *testing.T, env *acctest.Env, _ string) string {
 			return acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -336,8 +315,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		}
 	}
 	cases := map[string]struct {
-		// setup, when not nil, prepares Point for the user, registered
-		// unless noUser, and returns the endpoint for the provider.
+		// setup prepares Point for the user (registered unless noUser) and returns the endpoint.
 		setup                     func(t *testing.T, env *acctest.Env, userID string) string
 		noUser, noAPIKey          bool
 		severity                  tfprotov6.DiagnosticSeverity // 0 for no diagnostic
@@ -375,9 +353,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		"foreign 404 on revoke": {setup: notPoints404(http.MethodDelete), severity: failure, summary: revokeFail,
 			progress: reading, kept: true,
 			detail: "Could not revoke the current refresh token of Point user %q; it may still be valid, so invoke the action again. The 404 answer is not Point's own"},
-		// Without an API key, the plan of the action fails before any
-		// request. The provider would read POINT_API_KEY, which the tests
-		// clear when they start.
+		// The plan fails before any request (the tests clear POINT_API_KEY when they start).
 		"no API key": {noAPIKey: true, severity: failure, summary: "Missing Point API Key", whole: true, kept: true,
 			detail: "Cannot revoke a Point user's refresh token with the point_revoke_refresh_token action: it needs the organisation API key, and none is configured. " +
 				"Set api_key in the provider block, or the POINT_API_KEY environment variable."},
@@ -440,14 +416,7 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 }
 
 func TestRevokeRefreshTokenAction_schema(t *testing.T) {
-	server, err := providerserver.NewProtocol6WithError(New("test")())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	server, schemas := acctest.NewEnv(t, sandbox.Options{}).ConfiguredServer(t)
 	s, ok := schemas.ActionSchemas[actionTestType]
 	if !ok {
 		t.Fatalf("action %s missing", actionTestType)
@@ -475,9 +444,8 @@ func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
 	return fmt.Sprintf("%d diagnostics:%s", len(diags), b.String())
 }
 
-// incidentConsumerConfig is what an incident apply meets in practice: a
-// point_refresh_token kept out of state, and a consumer, replaced at every
-// apply, of the access token each apply opens with the API key; it writes
+// incidentConsumerConfig is what an incident apply meets in practice: a token kept out of state, and a
+// consumer, replaced at every apply, of the access token each apply opens with the API key; it writes
 // the SHA-256 of what it got, or "none" for null, to consumer.txt.
 func incidentConsumerConfig(env *acctest.Env, endpoint, userID string) string {
 	return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`
@@ -507,14 +475,10 @@ resource "terraform_data" "consumer" {
 `, userID)
 }
 
-// The incident runbook of the action's docs, with its action_trigger
-// example as it is, in a configuration that also hands the user's access
-// tokens to a consumer. Every incident apply succeeds, whichever of the
-// action and the access token runs first, and revokes the user's token;
-// the consumer gets either an access token issued before the revocation,
-// which the apply revokes when it closes it, or none, with the warning the
-// docs quote. The apply after it issues a new token and the consumer gets
-// an access token again.
+// The docs' action_trigger example with a consumer of the user's access tokens. Every incident apply
+// succeeds, whichever of the action and the access token runs first, and revokes the user's token; the
+// consumer gets an access token issued before the revocation (revoked on close) or none, with the
+// warning the docs quote. The apply after it reissues, and the consumer gets an access token again.
 func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	acctest.SkipWithoutActions(t, "The incident runbook's action_trigger")
@@ -528,9 +492,8 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	listed := fmt.Sprintf("-var=compromised_users=[%q]", userID)
 
 	checked := map[string]bool{} // access tokens already found revoked
-	// consumerGot returns what the consumer got in the last apply: one of
-	// the access tokens Point issued, all of which must be revoked by now,
-	// or "" for none.
+	// consumerGot returns what the consumer got in the last apply: an access token Point issued (all
+	// must be revoked by now), or "" for none.
 	consumerGot := func(step string) string {
 		t.Helper()
 		got, err := os.ReadFile(filepath.Join(cli.Dir, "consumer.txt"))

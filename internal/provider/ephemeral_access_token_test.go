@@ -29,17 +29,15 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// accessTokenResultChecks check the access token that echo.x holds under
-// key: a bare JWT, its header, lifetime and expiry by the provider's clock;
-// against the sandbox, that it was issued to userID, revoked or not as
-// revoked. The token goes into *token, for the header check that follows
-// and for accessTokenCheckAtPoint after the test.
-func accessTokenResultChecks(env *acctest.Env, key, userID string, revoked bool, token *string) []statecheck.StateCheck {
+// accessTokenResultChecks check the access token echo.x holds under key: a bare JWT, its header,
+// lifetime and expiry by the provider's clock. The token goes into *token, for the header check that
+// follows and for checks after the test.
+func accessTokenResultChecks(env *acctest.Env, key string, token *string) []statecheck.StateCheck {
 	data := tfjsonpath.New("data").AtMapKey(key)
 	check := func(attr string, want knownvalue.Check) statecheck.StateCheck {
 		return statecheck.ExpectKnownValue("echo.x", data.AtMapKey(attr), want)
 	}
-	checks := []statecheck.StateCheck{
+	return []statecheck.StateCheck{
 		check("token", knownvalue.StringFunc(func(v string) error {
 			*token = v
 			return accessTokenJWT(v)
@@ -53,31 +51,11 @@ func accessTokenResultChecks(env *acctest.Env, key, userID string, revoked bool,
 		check("expires_in", knownvalue.Int64Exact(86400)),
 		check("expires_at", knownvalue.StringExact(acctest.FormatRFC3339(env.Clock.Now().Add(86400*time.Second)))),
 	}
-	if env.Sandbox == nil {
-		return checks
-	}
-	return append(checks, check("token", knownvalue.StringFunc(func(v string) error {
-		for _, rec := range env.Sandbox.AccessTokens() {
-			switch {
-			case rec.Token != v:
-				continue
-			case rec.UserID != userID:
-				return fmt.Errorf("token was issued to %q, want %q", rec.UserID, userID)
-			case rec.Revoked != revoked:
-				return fmt.Errorf("token revoked = %t in the sandbox, want %t", rec.Revoked, revoked)
-			}
-			return nil
-		}
-		return errors.New("the sandbox never issued this token")
-	})))
 }
 
-// accessTokenJWT accepts a bare JWT: three base64url segments, the first
-// two JSON objects. Which user a token belongs to is for Point to say
-// (accessTokenCheckAtPoint): the reference documents no claim that names
-// the user. Its example token's sub is "point|" and an id that appears
-// nowhere else on the page, and its exp is an hour after iat where
-// expiresIn says 24 hours, so no claim is checked against anything.
+// accessTokenJWT accepts a bare JWT: three base64url segments, the first two JSON objects. No claim is
+// checked: the reference documents none that names the user (its example's sub is an id found nowhere
+// else, its exp an hour after iat where expiresIn says 24 hours), so whose a token is, Point says.
 func accessTokenJWT(token string) error {
 	if strings.HasPrefix(token, "Bearer") {
 		return errors.New(`token starts with "Bearer"; it must be the bare JWT`)
@@ -99,9 +77,8 @@ func accessTokenJWT(token string) error {
 	return nil
 }
 
-// accessTokenCheckAtPoint asks Point whether the access token of userID is
-// revoked, or else still valid; the latter check revokes it, so it must
-// come after any sandbox check that expects the token unrevoked.
+// accessTokenCheckAtPoint asks Point whether userID's access token is revoked, or else valid; the
+// latter revokes it, so it comes after any sandbox check that expects the token unrevoked.
 func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token string, revoked bool) {
 	t.Helper()
 	check := env.CheckAccessTokenLive
@@ -113,10 +90,8 @@ func accessTokenCheckAtPoint(t *testing.T, env *acctest.Env, userID, token strin
 	}
 }
 
-// accessTokenRequireIssued fails unless the sandbox issued at least one
-// access token to the users in userIDs (to anyone when none is given),
-// each with the given revocation state, and returns them; against real
-// Point it checks nothing and returns nil.
+// accessTokenRequireIssued fails unless the sandbox issued access tokens to userIDs (anyone when none),
+// each revoked as revoked, and returns them; against real Point it checks nothing and returns nil.
 func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool, userIDs ...string) []sandbox.AccessTokenRecord {
 	t.Helper()
 	if env.Sandbox == nil {
@@ -136,25 +111,25 @@ func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool, user
 	return records
 }
 
-// accessTokenRequireRecorded fails unless front saw Point issue at least
-// one access token, and returns them. Against the sandbox, they must be
-// exactly those the sandbox issued to userID, each with the given
-// revocation state; then Point is asked about each (accessTokenCheckAtPoint).
+// accessTokensOf returns the tokens of records.
+func accessTokensOf(records []sandbox.AccessTokenRecord) (tokens []string) {
+	for _, rec := range records {
+		tokens = append(tokens, rec.Token)
+	}
+	return tokens
+}
+
+// accessTokenRequireRecorded fails unless front saw Point issue access tokens, and returns them: those
+// the sandbox issued to userID, revoked as revoked; then Point is asked about each.
 func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, userID string, revoked bool) []string {
 	t.Helper()
 	_, tokens := front.Tokens()
 	if len(tokens) == 0 {
 		t.Fatal("Point issued no access token")
 	}
-	slices.Sort(tokens)
-	if records := accessTokenRequireIssued(t, env, revoked, userID); env.Sandbox != nil {
-		var issued []string
-		for _, rec := range records {
-			issued = append(issued, rec.Token)
-		}
-		if slices.Sort(issued); !slices.Equal(issued, tokens) {
-			t.Errorf("the front saw %d access tokens issued, the sandbox issued %d others", len(tokens), len(issued))
-		}
+	issued := accessTokensOf(accessTokenRequireIssued(t, env, revoked, userID))
+	if env.Sandbox != nil && !acctest.SameElements(issued, tokens) {
+		t.Errorf("the front saw %d access tokens issued, the sandbox issued %d others", len(tokens), len(issued))
 	}
 	for _, tok := range tokens {
 		accessTokenCheckAtPoint(t, env, userID, tok, revoked)
@@ -162,10 +137,8 @@ func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.R
 	return tokens
 }
 
-// accessTokenFailingRevoke serves a front before next that passes the
-// requests for userID through a recorder and answers their access token
-// revocations with 503. It returns its base URL, the recorder and the count
-// of refused revocations.
+// accessTokenFailingRevoke serves a front before next that records userID's requests and answers their
+// access token revocations with 503: its base URL, the recorder and the count of refused revocations.
 func accessTokenFailingRevoke(t *testing.T, next http.Handler, userID string) (string, *acctest.RecordingFront, *atomic.Int64) {
 	recorder := acctest.NewRecordingFront(next)
 	var refused atomic.Int64
@@ -184,19 +157,17 @@ func accessTokenFailingRevoke(t *testing.T, next http.Handler, userID string) (s
 	return server.URL, recorder, &refused
 }
 
-// accessTokenDiagnostic is a pattern for one diagnostic on
-// ephemeral.point_access_token.NAME as the CLI prints it without colour;
-// source is the configuration line it quotes.
+// accessTokenDiagnostic is a pattern for one diagnostic on ephemeral.point_access_token.NAME as the
+// CLI prints it without colour; source is the configuration line it quotes.
 func accessTokenDiagnostic(severity, name, summary, source, detail string) string {
 	return regexp.QuoteMeta(severity+": "+summary) + `\s+with ephemeral\.point_access_token\.` + name +
 		`,\s+on \S+ line \d+, in ephemeral "point_access_token" "` + name + `":\s+\d+:\s*` +
 		regexp.QuoteMeta(source) + `\s+` + acctest.DiagnosticPattern(detail).String()
 }
 
-// accessTokenWholeError matches the entire error output of a run that fails
-// with a single error on ephemeral.point_access_token.x, so that nothing
-// else, a credential in particular, can be in it; but when the detail ends
-// with Point's error (quotesPoint), Point's own words may follow, masked.
+// accessTokenWholeError matches the whole output of a run failing with one error on the access token x,
+// so nothing else, a credential in particular, can be in it; after Point's error (quotesPoint), its
+// own words may follow, masked.
 func accessTokenWholeError(summary, source, detail string, quotesPoint bool) *regexp.Regexp {
 	tail := `\s*\z`
 	if quotesPoint {
@@ -205,8 +176,7 @@ func accessTokenWholeError(summary, source, detail string, quotesPoint bool) *re
 	return regexp.MustCompile(`\A[^\n]*\s+` + accessTokenDiagnostic("Error", "x", summary, source, detail) + tail)
 }
 
-// accessTokenEcho hands the results of the ephemeral resources named in
-// keys to the echo provider, which keeps them in echo.x's state, by name.
+// accessTokenEcho hands the access tokens named in keys to echo.x's state, by name.
 func accessTokenEcho(keys ...string) string {
 	var data strings.Builder
 	for _, key := range keys {
@@ -215,18 +185,19 @@ func accessTokenEcho(keys ...string) string {
 	return fmt.Sprintf("\nprovider \"echo\" {\n  data = {\n%s  }\n}\n\nresource \"echo\" \"x\" {}\n", data.String())
 }
 
-// TestAccAccessToken_openOrRefuse first opens access tokens that Point
-// cannot issue: with a wrong or a revoked refresh token, for a user without
-// one, and for a user Point does not have. Each fails with one clear error
-// that does not quote the token, and changes nothing in Point. Then one
-// apply opens one in each way a configuration can: with the API key, which
-// must use the user's current refresh token and not issue one; with a
-// refresh token unknown at plan; with revoke_on_close = false; and through
-// a front that answers its revocations with 503, which is not an error.
-func TestAccAccessToken_openOrRefuse(t *testing.T) {
+// TestAccReaders_openOrRefuse first opens access tokens that Point cannot issue: with a wrong or a
+// revoked refresh token, for a user without one, for a user Point lacks; then reads, with the
+// ephemeral point_refresh_token, the token of a user without one, of a user Point lacks, and without an
+// API key. Each fails with one clear error that does not quote a token, and changes nothing in Point.
+// Then one apply opens an access token in each way a configuration can: with the API key, which must
+// use the user's current refresh token and not issue one; with a refresh token unknown at plan; with
+// revoke_on_close = false; through a front that answers its revocations with 503, not an error. Last,
+// the ephemeral point_refresh_token returns a user's current token and its fingerprint, issuing
+// nothing, and the data source point_user reads the user's sensitive profile, or fails for a user
+// Point lacks.
+func TestAccReaders_openOrRefuse(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	// One provider (the providers of a test case share one server), whose
-	// revocations for at-unrevoked fail.
+	// One provider (a test case's providers share one server), whose revocations for at-unrevoked fail.
 	front, _ := acctest.NewCountingFront(t, env)
 	endpoint, recorder, refusedRevocations := accessTokenFailingRevoke(t, front, env.UserID("at-unrevoked"))
 	const maxRetries = 3
@@ -240,6 +211,64 @@ func TestAccAccessToken_openOrRefuse(t *testing.T) {
 	env.RevokeRefreshToken(revokedUser)
 	env.AddUser(noRefreshUser)
 	env.RevokeRefreshToken(noRefreshUser)
+	reader := env.UserID("rt-reader")
+	readerToken := env.AddUser(reader)
+	var issuedBefore int
+	noKey := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", endpoint)})
+	// readRefreshToken hands echo.rt the SHA-256 of userID's token, computed by Terraform, and the
+	// token_sha256 the reader reported; never the token.
+	readRefreshToken := func(providerBlock, userID string) string {
+		return providerBlock + fmt.Sprintf(`
+ephemeral "point_refresh_token" "rt" {
+  user_id = %q
+}
+
+provider "echo" {
+  data = {
+    computed = sha256(ephemeral.point_refresh_token.rt.token)
+    reported = ephemeral.point_refresh_token.rt.token_sha256
+  }
+}
+
+resource "echo" "rt" {}
+`, userID)
+	}
+	readerSum := knownvalue.StringFunc(func(v string) error {
+		if v != tokenSHA256(readerToken) {
+			return fmt.Errorf("not the SHA-256 of the current refresh token of %q", reader)
+		}
+		return nil
+	})
+	readerChecks := []statecheck.StateCheck{
+		statecheck.ExpectKnownValue("echo.rt", tfjsonpath.New("data").AtMapKey("computed"), readerSum),
+		statecheck.ExpectKnownValue("echo.rt", tfjsonpath.New("data").AtMapKey("reported"), readerSum),
+	}
+	// The data source reads the reader's profile. Users fill it in Point's apps (the API sets none), so
+	// only the sandbox can give one to check field by field; against real Point its fields are null.
+	userData := func(id string) string {
+		return fmt.Sprintf("\ndata \"point_user\" \"test\" {\n  user_id = %q\n}\n", id)
+	}
+	const dataAddr = "data.point_user.test"
+	null := knownvalue.Null()
+	profile := map[string]knownvalue.Check{"email": null, "birthday": null, "height": null, "weight": null, "gender": null,
+		"pronoun": null, "expectation": null, "first_name": null, "timezone": null}
+	if env.Sandbox != nil {
+		email, timezone, firstName, height := "r.kowalska@example.com", "Europe/Warsaw", "", 171.5
+		env.Sandbox.SetProfile(reader, sandbox.Profile{Email: &email, Timezone: &timezone, FirstName: &firstName, Height: &height})
+		profile["email"], profile["timezone"] = knownvalue.StringExact(email), knownvalue.StringExact(timezone)
+		profile["height"] = knownvalue.Float64Exact(height)
+		profile["first_name"] = knownvalue.StringExact("") // an empty string the user entered stays "", distinct from null
+	}
+	for name, want := range profile { // each also sensitive, whatever its value
+		readerChecks = append(readerChecks, statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), want),
+			statecheck.ExpectSensitiveValue(dataAddr, tfjsonpath.New(name)))
+	}
+	for _, name := range []string{"id", "user_id"} {
+		readerChecks = append(readerChecks,
+			statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), knownvalue.StringExact(reader)))
+	}
+	var requestsBefore map[string]int
+	requestsSince := func(route string) int { return requestCounts(env)[route] - requestsBefore[route] }
 	withRefreshToken := func(userID, refreshToken string) resource.TestStep {
 		return resource.TestStep{
 			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
@@ -264,9 +293,8 @@ ephemeral "point_access_token" "x" {
 		return provider + fmt.Sprintf("\nephemeral \"point_access_token\" \"x\" {\n  user_id = %q\n}\n", userID)
 	}
 
-	// user_id comes from point_user.<key>.id so that the token is opened
-	// once the user exists; with the refresh token, the token is what is
-	// unknown until the apply.
+	// user_id comes from point_user.<key>.id so that the token opens once the user exists; with the
+	// refresh token, the token is what is unknown until the apply.
 	open := provider
 	keys := []string{"api_key", "refresh_token", "keep", "unrevoked"}
 	users := map[string]string{}
@@ -303,9 +331,9 @@ ephemeral "point_access_token" "unrevoked" {
 	revokes := map[string]bool{"api_key": true, "refresh_token": true, "keep": false, "unrevoked": false}
 	tokens := map[string]*string{}
 	var checks []statecheck.StateCheck
-	for key, userID := range users {
+	for key := range users {
 		tokens[key] = new(string)
-		checks = append(checks, accessTokenResultChecks(env, key, userID, revokes[key], tokens[key])...)
+		checks = append(checks, accessTokenResultChecks(env, key, tokens[key])...)
 	}
 	data := tfjsonpath.New("data")
 	resource.ParallelTest(t, resource.TestCase{
@@ -328,9 +356,26 @@ ephemeral "point_access_token" "unrevoked" {
 						"so the access token is opened once the user exists instead of during plan.", nobody), false),
 			},
 			{
+				Config: readRefreshToken(provider, noRefreshUser),
+				ExpectError: acctest.DiagnosticMatching("Point User Has No Refresh Token",
+					fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. "+
+						"The ephemeral point_refresh_token only reads the current token and never issues one.", noRefreshUser),
+					"set user_id to point_refresh_token.<name>.id"),
+			},
+			{
+				Config: readRefreshToken(provider, nobody),
+				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
+					fmt.Sprintf("Point has no user %q, so it has no refresh token to read.", nobody)),
+			},
+			{
+				Config: readRefreshToken(noKey, noRefreshUser),
+				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
+					"Cannot read a Point user's refresh token (ephemeral point_refresh_token): it needs the organisation API key, and none is configured."),
+			},
+			{
 				PreConfig: func() {
 					if env.Sandbox != nil && len(env.Sandbox.AccessTokens()) != 0 {
-						t.Errorf("the refused opens made the sandbox issue %d access tokens, want none", len(env.Sandbox.AccessTokens()))
+						t.Errorf("the refused steps made the sandbox issue %d access tokens, want none", len(env.Sandbox.AccessTokens()))
 					}
 				},
 				Config:           open,
@@ -348,11 +393,42 @@ ephemeral "point_access_token" "unrevoked" {
 					return nil
 				},
 			},
+			{
+				// After the open step: checking that Point accepts the token issues an access token.
+				PreConfig:         func() { issuedBefore, requestsBefore = acctest.RefreshTokensIssued(env), requestCounts(env) },
+				Config:            readRefreshToken(provider, reader) + userData(reader),
+				ConfigStateChecks: readerChecks,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					acctest.RefreshTokenUnchanged(env, reader, &readerToken),
+					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
+					func(s *terraform.State) error { return acctest.NoSeenTokenInState(s, nil, readerToken) },
+					func(*terraform.State) error {
+						if env.Sandbox != nil && requestsSince(sandbox.RouteGetUser) == 0 {
+							return errors.New("the data source did not read the user from Point")
+						} else if n := requestsSince(sandbox.RouteCreateUser); n != 0 {
+							return fmt.Errorf("reading made %d requests to create a user", n)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				Config:      provider + userData(reader) + "\noutput \"email\" {\n  value = data.point_user.test.email\n}\n",
+				ExpectError: acctest.DiagnosticMatching("Output refers to sensitive values"),
+			},
+			{
+				PreConfig: func() { requestsBefore = requestCounts(env) },
+				Config:    provider + userData(nobody),
+				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
+					fmt.Sprintf("Point has no user with id %q. Check user_id;", nobody)),
+			},
 		},
 	})
+	if env.Sandbox != nil && requestsSince(sandbox.RouteGetUser) == 0 {
+		t.Error("the data source did not ask Point for the unknown user")
+	}
 	for userID, want := range map[string]int{wrongUser: 1, revokedUser: 1, noRefreshUser: 0, nobody: 0} {
-		// A refused refresh token must not be retried; a user without one,
-		// or with none at all, is not asked for a token.
+		// A refused refresh token is not retried; a user without one, or none at all, is not asked for.
 		if n := front.Answered(sandbox.RouteIssueAccessToken, userID); n != want {
 			t.Errorf("%d requests to issue an access token for %q, want %d", n, userID, want)
 		}
@@ -364,17 +440,21 @@ ephemeral "point_access_token" "unrevoked" {
 		}
 	}
 	if env.CurrentRefreshToken(noRefreshUser) != "" {
-		t.Error("the failed open gave the user a refresh token")
+		t.Error("a failed open or read gave the user a refresh token")
 	}
 	if env.HasUser(nobody) {
-		t.Error("a failed open must create no user")
+		t.Error("a failed open or read must create no user")
 	}
 
 	if n := front.Answered(sandbox.RouteRevokeAccessToken, users["keep"]); n != 0 {
 		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
 	}
 	for _, key := range []string{"api_key", "refresh_token", "keep"} {
-		accessTokenRequireIssued(t, env, revokes[key], users[key])
+		// All the user's tokens revoked as revokes says; the one in state among them.
+		issued := accessTokensOf(accessTokenRequireIssued(t, env, revokes[key], users[key]))
+		if env.Sandbox != nil && !slices.Contains(issued, *tokens[key]) {
+			t.Errorf("the access token in state is none the sandbox issued to %q", users[key])
+		}
 		accessTokenCheckAtPoint(t, env, users[key], *tokens[key], revokes[key])
 	}
 	unrevoked := accessTokenRequireRecorded(t, env, recorder, users["unrevoked"], false)
@@ -386,9 +466,8 @@ ephemeral "point_access_token" "unrevoked" {
 	}
 }
 
-// accessTokenConsumerConfig opens the access token name with args, and
-// hands it to a provisioner, its only consumer, which runs command with the
-// token in TOKEN.
+// accessTokenConsumerConfig opens the access token name with args for its only consumer, a
+// provisioner that runs command with the token in TOKEN.
 func accessTokenConsumerConfig(name, args, command string) string {
 	return fmt.Sprintf(`
 ephemeral "point_access_token" %[1]q {
@@ -405,12 +484,10 @@ resource "terraform_data" %[1]q {
 `, name, args, command)
 }
 
-// TestAccAccessToken_cliConsumers runs the Terraform CLI on a configuration
-// in which only provisioners consume the tokens: x opens through a front
-// that records every token Point issues, unrevoked through one that answers
-// every revocation with 503. It looks for every token in the saved plan,
-// its JSON, the state and the CLI output, and checks that a revocation that
-// fails after all retries is a warning on a successful apply.
+// TestAccAccessToken_cliConsumers runs the CLI where only provisioners consume the tokens: x opens
+// through a front recording every token Point issues, unrevoked through one answering revocations with
+// 503. No token may be in the saved plan, its JSON, the state or the output; a revocation that fails
+// after all retries is a warning on a successful apply.
 func TestAccAccessToken_cliConsumers(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -434,8 +511,7 @@ func TestAccAccessToken_cliConsumers(t *testing.T) {
 
 	seen := map[string][]byte{}
 	seen["plan output"] = []byte(cli.MustRun(0, "plan", "-input=false", "-no-color", "-out=plan.bin"))
-	// A saved plan is a zip archive, whose entries would hide a token from
-	// a search of the file itself.
+	// A saved plan is a zip archive, whose entries would hide a token from a search of the file.
 	for name, entry := range acctest.ZipEntries(t, filepath.Join(cli.Dir, "plan.bin")) {
 		seen["saved plan's "+name] = entry
 	}
@@ -444,8 +520,7 @@ func TestAccAccessToken_cliConsumers(t *testing.T) {
 	acctest.ExpectOutput(t, string(seen["apply output"]), "Apply complete! Resources: 3 added")
 	firstRun, firstUnrevoked := issued(recorder), issued(unrevokedRecorder)
 
-	// A second run, in which the user exists and x opens during plan as
-	// well as apply.
+	// A second run: the user exists, so x opens during plan as well as apply.
 	out := cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve",
 		"-replace=terraform_data.x", "-replace=terraform_data.unrevoked")
 	seen["second apply output"] = []byte(out)
@@ -462,9 +537,8 @@ func TestAccAccessToken_cliConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen["state"] = state
-	// Terraform opens an ephemeral resource once in each plan and once in
-	// each apply, except that the first plan cannot open x:
-	// point_user.x.id is unknown until the user exists.
+	// Terraform opens an ephemeral resource once in each plan and apply, but the first plan cannot open
+	// x: point_user.x.id is unknown until the user exists.
 	secondRun, secondUnrevoked := issued(recorder)-firstRun, issued(unrevokedRecorder)-firstUnrevoked
 	if firstRun != 1 || secondRun != 2 || firstUnrevoked != 2 || secondUnrevoked != 2 {
 		t.Errorf("access tokens issued by the first plan and apply, then the second: x %d and %d, want 1 and 2; "+

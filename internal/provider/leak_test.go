@@ -18,12 +18,10 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Leak scans: a whole lifecycle through the Terraform CLI at TF_LOG=TRACE,
-// failures included, then a search for every credential in everything
-// Terraform and the providers wrote. With store_token = true, a refresh
-// token may stand only as the sensitive token of a point_refresh_token in
-// the JSON of plans and states, and in the binary plans beside them; with
-// store_token = false, nowhere.
+// Leak scans: a lifecycle through the CLI at TF_LOG=TRACE, failures included, then a search for every
+// credential in all that Terraform and the providers wrote. With store_token = true, a refresh token may
+// stand only as the sensitive token of a point_refresh_token in plan and state JSON, and in the binary
+// plans beside them; with store_token = false, nowhere.
 
 // leakScan runs a lifecycle's commands and keeps what they write for scan.
 type leakScan struct {
@@ -38,9 +36,8 @@ type leakScan struct {
 	artifacts    map[string][]byte
 }
 
-// newLeakScan puts a recording front before env's Point, registers the
-// user to import (returning its token), and watches the refresh tokens of
-// the users around every command run through cli.
+// newLeakScan puts a recording front before env's Point, registers the user to import (returning its
+// token), and watches the users' refresh tokens around every command run through cli.
 func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string, storesTokens bool) (*leakScan, string) {
 	t.Helper()
 	l := &leakScan{t: t, env: env, cli: cli, front: acctest.NewRecordingFront(env.Upstream()), ids: map[string]string{},
@@ -56,8 +53,7 @@ func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string
 	return l, imported
 }
 
-// configHCL is what both lifecycles manage: three users, bob's revoked on
-// destroy and one imported, and their refresh tokens, stored or not.
+// configHCL is what both lifecycles manage: three users (bob's REVOKE, one imported) and their tokens.
 func (l *leakScan) configHCL(generation string) string {
 	importID := l.ids["imported"]
 	if !l.storesTokens {
@@ -120,8 +116,8 @@ func (l *leakScan) snapshot(step string) {
 	}
 }
 
-// planAndApply saves a plan for step, keeps its JSON and the entries of
-// its file, applies it, keeps the state, and returns the output.
+// planAndApply saves a plan for step, keeps its JSON and file entries, applies it, keeps the state,
+// and returns the output.
 func (l *leakScan) planAndApply(step string, extra ...string) string {
 	l.t.Helper()
 	plan := step + ".tfplan"
@@ -135,9 +131,8 @@ func (l *leakScan) planAndApply(step string, extra ...string) string {
 	return planned + out
 }
 
-// checkConsumed checks that the job's consumed.sha256 (which it returns)
-// holds at least n hashes, each of an access token that the front saw
-// Point issue, bare or as a header; and that it saw all the sandbox issued.
+// checkConsumed checks that the job's consumed.sha256 (returned) holds at least n hashes, each of an
+// access token the front saw Point issue, bare or as a header; and that it saw all the sandbox issued.
 func (l *leakScan) checkConsumed(n int) []byte {
 	t := l.t
 	t.Helper()
@@ -146,16 +141,8 @@ func (l *leakScan) checkConsumed(n int) []byte {
 		t.Error("Point issued no access token")
 	}
 	if l.env.Sandbox != nil {
-		records := l.env.Sandbox.AccessTokens()
-		issued := map[string]bool{}
-		for _, rec := range records {
-			issued[rec.Token] = true
-		}
-		for _, tok := range access {
-			issued[tok] = true
-		}
-		if len(issued) != len(records) || len(access) != len(records) {
-			t.Errorf("the front saw %d access tokens, the sandbox issued %d", len(access), len(records))
+		if issued := accessTokensOf(l.env.Sandbox.AccessTokens()); !acctest.SameElements(issued, access) {
+			t.Errorf("the front saw %d access tokens, the sandbox issued %d others", len(access), len(issued))
 		}
 	}
 	consumed, err := os.ReadFile(filepath.Join(l.cli.Dir, "consumed.sha256"))
@@ -181,8 +168,7 @@ func (l *leakScan) checkConsumed(n int) []byte {
 	return consumed
 }
 
-// expectHeld fails unless the artifact holds every text: else it is not
-// what the scan should see, and the scan proves nothing.
+// expectHeld fails unless the artifact holds every text: else the scan of it proves nothing.
 func (l *leakScan) expectHeld(where string, texts ...string) {
 	l.t.Helper()
 	for _, text := range texts {
@@ -192,10 +178,9 @@ func (l *leakScan) expectHeld(where string, texts ...string) {
 	}
 }
 
-// scan seeks in the logs (paths by name), the CLI output and every artifact
-// kept: the secrets in never, every access token the front saw and JWTs,
-// nowhere; every refresh token ever current, and its shape, nowhere except
-// where storesTokens allows, where it counts them by artifact.
+// scan seeks in the logs (paths by name), the CLI output and every artifact: the secrets in never, every
+// access token the front saw and JWTs, nowhere; every refresh token ever current, and its shape, nowhere
+// but where storesTokens allows, where it counts them by artifact.
 func (l *leakScan) scan(logs map[string]string, never map[string]string) map[string]int {
 	t := l.t
 	t.Helper()
@@ -247,8 +232,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, acctest.StateAttributeSensitive("point_refresh_token", "token", false))
 			found, sensitiveCopies[where] = found+bad, ok
 		case l.storesTokens && strings.HasSuffix(where, " entry tfplan"):
-			// Terraform's binary record of prior and planned values, with
-			// their sensitivity marks.
+			// Terraform's binary record of prior and planned values, with their sensitivity marks.
 		default:
 			for name, secret := range refresh {
 				found += acctest.FindSecret(t, where, text, name, secret)
@@ -269,8 +253,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	return sensitiveCopies
 }
 
-// leakTestConfig follows configHCL: a job that consumes access tokens
-// obtained with alice's refresh token and with the API key.
+// leakTestConfig follows configHCL: a job consuming access tokens from alice's refresh token and the API key.
 const leakTestConfig = `
 ephemeral "point_access_token" "alice" {
   user_id       = point_refresh_token.alice.user_id
@@ -292,11 +275,9 @@ resource "terraform_data" "consumer" {
 }
 `
 
-// TestAccLeak_lifecycleCLI runs the lifecycle with store_token = true
-// through the built provider, whose logs reach Terraform's, with the API key
-// in POINT_API_KEY: issue, import and rotation through saved plans, access
-// tokens for a job, a wrong API key, a proxy that echoes each kind of
-// credential in a 500, and destroy.
+// TestAccLeak_lifecycleCLI runs the lifecycle with store_token = true through the built provider (its
+// logs reach Terraform's), the API key in POINT_API_KEY: issue, import and rotation through saved plans,
+// access tokens for a job, a wrong API key, a proxy echoing each kind of credential in a 500, destroy.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	wrongKey := "leak-wrong-" + acctest.RandomHex(16)
@@ -310,51 +291,46 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli.Env = baseEnv
 
 	cli.WriteMain(l.configHCL("1") + leakTestConfig)
-	out := l.planAndApply("create")
-	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, l.planAndApply("create"), "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
 	cli.WriteMain(l.configHCL("2") + leakTestConfig)
-	out = l.planAndApply("rotate")
-	acctest.ExpectOutput(t, out, "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, l.planAndApply("rotate"), "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
 
 	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
-	out = l.Run(1, "plan", "-input=false")
-	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
+		"Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
 	cli.Env = baseEnv
 
-	// A proxy that echoes the credential in a 500, on a route for each kind
-	// of credential: the API key, a refresh token, an access token.
+	// A proxy echoing the credential in a 500, on a route for each kind: API key, refresh and access token.
 	l.front.FailRoute(sandbox.RouteGetUser)
-	out = l.Run(1, "plan", "-input=false")
-	acctest.ExpectOutput(t, out, "Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
+		"Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
 	l.front.FailRoute(sandbox.RouteIssueAccessToken)
-	out = l.Run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	acctest.ExpectOutput(t, out, "Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"),
+		"Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute(sandbox.RouteRevokeAccessToken)
-	out = l.Run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer")
-	acctest.ExpectOutput(t, out, "Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(0, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"),
+		"Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute(sandbox.RouteRevokeRefreshToken)
-	out = l.Run(1, "destroy", "-input=false", "-auto-approve")
-	acctest.ExpectOutput(t, out, "Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+	acctest.ExpectOutput(t, l.Run(1, "destroy", "-input=false", "-auto-approve"),
+		"Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute("")
 	if l.front.Failed() < 4 {
 		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", l.front.Failed())
 	}
 
-	// The state is kept before the final destroy empties it, and must hold
-	// the current tokens, or the checks on state prove nothing.
+	// The state, kept before the destroy empties it, must hold the current tokens, or its checks prove nothing.
 	l.snapshot("the failures")
 	for _, id := range l.ids {
 		if tok := env.CurrentRefreshToken(id); tok == "" || !bytes.Contains(l.artifacts["terraform.tfstate after the failures"], []byte(tok)) {
 			t.Errorf("the state does not hold the current refresh token of %q", id)
 		}
 	}
-	out = l.Run(0, "destroy", "-input=false", "-auto-approve")
-	acctest.ExpectOutput(t, out, "Destroy complete! Resources: 6 destroyed.")
+	acctest.ExpectOutput(t, l.Run(0, "destroy", "-input=false", "-auto-approve"), "Destroy complete! Resources: 6 destroyed.")
 	l.snapshot("destroy")
 	for _, id := range l.ids {
 		if !env.HasUser(id) {
@@ -365,8 +341,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 	}
 
-	// The job ran twice with 2 access tokens; the output shows the masked
-	// echoes, and the log the provider's requests, or the scan proves nothing.
+	// The job ran twice with 2 access tokens; the output must show the masked echoes, the log the
+	// provider's requests, or the scan proves nothing.
 	l.checkConsumed(4)
 	if n := bytes.Count(l.Output.Bytes(), []byte("(credential=***)")); n < 4 {
 		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 4 failing steps at least", n)
@@ -380,9 +356,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	}
 }
 
-// leakTestPlanSensitive accepts the token of a point_refresh_token in
-// `terraform show -json` of a plan, where the matching sensitivity map
-// (sensitive_values, before_sensitive, after_sensitive) marks it.
+// leakTestPlanSensitive accepts a point_refresh_token's token in a plan's JSON where the matching
+// sensitivity map (sensitive_values, before_sensitive, after_sensitive) marks it.
 func leakTestPlanSensitive(root any, path []any) bool {
 	n := len(path)
 	marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
@@ -397,9 +372,8 @@ func leakTestPlanSensitive(root any, path []any) bool {
 	return owner == "point_refresh_token" && acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks[path[n-2]], "token")) == true
 }
 
-// leakTestTokenFreeConfig follows configHCL: each refresh token goes, by
-// the ephemeral point_refresh_token, into a write-only argument versioned
-// by token_version, and a job gets an access token through the API key.
+// leakTestTokenFreeConfig follows configHCL: each refresh token goes, by the ephemeral, into a
+// write-only argument versioned by token_version; a job gets an access token through the API key.
 func leakTestTokenFreeConfig(l *leakScan, generation string, withAction bool) string {
 	var b strings.Builder
 	b.WriteString(l.configHCL(generation) + `
@@ -451,21 +425,18 @@ action "point_revoke_refresh_token" "incident" {
 	return b.String()
 }
 
-// TestAccLeak_tokenFreeLifecycleCLI runs the lifecycle with store_token =
-// false, every plan saved: issue and import, rotation by a trigger, by time
-// on the test clock and outside Terraform, the emergency revoke (the action
-// on Terraform 1.14 and later, else Point's API) and the new token, and
-// destroy. It needs the test's clock and a write-only consumer, so it
-// serves the providers in process, which sets environment variables and so
-// cannot run in parallel.
+// TestAccLeak_tokenFreeLifecycleCLI runs the lifecycle with store_token = false, every plan saved: issue
+// and import, rotation by a trigger, by time on the test clock and outside Terraform, the emergency
+// revoke (the action from Terraform 1.14, else Point's API) and the new token, destroy. It needs the
+// test's clock and a write-only consumer, so it serves the providers in process, which sets
+// environment variables and so cannot run in parallel.
 func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
 	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "A write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
-	// The providers run in the test process: the key goes to them through
-	// the environment, never into configuration, plan or state.
+	// The key reaches the in-process providers through the environment, never configuration, plan or state.
 	t.Setenv(point.EnvAPIKey, env.APIKey)
 	store := newWOStore()
 	cli := acctest.NewInProcessCLI(t, factoriesWith(env, store), "TRACE")
@@ -474,8 +445,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	l, importedToken := newLeakScan(t, env, cli.CLI, "leak-free-", false)
 	ids, withAction := l.ids, acctest.CLIHasActions(t)
 
-	// step applies a saved plan, after which the consumer must hold the
-	// current tokens.
+	// step applies a saved plan, after which the consumer must hold the current tokens.
 	delivered := map[string]bool{}
 	step := func(name string, rotatesAlice bool) string {
 		t.Helper()
@@ -500,8 +470,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
 	}
-	// Rotation by a trigger, and by time: rotate_after has elapsed on the
-	// test clock.
+	// Rotation by a trigger, and by time: rotate_after has elapsed on the test clock.
 	cli.WriteMain(leakTestTokenFreeConfig(l, "2", withAction))
 	step("trigger", true)
 	env.Clock.Advance(25 * time.Hour)
@@ -540,8 +509,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 		}
 	}
 
-	// The consumer was given only tokens that were current at some point,
-	// and every token current at the end of an apply.
+	// The consumer got only tokens once current, and every token current at the end of an apply.
 	for _, tok := range store.AllReceived() {
 		if !l.EverCurrent[tok] {
 			l.EverCurrent[tok] = true // scanned for below all the same
