@@ -185,17 +185,13 @@ func accessTokenEcho(keys ...string) string {
 	return fmt.Sprintf("\nprovider \"echo\" {\n  data = {\n%s  }\n}\n\nresource \"echo\" \"x\" {}\n", data.String())
 }
 
-// TestAccReaders_openOrRefuse first opens access tokens that Point cannot issue: with a wrong or a
-// revoked refresh token, for a user without one, for a user Point lacks; then reads, with the
-// ephemeral point_refresh_token, the token of a user without one, of a user Point lacks, and without an
-// API key. Each fails with one clear error that does not quote a token, and changes nothing in Point.
-// Then one apply opens an access token in each way a configuration can: with the API key, which must
-// use the user's current refresh token and not issue one; with a refresh token unknown at plan; with
-// revoke_on_close = false; through a front that answers its revocations with 503, not an error. Last,
-// the ephemeral point_refresh_token returns a user's current token and its fingerprint, issuing
-// nothing, and the data source point_user reads the user's sensitive profile, or fails for a user
-// Point lacks.
-func TestAccReaders_openOrRefuse(t *testing.T) {
+// TestAccAccessToken_openOrRefuse first opens access tokens that Point cannot issue: with a wrong or
+// a revoked refresh token, for a user without one, for a user Point lacks. Each fails with one clear
+// error that does not quote a token, and changes nothing in Point. Then one apply opens an access
+// token in each way a configuration can: with the API key, which must use the user's current refresh
+// token and not issue one; with a refresh token unknown at plan; with revoke_on_close = false;
+// through a front that answers its revocations with 503, not an error.
+func TestAccAccessToken_openOrRefuse(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	// One provider (a test case's providers share one server), whose revocations for at-unrevoked fail.
 	front, _ := acctest.NewCountingFront(t, env)
@@ -211,64 +207,6 @@ func TestAccReaders_openOrRefuse(t *testing.T) {
 	env.RevokeRefreshToken(revokedUser)
 	env.AddUser(noRefreshUser)
 	env.RevokeRefreshToken(noRefreshUser)
-	reader := env.UserID("rt-reader")
-	readerToken := env.AddUser(reader)
-	var issuedBefore int
-	noKey := acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", endpoint)})
-	// readRefreshToken hands echo.rt the SHA-256 of userID's token, computed by Terraform, and the
-	// token_sha256 the reader reported; never the token.
-	readRefreshToken := func(providerBlock, userID string) string {
-		return providerBlock + fmt.Sprintf(`
-ephemeral "point_refresh_token" "rt" {
-  user_id = %q
-}
-
-provider "echo" {
-  data = {
-    computed = sha256(ephemeral.point_refresh_token.rt.token)
-    reported = ephemeral.point_refresh_token.rt.token_sha256
-  }
-}
-
-resource "echo" "rt" {}
-`, userID)
-	}
-	readerSum := knownvalue.StringFunc(func(v string) error {
-		if v != tokenSHA256(readerToken) {
-			return fmt.Errorf("not the SHA-256 of the current refresh token of %q", reader)
-		}
-		return nil
-	})
-	readerChecks := []statecheck.StateCheck{
-		statecheck.ExpectKnownValue("echo.rt", tfjsonpath.New("data").AtMapKey("computed"), readerSum),
-		statecheck.ExpectKnownValue("echo.rt", tfjsonpath.New("data").AtMapKey("reported"), readerSum),
-	}
-	// The data source reads the reader's profile. Users fill it in Point's apps (the API sets none), so
-	// only the sandbox can give one to check field by field; against real Point its fields are null.
-	userData := func(id string) string {
-		return fmt.Sprintf("\ndata \"point_user\" \"test\" {\n  user_id = %q\n}\n", id)
-	}
-	const dataAddr = "data.point_user.test"
-	null := knownvalue.Null()
-	profile := map[string]knownvalue.Check{"email": null, "birthday": null, "height": null, "weight": null, "gender": null,
-		"pronoun": null, "expectation": null, "first_name": null, "timezone": null}
-	if env.Sandbox != nil {
-		email, timezone, firstName, height := "r.kowalska@example.com", "Europe/Warsaw", "", 171.5
-		env.Sandbox.SetProfile(reader, sandbox.Profile{Email: &email, Timezone: &timezone, FirstName: &firstName, Height: &height})
-		profile["email"], profile["timezone"] = knownvalue.StringExact(email), knownvalue.StringExact(timezone)
-		profile["height"] = knownvalue.Float64Exact(height)
-		profile["first_name"] = knownvalue.StringExact("") // an empty string the user entered stays "", distinct from null
-	}
-	for name, want := range profile { // each also sensitive, whatever its value
-		readerChecks = append(readerChecks, statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), want),
-			statecheck.ExpectSensitiveValue(dataAddr, tfjsonpath.New(name)))
-	}
-	for _, name := range []string{"id", "user_id"} {
-		readerChecks = append(readerChecks,
-			statecheck.ExpectKnownValue(dataAddr, tfjsonpath.New(name), knownvalue.StringExact(reader)))
-	}
-	var requestsBefore map[string]int
-	requestsSince := func(route string) int { return requestCounts(env)[route] - requestsBefore[route] }
 	withRefreshToken := func(userID, refreshToken string) resource.TestStep {
 		return resource.TestStep{
 			ConfigVariables: config.Variables{"refresh_token": config.StringVariable(refreshToken)},
@@ -356,23 +294,6 @@ ephemeral "point_access_token" "unrevoked" {
 						"so the access token is opened once the user exists instead of during plan.", nobody), false),
 			},
 			{
-				Config: readRefreshToken(provider, noRefreshUser),
-				ExpectError: acctest.DiagnosticMatching("Point User Has No Refresh Token",
-					fmt.Sprintf("Point user %q has no current refresh token: none was issued, or it was revoked. "+
-						"The ephemeral point_refresh_token only reads the current token and never issues one.", noRefreshUser),
-					"set user_id to point_refresh_token.<name>.id"),
-			},
-			{
-				Config: readRefreshToken(provider, nobody),
-				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
-					fmt.Sprintf("Point has no user %q, so it has no refresh token to read.", nobody)),
-			},
-			{
-				Config: readRefreshToken(noKey, noRefreshUser),
-				ExpectError: acctest.DiagnosticMatching("Missing Point API Key",
-					"Cannot read a Point user's refresh token (ephemeral point_refresh_token): it needs the organisation API key, and none is configured."),
-			},
-			{
 				PreConfig: func() {
 					if env.Sandbox != nil && len(env.Sandbox.AccessTokens()) != 0 {
 						t.Errorf("the refused steps made the sandbox issue %d access tokens, want none", len(env.Sandbox.AccessTokens()))
@@ -393,40 +314,8 @@ ephemeral "point_access_token" "unrevoked" {
 					return nil
 				},
 			},
-			{
-				// After the open step: checking that Point accepts the token issues an access token.
-				PreConfig:         func() { issuedBefore, requestsBefore = acctest.RefreshTokensIssued(env), requestCounts(env) },
-				Config:            readRefreshToken(provider, reader) + userData(reader),
-				ConfigStateChecks: readerChecks,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.RefreshTokenUnchanged(env, reader, &readerToken),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
-					func(s *terraform.State) error { return acctest.NoSeenTokenInState(s, nil, readerToken) },
-					func(*terraform.State) error {
-						if env.Sandbox != nil && requestsSince(sandbox.RouteGetUser) == 0 {
-							return errors.New("the data source did not read the user from Point")
-						} else if n := requestsSince(sandbox.RouteCreateUser); n != 0 {
-							return fmt.Errorf("reading made %d requests to create a user", n)
-						}
-						return nil
-					},
-				),
-			},
-			{
-				Config:      provider + userData(reader) + "\noutput \"email\" {\n  value = data.point_user.test.email\n}\n",
-				ExpectError: acctest.DiagnosticMatching("Output refers to sensitive values"),
-			},
-			{
-				PreConfig: func() { requestsBefore = requestCounts(env) },
-				Config:    provider + userData(nobody),
-				ExpectError: acctest.DiagnosticMatching("Point User Not Found",
-					fmt.Sprintf("Point has no user with id %q. Check user_id;", nobody)),
-			},
 		},
 	})
-	if env.Sandbox != nil && requestsSince(sandbox.RouteGetUser) == 0 {
-		t.Error("the data source did not ask Point for the unknown user")
-	}
 	for userID, want := range map[string]int{wrongUser: 1, revokedUser: 1, noRefreshUser: 0, nobody: 0} {
 		// A refused refresh token is not retried; a user without one, or none at all, is not asked for.
 		if n := front.Answered(sandbox.RouteIssueAccessToken, userID); n != want {
@@ -440,10 +329,10 @@ ephemeral "point_access_token" "unrevoked" {
 		}
 	}
 	if env.CurrentRefreshToken(noRefreshUser) != "" {
-		t.Error("a failed open or read gave the user a refresh token")
+		t.Error("a failed open gave the user a refresh token")
 	}
 	if env.HasUser(nobody) {
-		t.Error("a failed open or read must create no user")
+		t.Error("a failed open must create no user")
 	}
 
 	if n := front.Answered(sandbox.RouteRevokeAccessToken, users["keep"]); n != 0 {
