@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,9 +33,7 @@ import (
 )
 
 // The lifecycle tests run both ways of keeping the token side by side
-// (rtPair): a point_refresh_token "stored" (store_token left to its
-// default, true) and one "free" (store_token = false), each for a user of
-// its own, so that the same Terraform commands check both.
+// (rtPair), so that the same Terraform commands check both.
 
 // One pair from creation to destroy: rotation by rotate_after and by
 // rotation_triggers, changes that keep the token, tokens rotated and revoked
@@ -45,12 +45,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 	t1 := t0.Add(25 * time.Hour)
 	first, second, third, outside, sixth, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	var issuedBefore, revocationsBefore int
-	revocations := func() int {
-		if env.Sandbox == nil {
-			return 0
-		}
-		return env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]
-	}
+	revocations := func() int { return requestCounts(env)[sandbox.RouteRevokeRefreshToken] }
 	const timeouts = "  timeouts = { read = \"2m\" }\n"
 	config := func(rotateAfter, quarter, extra string) string {
 		if rotateAfter != "" {
@@ -94,7 +89,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			{
 				PreConfig:         func() { env.Clock.Advance(23 * time.Hour) },
 				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))),
 				Check:             resource.ComposeAggregateTestCheckFunc(p.check(1), p.unchanged(first)),
 			},
@@ -102,7 +97,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// rotate_after has passed: a new token in place, never in the plan.
 				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
 				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  rtPreApply(append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...)...),
+				ConfigPlanChecks:  preApply(append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...)...),
 				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(24*time.Hour))),
 				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.refused(first), p.capture(second)),
 			},
@@ -110,7 +105,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// Lengthening rotate_after before it is due moves rotate_at only,
 				// and an unrelated change (timeouts) keeps the tokens too.
 				Config:            config("48h", "Q1", timeouts),
-				ConfigPlanChecks:  rtPreApply(append(p.planUpdate(2, false), p.planAttr("rotate_at", rtAt(t1.Add(48*time.Hour)))...)...),
+				ConfigPlanChecks:  preApply(append(p.planUpdate(2, false), p.planAttr("rotate_at", rtAt(t1.Add(48*time.Hour)))...)...),
 				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(48*time.Hour))),
 				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.unchanged(second)),
 			},
@@ -119,7 +114,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// the apply records. One token is issued for each resource.
 				PreConfig:        func() { issuedBefore = acctest.RefreshTokensIssued(env) },
 				Config:           config("48h", "Q2", timeouts),
-				ConfigPlanChecks: rtPreApply(p.planUpdate(3, true)...),
+				ConfigPlanChecks: preApply(p.planUpdate(3, true)...),
 				Check: resource.ComposeAggregateTestCheckFunc(p.check(3), p.refused(second), p.capture(third),
 					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
 			},
@@ -127,7 +122,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// Shortening rotate_after so that the token is already due rotates at once.
 				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
 				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  rtPreApply(p.planUpdate(4, true)...),
+				ConfigPlanChecks:  preApply(p.planUpdate(4, true)...),
 				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(2*time.Hour)), rtAt(t1.Add(3*time.Hour))),
 				Check:             resource.ComposeAggregateTestCheckFunc(p.check(4), p.refused(third)),
 			},
@@ -136,7 +131,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// the refresh adopts it, raising token_version, without issuing.
 				PreConfig:         func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) },
 				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: p.stateTimes(knownvalue.Null(), knownvalue.Null()),
 				Check: resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside),
 					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
@@ -145,13 +140,13 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				// An adopted token has no issue time, so rotate_after leaves it alone.
 				PreConfig:        func() { env.Clock.Advance(48 * time.Hour) },
 				Config:           config("1h", "Q2", timeouts),
-				ConfigPlanChecks: rtPreApply(plancheck.ExpectEmptyPlan()),
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				Check:            resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside)),
 			},
 			{
 				// Removing the triggers is a change of triggers too.
 				Config:            config("1h", "", timeouts),
-				ConfigPlanChecks:  rtPreApply(p.planUpdate(6, true)...),
+				ConfigPlanChecks:  preApply(p.planUpdate(6, true)...),
 				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(50*time.Hour)), rtAt(t1.Add(51*time.Hour))),
 				Check:             resource.ComposeAggregateTestCheckFunc(p.check(6), p.refused(outside), p.capture(sixth)),
 			},
@@ -166,7 +161,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 					}
 				},
 				Config: config("", "", ""),
-				ConfigPlanChecks: rtPreApply(
+				ConfigPlanChecks: preApply(
 					plancheck.ExpectResourceAction(stored, plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction("point_user.stored", plancheck.ResourceActionNoop),
 					plancheck.ExpectResourceAction(free, plancheck.ResourceActionUpdate),
@@ -202,15 +197,12 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 }
 
 // Replacing tokens with create_before_destroy, "moved" to another user and
-// "same" for the same one, whose new token makes the old one stale: its
-// destroy must not touch the new one. Then the "same" tokens are replaced
-// outside Terraform, and the post-test destroy runs with -refresh=false, so
-// state tracks stale tokens: in state, destroy presents its token once, and
-// Point's refusal (401 or 404) counts as revoked; out of state, it reads the
-// current token with the API key, sees it is not its own, and revokes
-// nothing. Either way the token issued outside Terraform stays. Beside them,
-// users with deletion_policy = "REVOKE": "dependent" is destroyed after its
-// token, "independent" at the same time, so either may revoke first.
+// "same" for the same one, whose old token's destroy must not touch the new
+// one. Then "same" is rotated outside Terraform and the post-test destroy
+// runs with -refresh=false on stale tokens: in state, destroy presents its
+// token once and Point's refusal counts as revoked; out of state, it sees
+// the current token is not its own and revokes nothing. Beside them, users
+// with deletion_policy = "REVOKE", destroyed after their token or with it.
 func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	a, b := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_")
@@ -220,37 +212,23 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	presentedBefore, allBefore := map[rtMode]int{}, map[rtMode]int{}
 	front, revocations := acctest.StartRevocationCounter(t, env)
 	config := func(owner, generation string) string {
-		var c strings.Builder
-		c.WriteString(same.configFor(acctest.ProviderBlockFor(env, front, 3),
-			"  lifecycle {\n    create_before_destroy = true\n    replace_triggered_by  = [terraform_data.generation]\n  }\n"))
-		fmt.Fprintf(&c, "\nresource \"terraform_data\" \"generation\" {\n  input = %q\n}\n", generation)
+		c := same.configFor(acctest.ProviderBlockFor(env, front, 3),
+			"  lifecycle {\n    create_before_destroy = true\n    replace_triggered_by  = [terraform_data.generation]\n  }\n") +
+			rtBlock("resource", "terraform_data", "generation", fmt.Sprintf("input = %q", generation))
 		for _, m := range rtModes {
-			fmt.Fprintf(&c, `
-resource "point_user" "a_%[1]s" {
-  user_id = %[2]q
-}
-
-resource "point_user" "b_%[1]s" {
-  user_id = %[3]q
-}
-
-resource "point_refresh_token" "moved_%[1]s" {
-  user_id = point_user.%[4]s_%[1]s.user_id
-%[5]s
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-`, m.name, a.users[m], b.users[m], owner, m.arg())
+			c += rtBlock("resource", "point_user", "a_"+m.name, fmt.Sprintf("user_id = %q", a.users[m])) +
+				rtBlock("resource", "point_user", "b_"+m.name, fmt.Sprintf("user_id = %q", b.users[m])) +
+				rtBlock("resource", "point_refresh_token", "moved_"+m.name, fmt.Sprintf("user_id = point_user.%s_%s.user_id", owner, m.name),
+					strings.TrimSpace(m.arg()), "lifecycle { create_before_destroy = true }")
 		}
-		for _, user := range [][2]string{{"dependent", dependent}, {"independent", independent}} {
-			fmt.Fprintf(&c, "\nresource \"point_user\" %q {\n  user_id = %q\n  deletion_policy = \"REVOKE\"\n}\n", user[0], user[1])
+		for name, userID := range map[string]string{"dependent": dependent, "independent": independent} {
+			c += rtBlock("resource", "point_user", name, fmt.Sprintf("user_id = %q", userID), `deletion_policy = "REVOKE"`)
 		}
-		c.WriteString("\nresource \"point_refresh_token\" \"dependent\" {\n  user_id = point_user.dependent.user_id\n}\n")
+		c += rtBlock("resource", "point_refresh_token", "dependent", "user_id = point_user.dependent.user_id")
 		if owner == "b" { // once its user exists
-			fmt.Fprintf(&c, "\nresource \"point_refresh_token\" \"independent\" {\n  user_id = %q\n}\n", independent)
+			c += rtBlock("resource", "point_refresh_token", "independent", fmt.Sprintf("user_id = %q", independent))
 		}
-		return c.String()
+		return c
 	}
 	revoking := rtCheckTracked(env, "point_refresh_token.dependent", dependent, true, 1, nil)
 	var moved []statecheck.StateCheck
@@ -261,30 +239,19 @@ resource "point_refresh_token" "moved_%[1]s" {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy: func(s *terraform.State) error {
-			if err := acctest.NoCurrentRefreshToken(env, append(append(a.ids(), b.ids()...), dependent, independent)...)(s); err != nil {
-				return err
-			}
-			for _, m := range rtModes {
-				userID := same.users[m]
-				if current := env.CurrentRefreshToken(userID); current == "" || current != newer[m] {
-					return fmt.Errorf("the token issued outside Terraform for %q should stay current (current set: %t)", userID, current != "")
-				}
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			acctest.NoCurrentRefreshToken(env, append(append(a.ids(), b.ids()...), dependent, independent)...),
+			same.unchanged(newer), same.refused(replaced),
+			same.each(func(m rtMode, userID string) error {
 				switch presented, all := revocations.Presenting(userID)-presentedBefore[m], revocations.All(userID)-allBefore[m]; {
 				case m.store && presented != 1:
 					return fmt.Errorf("destroy presented the token of %q to revoke it %d times, want once", userID, presented)
 				case !m.store && all != 0:
 					return fmt.Errorf("destroy made %d revoke requests for %q, want none", all, userID)
 				}
-				if err := env.CheckRefreshTokenRefused(userID, replaced[m]); err != nil {
-					return err
-				}
-				if err := env.CheckRefreshTokenAccepted(userID, newer[m]); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+				return nil
+			}),
+		),
 		Steps: []resource.TestStep{
 			{
 				Config: config("a", "1"),
@@ -293,7 +260,7 @@ resource "point_refresh_token" "moved_%[1]s" {
 			},
 			{
 				Config:            config("b", "2"),
-				ConfigPlanChecks:  rtPreApply(append(b.planReplaced(), same.planReplaced()...)...),
+				ConfigPlanChecks:  preApply(append(b.planReplaced(), same.planReplaced()...)...),
 				ConfigStateChecks: moved,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					b.check(1), acctest.NoCurrentRefreshToken(env, a.ids()...), a.refused(firstA),
@@ -332,7 +299,7 @@ func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
 			{
 				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
 				Config:    config,
-				ConfigPlanChecks: rtPreApply(
+				ConfigPlanChecks: preApply(
 					plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
 				),
@@ -342,14 +309,12 @@ func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
 	})
 }
 
-// Imports, switching store_token, and failed reads. "test" is a token
-// Terraform issued, imported again (an import plan only records settings,
-// never rotates). The others were issued outside Terraform and imported: by
-// the plain id into a configuration with rotation ("stored"), with
-// "/store_token=false" ("free"), and by the plain id, as before store_token
-// existed, into store_token = false ("plain"). Neither the imports nor the
-// switches of store_token that follow ("test" out of state and back) rotate
-// anything. A failed read (a front answers 503 while on) leaves state alone.
+// Imports, switching store_token, and failed reads. "test" is issued by
+// Terraform and imported again; the others, issued outside Terraform, are
+// imported by the plain id ("stored", with rotation settings), with
+// "/store_token=false" ("free"), and by the plain id into store_token =
+// false ("plain"). Neither imports nor switches of store_token rotate. A
+// failed read (a front answers 503 while on) leaves state alone.
 func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	names := []string{"test", "stored", "free", "plain"}
@@ -367,12 +332,10 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	emptyAfter := []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
 	var readsFail atomic.Bool
 	var failedReads atomic.Int32
-	failing := map[string]bool{users["stored"]: true, users["free"]: true}
-	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable,
-		`{"error":"unavailable","message":"service temporarily unavailable"}`)
+	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		userID := strings.TrimPrefix(r.URL.Path, "/organizations/users/")
-		if readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser && failing[userID] {
+		if id := acctest.UserIDOfPath(r.URL.Path); readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser &&
+			(id == users["stored"] || id == users["free"]) {
 			failedReads.Add(1)
 			unavailable(w, r, next)
 			return
@@ -387,23 +350,15 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"], args)
 	}
 	config := func(n string, testStored bool) string {
-		return managed(testStored) + fmt.Sprintf(`
-resource "point_refresh_token" "stored" {
-  user_id           = %[1]q
-  rotate_after      = "24h"
-  rotation_triggers = { n = %[4]q }
-}
-
-resource "point_refresh_token" "free" {
-  user_id     = %[2]q
-  store_token = false
-}
-
-resource "point_refresh_token" "plain" {
-  user_id     = %[3]q
-  store_token = false
-}
-`, users["stored"], users["free"], users["plain"], n)
+		c := managed(testStored)
+		for _, name := range names[1:] {
+			args := rtFree.arg()
+			if name == "stored" {
+				args = fmt.Sprintf("rotate_after = \"24h\"\n  rotation_triggers = { n = %q }", n)
+			}
+			c += rtBlock("resource", "point_refresh_token", name, fmt.Sprintf("user_id = %q", users[name]), strings.TrimSpace(args))
+		}
+		return c
 	}
 	sumOf := func(name string) knownvalue.Check {
 		return knownvalue.StringFunc(func(v string) error {
@@ -415,37 +370,42 @@ resource "point_refresh_token" "plain" {
 	}
 	// tracked checks that the resource of name tracks the existing token.
 	tracked := func(name string, store bool) resource.TestCheckFunc {
-		return func(s *terraform.State) error {
-			if err := rtCheckTracked(env, addr(name), users[name], store, 1, seen)(s); err != nil {
-				return err
+		return resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, addr(name), users[name], store, 1, seen),
+			func(s *terraform.State) error {
+				token := existing[name]
+				return acctest.RefreshTokenUnchanged(env, users[name], &token)(s)
+			})
+	}
+	// imported checks the one object imported for the user of name against
+	// want, read when the check runs.
+	imported := func(name string, want func() map[string]string) resource.ImportStateCheckFunc {
+		return func(states []*terraform.InstanceState) error {
+			var found []map[string]string
+			for _, s := range states {
+				if s.Attributes["user_id"] == users[name] {
+					found = append(found, s.Attributes)
+				}
 			}
-			token := existing[name]
-			return acctest.RefreshTokenUnchanged(env, users[name], &token)(s)
-		}
-	}
-	// importCommand imports the resource of name into state.
-	importCommand := func(name, id string, check func(attrs map[string]string) error) resource.TestStep {
-		return resource.TestStep{Config: config("1", true), ResourceName: addr(name), ImportState: true, ImportStateId: id,
-			ImportStatePersist: true, ImportStateCheck: func(states []*terraform.InstanceState) error {
-				var found []map[string]string
-				for _, s := range states {
-					if s.Attributes["user_id"] == users[name] {
-						found = append(found, s.Attributes)
-					}
+			if len(found) != 1 {
+				return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
+			}
+			for attr, v := range want() {
+				switch got := found[0][attr]; {
+				case attr == "token" && (got != v || v == "" && want()["store_token"] == "true"):
+					return fmt.Errorf("the import of %s did not take the user's current refresh token as it should", name)
+				case got != v:
+					return fmt.Errorf("imported %s.%s = %q, want %q", name, attr, got, v)
 				}
-				if len(found) != 1 {
-					return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
-				}
-				return check(found[0])
-			}}
-	}
-	adoptedIntoState := func(name string) func(attrs map[string]string) error {
-		return func(attrs map[string]string) error {
-			if attrs["token"] == "" || attrs["token"] != existing[name] || attrs["store_token"] != "true" {
-				return fmt.Errorf("the import of %s did not adopt the user's existing refresh token into state with store_token = true", name)
 			}
 			return nil
 		}
+	}
+	importCommand := func(name, id string, want func() map[string]string) resource.TestStep {
+		return resource.TestStep{Config: config("1", true), ResourceName: addr(name), ImportState: true, ImportStateId: id,
+			ImportStatePersist: true, ImportStateCheck: imported(name, want)}
+	}
+	adoptedIntoState := func(name string) func() map[string]string {
+		return func() map[string]string { return map[string]string{"token": existing[name], "store_token": "true"} }
 	}
 	importBlock := func(config, name, id string, nonEmpty bool, checks ...plancheck.PlanCheck) resource.TestStep {
 		return resource.TestStep{Config: config, ResourceName: addr(name), ImportState: true, ImportStateId: id,
@@ -456,7 +416,7 @@ resource "point_refresh_token" "plain" {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, users["test"], users["stored"], users["free"], users["plain"]),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Collect(maps.Values(users))...),
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
@@ -486,14 +446,9 @@ resource "point_refresh_token" "plain" {
 					if len(states) != 1 {
 						return fmt.Errorf("imported %d objects, want 1", len(states))
 					}
-					attrs := states[0].Attributes
-					if attrs["token"] == "" || attrs["token"] != env.CurrentRefreshToken(users["test"]) {
-						return fmt.Errorf("imported token is not the current refresh token of %q", users["test"])
-					}
-					if v, ok := attrs["issued_at"]; ok && v != "" {
-						return fmt.Errorf("imported issued_at = %q, want null", v)
-					}
-					return nil
+					return imported("test", func() map[string]string {
+						return map[string]string{"token": env.CurrentRefreshToken(users["test"]), "store_token": "true", "issued_at": ""}
+					})(states)
 				},
 			},
 			importBlock(managed(true), "test", "", true, plancheck.ExpectResourceAction(test, update),
@@ -503,19 +458,9 @@ resource "point_refresh_token" "plain" {
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null())),
 			importCommand("stored", users["stored"], adoptedIntoState("stored")),
-			importCommand("free", users["free"]+importSuffixTokenFree, func(attrs map[string]string) error {
-				switch {
-				case attrs["token"] != "":
-					return fmt.Errorf("the import wrote the token to state")
-				case attrs["token_sha256"] != tokenSHA256(existing["free"]):
-					return fmt.Errorf("token_sha256 is not the fingerprint of the user's existing token")
-				case attrs["token_version"] != "1", attrs["store_token"] != "false", attrs["id"] != users["free"]:
-					return fmt.Errorf("imported token_version = %q, store_token = %q, id = %q; want 1, false, %q",
-						attrs["token_version"], attrs["store_token"], attrs["id"], users["free"])
-				case attrs["issued_at"] != "":
-					return fmt.Errorf("imported issued_at = %q, want null", attrs["issued_at"])
-				}
-				return nil
+			importCommand("free", users["free"]+importSuffixTokenFree, func() map[string]string {
+				return map[string]string{"token": "", "token_sha256": tokenSHA256(existing["free"]), "token_version": "1",
+					"store_token": "false", "id": users["free"], "issued_at": ""}
 			}),
 			importCommand("plain", users["plain"], adoptedIntoState("plain")),
 			{
@@ -580,7 +525,7 @@ resource "point_refresh_token" "plain" {
 				// Switching and rotating at once: the new token never reaches state.
 				PreConfig: func() { env.Clock.Advance(2161 * time.Hour) },
 				Config:    config("2", false),
-				ConfigPlanChecks: rtPreApply(rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
+				ConfigPlanChecks: preApply(rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
 					rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2))),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -604,7 +549,7 @@ resource "point_refresh_token" "plain" {
 					issuedBefore = acctest.RefreshTokensIssued(env)
 				},
 				Config:            config("2", false),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					rtCheckTracked(env, stored, users["stored"], true, 3, nil),
@@ -646,7 +591,7 @@ func TestAccRefreshToken_issueErrors(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	config := rtTokenConfig(env, acctest.BulkConfig(acctest.ProviderBlockFor(env, front, 0), []string{bulk}, "", ""), single, "") +
-		fmt.Sprintf("\nresource \"point_refresh_token\" \"ghost\" {\n  user_id = %q\n}\n", ghost)
+		rtBlock("resource", "point_refresh_token", "ghost", fmt.Sprintf("user_id = %q", ghost))
 
 	// ExpectError takes one pattern; the error is examined after the test.
 	var applyErr error
@@ -782,7 +727,7 @@ func TestAccRefreshToken_tokenFreeRevokeAction(t *testing.T) {
 			},
 			{
 				Config: config("INC-1"),
-				ConfigPlanChecks: rtPreApply(
+				ConfigPlanChecks: preApply(
 					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
 					rtPlanKnown(acctest.RefreshTokenAddr, "token_version", knownvalue.Int64Exact(2)),
@@ -812,22 +757,11 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	})
 	config := func(generation string) string {
 		triggers := fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)
-		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg()+triggers) + `
-ephemeral "point_access_token" "test" {
-  user_id         = point_refresh_token.test.id
-  revoke_on_close = false
-}
-
-resource "wostore_secret" "test" {
-  name = "access"
-}
-
-resource "wostore_secret_version" "test" {
-  secret_id                = wostore_secret.test.id
-  secret_string_wo         = ephemeral.point_access_token.test.token
-  secret_string_wo_version = point_refresh_token.test.token_version
-}
-`
+		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg()+triggers) +
+			rtBlock("ephemeral", "point_access_token", "test", "user_id = point_refresh_token.test.id", "revoke_on_close = false") +
+			rtBlock("resource", "wostore_secret", "test", `name = "access"`) +
+			rtBlock("resource", "wostore_secret_version", "test", "secret_id = wostore_secret.test.id",
+				"secret_string_wo = ephemeral.point_access_token.test.token", "secret_string_wo_version = point_refresh_token.test.token_version")
 	}
 	// delivered checks the token at version, and the access token written with it.
 	delivered := func(version int64, writes int) resource.TestCheckFunc {
@@ -859,12 +793,10 @@ resource "wostore_secret_version" "test" {
 }
 
 // The state file, through the CLI. A state written before store_token
-// existed keeps working: plans change nothing, the first apply upgrades it
-// (fingerprint, version 1, token kept), and store_token = false then removes
-// the token. Without an API key, destroying that token or putting it back
-// into state fails at plan time (-refresh=false, since a refresh needs the
-// key too). Beside it, a pair shows the size of an instance with and
-// without its token.
+// existed: plans change nothing, the first apply upgrades it, and
+// store_token = false then removes the token. Without an API key,
+// destroying that token or putting it back into state fails at plan time.
+// Beside it, a pair shows the size of an instance with and without token.
 func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -948,8 +880,7 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	}
 }
 
-// rtTestV0State is a state written before store_token existed: schema
-// version 0 of point_refresh_token, which kept the token, and the user.
+// rtTestV0State is a state of schema version 0, before store_token existed.
 func rtTestV0State(userID, token, issuedAt, rotateAt string) string {
 	const provider = `"provider": "provider[\"registry.terraform.io/areyoupoint/point\"]"`
 	return fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
@@ -964,8 +895,8 @@ func rtTestV0State(userID, token, issuedAt, rotateAt string) string {
 `, userID, token, issuedAt, rotateAt, provider)
 }
 
-// rtStateInstance returns the schema version, the attributes and the JSON
-// (compacted) of point_refresh_token.<name> in the state file.
+// rtStateInstance returns the schema version, attributes and compact JSON
+// of point_refresh_token.<name> in the state file.
 func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int, map[string]any, []byte) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
@@ -1020,10 +951,9 @@ func (m rtMode) arg() string {
 
 func rtTokens() map[rtMode]string { return map[rtMode]string{} }
 
-// rtPair is a test's two users, one for each mode, whose point_user and
-// point_refresh_token are named prefix followed by the mode's name, and the
-// tokens of the token-free one seen so far, which no attribute in state may
-// hold.
+// rtPair is two users, one for each mode, whose point_user and
+// point_refresh_token are named prefix + the mode's name, and the tokens
+// of the token-free one seen so far, which no attribute in state may hold.
 type rtPair struct {
 	env    *acctest.Env
 	prefix string
@@ -1048,20 +978,16 @@ func (p *rtPair) ids() []string { return []string{p.users[rtStored], p.users[rtF
 func (p *rtPair) config(args string) string { return p.configFor(p.env.ProviderBlock(), args) }
 
 func (p *rtPair) configFor(providerBlock, args string) string {
-	var c strings.Builder
-	c.WriteString(providerBlock)
 	for _, m := range rtModes {
-		fmt.Fprintf(&c, `
-resource "point_user" "%[1]s%[2]s" {
-  user_id = %[3]q
+		providerBlock += rtBlock("resource", "point_user", p.prefix+m.name, fmt.Sprintf("user_id = %q", p.users[m])) +
+			rtBlock("resource", "point_refresh_token", p.prefix+m.name, fmt.Sprintf("user_id = point_user.%s%s.user_id\n%s%s", p.prefix, m.name, m.arg(), args))
+	}
+	return providerBlock
 }
 
-resource "point_refresh_token" "%[1]s%[2]s" {
-  user_id = point_user.%[1]s%[2]s.user_id
-%[4]s%[5]s}
-`, p.prefix, m.name, p.users[m], m.arg(), args)
-	}
-	return c.String()
+// rtBlock is a block of a configuration, with a line for each argument.
+func rtBlock(kind, typ, name string, args ...string) string {
+	return fmt.Sprintf("\n%s %q %q {\n  %s\n}\n", kind, typ, name, strings.Join(args, "\n  "))
 }
 
 // check is rtCheckTracked for both resources, at token_version version.
@@ -1084,12 +1010,11 @@ func (p *rtPair) rotateOutside(into map[rtMode]string) {
 // each is a check of what Point holds for the user of each mode.
 func (p *rtPair) each(check func(m rtMode, userID string) error) resource.TestCheckFunc {
 	return func(*terraform.State) error {
+		var errs []error
 		for _, m := range rtModes {
-			if err := check(m, p.users[m]); err != nil {
-				return err
-			}
+			errs = append(errs, check(m, p.users[m]))
 		}
-		return nil
+		return errors.Join(errs...)
 	}
 }
 
@@ -1145,65 +1070,59 @@ func (p *rtPair) plannedToken(m rtMode, newToken bool) plancheck.PlanCheck {
 	return rtPlanKnown(p.addr(m), "token", knownvalue.NotNull())
 }
 
-// planUpdate: the plan updates each resource in place, with the same id
-// and token_version version. With rotate it issues a new token: the token
-// is unknown in state mode and null out of state, and the new token_sha256
-// and issued_at are known only after the apply. Without, it keeps the
-// token and its fingerprint.
-func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
+// rtEach joins the checks f gives for each mode.
+func rtEach[C any](f func(m rtMode) []C) []C {
+	var checks []C
 	for _, m := range rtModes {
-		addr := p.addr(m)
-		checks = append(checks, plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate), p.plannedToken(m, rotate),
-			rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])),
-			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version)))
-		if rotate {
-			checks = append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
-		} else {
-			checks = append(checks, rtPlanKnown(addr, "token_sha256", knownvalue.NotNull()))
-		}
+		checks = append(checks, f(m)...)
 	}
 	return checks
+}
+
+// planUpdate: each resource is updated in place, same id, at token_version
+// version. With rotate, token, token_sha256 and issued_at are new (known
+// after the apply; token null out of state); without, they are kept.
+func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		addr := p.addr(m)
+		checks := []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate), p.plannedToken(m, rotate),
+			rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])), rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version))}
+		if rotate {
+			return append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
+		}
+		return append(checks, rtPlanKnown(addr, "token_sha256", knownvalue.NotNull()))
+	})
 }
 
 // planAttr checks attr of each resource in the plan (unknown: value nil).
 func (p *rtPair) planAttr(attr string, value knownvalue.Check) []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
-	for _, m := range rtModes {
-		check := rtPlanUnknown(p.addr(m), attr)
-		if value != nil {
-			check = rtPlanKnown(p.addr(m), attr, value)
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		if value == nil {
+			return []plancheck.PlanCheck{rtPlanUnknown(p.addr(m), attr)}
 		}
-		checks = append(checks, check)
-	}
-	return checks
+		return []plancheck.PlanCheck{rtPlanKnown(p.addr(m), attr, value)}
+	})
 }
 
 // planReplaced: each resource is replaced, created before destroyed.
 func (p *rtPair) planReplaced() []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
-	for _, m := range rtModes {
-		checks = append(checks, p.plannedToken(m, true),
-			plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreateBeforeDestroy))
-	}
-	return checks
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		return []plancheck.PlanCheck{p.plannedToken(m, true),
+			plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreateBeforeDestroy)}
+	})
 }
 
 // stateTimes checks issued_at and rotate_at of each resource in state.
 func (p *rtPair) stateTimes(issuedAt, rotateAt knownvalue.Check) []statecheck.StateCheck {
-	var checks []statecheck.StateCheck
-	for _, m := range rtModes {
-		checks = append(checks, rtStateKnown(p.addr(m), "issued_at", issuedAt), rtStateKnown(p.addr(m), "rotate_at", rotateAt))
-	}
-	return checks
+	return rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(p.addr(m), "issued_at", issuedAt), rtStateKnown(p.addr(m), "rotate_at", rotateAt)}
+	})
 }
 
-// rtCheckTracked asserts what a point_refresh_token at addr promises about
-// the token it tracks for userID: it is the user's current token in Point,
-// which Point accepts, token_sha256 is its fingerprint, and token_version
-// is version. With store the token is in state; without, token is null and
-// neither the current token nor any in seen (which collects them) is in
-// any attribute of any resource in state.
+// rtCheckTracked: the token tracked at addr is userID's current token,
+// which Point accepts, token_sha256 is its fingerprint, and token_version is
+// version. With store the token is in state; without, neither it nor any
+// token in seen (which collects them) is in any attribute in state.
 func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version int64, seen acctest.SeenTokens) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		current := env.CurrentRefreshToken(userID)
@@ -1239,18 +1158,11 @@ func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version i
 
 func rtCapture(env *acctest.Env, userID string, into *string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		*into = env.CurrentRefreshToken(userID)
-		if *into == "" {
+		if *into = env.CurrentRefreshToken(userID); *into == "" {
 			return fmt.Errorf("Point user %q has no current refresh token", userID)
 		}
 		return nil
 	}
-}
-
-// Shorthands: plan checks before the apply, and checks of an attribute.
-
-func rtPreApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
-	return resource.ConfigPlanChecks{PreApply: checks}
 }
 
 func rtPlanUnknown(addr, attr string) plancheck.PlanCheck {
