@@ -37,12 +37,13 @@ import (
 
 // One pair from creation to destroy: rotation by rotate_after and by
 // rotation_triggers, changes that keep the token, tokens rotated and revoked
-// outside Terraform, and a destroy that refreshes first.
+// outside Terraform, a user deleted, and a destroy that refreshes first.
 func TestAccRefreshToken_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	p := newRTPair(env, "rt-life", "")
 	t0 := env.Clock.Now()
 	t1 := t0.Add(25 * time.Hour)
+	at := func(afterT1 time.Duration) knownvalue.Check { return rtAt(t1.Add(afterT1)) }
 	first, second, third, outside, sixth, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	var issuedBefore, revocationsBefore int
 	revocations := func() int { return requestCounts(env)[sandbox.RouteRevokeRefreshToken] }
@@ -57,140 +58,91 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 		return p.config(extra)
 	}
 	stored, free := p.addr(rtStored), p.addr(rtFree)
-	createPlan := []plancheck.PlanCheck{}
-	created := append(p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))),
-		statecheck.ExpectSensitiveValue(stored, tfjsonpath.New("token")))
-	for _, m := range rtModes {
-		addr, userID := p.addr(m), p.users[m]
-		createPlan = append(createPlan, plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate), p.plannedToken(m, true),
-			rtPlanKnown(addr, "store_token", knownvalue.Bool(m.store)), rtPlanUnknown(addr, "token_sha256"),
-			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(1)))
-		var token knownvalue.Check = knownvalue.Null()
-		if m.store {
-			token = acctest.IsCurrentRefreshToken(env, userID)
-		}
-		created = append(created, rtStateKnown(addr, "id", knownvalue.StringExact(userID)),
-			rtStateKnown(addr, "user_id", knownvalue.StringExact(userID)), rtStateKnown(addr, "token", token))
-	}
+	createPlan := rtEach(func(m rtMode) []plancheck.PlanCheck {
+		return []plancheck.PlanCheck{plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreate), p.plannedToken(m, true),
+			rtPlanKnown(p.addr(m), "store_token", knownvalue.Bool(m.store)), rtPlanUnknown(p.addr(m), "token_sha256"),
+			rtPlanKnown(p.addr(m), "token_version", knownvalue.Int64Exact(1))}
+	})
+	created := append(rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(p.addr(m), "id", knownvalue.StringExact(p.users[m])),
+			rtStateKnown(p.addr(m), "user_id", knownvalue.StringExact(p.users[m]))}
+	}), statecheck.ExpectSensitiveValue(stored, tfjsonpath.New("token")), rtStateKnown(free, "token", knownvalue.Null()),
+		rtStateKnown(stored, "token", acctest.IsCurrentRefreshToken(env, p.users[rtStored])))
+	created = append(created, p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour)))...)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, p.ids()...),
 		Steps: []resource.TestStep{
-			{
-				Config: config("24h", "Q1", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             createPlan,
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: created,
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(1), p.capture(first)),
-			},
-			{
-				PreConfig:         func() { env.Clock.Advance(23 * time.Hour) },
-				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(1), p.unchanged(first)),
-			},
-			{
-				// rotate_after has passed: a new token in place, never in the plan.
-				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
-				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  preApply(append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(24*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.refused(first), p.capture(second)),
-			},
-			{
-				// Lengthening rotate_after before it is due moves rotate_at only,
-				// and an unrelated change (timeouts) keeps the tokens too.
-				Config:            config("48h", "Q1", timeouts),
-				ConfigPlanChecks:  preApply(append(p.planUpdate(2, false), p.planAttr("rotate_at", rtAt(t1.Add(48*time.Hour)))...)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(48*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.unchanged(second)),
-			},
-			{
-				// A trigger change rotates; the version the plan shows is the one
-				// the apply records. One token is issued for each resource.
-				PreConfig:        func() { issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:           config("48h", "Q2", timeouts),
-				ConfigPlanChecks: preApply(p.planUpdate(3, true)...),
-				Check: resource.ComposeAggregateTestCheckFunc(p.check(3), p.refused(second), p.capture(third),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
-			},
-			{
-				// Shortening rotate_after so that the token is already due rotates at once.
-				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
-				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  preApply(p.planUpdate(4, true)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(2*time.Hour)), rtAt(t1.Add(3*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(4), p.refused(third)),
-			},
-			{
-				// A token replaced outside Terraform is found by its fingerprint:
-				// the refresh adopts it, raising token_version, without issuing.
-				PreConfig:         func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: p.stateTimes(knownvalue.Null(), knownvalue.Null()),
-				Check: resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
-			},
-			{
-				// An adopted token has no issue time, so rotate_after leaves it alone.
-				PreConfig:        func() { env.Clock.Advance(48 * time.Hour) },
-				Config:           config("1h", "Q2", timeouts),
-				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
-				Check:            resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside)),
-			},
-			{
-				// Removing the triggers is a change of triggers too.
-				Config:            config("1h", "", timeouts),
-				ConfigPlanChecks:  preApply(p.planUpdate(6, true)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(50*time.Hour)), rtAt(t1.Add(51*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(6), p.refused(outside), p.capture(sixth)),
-			},
-			{
-				// Revoked outside Terraform: in state, the refresh removes the
-				// resource and the apply creates it again; out of state, it stays
-				// and gets a new token in place, so that token_version goes on
-				// growing, with id unknown in the plan so that readers wait for it.
-				PreConfig: func() {
-					for _, m := range rtModes {
-						env.RevokeRefreshToken(p.users[m])
-					}
-				},
-				Config: config("", "", ""),
-				ConfigPlanChecks: preApply(
+			rtStep(nil, config("24h", "Q1", ""), createPlan, created, p.check(1), p.capture(first)),
+			rtStep(func() { env.Clock.Advance(23 * time.Hour) }, config("24h", "Q1", ""), rtNoChange,
+				p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))), p.check(1), p.unchanged(first)),
+			// rotate_after has passed: a new token in place, never in the plan.
+			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("24h", "Q1", ""),
+				append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...),
+				p.stateTimes(at(0), at(24*time.Hour)), p.check(2), p.refused(first), p.capture(second)),
+			// Lengthening rotate_after before it is due moves rotate_at only,
+			// and an unrelated change (timeouts) keeps the tokens too.
+			rtStep(nil, config("48h", "Q1", timeouts), append(p.planUpdate(2, false), p.planAttr("rotate_at", at(48*time.Hour))...),
+				p.stateTimes(at(0), at(48*time.Hour)), p.check(2), p.unchanged(second)),
+			// A trigger change rotates; the version the plan shows is the one
+			// the apply records. One token is issued for each resource.
+			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("48h", "Q2", timeouts),
+				p.planUpdate(3, true), nil,
+				p.check(3), p.refused(second), p.capture(third), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
+			// Shortening rotate_after so that the token is already due rotates at once.
+			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("1h", "Q2", timeouts), p.planUpdate(4, true),
+				p.stateTimes(at(2*time.Hour), at(3*time.Hour)), p.check(4), p.refused(third)),
+			// A token replaced outside Terraform is found by its fingerprint:
+			// the refresh adopts it, raising token_version, without issuing.
+			rtStep(func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) }, config("1h", "Q2", timeouts),
+				rtNoChange, p.stateTimes(knownvalue.Null(), knownvalue.Null()),
+				p.check(5), p.unchanged(outside), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
+			// An adopted token has no issue time, so rotate_after leaves it alone.
+			rtStep(func() { env.Clock.Advance(48 * time.Hour) }, config("1h", "Q2", timeouts), rtNoChange, nil,
+				p.check(5), p.unchanged(outside)),
+			// Removing the triggers is a change of triggers too.
+			rtStep(nil, config("1h", "", timeouts), p.planUpdate(6, true), p.stateTimes(at(50*time.Hour), at(51*time.Hour)),
+				p.check(6), p.refused(outside), p.capture(sixth)),
+			// Revoked outside Terraform: in state, the refresh removes the
+			// resource and the apply creates it again; out of state, it stays
+			// and gets a new token in place, so that token_version goes on
+			// growing, with id unknown in the plan so that readers wait for it.
+			rtStep(func() { env.RevokeRefreshToken(p.users[rtStored]); env.RevokeRefreshToken(p.users[rtFree]) },
+				config("", "", ""), []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(stored, plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction("point_user.stored", plancheck.ResourceActionNoop),
 					plancheck.ExpectResourceAction(free, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction("point_user.free", plancheck.ResourceActionNoop),
-					rtPlanKnown(free, "token", knownvalue.Null()),
-					rtPlanUnknown(free, "token_sha256"),
-					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)),
-					rtPlanUnknown(free, "id"),
-				),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(50*time.Hour)), knownvalue.Null()),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.checkModes(1, 7), p.refused(sixth)),
+					rtPlanKnown(free, "token", knownvalue.Null()), rtPlanUnknown(free, "token_sha256"),
+					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)), rtPlanUnknown(free, "id"),
+				}, p.stateTimes(at(50*time.Hour), knownvalue.Null()), p.checkModes(1, 7), p.refused(sixth)),
+			{
+				// A user deleted outside Terraform is registered again, with a
+				// new token. Only the sandbox can: Point has no endpoint for it.
+				SkipFunc: func() (bool, error) { return env.Sandbox == nil, nil },
+				PreConfig: func() {
+					if env.Sandbox != nil {
+						env.Sandbox.DeleteUser(p.users[rtStored])
+					}
+				},
+				Config: config("", "", ""),
+				ConfigPlanChecks: preApplyActions("point_user.stored", plancheck.ResourceActionCreate,
+					stored, plancheck.ResourceActionCreate, "point_user.free", plancheck.ResourceActionNoop),
+				Check: p.checkModes(1, 7),
 			},
 			{
 				// terraform destroy refreshes first, so it adopts the token rotated
 				// outside Terraform and revokes that one, once for each resource.
 				PreConfig: func() { p.rotateOutside(newer); revocationsBefore = revocations() },
-				Config:    config("", "", ""),
-				Destroy:   true,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					p.tracks(newer),
-					acctest.NoCurrentRefreshToken(env, p.ids()...),
+				Config:    config("", "", ""), Destroy: true,
+				Check: resource.ComposeAggregateTestCheckFunc(p.tracks(newer), acctest.NoCurrentRefreshToken(env, p.ids()...),
 					func(*terraform.State) error {
 						if n := revocations() - revocationsBefore; env.Sandbox != nil && n != len(rtModes) {
 							return fmt.Errorf("destroy made %d revoke requests, want 1 for each of the %d resources", n, len(rtModes))
 						}
 						return nil
-					},
-					p.refused(newer),
-				),
+					}, p.refused(newer)),
 			},
 		},
 	})
@@ -218,8 +170,9 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 		for _, m := range rtModes {
 			c += rtBlock("resource", "point_user", "a_"+m.name, fmt.Sprintf("user_id = %q", a.users[m])) +
 				rtBlock("resource", "point_user", "b_"+m.name, fmt.Sprintf("user_id = %q", b.users[m])) +
-				rtBlock("resource", "point_refresh_token", "moved_"+m.name, fmt.Sprintf("user_id = point_user.%s_%s.user_id", owner, m.name),
-					strings.TrimSpace(m.arg()), "lifecycle { create_before_destroy = true }")
+				rtBlock("resource", "point_refresh_token", "moved_"+m.name,
+					fmt.Sprintf("user_id = point_user.%s_%s.user_id", owner, m.name), strings.TrimSpace(m.arg),
+					"lifecycle { create_before_destroy = true }")
 		}
 		for name, userID := range map[string]string{"dependent": dependent, "independent": independent} {
 			c += rtBlock("resource", "point_user", name, fmt.Sprintf("user_id = %q", userID), `deletion_policy = "REVOKE"`)
@@ -253,21 +206,11 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 			}),
 		),
 		Steps: []resource.TestStep{
-			{
-				Config: config("a", "1"),
-				Check: resource.ComposeAggregateTestCheckFunc(a.check(1), a.capture(firstA),
-					same.check(1), same.capture(firstSame), revoking),
-			},
-			{
-				Config:            config("b", "2"),
-				ConfigPlanChecks:  preApply(append(b.planReplaced(), same.planReplaced()...)...),
-				ConfigStateChecks: moved,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					b.check(1), acctest.NoCurrentRefreshToken(env, a.ids()...), a.refused(firstA),
-					same.check(1), same.refused(firstSame), same.capture(replaced),
-					revoking, rtCheckTracked(env, "point_refresh_token.independent", independent, true, 1, nil),
-				),
-			},
+			rtStep(nil, config("a", "1"), nil, nil, a.check(1), a.capture(firstA), same.check(1), same.capture(firstSame), revoking),
+			rtStep(nil, config("b", "2"), append(b.planReplaced(), same.planReplaced()...), moved,
+				b.check(1), acctest.NoCurrentRefreshToken(env, a.ids()...), a.refused(firstA),
+				same.check(1), same.refused(firstSame), same.capture(replaced),
+				revoking, rtCheckTracked(env, "point_refresh_token.independent", independent, true, 1, nil)),
 			{
 				// Plans do not write state, so state keeps the replaced token
 				// and fingerprint.
@@ -279,31 +222,6 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 				},
 				Config:   config("b", "2"),
 				PlanOnly: true,
-			},
-		},
-	})
-}
-
-// Needs the sandbox: Point has no endpoint that deletes users.
-func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	env.RequireSandbox()
-	userID := env.UserID("rt-user-gone")
-	config := acctest.RefreshTokenConfig(env, userID, "")
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
-		Steps: []resource.TestStep{
-			{Config: config, Check: acctest.CheckStateTokenCurrent(env, userID)},
-			{
-				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
-				Config:    config,
-				ConfigPlanChecks: preApply(
-					plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
-					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
-				),
-				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 		},
 	})
@@ -329,10 +247,10 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	var issuedBefore int
 	var token string // of "test"
 	sameSum, kept := statecheck.CompareValue(compare.ValuesSame()), statecheck.CompareValue(compare.ValuesSame())
-	emptyAfter := []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
 	var readsFail atomic.Bool
 	var failedReads atomic.Int32
-	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)
+	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable,
+		`{"error":"unavailable","message":"service temporarily unavailable"}`)
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if id := acctest.UserIDOfPath(r.URL.Path); readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser &&
 			(id == users["stored"] || id == users["free"]) {
@@ -345,14 +263,14 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	managed := func(store bool) string {
 		args := "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n"
 		if !store {
-			args = rtFree.arg() + args
+			args = rtFree.arg + args
 		}
 		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"], args)
 	}
 	config := func(n string, testStored bool) string {
 		c := managed(testStored)
 		for _, name := range names[1:] {
-			args := rtFree.arg()
+			args := rtFree.arg
 			if name == "stored" {
 				args = fmt.Sprintf("rotate_after = \"24h\"\n  rotation_triggers = { n = %q }", n)
 			}
@@ -418,36 +336,26 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Collect(maps.Values(users))...),
 		Steps: []resource.TestStep{
+			rtStep(func() {
+				for _, name := range names[1:] {
+					existing[name] = env.AddUser(users[name])
+				}
+			}, managed(true), nil, []statecheck.StateCheck{
+				rtStateKnown(test, "store_token", knownvalue.Bool(true)), rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
+				rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+			}, acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CaptureStateToken(&token),
+				func(*terraform.State) error { issuedBefore = acctest.RefreshTokensIssued(env); return nil }),
 			{
-				PreConfig: func() {
-					for _, name := range names[1:] {
-						existing[name] = env.AddUser(users[name])
-					}
-				},
-				Config: managed(true),
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(test, "store_token", knownvalue.Bool(true)),
-					rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
-					rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokenCurrent(env, users["test"]),
-					acctest.CaptureStateToken(&token),
-					func(*terraform.State) error { issuedBefore = acctest.RefreshTokensIssued(env); return nil },
-				),
-			},
-			{
-				ResourceName:            test,
-				ImportState:             true,
-				ImportStateVerify:       true,
+				ResourceName: test, ImportState: true, ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{"issued_at", "rotate_at", "rotate_after", "rotation_triggers"},
 				ImportStateCheck: func(states []*terraform.InstanceState) error {
 					if len(states) != 1 {
 						return fmt.Errorf("imported %d objects, want 1", len(states))
 					}
+					current := env.CurrentRefreshToken(users["test"])
 					return imported("test", func() map[string]string {
-						return map[string]string{"token": env.CurrentRefreshToken(users["test"]), "store_token": "true", "issued_at": ""}
+						return map[string]string{"token": current, "store_token": "true", "issued_at": ""}
 					})(states)
 				},
 			},
@@ -463,100 +371,61 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 					"store_token": "false", "id": users["free"], "issued_at": ""}
 			}),
 			importCommand("plain", users["plain"], adoptedIntoState("plain")),
-			{
-				// The first apply records the settings of "stored", keeps "free",
-				// and moves the tokens of "plain" and "test" out of state.
-				Config: config("1", false),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
-						plancheck.ExpectResourceAction(free, noop),
-						plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
-						rtPlanKnown(plain, "token_sha256", sumOf("plain")),
-						plancheck.ExpectResourceAction(test, update), rtPlanKnown(test, "token", knownvalue.Null()),
-						rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
-						rtPlanKnown(test, "issued_at", knownvalue.NotNull()), rtPlanKnown(test, "id", knownvalue.StringExact(users["test"])),
-					},
-					PostApplyPostRefresh: emptyAfter,
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(stored, "issued_at", knownvalue.Null()),
-					rtStateKnown(stored, "rotate_at", knownvalue.Null()),
-					rtStateKnown(stored, "rotation_triggers", knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					tracked("stored", true), tracked("free", false), tracked("plain", false),
-					rtCheckTracked(env, test, users["test"], false, 1, seenTest),
-					acctest.RefreshTokenUnchanged(env, users["test"], &token),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
-				),
-			},
-			{
-				// A trigger change rotates "stored", the one token issued; "test"
-				// goes back into state.
-				PreConfig: func() { issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:    config("2", true),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
-						plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
-						plancheck.ExpectResourceAction(test, update), rtPlanUnknown(test, "token"),
-						rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
-					},
-					PostApplyPostRefresh: emptyAfter,
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(stored, "issued_at", rtAt(env.Clock.Now())),
-					rtStateKnown(stored, "rotate_at", rtAt(env.Clock.Now().Add(24*time.Hour))),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-					rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, stored, users["stored"], true, 2, nil),
-					func(*terraform.State) error { return env.CheckRefreshTokenRefused(users["stored"], existing["stored"]) },
-					tracked("free", false), tracked("plain", false),
-					resource.TestCheckResourceAttrPtr(test, "token", &token),
-					acctest.CheckStateTokenCurrent(env, users["test"]),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1),
-				),
-			},
-			{
-				// Switching and rotating at once: the new token never reaches state.
-				PreConfig: func() { env.Clock.Advance(2161 * time.Hour) },
-				Config:    config("2", false),
-				ConfigPlanChecks: preApply(rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
-					rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2))),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, test, users["test"], false, 2, seenTest),
-					acctest.RefreshTokenRefused(env, users["test"], &token),
-				),
-			},
+			// The first apply records the settings of "stored", keeps "free",
+			// and moves the tokens of "plain" and "test" out of state.
+			rtStep(nil, config("1", false), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
+				plancheck.ExpectResourceAction(free, noop),
+				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
+				rtPlanKnown(plain, "token_sha256", sumOf("plain")),
+				plancheck.ExpectResourceAction(test, update), rtPlanKnown(test, "token", knownvalue.Null()),
+				rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
+				rtPlanKnown(test, "issued_at", knownvalue.NotNull()), rtPlanKnown(test, "id", knownvalue.StringExact(users["test"])),
+			}, []statecheck.StateCheck{
+				rtStateKnown(stored, "issued_at", knownvalue.Null()), rtStateKnown(stored, "rotate_at", knownvalue.Null()),
+				rtStateKnown(stored, "rotation_triggers", knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+			}, tracked("stored", true), tracked("free", false), tracked("plain", false),
+				rtCheckTracked(env, test, users["test"], false, 1, seenTest), acctest.RefreshTokenUnchanged(env, users["test"], &token),
+				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
+			// A trigger change rotates "stored", the one token issued; "test"
+			// goes back into state.
+			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("2", true), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
+				plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
+				plancheck.ExpectResourceAction(test, update), rtPlanUnknown(test, "token"),
+				rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
+			}, []statecheck.StateCheck{
+				rtStateKnown(stored, "issued_at", rtAt(env.Clock.Now())),
+				rtStateKnown(stored, "rotate_at", rtAt(env.Clock.Now().Add(24*time.Hour))),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+				rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
+			}, rtCheckTracked(env, stored, users["stored"], true, 2, nil),
+				func(*terraform.State) error { return env.CheckRefreshTokenRefused(users["stored"], existing["stored"]) },
+				tracked("free", false), tracked("plain", false), resource.TestCheckResourceAttrPtr(test, "token", &token),
+				acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1)),
+			// Switching and rotating at once: the new token never reaches state.
+			rtStep(func() { env.Clock.Advance(2161 * time.Hour) }, config("2", false), []plancheck.PlanCheck{
+				rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
+				rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2)),
+			}, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
+				rtCheckTracked(env, test, users["test"], false, 2, seenTest), acctest.RefreshTokenRefused(env, users["test"], &token)),
 			{
 				PreConfig: func() { readsFail.Store(true) },
 				Config:    config("2", false),
 				ExpectError: regexp.MustCompile(rtReadFailed(users["stored"]) + `[\s\S]*` + rtReadFailed(users["free"]) +
 					"|" + rtReadFailed(users["free"]) + `[\s\S]*` + rtReadFailed(users["stored"])),
 			},
-			{
-				PreConfig: func() {
-					readsFail.Store(false)
-					// For each of the two, one attempt and max_retries = 1 retry.
-					if n := failedReads.Load(); n != 4 {
-						t.Errorf("the failed refresh made %d requests, want 4", n)
-					}
-					issuedBefore = acctest.RefreshTokensIssued(env)
-				},
-				Config:            config("2", false),
-				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, stored, users["stored"], true, 3, nil),
-					tracked("free", false),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
-				),
-			},
+			rtStep(func() {
+				readsFail.Store(false)
+				// For each of the two, one attempt and max_retries = 1 retry.
+				if n := failedReads.Load(); n != 4 {
+					t.Errorf("the failed refresh made %d requests, want 4", n)
+				}
+				issuedBefore = acctest.RefreshTokensIssued(env)
+			}, config("2", false), rtNoChange, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
+				rtCheckTracked(env, stored, users["stored"], true, 3, nil), tracked("free", false),
+				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
 			// Import blocks do as the import command: "/store_token=false"
 			// plans no token, "/store_token=true" what the plain id plans.
 			importBlock(config("2", false), "free", users["free"]+importSuffixTokenFree, false,
@@ -571,9 +440,8 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 
 // Issues that fail, in both shapes, in one apply. For a user Point does not
 // have, the provider says to register it first. An issue whose answer never
-// comes back may still have issued a token: both shapes say so, and what to
-// do. The front answers those issues with 502 without passing them on, which
-// the provider cannot tell from a gateway that lost Point's answer.
+// comes back (the front's 502, as from a gateway that lost Point's answer)
+// may still have issued a token: both shapes say so, and what to do.
 func TestAccRefreshToken_issueErrors(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	ghost, single, bulk := env.UserID("rt-ghost"), env.UserID("no-answer"), env.UserID("no-answer-bulk")
@@ -679,23 +547,20 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 		if resp.NewState != nil {
 			state = acctest.DecodeObject(t, typ, resp.NewState)
 		}
-		switch {
-		case tc.removed && state != nil:
-			t.Errorf("%s: the resource should be removed from state", tc.name)
-		case tc.removed:
-		case state == nil:
-			t.Errorf("%s: the resource was removed from state", tc.name)
-		default:
-			if got := acctest.StringOrNil(t, state["token"]); got == nil || *got != current {
-				t.Errorf("%s: state token is not the user's current token", tc.name)
+		if tc.removed || state == nil {
+			if tc.removed != (state == nil) {
+				t.Errorf("%s: removed from state: %t, want %t", tc.name, state == nil, tc.removed)
 			}
-			issuedAt := acctest.StringOrNil(t, state["issued_at"])
-			if tc.adopted && issuedAt != nil {
-				t.Errorf("%s: issued_at = %q after adopting a token, want null", tc.name, *issuedAt)
-			}
-			if !tc.adopted && (issuedAt == nil || *issuedAt != acctest.FormatRFC3339(env.Clock.Now())) {
-				t.Errorf("%s: issued_at changed on a plain refresh: %v", tc.name, issuedAt)
-			}
+			continue
+		}
+		if got := acctest.StringOrNil(t, state["token"]); got == nil || *got != current {
+			t.Errorf("%s: state token is not the user's current token", tc.name)
+		}
+		// Kept by a plain refresh; an adopted token has no issue time.
+		want := acctest.FormatRFC3339(env.Clock.Now())
+		issuedAt := acctest.StringOrNil(t, state["issued_at"])
+		if tc.adopted != (issuedAt == nil) || issuedAt != nil && *issuedAt != want {
+			t.Errorf("%s: issued_at = %v, want %q (null when adopted: %t)", tc.name, state["issued_at"], want, tc.adopted)
 		}
 	}
 }
@@ -707,42 +572,34 @@ func TestAccRefreshToken_tokenFreeRevokeAction(t *testing.T) {
 	userID := env.UserID("free-action")
 	var first string
 	config := func(incident string) string {
-		return acctest.RefreshTokenConfig(env, userID, rtFree.arg()) + acctest.IncidentTriggerConfig(incident)
+		return acctest.RefreshTokenConfig(env, userID, rtFree.arg) + acctest.IncidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
-			{
-				Config: config("none"),
-				Check: resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 1, nil),
-					rtCapture(env, userID, &first)),
-			},
+			rtStep(nil, config("none"), nil, nil, rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 1, nil),
+				rtCapture(env, userID, &first)),
 			{
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.NoCurrentRefreshToken(env, userID),
 					acctest.RefreshTokenRefused(env, userID, &first)),
 			},
-			{
-				Config: config("INC-1"),
-				ConfigPlanChecks: preApply(
-					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-					rtPlanKnown(acctest.RefreshTokenAddr, "token_version", knownvalue.Int64Exact(2)),
-				),
-				Check: rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 2, nil),
-			},
+			rtStep(nil, config("INC-1"), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+				plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
+				rtPlanKnown(acctest.RefreshTokenAddr, "token_version", knownvalue.Int64Exact(2)),
+			}, nil, rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 2, nil)),
 		},
 	})
 }
 
-// point_access_token reads the refresh token itself when refresh_token is
-// omitted, as with token-free state: after a first issue, a revocation
-// outside Terraform and a rotation alike, the last access token request
-// (which a front records) presents the current token, and the access token
-// the apply wrote to a write-only argument is one Point accepts.
+// point_access_token reads the refresh token itself in token-free state:
+// after a first issue, a revocation outside Terraform and a rotation alike,
+// the last access token request presents the current token, and the access
+// token written to a write-only argument is one Point accepts.
 func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-access")
@@ -757,18 +614,17 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	})
 	config := func(generation string) string {
 		triggers := fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)
-		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg()+triggers) +
+		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg+triggers) +
 			rtBlock("ephemeral", "point_access_token", "test", "user_id = point_refresh_token.test.id", "revoke_on_close = false") +
 			rtBlock("resource", "wostore_secret", "test", `name = "access"`) +
 			rtBlock("resource", "wostore_secret_version", "test", "secret_id = wostore_secret.test.id",
-				"secret_string_wo = ephemeral.point_access_token.test.token", "secret_string_wo_version = point_refresh_token.test.token_version")
+				"secret_string_wo = ephemeral.point_access_token.test.token",
+				"secret_string_wo_version = point_refresh_token.test.token_version")
 	}
 	// delivered checks the token at version, and the access token written with it.
 	delivered := func(version int64, writes int) resource.TestCheckFunc {
-		return func(s *terraform.State) error {
-			if err := rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, version, nil)(s); err != nil {
-				return err
-			}
+		tracked := rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, version, nil)
+		return resource.ComposeAggregateTestCheckFunc(tracked, func(*terraform.State) error {
 			if last := presented.Load(); last == nil || *last == "" || *last != env.CurrentRefreshToken(userID) {
 				return fmt.Errorf("the last access token request did not present the current refresh token of %q", userID)
 			}
@@ -776,7 +632,7 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 				return fmt.Errorf("the access token was written %d times, want %d", got, writes)
 			}
 			return env.CheckAccessTokenLive(userID, store.Secret("access"))
-		}
+		})
 	}
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -825,23 +681,17 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	cli.MustRun(0, "plan", "-refresh=false", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "apply", "-refresh-only", "-auto-approve", "-no-color")
-	version, attrs, _ := rtStateInstance(t, cli, "test")
-	switch {
-	case version != 1:
-		t.Errorf("the state was not upgraded: schema_version %d", version)
-	case attrs["token"] != token || attrs["store_token"] != true:
-		t.Error("the upgraded state does not keep the token with store_token = true")
-	case attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1):
-		t.Errorf("the upgraded state has token_sha256 = %v, token_version = %v; want the token's fingerprint and 1", attrs["token_sha256"], attrs["token_version"])
-	case attrs["issued_at"] != acctest.FormatRFC3339(issuedAt):
-		t.Errorf("the upgrade changed issued_at to %v", attrs["issued_at"])
+	if version, attrs, _ := rtStateInstance(t, cli, "test"); version != 1 || attrs["token"] != token || attrs["store_token"] != true ||
+		attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) || attrs["issued_at"] != acctest.FormatRFC3339(issuedAt) {
+		t.Errorf("the upgraded state (schema_version %d, store_token %v, token_sha256 %v, token_version %v, issued_at %v) should keep "+
+			"the token with store_token = true, its fingerprint, version 1 and issued_at",
+			version, attrs["store_token"], attrs["token_sha256"], attrs["token_version"], attrs["issued_at"])
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg(), true))
+	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg, true))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "4 added, 1 changed, 0 destroyed")
-	_, attrs, _ = rtStateInstance(t, cli, "test")
-	if attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
+	if _, attrs, _ := rtStateInstance(t, cli, "test"); attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
 		t.Error("switching to store_token = false should drop the token and keep its fingerprint and version")
 	}
 	sizes := map[rtMode]int{}
@@ -858,7 +708,7 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Logf("state size per point_refresh_token instance (compact JSON, as in terraform.tfstate): with the token %d bytes, without it %d bytes",
 		sizes[rtStored], sizes[rtFree])
 
-	cli.WriteMain(config(noKey, rtFree.arg(), true))
+	cli.WriteMain(config(noKey, rtFree.arg, true))
 	out = cli.MustRun(1, "plan", "-destroy", "-refresh=false", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot revoke a Point refresh token kept out of state (store_token = false), which is read with the API key: it needs the organisation API key, and none is configured.")
@@ -870,12 +720,9 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 		t.Error(err)
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg(), true))
+	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg, true))
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
-		t.Error(err)
-	}
-	if err := acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil); err != nil {
+	if err := errors.Join(env.CheckRefreshTokenRefused(userID, token), acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil)); err != nil {
 		t.Error(err)
 	}
 }
@@ -934,22 +781,27 @@ func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int,
 type rtMode struct {
 	name  string
 	store bool
+	arg   string // in the configuration of a point_refresh_token
 }
 
 var (
 	rtStored = rtMode{name: "stored", store: true}
-	rtFree   = rtMode{name: "free", store: false}
+	rtFree   = rtMode{name: "free", store: false, arg: "  store_token = false\n"}
 	rtModes  = []rtMode{rtStored, rtFree}
 )
 
-func (m rtMode) arg() string {
-	if m.store {
-		return ""
-	}
-	return "  store_token = false\n"
+func rtTokens() map[rtMode]string { return map[rtMode]string{} }
+
+// rtStep is a step that runs pre (when not nil), checks the plan of config
+// before the apply, that it settles, and then the state and what Point holds.
+func rtStep(pre func(), config string, plan []plancheck.PlanCheck, state []statecheck.StateCheck,
+	checks ...resource.TestCheckFunc,
+) resource.TestStep {
+	return resource.TestStep{PreConfig: pre, Config: config, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: plan,
+		PostApplyPostRefresh: rtNoChange}, ConfigStateChecks: state, Check: resource.ComposeAggregateTestCheckFunc(checks...)}
 }
 
-func rtTokens() map[rtMode]string { return map[rtMode]string{} }
+var rtNoChange = []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
 
 // rtPair is two users, one for each mode, whose point_user and
 // point_refresh_token are named prefix + the mode's name, and the tokens
@@ -980,7 +832,8 @@ func (p *rtPair) config(args string) string { return p.configFor(p.env.ProviderB
 func (p *rtPair) configFor(providerBlock, args string) string {
 	for _, m := range rtModes {
 		providerBlock += rtBlock("resource", "point_user", p.prefix+m.name, fmt.Sprintf("user_id = %q", p.users[m])) +
-			rtBlock("resource", "point_refresh_token", p.prefix+m.name, fmt.Sprintf("user_id = point_user.%s%s.user_id\n%s%s", p.prefix, m.name, m.arg(), args))
+			rtBlock("resource", "point_refresh_token", p.prefix+m.name,
+				fmt.Sprintf("user_id = point_user.%s%s.user_id\n%s%s", p.prefix, m.name, m.arg, args))
 	}
 	return providerBlock
 }
@@ -1045,13 +898,9 @@ func (p *rtPair) tracks(tokens map[rtMode]string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		for _, m := range rtModes {
 			rs, ok := s.RootModule().Resources[p.addr(m)]
-			switch {
-			case !ok:
-				return fmt.Errorf("%s not in state", p.addr(m))
-			case tokens[m] == "" || rs.Primary.Attributes["token_sha256"] != tokenSHA256(tokens[m]):
-				return fmt.Errorf("%s does not track the token recorded for %q", p.addr(m), p.users[m])
-			case m.store && rs.Primary.Attributes["token"] != tokens[m]:
-				return fmt.Errorf("%s does not hold the token recorded for %q", p.addr(m), p.users[m])
+			if !ok || tokens[m] == "" || rs.Primary.Attributes["token_sha256"] != tokenSHA256(tokens[m]) ||
+				m.store && rs.Primary.Attributes["token"] != tokens[m] {
+				return fmt.Errorf("%s is not in state with the token recorded for %q", p.addr(m), p.users[m])
 			}
 		}
 		return nil
@@ -1085,8 +934,9 @@ func rtEach[C any](f func(m rtMode) []C) []C {
 func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
 	return rtEach(func(m rtMode) []plancheck.PlanCheck {
 		addr := p.addr(m)
-		checks := []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate), p.plannedToken(m, rotate),
-			rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])), rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version))}
+		checks := []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+			p.plannedToken(m, rotate), rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])),
+			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version))}
 		if rotate {
 			return append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
 		}
@@ -1169,12 +1019,12 @@ func rtPlanUnknown(addr, attr string) plancheck.PlanCheck {
 	return plancheck.ExpectUnknownValue(addr, tfjsonpath.New(attr))
 }
 
-func rtPlanKnown(addr, attr string, value knownvalue.Check) plancheck.PlanCheck {
-	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), value)
+func rtPlanKnown(addr, attr string, v knownvalue.Check) plancheck.PlanCheck {
+	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), v)
 }
 
-func rtStateKnown(addr, attr string, value knownvalue.Check) statecheck.StateCheck {
-	return statecheck.ExpectKnownValue(addr, tfjsonpath.New(attr), value)
+func rtStateKnown(addr, attr string, v knownvalue.Check) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(addr, tfjsonpath.New(attr), v)
 }
 
 func rtAt(t time.Time) knownvalue.Check { return knownvalue.StringExact(acctest.FormatRFC3339(t)) }
