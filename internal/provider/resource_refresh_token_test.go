@@ -32,10 +32,7 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// The lifecycle tests run both ways of keeping the token side by side
-// (rtPair), so that the same Terraform commands check both.
-
-// One pair from creation to destroy: rotation by rotate_after and by
+// One pair (both ways of keeping the token, checked by the same commands) from creation to destroy: rotation by rotate_after and by
 // rotation_triggers, changes that keep the token, tokens rotated and revoked
 // outside Terraform, a user deleted, and a destroy that refreshes first.
 func TestAccRefreshToken_lifecycle(t *testing.T) {
@@ -104,10 +101,9 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			// Removing the triggers is a change of triggers too.
 			rtStep(nil, config("1h", "", timeouts), p.planUpdate(6, true), p.stateTimes(at(50*time.Hour), at(51*time.Hour)),
 				p.check(6), p.refused(outside), p.capture(sixth)),
-			// Revoked outside Terraform: in state, the refresh removes the
-			// resource and the apply creates it again; out of state, it stays
-			// and gets a new token in place, so that token_version goes on
-			// growing, with id unknown in the plan so that readers wait for it.
+			// Revoked outside Terraform: in state, the resource is created again;
+			// out of state, it gets a new token in place, token_version goes on
+			// growing, and id is unknown in the plan so that readers wait for it.
 			rtStep(func() { env.RevokeRefreshToken(p.users[rtStored]); env.RevokeRefreshToken(p.users[rtFree]) },
 				config("", "", ""), []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(stored, plancheck.ResourceActionCreate),
@@ -184,11 +180,10 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 		return c
 	}
 	revoking := rtCheckTracked(env, "point_refresh_token.dependent", dependent, true, 1, nil)
-	var moved []statecheck.StateCheck
-	for _, m := range rtModes {
-		moved = append(moved, rtStateKnown(b.addr(m), "user_id", knownvalue.StringExact(b.users[m])),
-			rtStateKnown(b.addr(m), "id", knownvalue.StringExact(b.users[m])))
-	}
+	moved := rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(b.addr(m), "user_id", knownvalue.StringExact(b.users[m])),
+			rtStateKnown(b.addr(m), "id", knownvalue.StringExact(b.users[m]))}
+	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
@@ -212,8 +207,7 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 				same.check(1), same.refused(firstSame), same.capture(replaced),
 				revoking, rtCheckTracked(env, "point_refresh_token.independent", independent, true, 1, nil)),
 			{
-				// Plans do not write state, so state keeps the replaced token
-				// and fingerprint.
+				// Plans do not write state: state keeps the replaced token.
 				PreConfig: func() {
 					same.rotateOutside(newer)
 					for _, m := range rtModes {
@@ -260,15 +254,12 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		}
 		next.ServeHTTP(w, r)
 	})
-	managed := func(store bool) string {
-		args := "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n"
-		if !store {
-			args = rtFree.arg + args
-		}
-		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"], args)
+	managed := func(m rtMode) string {
+		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"],
+			m.arg+"  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
 	}
-	config := func(n string, testStored bool) string {
-		c := managed(testStored)
+	config := func(n string, testMode rtMode) string {
+		c := managed(testMode)
 		for _, name := range names[1:] {
 			args := rtFree.arg
 			if name == "stored" {
@@ -319,7 +310,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		}
 	}
 	importCommand := func(name, id string, want func() map[string]string) resource.TestStep {
-		return resource.TestStep{Config: config("1", true), ResourceName: addr(name), ImportState: true, ImportStateId: id,
+		return resource.TestStep{Config: config("1", rtStored), ResourceName: addr(name), ImportState: true, ImportStateId: id,
 			ImportStatePersist: true, ImportStateCheck: imported(name, want)}
 	}
 	adoptedIntoState := func(name string) func() map[string]string {
@@ -340,7 +331,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 				for _, name := range names[1:] {
 					existing[name] = env.AddUser(users[name])
 				}
-			}, managed(true), nil, []statecheck.StateCheck{
+			}, managed(rtStored), nil, []statecheck.StateCheck{
 				rtStateKnown(test, "store_token", knownvalue.Bool(true)), rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
 				rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
@@ -359,7 +350,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 					})(states)
 				},
 			},
-			importBlock(managed(true), "test", "", true, plancheck.ExpectResourceAction(test, update),
+			importBlock(managed(rtStored), "test", "", true, plancheck.ExpectResourceAction(test, update),
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null()), rtPlanKnown(test, "rotate_at", knownvalue.Null())),
 			importBlock(acctest.RefreshTokenConfig(env, users["test"], ""), "test", "", false,
@@ -373,7 +364,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			importCommand("plain", users["plain"], adoptedIntoState("plain")),
 			// The first apply records the settings of "stored", keeps "free",
 			// and moves the tokens of "plain" and "test" out of state.
-			rtStep(nil, config("1", false), []plancheck.PlanCheck{
+			rtStep(nil, config("1", rtFree), []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
 				plancheck.ExpectResourceAction(free, noop),
 				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
@@ -390,7 +381,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
 			// A trigger change rotates "stored", the one token issued; "test"
 			// goes back into state.
-			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("2", true), []plancheck.PlanCheck{
+			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("2", rtStored), []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
 				plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
 				plancheck.ExpectResourceAction(test, update), rtPlanUnknown(test, "token"),
@@ -405,14 +396,14 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 				tracked("free", false), tracked("plain", false), resource.TestCheckResourceAttrPtr(test, "token", &token),
 				acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1)),
 			// Switching and rotating at once: the new token never reaches state.
-			rtStep(func() { env.Clock.Advance(2161 * time.Hour) }, config("2", false), []plancheck.PlanCheck{
+			rtStep(func() { env.Clock.Advance(2161 * time.Hour) }, config("2", rtFree), []plancheck.PlanCheck{
 				rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
 				rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2)),
 			}, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
 				rtCheckTracked(env, test, users["test"], false, 2, seenTest), acctest.RefreshTokenRefused(env, users["test"], &token)),
 			{
 				PreConfig: func() { readsFail.Store(true) },
-				Config:    config("2", false),
+				Config:    config("2", rtFree),
 				ExpectError: regexp.MustCompile(rtReadFailed(users["stored"]) + `[\s\S]*` + rtReadFailed(users["free"]) +
 					"|" + rtReadFailed(users["free"]) + `[\s\S]*` + rtReadFailed(users["stored"])),
 			},
@@ -423,15 +414,15 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 					t.Errorf("the failed refresh made %d requests, want 4", n)
 				}
 				issuedBefore = acctest.RefreshTokensIssued(env)
-			}, config("2", false), rtNoChange, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
+			}, config("2", rtFree), rtNoChange, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
 				rtCheckTracked(env, stored, users["stored"], true, 3, nil), tracked("free", false),
 				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
 			// Import blocks do as the import command: "/store_token=false"
 			// plans no token, "/store_token=true" what the plain id plans.
-			importBlock(config("2", false), "free", users["free"]+importSuffixTokenFree, false,
+			importBlock(config("2", rtFree), "free", users["free"]+importSuffixTokenFree, false,
 				plancheck.ExpectResourceAction(free, noop), rtPlanKnown(free, "token", knownvalue.Null()),
 				rtPlanKnown(free, "token_sha256", sumOf("free")), rtPlanKnown(free, "token_version", knownvalue.Int64Exact(1))),
-			importBlock(config("2", false), "plain", users["plain"]+importSuffixTokenStored, true,
+			importBlock(config("2", rtFree), "plain", users["plain"]+importSuffixTokenStored, true,
 				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
 				rtPlanKnown(plain, "user_id", knownvalue.StringExact(users["plain"]))),
 		},
@@ -483,11 +474,8 @@ func TestAccRefreshToken_issueErrors(t *testing.T) {
 			t.Errorf("the error does not match %s:\n%v", want, applyErr)
 		}
 	}
-	if !env.HasUser(single) || !env.HasUser(bulk) {
-		t.Errorf("the users were not registered before their tokens were asked for")
-	}
-	if env.HasUser(ghost) {
-		t.Errorf("user %q exists in Point", ghost)
+	if !env.HasUser(single) || !env.HasUser(bulk) || env.HasUser(ghost) {
+		t.Errorf("want the users registered before their tokens were asked for, and no user %q in Point", ghost)
 	}
 	if n := ghostIssues.Load(); n != 1 {
 		t.Errorf("made %d issue requests for an unknown user, want 1", n)
@@ -662,22 +650,27 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	token := env.AddUser(userID)
 	issuedAt := env.Clock.Now().Add(-time.Hour)
 	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
-	// The upgraded resource, beside the pair when sized.
-	config := func(providerBlock, storeToken string, sizedToo bool) string {
-		config := rtTokenConfig(env, providerBlock, userID,
-			"  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+storeToken)
-		if sizedToo {
-			config += sized.configFor("", "")
-		}
-		return config
+	upgraded := func(providerBlock string, m rtMode) string {
+		return rtTokenConfig(env, providerBlock, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+m.arg)
 	}
 
-	// rotate_at was computed by the provider that wrote the state.
-	state := rtTestV0State(userID, token, acctest.FormatRFC3339(issuedAt), acctest.FormatRFC3339(issuedAt.Add(2160*time.Hour)))
+	// A state of schema version 0, before store_token existed; rotate_at was
+	// computed by the provider that wrote it.
+	const provider = `"provider": "provider[\"registry.terraform.io/areyoupoint/point\"]"`
+	state := fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
+  "outputs": {}, "check_results": null, "resources": [
+    {"mode": "managed", "type": "point_refresh_token", "name": "test", %[5]s, "instances": [{"schema_version": 0,
+      "attributes": {"id": %[1]q, "issued_at": %[3]q, "rotate_after": "2160h", "rotate_at": %[4]q,
+        "rotation_triggers": {"generation": "1"}, "timeouts": null, "token": %[2]q, "user_id": %[1]q},
+      "sensitive_attributes": [[{"type": "get_attr", "value": "token"}]], "dependencies": ["point_user.test"]}]},
+    {"mode": "managed", "type": "point_user", "name": "test", %[5]s, "instances": [{"schema_version": 0,
+      "attributes": {"deletion_policy": "ABANDON", "id": %[1]q, "timeouts": null, "user_id": %[1]q}, "sensitive_attributes": []}]}
+  ]}
+`, userID, token, acctest.FormatRFC3339(issuedAt), acctest.FormatRFC3339(issuedAt.Add(2160*time.Hour)), provider)
 	if err := os.WriteFile(filepath.Join(cli.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cli.WriteMain(config(env.ProviderBlock(), "", false))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtStored))
 	cli.MustRun(0, "plan", "-refresh=false", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "apply", "-refresh-only", "-auto-approve", "-no-color")
@@ -688,7 +681,7 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 			version, attrs["store_token"], attrs["token_sha256"], attrs["token_version"], attrs["issued_at"])
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg, true))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "4 added, 1 changed, 0 destroyed")
 	if _, attrs, _ := rtStateInstance(t, cli, "test"); attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
@@ -708,11 +701,11 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Logf("state size per point_refresh_token instance (compact JSON, as in terraform.tfstate): with the token %d bytes, without it %d bytes",
 		sizes[rtStored], sizes[rtFree])
 
-	cli.WriteMain(config(noKey, rtFree.arg, true))
+	cli.WriteMain(upgraded(noKey, rtFree) + sized.configFor("", ""))
 	out = cli.MustRun(1, "plan", "-destroy", "-refresh=false", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot revoke a Point refresh token kept out of state (store_token = false), which is read with the API key: it needs the organisation API key, and none is configured.")
-	cli.WriteMain(config(noKey, "", true))
+	cli.WriteMain(upgraded(noKey, rtStored) + sized.configFor("", ""))
 	out = cli.MustRun(1, "plan", "-refresh=false", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot put a Point refresh token back into state (store_token = true), which reads it with the API key")
@@ -720,26 +713,11 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 		t.Error(err)
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg, true))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 	if err := errors.Join(env.CheckRefreshTokenRefused(userID, token), acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil)); err != nil {
 		t.Error(err)
 	}
-}
-
-// rtTestV0State is a state of schema version 0, before store_token existed.
-func rtTestV0State(userID, token, issuedAt, rotateAt string) string {
-	const provider = `"provider": "provider[\"registry.terraform.io/areyoupoint/point\"]"`
-	return fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
-  "outputs": {}, "check_results": null, "resources": [
-    {"mode": "managed", "type": "point_refresh_token", "name": "test", %[5]s, "instances": [{"schema_version": 0,
-      "attributes": {"id": %[1]q, "issued_at": %[3]q, "rotate_after": "2160h", "rotate_at": %[4]q,
-        "rotation_triggers": {"generation": "1"}, "timeouts": null, "token": %[2]q, "user_id": %[1]q},
-      "sensitive_attributes": [[{"type": "get_attr", "value": "token"}]], "dependencies": ["point_user.test"]}]},
-    {"mode": "managed", "type": "point_user", "name": "test", %[5]s, "instances": [{"schema_version": 0,
-      "attributes": {"deletion_policy": "ABANDON", "id": %[1]q, "timeouts": null, "user_id": %[1]q}, "sensitive_attributes": []}]}
-  ]}
-`, userID, token, issuedAt, rotateAt, provider)
 }
 
 // rtStateInstance returns the schema version, attributes and compact JSON
