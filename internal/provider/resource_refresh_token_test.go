@@ -38,8 +38,7 @@ import (
 func TestAccRefreshToken_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	p := newRTPair(env, "rt-life", "")
-	t0 := env.Clock.Now()
-	t1 := t0.Add(25 * time.Hour)
+	t0, t1 := env.Clock.Now(), env.Clock.Now().Add(25*time.Hour)
 	at := func(afterT1 time.Duration) knownvalue.Check { return rtAt(t1.Add(afterT1)) }
 	first, second, third, outside, sixth, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	var issuedBefore, revocationsBefore int
@@ -153,8 +152,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 // with deletion_policy = "REVOKE", destroyed after their token or with it.
 func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	a, b := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_")
-	same := newRTPair(env, "rt-cbd-same", "same_")
+	a, b, same := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_"), newRTPair(env, "rt-cbd-same", "same_")
 	dependent, independent := env.UserID("rt-revoke-dep"), env.UserID("rt-revoke-indep")
 	firstA, firstSame, replaced, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	presentedBefore, allBefore := map[rtMode]int{}, map[rtMode]int{}
@@ -651,7 +649,8 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	issuedAt := env.Clock.Now().Add(-time.Hour)
 	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
 	upgraded := func(providerBlock string, m rtMode) string {
-		return rtTokenConfig(env, providerBlock, userID, "  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+m.arg)
+		return rtTokenConfig(env, providerBlock, userID,
+			"  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+m.arg)
 	}
 
 	// A state of schema version 0, before store_token existed; rotate_at was
@@ -674,8 +673,9 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	cli.MustRun(0, "plan", "-refresh=false", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "apply", "-refresh-only", "-auto-approve", "-no-color")
-	if version, attrs, _ := rtStateInstance(t, cli, "test"); version != 1 || attrs["token"] != token || attrs["store_token"] != true ||
-		attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) || attrs["issued_at"] != acctest.FormatRFC3339(issuedAt) {
+	version, attrs, _ := rtStateInstance(t, cli, "test")
+	if version != 1 || attrs["token"] != token || attrs["store_token"] != true || attrs["token_sha256"] != tokenSHA256(token) ||
+		attrs["token_version"] != float64(1) || attrs["issued_at"] != acctest.FormatRFC3339(issuedAt) {
 		t.Errorf("the upgraded state (schema_version %d, store_token %v, token_sha256 %v, token_version %v, issued_at %v) should keep "+
 			"the token with store_token = true, its fingerprint, version 1 and issued_at",
 			version, attrs["store_token"], attrs["token_sha256"], attrs["token_version"], attrs["issued_at"])
@@ -684,7 +684,8 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "4 added, 1 changed, 0 destroyed")
-	if _, attrs, _ := rtStateInstance(t, cli, "test"); attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
+	_, attrs, _ = rtStateInstance(t, cli, "test")
+	if attrs["token"] != nil || attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1) {
 		t.Error("switching to store_token = false should drop the token and keep its fingerprint and version")
 	}
 	sizes := map[rtMode]int{}
@@ -715,7 +716,8 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 
 	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if err := errors.Join(env.CheckRefreshTokenRefused(userID, token), acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil)); err != nil {
+	err := errors.Join(env.CheckRefreshTokenRefused(userID, token), acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil))
+	if err != nil {
 		t.Error(err)
 	}
 }
