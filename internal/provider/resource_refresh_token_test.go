@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,27 +32,17 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// The lifecycle tests run both ways of keeping the token side by side
-// (rtPair): a point_refresh_token "stored" (store_token left to its
-// default, true) and one "free" (store_token = false), each for a user of
-// its own, so that the same Terraform commands check both.
-
-// One pair from creation to destroy: rotation by rotate_after and by
+// One pair (both ways of keeping the token, checked by the same commands) from creation to destroy: rotation by rotate_after and by
 // rotation_triggers, changes that keep the token, tokens rotated and revoked
-// outside Terraform, and a destroy that refreshes first.
+// outside Terraform, a user deleted, and a destroy that refreshes first.
 func TestAccRefreshToken_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	p := newRTPair(env, "rt-life", "")
-	t0 := env.Clock.Now()
-	t1 := t0.Add(25 * time.Hour)
+	t0, t1 := env.Clock.Now(), env.Clock.Now().Add(25*time.Hour)
+	at := func(afterT1 time.Duration) knownvalue.Check { return rtAt(t1.Add(afterT1)) }
 	first, second, third, outside, sixth, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	var issuedBefore, revocationsBefore int
-	revocations := func() int {
-		if env.Sandbox == nil {
-			return 0
-		}
-		return env.Sandbox.RequestCounts()[sandbox.RouteRevokeRefreshToken]
-	}
+	revocations := func() int { return requestCounts(env)[sandbox.RouteRevokeRefreshToken] }
 	const timeouts = "  timeouts = { read = \"2m\" }\n"
 	config := func(rotateAfter, quarter, extra string) string {
 		if rotateAfter != "" {
@@ -62,248 +54,158 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 		return p.config(extra)
 	}
 	stored, free := p.addr(rtStored), p.addr(rtFree)
-	createPlan := []plancheck.PlanCheck{}
-	created := append(p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))),
-		statecheck.ExpectSensitiveValue(stored, tfjsonpath.New("token")))
-	for _, m := range rtModes {
-		addr, userID := p.addr(m), p.users[m]
-		createPlan = append(createPlan, plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate), p.plannedToken(m, true),
-			rtPlanKnown(addr, "store_token", knownvalue.Bool(m.store)), rtPlanUnknown(addr, "token_sha256"),
-			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(1)))
-		var token knownvalue.Check = knownvalue.Null()
-		if m.store {
-			token = acctest.IsCurrentRefreshToken(env, userID)
-		}
-		created = append(created, rtStateKnown(addr, "id", knownvalue.StringExact(userID)),
-			rtStateKnown(addr, "user_id", knownvalue.StringExact(userID)), rtStateKnown(addr, "token", token))
-	}
+	createPlan := rtEach(func(m rtMode) []plancheck.PlanCheck {
+		return []plancheck.PlanCheck{plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreate), p.plannedToken(m, true),
+			rtPlanKnown(p.addr(m), "store_token", knownvalue.Bool(m.store)), rtPlanUnknown(p.addr(m), "token_sha256"),
+			rtPlanKnown(p.addr(m), "token_version", knownvalue.Int64Exact(1))}
+	})
+	created := append(rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(p.addr(m), "id", knownvalue.StringExact(p.users[m])),
+			rtStateKnown(p.addr(m), "user_id", knownvalue.StringExact(p.users[m]))}
+	}), statecheck.ExpectSensitiveValue(stored, tfjsonpath.New("token")), rtStateKnown(free, "token", knownvalue.Null()),
+		rtStateKnown(stored, "token", acctest.IsCurrentRefreshToken(env, p.users[rtStored])))
+	created = append(created, p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour)))...)
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, p.ids()...),
 		Steps: []resource.TestStep{
-			{
-				Config: config("24h", "Q1", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             createPlan,
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: created,
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(1), p.capture(first)),
-			},
-			{
-				PreConfig:         func() { env.Clock.Advance(23 * time.Hour) },
-				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(1), p.unchanged(first)),
-			},
-			{
-				// rotate_after has passed: a new token in place, never in the plan.
-				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
-				Config:            config("24h", "Q1", ""),
-				ConfigPlanChecks:  rtPreApply(append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(24*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.refused(first), p.capture(second)),
-			},
-			{
-				// Lengthening rotate_after before it is due moves rotate_at only,
-				// and an unrelated change (timeouts) keeps the tokens too.
-				Config:            config("48h", "Q1", timeouts),
-				ConfigPlanChecks:  rtPreApply(append(p.planUpdate(2, false), p.planAttr("rotate_at", rtAt(t1.Add(48*time.Hour)))...)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1), rtAt(t1.Add(48*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(2), p.unchanged(second)),
-			},
-			{
-				// A trigger change rotates; the version the plan shows is the one
-				// the apply records. One token is issued for each resource.
-				PreConfig:        func() { issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:           config("48h", "Q2", timeouts),
-				ConfigPlanChecks: rtPreApply(p.planUpdate(3, true)...),
-				Check: resource.ComposeAggregateTestCheckFunc(p.check(3), p.refused(second), p.capture(third),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
-			},
-			{
-				// Shortening rotate_after so that the token is already due rotates at once.
-				PreConfig:         func() { env.Clock.Advance(2 * time.Hour) },
-				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  rtPreApply(p.planUpdate(4, true)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(2*time.Hour)), rtAt(t1.Add(3*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(4), p.refused(third)),
-			},
-			{
-				// A token replaced outside Terraform is found by its fingerprint:
-				// the refresh adopts it, raising token_version, without issuing.
-				PreConfig:         func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:            config("1h", "Q2", timeouts),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: p.stateTimes(knownvalue.Null(), knownvalue.Null()),
-				Check: resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
-			},
-			{
-				// An adopted token has no issue time, so rotate_after leaves it alone.
-				PreConfig:        func() { env.Clock.Advance(48 * time.Hour) },
-				Config:           config("1h", "Q2", timeouts),
-				ConfigPlanChecks: rtPreApply(plancheck.ExpectEmptyPlan()),
-				Check:            resource.ComposeAggregateTestCheckFunc(p.check(5), p.unchanged(outside)),
-			},
-			{
-				// Removing the triggers is a change of triggers too.
-				Config:            config("1h", "", timeouts),
-				ConfigPlanChecks:  rtPreApply(p.planUpdate(6, true)...),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(50*time.Hour)), rtAt(t1.Add(51*time.Hour))),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.check(6), p.refused(outside), p.capture(sixth)),
-			},
-			{
-				// Revoked outside Terraform: in state, the refresh removes the
-				// resource and the apply creates it again; out of state, it stays
-				// and gets a new token in place, so that token_version goes on
-				// growing, with id unknown in the plan so that readers wait for it.
-				PreConfig: func() {
-					for _, m := range rtModes {
-						env.RevokeRefreshToken(p.users[m])
-					}
-				},
-				Config: config("", "", ""),
-				ConfigPlanChecks: rtPreApply(
+			rtStep(nil, config("24h", "Q1", ""), createPlan, created, p.check(1), p.capture(first)),
+			rtStep(func() { env.Clock.Advance(23 * time.Hour) }, config("24h", "Q1", ""), rtNoChange,
+				p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))), p.check(1), p.unchanged(first)),
+			// rotate_after has passed: a new token in place, never in the plan.
+			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("24h", "Q1", ""),
+				append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...),
+				p.stateTimes(at(0), at(24*time.Hour)), p.check(2), p.refused(first), p.capture(second)),
+			// Lengthening rotate_after before it is due moves rotate_at only,
+			// and an unrelated change (timeouts) keeps the tokens too.
+			rtStep(nil, config("48h", "Q1", timeouts), append(p.planUpdate(2, false), p.planAttr("rotate_at", at(48*time.Hour))...),
+				p.stateTimes(at(0), at(48*time.Hour)), p.check(2), p.unchanged(second)),
+			// A trigger change rotates; the version the plan shows is the one
+			// the apply records. One token is issued for each resource.
+			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("48h", "Q2", timeouts),
+				p.planUpdate(3, true), nil,
+				p.check(3), p.refused(second), p.capture(third), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
+			// Shortening rotate_after so that the token is already due rotates at once.
+			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("1h", "Q2", timeouts), p.planUpdate(4, true),
+				p.stateTimes(at(2*time.Hour), at(3*time.Hour)), p.check(4), p.refused(third)),
+			// A token replaced outside Terraform is found by its fingerprint:
+			// the refresh adopts it, raising token_version, without issuing.
+			rtStep(func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) }, config("1h", "Q2", timeouts),
+				rtNoChange, p.stateTimes(knownvalue.Null(), knownvalue.Null()),
+				p.check(5), p.unchanged(outside), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
+			// An adopted token has no issue time, so rotate_after leaves it alone.
+			rtStep(func() { env.Clock.Advance(48 * time.Hour) }, config("1h", "Q2", timeouts), rtNoChange, nil,
+				p.check(5), p.unchanged(outside)),
+			// Removing the triggers is a change of triggers too.
+			rtStep(nil, config("1h", "", timeouts), p.planUpdate(6, true), p.stateTimes(at(50*time.Hour), at(51*time.Hour)),
+				p.check(6), p.refused(outside), p.capture(sixth)),
+			// Revoked outside Terraform: in state, the resource is created again;
+			// out of state, it gets a new token in place, token_version goes on
+			// growing, and id is unknown in the plan so that readers wait for it.
+			rtStep(func() { env.RevokeRefreshToken(p.users[rtStored]); env.RevokeRefreshToken(p.users[rtFree]) },
+				config("", "", ""), []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(stored, plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction("point_user.stored", plancheck.ResourceActionNoop),
 					plancheck.ExpectResourceAction(free, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction("point_user.free", plancheck.ResourceActionNoop),
-					rtPlanKnown(free, "token", knownvalue.Null()),
-					rtPlanUnknown(free, "token_sha256"),
-					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)),
-					rtPlanUnknown(free, "id"),
-				),
-				ConfigStateChecks: p.stateTimes(rtAt(t1.Add(50*time.Hour)), knownvalue.Null()),
-				Check:             resource.ComposeAggregateTestCheckFunc(p.checkModes(1, 7), p.refused(sixth)),
+					rtPlanKnown(free, "token", knownvalue.Null()), rtPlanUnknown(free, "token_sha256"),
+					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)), rtPlanUnknown(free, "id"),
+				}, p.stateTimes(at(50*time.Hour), knownvalue.Null()), p.checkModes(1, 7), p.refused(sixth)),
+			{
+				// A user deleted outside Terraform is registered again, with a
+				// new token. Only the sandbox can: Point has no endpoint for it.
+				SkipFunc: func() (bool, error) { return env.Sandbox == nil, nil },
+				PreConfig: func() {
+					if env.Sandbox != nil {
+						env.Sandbox.DeleteUser(p.users[rtStored])
+					}
+				},
+				Config: config("", "", ""),
+				ConfigPlanChecks: preApplyActions("point_user.stored", plancheck.ResourceActionCreate,
+					stored, plancheck.ResourceActionCreate, "point_user.free", plancheck.ResourceActionNoop),
+				Check: p.checkModes(1, 7),
 			},
 			{
 				// terraform destroy refreshes first, so it adopts the token rotated
 				// outside Terraform and revokes that one, once for each resource.
 				PreConfig: func() { p.rotateOutside(newer); revocationsBefore = revocations() },
-				Config:    config("", "", ""),
-				Destroy:   true,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					p.tracks(newer),
-					acctest.NoCurrentRefreshToken(env, p.ids()...),
+				Config:    config("", "", ""), Destroy: true,
+				Check: resource.ComposeAggregateTestCheckFunc(p.tracks(newer), acctest.NoCurrentRefreshToken(env, p.ids()...),
 					func(*terraform.State) error {
 						if n := revocations() - revocationsBefore; env.Sandbox != nil && n != len(rtModes) {
 							return fmt.Errorf("destroy made %d revoke requests, want 1 for each of the %d resources", n, len(rtModes))
 						}
 						return nil
-					},
-					p.refused(newer),
-				),
+					}, p.refused(newer)),
 			},
 		},
 	})
 }
 
 // Replacing tokens with create_before_destroy, "moved" to another user and
-// "same" for the same one, whose new token makes the old one stale: its
-// destroy must not touch the new one. Then the "same" tokens are replaced
-// outside Terraform, and the post-test destroy runs with -refresh=false, so
-// state tracks stale tokens: in state, destroy presents its token once, and
-// Point's refusal (401 or 404) counts as revoked; out of state, it reads the
-// current token with the API key, sees it is not its own, and revokes
-// nothing. Either way the token issued outside Terraform stays. Beside them,
-// users with deletion_policy = "REVOKE": "dependent" is destroyed after its
-// token, "independent" at the same time, so either may revoke first.
+// "same" for the same one, whose old token's destroy must not touch the new
+// one. Then "same" is rotated outside Terraform and the post-test destroy
+// runs with -refresh=false on stale tokens: in state, destroy presents its
+// token once and Point's refusal counts as revoked; out of state, it sees
+// the current token is not its own and revokes nothing. Beside them, users
+// with deletion_policy = "REVOKE", destroyed after their token or with it.
 func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	a, b := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_")
-	same := newRTPair(env, "rt-cbd-same", "same_")
+	a, b, same := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_"), newRTPair(env, "rt-cbd-same", "same_")
 	dependent, independent := env.UserID("rt-revoke-dep"), env.UserID("rt-revoke-indep")
 	firstA, firstSame, replaced, newer := rtTokens(), rtTokens(), rtTokens(), rtTokens()
 	presentedBefore, allBefore := map[rtMode]int{}, map[rtMode]int{}
 	front, revocations := acctest.StartRevocationCounter(t, env)
 	config := func(owner, generation string) string {
-		var c strings.Builder
-		c.WriteString(same.configFor(acctest.ProviderBlockFor(env, front, 3),
-			"  lifecycle {\n    create_before_destroy = true\n    replace_triggered_by  = [terraform_data.generation]\n  }\n"))
-		fmt.Fprintf(&c, "\nresource \"terraform_data\" \"generation\" {\n  input = %q\n}\n", generation)
+		c := same.configFor(acctest.ProviderBlockFor(env, front, 3),
+			"  lifecycle {\n    create_before_destroy = true\n    replace_triggered_by  = [terraform_data.generation]\n  }\n") +
+			rtBlock("resource", "terraform_data", "generation", fmt.Sprintf("input = %q", generation))
 		for _, m := range rtModes {
-			fmt.Fprintf(&c, `
-resource "point_user" "a_%[1]s" {
-  user_id = %[2]q
-}
-
-resource "point_user" "b_%[1]s" {
-  user_id = %[3]q
-}
-
-resource "point_refresh_token" "moved_%[1]s" {
-  user_id = point_user.%[4]s_%[1]s.user_id
-%[5]s
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-`, m.name, a.users[m], b.users[m], owner, m.arg())
+			c += rtBlock("resource", "point_user", "a_"+m.name, fmt.Sprintf("user_id = %q", a.users[m])) +
+				rtBlock("resource", "point_user", "b_"+m.name, fmt.Sprintf("user_id = %q", b.users[m])) +
+				rtBlock("resource", "point_refresh_token", "moved_"+m.name,
+					fmt.Sprintf("user_id = point_user.%s_%s.user_id", owner, m.name), strings.TrimSpace(m.arg),
+					"lifecycle { create_before_destroy = true }")
 		}
-		for _, user := range [][2]string{{"dependent", dependent}, {"independent", independent}} {
-			fmt.Fprintf(&c, "\nresource \"point_user\" %q {\n  user_id = %q\n  deletion_policy = \"REVOKE\"\n}\n", user[0], user[1])
+		for name, userID := range map[string]string{"dependent": dependent, "independent": independent} {
+			c += rtBlock("resource", "point_user", name, fmt.Sprintf("user_id = %q", userID), `deletion_policy = "REVOKE"`)
 		}
-		c.WriteString("\nresource \"point_refresh_token\" \"dependent\" {\n  user_id = point_user.dependent.user_id\n}\n")
+		c += rtBlock("resource", "point_refresh_token", "dependent", "user_id = point_user.dependent.user_id")
 		if owner == "b" { // once its user exists
-			fmt.Fprintf(&c, "\nresource \"point_refresh_token\" \"independent\" {\n  user_id = %q\n}\n", independent)
+			c += rtBlock("resource", "point_refresh_token", "independent", fmt.Sprintf("user_id = %q", independent))
 		}
-		return c.String()
+		return c
 	}
 	revoking := rtCheckTracked(env, "point_refresh_token.dependent", dependent, true, 1, nil)
-	var moved []statecheck.StateCheck
-	for _, m := range rtModes {
-		moved = append(moved, rtStateKnown(b.addr(m), "user_id", knownvalue.StringExact(b.users[m])),
-			rtStateKnown(b.addr(m), "id", knownvalue.StringExact(b.users[m])))
-	}
+	moved := rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(b.addr(m), "user_id", knownvalue.StringExact(b.users[m])),
+			rtStateKnown(b.addr(m), "id", knownvalue.StringExact(b.users[m]))}
+	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy: func(s *terraform.State) error {
-			if err := acctest.NoCurrentRefreshToken(env, append(append(a.ids(), b.ids()...), dependent, independent)...)(s); err != nil {
-				return err
-			}
-			for _, m := range rtModes {
-				userID := same.users[m]
-				if current := env.CurrentRefreshToken(userID); current == "" || current != newer[m] {
-					return fmt.Errorf("the token issued outside Terraform for %q should stay current (current set: %t)", userID, current != "")
-				}
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			acctest.NoCurrentRefreshToken(env, append(append(a.ids(), b.ids()...), dependent, independent)...),
+			same.unchanged(newer), same.refused(replaced),
+			same.each(func(m rtMode, userID string) error {
 				switch presented, all := revocations.Presenting(userID)-presentedBefore[m], revocations.All(userID)-allBefore[m]; {
 				case m.store && presented != 1:
 					return fmt.Errorf("destroy presented the token of %q to revoke it %d times, want once", userID, presented)
 				case !m.store && all != 0:
 					return fmt.Errorf("destroy made %d revoke requests for %q, want none", all, userID)
 				}
-				if err := env.CheckRefreshTokenRefused(userID, replaced[m]); err != nil {
-					return err
-				}
-				if err := env.CheckRefreshTokenAccepted(userID, newer[m]); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+				return nil
+			}),
+		),
 		Steps: []resource.TestStep{
+			rtStep(nil, config("a", "1"), nil, nil, a.check(1), a.capture(firstA), same.check(1), same.capture(firstSame), revoking),
+			rtStep(nil, config("b", "2"), append(b.planReplaced(), same.planReplaced()...), moved,
+				b.check(1), acctest.NoCurrentRefreshToken(env, a.ids()...), a.refused(firstA),
+				same.check(1), same.refused(firstSame), same.capture(replaced),
+				revoking, rtCheckTracked(env, "point_refresh_token.independent", independent, true, 1, nil)),
 			{
-				Config: config("a", "1"),
-				Check: resource.ComposeAggregateTestCheckFunc(a.check(1), a.capture(firstA),
-					same.check(1), same.capture(firstSame), revoking),
-			},
-			{
-				Config:            config("b", "2"),
-				ConfigPlanChecks:  rtPreApply(append(b.planReplaced(), same.planReplaced()...)...),
-				ConfigStateChecks: moved,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					b.check(1), acctest.NoCurrentRefreshToken(env, a.ids()...), a.refused(firstA),
-					same.check(1), same.refused(firstSame), same.capture(replaced),
-					revoking, rtCheckTracked(env, "point_refresh_token.independent", independent, true, 1, nil),
-				),
-			},
-			{
-				// Plans do not write state, so state keeps the replaced token
-				// and fingerprint.
+				// Plans do not write state: state keeps the replaced token.
 				PreConfig: func() {
 					same.rotateOutside(newer)
 					for _, m := range rtModes {
@@ -317,39 +219,12 @@ resource "point_refresh_token" "moved_%[1]s" {
 	})
 }
 
-// Needs the sandbox: Point has no endpoint that deletes users.
-func TestAccRefreshToken_userDeletedOutsideTerraform(t *testing.T) {
-	env := acctest.NewEnv(t, sandbox.Options{})
-	env.RequireSandbox()
-	userID := env.UserID("rt-user-gone")
-	config := acctest.RefreshTokenConfig(env, userID, "")
-
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
-		Steps: []resource.TestStep{
-			{Config: config, Check: acctest.CheckStateTokenCurrent(env, userID)},
-			{
-				PreConfig: func() { env.Sandbox.DeleteUser(userID) },
-				Config:    config,
-				ConfigPlanChecks: rtPreApply(
-					plancheck.ExpectResourceAction("point_user.test", plancheck.ResourceActionCreate),
-					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionCreate),
-				),
-				Check: acctest.CheckStateTokenCurrent(env, userID),
-			},
-		},
-	})
-}
-
-// Imports, switching store_token, and failed reads. "test" is a token
-// Terraform issued, imported again (an import plan only records settings,
-// never rotates). The others were issued outside Terraform and imported: by
-// the plain id into a configuration with rotation ("stored"), with
-// "/store_token=false" ("free"), and by the plain id, as before store_token
-// existed, into store_token = false ("plain"). Neither the imports nor the
-// switches of store_token that follow ("test" out of state and back) rotate
-// anything. A failed read (a front answers 503 while on) leaves state alone.
+// Imports, switching store_token, and failed reads. "test" is issued by
+// Terraform and imported again; the others, issued outside Terraform, are
+// imported by the plain id ("stored", with rotation settings), with
+// "/store_token=false" ("free"), and by the plain id into store_token =
+// false ("plain"). Neither imports nor switches of store_token rotate. A
+// failed read (a front answers 503 while on) leaves state alone.
 func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	names := []string{"test", "stored", "free", "plain"}
@@ -364,46 +239,33 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	var issuedBefore int
 	var token string // of "test"
 	sameSum, kept := statecheck.CompareValue(compare.ValuesSame()), statecheck.CompareValue(compare.ValuesSame())
-	emptyAfter := []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
 	var readsFail atomic.Bool
 	var failedReads atomic.Int32
-	failing := map[string]bool{users["stored"]: true, users["free"]: true}
 	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable,
 		`{"error":"unavailable","message":"service temporarily unavailable"}`)
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		userID := strings.TrimPrefix(r.URL.Path, "/organizations/users/")
-		if readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser && failing[userID] {
+		if id := acctest.UserIDOfPath(r.URL.Path); readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser &&
+			(id == users["stored"] || id == users["free"]) {
 			failedReads.Add(1)
 			unavailable(w, r, next)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-	managed := func(store bool) string {
-		args := "  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n"
-		if !store {
-			args = rtFree.arg() + args
-		}
-		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"], args)
+	managed := func(m rtMode) string {
+		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), users["test"],
+			m.arg+"  rotate_after = \"2160h\"\n  rotation_triggers = { quarter = \"2025-Q1\" }\n")
 	}
-	config := func(n string, testStored bool) string {
-		return managed(testStored) + fmt.Sprintf(`
-resource "point_refresh_token" "stored" {
-  user_id           = %[1]q
-  rotate_after      = "24h"
-  rotation_triggers = { n = %[4]q }
-}
-
-resource "point_refresh_token" "free" {
-  user_id     = %[2]q
-  store_token = false
-}
-
-resource "point_refresh_token" "plain" {
-  user_id     = %[3]q
-  store_token = false
-}
-`, users["stored"], users["free"], users["plain"], n)
+	config := func(n string, testMode rtMode) string {
+		c := managed(testMode)
+		for _, name := range names[1:] {
+			args := rtFree.arg
+			if name == "stored" {
+				args = fmt.Sprintf("rotate_after = \"24h\"\n  rotation_triggers = { n = %q }", n)
+			}
+			c += rtBlock("resource", "point_refresh_token", name, fmt.Sprintf("user_id = %q", users[name]), strings.TrimSpace(args))
+		}
+		return c
 	}
 	sumOf := func(name string) knownvalue.Check {
 		return knownvalue.StringFunc(func(v string) error {
@@ -415,37 +277,42 @@ resource "point_refresh_token" "plain" {
 	}
 	// tracked checks that the resource of name tracks the existing token.
 	tracked := func(name string, store bool) resource.TestCheckFunc {
-		return func(s *terraform.State) error {
-			if err := rtCheckTracked(env, addr(name), users[name], store, 1, seen)(s); err != nil {
-				return err
+		return resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, addr(name), users[name], store, 1, seen),
+			func(s *terraform.State) error {
+				token := existing[name]
+				return acctest.RefreshTokenUnchanged(env, users[name], &token)(s)
+			})
+	}
+	// imported checks the one object imported for the user of name against
+	// want, read when the check runs.
+	imported := func(name string, want func() map[string]string) resource.ImportStateCheckFunc {
+		return func(states []*terraform.InstanceState) error {
+			var found []map[string]string
+			for _, s := range states {
+				if s.Attributes["user_id"] == users[name] {
+					found = append(found, s.Attributes)
+				}
 			}
-			token := existing[name]
-			return acctest.RefreshTokenUnchanged(env, users[name], &token)(s)
-		}
-	}
-	// importCommand imports the resource of name into state.
-	importCommand := func(name, id string, check func(attrs map[string]string) error) resource.TestStep {
-		return resource.TestStep{Config: config("1", true), ResourceName: addr(name), ImportState: true, ImportStateId: id,
-			ImportStatePersist: true, ImportStateCheck: func(states []*terraform.InstanceState) error {
-				var found []map[string]string
-				for _, s := range states {
-					if s.Attributes["user_id"] == users[name] {
-						found = append(found, s.Attributes)
-					}
+			if len(found) != 1 {
+				return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
+			}
+			for attr, v := range want() {
+				switch got := found[0][attr]; {
+				case attr == "token" && (got != v || v == "" && want()["store_token"] == "true"):
+					return fmt.Errorf("the import of %s did not take the user's current refresh token as it should", name)
+				case got != v:
+					return fmt.Errorf("imported %s.%s = %q, want %q", name, attr, got, v)
 				}
-				if len(found) != 1 {
-					return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
-				}
-				return check(found[0])
-			}}
-	}
-	adoptedIntoState := func(name string) func(attrs map[string]string) error {
-		return func(attrs map[string]string) error {
-			if attrs["token"] == "" || attrs["token"] != existing[name] || attrs["store_token"] != "true" {
-				return fmt.Errorf("the import of %s did not adopt the user's existing refresh token into state with store_token = true", name)
 			}
 			return nil
 		}
+	}
+	importCommand := func(name, id string, want func() map[string]string) resource.TestStep {
+		return resource.TestStep{Config: config("1", rtStored), ResourceName: addr(name), ImportState: true, ImportStateId: id,
+			ImportStatePersist: true, ImportStateCheck: imported(name, want)}
+	}
+	adoptedIntoState := func(name string) func() map[string]string {
+		return func() map[string]string { return map[string]string{"token": existing[name], "store_token": "true"} }
 	}
 	importBlock := func(config, name, id string, nonEmpty bool, checks ...plancheck.PlanCheck) resource.TestStep {
 		return resource.TestStep{Config: config, ResourceName: addr(name), ImportState: true, ImportStateId: id,
@@ -456,168 +323,104 @@ resource "point_refresh_token" "plain" {
 
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy:             acctest.NoCurrentRefreshToken(env, users["test"], users["stored"], users["free"], users["plain"]),
+		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Collect(maps.Values(users))...),
 		Steps: []resource.TestStep{
+			rtStep(func() {
+				for _, name := range names[1:] {
+					existing[name] = env.AddUser(users[name])
+				}
+			}, managed(rtStored), nil, []statecheck.StateCheck{
+				rtStateKnown(test, "store_token", knownvalue.Bool(true)), rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
+				rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+			}, acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CaptureStateToken(&token),
+				func(*terraform.State) error { issuedBefore = acctest.RefreshTokensIssued(env); return nil }),
 			{
-				PreConfig: func() {
-					for _, name := range names[1:] {
-						existing[name] = env.AddUser(users[name])
-					}
-				},
-				Config: managed(true),
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(test, "store_token", knownvalue.Bool(true)),
-					rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
-					rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					acctest.CheckStateTokenCurrent(env, users["test"]),
-					acctest.CaptureStateToken(&token),
-					func(*terraform.State) error { issuedBefore = acctest.RefreshTokensIssued(env); return nil },
-				),
-			},
-			{
-				ResourceName:            test,
-				ImportState:             true,
-				ImportStateVerify:       true,
+				ResourceName: test, ImportState: true, ImportStateVerify: true,
 				ImportStateVerifyIgnore: []string{"issued_at", "rotate_at", "rotate_after", "rotation_triggers"},
 				ImportStateCheck: func(states []*terraform.InstanceState) error {
 					if len(states) != 1 {
 						return fmt.Errorf("imported %d objects, want 1", len(states))
 					}
-					attrs := states[0].Attributes
-					if attrs["token"] == "" || attrs["token"] != env.CurrentRefreshToken(users["test"]) {
-						return fmt.Errorf("imported token is not the current refresh token of %q", users["test"])
-					}
-					if v, ok := attrs["issued_at"]; ok && v != "" {
-						return fmt.Errorf("imported issued_at = %q, want null", v)
-					}
-					return nil
+					current := env.CurrentRefreshToken(users["test"])
+					return imported("test", func() map[string]string {
+						return map[string]string{"token": current, "store_token": "true", "issued_at": ""}
+					})(states)
 				},
 			},
-			importBlock(managed(true), "test", "", true, plancheck.ExpectResourceAction(test, update),
+			importBlock(managed(rtStored), "test", "", true, plancheck.ExpectResourceAction(test, update),
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null()), rtPlanKnown(test, "rotate_at", knownvalue.Null())),
 			importBlock(acctest.RefreshTokenConfig(env, users["test"], ""), "test", "", false,
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null())),
 			importCommand("stored", users["stored"], adoptedIntoState("stored")),
-			importCommand("free", users["free"]+importSuffixTokenFree, func(attrs map[string]string) error {
-				switch {
-				case attrs["token"] != "":
-					return fmt.Errorf("the import wrote the token to state")
-				case attrs["token_sha256"] != tokenSHA256(existing["free"]):
-					return fmt.Errorf("token_sha256 is not the fingerprint of the user's existing token")
-				case attrs["token_version"] != "1", attrs["store_token"] != "false", attrs["id"] != users["free"]:
-					return fmt.Errorf("imported token_version = %q, store_token = %q, id = %q; want 1, false, %q",
-						attrs["token_version"], attrs["store_token"], attrs["id"], users["free"])
-				case attrs["issued_at"] != "":
-					return fmt.Errorf("imported issued_at = %q, want null", attrs["issued_at"])
-				}
-				return nil
+			importCommand("free", users["free"]+importSuffixTokenFree, func() map[string]string {
+				return map[string]string{"token": "", "token_sha256": tokenSHA256(existing["free"]), "token_version": "1",
+					"store_token": "false", "id": users["free"], "issued_at": ""}
 			}),
 			importCommand("plain", users["plain"], adoptedIntoState("plain")),
-			{
-				// The first apply records the settings of "stored", keeps "free",
-				// and moves the tokens of "plain" and "test" out of state.
-				Config: config("1", false),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
-						plancheck.ExpectResourceAction(free, noop),
-						plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
-						rtPlanKnown(plain, "token_sha256", sumOf("plain")),
-						plancheck.ExpectResourceAction(test, update), rtPlanKnown(test, "token", knownvalue.Null()),
-						rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
-						rtPlanKnown(test, "issued_at", knownvalue.NotNull()), rtPlanKnown(test, "id", knownvalue.StringExact(users["test"])),
-					},
-					PostApplyPostRefresh: emptyAfter,
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(stored, "issued_at", knownvalue.Null()),
-					rtStateKnown(stored, "rotate_at", knownvalue.Null()),
-					rtStateKnown(stored, "rotation_triggers", knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					tracked("stored", true), tracked("free", false), tracked("plain", false),
-					rtCheckTracked(env, test, users["test"], false, 1, seenTest),
-					acctest.RefreshTokenUnchanged(env, users["test"], &token),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
-				),
-			},
-			{
-				// A trigger change rotates "stored", the one token issued; "test"
-				// goes back into state.
-				PreConfig: func() { issuedBefore = acctest.RefreshTokensIssued(env) },
-				Config:    config("2", true),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
-						plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
-						plancheck.ExpectResourceAction(test, update), rtPlanUnknown(test, "token"),
-						rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
-					},
-					PostApplyPostRefresh: emptyAfter,
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					rtStateKnown(stored, "issued_at", rtAt(env.Clock.Now())),
-					rtStateKnown(stored, "rotate_at", rtAt(env.Clock.Now().Add(24*time.Hour))),
-					sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
-					rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, stored, users["stored"], true, 2, nil),
-					func(*terraform.State) error { return env.CheckRefreshTokenRefused(users["stored"], existing["stored"]) },
-					tracked("free", false), tracked("plain", false),
-					resource.TestCheckResourceAttrPtr(test, "token", &token),
-					acctest.CheckStateTokenCurrent(env, users["test"]),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1),
-				),
-			},
-			{
-				// Switching and rotating at once: the new token never reaches state.
-				PreConfig: func() { env.Clock.Advance(2161 * time.Hour) },
-				Config:    config("2", false),
-				ConfigPlanChecks: rtPreApply(rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
-					rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2))),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, test, users["test"], false, 2, seenTest),
-					acctest.RefreshTokenRefused(env, users["test"], &token),
-				),
-			},
+			// The first apply records the settings of "stored", keeps "free",
+			// and moves the tokens of "plain" and "test" out of state.
+			rtStep(nil, config("1", rtFree), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
+				plancheck.ExpectResourceAction(free, noop),
+				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
+				rtPlanKnown(plain, "token_sha256", sumOf("plain")),
+				plancheck.ExpectResourceAction(test, update), rtPlanKnown(test, "token", knownvalue.Null()),
+				rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
+				rtPlanKnown(test, "issued_at", knownvalue.NotNull()), rtPlanKnown(test, "id", knownvalue.StringExact(users["test"])),
+			}, []statecheck.StateCheck{
+				rtStateKnown(stored, "issued_at", knownvalue.Null()), rtStateKnown(stored, "rotate_at", knownvalue.Null()),
+				rtStateKnown(stored, "rotation_triggers", knownvalue.MapExact(map[string]knownvalue.Check{"n": knownvalue.StringExact("1")})),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+			}, tracked("stored", true), tracked("free", false), tracked("plain", false),
+				rtCheckTracked(env, test, users["test"], false, 1, seenTest), acctest.RefreshTokenUnchanged(env, users["test"], &token),
+				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
+			// A trigger change rotates "stored", the one token issued; "test"
+			// goes back into state.
+			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("2", rtStored), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
+				plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
+				plancheck.ExpectResourceAction(test, update), rtPlanUnknown(test, "token"),
+				rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
+			}, []statecheck.StateCheck{
+				rtStateKnown(stored, "issued_at", rtAt(env.Clock.Now())),
+				rtStateKnown(stored, "rotate_at", rtAt(env.Clock.Now().Add(24*time.Hour))),
+				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
+				rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
+			}, rtCheckTracked(env, stored, users["stored"], true, 2, nil),
+				func(*terraform.State) error { return env.CheckRefreshTokenRefused(users["stored"], existing["stored"]) },
+				tracked("free", false), tracked("plain", false), resource.TestCheckResourceAttrPtr(test, "token", &token),
+				acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1)),
+			// Switching and rotating at once: the new token never reaches state.
+			rtStep(func() { env.Clock.Advance(2161 * time.Hour) }, config("2", rtFree), []plancheck.PlanCheck{
+				rtPlanKnown(test, "token", knownvalue.Null()), rtPlanUnknown(test, "token_sha256"),
+				rtPlanKnown(test, "token_version", knownvalue.Int64Exact(2)),
+			}, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
+				rtCheckTracked(env, test, users["test"], false, 2, seenTest), acctest.RefreshTokenRefused(env, users["test"], &token)),
 			{
 				PreConfig: func() { readsFail.Store(true) },
-				Config:    config("2", false),
+				Config:    config("2", rtFree),
 				ExpectError: regexp.MustCompile(rtReadFailed(users["stored"]) + `[\s\S]*` + rtReadFailed(users["free"]) +
 					"|" + rtReadFailed(users["free"]) + `[\s\S]*` + rtReadFailed(users["stored"])),
 			},
-			{
-				PreConfig: func() {
-					readsFail.Store(false)
-					// For each of the two, one attempt and max_retries = 1 retry.
-					if n := failedReads.Load(); n != 4 {
-						t.Errorf("the failed refresh made %d requests, want 4", n)
-					}
-					issuedBefore = acctest.RefreshTokensIssued(env)
-				},
-				Config:            config("2", false),
-				ConfigPlanChecks:  rtPreApply(plancheck.ExpectEmptyPlan()),
-				ConfigStateChecks: []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
-				Check: resource.ComposeAggregateTestCheckFunc(
-					rtCheckTracked(env, stored, users["stored"], true, 3, nil),
-					tracked("free", false),
-					acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0),
-				),
-			},
+			rtStep(func() {
+				readsFail.Store(false)
+				// For each of the two, one attempt and max_retries = 1 retry.
+				if n := failedReads.Load(); n != 4 {
+					t.Errorf("the failed refresh made %d requests, want 4", n)
+				}
+				issuedBefore = acctest.RefreshTokensIssued(env)
+			}, config("2", rtFree), rtNoChange, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
+				rtCheckTracked(env, stored, users["stored"], true, 3, nil), tracked("free", false),
+				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
 			// Import blocks do as the import command: "/store_token=false"
 			// plans no token, "/store_token=true" what the plain id plans.
-			importBlock(config("2", false), "free", users["free"]+importSuffixTokenFree, false,
+			importBlock(config("2", rtFree), "free", users["free"]+importSuffixTokenFree, false,
 				plancheck.ExpectResourceAction(free, noop), rtPlanKnown(free, "token", knownvalue.Null()),
 				rtPlanKnown(free, "token_sha256", sumOf("free")), rtPlanKnown(free, "token_version", knownvalue.Int64Exact(1))),
-			importBlock(config("2", false), "plain", users["plain"]+importSuffixTokenStored, true,
+			importBlock(config("2", rtFree), "plain", users["plain"]+importSuffixTokenStored, true,
 				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
 				rtPlanKnown(plain, "user_id", knownvalue.StringExact(users["plain"]))),
 		},
@@ -626,9 +429,8 @@ resource "point_refresh_token" "plain" {
 
 // Issues that fail, in both shapes, in one apply. For a user Point does not
 // have, the provider says to register it first. An issue whose answer never
-// comes back may still have issued a token: both shapes say so, and what to
-// do. The front answers those issues with 502 without passing them on, which
-// the provider cannot tell from a gateway that lost Point's answer.
+// comes back (the front's 502, as from a gateway that lost Point's answer)
+// may still have issued a token: both shapes say so, and what to do.
 func TestAccRefreshToken_issueErrors(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	ghost, single, bulk := env.UserID("rt-ghost"), env.UserID("no-answer"), env.UserID("no-answer-bulk")
@@ -646,7 +448,7 @@ func TestAccRefreshToken_issueErrors(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	config := rtTokenConfig(env, acctest.BulkConfig(acctest.ProviderBlockFor(env, front, 0), []string{bulk}, "", ""), single, "") +
-		fmt.Sprintf("\nresource \"point_refresh_token\" \"ghost\" {\n  user_id = %q\n}\n", ghost)
+		rtBlock("resource", "point_refresh_token", "ghost", fmt.Sprintf("user_id = %q", ghost))
 
 	// ExpectError takes one pattern; the error is examined after the test.
 	var applyErr error
@@ -670,11 +472,8 @@ func TestAccRefreshToken_issueErrors(t *testing.T) {
 			t.Errorf("the error does not match %s:\n%v", want, applyErr)
 		}
 	}
-	if !env.HasUser(single) || !env.HasUser(bulk) {
-		t.Errorf("the users were not registered before their tokens were asked for")
-	}
-	if env.HasUser(ghost) {
-		t.Errorf("user %q exists in Point", ghost)
+	if !env.HasUser(single) || !env.HasUser(bulk) || env.HasUser(ghost) {
+		t.Errorf("want the users registered before their tokens were asked for, and no user %q in Point", ghost)
 	}
 	if n := ghostIssues.Load(); n != 1 {
 		t.Errorf("made %d issue requests for an unknown user, want 1", n)
@@ -734,23 +533,20 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 		if resp.NewState != nil {
 			state = acctest.DecodeObject(t, typ, resp.NewState)
 		}
-		switch {
-		case tc.removed && state != nil:
-			t.Errorf("%s: the resource should be removed from state", tc.name)
-		case tc.removed:
-		case state == nil:
-			t.Errorf("%s: the resource was removed from state", tc.name)
-		default:
-			if got := acctest.StringOrNil(t, state["token"]); got == nil || *got != current {
-				t.Errorf("%s: state token is not the user's current token", tc.name)
+		if tc.removed || state == nil {
+			if tc.removed != (state == nil) {
+				t.Errorf("%s: removed from state: %t, want %t", tc.name, state == nil, tc.removed)
 			}
-			issuedAt := acctest.StringOrNil(t, state["issued_at"])
-			if tc.adopted && issuedAt != nil {
-				t.Errorf("%s: issued_at = %q after adopting a token, want null", tc.name, *issuedAt)
-			}
-			if !tc.adopted && (issuedAt == nil || *issuedAt != acctest.FormatRFC3339(env.Clock.Now())) {
-				t.Errorf("%s: issued_at changed on a plain refresh: %v", tc.name, issuedAt)
-			}
+			continue
+		}
+		if got := acctest.StringOrNil(t, state["token"]); got == nil || *got != current {
+			t.Errorf("%s: state token is not the user's current token", tc.name)
+		}
+		// Kept by a plain refresh; an adopted token has no issue time.
+		want := acctest.FormatRFC3339(env.Clock.Now())
+		issuedAt := acctest.StringOrNil(t, state["issued_at"])
+		if tc.adopted != (issuedAt == nil) || issuedAt != nil && *issuedAt != want {
+			t.Errorf("%s: issued_at = %v, want %q (null when adopted: %t)", tc.name, state["issued_at"], want, tc.adopted)
 		}
 	}
 }
@@ -762,42 +558,34 @@ func TestAccRefreshToken_tokenFreeRevokeAction(t *testing.T) {
 	userID := env.UserID("free-action")
 	var first string
 	config := func(incident string) string {
-		return acctest.RefreshTokenConfig(env, userID, rtFree.arg()) + acctest.IncidentTriggerConfig(incident)
+		return acctest.RefreshTokenConfig(env, userID, rtFree.arg) + acctest.IncidentTriggerConfig(incident)
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   acctest.ActionsVersionChecks,
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
-			{
-				Config: config("none"),
-				Check: resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 1, nil),
-					rtCapture(env, userID, &first)),
-			},
+			rtStep(nil, config("none"), nil, nil, rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 1, nil),
+				rtCapture(env, userID, &first)),
 			{
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.NoCurrentRefreshToken(env, userID),
 					acctest.RefreshTokenRefused(env, userID, &first)),
 			},
-			{
-				Config: config("INC-1"),
-				ConfigPlanChecks: rtPreApply(
-					plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
-					plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
-					rtPlanKnown(acctest.RefreshTokenAddr, "token_version", knownvalue.Int64Exact(2)),
-				),
-				Check: rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 2, nil),
-			},
+			rtStep(nil, config("INC-1"), []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(acctest.RefreshTokenAddr, plancheck.ResourceActionUpdate),
+				plancheck.ExpectResourceAction("terraform_data.incident", plancheck.ResourceActionNoop),
+				rtPlanKnown(acctest.RefreshTokenAddr, "token_version", knownvalue.Int64Exact(2)),
+			}, nil, rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 2, nil)),
 		},
 	})
 }
 
-// point_access_token reads the refresh token itself when refresh_token is
-// omitted, as with token-free state: after a first issue, a revocation
-// outside Terraform and a rotation alike, the last access token request
-// (which a front records) presents the current token, and the access token
-// the apply wrote to a write-only argument is one Point accepts.
+// point_access_token reads the refresh token itself in token-free state:
+// after a first issue, a revocation outside Terraform and a rotation alike,
+// the last access token request presents the current token, and the access
+// token written to a write-only argument is one Point accepts.
 func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-access")
@@ -812,29 +600,17 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	})
 	config := func(generation string) string {
 		triggers := fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)
-		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg()+triggers) + `
-ephemeral "point_access_token" "test" {
-  user_id         = point_refresh_token.test.id
-  revoke_on_close = false
-}
-
-resource "wostore_secret" "test" {
-  name = "access"
-}
-
-resource "wostore_secret_version" "test" {
-  secret_id                = wostore_secret.test.id
-  secret_string_wo         = ephemeral.point_access_token.test.token
-  secret_string_wo_version = point_refresh_token.test.token_version
-}
-`
+		return rtTokenConfig(env, acctest.ProviderBlockFor(env, front, 1), userID, rtFree.arg+triggers) +
+			rtBlock("ephemeral", "point_access_token", "test", "user_id = point_refresh_token.test.id", "revoke_on_close = false") +
+			rtBlock("resource", "wostore_secret", "test", `name = "access"`) +
+			rtBlock("resource", "wostore_secret_version", "test", "secret_id = wostore_secret.test.id",
+				"secret_string_wo = ephemeral.point_access_token.test.token",
+				"secret_string_wo_version = point_refresh_token.test.token_version")
 	}
 	// delivered checks the token at version, and the access token written with it.
 	delivered := func(version int64, writes int) resource.TestCheckFunc {
-		return func(s *terraform.State) error {
-			if err := rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, version, nil)(s); err != nil {
-				return err
-			}
+		tracked := rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, version, nil)
+		return resource.ComposeAggregateTestCheckFunc(tracked, func(*terraform.State) error {
 			if last := presented.Load(); last == nil || *last == "" || *last != env.CurrentRefreshToken(userID) {
 				return fmt.Errorf("the last access token request did not present the current refresh token of %q", userID)
 			}
@@ -842,7 +618,7 @@ resource "wostore_secret_version" "test" {
 				return fmt.Errorf("the access token was written %d times, want %d", got, writes)
 			}
 			return env.CheckAccessTokenLive(userID, store.Secret("access"))
-		}
+		})
 	}
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -859,12 +635,10 @@ resource "wostore_secret_version" "test" {
 }
 
 // The state file, through the CLI. A state written before store_token
-// existed keeps working: plans change nothing, the first apply upgrades it
-// (fingerprint, version 1, token kept), and store_token = false then removes
-// the token. Without an API key, destroying that token or putting it back
-// into state fails at plan time (-refresh=false, since a refresh needs the
-// key too). Beside it, a pair shows the size of an instance with and
-// without its token.
+// existed: plans change nothing, the first apply upgrades it, and
+// store_token = false then removes the token. Without an API key,
+// destroying that token or putting it back into state fails at plan time.
+// Beside it, a pair shows the size of an instance with and without token.
 func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -874,38 +648,40 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	token := env.AddUser(userID)
 	issuedAt := env.Clock.Now().Add(-time.Hour)
 	noKey := fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n}\n", env.Endpoint)
-	// The upgraded resource, beside the pair when sized.
-	config := func(providerBlock, storeToken string, sizedToo bool) string {
-		config := rtTokenConfig(env, providerBlock, userID,
-			"  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+storeToken)
-		if sizedToo {
-			config += sized.configFor("", "")
-		}
-		return config
+	upgraded := func(providerBlock string, m rtMode) string {
+		return rtTokenConfig(env, providerBlock, userID,
+			"  rotate_after = \"2160h\"\n  rotation_triggers = { generation = \"1\" }\n"+m.arg)
 	}
 
-	// rotate_at was computed by the provider that wrote the state.
-	state := rtTestV0State(userID, token, acctest.FormatRFC3339(issuedAt), acctest.FormatRFC3339(issuedAt.Add(2160*time.Hour)))
+	// A state of schema version 0, before store_token existed; rotate_at was
+	// computed by the provider that wrote it.
+	const provider = `"provider": "provider[\"registry.terraform.io/areyoupoint/point\"]"`
+	state := fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
+  "outputs": {}, "check_results": null, "resources": [
+    {"mode": "managed", "type": "point_refresh_token", "name": "test", %[5]s, "instances": [{"schema_version": 0,
+      "attributes": {"id": %[1]q, "issued_at": %[3]q, "rotate_after": "2160h", "rotate_at": %[4]q,
+        "rotation_triggers": {"generation": "1"}, "timeouts": null, "token": %[2]q, "user_id": %[1]q},
+      "sensitive_attributes": [[{"type": "get_attr", "value": "token"}]], "dependencies": ["point_user.test"]}]},
+    {"mode": "managed", "type": "point_user", "name": "test", %[5]s, "instances": [{"schema_version": 0,
+      "attributes": {"deletion_policy": "ABANDON", "id": %[1]q, "timeouts": null, "user_id": %[1]q}, "sensitive_attributes": []}]}
+  ]}
+`, userID, token, acctest.FormatRFC3339(issuedAt), acctest.FormatRFC3339(issuedAt.Add(2160*time.Hour)), provider)
 	if err := os.WriteFile(filepath.Join(cli.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cli.WriteMain(config(env.ProviderBlock(), "", false))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtStored))
 	cli.MustRun(0, "plan", "-refresh=false", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 	cli.MustRun(0, "apply", "-refresh-only", "-auto-approve", "-no-color")
 	version, attrs, _ := rtStateInstance(t, cli, "test")
-	switch {
-	case version != 1:
-		t.Errorf("the state was not upgraded: schema_version %d", version)
-	case attrs["token"] != token || attrs["store_token"] != true:
-		t.Error("the upgraded state does not keep the token with store_token = true")
-	case attrs["token_sha256"] != tokenSHA256(token) || attrs["token_version"] != float64(1):
-		t.Errorf("the upgraded state has token_sha256 = %v, token_version = %v; want the token's fingerprint and 1", attrs["token_sha256"], attrs["token_version"])
-	case attrs["issued_at"] != acctest.FormatRFC3339(issuedAt):
-		t.Errorf("the upgrade changed issued_at to %v", attrs["issued_at"])
+	if version != 1 || attrs["token"] != token || attrs["store_token"] != true || attrs["token_sha256"] != tokenSHA256(token) ||
+		attrs["token_version"] != float64(1) || attrs["issued_at"] != acctest.FormatRFC3339(issuedAt) {
+		t.Errorf("the upgraded state (schema_version %d, store_token %v, token_sha256 %v, token_version %v, issued_at %v) should keep "+
+			"the token with store_token = true, its fingerprint, version 1 and issued_at",
+			version, attrs["store_token"], attrs["token_sha256"], attrs["token_version"], attrs["issued_at"])
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg(), true))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	out := cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point Refresh Token Leaves State", "4 added, 1 changed, 0 destroyed")
 	_, attrs, _ = rtStateInstance(t, cli, "test")
@@ -926,11 +702,11 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Logf("state size per point_refresh_token instance (compact JSON, as in terraform.tfstate): with the token %d bytes, without it %d bytes",
 		sizes[rtStored], sizes[rtFree])
 
-	cli.WriteMain(config(noKey, rtFree.arg(), true))
+	cli.WriteMain(upgraded(noKey, rtFree) + sized.configFor("", ""))
 	out = cli.MustRun(1, "plan", "-destroy", "-refresh=false", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot revoke a Point refresh token kept out of state (store_token = false), which is read with the API key: it needs the organisation API key, and none is configured.")
-	cli.WriteMain(config(noKey, "", true))
+	cli.WriteMain(upgraded(noKey, rtStored) + sized.configFor("", ""))
 	out = cli.MustRun(1, "plan", "-refresh=false", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Error: Missing Point API Key",
 		"Cannot put a Point refresh token back into state (store_token = true), which reads it with the API key")
@@ -938,34 +714,16 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 		t.Error(err)
 	}
 
-	cli.WriteMain(config(env.ProviderBlock(), rtFree.arg(), true))
+	cli.WriteMain(upgraded(env.ProviderBlock(), rtFree) + sized.configFor("", ""))
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
-	if err := env.CheckRefreshTokenRefused(userID, token); err != nil {
-		t.Error(err)
-	}
-	if err := acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil); err != nil {
+	err := errors.Join(env.CheckRefreshTokenRefused(userID, token), acctest.NoCurrentRefreshToken(env, sized.ids()...)(nil))
+	if err != nil {
 		t.Error(err)
 	}
 }
 
-// rtTestV0State is a state written before store_token existed: schema
-// version 0 of point_refresh_token, which kept the token, and the user.
-func rtTestV0State(userID, token, issuedAt, rotateAt string) string {
-	const provider = `"provider": "provider[\"registry.terraform.io/areyoupoint/point\"]"`
-	return fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1f1c1e-0000-4000-8000-00000000v0v0",
-  "outputs": {}, "check_results": null, "resources": [
-    {"mode": "managed", "type": "point_refresh_token", "name": "test", %[5]s, "instances": [{"schema_version": 0,
-      "attributes": {"id": %[1]q, "issued_at": %[3]q, "rotate_after": "2160h", "rotate_at": %[4]q,
-        "rotation_triggers": {"generation": "1"}, "timeouts": null, "token": %[2]q, "user_id": %[1]q},
-      "sensitive_attributes": [[{"type": "get_attr", "value": "token"}]], "dependencies": ["point_user.test"]}]},
-    {"mode": "managed", "type": "point_user", "name": "test", %[5]s, "instances": [{"schema_version": 0,
-      "attributes": {"deletion_policy": "ABANDON", "id": %[1]q, "timeouts": null, "user_id": %[1]q}, "sensitive_attributes": []}]}
-  ]}
-`, userID, token, issuedAt, rotateAt, provider)
-}
-
-// rtStateInstance returns the schema version, the attributes and the JSON
-// (compacted) of point_refresh_token.<name> in the state file.
+// rtStateInstance returns the schema version, attributes and compact JSON
+// of point_refresh_token.<name> in the state file.
 func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int, map[string]any, []byte) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
@@ -1003,27 +761,31 @@ func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int,
 type rtMode struct {
 	name  string
 	store bool
+	arg   string // in the configuration of a point_refresh_token
 }
 
 var (
 	rtStored = rtMode{name: "stored", store: true}
-	rtFree   = rtMode{name: "free", store: false}
+	rtFree   = rtMode{name: "free", store: false, arg: "  store_token = false\n"}
 	rtModes  = []rtMode{rtStored, rtFree}
 )
 
-func (m rtMode) arg() string {
-	if m.store {
-		return ""
-	}
-	return "  store_token = false\n"
-}
-
 func rtTokens() map[rtMode]string { return map[rtMode]string{} }
 
-// rtPair is a test's two users, one for each mode, whose point_user and
-// point_refresh_token are named prefix followed by the mode's name, and the
-// tokens of the token-free one seen so far, which no attribute in state may
-// hold.
+// rtStep is a step that runs pre (when not nil), checks the plan of config
+// before the apply, that it settles, and then the state and what Point holds.
+func rtStep(pre func(), config string, plan []plancheck.PlanCheck, state []statecheck.StateCheck,
+	checks ...resource.TestCheckFunc,
+) resource.TestStep {
+	return resource.TestStep{PreConfig: pre, Config: config, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: plan,
+		PostApplyPostRefresh: rtNoChange}, ConfigStateChecks: state, Check: resource.ComposeAggregateTestCheckFunc(checks...)}
+}
+
+var rtNoChange = []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
+
+// rtPair is two users, one for each mode, whose point_user and
+// point_refresh_token are named prefix + the mode's name, and the tokens
+// of the token-free one seen so far, which no attribute in state may hold.
 type rtPair struct {
 	env    *acctest.Env
 	prefix string
@@ -1048,20 +810,17 @@ func (p *rtPair) ids() []string { return []string{p.users[rtStored], p.users[rtF
 func (p *rtPair) config(args string) string { return p.configFor(p.env.ProviderBlock(), args) }
 
 func (p *rtPair) configFor(providerBlock, args string) string {
-	var c strings.Builder
-	c.WriteString(providerBlock)
 	for _, m := range rtModes {
-		fmt.Fprintf(&c, `
-resource "point_user" "%[1]s%[2]s" {
-  user_id = %[3]q
+		providerBlock += rtBlock("resource", "point_user", p.prefix+m.name, fmt.Sprintf("user_id = %q", p.users[m])) +
+			rtBlock("resource", "point_refresh_token", p.prefix+m.name,
+				fmt.Sprintf("user_id = point_user.%s%s.user_id\n%s%s", p.prefix, m.name, m.arg, args))
+	}
+	return providerBlock
 }
 
-resource "point_refresh_token" "%[1]s%[2]s" {
-  user_id = point_user.%[1]s%[2]s.user_id
-%[4]s%[5]s}
-`, p.prefix, m.name, p.users[m], m.arg(), args)
-	}
-	return c.String()
+// rtBlock is a block of a configuration, with a line for each argument.
+func rtBlock(kind, typ, name string, args ...string) string {
+	return fmt.Sprintf("\n%s %q %q {\n  %s\n}\n", kind, typ, name, strings.Join(args, "\n  "))
 }
 
 // check is rtCheckTracked for both resources, at token_version version.
@@ -1084,12 +843,11 @@ func (p *rtPair) rotateOutside(into map[rtMode]string) {
 // each is a check of what Point holds for the user of each mode.
 func (p *rtPair) each(check func(m rtMode, userID string) error) resource.TestCheckFunc {
 	return func(*terraform.State) error {
+		var errs []error
 		for _, m := range rtModes {
-			if err := check(m, p.users[m]); err != nil {
-				return err
-			}
+			errs = append(errs, check(m, p.users[m]))
 		}
-		return nil
+		return errors.Join(errs...)
 	}
 }
 
@@ -1120,13 +878,9 @@ func (p *rtPair) tracks(tokens map[rtMode]string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		for _, m := range rtModes {
 			rs, ok := s.RootModule().Resources[p.addr(m)]
-			switch {
-			case !ok:
-				return fmt.Errorf("%s not in state", p.addr(m))
-			case tokens[m] == "" || rs.Primary.Attributes["token_sha256"] != tokenSHA256(tokens[m]):
-				return fmt.Errorf("%s does not track the token recorded for %q", p.addr(m), p.users[m])
-			case m.store && rs.Primary.Attributes["token"] != tokens[m]:
-				return fmt.Errorf("%s does not hold the token recorded for %q", p.addr(m), p.users[m])
+			if !ok || tokens[m] == "" || rs.Primary.Attributes["token_sha256"] != tokenSHA256(tokens[m]) ||
+				m.store && rs.Primary.Attributes["token"] != tokens[m] {
+				return fmt.Errorf("%s is not in state with the token recorded for %q", p.addr(m), p.users[m])
 			}
 		}
 		return nil
@@ -1145,65 +899,60 @@ func (p *rtPair) plannedToken(m rtMode, newToken bool) plancheck.PlanCheck {
 	return rtPlanKnown(p.addr(m), "token", knownvalue.NotNull())
 }
 
-// planUpdate: the plan updates each resource in place, with the same id
-// and token_version version. With rotate it issues a new token: the token
-// is unknown in state mode and null out of state, and the new token_sha256
-// and issued_at are known only after the apply. Without, it keeps the
-// token and its fingerprint.
-func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
+// rtEach joins the checks f gives for each mode.
+func rtEach[C any](f func(m rtMode) []C) []C {
+	var checks []C
 	for _, m := range rtModes {
-		addr := p.addr(m)
-		checks = append(checks, plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate), p.plannedToken(m, rotate),
-			rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])),
-			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version)))
-		if rotate {
-			checks = append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
-		} else {
-			checks = append(checks, rtPlanKnown(addr, "token_sha256", knownvalue.NotNull()))
-		}
+		checks = append(checks, f(m)...)
 	}
 	return checks
+}
+
+// planUpdate: each resource is updated in place, same id, at token_version
+// version. With rotate, token, token_sha256 and issued_at are new (known
+// after the apply; token null out of state); without, they are kept.
+func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		addr := p.addr(m)
+		checks := []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+			p.plannedToken(m, rotate), rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])),
+			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version))}
+		if rotate {
+			return append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
+		}
+		return append(checks, rtPlanKnown(addr, "token_sha256", knownvalue.NotNull()))
+	})
 }
 
 // planAttr checks attr of each resource in the plan (unknown: value nil).
 func (p *rtPair) planAttr(attr string, value knownvalue.Check) []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
-	for _, m := range rtModes {
-		check := rtPlanUnknown(p.addr(m), attr)
-		if value != nil {
-			check = rtPlanKnown(p.addr(m), attr, value)
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		if value == nil {
+			return []plancheck.PlanCheck{rtPlanUnknown(p.addr(m), attr)}
 		}
-		checks = append(checks, check)
-	}
-	return checks
+		return []plancheck.PlanCheck{rtPlanKnown(p.addr(m), attr, value)}
+	})
 }
 
 // planReplaced: each resource is replaced, created before destroyed.
 func (p *rtPair) planReplaced() []plancheck.PlanCheck {
-	var checks []plancheck.PlanCheck
-	for _, m := range rtModes {
-		checks = append(checks, p.plannedToken(m, true),
-			plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreateBeforeDestroy))
-	}
-	return checks
+	return rtEach(func(m rtMode) []plancheck.PlanCheck {
+		return []plancheck.PlanCheck{p.plannedToken(m, true),
+			plancheck.ExpectResourceAction(p.addr(m), plancheck.ResourceActionCreateBeforeDestroy)}
+	})
 }
 
 // stateTimes checks issued_at and rotate_at of each resource in state.
 func (p *rtPair) stateTimes(issuedAt, rotateAt knownvalue.Check) []statecheck.StateCheck {
-	var checks []statecheck.StateCheck
-	for _, m := range rtModes {
-		checks = append(checks, rtStateKnown(p.addr(m), "issued_at", issuedAt), rtStateKnown(p.addr(m), "rotate_at", rotateAt))
-	}
-	return checks
+	return rtEach(func(m rtMode) []statecheck.StateCheck {
+		return []statecheck.StateCheck{rtStateKnown(p.addr(m), "issued_at", issuedAt), rtStateKnown(p.addr(m), "rotate_at", rotateAt)}
+	})
 }
 
-// rtCheckTracked asserts what a point_refresh_token at addr promises about
-// the token it tracks for userID: it is the user's current token in Point,
-// which Point accepts, token_sha256 is its fingerprint, and token_version
-// is version. With store the token is in state; without, token is null and
-// neither the current token nor any in seen (which collects them) is in
-// any attribute of any resource in state.
+// rtCheckTracked: the token tracked at addr is userID's current token,
+// which Point accepts, token_sha256 is its fingerprint, and token_version is
+// version. With store the token is in state; without, neither it nor any
+// token in seen (which collects them) is in any attribute in state.
 func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version int64, seen acctest.SeenTokens) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		current := env.CurrentRefreshToken(userID)
@@ -1239,30 +988,23 @@ func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version i
 
 func rtCapture(env *acctest.Env, userID string, into *string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		*into = env.CurrentRefreshToken(userID)
-		if *into == "" {
+		if *into = env.CurrentRefreshToken(userID); *into == "" {
 			return fmt.Errorf("Point user %q has no current refresh token", userID)
 		}
 		return nil
 	}
 }
 
-// Shorthands: plan checks before the apply, and checks of an attribute.
-
-func rtPreApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
-	return resource.ConfigPlanChecks{PreApply: checks}
-}
-
 func rtPlanUnknown(addr, attr string) plancheck.PlanCheck {
 	return plancheck.ExpectUnknownValue(addr, tfjsonpath.New(attr))
 }
 
-func rtPlanKnown(addr, attr string, value knownvalue.Check) plancheck.PlanCheck {
-	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), value)
+func rtPlanKnown(addr, attr string, v knownvalue.Check) plancheck.PlanCheck {
+	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), v)
 }
 
-func rtStateKnown(addr, attr string, value knownvalue.Check) statecheck.StateCheck {
-	return statecheck.ExpectKnownValue(addr, tfjsonpath.New(attr), value)
+func rtStateKnown(addr, attr string, v knownvalue.Check) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(addr, tfjsonpath.New(attr), v)
 }
 
 func rtAt(t time.Time) knownvalue.Check { return knownvalue.StringExact(acctest.FormatRFC3339(t)) }
