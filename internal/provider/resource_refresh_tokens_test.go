@@ -125,7 +125,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectSensitiveValue(tokensAddr, tfjsonpath.New("tokens")),
 					timeAt("issued_at", early[0], t0), timeAt("rotate_at", early[0], t0.Add(2*time.Hour)),
-					noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 1),
+					noTokensInState(env, free), tokenVersions(freeAddr, free, 1),
 					statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 					statecheck.ExpectKnownValue("point_users.adopted", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 					usersTestIDs(policyAddr, first),
@@ -196,7 +196,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Removed: people[5:10]},
 					unknownKeys(freeAddr, "token_sha256", free...),
 					plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version"), everyVersion(free, 2))),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), tokenVersions(freeAddr, free, 2)},
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), tokenVersions(freeAddr, free, 2)},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterTriggers),
 					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
 					usersTestInPoint(env, people[5:10], false), usersTestInPoint(env, third, true),
@@ -222,7 +222,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate),
 					acctest.PlanListChange{Addr: "point_users.adopted", Attr: "user_ids", Added: []string{gone}},
 					unknownKeys(adoptedAddr, "issued_at", gone), unknownKeys(adoptedAddr, "tokens", gone)),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), captureFingerprints},
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), captureFingerprints},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids[:15], nil),
 					acctest.SameStateTokens(tokensAddr, ids[:15], &afterTriggers), acctest.NoCurrentRefreshToken(env, ids[15:]...),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil),
@@ -257,7 +257,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				// And out again, with a warning, without rotation.
 				PreConfig:         front.Reset,
 				Config:            config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, freeAddr, free), sameTokens},
+				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), sameTokens},
 			},
 			{
 				// Import without the tokens ever reaching state.
@@ -267,7 +267,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(free[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
-					tokenVersions("point_refresh_tokens.imported", free[:4], 1), noTokensInState(env, freeAddr, free), sameTokens,
+					tokenVersions("point_refresh_tokens.imported", free[:4], 1), noTokensInState(env, free), sameTokens,
 				},
 			},
 			{
@@ -281,9 +281,9 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 }
 
 // noTokensInState fails when any token current in Point for ids appears
-// anywhere in state, and checks that the point_refresh_tokens at addr has
+// anywhere in state, and checks that point_refresh_tokens.free has
 // no tokens and, for each of ids, the SHA-256 of its current token.
-func noTokensInState(env *acctest.Env, addr string, ids []string) statecheck.StateCheck {
+func noTokensInState(env *acctest.Env, ids []string) statecheck.StateCheck {
 	return stateCheckFunc(func(s *tfjson.State) error {
 		raw, err := json.Marshal(s)
 		if err != nil {
@@ -291,7 +291,7 @@ func noTokensInState(env *acctest.Env, addr string, ids []string) statecheck.Sta
 		}
 		fingerprints := map[string]any{}
 		for _, r := range s.Values.RootModule.Resources {
-			if r.Address == addr {
+			if r.Address == "point_refresh_tokens.free" {
 				if r.AttributeValues["tokens"] != nil {
 					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
 				}
