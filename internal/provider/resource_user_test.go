@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,15 +31,13 @@ func stateUserIs(addr string, attrs map[string]string) []statecheck.StateCheck {
 	return checks
 }
 
-// TestAccUser_lifecycle: a user of each deletion policy side by side,
-// beside a hundred users made with count and one whose id has the most
-// characters Point accepts, 128. They go through create, import (which sets
+// TestAccUser_lifecycle: a user of each deletion policy side by side goes
+// through create, import (which sets
 // ABANDON, so another policy is an update), a destroy that PREVENT stops,
 // and the destroy that each policy shapes. First, user ids and settings
 // Point would refuse, in configuration or as an import ID, fail before any
 // request.
 func TestAccUser_lifecycle(t *testing.T) {
-	const count = 100
 	env := acctest.NewEnv(t, sandbox.Options{})
 	invalidID := env.UserID("alice")
 	var steps []resource.TestStep
@@ -82,24 +79,14 @@ func TestAccUser_lifecycle(t *testing.T) {
 	}
 	policies := []string{deletionAbandon, deletionRevoke, deletionPrevent}
 	ids, addr, created := map[string]string{}, map[string]string{}, map[string]*string{}
-	prefix, longest := env.UserID("scale-"), env.UserID("")
-	longest += strings.Repeat("x", 128-len(longest))
-	createdChecks := append(stateUserIs("point_user.test[99]", map[string]string{"id": prefix + "099"}),
-		stateUserIs("point_user.longest", map[string]string{"user_id": longest})...)
+	var createdChecks []statecheck.StateCheck
 	for _, p := range policies {
 		ids[p], addr[p], created[p] = env.UserID("policy-"+strings.ToLower(p)), "point_user."+strings.ToLower(p), new(string)
 		createdChecks = append(createdChecks,
 			stateUserIs(addr[p], map[string]string{"id": ids[p], "user_id": ids[p], "deletion_policy": p})...)
 	}
 	config := func(preventPolicy string) string {
-		c := env.ProviderBlock() + fmt.Sprintf(`
-resource "point_user" "test" {
-  count   = %[2]d
-  user_id = format("%%s%%03d", %[1]q, count.index)
-}
-
-resource "point_user" "longest" { user_id = %[3]q }
-`, prefix, count, longest)
+		c := env.ProviderBlock()
 		for _, p := range policies {
 			policy := map[bool]string{true: preventPolicy, false: p}[p == deletionPrevent]
 			c += fmt.Sprintf("resource \"point_user\" %q {\n  user_id         = %q\n  deletion_policy = %q\n}\n",
@@ -107,9 +94,9 @@ resource "point_user" "longest" { user_id = %[3]q }
 		}
 		return c
 	}
-	everyone := slices.Concat(acctest.NumberedUserIDs(env, "scale", count), []string{longest}, slices.Collect(maps.Values(ids)))
-	users := len(everyone)
-	creates := func(*terraform.State) error { return acctest.ExpectRequests(env, sandbox.RouteCreateUser, users) }
+	creates := func(*terraform.State) error {
+		return acctest.ExpectRequests(env, sandbox.RouteCreateUser, len(policies))
+	}
 	steps = append(steps, resource.TestStep{
 		PreConfig: func() {
 			acctest.ExpectNoRequests(t, env, "invalid configuration or import ID")
@@ -120,17 +107,6 @@ resource "point_user" "longest" { user_id = %[3]q }
 		Config:            config(deletionPrevent),
 		ConfigStateChecks: createdChecks,
 		Check: func(s *terraform.State) error {
-			if n := len(s.RootModule().Resources); n != users {
-				return fmt.Errorf("state holds %d users, want %d", n, users)
-			}
-			for _, id := range everyone {
-				if !env.HasUser(id) {
-					return fmt.Errorf("user %q not in Point after create", id)
-				}
-			}
-			if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != users {
-				return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), users)
-			}
 			for _, p := range policies {
 				if *created[p] = env.CurrentRefreshToken(ids[p]); *created[p] == "" {
 					return fmt.Errorf("user %q has no refresh token after create", ids[p])
@@ -206,6 +182,50 @@ resource "point_user" "longest" { user_id = %[3]q }
 				// One revocation: the REVOKE user's.
 				return acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 1)
 			}),
+	})
+}
+
+// TestAccUser_scale registers a hundred users with count, and one whose id
+// has the most characters Point accepts, 128. It is a test case of its own
+// so that the lifecycle's many steps do not each plan a hundred users.
+func TestAccUser_scale(t *testing.T) {
+	const count = 100
+	env := acctest.NewEnv(t, sandbox.Options{})
+	prefix, longest := env.UserID("scale-"), env.UserID("")
+	longest += strings.Repeat("x", 128-len(longest))
+	config := env.ProviderBlock() + fmt.Sprintf(`
+resource "point_user" "test" {
+  count   = %[2]d
+  user_id = format("%%s%%03d", %[1]q, count.index)
+}
+
+resource "point_user" "longest" { user_id = %[3]q }
+`, prefix, count, longest)
+	everyone := append(acctest.NumberedUserIDs(env, "scale", count), longest)
+	creates := func(*terraform.State) error {
+		return acctest.ExpectRequests(env, sandbox.RouteCreateUser, len(everyone))
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: append(stateUserIs("point_user.test[99]", map[string]string{"id": prefix + "099"}),
+				stateUserIs("point_user.longest", map[string]string{"user_id": longest})...),
+			Check: func(s *terraform.State) error {
+				if n := len(s.RootModule().Resources); n != len(everyone) {
+					return fmt.Errorf("state holds %d users, want %d", n, len(everyone))
+				}
+				for _, id := range everyone {
+					if !env.HasUser(id) {
+						return fmt.Errorf("user %q not in Point after create", id)
+					}
+				}
+				if env.Sandbox != nil && len(env.Sandbox.UserIDs()) != len(everyone) {
+					return fmt.Errorf("sandbox holds %d users, want %d", len(env.Sandbox.UserIDs()), len(everyone))
+				}
+				return creates(s)
+			},
+		}, {Config: config, ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()), Check: creates}},
 	})
 }
 
