@@ -115,7 +115,12 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			{
 				// A user deleted outside Terraform is registered again, with a
 				// new token. Only the sandbox can: Point has no endpoint for it.
-				SkipFunc: func() (bool, error) { return env.Sandbox == nil, nil },
+				SkipFunc: func() (bool, error) {
+					if env.Sandbox == nil {
+						t.Log("skipping the step of a user deleted outside Terraform: only the sandbox can delete a user")
+					}
+					return env.Sandbox == nil, nil
+				},
 				PreConfig: func() {
 					if env.Sandbox != nil {
 						env.Sandbox.DeleteUser(p.users[rtStored])
