@@ -81,11 +81,7 @@ func (c *Revocations) count(counts map[string]int, userIDs []string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(userIDs) == 0 {
-		n := 0
-		for _, v := range counts {
-			n += v
-		}
-		return n
+		userIDs = slices.Collect(maps.Keys(counts))
 	}
 	n := 0
 	for _, id := range userIDs {
