@@ -22,40 +22,30 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// checkTokensRefused checks that Point refuses each of the tokens: they were
-// replaced or revoked.
-func checkTokensRefused(env *acctest.Env, ids []string, tokens *map[string]string) func(*terraform.State) error {
-	return func(*terraform.State) error {
-		for _, id := range ids {
-			if err := env.CheckRefreshTokenRefused(id, (*tokens)[id]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
 // TestAccRefreshTokens_lifecycle runs three pairs of bulk resources and a
 // point_users of its own side by side, so that the same applies check all
-// of them. test stores its tokens: each rotates when its own rotate_at
-// passes, and the plan shows only those as unknown; a change of
-// rotation_triggers rotates all of them; removing a user revokes that
-// user's token, and destroy revokes the rest. No token of free
-// (store_token = false) reaches state: each is tracked by its fingerprint
-// and version, through rotation, an out-of-band rotation and revocation, a
-// switch to store_token = true and back (which neither rotates nor
-// revokes), an import that never writes the tokens, and destroy. adopted
-// imports users Point has, and their current tokens, without rotating
-// them, even when triggers are then set for the first time; a token
-// rotated outside Terraform is adopted, one revoked outside Terraform is
-// issued again, and a user Point says is gone is registered again, each
-// alone. policy removes users under each deletion_policy: ABANDON leaves
-// users and tokens in Point, REVOKE revokes the removed users' tokens, and
-// PREVENT stops a removal and a destroy at plan time.
+// of them: test stores its tokens, and rotates each when due or when
+// triggered; free (store_token = false) tracks them by fingerprint and
+// version alone; adopted imports users Point has, with their tokens, and
+// answers what happens to them outside Terraform; policy removes users
+// under each deletion_policy. Each step says what it changes.
 func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
-	expect := frontExpects(front)
+	expect := func(route string, ids []string, want int) resource.TestCheckFunc {
+		return func(*terraform.State) error { return front.Expect(route, ids, want) }
+	}
+	// Point refuses each of the tokens: they were replaced or revoked.
+	refused := func(ids []string, tokens *map[string]string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			for _, id := range ids {
+				if err := env.CheckRefreshTokenRefused(id, (*tokens)[id]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
 	provider := acctest.ProviderBlockFor(env, endpoint, 3)
 	ids, free := acctest.NumberedUserIDs(env, "rotation", 20), acctest.NumberedUserIDs(env, "tokenfree", 12)
 	adopted, people := acctest.NumberedUserIDs(env, "import", 20), acctest.NumberedUserIDs(env, "users", 60)
@@ -98,6 +88,36 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	for _, id := range free {
 		currentFree[id] = acctest.IsCurrentRefreshToken(env, id)
 	}
+	// free keeps no token, no current token of free is anywhere in state, and
+	// token_sha256 holds the fingerprint of each.
+	noFreeTokens := stateCheckFunc(func(s *tfjson.State) error {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		fingerprints := map[string]any{}
+		for _, r := range s.Values.RootModule.Resources {
+			if r.Address == freeAddr {
+				if r.AttributeValues["tokens"] != nil {
+					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
+				}
+				fingerprints, _ = r.AttributeValues["token_sha256"].(map[string]any)
+			}
+		}
+		for _, id := range free {
+			current := env.CurrentRefreshToken(id)
+			if current == "" {
+				return fmt.Errorf("Point user %q has no current refresh token", id)
+			}
+			if bytes.Contains(raw, []byte(current)) {
+				return fmt.Errorf("state holds the refresh token of %q", id)
+			}
+			if fingerprints[id] != tokenSHA256(current) {
+				return fmt.Errorf("token_sha256 of %q is not the fingerprint of its current token", id)
+			}
+		}
+		return nil
+	})
 	captureFingerprints := stateCheckFunc(func(s *tfjson.State) error {
 		for _, id := range free {
 			fingerprintsBefore[id] = tokenSHA256(env.CurrentRefreshToken(id))
@@ -125,7 +145,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectSensitiveValue(tokensAddr, tfjsonpath.New("tokens")),
 					timeAt("issued_at", early[0], t0), timeAt("rotate_at", early[0], t0.Add(2*time.Hour)),
-					noTokensInState(env, free), tokenVersions(freeAddr, free, 1),
+					noFreeTokens, tokenVersions(freeAddr, free, 1),
 					statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 					statecheck.ExpectKnownValue("point_users.adopted", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 					usersTestIDs(policyAddr, first),
@@ -179,7 +199,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"),
 					knownvalue.MapExact(map[string]knownvalue.Check{revokedOutside: knownvalue.NotNull()}))},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterDue),
-					acctest.SameStateTokens(tokensAddr, late, &afterAdd), checkTokensRefused(env, early, &afterAdd),
+					acctest.SameStateTokens(tokensAddr, late, &afterAdd), refused(early, &afterAdd),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, &afterOutOfBand),
 					acctest.SameStateTokens(adoptedAddr, without(adopted, []string{revokedOutside}), &existing),
 					expect(sandbox.RouteIssueRefreshToken, append([]string{revokedOutside}, early...), 1),
@@ -196,9 +216,9 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Removed: people[5:10]},
 					unknownKeys(freeAddr, "token_sha256", free...),
 					plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version"), everyVersion(free, 2))),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), tokenVersions(freeAddr, free, 2)},
+				ConfigStateChecks: []statecheck.StateCheck{noFreeTokens, tokenVersions(freeAddr, free, 2)},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterTriggers),
-					checkTokensRefused(env, ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
+					refused(ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
 					usersTestInPoint(env, people[5:10], false), usersTestInPoint(env, third, true),
 					expect(sandbox.RouteRevokeRefreshToken, people[5:10], 1)),
 			},
@@ -222,7 +242,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(adoptedAddr, plancheck.ResourceActionUpdate),
 					acctest.PlanListChange{Addr: "point_users.adopted", Attr: "user_ids", Added: []string{gone}},
 					unknownKeys(adoptedAddr, "issued_at", gone), unknownKeys(adoptedAddr, "tokens", gone)),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), captureFingerprints},
+				ConfigStateChecks: []statecheck.StateCheck{noFreeTokens, captureFingerprints},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids[:15], nil),
 					acctest.SameStateTokens(tokensAddr, ids[:15], &afterTriggers), acctest.NoCurrentRefreshToken(env, ids[15:]...),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil),
@@ -254,20 +274,15 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				Check: usersTestInPoint(env, third, true),
 			},
 			{
-				// And out again, with a warning, without rotation.
-				PreConfig:         front.Reset,
-				Config:            config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)),
-				ConfigStateChecks: []statecheck.StateCheck{noTokensInState(env, free), sameTokens},
-			},
-			{
-				// Import without the tokens ever reaching state.
+				// And out again, with a warning, without rotation; an import
+				// of some of the same tokens never writes them to state.
 				PreConfig: front.Reset,
 				Config: config(ids[:15], rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionAbandon)) +
 					importBlock("point_refresh_tokens.imported", strings.Join(free[:4], ",")+importSuffixTokenFree) +
 					fmt.Sprintf("\nresource \"point_refresh_tokens\" \"imported\" {\n  user_ids    = %s\n  store_token = false\n}\n", acctest.HCLList(free[:4])),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_refresh_tokens.imported", tfjsonpath.New("tokens"), knownvalue.Null()),
-					tokenVersions("point_refresh_tokens.imported", free[:4], 1), noTokensInState(env, free), sameTokens,
+					tokenVersions("point_refresh_tokens.imported", free[:4], 1), noFreeTokens, sameTokens,
 				},
 			},
 			{
@@ -277,40 +292,6 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{sameTokens},
 			},
 		},
-	})
-}
-
-// noTokensInState fails when any token current in Point for ids appears
-// anywhere in state, and checks that point_refresh_tokens.free has
-// no tokens and, for each of ids, the SHA-256 of its current token.
-func noTokensInState(env *acctest.Env, ids []string) statecheck.StateCheck {
-	return stateCheckFunc(func(s *tfjson.State) error {
-		raw, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		fingerprints := map[string]any{}
-		for _, r := range s.Values.RootModule.Resources {
-			if r.Address == "point_refresh_tokens.free" {
-				if r.AttributeValues["tokens"] != nil {
-					return fmt.Errorf("tokens is %v in state, want null", r.AttributeValues["tokens"])
-				}
-				fingerprints, _ = r.AttributeValues["token_sha256"].(map[string]any)
-			}
-		}
-		for _, id := range ids {
-			current := env.CurrentRefreshToken(id)
-			if current == "" {
-				return fmt.Errorf("Point user %q has no current refresh token", id)
-			}
-			if bytes.Contains(raw, []byte(current)) {
-				return fmt.Errorf("state holds the refresh token of %q", id)
-			}
-			if fingerprints[id] != tokenSHA256(current) {
-				return fmt.Errorf("token_sha256 of %q is not the fingerprint of its current token", id)
-			}
-		}
-		return nil
 	})
 }
 
@@ -339,4 +320,30 @@ func everyVersion(ids []string, version int64) knownvalue.Check {
 // state.
 func tokenVersions(addr string, ids []string, version int64) statecheck.StateCheck {
 	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("token_version"), everyVersion(ids, version))
+}
+
+// usersTestIDs checks the user_ids of the point_users at addr in state, in
+// order.
+func usersTestIDs(addr string, ids []string) statecheck.StateCheck {
+	checks := make([]knownvalue.Check, len(ids))
+	for i, id := range ids {
+		checks[i] = knownvalue.StringExact(id)
+	}
+	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
+}
+
+// usersTestInPoint checks that Point has every user, with a current
+// refresh token when tokens is true and none when it is false.
+func usersTestInPoint(env *acctest.Env, ids []string, tokens bool) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		for _, id := range ids {
+			if !env.HasUser(id) {
+				return fmt.Errorf("Point has no user %q", id)
+			}
+			if has := env.CurrentRefreshToken(id) != ""; has != tokens {
+				return fmt.Errorf("Point user %q has a current refresh token: %t, want %t", id, has, tokens)
+			}
+		}
+		return nil
+	}
 }

@@ -5,40 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
-	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
-
-// usersTestIDs checks the user_ids of the point_users at addr in state, in
-// order.
-func usersTestIDs(addr string, ids []string) statecheck.StateCheck {
-	checks := make([]knownvalue.Check, len(ids))
-	for i, id := range ids {
-		checks[i] = knownvalue.StringExact(id)
-	}
-	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
-}
-
-// usersTestInPoint checks that Point has every user, with a current
-// refresh token when tokens is true and none when it is false.
-func usersTestInPoint(env *acctest.Env, ids []string, tokens bool) func(*terraform.State) error {
-	return func(*terraform.State) error {
-		for _, id := range ids {
-			if !env.HasUser(id) {
-				return fmt.Errorf("Point has no user %q", id)
-			}
-			if has := env.CurrentRefreshToken(id) != ""; has != tokens {
-				return fmt.Errorf("Point user %q has a current refresh token: %t, want %t", id, has, tokens)
-			}
-		}
-		return nil
-	}
-}
 
 // TestAccUsers_alreadyExistsCLI: an id Point already has is not adopted. On
 // create it is a warning, so that the resource is not tainted, and the next
