@@ -38,7 +38,9 @@ func numbered(format string, n int) []string {
 	return ids
 }
 
-func TestRunBulk_boundsConcurrency(t *testing.T) {
+// runBulk works on each id once, at most limit at a time, and starts none
+// once the context is cancelled.
+func TestRunBulk(t *testing.T) {
 	ids := numbered("%d", 200)
 	var mu sync.Mutex
 	inFlight, peak, seen := 0, 0, map[string]int{}
@@ -63,14 +65,11 @@ func TestRunBulk_boundsConcurrency(t *testing.T) {
 			t.Errorf("id %s worked on %d times", id, seen[id])
 		}
 	}
-}
 
-func TestRunBulk_stopsWhenCancelled(t *testing.T) {
-	ids := numbered("%d", 100)
+	ids = numbered("%d", 100)
 	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
 	var done []string
-	notStarted := runBulk(ctx, ids, 4, func(ctx context.Context, id string) {
+	notStarted = runBulk(ctx, ids, 4, func(ctx context.Context, id string) {
 		mu.Lock()
 		if done = append(done, id); len(done) == 10 {
 			cancel()
@@ -115,23 +114,21 @@ func TestImportUserIDs(t *testing.T) {
 	}
 }
 
-func TestQuoteIDs(t *testing.T) {
+func TestQuoteIDsAndOrdered(t *testing.T) {
 	if got := quoteIDs([]string{"b", "a"}); got != `"a", "b"` {
 		t.Errorf("quoteIDs = %s", got)
 	}
 	if got := quoteIDs(numbered("u%02d", 25)); !strings.HasSuffix(got, `"u09" and 15 more`) || !strings.HasPrefix(got, `"u00", `) {
 		t.Errorf("quoteIDs of 25 = %s", got)
 	}
-}
-
-func TestOrdered(t *testing.T) {
 	got := ordered([]string{"c", "a", "x", "c"}, toSet([]string{"a", "c", "z", "b"}))
 	if want := []string{"c", "a", "b", "z"}; !slices.Equal(got, want) {
 		t.Errorf("ordered = %v, want %v", got, want)
 	}
 }
 
-func TestFailures_groupsByError(t *testing.T) {
+// failures groups ids by error, and reports maxFailureGroups groups at most.
+func TestFailures(t *testing.T) {
 	var f failures
 	f.add("user-1", errors.New("boom"))
 	f.add("user-2", errors.New("boom"))
@@ -150,23 +147,21 @@ func TestFailures_groupsByError(t *testing.T) {
 	if f.len() != 5 {
 		t.Errorf("len = %d", f.len())
 	}
-}
 
-func TestFailures_boundsDiagnostics(t *testing.T) {
-	var f failures
+	var many failures
 	for i := range 8 {
 		for j := range 8 - i {
-			f.add(fmt.Sprintf("user-%d-%d", i, j), fmt.Errorf("error %d", i))
+			many.add(fmt.Sprintf("user-%d-%d", i, j), fmt.Errorf("error %d", i))
 		}
 	}
 	var reports []string
 	total := 0
-	f.each(func(ids []string, err error) {
+	many.each(func(ids []string, err error) {
 		reports = append(reports, err.Error())
 		total += len(ids)
 	})
-	if len(reports) != maxFailureGroups || total != f.len() {
-		t.Fatalf("%d reports covering %d ids, want %d covering %d: %q", len(reports), total, maxFailureGroups, f.len(), reports)
+	if len(reports) != maxFailureGroups || total != many.len() {
+		t.Fatalf("%d reports covering %d ids, want %d covering %d: %q", len(reports), total, maxFailureGroups, many.len(), reports)
 	}
 	if last := reports[len(reports)-1]; last != "error 4 (and 3 other errors; the first is shown)" {
 		t.Errorf("last report = %q", last)
@@ -185,13 +180,6 @@ func settles(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 // at addr are unknown in the plan.
 func unknownKeys(addr, attr string, keys ...string) acctest.PlanUnknownKeys {
 	return acctest.PlanUnknownKeys{Addr: addr, Attr: attr, Keys: keys}
-}
-
-// frontExpects returns front.Expect as a check of a test step.
-func frontExpects(front *acctest.CountingFront) func(route string, ids []string, want int) resource.TestCheckFunc {
-	return func(route string, ids []string, want int) resource.TestCheckFunc {
-		return func(*terraform.State) error { return front.Expect(route, ids, want) }
-	}
 }
 
 // noWriteSucceeded fails when the front saw a request that registers a
@@ -245,19 +233,39 @@ func applyWithoutReplacement(t *testing.T, cli *acctest.CLI) (string, int) {
 	return out, code
 }
 
-// TestAccBulk_partialFailureCLI applies 60 users and their tokens while 30%
-// of requests fail with 503 and the provider does not retry. Each apply
-// records exactly what it did: the first creates both resources with
+// expectCurrentTokens fails the test for each of ids whose token in tokens
+// is missing or not its current one in Point, or differs from its token in
+// earlier: nothing issued it again.
+func expectCurrentTokens(t *testing.T, env *acctest.Env, when string, ids []string, tokens, earlier map[string]string) {
+	t.Helper()
+	for _, id := range ids {
+		if tokens[id] == "" || tokens[id] != env.CurrentRefreshToken(id) {
+			t.Errorf("%s: the token of %q in state is not its current one in Point", when, id)
+		}
+		if before, ok := earlier[id]; ok && tokens[id] != before {
+			t.Errorf("%s: the token of %q recorded earlier was issued again", when, id)
+		}
+	}
+}
+
+// TestAccBulk_partialFailureThenMoveCLI applies 60 users and their tokens
+// while 30% of requests fail with 503 and the provider does not retry. Each
+// apply records exactly what it did: the first creates both resources with
 // warnings, none is ever tainted or replaced, and the applies that follow
 // finish the rest without registering a user twice or issuing a recorded
-// token again. Destroy, under the same faults, revokes every token once.
-func TestAccBulk_partialFailureCLI(t *testing.T) {
+// token again. With Point calm, users and tokens move to point_user and
+// point_refresh_token with for_each and back, with removed and import
+// blocks as the guide shows, without a single write. Destroy, under the
+// faults again, revokes every token once.
+func TestAccBulk_partialFailureThenMoveCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
 	front, endpoint := acctest.NewCountingFront(t, env)
 	ids := acctest.NumberedUserIDs(env, "partial", 60)
-	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 0), ids, "", ""))
+	provider := acctest.ProviderBlockFor(env, endpoint, 0)
+	bulk := acctest.BulkConfig(provider, ids, "", "")
+	cli.WriteMain(bulk)
 	front.SetFailRate(0.3)
 
 	out, code := applyWithoutReplacement(t, cli)
@@ -270,15 +278,9 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 	recorded := map[string]string{}
 	checkRecorded := func(round int) {
 		t.Helper()
-		for id, token := range acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr) {
-			if token != env.CurrentRefreshToken(id) {
-				t.Errorf("apply %d: the token of %q in state is not its current one in Point", round, id)
-			}
-			if before, ok := recorded[id]; ok && before != token {
-				t.Errorf("apply %d: the token of %q recorded by an earlier apply was issued again", round, id)
-			}
-			recorded[id] = token
-		}
+		tokens := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
+		expectCurrentTokens(t, env, fmt.Sprintf("apply %d", round), slices.Collect(maps.Keys(tokens)), tokens, recorded)
+		maps.Copy(recorded, tokens)
 	}
 	if checkRecorded(1); len(recorded) == 0 || len(recorded) == len(ids) {
 		t.Fatalf("the first apply recorded %d tokens of %d: the faults did not make it fail part way", len(recorded), len(ids))
@@ -297,15 +299,75 @@ func TestAccBulk_partialFailureCLI(t *testing.T) {
 	t.Logf("converged after %d applies; %d requests failed with an injected 503", round+1, front.Injected.Load())
 	front.SetFailRate(0)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	for _, id := range ids {
-		if recorded[id] == "" || env.CurrentRefreshToken(id) != recorded[id] {
-			t.Errorf("after the last apply the token of %q in state is not its current one in Point", id)
-		}
-	}
+	expectCurrentTokens(t, env, "after the last apply", ids, recorded, nil)
 	expectNoError(t, front.Expect(sandbox.RouteCreateUser, ids, 1), front.Expect(sandbox.RouteIssueRefreshToken, ids, 1),
 		front.Expect(sandbox.RouteRevokeRefreshToken, nil, 0))
 	if n := front.Count(sandbox.RouteCreateUser, "", http.StatusConflict); n != 0 {
 		t.Errorf("%d registrations met 409: a user was registered again", n)
+	}
+
+	// To the singular shape and back.
+	singular := provider + fmt.Sprintf(`locals {
+  user_ids = %s
+}
+
+resource "point_user" "u" {
+  for_each = toset(local.user_ids)
+  user_id  = each.key
+}
+
+resource "point_refresh_token" "u" {
+  for_each = toset(local.user_ids)
+  user_id  = point_user.u[each.key].user_id
+}
+`, acctest.HCLList(ids))
+	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr)
+	for _, typ := range []string{"point_user", "point_refresh_token"} {
+		toSingular += fmt.Sprintf("\nimport {\n  for_each = toset(local.user_ids)\n  to       = %s.u[each.key]\n  id       = each.key\n}\n", typ)
+	}
+	toBulk := bulk + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) + importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ",")) +
+		removedBlocks("point_user.u", "point_refresh_token.u")
+	// The tokens of the singular shape, by user id, from state.
+	singularTokens := func() map[string]string {
+		t.Helper()
+		tokens := map[string]string{}
+		for _, r := range acctest.ReadStateFile(t, cli).Resources {
+			for _, inst := range r.Instances {
+				if r.Type == "point_refresh_token" {
+					id, _ := inst.Attributes["user_id"].(string)
+					tokens[id], _ = inst.Attributes["token"].(string)
+				}
+			}
+		}
+		return tokens
+	}
+	// move applies config, and then the config without its removed and
+	// import blocks, each time with an empty plan after and no write.
+	move := func(step, config, alone string) acctest.StateFile {
+		t.Helper()
+		front.Reset()
+		cli.WriteMain(config)
+		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
+		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+		cli.WriteMain(alone)
+		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+		if err := noWriteSucceeded(front)(nil); err != nil {
+			t.Errorf("%s: %v", step, err)
+		}
+		return acctest.ReadStateFile(t, cli)
+	}
+	state := move("to the singular shape", toSingular, singular)
+	if state.Status(acctest.UsersAddr) != "absent" || state.Status(acctest.RefreshTokensAddr) != "absent" {
+		t.Error("the bulk resources are still in state after the move to the singular shape")
+	}
+	expectCurrentTokens(t, env, "to the singular shape", ids, singularTokens(), recorded)
+	state = move("back to the bulk shape", toBulk, bulk)
+	if got := singularTokens(); len(got) != 0 {
+		t.Errorf("point_refresh_token.u is still in state after the move back: %d instances", len(got))
+	}
+	expectCurrentTokens(t, env, "back to the bulk shape", ids, acctest.StateFileTokens(state, acctest.RefreshTokensAddr), recorded)
+	if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, ids) {
+		t.Errorf("point_users holds %v, want %v", got, ids)
 	}
 
 	// Destroy under the same faults: each run revokes what it can and
@@ -352,9 +414,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
 
 	out := acctest.InterruptedApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
-	if status := acctest.ReadStateFile(t, cli).Status(acctest.UsersAddr); status != "" {
-		t.Fatalf("after an interrupt during registration point_users is %s, want it in state and not tainted:\n%s", status, out)
-	}
+	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr)
 	if got := len(env.Sandbox.UserIDs()); got == users {
 		t.Fatalf("the interrupt came too late: all %d users were registered", users)
 	}
@@ -363,21 +423,12 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 
 	// Past the first few tokens issued, some answers have come back too.
 	out = acctest.InterruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
-	state := acctest.ReadStateFile(t, cli)
-	for _, addr := range []string{acctest.UsersAddr, acctest.RefreshTokensAddr} {
-		if status := state.Status(addr); status != "" {
-			t.Fatalf("after an interrupt during issue %s is %s, want it in state and not tainted:\n%s", addr, status, out)
-		}
-	}
-	interrupted := acctest.StateFileTokens(state, acctest.RefreshTokensAddr)
+	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr, acctest.RefreshTokensAddr)
+	interrupted := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
 	if len(interrupted) == 0 || len(interrupted) == users {
 		t.Fatalf("the interrupt during issue left %d tokens of %d in state", len(interrupted), users)
 	}
-	for id, token := range interrupted {
-		if token != env.CurrentRefreshToken(id) {
-			t.Errorf("after the interrupt the token of %q in state is not its current one", id)
-		}
-	}
+	expectCurrentTokens(t, env, "after the interrupt", slices.Collect(maps.Keys(interrupted)), interrupted, nil)
 
 	env.Sandbox.SetFaults(sandbox.Faults{})
 	front.Delay.Store(0)
@@ -390,18 +441,9 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 		t.Errorf("the final apply sent %d registrations; every user was registered before it", n)
 	}
 	final := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
-	for id, token := range interrupted {
-		if final[id] != token {
-			t.Errorf("the token of %q recorded at the interrupt was issued again", id)
-		}
-	}
+	expectCurrentTokens(t, env, "after the final apply", ids, final, interrupted)
 	if got := env.Sandbox.UserIDs(); !acctest.SameElements(got, ids) {
 		t.Errorf("Point holds %v, want %v", got, ids)
-	}
-	for _, id := range ids {
-		if final[id] == "" || final[id] != env.CurrentRefreshToken(id) {
-			t.Errorf("the token of %q in state is not its current one in Point", id)
-		}
 	}
 	if issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked(); issued-revoked != users {
 		t.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want one per user", issued, revoked, issued-revoked)
@@ -479,13 +521,11 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	for i, tok := range slices.Sorted(maps.Keys(everCurrent)) {
 		secrets[fmt.Sprintf("refresh token %d", i+1)] = tok
 	}
-	found := 0
 	for where, text := range map[string][]byte{"TRACE log": logText, "CLI output": watch.Output.Bytes()} {
 		for name, secret := range secrets {
-			found += acctest.FindSecret(t, where, text, name, secret)
+			acctest.FindSecret(t, where, text, name, secret)
 		}
 		for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
-			found++
 			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
 		}
 	}
@@ -494,15 +534,13 @@ func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
 	sensitive := acctest.StateAttributeSensitive("point_refresh_tokens", "tokens", true)
 	sensitiveCopies := 0
 	for where, text := range states {
-		found += acctest.FindSecret(t, where, text, "the API key", env.APIKey)
-		bad, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, sensitive)
-		found, sensitiveCopies = found+bad, sensitiveCopies+ok
+		acctest.FindSecret(t, where, text, "the API key", env.APIKey)
+		_, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, sensitive)
+		sensitiveCopies += ok
 	}
 	if sensitiveCopies == 0 {
 		t.Error("the states hold no refresh token at all, so the check of sensitive copies proves nothing")
 	}
-	t.Logf("leak scan: %d refresh tokens and the API key sought in %d bytes of TRACE log and %d of output; %d found; %d sensitive copies in state",
-		len(everCurrent), len(logText), watch.Output.Len(), found, sensitiveCopies)
 }
 
 // TestAccBulk_badInputCLI: ids and settings Point would refuse fail before
@@ -586,102 +624,4 @@ func TestAccBulk_badInputCLI(t *testing.T) {
 	// The terraform_data of the failed apply goes.
 	cli.WriteConfig(env, "")
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
-}
-
-// TestAccBulk_moveBetweenShapesCLI moves users and tokens from point_user
-// and point_refresh_token with for_each to the bulk resources, and back,
-// with removed blocks and import blocks, as the guide shows: no user is
-// registered again and no token rotated or revoked. It drives the CLI:
-// terraform-plugin-testing cannot read state with for_each instances.
-func TestAccBulk_moveBetweenShapesCLI(t *testing.T) {
-	cli := acctest.NewCLI(t)
-	env := acctest.NewEnv(t, sandbox.Options{})
-	t.Parallel()
-	front, endpoint := acctest.NewCountingFront(t, env)
-	ids := acctest.NumberedUserIDs(env, "move", 15)
-	provider := acctest.ProviderBlockFor(env, endpoint, 3)
-	singular := provider + fmt.Sprintf(`locals {
-  user_ids = %s
-}
-
-resource "point_user" "u" {
-  for_each = toset(local.user_ids)
-  user_id  = each.key
-}
-
-resource "point_refresh_token" "u" {
-  for_each = toset(local.user_ids)
-  user_id  = point_user.u[each.key].user_id
-}
-`, acctest.HCLList(ids))
-	toBulk := acctest.BulkConfig(provider, ids, "", "") + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) +
-		importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ",")) + removedBlocks("point_user.u", "point_refresh_token.u")
-	toSingular := singular + removedBlocks(acctest.UsersAddr, acctest.RefreshTokensAddr)
-	for _, typ := range []string{"point_user", "point_refresh_token"} {
-		toSingular += fmt.Sprintf("\nimport {\n  for_each = toset(local.user_ids)\n  to       = %s.u[each.key]\n  id       = each.key\n}\n", typ)
-	}
-	// The tokens of the singular shape, by user id, from state.
-	singularTokens := func() map[string]string {
-		t.Helper()
-		tokens := map[string]string{}
-		for _, r := range acctest.ReadStateFile(t, cli).Resources {
-			for _, inst := range r.Instances {
-				if r.Type == "point_refresh_token" {
-					id, _ := inst.Attributes["user_id"].(string)
-					tokens[id], _ = inst.Attributes["token"].(string)
-				}
-			}
-		}
-		return tokens
-	}
-	unchanged := func(step string, got map[string]string, want map[string]string) {
-		t.Helper()
-		for _, id := range ids {
-			if want[id] == "" || got[id] != want[id] {
-				t.Errorf("%s: the token of %q is not the one from before the moves", step, id)
-			}
-			if env.CurrentRefreshToken(id) != want[id] {
-				t.Errorf("%s: the token of %q is no longer the user's current one in Point", step, id)
-			}
-		}
-		if err := noWriteSucceeded(front)(nil); err != nil {
-			t.Errorf("%s: %v", step, err)
-		}
-	}
-	apply := func(config string) {
-		t.Helper()
-		front.Reset()
-		cli.WriteMain(config)
-		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
-		cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	}
-
-	cli.WriteMain(singular)
-	cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
-	before := singularTokens()
-	if len(before) != len(ids) {
-		t.Fatalf("state holds %d point_refresh_token.u, want %d", len(before), len(ids))
-	}
-
-	apply(toBulk)
-	state := acctest.ReadStateFile(t, cli)
-	if got := singularTokens(); len(got) != 0 {
-		t.Errorf("point_refresh_token.u is still in state after the move: %d instances", len(got))
-	}
-	unchanged("to the bulk shape", acctest.StateFileTokens(state, acctest.RefreshTokensAddr), before)
-	if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, ids) {
-		t.Errorf("point_users holds %v, want %v", got, ids)
-	}
-
-	apply(toSingular)
-	state = acctest.ReadStateFile(t, cli)
-	if state.Status(acctest.UsersAddr) != "absent" || state.Status(acctest.RefreshTokensAddr) != "absent" {
-		t.Error("the bulk resources are still in state after the move back")
-	}
-	unchanged("back to the singular shape", singularTokens(), before)
-
-	cli.WriteMain(singular)
-	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
-	acctest.ExpectOutput(t, cli.MustRun(0, "destroy", "-input=false", "-auto-approve", "-no-color"), "Destroy complete!")
-	expectNoError(t, acctest.NoCurrentRefreshToken(env, ids...)(nil))
 }
