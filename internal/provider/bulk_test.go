@@ -176,12 +176,6 @@ func settles(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return resource.ConfigPlanChecks{PreApply: checks, PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 }
 
-// unknownKeys checks that exactly keys of a map attribute of the resource
-// at addr are unknown in the plan.
-func unknownKeys(addr, attr string, keys ...string) acctest.PlanUnknownKeys {
-	return acctest.PlanUnknownKeys{Addr: addr, Attr: attr, Keys: keys}
-}
-
 // noWriteSucceeded fails when the front saw a request that registers a
 // user or issues or revokes a refresh token succeed.
 func noWriteSucceeded(front *acctest.CountingFront) resource.TestCheckFunc {

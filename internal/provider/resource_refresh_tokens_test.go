@@ -80,6 +80,44 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 		return statecheck.ExpectKnownValue(tokensAddr, tfjsonpath.New(attr).AtMapKey(id), knownvalue.StringExact(acctest.FormatRFC3339(at)))
 	}
 	freeTokensNull := plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.Null())
+	// everyVersion checks a token_version map: version for each of ids, and
+	// no other key.
+	everyVersion := func(ids []string, version int64) knownvalue.Check {
+		checks := map[string]knownvalue.Check{}
+		for _, id := range ids {
+			checks[id] = knownvalue.Int64Exact(version)
+		}
+		return knownvalue.MapExact(checks)
+	}
+	tokenVersions := func(addr string, ids []string, version int64) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("token_version"), everyVersion(ids, version))
+	}
+	// usersInPoint checks that Point has every user, with a current refresh
+	// token when tokens is true and none when it is false.
+	usersInPoint := func(ids []string, tokens bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			for _, id := range ids {
+				if !env.HasUser(id) {
+					return fmt.Errorf("Point has no user %q", id)
+				}
+				if has := env.CurrentRefreshToken(id) != ""; has != tokens {
+					return fmt.Errorf("Point user %q has a current refresh token: %t, want %t", id, has, tokens)
+				}
+			}
+			return nil
+		}
+	}
+	// policyIDs checks the user_ids of policy in state, in order.
+	policyIDs := func(ids []string) statecheck.StateCheck {
+		checks := make([]knownvalue.Check, len(ids))
+		for i, id := range ids {
+			checks[i] = knownvalue.StringExact(id)
+		}
+		return statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
+	}
+	unknownKeys := func(addr, attr string, keys ...string) acctest.PlanUnknownKeys {
+		return acctest.PlanUnknownKeys{Addr: addr, Attr: attr, Keys: keys}
+	}
 	plannedVersion := func(id string, version int64) plancheck.PlanCheck {
 		return plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("token_version").AtMapKey(id), knownvalue.Int64Exact(version))
 	}
@@ -137,7 +175,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		// The destroy abandons every user of policy.
 		CheckDestroy: resource.ComposeAggregateTestCheckFunc(acctest.NoCurrentRefreshToken(env, slices.Concat(ids, free, adopted)...),
-			usersTestInPoint(env, third, true)),
+			usersInPoint(third, true)),
 		Steps: []resource.TestStep{
 			{
 				Config:           config(early, rotateAfter, tokenFree, "") + users(first, ""),
@@ -148,14 +186,14 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					noFreeTokens, tokenVersions(freeAddr, free, 1),
 					statecheck.ExpectKnownValue(adoptedAddr, tfjsonpath.New("issued_at"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 					statecheck.ExpectKnownValue("point_users.adopted", tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
-					usersTestIDs(policyAddr, first),
+					policyIDs(first),
 					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("deletion_policy"), knownvalue.StringExact(deletionAbandon)),
 					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("max_concurrency"), knownvalue.Int64Exact(10)),
 				},
 				// The import registers no user and issues no token.
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, early, &initial),
 					acctest.CheckStateTokens(env, adoptedAddr, adopted, nil), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
-					usersTestInPoint(env, first, true), expect(sandbox.RouteCreateUser, slices.Concat(early, free, first), 1),
+					usersInPoint(first, true), expect(sandbox.RouteCreateUser, slices.Concat(early, free, first), 1),
 					expect(sandbox.RouteIssueRefreshToken, slices.Concat(early, free), 1)),
 			},
 			{
@@ -170,11 +208,11 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate),
 					acctest.PlanListChange{Addr: policyAddr, Attr: "user_ids", Added: people[50:60], Removed: people[:5]}),
 				ConfigStateChecks: []statecheck.StateCheck{
-					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)), usersTestIDs(policyAddr, second),
+					timeAt("issued_at", early[0], t0), timeAt("issued_at", late[0], t0.Add(time.Hour)), policyIDs(second),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterAdd),
 					acctest.SameStateTokens(tokensAddr, early, &initial), acctest.SameStateTokens(adoptedAddr, adopted, &existing),
-					usersTestInPoint(env, people, true), expect(sandbox.RouteCreateUser, slices.Concat(late, people[50:60]), 1),
+					usersInPoint(people, true), expect(sandbox.RouteCreateUser, slices.Concat(late, people[50:60]), 1),
 					expect(sandbox.RouteIssueRefreshToken, late, 1), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
@@ -219,7 +257,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{noFreeTokens, tokenVersions(freeAddr, free, 2)},
 				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokens(env, tokensAddr, ids, &afterTriggers),
 					refused(ids, &afterDue), expect(sandbox.RouteIssueRefreshToken, slices.Concat(ids, free), 1),
-					usersTestInPoint(env, people[5:10], false), usersTestInPoint(env, third, true),
+					usersInPoint(people[5:10], false), usersInPoint(third, true),
 					expect(sandbox.RouteRevokeRefreshToken, people[5:10], 1)),
 			},
 			{
@@ -271,7 +309,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					sameTokens, statecheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.MapExact(currentFree)),
 				},
-				Check: usersTestInPoint(env, third, true),
+				Check: usersInPoint(third, true),
 			},
 			{
 				// And out again, with a warning, without rotation; an import
@@ -304,46 +342,4 @@ func (f stateCheckFunc) CheckState(_ context.Context, req statecheck.CheckStateR
 		return
 	}
 	resp.Error = f(req.State)
-}
-
-// everyVersion checks a token_version map: version for each of ids, and no
-// other key.
-func everyVersion(ids []string, version int64) knownvalue.Check {
-	checks := map[string]knownvalue.Check{}
-	for _, id := range ids {
-		checks[id] = knownvalue.Int64Exact(version)
-	}
-	return knownvalue.MapExact(checks)
-}
-
-// tokenVersions checks token_version of the point_refresh_tokens at addr in
-// state.
-func tokenVersions(addr string, ids []string, version int64) statecheck.StateCheck {
-	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("token_version"), everyVersion(ids, version))
-}
-
-// usersTestIDs checks the user_ids of the point_users at addr in state, in
-// order.
-func usersTestIDs(addr string, ids []string) statecheck.StateCheck {
-	checks := make([]knownvalue.Check, len(ids))
-	for i, id := range ids {
-		checks[i] = knownvalue.StringExact(id)
-	}
-	return statecheck.ExpectKnownValue(addr, tfjsonpath.New("user_ids"), knownvalue.ListExact(checks))
-}
-
-// usersTestInPoint checks that Point has every user, with a current
-// refresh token when tokens is true and none when it is false.
-func usersTestInPoint(env *acctest.Env, ids []string, tokens bool) func(*terraform.State) error {
-	return func(*terraform.State) error {
-		for _, id := range ids {
-			if !env.HasUser(id) {
-				return fmt.Errorf("Point has no user %q", id)
-			}
-			if has := env.CurrentRefreshToken(id) != ""; has != tokens {
-				return fmt.Errorf("Point user %q has a current refresh token: %t, want %t", id, has, tokens)
-			}
-		}
-		return nil
-	}
 }
