@@ -416,7 +416,7 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	t.Logf("interrupted registration: %d users in Point; answers lost on the way back: %v", len(env.Sandbox.UserIDs()), front.TakeLost())
 
 	// Past the first few tokens issued, some answers have come back too.
-	out = acctest.InterruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
+	acctest.InterruptedApply(t, cli, func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 12 })
 	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr, acctest.RefreshTokensAddr)
 	interrupted := acctest.StateFileTokens(acctest.ReadStateFile(t, cli), acctest.RefreshTokensAddr)
 	if len(interrupted) == 0 || len(interrupted) == users {
