@@ -1,15 +1,23 @@
 package provider
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -22,7 +30,137 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// The guides' walk-throughs, as a reader of docs/guides follows them.
+// What the documentation shows is what the provider does: every example
+// validates against the provider built from this tree, the guides'
+// walk-throughs run as they are written, and the provider's own words do
+// not name the CLI in use.
+
+// examplesTestDirs are the example directories the docs are generated from,
+// which must all be found, so that the test cannot pass by finding nothing.
+var examplesTestDirs = []string{
+	"actions/point_revoke_refresh_token", "data-sources/point_user", "ephemeral-resources/point_access_token",
+	"ephemeral-resources/point_refresh_token", "provider", "quickstart", "resources/point_refresh_token",
+	"resources/point_refresh_tokens", "resources/point_user", "resources/point_users",
+}
+
+// TestAccExamples_validate runs `terraform fmt -check` and `terraform
+// validate` on every directory of examples/ with .tf files, against the
+// provider built from this tree, so that what the docs show is what the
+// provider accepts.
+func TestAccExamples_validate(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
+	}
+	root, err := devenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := filepath.Join(root, "examples")
+	var dirs []string // relative to examples, with forward slashes
+	err = filepath.WalkDir(examples, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != examples:
+			return filepath.SkipDir
+		case d.IsDir() || filepath.Ext(path) != ".tf":
+			return nil
+		}
+		rel, err := filepath.Rel(examples, filepath.Dir(path))
+		if rel = filepath.ToSlash(rel); err == nil && !slices.Contains(dirs, rel) {
+			dirs = append(dirs, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range examplesTestDirs {
+		if !slices.Contains(dirs, want) {
+			t.Errorf("examples/%s has no .tf files", want)
+		}
+	}
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			if strings.HasPrefix(dir, "actions/") {
+				acctest.SkipWithoutActions(t, "An action example")
+			}
+			paths, err := filepath.Glob(filepath.Join(examples, dir, "*.tf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each import-by-*.tf is an alternative way to import the same
+			// resource, and Terraform refuses two import blocks for one
+			// resource: each is validated on its own with the other files.
+			var alternatives []string
+			for _, path := range paths {
+				if name := filepath.Base(path); strings.HasPrefix(name, "import-by-") {
+					alternatives = append(alternatives, name)
+				}
+			}
+			validate := func(t *testing.T, alternative string) {
+				cli := acctest.NewCLI(t)
+				// Doc snippets leave out the required_providers block that
+				// maps "point" to areyoupoint/point; the copy gets one when
+				// no file declares it.
+				files := map[string][]byte{"zz_examples_test_providers.tf": []byte(acctest.RequiredProviders)}
+				for _, path := range paths {
+					name := filepath.Base(path)
+					if strings.HasPrefix(name, "import-by-") && name != alternative {
+						continue
+					}
+					data, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if files[name] = data; bytes.Contains(data, []byte("required_providers")) {
+						delete(files, "zz_examples_test_providers.tf")
+					}
+				}
+				for name, data := range files {
+					if err := os.WriteFile(filepath.Join(cli.Dir, name), data, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cli.MustRun(0, "fmt", "-check", "-diff", "-no-color")
+				// validate -json reports failures in its output, which is read
+				// here: a valid configuration with no diagnostics but the
+				// warning that shows the locally built provider was used.
+				out, _ := cli.Run("validate", "-json", "-no-color")
+				var result tfjson.ValidateOutput
+				if err := json.Unmarshal([]byte(out), &result); err != nil {
+					t.Fatalf("terraform validate -json: %v\n%s", err, out)
+				}
+				usedLocalBuild := false
+				for _, d := range result.Diagnostics {
+					if d.Severity == tfjson.DiagnosticSeverityWarning && d.Summary == "Provider development overrides are in effect" {
+						usedLocalBuild = true
+					} else {
+						t.Errorf("%s: %s\n%s", d.Severity, d.Summary, d.Detail)
+					}
+				}
+				if !result.Valid {
+					t.Error("terraform validate: the configuration is not valid")
+				}
+				if !usedLocalBuild {
+					t.Error("terraform validate did not use the locally built provider (no development overrides warning)")
+				}
+			}
+			if len(alternatives) == 0 {
+				validate(t, "")
+			}
+			for _, alternative := range alternatives {
+				t.Run(alternative, func(t *testing.T) {
+					if alternative == "import-by-identity.tf" {
+						acctest.SkipBelowTerraform(t, acctest.CLIVersionIdentity, "An import block with identity")
+					}
+					validate(t, alternative)
+				})
+			}
+		})
+	}
+}
 
 // The table "When tokens are issued and revoked" of the guide "Using access
 // tokens": how many access tokens each command issues and revokes, for a
@@ -307,4 +445,58 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 			step(nil, false, update, noop, nil, delivered(5), noTokenInState),
 		},
 	})
+}
+
+// The provider runs under Terraform and OpenTofu alike, so what it says at
+// run time (diagnostics, progress and logs) never claims that Terraform is
+// the CLI in use. This test reads every string literal of the package's
+// code, except the schema descriptions that the documentation is generated
+// from, which may describe what Terraform does.
+func TestWordingNamesNoCLI(t *testing.T) {
+	// The phrases in which "Terraform" may appear; Terraform/%s is the
+	// User-Agent's product token, which HashiCorp's providers send too.
+	allowed := strings.NewReplacer("Terraform or OpenTofu", "", "Terraform and OpenTofu", "", "terraform-provider-point", "",
+		"Terraform/%s", "")
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ImportSpec:
+				return false
+			case *ast.FuncDecl: // Schema methods build the documented descriptions.
+				return n.Name.Name != "Schema"
+			case *ast.KeyValueExpr:
+				key, ok := n.Key.(*ast.Ident)
+				return !ok || !strings.HasSuffix(key.Name, "Description")
+			case *ast.BasicLit:
+				if n.Kind != token.STRING {
+					return true
+				}
+				text, err := strconv.Unquote(n.Value)
+				if err != nil {
+					t.Fatalf("%s: %v", fset.Position(n.Pos()), err)
+				}
+				checked++
+				if strings.Contains(strings.ToLower(allowed.Replace(text)), "terraform") {
+					t.Errorf("%s: %s names Terraform as the CLI in use; say \"this apply\", \"the plan\", \"the CLI\" or \"Terraform or OpenTofu\"", fset.Position(n.Pos()), n.Value)
+				}
+			}
+			return true
+		})
+	}
+	if checked < 100 {
+		t.Fatalf("checked only %d string literals; the test is not reading the provider's code", checked)
+	}
 }
