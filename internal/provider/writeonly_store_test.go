@@ -30,18 +30,13 @@ import (
 // woStore is what wostore holds and what it was given.
 type woStore struct {
 	mu       sync.Mutex
-	secrets  map[string]string    // the value last written to each secret
-	received map[string][]string  // per secret, every secret_string_wo an apply received, written or not
-	writes   map[string][]woWrite // per secret, every value written, with its version
-}
-
-type woWrite struct {
-	Version int64
-	Value   string
+	secrets  map[string]string   // the value last written to each secret
+	received map[string][]string // per secret, every secret_string_wo an apply received, written or not
+	writes   map[string][]string // per secret, every value written
 }
 
 func newWOStore() *woStore {
-	return &woStore{secrets: map[string]string{}, received: map[string][]string{}, writes: map[string][]woWrite{}}
+	return &woStore{secrets: map[string]string{}, received: map[string][]string{}, writes: map[string][]string{}}
 }
 
 func (s *woStore) lock() (unlock func()) { s.mu.Lock(); return s.mu.Unlock }
@@ -50,10 +45,7 @@ func (s *woStore) lock() (unlock func()) { s.mu.Lock(); return s.mu.Unlock }
 func (s *woStore) Secret(id string) string { defer s.lock()(); return s.secrets[id] }
 
 // Writes returns the values written to the secret, oldest first.
-func (s *woStore) Writes(id string) []woWrite { defer s.lock()(); return slices.Clone(s.writes[id]) }
-
-// Received returns every value an apply gave the secret, oldest first.
-func (s *woStore) Received(id string) []string { defer s.lock()(); return slices.Clone(s.received[id]) }
+func (s *woStore) Writes(id string) []string { defer s.lock()(); return slices.Clone(s.writes[id]) }
 
 // AllReceived returns every value any apply gave any secret.
 func (s *woStore) AllReceived() []string {
@@ -61,7 +53,7 @@ func (s *woStore) AllReceived() []string {
 	return slices.Concat(slices.Collect(maps.Values(s.received))...)
 }
 
-func (s *woStore) receive(id string, value types.String, version types.Int64, write bool) {
+func (s *woStore) receive(id string, value types.String, write bool) {
 	defer s.lock()()
 	if value.IsNull() || value.IsUnknown() {
 		return
@@ -69,7 +61,7 @@ func (s *woStore) receive(id string, value types.String, version types.Int64, wr
 	s.received[id] = append(s.received[id], value.ValueString())
 	if write {
 		s.secrets[id] = value.ValueString()
-		s.writes[id] = append(s.writes[id], woWrite{Version: version.ValueInt64(), Value: value.ValueString()})
+		s.writes[id] = append(s.writes[id], value.ValueString())
 	}
 }
 
@@ -170,7 +162,7 @@ func (r *woSecretVersionResource) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.store.receive(m.SecretID.ValueString(), value, m.SecretVersion, true)
+	r.store.receive(m.SecretID.ValueString(), value, true)
 	m.ID, m.SecretString = m.SecretID, types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
@@ -187,7 +179,7 @@ func (r *woSecretVersionResource) Update(ctx context.Context, req resource.Updat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.store.receive(plan.SecretID.ValueString(), value, plan.SecretVersion, !plan.SecretVersion.Equal(state.SecretVersion))
+	r.store.receive(plan.SecretID.ValueString(), value, !plan.SecretVersion.Equal(state.SecretVersion))
 	plan.SecretString = types.StringNull()
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
