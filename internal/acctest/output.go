@@ -46,29 +46,16 @@ func ExpectOutputShows(t *testing.T, out string, words ...string) {
 
 var diagnosticStart = regexp.MustCompile(`(?m)^[│╷\s]*(Error|Warning): `)
 
-// Diagnostics splits Terraform's human-readable output into its
-// diagnostics, each from its "Error: " or "Warning: " line to the next.
-func Diagnostics(out string) []string {
-	starts := diagnosticStart.FindAllStringIndex(out, -1)
-	diagnostics := make([]string, len(starts))
-	for i, start := range starts {
-		end := len(out)
-		if i+1 < len(starts) {
-			end = starts[i+1][0]
-		}
-		diagnostics[i] = out[start[0]:end]
-	}
-	return diagnostics
-}
-
-// ExpectDiagnostic fails unless a single diagnostic of out matches texts,
-// in this order, so that several similar diagnostics cannot pass for one.
-// The first text is usually its severity and title: "Error: Invalid User ID".
+// ExpectDiagnostic fails unless a single diagnostic of out, from its
+// "Error: " or "Warning: " line to the next, matches texts, in this order,
+// so that several similar diagnostics cannot pass for one. The first text
+// is usually its severity and title: "Error: Invalid User ID".
 func ExpectDiagnostic(t *testing.T, out string, texts ...string) {
 	t.Helper()
 	want := DiagnosticMatching(texts...)
-	for _, diagnostic := range Diagnostics(out) {
-		if want.MatchString(diagnostic) {
+	starts := append(diagnosticStart.FindAllStringIndex(out, -1), []int{len(out)})
+	for i := range len(starts) - 1 {
+		if want.MatchString(out[starts[i][0]:starts[i+1][0]]) {
 			return
 		}
 	}

@@ -63,34 +63,27 @@ func NoDiagnostics(tb testing.TB, rpc string, diags []*tfprotov6.Diagnostic) {
 	}
 }
 
-// ObjectWithNulls builds a value of an object type, with null for every
-// attribute not given.
-func ObjectWithNulls(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Value) tftypes.Value {
-	tb.Helper()
-	obj, ok := typ.(tftypes.Object)
-	if !ok {
-		tb.Fatalf("%s is not an object type", typ)
-	}
-	vals := make(map[string]tftypes.Value, len(obj.AttributeTypes))
-	for name, attrType := range obj.AttributeTypes {
-		vals[name] = tftypes.NewValue(attrType, nil)
-	}
-	for name, v := range given {
-		if _, ok := obj.AttributeTypes[name]; !ok {
-			tb.Fatalf("schema has no attribute %q", name)
-		}
-		vals[name] = v
-	}
-	return tftypes.NewValue(typ, vals)
-}
-
-// DynamicValue encodes an object of type typ with the given attributes
-// (ObjectWithNulls); a nil map encodes a null object.
+// DynamicValue encodes an object of type typ with the given attributes,
+// and null for every other; a nil map encodes a null object.
 func DynamicValue(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Value) *tfprotov6.DynamicValue {
 	tb.Helper()
 	value := tftypes.NewValue(typ, nil)
 	if given != nil {
-		value = ObjectWithNulls(tb, typ, given)
+		obj, ok := typ.(tftypes.Object)
+		if !ok {
+			tb.Fatalf("%s is not an object type", typ)
+		}
+		vals := make(map[string]tftypes.Value, len(obj.AttributeTypes))
+		for name, attrType := range obj.AttributeTypes {
+			vals[name] = tftypes.NewValue(attrType, nil)
+		}
+		for name, v := range given {
+			if _, ok := obj.AttributeTypes[name]; !ok {
+				tb.Fatalf("schema has no attribute %q", name)
+			}
+			vals[name] = v
+		}
+		value = tftypes.NewValue(typ, vals)
 	}
 	dv, err := tfprotov6.NewDynamicValue(typ, value)
 	if err != nil {
