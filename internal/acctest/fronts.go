@@ -207,9 +207,7 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case fail:
 		f.Injected.Add(1)
-		rec.Header().Set("Content-Type", "application/json")
-		rec.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = rec.WriteString(`{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)
+		AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)(rec, r, nil)
 	case vanished && route == sandbox.RouteGetUser:
 		// The same read for an id that no test registers.
 		ghost := r.Clone(r.Context())
@@ -218,15 +216,18 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.next.ServeHTTP(rec, ghost)
 	case vanished && route == sandbox.RouteCreateUser:
 		body, _ := json.Marshal(map[string]any{"user": map[string]any{"id": userID, "refreshToken": nil}})
-		rec.Header().Set("Content-Type", "application/json")
-		rec.WriteHeader(http.StatusOK)
-		_, _ = rec.Write(body)
+		AnswerJSON(http.StatusOK, string(body))(rec, r, nil)
 	default:
 		f.next.ServeHTTP(rec, r)
 	}
 	f.mu.Lock()
 	f.answers[countedAnswer{route, userID, rec.Code}]++
 	f.mu.Unlock()
+	replay(w, rec)
+}
+
+// replay passes on an answer a front recorded.
+func replay(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	maps.Copy(w.Header(), rec.Header())
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
@@ -235,27 +236,23 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Count returns how many answers matched: route, user (any when "") and a
 // Status class (200 for any 2xx, or an exact status).
 func (f *CountingFront) Count(route, userID string, status int) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for a, c := range f.answers {
-		if a.route != route || (userID != "" && a.userID != userID) {
-			continue
-		}
-		if a.Status == status || (status == http.StatusOK && a.Status >= 200 && a.Status < 300) {
-			n += c
-		}
-	}
-	return n
+	return f.sum(func(a countedAnswer) bool {
+		return a.route == route && (userID == "" || a.userID == userID) &&
+			(a.Status == status || (status == http.StatusOK && a.Status >= 200 && a.Status < 300))
+	})
 }
 
 // Answered counts the answers on route for userID, whatever their status.
 func (f *CountingFront) Answered(route, userID string) int {
+	return f.sum(func(a countedAnswer) bool { return a.route == route && a.userID == userID })
+}
+
+func (f *CountingFront) sum(match func(countedAnswer) bool) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
 	for a, c := range f.answers {
-		if a.route == route && a.userID == userID {
+		if match(a) {
 			n += c
 		}
 	}
@@ -359,23 +356,13 @@ func (f *RecordingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Unlock()
 	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	replay(w, rec)
 }
 
 func (f *RecordingFront) Tokens() (refresh, access []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for tok := range f.refresh {
-		refresh = append(refresh, tok)
-	}
-	for tok := range f.access {
-		access = append(access, tok)
-	}
-	return refresh, access
+	return slices.Collect(maps.Keys(f.refresh)), slices.Collect(maps.Keys(f.access))
 }
 
 // echoCredential answers 500 as a careless proxy might: the request line,
@@ -388,14 +375,11 @@ func echoCredential(w http.ResponseWriter, r *http.Request) {
 	text := fmt.Sprintf("upstream refused %s %s with Authorization: %s (credential=%s)", r.Method, r.URL.Path, auth, credential)
 	if r.Method == http.MethodGet {
 		b, _ := json.Marshal(map[string]string{"error": "internal " + credential, "message": text})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(b)
+		AnswerJSON(http.StatusInternalServerError, string(b))(w, r, nil)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = fmt.Fprintf(w, "<html><body><h1>500 Internal Server Error</h1><p>%s</p></body></html>", text)
+	html := fmt.Sprintf("<html><body><h1>500 Internal Server Error</h1><p>%s</p></body></html>", text)
+	AnswerRaw(http.StatusInternalServerError, "text/html", html)(w, r, nil)
 }
 
 // DelayingFront delays every answer after the sandbox has acted on the
@@ -443,9 +427,5 @@ func (f *DelayingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
+	replay(w, rec)
 }
