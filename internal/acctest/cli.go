@@ -146,11 +146,7 @@ func setOpenTofuProviderHost() error {
 // OpenTofu reports whether the tests run OpenTofu rather than Terraform.
 func OpenTofu(t *testing.T) bool {
 	t.Helper()
-	cli, err := describeTestCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cli.OpenTofu()
+	return TestCLI(t).OpenTofu()
 }
 
 // SkipOnOpenTofu is a TestCase version check that skips the test on
@@ -166,16 +162,6 @@ func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversio
 	if cli.OpenTofu() {
 		resp.Skip = fmt.Sprintf("OpenTofu %s: %s", cli.Version, string(reason))
 	}
-}
-
-// terraformBinary returns the Terraform CLI the tests run.
-func terraformBinary(t *testing.T) string {
-	t.Helper()
-	path, err := devenv.Terraform()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // CLI is a Terraform working directory served by the built provider.
@@ -213,17 +199,27 @@ func (c *CLI) WriteMain(config string) {
 	}
 }
 
-// Run runs terraform with args and returns its combined output and exit code.
-// The provider takes its settings from main.tf alone: devenv.Environ drops
-// POINT_* variables.
-func (c *CLI) Run(args ...string) (string, int) {
+// command is terraform with args in the working directory, its combined
+// output into out. The provider takes its settings from main.tf alone:
+// devenv.Environ drops POINT_* variables.
+func (c *CLI) command(ctx context.Context, out *bytes.Buffer, args ...string) *exec.Cmd {
 	c.t.Helper()
-	cmd := exec.CommandContext(c.t.Context(), terraformBinary(c.t), args...)
+	path, err := devenv.Terraform()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(devenv.Environ(c.cliConfig), c.Env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd
+}
+
+// Run runs terraform with args and returns its combined output and exit code.
+func (c *CLI) Run(args ...string) (string, int) {
+	c.t.Helper()
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := c.command(c.t.Context(), &out, args...).Run()
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
@@ -383,12 +379,9 @@ func ServeProviders(t testing.TB, factories map[string]func() (tfprotov6.Provide
 // reports true, and returns its output after checking that it failed.
 func InterruptedApply(t *testing.T, cli *CLI, ready func() bool) string {
 	t.Helper()
-	cmd := exec.Command(terraformBinary(t), "apply", "-input=false", "-auto-approve", "-no-color")
-	cmd.Dir = cli.Dir
-	cmd.Env = append(devenv.Environ(cli.cliConfig), cli.Env...)
-	startInOwnProcessGroup(cmd)
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd := cli.command(context.Background(), &out, "apply", "-input=false", "-auto-approve", "-no-color")
+	startInOwnProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
