@@ -78,26 +78,14 @@ func (e *Env) RevokeRefreshToken(id string) {
 // allows.
 func (e *Env) RequireCreateConflict() {
 	e.t.Helper()
-	if e.Sandbox != nil {
-		e.Sandbox.SetIdempotentCreate(false)
-		return
-	}
-	if e.createsIdempotently() {
-		e.t.Skip("Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
-	}
+	e.requireCreate(false, "Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
 }
 
 // RequireIdempotentCreate is RequireCreateConflict's opposite, for tests of
 // a Point that answers 200 with the existing user.
 func (e *Env) RequireIdempotentCreate() {
 	e.t.Helper()
-	if e.Sandbox != nil {
-		e.Sandbox.SetIdempotentCreate(true)
-		return
-	}
-	if !e.createsIdempotently() {
-		e.t.Skip("Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
-	}
+	e.requireCreate(true, "Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
 }
 
 var realPointCreate struct {
@@ -106,11 +94,16 @@ var realPointCreate struct {
 	err        error
 }
 
-// createsIdempotently registers a user of its own twice, once per run, and
-// reports whether real Point answered the second time with the user rather
-// than 409.
-func (e *Env) createsIdempotently() bool {
+// requireCreate makes the sandbox answer the creation of an existing user
+// with the user when idempotent, else 409. Against real Point it registers
+// a user of its own twice, once per run, and skips the test with skip
+// unless Point answered the second time as idempotent says.
+func (e *Env) requireCreate(idempotent bool, skip string) {
 	e.t.Helper()
+	if e.Sandbox != nil {
+		e.Sandbox.SetIdempotentCreate(idempotent)
+		return
+	}
 	realPointCreate.once.Do(func() {
 		ctx := context.Background()
 		id := e.UserID("probe-create")
@@ -129,7 +122,9 @@ func (e *Env) createsIdempotently() bool {
 	if realPointCreate.err != nil {
 		e.t.Fatalf("asking Point how it answers the creation of an existing user: %v", realPointCreate.err)
 	}
-	return realPointCreate.idempotent
+	if realPointCreate.idempotent != idempotent {
+		e.t.Skip(skip)
+	}
 }
 
 // CheckRefreshTokenAccepted fails unless Point issues an access token for
