@@ -87,17 +87,15 @@ func NewEnv(t *testing.T, opts sandbox.Options) *Env {
 func NewEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *Env {
 	t.Helper()
 	env := &Env{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
-	baseURL := ""
 	if RealPoint() {
 		env.APIKey = realPointSettings[point.EnvAPIKey]
 		if env.APIKey == "" {
 			t.Fatalf("%s=1 needs %s", EnvRealPoint, point.EnvAPIKey)
 		}
 		var err error
-		if baseURL, err = realPointBaseURL(); err != nil {
+		if env.Endpoint, err = realPointBaseURL(); err != nil {
 			t.Fatal(err)
 		}
-		env.Endpoint = baseURL
 		env.prefix = "tfacc-" + RandomHex(4) + "-"
 	} else {
 		dialect, err := sandbox.DialectNamed(dialectName)
@@ -106,13 +104,12 @@ func NewEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *En
 		}
 		opts.Dialect = dialect
 		env.Sandbox = sandbox.New(opts)
-		url, closeFn := env.Sandbox.Start()
+		var closeFn func()
+		env.Endpoint, closeFn = env.Sandbox.Start()
 		t.Cleanup(closeFn)
-		env.Endpoint = url
 		env.APIKey = env.Sandbox.APIKey()
-		baseURL = url
 	}
-	env.Client = point.New(point.Config{BaseURL: baseURL, APIKey: env.APIKey})
+	env.Client = point.New(point.Config{BaseURL: env.Endpoint, APIKey: env.APIKey})
 	return env
 }
 

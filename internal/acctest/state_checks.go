@@ -112,10 +112,7 @@ type SeenTokens map[string]bool
 // NoSeenTokenInState fails when any attribute of any resource in state
 // holds one of the tokens.
 func NoSeenTokenInState(s *terraform.State, seen SeenTokens, extra ...string) error {
-	tokens := append([]string(nil), extra...)
-	for tok := range seen {
-		tokens = append(tokens, tok)
-	}
+	tokens := slices.AppendSeq(slices.Clone(extra), maps.Keys(seen))
 	for addr, rs := range s.RootModule().Resources {
 		for name, v := range rs.Primary.Attributes {
 			for _, tok := range tokens {
