@@ -53,7 +53,7 @@ var diagnosticStart = regexp.MustCompile(`(?m)^[│╷\s]*(Error|Warning): `)
 func ExpectDiagnostic(t *testing.T, out string, texts ...string) {
 	t.Helper()
 	want := DiagnosticMatching(texts...)
-	starts := append(diagnosticStart.FindAllStringIndex(out, -1), []int{len(out)})
+	starts := append(diagnosticStart.FindAllStringIndex(out, -1), []int{len(out)}) // the end closes the last
 	for i := range len(starts) - 1 {
 		if want.MatchString(out[starts[i][0]:starts[i+1][0]]) {
 			return
