@@ -103,25 +103,15 @@ func collectCLIGarbageLate() {
 // eight tests at once on a small CI runner.
 const cliMemoryLimit = "512MiB"
 
-// testCLI describes the CLI the tests run, Terraform or OpenTofu.
-var testCLI struct {
-	once sync.Once
-	cli  devenv.CLI
-	err  error
-}
-
-// describeTestCLI returns the CLI the acceptance tests run.
-func describeTestCLI() (devenv.CLI, error) {
-	testCLI.once.Do(func() {
-		path, err := devenv.Terraform()
-		if err != nil {
-			testCLI.err = err
-			return
-		}
-		testCLI.cli, testCLI.err = devenv.DescribeCLI(path)
-	})
-	return testCLI.cli, testCLI.err
-}
+// describeTestCLI describes the CLI the acceptance tests run, Terraform or
+// OpenTofu.
+var describeTestCLI = sync.OnceValues(func() (devenv.CLI, error) {
+	path, err := devenv.Terraform()
+	if err != nil {
+		return devenv.CLI{}, err
+	}
+	return devenv.DescribeCLI(path)
+})
 
 // setOpenTofuProviderHost makes terraform-plugin-testing serve the
 // in-process providers under OpenTofu's registry host when the tests run
