@@ -26,7 +26,7 @@ func (c PlanListChange) CheckPlan(_ context.Context, req plancheck.CheckPlanRequ
 		resp.Error = err
 		return
 	}
-	before, after := planStrings(change.Before, c.Attr), planStrings(change.After, c.Attr)
+	before, after := listStrings(change.Before, c.Attr), listStrings(change.After, c.Attr)
 	added := slices.DeleteFunc(slices.Clone(after), func(s string) bool { return slices.Contains(before, s) })
 	removed := slices.DeleteFunc(slices.Clone(before), func(s string) bool { return slices.Contains(after, s) })
 	slices.Sort(added)
@@ -78,8 +78,9 @@ func planChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
 	return nil, fmt.Errorf("%s is not in the plan", addr)
 }
 
-// planStrings returns the strings of a list attribute of a planned object.
-func planStrings(object any, attr string) []string {
+// listStrings returns the strings of a list attribute of an object decoded
+// from JSON: a planned change, or an instance in a state file.
+func listStrings(object any, attr string) []string {
 	m, _ := object.(map[string]any)
 	list, _ := m[attr].([]any)
 	var out []string

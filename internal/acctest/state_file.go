@@ -57,14 +57,7 @@ func ReadStateFile(t *testing.T, cli *CLI) StateFile {
 
 // StateFileUserIDs returns the user_ids of the resource at addr.
 func StateFileUserIDs(s StateFile, addr string) []string {
-	var ids []string
-	list, _ := s.Attributes(addr)["user_ids"].([]any)
-	for _, e := range list {
-		if id, ok := e.(string); ok {
-			ids = append(ids, id)
-		}
-	}
-	return ids
+	return listStrings(s.Attributes(addr), "user_ids")
 }
 
 // StateFileTokens returns the tokens of the resource at addr, by user id.
