@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -305,4 +306,641 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 		t.Errorf("state holds %q, want point_user.retried and point_user.slow", list)
 	}
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
+}
+
+// A destroy that leaves a refresh token valid in Point says so, in words
+// that match what happened: the token a resource tracked was replaced
+// outside Terraform, and a destroy without a refresh revokes nothing. One
+// configuration holds the singular and the bulk resources in both
+// store_token modes and a point_user that abandons its user; then, without
+// the API key, with which the provider would read what the user holds, the
+// words say what may be left. Last, a plain destroy adopts a token rotated
+// elsewhere and revokes it.
+func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	t.Parallel()
+	single := map[bool]string{true: env.UserID("left-valid-true"), false: env.UserID("left-valid-false")}
+	abandoned, noKey := env.UserID("left-valid-user"), env.UserID("left-valid-no-key")
+	endpoint, revocations := acctest.StartRevocationCounter(t, env)
+	bulk, config := map[bool][]string{}, acctest.ProviderBlockFor(env, endpoint, 3)
+	for _, store := range []bool{true, false} {
+		bulk[store] = acctest.NumberedUserIDs(env, fmt.Sprintf("left-valid-bulk-%t", store), 2)
+		env.AddUser(single[store])
+		config += fmt.Sprintf(`
+resource "point_refresh_token" "single_%[1]t" {
+  user_id     = %[2]q
+  store_token = %[1]t
+}
+resource "point_users" "bulk_%[1]t" { user_ids = %[3]s }
+resource "point_refresh_tokens" "bulk_%[1]t" {
+  user_ids    = point_users.bulk_%[1]t.user_ids
+  store_token = %[1]t
+}
+`, store, single[store], acctest.HCLList(bulk[store]))
+	}
+	cli.WriteMain(config + fmt.Sprintf(`
+resource "point_user" "abandoned" { user_id = %q }
+resource "point_refresh_token" "abandoned" {
+  user_id     = point_user.abandoned.user_id
+  store_token = false
+}
+`, abandoned))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	old, newer := map[string]string{}, map[string]string{abandoned: env.RotateRefreshToken(abandoned)}
+	for _, store := range []bool{true, false} {
+		old[single[store]], old[bulk[store][0]] = env.CurrentRefreshToken(single[store]), env.CurrentRefreshToken(bulk[store][0])
+		newer[single[store]], newer[bulk[store][1]] = env.RotateRefreshToken(single[store]), env.RotateRefreshToken(bulk[store][1])
+	}
+	presentedBefore := map[bool]int{true: revocations.Presenting(single[true]), false: revocations.Presenting(single[false])}
+
+	out := cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
+	acctest.ExpectOutputShows(t, out, "Destroy complete! Resources: 8 destroyed.")
+	for _, store := range []bool{true, false} {
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid",
+			fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q had been replaced elsewhere, so the provider revoked nothing there: "+
+				"the current refresh token, which point_refresh_token never tracked, stays valid in Point.", single[store]),
+			"this run made none (-refresh=false)", "point_revoke_refresh_token action")
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid",
+			fmt.Sprintf("The refresh token that point_refresh_tokens tracked for 1 of the 2 users (%q) had been replaced elsewhere, so the provider revoked nothing there: "+
+				"the current refresh token, which point_refresh_tokens never tracked, stays valid in Point.", bulk[store][1]))
+		acctest.ExpectDiagnostic(t, out, "Warning: Point Users Abandoned", fmt.Sprintf("%q", bulk[store][0]),
+			"point_users did not revoke their refresh tokens (deletion_policy = \"ABANDON\"): a token a user still holds stays valid.")
+		// The token in state, when there is one, is presented once.
+		if got, want := revocations.Presenting(single[store])-presentedBefore[store], map[bool]int{true: 1}[store]; got != want {
+			t.Errorf("the destroy presented a token of %q to revoke %d times, want %d", single[store], got, want)
+		}
+	}
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Left Valid", fmt.Sprintf("point_refresh_token tracked for Point user %q had been replaced", abandoned))
+	acctest.ExpectDiagnostic(t, out, "Warning: Point User Abandoned",
+		fmt.Sprintf("The provider removed user %q from state; the user still exists in Point. "+
+			"Its current refresh token stays valid: deletion_policy = \"ABANDON\" does not revoke it, and no point_refresh_token revoked it.", abandoned))
+
+	// Without the API key, the token in state revokes itself, but the
+	// provider cannot read the user to tell whether a newer one stays.
+	env.AddUser(noKey)
+	cli.WriteConfig(env, acctest.RefreshTokenOnlyConfig("", noKey, ""))
+	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+	newer[noKey] = env.RotateRefreshToken(noKey)
+	cli.WriteMain(acctest.ProviderBlockWith(map[string]string{"endpoint": fmt.Sprintf("%q", env.Endpoint)}) + acctest.RefreshTokenOnlyConfig("", noKey, ""))
+	out = cli.MustRun(0, "destroy", "-auto-approve", "-no-color", "-refresh=false")
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token May Be Left Valid",
+		fmt.Sprintf("The refresh token that point_refresh_token tracked for Point user %q was no longer current: "+
+			"it was revoked or replaced elsewhere, so the provider revoked nothing there. If a newer token was issued, it stays valid in Point; "+
+			"the provider could not read the user to tell (that needs the organisation API key).", noKey))
+
+	// Every token the warnings say stays valid does; every one the
+	// resources tracked is revoked.
+	for id, token := range newer {
+		if err := env.CheckRefreshTokenAccepted(id, token); err != nil {
+			t.Errorf("the warning says the newer token stays valid: %v", err)
+		}
+	}
+	for id, token := range old {
+		if err := env.CheckRefreshTokenRefused(id, token); err != nil {
+			t.Errorf("the token a resource tracked is not revoked: %v", err)
+		}
+	}
+
+	// A plain destroy after a rotation outside Terraform revokes the new
+	// token, in both store_token modes: the refresh that runs first adopts
+	// it. The CLI does not show the warnings of that refresh, nor does plan
+	// -destroy, as the docs say; a plain plan does.
+	adopts, config := map[bool]string{}, ""
+	for _, store := range []bool{true, false} {
+		adopts[store] = env.UserID(fmt.Sprintf("destroy-adopts-%t", store))
+		env.AddUser(adopts[store])
+		config += fmt.Sprintf("\nresource \"point_refresh_token\" \"store_%[1]t\" {\n  user_id     = %[2]q\n  store_token = %[1]t\n}\n", store, adopts[store])
+	}
+	cli.WriteConfig(env, config)
+	applyAndRotate := func() map[bool]string {
+		cli.MustRun(0, "apply", "-auto-approve", "-no-color")
+		return map[bool]string{true: env.RotateRefreshToken(adopts[true]), false: env.RotateRefreshToken(adopts[false])}
+	}
+	rotated := applyAndRotate()
+	out = cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+	if strings.Contains(out, "Rotated Elsewhere") || strings.Contains(out, "Left Valid") {
+		t.Errorf("the destroy output shows a warning the docs say it does not show:\n%s", out)
+	}
+	for store, id := range adopts {
+		if env.CurrentRefreshToken(id) != "" {
+			t.Errorf("the destroy left %q a current refresh token", id)
+		}
+		if err := env.CheckRefreshTokenRefused(id, rotated[store]); err != nil {
+			t.Error(err)
+		}
+	}
+	applyAndRotate()
+	if out = cli.MustRun(0, "plan", "-destroy", "-no-color"); strings.Contains(out, "Rotated Elsewhere") {
+		t.Errorf("plan -destroy shows a warning the docs say it does not show:\n%s", out)
+	}
+	// Terraform shows the first of the two warnings alike, and counts the other.
+	out = cli.MustRun(0, "plan", "-no-color")
+	acctest.ExpectDiagnostic(t, out, "Warning: Point Refresh Token Rotated Elsewhere", "was replaced elsewhere.", "(and one more similar warning elsewhere)")
+	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
+}
+
+// TestAccInterrupt_applyCLI sends SIGINT to terraform in the middle of an
+// apply against a slow Point, then applies again and checks that every
+// user and refresh token is accounted for.
+func TestAccInterrupt_applyCLI(t *testing.T) {
+	const users = 30
+	cli := acctest.NewCLI(t)
+	env := acctest.NewEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	t.Parallel()
+	front := acctest.NewDelayingFront(env.Sandbox)
+	front.Delay.Store(int64(100 * time.Millisecond))
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
+	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + fmt.Sprintf(`
+resource "point_user" "u" {
+  count   = %[1]d
+  user_id = format("intr-%%02d", count.index)
+}
+
+resource "point_refresh_token" "u" {
+  count   = %[1]d
+  user_id = point_user.u[count.index].user_id
+}
+`, users))
+
+	// inState returns the users in state, sorted, and their refresh tokens.
+	inState := func() (ids []string, tokens map[string]string) {
+		t.Helper()
+		tokens = map[string]string{}
+		for _, r := range acctest.ReadStateFile(t, cli).Resources {
+			for _, inst := range r.Instances {
+				id, _ := inst.Attributes["user_id"].(string)
+				switch r.Type {
+				case "point_user":
+					ids = append(ids, id)
+				case "point_refresh_token":
+					tokens[id], _ = inst.Attributes["token"].(string)
+				}
+			}
+		}
+		slices.Sort(ids)
+		return ids, tokens
+	}
+	interrupt := func(phase string, ready func() bool) {
+		t.Helper()
+		out := acctest.InterruptedApply(t, cli, ready)
+		stateUsers, stateTokens := inState()
+		pointUsers, lost := env.Sandbox.UserIDs(), front.TakeLost()
+		t.Logf("interrupt %s: %d users in Point, %d in state, %d refresh tokens in state; answers lost on the way back: %v; refresh tokens issued %d, revoked or replaced %d",
+			phase, len(pointUsers), len(stateUsers), len(stateTokens), lost, env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked())
+		if len(stateTokens) == users {
+			t.Errorf("interrupt %s came too late: all refresh tokens were issued", phase)
+		}
+		for _, id := range pointUsers {
+			if !slices.Contains(stateUsers, id) {
+				t.Errorf("interrupt %s: user %q exists in Point but not in state", phase, id)
+			}
+		}
+		for id, token := range stateTokens {
+			if token != env.CurrentRefreshToken(id) {
+				t.Errorf("interrupt %s: the refresh token of %q in state is not its current one in Point", phase, id)
+			}
+		}
+		if lost[sandbox.RouteCreateUser] > 0 && !acctest.DiagnosticPattern("Warning: Point User Registered Without an Answer").MatchString(out) {
+			t.Errorf("interrupt %s lost %d answers to creates but reported no user registered without an answer:\n%s", phase, lost[sandbox.RouteCreateUser], out)
+		}
+	}
+
+	// First while users are created (Terraform creates them all before any
+	// refresh token, which depends on point_user.u as a whole), then while
+	// refresh tokens are issued.
+	interrupt("during user creation", func() bool { return len(env.Sandbox.UserIDs()) >= 10 })
+	interrupt("during refresh token issue", func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 1 })
+
+	env.Sandbox.SetFaults(sandbox.Faults{})
+	front.Delay.Store(0)
+	cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	stateUsers, stateTokens := inState()
+	var want []string
+	for i := range users {
+		want = append(want, fmt.Sprintf("intr-%02d", i))
+	}
+	if pointUsers := env.Sandbox.UserIDs(); !slices.Equal(pointUsers, want) || !slices.Equal(stateUsers, want) {
+		t.Errorf("after the final apply Point holds %v and state %v, want %v", pointUsers, stateUsers, want)
+	}
+	for _, id := range want {
+		if current := env.CurrentRefreshToken(id); current == "" || current != stateTokens[id] {
+			t.Errorf("the refresh token of %q in state is not its current one in Point", id)
+		}
+	}
+	issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked()
+	if issued-revoked != users {
+		t.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want %d, one per user", issued, revoked, issued-revoked, users)
+	}
+	t.Logf("after the final apply: refresh tokens issued %d (%d with the users, %d by point_refresh_token), revoked or replaced %d, valid %d",
+		issued, users, issued-users, revoked, issued-revoked)
+}
+
+// TestAccReliability_faults applies 50 users with refresh tokens and an
+// access token while the sandbox answers 30% of requests with 503, rate
+// limits every 9th with 429 and Retry-After: 1, and adds latency; the apply
+// converges, the next plan, faults still on, is empty, and the destroy under
+// the same faults revokes every token.
+func TestAccReliability_faults(t *testing.T) {
+	const users = 50
+	env := acctest.NewEnv(t, sandbox.Options{})
+	env.RequireSandbox()
+	// The client does not retry a 503 on issue access token, since the request
+	// may have issued a token (internal/point/CONTRACT.md); so that the one
+	// access token can open under a 30% share of 503s, the front repeats that
+	// request while the sandbox answers it with an injected 503, which it sends
+	// before doing anything (its words for it depend on its dialect). The
+	// front counts the answers it passes on by status and route.
+	var mu sync.Mutex
+	answers, shielded := map[[2]any]int{}, 0
+	endpoint := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec, route := httptest.NewRecorder(), sandbox.RouteOf(r)
+		next.ServeHTTP(rec, r)
+		for route == sandbox.RouteIssueAccessToken && rec.Code == http.StatusServiceUnavailable && r.Context().Err() == nil {
+			mu.Lock()
+			shielded++
+			mu.Unlock()
+			rec = httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+		}
+		mu.Lock()
+		answers[[2]any{route, rec.Code}]++
+		mu.Unlock()
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+	// count returns the answers with status (any when 0) on route (any when "").
+	count := func(route string, status int) (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for key, c := range answers {
+			if (route == "" || key[0] == route) && (status == 0 || key[1] == status) {
+				n += c
+			}
+		}
+		return n
+	}
+	env.Sandbox.SetFaults(sandbox.Faults{FailureRate: 0.3, RateLimitEvery: 9, RetryAfter: "1", Latency: 2 * time.Millisecond, Seed: 1})
+
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("rel-%02d", i)
+	}
+	config := acctest.ProviderBlockFor(env, endpoint, 10) + fmt.Sprintf(`
+resource "point_user" "u" {
+  count   = %[1]d
+  user_id = format("rel-%%02d", count.index)
+}
+
+resource "point_refresh_token" "u" {
+  count   = %[1]d
+  user_id = point_user.u[count.index].user_id
+}
+
+ephemeral "point_access_token" "first" {
+  user_id       = point_refresh_token.u[0].user_id
+  refresh_token = point_refresh_token.u[0].token
+}
+
+provider "echo" { data = ephemeral.point_access_token.first }
+resource "echo" "token" {}
+`, users)
+	echoed := func(key string, check knownvalue.Check) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey(key), check)
+	}
+	// converged: Point holds exactly the users of the configuration, each with
+	// the refresh token that state holds, and no other token is valid.
+	converged := func(s *terraform.State) error {
+		if got := env.Sandbox.UserIDs(); !slices.Equal(got, ids) {
+			return fmt.Errorf("sandbox holds %d users %v, want exactly the %d of the configuration", len(got), got, users)
+		}
+		for i, id := range ids {
+			rs, ok := s.RootModule().Resources[fmt.Sprintf("point_refresh_token.u.%d", i)]
+			if !ok {
+				return fmt.Errorf("point_refresh_token.u[%d] not in state", i)
+			}
+			if current := env.CurrentRefreshToken(id); current == "" || current != rs.Primary.Attributes["token"] {
+				return fmt.Errorf("Point's current refresh token for %q is not the one in state", id)
+			}
+		}
+		if live := env.Sandbox.RefreshTokensIssued() - env.Sandbox.RefreshTokensRevoked(); live != users {
+			return fmt.Errorf("%d refresh tokens issued and not revoked, want %d: one per user", live, users)
+		}
+		return nil
+	}
+
+	start := time.Now()
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		TerraformVersionChecks:   acctest.EphemeralVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					echoed("user_id", knownvalue.StringExact(ids[0])),
+					echoed("token", knownvalue.StringRegexp(acctest.JwtShape)),
+					echoed("expires_in", knownvalue.Int64Exact(86400)),
+				},
+				Check: converged,
+			},
+			{
+				Config:           config,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check: func(s *terraform.State) error {
+					if n := env.Sandbox.RequestCounts()[sandbox.RouteCreateUser]; n < users {
+						return fmt.Errorf("sandbox saw %d user creations, want at least %d", n, users)
+					}
+					return converged(s)
+				},
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			for _, id := range ids {
+				if !env.Sandbox.HasUser(id) {
+					return fmt.Errorf("user %q gone from Point", id)
+				}
+			}
+			return acctest.NoCurrentRefreshToken(env, ids...)(nil)
+		},
+	})
+
+	injected503, injected429 := count("", http.StatusServiceUnavailable), count("", http.StatusTooManyRequests)
+	if injected503 == 0 || injected429 == 0 {
+		t.Errorf("faults were not injected: %d answers 503, %d answers 429", injected503, injected429)
+	}
+	if n := count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
+		t.Errorf("%d user creations met 409", n)
+	}
+	t.Logf("faults: %d answers to the provider in %s (%d requests at the sandbox); %d were 503 and %d were 429, all survived; "+
+		"%d more 503s on issue access token shielded; %d access tokens issued", count("", 0),
+		time.Since(start).Round(time.Millisecond), env.Sandbox.Requests(),
+		injected503, injected429, shielded, len(env.Sandbox.AccessTokens()))
+}
+
+// Every way out of "Point has no such user", whatever words Point's 404
+// uses: a user that was deleted, or never registered in this environment,
+// is registered again, and a registration that ran out of retries is
+// finished by the next apply. Each test runs against every sandbox dialect,
+// and against the reference dialect (or real Point) behind a front that
+// rewrites Point's 404s on its routes into words that do not name the user.
+
+// rewrittenUserNotFound is a 404 body that says nothing the provider could
+// read as "user": the spelling that made the provider refuse Point's own
+// answers when it read error codes.
+const rewrittenUserNotFound = `{"error":"not_found","message":"user not found"}`
+
+// spellingFront stands before Point: it can answer the registration of one
+// user with 503 before it reaches Point, and rewrite the body of Point's 404s
+// into rewrittenUserNotFound. It counts the 503s it sent and the
+// registrations Point answered with 200.
+type spellingFront struct {
+	mu                 sync.Mutex
+	failCreate         string
+	failed, registered int
+}
+
+func (f *spellingFront) failRegistrationOf(userID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failCreate = userID
+}
+
+func (f *spellingFront) counts() (failed, registered int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed, f.registered
+}
+
+func (f *spellingFront) handle(rewrite bool) func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		route := sandbox.RouteOf(r)
+		f.mu.Lock()
+		fail := f.failCreate != "" && route == sandbox.RouteCreateUser && r.URL.Path == "/organizations/users/"+f.failCreate
+		f.mu.Unlock()
+		rec := httptest.NewRecorder()
+		if fail {
+			acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
+		} else {
+			next.ServeHTTP(rec, r)
+		}
+		body := rec.Body.Bytes()
+		if rewrite && rec.Code == http.StatusNotFound && route != "" {
+			body = []byte(rewrittenUserNotFound)
+			rec.Header().Set("Content-Type", "application/json")
+		}
+		f.mu.Lock()
+		if fail {
+			f.failed++
+		} else if route == sandbox.RouteCreateUser && rec.Code == http.StatusOK {
+			f.registered++
+		}
+		f.mu.Unlock()
+		maps.Copy(w.Header(), rec.Header())
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	}
+}
+
+// forEachSpelling runs test once per spelling of Point's 404: against each
+// sandbox dialect and the rewritten spelling in sandbox mode, and against
+// Point as it answers and rewritten in real mode. endpoint is the front's.
+func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string)) {
+	type spelling struct {
+		name, dialect string
+		rewrite       bool
+	}
+	spellings := []spelling{{name: "as Point answers"}, {name: "rewritten", rewrite: true}}
+	if !acctest.RealPoint() {
+		spellings = nil
+		for _, name := range sandbox.DialectNames() {
+			spellings = append(spellings, spelling{name: name, dialect: name})
+		}
+		spellings = append(spellings, spelling{name: "reference rewritten", dialect: sandbox.DefaultDialect, rewrite: true})
+	}
+	for _, s := range spellings {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			env := acctest.NewEnvInDialect(t, sandbox.Options{}, s.dialect)
+			front := &spellingFront{}
+			test(t, env, front, acctest.StartFront(t, env, front.handle(s.rewrite)))
+		})
+	}
+}
+
+func userGoneNotOwn404(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, "not Point's own") {
+		t.Errorf("Point's 404 was taken for something else's:\n%s", out)
+	}
+}
+
+// userGoneConverged checks that the next plan is empty, that point_users
+// holds bulk, and that Point has every user, bulk and single (when not ""),
+// with the token in state as its current one.
+func userGoneConverged(t *testing.T, env *acctest.Env, cli *acctest.CLI, bulk []string, single string) {
+	t.Helper()
+	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	state := acctest.ReadStateFile(t, cli)
+	if got := acctest.StateFileUserIDs(state, acctest.UsersAddr); !acctest.SameElements(got, bulk) {
+		t.Errorf("point_users holds %q, want %q", got, bulk)
+	}
+	tokens, ids := acctest.StateFileTokens(state, acctest.RefreshTokensAddr), bulk
+	if single != "" {
+		tokens[single], _ = state.Attributes("point_refresh_token.single")["token"].(string)
+		ids = append([]string{single}, bulk...)
+	}
+	for _, id := range ids {
+		if !env.HasUser(id) {
+			t.Errorf("Point has no user %q", id)
+		}
+		if tokens[id] == "" || tokens[id] != env.CurrentRefreshToken(id) {
+			t.Errorf("the token of %q in state is not its current one in Point", id)
+		}
+	}
+}
+
+// Three users and their tokens, while every registration of one of them
+// fails with 503 until the retries run out: the apply creates both resources
+// with warnings; one without refresh cannot go on and says how; the next
+// registers the user and issues its token, with no state edited.
+func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
+		ids := acctest.NumberedUserIDs(env, "ranout", 3)
+		unlucky := ids[1]
+		cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 1), ids, "", ""))
+		front.failRegistrationOf(unlucky)
+
+		if out, code := applyWithoutReplacement(t, cli); code != 0 {
+			t.Fatalf("the first apply exited %d; with two users registered it must create both resources, with warnings:\n%s", code, out)
+		} else {
+			acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
+		}
+		if failed, _ := front.counts(); failed != 2 {
+			t.Errorf("the registration of %q was attempted %d times, want 2 (max_retries = 1)", unlucky, failed)
+		}
+		if env.HasUser(unlucky) {
+			t.Fatalf("Point has %q, whose every registration failed", unlucky)
+		}
+		front.failRegistrationOf("")
+
+		// Without refresh, point_users plans nothing and says so; the
+		// token of the unregistered user cannot be issued yet.
+		out := cli.MustRun(1, "apply", "-refresh=false", "-input=false", "-auto-approve", "-no-color")
+		acctest.ExpectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
+		acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
+			"at the next apply with refresh")
+		userGoneNotOwn404(t, out)
+
+		if out, code := applyWithoutReplacement(t, cli); code != 0 {
+			t.Fatalf("the apply after the failure exited %d; it must register the user:\n%s", code, out)
+		}
+		userGoneConverged(t, env, cli, ids, "")
+		if _, n := front.counts(); n != len(ids) {
+			t.Errorf("%d registrations succeeded, want %d: one per user", n, len(ids))
+		}
+	})
+}
+
+// userGoneConfig is a user and its token, singular and bulk.
+func userGoneConfig(providerBlock string, single string, bulk []string) string {
+	return providerBlock + fmt.Sprintf(`
+resource "point_user" "single" {
+  user_id = %[1]q
+}
+
+resource "point_refresh_token" "single" {
+  user_id = point_user.single.user_id
+}
+`, single) + strings.TrimPrefix(acctest.BulkConfig("", bulk, "", ""), "\n")
+}
+
+// Users and their tokens applied to one environment, then the same state
+// pointed at another that never had them (state copied, environment reset):
+// the apply registers them again, singular and bulk alike.
+func TestAccUserGone_neverInPointCLI(t *testing.T) {
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
+		single, bulk := env.UserID("elsewhere"), acctest.NumberedUserIDs(env, "elsewhere", 2)
+		staging := sandbox.New(sandbox.Options{})
+		stagingURL, stop := staging.Start()
+		t.Cleanup(stop)
+		cli.WriteMain(userGoneConfig(acctest.ProviderBlockWith(map[string]string{
+			"endpoint": fmt.Sprintf("%q", stagingURL), "api_key": fmt.Sprintf("%q", staging.APIKey()),
+		}), single, bulk))
+		cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
+		for _, id := range append([]string{single}, bulk...) {
+			if !staging.HasUser(id) || env.HasUser(id) {
+				t.Fatalf("user %q: in the first environment %v, in the second %v; want only the first", id, staging.HasUser(id), env.HasUser(id))
+			}
+		}
+
+		cli.WriteMain(userGoneConfig(acctest.ProviderBlockFor(env, endpoint, 1), single, bulk))
+		out, code := applyWithoutReplacement(t, cli)
+		if code != 0 {
+			t.Fatalf("the apply against the environment without the users exited %d:\n%s", code, out)
+		}
+		acctest.ExpectOutput(t, out, "Warning: Point User Not Found", fmt.Sprintf("Point has no user with id %q any more", single))
+		acctest.ExpectOutput(t, out, "Warning: Point Users Not Found", "Point has no users with 2 of the ids in user_ids any more")
+		userGoneConverged(t, env, cli, bulk, single)
+	})
+}
+
+// Everything that reads a user Point never had (import by id, the data
+// source, both ephemeral resources, the action) says so and names user_id.
+// All but the action are read by one plan, which reports each error.
+func TestAccUserGone_lookupsNameCLI(t *testing.T) {
+	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
+		cli := acctest.NewCLI(t)
+		ghost := env.UserID("never-registered")
+		provider := acctest.ProviderBlockFor(env, endpoint, 1)
+		// Each read, and its error: the imports' errors name no address,
+		// the others name theirs.
+		reads := []struct {
+			address, config string
+			want            []string
+		}{
+			{"", fmt.Sprintf("import {\n  to = point_user.x\n  id = %q\n}\nresource \"point_user\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)}},
+			{"", fmt.Sprintf("import {\n  to = point_refresh_token.x\n  id = %q\n}\nresource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
+				[]string{"Error: Cannot Import Point Refresh Token", "Point has no user with this id"}},
+			{"data.point_user.x", fmt.Sprintf("data \"point_user\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_refresh_token.x", fmt.Sprintf("ephemeral \"point_refresh_token\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.api_key", fmt.Sprintf("ephemeral \"point_access_token\" \"api_key\" {\n  user_id = %q\n}\n", ghost), nil},
+			{"ephemeral.point_access_token.refresh_token",
+				fmt.Sprintf("ephemeral \"point_access_token\" \"refresh_token\" {\n  user_id       = %q\n  refresh_token = \"rt_not_a_token\"\n}\n", ghost), nil},
+		}
+		config := provider
+		for _, read := range reads {
+			config += read.config
+		}
+		cli.WriteMain(config)
+		out := cli.MustRun(1, "plan", "-input=false", "-no-color")
+		for _, read := range reads {
+			want := read.want
+			if read.address != "" {
+				want = []string{"Error: Point User Not Found", "with " + read.address + ",", "user_id"}
+			}
+			acctest.ExpectDiagnostic(t, out, want...)
+		}
+		userGoneNotOwn404(t, out)
+		t.Run("action", func(t *testing.T) {
+			acctest.SkipWithoutActions(t, "the action")
+			cli.WriteMain(provider + fmt.Sprintf("action \"point_revoke_refresh_token\" \"x\" {\n  config {\n    user_id = %q\n  }\n}\n", ghost))
+			out := cli.MustRun(1, "apply", "-auto-approve", "-invoke=action.point_revoke_refresh_token.x", "-input=false", "-no-color")
+			// Terraform 1.14 prints an action's error under "Error when
+			// invoking action", later releases under its own summary.
+			acctest.ExpectOutput(t, out, "Point User Not Found", fmt.Sprintf("Point has no user with id %q", ghost), "user_id")
+			userGoneNotOwn404(t, out)
+		})
+		if env.HasUser(ghost) {
+			t.Errorf("Point has %q, which nothing should have registered", ghost)
+		}
+	})
 }
