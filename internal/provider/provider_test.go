@@ -64,11 +64,6 @@ func TestProvider_schemaValid(t *testing.T) {
 	}
 }
 
-// providerConfigTestUser is a point_user for the user id.
-func providerConfigTestUser(id string) string {
-	return fmt.Sprintf("\nresource \"point_user\" \"test\" {\n  user_id = %q\n}\n", id)
-}
-
 // providerTestError runs the test case and returns its error, which the
 // test examines after it (ExpectError takes one pattern, and cannot say
 // what an error must not contain); the test fails when there is none.
@@ -154,7 +149,7 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 		"endpoint": strconv.Quote(env.Endpoint), "api_key": strconv.Quote(wrongKey)})
 	applyErr := providerTestError(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.Factories(),
-		Steps:                    []resource.TestStep{{Config: provider + providerConfigTestUser(userID)}},
+		Steps:                    []resource.TestStep{{Config: provider + pointUserBlock("test", userID)}},
 	}, "apply with a wrong API key")
 	want := acctest.DiagnosticMatching("Error Creating Point User", fmt.Sprintf("Could not create Point user %q.", userID),
 		"Point did not accept the credential. Check that api_key (or POINT_API_KEY) is the organisation API key for this environment",
@@ -203,7 +198,7 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 	}
 	invalidVariable := func(endpoint, environment, blockEndpoint string, want ...string) resource.TestStep {
 		return resource.TestStep{PreConfig: setenv(endpoint, "", environment), PlanOnly: true,
-			Config: block(blockEndpoint, "") + providerConfigTestUser(userID), ExpectError: acctest.DiagnosticMatching(want...)}
+			Config: block(blockEndpoint, "") + pointUserBlock("test", userID), ExpectError: acctest.DiagnosticMatching(want...)}
 	}
 
 	resource.Test(t, resource.TestCase{
@@ -226,7 +221,7 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 					providerTestNothingReached(t, env, "a run with a missing or invalid setting", userID)
 					setenv(env.Endpoint, env.APIKey, "staging")()
 				},
-				Config: `provider "point" {}` + "\n" + providerConfigTestUser(userID),
+				Config: `provider "point" {}` + "\n" + pointUserBlock("test", userID),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("point_user.test", tfjsonpath.New("id"), knownvalue.StringExact(userID)),
 				},
@@ -234,9 +229,8 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 			},
 			{
 				PreConfig: setenv(acctest.DeadEndpoint(t), "wrong-key-"+acctest.RandomHex(16), "dev"),
-				Config: block(strconv.Quote(env.Endpoint), `"staging"`) + providerConfigTestUser(userID) +
-					fmt.Sprintf("\nresource \"point_user\" \"second\" {\n  user_id = %q\n}\n", secondID),
-				Check: providerTestRegistered(env, secondID, 2),
+				Config:    block(strconv.Quote(env.Endpoint), `"staging"`) + pointUserBlock("test", userID) + pointUserBlock("second", secondID),
+				Check:     providerTestRegistered(env, secondID, 2),
 			},
 		},
 	})
@@ -258,7 +252,7 @@ provider "point" {
   endpoint = %[1]q
   api_key  = terraform_data.api_key.output
 }
-`, env.Endpoint, env.APIKey, trigger) + providerConfigTestUser(userID)
+`, env.Endpoint, env.APIKey, trigger) + pointUserBlock("test", userID)
 	}
 
 	resource.ParallelTest(t, resource.TestCase{

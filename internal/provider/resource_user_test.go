@@ -31,6 +31,11 @@ func stateUserIs(addr string, attrs map[string]string) []statecheck.StateCheck {
 	return checks
 }
 
+// pointUserBlock is a point_user called name for userID.
+func pointUserBlock(name, userID string) string {
+	return fmt.Sprintf("resource \"point_user\" %q {\n  user_id = %q\n}\n", name, userID)
+}
+
 // TestAccUser_lifecycle: a user of each deletion policy side by side goes
 // through create, import (which sets
 // ABANDON, so another policy is an update), a destroy that PREVENT stops,

@@ -26,19 +26,17 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Regression tests for the ways state or credentials were lost outside the
-// sandbox. The faults come from fronts of the tests' own (env.Upstream), so
-// the tests run against real Point as well.
-
-// stateSafetyUser is a point_user called name for userID.
-func stateSafetyUser(name, userID string) string {
-	return fmt.Sprintf("resource \"point_user\" %q {\n  user_id = %q\n}\n", name, userID)
-}
+// Nothing is lost, orphaned or wedged: regression tests for the ways state
+// or credentials were lost outside the sandbox, destroys that leave a token
+// valid, Ctrl-C, bursts of faults, and users Point no longer has. Most faults
+// come from fronts of the tests' own (env.Upstream), so that those tests run
+// against real Point as well.
 
 // TestAccStateSafety_nothingLostOrRevoked: first, inputs that used to fail
 // late or obscurely: an API key with a trailing newline in api_key (the
-// other API keys are rows of TestAccBadInput_catalogue), and importing a
-// refresh token or a user that does not exist, then one that does. Then a
+// other API keys are rows of TestAccBadInput_catalogue), and importing the
+// refresh token of a user who has none (of a user Point does not have, in
+// TestAccUserGone_lookupsNameCLI), then one that does. Then a
 // plan that would destroy or replace a PREVENT user fails at plan time, so
 // the point_refresh_token that depends on it is not revoked first. An
 // endpoint with a wrong path prefix (every route answers a JSON "no such
@@ -49,17 +47,12 @@ func stateSafetyUser(name, userID string) string {
 func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, withToken, withoutToken := env.UserID("kept"), env.UserID("import-has-token"), env.UserID("import-no-token")
-	missing := env.UserID("import-missing")
 	env.AddUser(withToken)
 	env.AddUser(withoutToken)
 	env.RevokeRefreshToken(withoutToken)
 	importToken := func(userID string) string {
 		return env.ProviderBlock() + fmt.Sprintf("import {\n  to = point_refresh_token.test\n  id = %[1]q\n}\n"+
 			"resource \"point_refresh_token\" \"test\" { user_id = %[1]q }\n", userID)
-	}
-	tokenImportFails := func(userID, why string) resource.TestStep {
-		return resource.TestStep{Config: importToken(userID), ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
-			fmt.Sprintf("Cannot import the refresh token of Point user %q: %s", userID, why))}
 	}
 	config := func(endpoint, userID, deletionPolicy string) string {
 		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`resource "point_user" "test" {
@@ -100,27 +93,19 @@ resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
 				// Terraform shows this configuration's line, key and all, so the
 				// catalogue, which fails on an error holding the key, cannot have it.
 				Config: fmt.Sprintf("provider \"point\" {\n  endpoint = %q\n  api_key  = %q\n}\n", env.Endpoint, env.APIKey+"\n") +
-					stateSafetyUser("test", missing),
+					pointUserBlock("test", userID),
 				PlanOnly:    true,
 				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
 			},
-			// Failed steps leave no state, so the import blocks meet none.
-			tokenImportFails(withoutToken, "the user has no current refresh token"),
-			tokenImportFails(missing, "Point has no user with this id"),
 			{
-				Config: env.ProviderBlock() + stateSafetyUser("test", missing) +
-					fmt.Sprintf("import {\n  to = point_user.test\n  id = %q\n}\n", missing),
-				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
-					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", missing)),
+				// A failed step leaves no state, so the import block meets none.
+				Config: importToken(withoutToken),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
+					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
 			},
 			{
 				// An import that finds the token adopts it, and later reads
 				// of it are ordinary: the import mark is gone.
-				PreConfig: func() {
-					if env.HasUser(missing) {
-						t.Fatalf("a failed import registered %q", missing)
-					}
-				},
 				Config: importToken(withToken),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
@@ -275,7 +260,7 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 			t.Errorf("Point has no user %q", userID)
 		}
 	}
-	cli.WriteMain(provider + stateSafetyUser("slow", slow) + stateSafetyUser("abandoned", abandoned) +
+	cli.WriteMain(provider + pointUserBlock("slow", slow) + pointUserBlock("abandoned", abandoned) +
 		"resource \"point_refresh_token\" \"abandoned\" { user_id = point_user.abandoned.user_id }\n")
 	cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	registered(slow)
@@ -296,7 +281,7 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 	}
 
 	env.RequireCreateConflict()
-	cli.WriteMain(provider + stateSafetyUser("slow", slow) + stateSafetyUser("retried", retried))
+	cli.WriteMain(provider + pointUserBlock("slow", slow) + pointUserBlock("retried", retried))
 	out = cli.MustRun(0, "apply", "-auto-approve", "-no-color")
 	acctest.ExpectOutputShows(t, out, "Warning: Point User Registered Without an Answer",
 		"could not confirm whether this apply registered the user", "HTTP 503 Service Unavailable")
@@ -440,6 +425,42 @@ resource "point_refresh_token" "abandoned" {
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 }
 
+// Ctrl-C and bursts of faults, in the sandbox alone.
+
+// countedUsers is n users with count, named prefix-00 and on, and a
+// point_refresh_token for each.
+func countedUsers(prefix string, n int) string {
+	return fmt.Sprintf(`
+resource "point_user" "u" {
+  count   = %[1]d
+  user_id = format("%[2]s-%%02d", count.index)
+}
+
+resource "point_refresh_token" "u" {
+  count   = %[1]d
+  user_id = point_user.u[count.index].user_id
+}
+`, n, prefix)
+}
+
+// sandboxConverged checks that the sandbox holds exactly the users ids, each
+// with the refresh token that state holds for it (tokens) as its current
+// one, and that no other refresh token is valid.
+func sandboxConverged(env *acctest.Env, ids []string, tokens map[string]string) error {
+	if got := env.Sandbox.UserIDs(); !slices.Equal(got, ids) {
+		return fmt.Errorf("sandbox holds %d users %v, want exactly the %d of the configuration", len(got), got, len(ids))
+	}
+	for _, id := range ids {
+		if current := env.CurrentRefreshToken(id); current == "" || current != tokens[id] {
+			return fmt.Errorf("Point's current refresh token for %q is not the one in state", id)
+		}
+	}
+	if issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked(); issued-revoked != len(ids) {
+		return fmt.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want %d, one per user", issued, revoked, issued-revoked, len(ids))
+	}
+	return nil
+}
+
 // TestAccInterrupt_applyCLI sends SIGINT to terraform in the middle of an
 // apply against a slow Point, then applies again and checks that every
 // user and refresh token is accounted for.
@@ -454,17 +475,7 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	server := httptest.NewServer(front)
 	t.Cleanup(server.Close)
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
-	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + fmt.Sprintf(`
-resource "point_user" "u" {
-  count   = %[1]d
-  user_id = format("intr-%%02d", count.index)
-}
-
-resource "point_refresh_token" "u" {
-  count   = %[1]d
-  user_id = point_user.u[count.index].user_id
-}
-`, users))
+	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + countedUsers("intr", users))
 
 	// inState returns the users in state, sorted, and their refresh tokens.
 	inState := func() (ids []string, tokens map[string]string) {
@@ -520,24 +531,16 @@ resource "point_refresh_token" "u" {
 	cli.MustRun(0, "apply", "-input=false", "-auto-approve", "-no-color")
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	stateUsers, stateTokens := inState()
-	var want []string
-	for i := range users {
-		want = append(want, fmt.Sprintf("intr-%02d", i))
+	want := numbered("intr-%02d", users)
+	if !slices.Equal(stateUsers, want) {
+		t.Errorf("after the final apply state holds %v, want %v", stateUsers, want)
 	}
-	if pointUsers := env.Sandbox.UserIDs(); !slices.Equal(pointUsers, want) || !slices.Equal(stateUsers, want) {
-		t.Errorf("after the final apply Point holds %v and state %v, want %v", pointUsers, stateUsers, want)
+	if err := sandboxConverged(env, want, stateTokens); err != nil {
+		t.Errorf("after the final apply: %v", err)
 	}
-	for _, id := range want {
-		if current := env.CurrentRefreshToken(id); current == "" || current != stateTokens[id] {
-			t.Errorf("the refresh token of %q in state is not its current one in Point", id)
-		}
-	}
-	issued, revoked := env.Sandbox.RefreshTokensIssued(), env.Sandbox.RefreshTokensRevoked()
-	if issued-revoked != users {
-		t.Errorf("refresh tokens: %d issued, %d revoked or replaced; %d still valid, want %d, one per user", issued, revoked, issued-revoked, users)
-	}
-	t.Logf("after the final apply: refresh tokens issued %d (%d with the users, %d by point_refresh_token), revoked or replaced %d, valid %d",
-		issued, users, issued-users, revoked, issued-revoked)
+	issued := env.Sandbox.RefreshTokensIssued()
+	t.Logf("after the final apply: refresh tokens issued %d (%d with the users, %d by point_refresh_token), revoked or replaced %d",
+		issued, users, issued-users, env.Sandbox.RefreshTokensRevoked())
 }
 
 // TestAccReliability_faults applies 50 users with refresh tokens and an
@@ -587,21 +590,8 @@ func TestAccReliability_faults(t *testing.T) {
 	}
 	env.Sandbox.SetFaults(sandbox.Faults{FailureRate: 0.3, RateLimitEvery: 9, RetryAfter: "1", Latency: 2 * time.Millisecond, Seed: 1})
 
-	ids := make([]string, users)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("rel-%02d", i)
-	}
-	config := acctest.ProviderBlockFor(env, endpoint, 10) + fmt.Sprintf(`
-resource "point_user" "u" {
-  count   = %[1]d
-  user_id = format("rel-%%02d", count.index)
-}
-
-resource "point_refresh_token" "u" {
-  count   = %[1]d
-  user_id = point_user.u[count.index].user_id
-}
-
+	ids := numbered("rel-%02d", users)
+	config := acctest.ProviderBlockFor(env, endpoint, 10) + countedUsers("rel", users) + `
 ephemeral "point_access_token" "first" {
   user_id       = point_refresh_token.u[0].user_id
   refresh_token = point_refresh_token.u[0].token
@@ -609,29 +599,20 @@ ephemeral "point_access_token" "first" {
 
 provider "echo" { data = ephemeral.point_access_token.first }
 resource "echo" "token" {}
-`, users)
+`
 	echoed := func(key string, check knownvalue.Check) statecheck.StateCheck {
 		return statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey(key), check)
 	}
 	// converged: Point holds exactly the users of the configuration, each with
 	// the refresh token that state holds, and no other token is valid.
 	converged := func(s *terraform.State) error {
-		if got := env.Sandbox.UserIDs(); !slices.Equal(got, ids) {
-			return fmt.Errorf("sandbox holds %d users %v, want exactly the %d of the configuration", len(got), got, users)
-		}
-		for i, id := range ids {
-			rs, ok := s.RootModule().Resources[fmt.Sprintf("point_refresh_token.u.%d", i)]
-			if !ok {
-				return fmt.Errorf("point_refresh_token.u[%d] not in state", i)
-			}
-			if current := env.CurrentRefreshToken(id); current == "" || current != rs.Primary.Attributes["token"] {
-				return fmt.Errorf("Point's current refresh token for %q is not the one in state", id)
+		tokens := map[string]string{}
+		for _, rs := range s.RootModule().Resources {
+			if rs.Type == "point_refresh_token" {
+				tokens[rs.Primary.Attributes["user_id"]] = rs.Primary.Attributes["token"]
 			}
 		}
-		if live := env.Sandbox.RefreshTokensIssued() - env.Sandbox.RefreshTokensRevoked(); live != users {
-			return fmt.Errorf("%d refresh tokens issued and not revoked, want %d: one per user", live, users)
-		}
-		return nil
+		return sandboxConverged(env, ids, tokens)
 	}
 
 	start := time.Now()
@@ -682,6 +663,8 @@ resource "echo" "token" {}
 		injected503, injected429, shielded, len(env.Sandbox.AccessTokens()))
 }
 
+// Users Point no longer has.
+//
 // Every way out of "Point has no such user", whatever words Point's 404
 // uses: a user that was deleted, or never registered in this environment,
 // is registered again, and a registration that ran out of retries is
@@ -694,52 +677,33 @@ resource "echo" "token" {}
 // answers when it read error codes.
 const rewrittenUserNotFound = `{"error":"not_found","message":"user not found"}`
 
-// spellingFront stands before Point: it can answer the registration of one
-// user with 503 before it reaches Point, and rewrite the body of Point's 404s
-// into rewrittenUserNotFound. It counts the 503s it sent and the
-// registrations Point answered with 200.
+// spellingFront stands before Point: it answers the registration of
+// failCreate (when set) with 503 before it reaches Point, and can rewrite
+// the body of Point's 404s into rewrittenUserNotFound. It counts the 503s it
+// sent and the registrations Point answered with 200.
 type spellingFront struct {
-	mu                 sync.Mutex
-	failCreate         string
-	failed, registered int
-}
-
-func (f *spellingFront) failRegistrationOf(userID string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failCreate = userID
-}
-
-func (f *spellingFront) counts() (failed, registered int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.failed, f.registered
+	failCreate         atomic.Pointer[string]
+	failed, registered atomic.Int32
 }
 
 func (f *spellingFront) handle(rewrite bool) func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		route := sandbox.RouteOf(r)
-		f.mu.Lock()
-		fail := f.failCreate != "" && route == sandbox.RouteCreateUser && r.URL.Path == "/organizations/users/"+f.failCreate
-		f.mu.Unlock()
+		route, failing := sandbox.RouteOf(r), f.failCreate.Load()
 		rec := httptest.NewRecorder()
-		if fail {
+		if failing != nil && route == sandbox.RouteCreateUser && r.URL.Path == "/organizations/users/"+*failing {
+			f.failed.Add(1)
 			acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"injected by the test"}`)(rec, r, nil)
 		} else {
 			next.ServeHTTP(rec, r)
+			if route == sandbox.RouteCreateUser && rec.Code == http.StatusOK {
+				f.registered.Add(1)
+			}
 		}
 		body := rec.Body.Bytes()
 		if rewrite && rec.Code == http.StatusNotFound && route != "" {
 			body = []byte(rewrittenUserNotFound)
 			rec.Header().Set("Content-Type", "application/json")
 		}
-		f.mu.Lock()
-		if fail {
-			f.failed++
-		} else if route == sandbox.RouteCreateUser && rec.Code == http.StatusOK {
-			f.registered++
-		}
-		f.mu.Unlock()
 		maps.Copy(w.Header(), rec.Header())
 		w.Header().Del("Content-Length")
 		w.WriteHeader(rec.Code)
@@ -815,20 +779,20 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 		ids := acctest.NumberedUserIDs(env, "ranout", 3)
 		unlucky := ids[1]
 		cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 1), ids, "", ""))
-		front.failRegistrationOf(unlucky)
+		front.failCreate.Store(&unlucky)
 
 		if out, code := applyWithoutReplacement(t, cli); code != 0 {
 			t.Fatalf("the first apply exited %d; with two users registered it must create both resources, with warnings:\n%s", code, out)
 		} else {
 			acctest.ExpectOutput(t, out, "Warning: Error Registering Point Users", "Could not register 1 of the 3 users", "the retries ran out")
 		}
-		if failed, _ := front.counts(); failed != 2 {
+		if failed := front.failed.Load(); failed != 2 {
 			t.Errorf("the registration of %q was attempted %d times, want 2 (max_retries = 1)", unlucky, failed)
 		}
 		if env.HasUser(unlucky) {
 			t.Fatalf("Point has %q, whose every registration failed", unlucky)
 		}
-		front.failRegistrationOf("")
+		front.failCreate.Store(nil)
 
 		// Without refresh, point_users plans nothing and says so; the
 		// token of the unregistered user cannot be issued yet.
@@ -842,7 +806,7 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 			t.Fatalf("the apply after the failure exited %d; it must register the user:\n%s", code, out)
 		}
 		userGoneConverged(t, env, cli, ids, "")
-		if _, n := front.counts(); n != len(ids) {
+		if n := int(front.registered.Load()); n != len(ids) {
 			t.Errorf("%d registrations succeeded, want %d: one per user", n, len(ids))
 		}
 	})
@@ -906,10 +870,10 @@ func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 			address, config string
 			want            []string
 		}{
-			{"", fmt.Sprintf("import {\n  to = point_user.x\n  id = %q\n}\nresource \"point_user\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
-				[]string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q", ghost)}},
+			{"", importBlock("point_user.x", ghost) + pointUserBlock("x", ghost),
+				[]string{"Error: Cannot Import Point User", fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", ghost)}},
 			{"", fmt.Sprintf("import {\n  to = point_refresh_token.x\n  id = %q\n}\nresource \"point_refresh_token\" \"x\" {\n  user_id = %[1]q\n}\n", ghost),
-				[]string{"Error: Cannot Import Point Refresh Token", "Point has no user with this id"}},
+				[]string{"Error: Cannot Import Point Refresh Token", fmt.Sprintf("Cannot import the refresh token of Point user %q: Point has no user with this id", ghost)}},
 			{"data.point_user.x", fmt.Sprintf("data \"point_user\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
 			{"ephemeral.point_refresh_token.x", fmt.Sprintf("ephemeral \"point_refresh_token\" \"x\" {\n  user_id = %q\n}\n", ghost), nil},
 			{"ephemeral.point_access_token.api_key", fmt.Sprintf("ephemeral \"point_access_token\" \"api_key\" {\n  user_id = %q\n}\n", ghost), nil},
