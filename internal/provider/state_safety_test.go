@@ -827,7 +827,8 @@ resource "point_refresh_token" "single" {
 
 // Users and their tokens applied to one environment, then the same state
 // pointed at another that never had them (state copied, environment reset):
-// the apply registers them again, singular and bulk alike.
+// the plan says so and plans their registration without making it, and the
+// apply registers them again, singular and bulk alike.
 func TestAccUserGone_neverInPointCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
@@ -846,6 +847,12 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 		}
 
 		cli.WriteMain(userGoneConfig(acctest.ProviderBlockFor(env, endpoint, 1), single, bulk))
+		out := cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+		acctest.ExpectOutputShows(t, out, "Warning: Point User Not Found", "point_user.single will be created",
+			fmt.Sprintf("Point has no user with id %q any more, so the provider removed it from state.", single))
+		if env.HasUser(single) {
+			t.Error("a plan registered the user again")
+		}
 		out, code := applyWithoutReplacement(t, cli)
 		if code != 0 {
 			t.Fatalf("the apply against the environment without the users exited %d:\n%s", code, out)
