@@ -57,28 +57,23 @@ func TestAccUser_lifecycle(t *testing.T) {
 		})
 	}
 	diag, whitespace := acctest.DiagnosticMatching, acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")
-	for _, tc := range []struct {
-		userID, policy string
-		want           *regexp.Regexp
-	}{
-		{"", deletionAbandon, diag("Invalid Attribute Value", "Attribute user_id must not be empty.")},
-		{strings.Repeat("x", 129), deletionAbandon, diag("Attribute user_id must be at most 128 characters long, got 129.")},
-		{"team/alice", deletionAbandon, diag(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`)},
-		{"alice@example.com", deletionAbandon,
-			diag(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`)},
-		{"alice smith", deletionAbandon, whitespace},
-		{"alice\tsmith", deletionAbandon, whitespace},
-		{"alice\nsmith", deletionAbandon, whitespace},
-		{"alice\x01", deletionAbandon, diag("Attribute user_id must not contain control characters.")},
-		{"alice", "DELETE", diag(`Attribute deletion_policy value must be one of: ["ABANDON" "REVOKE" "PREVENT"], got: "DELETE"`)},
+	// A tab in user_id and an unknown deletion_policy are rows of
+	// TestAccBadInput_catalogue.
+	for userID, want := range map[string]*regexp.Regexp{
+		"":                       diag("Invalid Attribute Value", "Attribute user_id must not be empty."),
+		strings.Repeat("x", 129): diag("Attribute user_id must be at most 128 characters long, got 129."),
+		"team/alice":             diag(`Attribute user_id must not contain "/", which Point cannot accept in a user id.`),
+		"alice@example.com":      diag(`Attribute user_id must not contain "@": Point asks that user ids carry no personal information, such as email addresses; use your application's own opaque id for the user.`),
+		"alice smith":            whitespace,
+		"alice\nsmith":           whitespace,
+		"alice\x01":              diag("Attribute user_id must not contain control characters."),
 	} {
-		// JSON's string escapes (\t, \n, \u0001) are HCL's too; %q writes \x01.
-		quoted, _ := json.Marshal(tc.userID)
+		// JSON's string escapes (\n, \u0001) are HCL's too; %q writes \x01.
+		quoted, _ := json.Marshal(userID)
 		steps = append(steps, resource.TestStep{
-			Config: env.ProviderBlock() +
-				fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id         = %s\n  deletion_policy = %q\n}\n", quoted, tc.policy),
+			Config:      env.ProviderBlock() + fmt.Sprintf("resource \"point_user\" \"test\" {\n  user_id = %s\n}\n", quoted),
 			PlanOnly:    true,
-			ExpectError: tc.want,
+			ExpectError: want,
 		})
 	}
 	policies := []string{deletionAbandon, deletionRevoke, deletionPrevent}
