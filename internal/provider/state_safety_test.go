@@ -795,15 +795,8 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 
 // userGoneConfig is a user and its token, singular and bulk.
 func userGoneConfig(providerBlock string, single string, bulk []string) string {
-	return providerBlock + fmt.Sprintf(`
-resource "point_user" "single" {
-  user_id = %[1]q
-}
-
-resource "point_refresh_token" "single" {
-  user_id = point_user.single.user_id
-}
-`, single) + strings.TrimPrefix(acctest.BulkConfig("", bulk, "", ""), "\n")
+	return providerBlock + pointUserBlock("single", single) +
+		"resource \"point_refresh_token\" \"single\" { user_id = point_user.single.user_id }\n" + acctest.BulkConfig("", bulk, "", "")
 }
 
 // Users and their tokens applied to one environment, then the same state
