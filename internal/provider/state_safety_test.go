@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -546,9 +545,8 @@ func TestAccReliability_faults(t *testing.T) {
 	// access token can open under a 30% share of 503s, the front repeats that
 	// request while the sandbox answers it with an injected 503, which it sends
 	// before doing anything (its words for it depend on its dialect). The
-	// front counts the answers it passes on by status and route.
-	var mu sync.Mutex
-	answers := map[[2]any]int{}
+	// front counts the 503s and 429s it passes on, and the 409s to creates.
+	var unavailable, limited, createConflicts atomic.Int32
 	endpoint := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		rec, route := httptest.NewRecorder(), sandbox.RouteOf(r)
 		next.ServeHTTP(rec, r)
@@ -556,24 +554,18 @@ func TestAccReliability_faults(t *testing.T) {
 			rec = httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
 		}
-		mu.Lock()
-		answers[[2]any{route, rec.Code}]++
-		mu.Unlock()
+		switch {
+		case rec.Code == http.StatusServiceUnavailable:
+			unavailable.Add(1)
+		case rec.Code == http.StatusTooManyRequests:
+			limited.Add(1)
+		case route == sandbox.RouteCreateUser && rec.Code == http.StatusConflict:
+			createConflicts.Add(1)
+		}
 		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	})
-	// count returns the answers with status on route (any when "").
-	count := func(route string, status int) (n int) {
-		mu.Lock()
-		defer mu.Unlock()
-		for key, c := range answers {
-			if (route == "" || key[0] == route) && key[1] == status {
-				n += c
-			}
-		}
-		return n
-	}
 	env.Sandbox.SetFaults(sandbox.Faults{FailureRate: 0.3, RateLimitEvery: 9, RetryAfter: "1", Latency: 2 * time.Millisecond, Seed: 1})
 
 	ids := numbered("rel-%02d", users)
@@ -635,11 +627,10 @@ resource "echo" "token" {}
 		},
 	})
 
-	injected503, injected429 := count("", http.StatusServiceUnavailable), count("", http.StatusTooManyRequests)
-	if injected503 == 0 || injected429 == 0 {
-		t.Errorf("faults were not injected: %d answers 503, %d answers 429", injected503, injected429)
+	if unavailable.Load() == 0 || limited.Load() == 0 {
+		t.Errorf("faults were not injected: %d answers 503, %d answers 429", unavailable.Load(), limited.Load())
 	}
-	if n := count(sandbox.RouteCreateUser, http.StatusConflict); n != 0 {
+	if n := createConflicts.Load(); n != 0 {
 		t.Errorf("%d user creations met 409", n)
 	}
 }
