@@ -33,9 +33,9 @@ import (
 
 // TestAccStateSafety_nothingLostOrRevoked: first, inputs that used to fail
 // late or obscurely: an API key with a trailing newline in api_key (the
-// other API keys are rows of TestAccBadInput_catalogue), and importing the
-// refresh token of a user who has none (of a user Point does not have, in
-// TestAccUserGone_lookupsNameCLI), then one that does. Then a
+// other API keys are rows of TestAccBadInput_catalogue), importing a user
+// Point does not have yet, and the refresh token of a user who has none (in
+// every dialect, TestAccUserGone_lookupsNameCLI), then one that does. Then a
 // plan that would destroy or replace a PREVENT user fails at plan time, so
 // the point_refresh_token that depends on it is not revoked first. An
 // endpoint with a wrong path prefix (every route answers a JSON "no such
@@ -97,7 +97,12 @@ resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
 				ExpectError: acctest.DiagnosticMatching("Invalid Point API Key", "api_key holds whitespace or a control character", "trimspace()"),
 			},
 			{
-				// A failed step leaves no state, so the import block meets none.
+				Config: env.ProviderBlock() + pointUserBlock("test", userID) + importBlock("point_user.test", userID),
+				ExpectError: acctest.DiagnosticMatching("Cannot Import Point User",
+					fmt.Sprintf("Point has no user with id %q, so there is nothing to import.", userID)),
+			},
+			{
+				// Failed steps leave no state, so the import blocks meet none.
 				Config: importToken(withoutToken),
 				ExpectError: acctest.DiagnosticMatching("Cannot Import Point Refresh Token",
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
