@@ -51,7 +51,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 		if quarter != "" {
 			extra += fmt.Sprintf("  rotation_triggers = { quarter = %q }\n", quarter)
 		}
-		return p.config(extra)
+		return p.configFor(env.ProviderBlock(), extra)
 	}
 	stored, free := p.addr(rtStored), p.addr(rtFree)
 	createPlan := rtEach(func(m rtMode) []plancheck.PlanCheck {
@@ -74,13 +74,13 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			rtStep(func() { env.Clock.Advance(23 * time.Hour) }, config("24h", "Q1", ""), rtNoChange,
 				p.stateTimes(rtAt(t0), rtAt(t0.Add(24*time.Hour))), p.check(1), p.unchanged(first)),
 			// rotate_after has passed: a new token in place, never in the plan.
-			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("24h", "Q1", ""),
-				append(p.planUpdate(2, true), p.planAttr("rotate_at", nil)...),
+			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("24h", "Q1", ""), p.planUpdate(2, true),
 				p.stateTimes(at(0), at(24*time.Hour)), p.check(2), p.refused(first), p.capture(second)),
 			// Lengthening rotate_after before it is due moves rotate_at only,
 			// and an unrelated change (timeouts) keeps the tokens too.
-			rtStep(nil, config("48h", "Q1", timeouts), append(p.planUpdate(2, false), p.planAttr("rotate_at", at(48*time.Hour))...),
-				p.stateTimes(at(0), at(48*time.Hour)), p.check(2), p.unchanged(second)),
+			rtStep(nil, config("48h", "Q1", timeouts), append(p.planUpdate(2, false), rtEach(func(m rtMode) []plancheck.PlanCheck {
+				return []plancheck.PlanCheck{rtPlanKnown(p.addr(m), "rotate_at", at(48*time.Hour))}
+			})...), p.stateTimes(at(0), at(48*time.Hour)), p.check(2), p.unchanged(second)),
 			// A trigger change rotates; the version the plan shows is the one
 			// the apply records. One token is issued for each resource.
 			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("48h", "Q2", timeouts),
@@ -104,29 +104,23 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			// out of state, it gets a new token in place, token_version goes on
 			// growing, and id is unknown in the plan so that readers wait for it.
 			rtStep(func() { env.RevokeRefreshToken(p.users[rtStored]); env.RevokeRefreshToken(p.users[rtFree]) },
-				config("", "", ""), []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(stored, plancheck.ResourceActionCreate),
-					plancheck.ExpectResourceAction("point_user.stored", plancheck.ResourceActionNoop),
-					plancheck.ExpectResourceAction(free, plancheck.ResourceActionUpdate),
-					plancheck.ExpectResourceAction("point_user.free", plancheck.ResourceActionNoop),
+				config("", "", ""), append(preApplyActions(stored, plancheck.ResourceActionCreate, "point_user.stored", plancheck.ResourceActionNoop,
+					free, plancheck.ResourceActionUpdate, "point_user.free", plancheck.ResourceActionNoop).PreApply,
 					rtPlanKnown(free, "token", knownvalue.Null()), rtPlanUnknown(free, "token_sha256"),
 					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)), rtPlanUnknown(free, "id"),
-				}, p.stateTimes(at(50*time.Hour), knownvalue.Null()), p.checkModes(1, 7), p.refused(sixth)),
+				), p.stateTimes(at(50*time.Hour), knownvalue.Null()), p.checkModes(1, 7), p.refused(sixth)),
 			{
 				// A user deleted outside Terraform is registered again, with a
 				// new token. Only the sandbox can: Point has no endpoint for it.
-				SkipFunc: func() (bool, error) {
+				PreConfig: func() {
 					if env.Sandbox == nil {
 						t.Log("skipping the step of a user deleted outside Terraform: only the sandbox can delete a user")
-					}
-					return env.Sandbox == nil, nil
-				},
-				PreConfig: func() {
-					if env.Sandbox != nil {
+					} else {
 						env.Sandbox.DeleteUser(p.users[rtStored])
 					}
 				},
-				Config: config("", "", ""),
+				SkipFunc: func() (bool, error) { return env.Sandbox == nil, nil },
+				Config:   config("", "", ""),
 				ConfigPlanChecks: preApplyActions("point_user.stored", plancheck.ResourceActionCreate,
 					stored, plancheck.ResourceActionCreate, "point_user.free", plancheck.ResourceActionNoop),
 				Check: p.checkModes(1, 7),
@@ -236,6 +230,9 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	users, existing := map[string]string{}, map[string]string{}
 	for _, name := range names {
 		users[name] = env.UserID("rt-import-" + name)
+		if name != "test" {
+			existing[name] = env.AddUser(users[name])
+		}
 	}
 	const test = acctest.RefreshTokenAddr
 	addr := func(name string) string { return "point_refresh_token." + name }
@@ -246,13 +243,11 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	sameSum, kept := statecheck.CompareValue(compare.ValuesSame()), statecheck.CompareValue(compare.ValuesSame())
 	var readsFail atomic.Bool
 	var failedReads atomic.Int32
-	unavailable := acctest.AnswerJSON(http.StatusServiceUnavailable,
-		`{"error":"unavailable","message":"service temporarily unavailable"}`)
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if id := acctest.UserIDOfPath(r.URL.Path); readsFail.Load() && sandbox.RouteOf(r) == sandbox.RouteGetUser &&
 			(id == users["stored"] || id == users["free"]) {
 			failedReads.Add(1)
-			unavailable(w, r, next)
+			acctest.AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable"}`)(w, r, next)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -272,25 +267,13 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		}
 		return c
 	}
-	sumOf := func(name string) knownvalue.Check {
-		return knownvalue.StringFunc(func(v string) error {
-			if existing[name] == "" || v != tokenSHA256(existing[name]) {
-				return fmt.Errorf("token_sha256 is not the fingerprint of the existing token of %s", name)
-			}
-			return nil
-		})
-	}
 	// tracked checks that the resource of name tracks the existing token.
 	tracked := func(name string, store bool) resource.TestCheckFunc {
 		return resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, addr(name), users[name], store, 1, seen),
-			func(s *terraform.State) error {
-				token := existing[name]
-				return acctest.RefreshTokenUnchanged(env, users[name], &token)(s)
-			})
+			acctest.RefreshTokenUnchanged(env, users[name], new(existing[name])))
 	}
-	// imported checks the one object imported for the user of name against
-	// want, read when the check runs.
-	imported := func(name string, want func() map[string]string) resource.ImportStateCheckFunc {
+	// imported checks the one object imported for the user of name against want.
+	imported := func(name string, want map[string]string) resource.ImportStateCheckFunc {
 		return func(states []*terraform.InstanceState) error {
 			var found []map[string]string
 			for _, s := range states {
@@ -301,9 +284,9 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			if len(found) != 1 {
 				return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
 			}
-			for attr, v := range want() {
+			for attr, v := range want {
 				switch got := found[0][attr]; {
-				case attr == "token" && (got != v || v == "" && want()["store_token"] == "true"):
+				case attr == "token" && (got != v || v == "" && want["store_token"] == "true"):
 					return fmt.Errorf("the import of %s did not take the user's current refresh token as it should", name)
 				case got != v:
 					return fmt.Errorf("imported %s.%s = %q, want %q", name, attr, got, v)
@@ -312,12 +295,9 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			return nil
 		}
 	}
-	importCommand := func(name, id string, want func() map[string]string) resource.TestStep {
+	importCommand := func(name, id string, want map[string]string) resource.TestStep {
 		return resource.TestStep{Config: config("1", rtStored), ResourceName: addr(name), ImportState: true, ImportStateId: id,
 			ImportStatePersist: true, ImportStateCheck: imported(name, want)}
-	}
-	adoptedIntoState := func(name string) func() map[string]string {
-		return func() map[string]string { return map[string]string{"token": existing[name], "store_token": "true"} }
 	}
 	importBlock := func(config, name, id string, nonEmpty bool, checks ...plancheck.PlanCheck) resource.TestStep {
 		return resource.TestStep{Config: config, ResourceName: addr(name), ImportState: true, ImportStateId: id,
@@ -330,11 +310,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		ProtoV6ProviderFactories: env.Factories(),
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, slices.Collect(maps.Values(users))...),
 		Steps: []resource.TestStep{
-			rtStep(func() {
-				for _, name := range names[1:] {
-					existing[name] = env.AddUser(users[name])
-				}
-			}, managed(rtStored), nil, []statecheck.StateCheck{
+			rtStep(nil, managed(rtStored), nil, []statecheck.StateCheck{
 				rtStateKnown(test, "store_token", knownvalue.Bool(true)), rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
 				rtStateKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
@@ -348,9 +324,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 						return fmt.Errorf("imported %d objects, want 1", len(states))
 					}
 					current := env.CurrentRefreshToken(users["test"])
-					return imported("test", func() map[string]string {
-						return map[string]string{"token": current, "store_token": "true", "issued_at": ""}
-					})(states)
+					return imported("test", map[string]string{"token": current, "store_token": "true", "issued_at": ""})(states)
 				},
 			},
 			importBlock(managed(rtStored), "test", "", true, plancheck.ExpectResourceAction(test, update),
@@ -359,19 +333,17 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			importBlock(acctest.RefreshTokenConfig(env, users["test"], ""), "test", "", false,
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null())),
-			importCommand("stored", users["stored"], adoptedIntoState("stored")),
-			importCommand("free", users["free"]+importSuffixTokenFree, func() map[string]string {
-				return map[string]string{"token": "", "token_sha256": tokenSHA256(existing["free"]), "token_version": "1",
-					"store_token": "false", "id": users["free"], "issued_at": ""}
-			}),
-			importCommand("plain", users["plain"], adoptedIntoState("plain")),
+			importCommand("stored", users["stored"], map[string]string{"token": existing["stored"], "store_token": "true"}),
+			importCommand("free", users["free"]+importSuffixTokenFree, map[string]string{"token": "",
+				"token_sha256": tokenSHA256(existing["free"]), "token_version": "1", "store_token": "false", "id": users["free"], "issued_at": ""}),
+			importCommand("plain", users["plain"], map[string]string{"token": existing["plain"], "store_token": "true"}),
 			// The first apply records the settings of "stored", keeps "free",
 			// and moves the tokens of "plain" and "test" out of state.
 			rtStep(nil, config("1", rtFree), []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
 				plancheck.ExpectResourceAction(free, noop),
 				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
-				rtPlanKnown(plain, "token_sha256", sumOf("plain")),
+				rtPlanKnown(plain, "token_sha256", knownvalue.StringExact(tokenSHA256(existing["plain"]))),
 				plancheck.ExpectResourceAction(test, update), rtPlanKnown(test, "token", knownvalue.Null()),
 				rtPlanKnown(test, "token_sha256", knownvalue.NotNull()), rtPlanKnown(test, "token_version", knownvalue.Int64Exact(1)),
 				rtPlanKnown(test, "issued_at", knownvalue.NotNull()), rtPlanKnown(test, "id", knownvalue.StringExact(users["test"])),
@@ -395,7 +367,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 				sameSum.AddStateValue(test, tfjsonpath.New("token_sha256")),
 				rtStateKnown(test, "token_version", knownvalue.Int64Exact(1)),
 			}, rtCheckTracked(env, stored, users["stored"], true, 2, nil),
-				func(*terraform.State) error { return env.CheckRefreshTokenRefused(users["stored"], existing["stored"]) },
+				acctest.RefreshTokenRefused(env, users["stored"], new(existing["stored"])),
 				tracked("free", false), tracked("plain", false), resource.TestCheckResourceAttrPtr(test, "token", &token),
 				acctest.CheckStateTokenCurrent(env, users["test"]), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 1)),
 			// Switching and rotating at once: the new token never reaches state.
@@ -424,7 +396,8 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			// plans no token, "/store_token=true" what the plain id plans.
 			importBlock(config("2", rtFree), "free", users["free"]+importSuffixTokenFree, false,
 				plancheck.ExpectResourceAction(free, noop), rtPlanKnown(free, "token", knownvalue.Null()),
-				rtPlanKnown(free, "token_sha256", sumOf("free")), rtPlanKnown(free, "token_version", knownvalue.Int64Exact(1))),
+				rtPlanKnown(free, "token_sha256", knownvalue.StringExact(tokenSHA256(existing["free"]))),
+				rtPlanKnown(free, "token_version", knownvalue.Int64Exact(1))),
 			importBlock(config("2", rtFree), "plain", users["plain"]+importSuffixTokenStored, true,
 				plancheck.ExpectResourceAction(plain, update), rtPlanKnown(plain, "token", knownvalue.Null()),
 				rtPlanKnown(plain, "user_id", knownvalue.StringExact(users["plain"]))),
@@ -534,10 +507,7 @@ func TestRefreshTokenRead_outsideChanges(t *testing.T) {
 				}
 			}
 		}
-		var state map[string]tftypes.Value
-		if resp.NewState != nil {
-			state = acctest.DecodeObject(t, typ, resp.NewState)
-		}
+		state := acctest.DecodeObject(t, typ, resp.NewState) // nil when removed
 		if tc.removed || state == nil {
 			if tc.removed != (state == nil) {
 				t.Errorf("%s: removed from state: %t, want %t", tc.name, state == nil, tc.removed)
@@ -571,7 +541,7 @@ func TestAccRefreshToken_tokenFreeRevokeAction(t *testing.T) {
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, userID),
 		Steps: []resource.TestStep{
 			rtStep(nil, config("none"), nil, nil, rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, 1, nil),
-				rtCapture(env, userID, &first)),
+				func(*terraform.State) error { first = env.CurrentRefreshToken(userID); return nil }),
 			{
 				Config:             config("INC-1"),
 				ExpectNonEmptyPlan: true,
@@ -731,17 +701,14 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 // of point_refresh_token.<name> in the state file.
 func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int, map[string]any, []byte) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var state struct {
 		Resources []struct {
 			Type, Name string
 			Instances  []json.RawMessage
 		}
 	}
-	if err := json.Unmarshal(b, &state); err != nil {
+	b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
+	if err = errors.Join(err, json.Unmarshal(b, &state)); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range state.Resources {
@@ -810,10 +777,8 @@ func (p *rtPair) addr(m rtMode) string { return "point_refresh_token." + p.prefi
 
 func (p *rtPair) ids() []string { return []string{p.users[rtStored], p.users[rtFree]} }
 
-// config is, for each mode, a point_user and a point_refresh_token for it,
+// configFor is, for each mode, a point_user and a point_refresh_token for it,
 // with args in the token's block.
-func (p *rtPair) config(args string) string { return p.configFor(p.env.ProviderBlock(), args) }
-
 func (p *rtPair) configFor(providerBlock, args string) string {
 	for _, m := range rtModes {
 		providerBlock += rtBlock("resource", "point_user", p.prefix+m.name, fmt.Sprintf("user_id = %q", p.users[m])) +
@@ -856,13 +821,10 @@ func (p *rtPair) each(check func(m rtMode, userID string) error) resource.TestCh
 	}
 }
 
+// capture records each user's current token; the checks that read it
+// fail on a token that is not there.
 func (p *rtPair) capture(into map[rtMode]string) resource.TestCheckFunc {
-	return p.each(func(m rtMode, userID string) error {
-		var token string
-		err := rtCapture(p.env, userID, &token)(nil)
-		into[m] = token
-		return err
-	})
+	return p.each(func(m rtMode, userID string) error { into[m] = p.env.CurrentRefreshToken(userID); return nil })
 }
 
 // refused asserts that Point refuses the tokens: they were replaced.
@@ -872,8 +834,7 @@ func (p *rtPair) refused(tokens map[rtMode]string) resource.TestCheckFunc {
 
 func (p *rtPair) unchanged(tokens map[rtMode]string) resource.TestCheckFunc {
 	return p.each(func(m rtMode, userID string) error {
-		token := tokens[m]
-		return acctest.RefreshTokenUnchanged(p.env, userID, &token)(nil)
+		return acctest.RefreshTokenUnchanged(p.env, userID, new(tokens[m]))(nil)
 	})
 }
 
@@ -914,8 +875,8 @@ func rtEach[C any](f func(m rtMode) []C) []C {
 }
 
 // planUpdate: each resource is updated in place, same id, at token_version
-// version. With rotate, token, token_sha256 and issued_at are new (known
-// after the apply; token null out of state); without, they are kept.
+// version. With rotate, token, token_sha256, issued_at and rotate_at are new
+// (known after the apply; token null out of state); without, they are kept.
 func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
 	return rtEach(func(m rtMode) []plancheck.PlanCheck {
 		addr := p.addr(m)
@@ -923,19 +884,9 @@ func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
 			p.plannedToken(m, rotate), rtPlanKnown(addr, "id", knownvalue.StringExact(p.users[m])),
 			rtPlanKnown(addr, "token_version", knownvalue.Int64Exact(version))}
 		if rotate {
-			return append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"))
+			return append(checks, rtPlanUnknown(addr, "token_sha256"), rtPlanUnknown(addr, "issued_at"), rtPlanUnknown(addr, "rotate_at"))
 		}
 		return append(checks, rtPlanKnown(addr, "token_sha256", knownvalue.NotNull()))
-	})
-}
-
-// planAttr checks attr of each resource in the plan (unknown: value nil).
-func (p *rtPair) planAttr(attr string, value knownvalue.Check) []plancheck.PlanCheck {
-	return rtEach(func(m rtMode) []plancheck.PlanCheck {
-		if value == nil {
-			return []plancheck.PlanCheck{rtPlanUnknown(p.addr(m), attr)}
-		}
-		return []plancheck.PlanCheck{rtPlanKnown(p.addr(m), attr, value)}
 	})
 }
 
@@ -988,15 +939,6 @@ func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version i
 			}
 		}
 		return env.CheckRefreshTokenAccepted(userID, current)
-	}
-}
-
-func rtCapture(env *acctest.Env, userID string, into *string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if *into = env.CurrentRefreshToken(userID); *into == "" {
-			return fmt.Errorf("Point user %q has no current refresh token", userID)
-		}
-		return nil
 	}
 }
 
