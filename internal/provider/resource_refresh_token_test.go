@@ -267,6 +267,11 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		}
 		return c
 	}
+	// readFailed matches the provider's words for a failed read of the token of name.
+	readFailed := func(name string) string {
+		return acctest.DiagnosticPattern(fmt.Sprintf("Could not read the refresh token of Point user %q; its state is unchanged. "+
+			"Point or a proxy in front of it failed, and the retries ran out after 2 attempts (max_retries = 1).", users[name])).String()
+	}
 	// tracked checks that the resource of name tracks the existing token.
 	tracked := func(name string, store bool) resource.TestCheckFunc {
 		return resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, addr(name), users[name], store, 1, seen),
@@ -379,8 +384,8 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			{
 				PreConfig: func() { readsFail.Store(true) },
 				Config:    config("2", rtFree),
-				ExpectError: regexp.MustCompile(rtReadFailed(users["stored"]) + `[\s\S]*` + rtReadFailed(users["free"]) +
-					"|" + rtReadFailed(users["free"]) + `[\s\S]*` + rtReadFailed(users["stored"])),
+				ExpectError: regexp.MustCompile(readFailed("stored") + `[\s\S]*` + readFailed("free") +
+					"|" + readFailed("free") + `[\s\S]*` + readFailed("stored")),
 			},
 			rtStep(func() {
 				readsFail.Store(false)
@@ -955,12 +960,6 @@ func rtStateKnown(addr, attr string, v knownvalue.Check) statecheck.StateCheck {
 }
 
 func rtAt(t time.Time) knownvalue.Check { return knownvalue.StringExact(acctest.FormatRFC3339(t)) }
-
-// rtReadFailed matches the provider's words for a failed read of a token.
-func rtReadFailed(userID string) string {
-	return acctest.DiagnosticPattern(fmt.Sprintf("Could not read the refresh token of Point user %q; its state is unchanged. "+
-		"Point or a proxy in front of it failed, and the retries ran out after 2 attempts (max_retries = 1).", userID)).String()
-}
 
 // rtTokenConfig is acctest.RefreshTokenConfig with another provider block.
 func rtTokenConfig(env *acctest.Env, providerBlock, userID, args string) string {
