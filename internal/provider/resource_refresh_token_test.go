@@ -339,8 +339,8 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 				rtPlanKnown(test, "token", acctest.IsCurrentRefreshToken(env, users["test"])),
 				rtPlanKnown(test, "issued_at", knownvalue.Null())),
 			importCommand("stored", users["stored"], map[string]string{"token": existing["stored"], "store_token": "true"}),
-			importCommand("free", users["free"]+importSuffixTokenFree, map[string]string{"token": "",
-				"token_sha256": tokenSHA256(existing["free"]), "token_version": "1", "store_token": "false", "id": users["free"], "issued_at": ""}),
+			importCommand("free", users["free"]+importSuffixTokenFree, map[string]string{"token": "", "token_sha256": tokenSHA256(existing["free"]),
+				"token_version": "1", "store_token": "false", "id": users["free"], "issued_at": ""}),
 			importCommand("plain", users["plain"], map[string]string{"token": existing["plain"], "store_token": "true"}),
 			// The first apply records the settings of "stored", keeps "free",
 			// and moves the tokens of "plain" and "test" out of state.
