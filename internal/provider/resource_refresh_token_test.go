@@ -280,17 +280,12 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	// imported checks the one object imported for the user of name against want.
 	imported := func(name string, want map[string]string) resource.ImportStateCheckFunc {
 		return func(states []*terraform.InstanceState) error {
-			var found []map[string]string
-			for _, s := range states {
-				if s.Attributes["user_id"] == users[name] {
-					found = append(found, s.Attributes)
-				}
-			}
+			found := slices.DeleteFunc(slices.Clone(states), func(s *terraform.InstanceState) bool { return s.Attributes["user_id"] != users[name] })
 			if len(found) != 1 {
 				return fmt.Errorf("imported %d objects for %s, want 1", len(found), name)
 			}
 			for attr, v := range want {
-				switch got := found[0][attr]; {
+				switch got := found[0].Attributes[attr]; {
 				case attr == "token" && (got != v || v == "" && want["store_token"] == "true"):
 					return fmt.Errorf("the import of %s did not take the user's current refresh token as it should", name)
 				case got != v:
