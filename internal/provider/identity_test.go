@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,12 +83,7 @@ resource "point_refresh_token" "test" {
 	importToken.ExpectNonEmptyPlan = true
 	importTokenByID := identityTestImport(config(deletionRevoke, ""), tokenAddr, resource.ImportBlockWithID,
 		identityTestPlanned(tokenAddr, "token", current))
-	importTokenByID.Check = func(*terraform.State) error {
-		if n := acctest.RefreshTokensIssued(env) - issuedBefore; n != 0 {
-			return fmt.Errorf("the imports issued %d refresh tokens, want none", n)
-		}
-		return nil
-	}
+	importTokenByID.Check = acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
@@ -134,14 +130,15 @@ resource "point_refresh_token" "test" {
 }
 
 // An import identity with a user id Point would refuse fails at plan,
-// before any request, for both resources that have an identity. Then a
-// user, and the token of another user, registered outside Terraform are
-// imported with import blocks that name their identities, and applied:
-// Terraform adopts the user and the token the user holds, registering no
-// user and issuing no token.
+// before any request, for both resources that have an identity: each
+// import block gets its own diagnostic. Then a user, and the token of
+// another user, registered outside Terraform are imported with import
+// blocks that name their identities, and applied: Terraform adopts the
+// user and the token the user holds, registering no user and issuing no
+// token.
 func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID, tokenUserID, invalidID := env.UserID("identity-import"), env.UserID("rt-identity-import"), env.UserID("someone")
+	userID, tokenUserID := env.UserID("identity-import"), env.UserID("rt-identity-import")
 	const userAddr, tokenAddr = "point_user.test", acctest.RefreshTokenAddr
 	var userToken, existing string
 	config := env.ProviderBlock() + fmt.Sprintf(`
@@ -153,22 +150,17 @@ resource "point_refresh_token" "test" {
   user_id = %[2]q
 }
 `, userID, tokenUserID)
-	var steps []resource.TestStep
-	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
-		steps = append(steps, resource.TestStep{
-			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
-				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, invalidID),
-			PlanOnly: true,
-			ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
-				`The user_id of the import identity is the Point user id, which must not contain "@"`,
-				`Got "a@b". Correct identity.user_id in the import block.`),
-		})
-	}
-	steps = append(steps, resource.TestStep{
+	invalid := []string{"Invalid Import Identity", `The user_id of the import identity is the Point user id, which must not contain "@"`,
+		`Got "a@b". Correct identity.user_id in the import block.`}
+	steps := []resource.TestStep{{
+		Config:      config + identityTestImportBlock(userAddr, "a@b") + identityTestImportBlock(tokenAddr, "a@b"),
+		PlanOnly:    true,
+		ExpectError: acctest.DiagnosticMatching(slices.Concat(invalid, invalid)...),
+	}, {
 		PreConfig: func() {
 			acctest.ExpectNoRequests(t, env, "an invalid import identity")
-			if env.HasUser(invalidID) {
-				t.Errorf("an invalid import identity let Point register %q", invalidID)
+			if env.HasUser(userID) {
+				t.Errorf("an invalid import identity let Point register %q", userID)
 			}
 			userToken, existing = env.AddUser(userID), env.AddUser(tokenUserID)
 		},
@@ -192,29 +184,19 @@ resource "point_refresh_token" "test" {
 			resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
 			acctest.CheckStateTokenCurrent(env, tokenUserID),
 		),
-	}, resource.TestStep{
+	}, {
 		Config:            config,
 		ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 		ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
 		Check:             resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
-	})
+	}}
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
 		ProtoV6ProviderFactories: env.Factories(),
-		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
-			func(*terraform.State) error {
-				// ABANDON: the user and its token stay in Point.
-				if !env.HasUser(userID) {
-					return fmt.Errorf("user %q is gone from Point", userID)
-				}
-				if current := env.CurrentRefreshToken(userID); current == "" || current != userToken {
-					return fmt.Errorf("destroying the imported user changed its refresh token")
-				}
-				return nil
-			},
-			acctest.NoCurrentRefreshToken(env, tokenUserID),
-		),
+		// ABANDON: the user stays in Point, holding the token it had.
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(acctest.RefreshTokenUnchanged(env, userID, &userToken),
+			acctest.NoCurrentRefreshToken(env, tokenUserID)),
 		Steps: steps,
 	})
 	if err := acctest.ExpectRequests(env, sandbox.RouteCreateUser, 0); err != nil {

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
@@ -145,20 +147,14 @@ resource %[5]q %[2]q {
 				if current == "" || current != w.token {
 					t.Errorf("Point's current refresh token of %q is not the one expected", id)
 				}
-				if get("token_sha256") != tokenSHA256(current) {
-					t.Errorf("token_sha256 of %q in state is not the fingerprint of its current token", id)
-				}
 				if stored, _ := get("tokens").(string); (stored == current) != s.store || (!s.store && stored != "") {
 					t.Errorf("the token of %q in state: stored %t, want %t", id, stored != "", s.store)
 				}
-				if got, _ := get("token_version").(float64); int64(got) != w.version {
-					t.Errorf("token_version of %q in state = %v, want %d", id, get("token_version"), w.version)
-				}
-				if got, want := get("issued_at"), acctest.FormatRFC3339(w.issued); got != want {
-					t.Errorf("issued_at of %q in state = %v, want %s", id, got, want)
-				}
-				if got, want := get("rotate_at"), acctest.FormatRFC3339(w.issued.Add(after)); got != want {
-					t.Errorf("rotate_at of %q in state = %v, want %s", id, got, want)
+				for attr, want := range map[string]any{"token_sha256": tokenSHA256(current), "token_version": float64(w.version),
+					"issued_at": acctest.FormatRFC3339(w.issued), "rotate_at": acctest.FormatRFC3339(w.issued.Add(after))} {
+					if got := get(attr); got != want {
+						t.Errorf("%s of %q in state = %v, want %v", attr, id, got, want)
+					}
 				}
 			}
 		}
@@ -190,39 +186,30 @@ resource %[5]q %[2]q {
 	expectPlan := func(file string, ids []string, changed bool) {
 		t.Helper()
 		var plan tfjson.Plan
+		plan.UseJSONNumber(true) // as plancheck reads numbers
 		if err := json.Unmarshal([]byte(cli.MustRun(0, "show", "-json", file)), &plan); err != nil {
 			t.Fatal(err)
 		}
+		sha, version := tfjsonpath.New("token_sha256"), tfjsonpath.New("token_version")
 		for _, s := range subjects {
 			rotating := slices.DeleteFunc(slices.Clone(s.ids), func(id string) bool { return !slices.Contains(ids, id) })
-			if s.typ == "point_refresh_tokens" {
+			var checks []plancheck.PlanCheck
+			switch {
+			case s.typ == "point_refresh_tokens":
+				checks = append(checks, acctest.PlanUnknownKeys{Addr: addr(s), Attr: "token_sha256", Keys: rotating})
+			case len(rotating) > 0:
+				checks = append(checks, plancheck.ExpectUnknownValue(addr(s), sha), plancheck.ExpectKnownValue(addr(s), version, knownvalue.Int64Exact(2)))
+			case changed:
+				checks = append(checks, plancheck.ExpectKnownValue(addr(s), sha, knownvalue.NotNull()), plancheck.ExpectKnownValue(addr(s), version, knownvalue.Int64Exact(1)))
+			default:
+				checks = append(checks, plancheck.ExpectResourceAction(addr(s), plancheck.ResourceActionNoop))
+			}
+			for _, check := range checks {
 				var resp plancheck.CheckPlanResponse
-				check := acctest.PlanUnknownKeys{Addr: addr(s), Attr: "token_sha256", Keys: rotating}
 				check.CheckPlan(context.Background(), plancheck.CheckPlanRequest{Plan: &plan}, &resp)
 				if resp.Error != nil {
 					t.Errorf("%s: %v", file, resp.Error)
 				}
-				continue
-			}
-			i := slices.IndexFunc(plan.ResourceChanges, func(rc *tfjson.ResourceChange) bool { return rc.Address == addr(s) })
-			if i < 0 {
-				t.Errorf("%s plans no change of %s", file, addr(s))
-				continue
-			}
-			change := plan.ResourceChanges[i].Change
-			if !changed && len(rotating) == 0 {
-				if !change.Actions.NoOp() {
-					t.Errorf("%s changes %s, whose token is not due", file, addr(s))
-				}
-				continue
-			}
-			unknown, _ := change.AfterUnknown.(map[string]any)
-			after, _ := change.After.(map[string]any)
-			if rotates := unknown["token_sha256"] == true; rotates != (len(rotating) > 0) {
-				t.Errorf("%s: %s rotates the token: %t, want %t", file, addr(s), rotates, len(rotating) > 0)
-			}
-			if version, _ := after["token_version"].(float64); int(version) != 1+len(rotating) {
-				t.Errorf("%s: %s plans token_version %v, want %d", file, addr(s), after["token_version"], 1+len(rotating))
 			}
 		}
 	}
