@@ -50,57 +50,43 @@ func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string
 	return l, imported
 }
 
-// configHCL is what both lifecycles manage: three users (bob's REVOKE, one imported) and their tokens.
+// configHCL is what both lifecycles manage: three users and their tokens; bob's REVOKE, alice's
+// rotating by generation and after 24h, the third user and its token imported.
 func (l *leakScan) configHCL(generation string) string {
 	importID := l.ids["imported"]
 	if !l.storesTokens {
 		importID += "/store_token=false"
 	}
-	return fmt.Sprintf(`provider "point" {
-  endpoint    = %[1]q
+	config := fmt.Sprintf(`provider "point" {
+  endpoint    = %q
   max_retries = 1
-}
-
-resource "point_user" "alice" {
-  user_id = %[2]q
-}
-
-resource "point_user" "bob" {
-  user_id         = %[3]q
-  deletion_policy = "REVOKE"
 }
 
 import {
   to = point_user.imported
-  id = %[4]q
-}
-
-resource "point_user" "imported" {
-  user_id = %[4]q
-}
-
-resource "point_refresh_token" "alice" {
-  user_id           = point_user.alice.user_id
-  store_token       = %[5]t
-  rotate_after      = "24h"
-  rotation_triggers = { generation = %[6]q }
-}
-
-resource "point_refresh_token" "bob" {
-  user_id     = point_user.bob.user_id
-  store_token = %[5]t
+  id = %q
 }
 
 import {
   to = point_refresh_token.imported
-  id = %[7]q
+  id = %q
 }
+`, l.endpoint, l.ids["imported"], importID)
+	userArgs := map[string]string{"bob": "  deletion_policy = \"REVOKE\"\n"}
+	tokenArgs := map[string]string{"alice": fmt.Sprintf("  rotate_after      = \"24h\"\n  rotation_triggers = { generation = %q }\n", generation)}
+	for _, name := range []string{"alice", "bob", "imported"} {
+		config += fmt.Sprintf(`
+resource "point_user" %[1]q {
+  user_id = %[2]q
+%[3]s}
 
-resource "point_refresh_token" "imported" {
-  user_id     = point_user.imported.user_id
-  store_token = %[5]t
-}
-`, l.endpoint, l.ids["alice"], l.ids["bob"], l.ids["imported"], l.storesTokens, generation, importID)
+resource "point_refresh_token" %[1]q {
+  user_id     = point_user.%[1]s.user_id
+  store_token = %[4]t
+%[5]s}
+`, name, l.ids[name], userArgs[name], l.storesTokens, tokenArgs[name])
+	}
+	return config
 }
 
 // snapshot keeps the state files as they are after step.
