@@ -150,10 +150,10 @@ resource %[5]q %[2]q {
 				if stored, _ := get("tokens").(string); (stored == current) != s.store || (!s.store && stored != "") {
 					t.Errorf("the token of %q in state: stored %t, want %t", id, stored != "", s.store)
 				}
-				for attr, want := range map[string]any{"token_sha256": tokenSHA256(current), "token_version": float64(w.version),
+				for attr, expected := range map[string]any{"token_sha256": tokenSHA256(current), "token_version": float64(w.version),
 					"issued_at": acctest.FormatRFC3339(w.issued), "rotate_at": acctest.FormatRFC3339(w.issued.Add(after))} {
-					if got := get(attr); got != want {
-						t.Errorf("%s of %q in state = %v, want %v", attr, id, got, want)
+					if got := get(attr); got != expected {
+						t.Errorf("%s of %q in state = %v, want %v", attr, id, got, expected)
 					}
 				}
 			}
