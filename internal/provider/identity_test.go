@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
@@ -76,6 +75,7 @@ resource "point_refresh_token" "test" {
 		plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
 		identityTestPlanned(userAddr, "user_id", knownvalue.StringExact(userID)),
 		identityTestPlanned(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)))
+	importUser.PreConfig = func() { issuedBefore = acctest.RefreshTokensIssued(env) }
 	// The import adopts the current token: no rotation.
 	importToken := identityTestImport(config(deletionRevoke, "2"), tokenAddr, resource.ImportBlockWithResourceIdentity,
 		plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionUpdate),
@@ -110,10 +110,7 @@ resource "point_refresh_token" "test" {
 				Config:            config(deletionRevoke, "2"),
 				ConfigPlanChecks:  preApply(plancheck.ExpectUnknownValue(tokenAddr, tfjsonpath.New("token"))),
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(tokenAddr, userID)},
-				Check: resource.ComposeAggregateTestCheckFunc(acctest.CheckStateTokenCurrent(env, userID), func(*terraform.State) error {
-					issuedBefore = acctest.RefreshTokensIssued(env)
-					return nil
-				}),
+				Check:             acctest.CheckStateTokenCurrent(env, userID),
 			},
 			importUser,
 			identityTestImport(config(deletionAbandon, "2"), userAddr, resource.ImportBlockWithID,
