@@ -285,7 +285,7 @@ func TestAccBadInput_catalogue(t *testing.T) {
 				"a goroutine dump": "goroutine ", "an escape sequence": "\x1b"}
 			for name, bad := range forbidden {
 				if err != nil && bad != "" && strings.Contains(err.Error(), bad) {
-					t.Errorf("error holds %s:\n%s", name, strings.ReplaceAll(err.Error(), env.APIKey, "<API key>"))
+					t.Errorf("error holds %s:\n%s", name, strings.NewReplacer(env.APIKey, "<API key>", bad, "<"+name+">").Replace(err.Error()))
 				}
 			}
 
