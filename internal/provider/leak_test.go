@@ -414,8 +414,8 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	l, importedToken := newLeakScan(t, env, cli.CLI, "leak-free-", false)
 	ids, withAction := l.ids, acctest.CLIHasActions(t)
 
-	// step applies a saved plan, after which the consumer must hold the current tokens.
-	delivered := map[string]bool{}
+	// step applies a saved plan, after which the consumer must hold the current tokens (last, by user id).
+	delivered, last := map[string]bool{}, map[string]string{}
 	step := func(name string, rotatesAlice bool) string {
 		t.Helper()
 		before := env.CurrentRefreshToken(ids["alice"])
@@ -428,7 +428,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 			if current == "" || store.Secret(user) != current {
 				t.Errorf("after %s, the secret %q does not hold the current refresh token of %s", name, user, user)
 			}
-			delivered[current] = true
+			delivered[current], last[id] = true, current
 		}
 		return out
 	}
@@ -464,16 +464,12 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	acctest.ExpectOutputShows(t, step("reissue", false), "Warning: Point Refresh Token Revoked Elsewhere")
 
 	// Destroy revokes every token it tracks, reading each with the API key.
-	final := map[string]string{}
-	for _, id := range ids {
-		final[id] = env.CurrentRefreshToken(id)
-	}
 	acctest.ExpectOutputShows(t, l.planAndApply("destroy", "-destroy"), "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
 	for _, id := range ids {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
-		if err := env.CheckRefreshTokenRefused(id, final[id]); err != nil {
+		if err := env.CheckRefreshTokenRefused(id, last[id]); err != nil {
 			t.Errorf("after destroy: %v", err)
 		}
 	}
