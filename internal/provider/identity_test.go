@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -127,15 +126,14 @@ resource "point_refresh_token" "test" {
 }
 
 // An import identity with a user id Point would refuse fails at plan,
-// before any request, for both resources that have an identity: each
-// import block gets its own diagnostic. Then a user, and the token of
-// another user, registered outside Terraform are imported with import
-// blocks that name their identities, and applied: Terraform adopts the
-// user and the token the user holds, registering no user and issuing no
-// token.
+// before any request, for both resources that have an identity. Then a
+// user, and the token of another user, registered outside Terraform are
+// imported with import blocks that name their identities, and applied:
+// Terraform adopts the user and the token the user holds, registering no
+// user and issuing no token.
 func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
-	userID, tokenUserID := env.UserID("identity-import"), env.UserID("rt-identity-import")
+	userID, tokenUserID, invalidID := env.UserID("identity-import"), env.UserID("rt-identity-import"), env.UserID("someone")
 	const userAddr, tokenAddr = "point_user.test", acctest.RefreshTokenAddr
 	var userToken, existing string
 	config := env.ProviderBlock() + fmt.Sprintf(`
@@ -147,17 +145,22 @@ resource "point_refresh_token" "test" {
   user_id = %[2]q
 }
 `, userID, tokenUserID)
-	invalid := []string{"Invalid Import Identity", `The user_id of the import identity is the Point user id, which must not contain "@"`,
-		`Got "a@b". Correct identity.user_id in the import block.`}
-	steps := []resource.TestStep{{
-		Config:      config + identityTestImportBlock(userAddr, "a@b") + identityTestImportBlock(tokenAddr, "a@b"),
-		PlanOnly:    true,
-		ExpectError: acctest.DiagnosticMatching(slices.Concat(invalid, invalid)...),
-	}, {
+	var steps []resource.TestStep
+	for _, resourceType := range []string{"point_user", "point_refresh_token"} {
+		steps = append(steps, resource.TestStep{
+			Config: env.ProviderBlock() + identityTestImportBlock(resourceType+".test", "a@b") +
+				fmt.Sprintf("\nresource %q \"test\" {\n  user_id = %q\n}\n", resourceType, invalidID),
+			PlanOnly: true,
+			ExpectError: acctest.DiagnosticMatching("Invalid Import Identity",
+				`The user_id of the import identity is the Point user id, which must not contain "@"`,
+				`Got "a@b". Correct identity.user_id in the import block.`),
+		})
+	}
+	steps = append(steps, resource.TestStep{
 		PreConfig: func() {
 			acctest.ExpectNoRequests(t, env, "an invalid import identity")
-			if env.HasUser(userID) {
-				t.Errorf("an invalid import identity let Point register %q", userID)
+			if env.HasUser(invalidID) {
+				t.Errorf("an invalid import identity let Point register %q", invalidID)
 			}
 			userToken, existing = env.AddUser(userID), env.AddUser(tokenUserID)
 		},
@@ -181,12 +184,12 @@ resource "point_refresh_token" "test" {
 			resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
 			acctest.CheckStateTokenCurrent(env, tokenUserID),
 		),
-	}, {
+	}, resource.TestStep{
 		Config:            config,
 		ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
 		ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID)},
 		Check:             resource.TestCheckResourceAttrPtr(tokenAddr, "token", &existing),
-	}}
+	})
 
 	resource.ParallelTest(t, resource.TestCase{
 		TerraformVersionChecks:   identityTestVersions,
