@@ -39,10 +39,6 @@ func identityTestImport(config, addr string, kind resource.ImportStateKind, chec
 		ImportPlanChecks: resource.ImportPlanChecks{PreApply: checks}}
 }
 
-func identityTestPlanned(addr, attr string, check knownvalue.Check) plancheck.PlanCheck {
-	return plancheck.ExpectKnownValue(addr, tfjsonpath.New(attr), check)
-}
-
 // Create, refresh, update and import of point_user and point_refresh_token
 // all record the identity, and a rotation in place keeps it. Import by
 // identity and by id both work: point_user adopts ABANDON, and
@@ -72,16 +68,16 @@ resource "point_refresh_token" "test" {
 	// ABANDON, so the plan changes nothing.
 	importUser := identityTestImport(config(deletionAbandon, "2"), userAddr, resource.ImportBlockWithResourceIdentity,
 		plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
-		identityTestPlanned(userAddr, "user_id", knownvalue.StringExact(userID)),
-		identityTestPlanned(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)))
+		rtPlanKnown(userAddr, "user_id", knownvalue.StringExact(userID)),
+		rtPlanKnown(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)))
 	importUser.PreConfig = func() { issuedBefore = acctest.RefreshTokensIssued(env) }
 	// The import adopts the current token: no rotation.
 	importToken := identityTestImport(config(deletionRevoke, "2"), tokenAddr, resource.ImportBlockWithResourceIdentity,
 		plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionUpdate),
-		identityTestPlanned(tokenAddr, "token", current), identityTestPlanned(tokenAddr, "issued_at", knownvalue.Null()))
+		rtPlanKnown(tokenAddr, "token", current), rtPlanKnown(tokenAddr, "issued_at", knownvalue.Null()))
 	importToken.ExpectNonEmptyPlan = true
 	importTokenByID := identityTestImport(config(deletionRevoke, ""), tokenAddr, resource.ImportBlockWithID,
-		identityTestPlanned(tokenAddr, "token", current))
+		rtPlanKnown(tokenAddr, "token", current))
 	importTokenByID.Check = acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)
 
 	resource.ParallelTest(t, resource.TestCase{
@@ -119,7 +115,7 @@ resource "point_refresh_token" "test" {
 				ImportStateVerifyIgnore: []string{"deletion_policy"}},
 			importToken,
 			identityTestImport(config(deletionRevoke, ""), tokenAddr, resource.ImportBlockWithResourceIdentity,
-				plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionNoop), identityTestPlanned(tokenAddr, "token", current)),
+				plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionNoop), rtPlanKnown(tokenAddr, "token", current)),
 			importTokenByID,
 		},
 	})
@@ -167,9 +163,9 @@ resource "point_refresh_token" "test" {
 		Config: config + identityTestImportBlock(userAddr, userID) + identityTestImportBlock(tokenAddr, tokenUserID),
 		ConfigPlanChecks: preApply(
 			plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
-			identityTestPlanned(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)),
+			rtPlanKnown(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)),
 			plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionNoop),
-			identityTestPlanned(tokenAddr, "token", acctest.IsCurrentRefreshToken(env, tokenUserID)),
+			rtPlanKnown(tokenAddr, "token", acctest.IsCurrentRefreshToken(env, tokenUserID)),
 		),
 		ConfigStateChecks: []statecheck.StateCheck{
 			identityTestExpect(userAddr, userID),
