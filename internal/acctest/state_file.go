@@ -60,6 +60,22 @@ func StateFileUserIDs(s StateFile, addr string) []string {
 	return listStrings(s.Attributes(addr), "user_ids")
 }
 
+// ByUser returns, for every instance of the resource type typ (point_user,
+// point_refresh_token, with count or for_each), its attribute attr by its
+// user_id.
+func (s StateFile) ByUser(typ, attr string) map[string]string {
+	values := map[string]string{}
+	for _, r := range s.Resources {
+		for _, inst := range r.Instances {
+			if r.Type == typ {
+				id, _ := inst.Attributes["user_id"].(string)
+				values[id], _ = inst.Attributes[attr].(string)
+			}
+		}
+	}
+	return values
+}
+
 // StateFileTokens returns the tokens of the resource at addr, by user id.
 func StateFileTokens(s StateFile, addr string) map[string]string {
 	tokens := map[string]string{}

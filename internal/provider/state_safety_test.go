@@ -443,7 +443,7 @@ resource "point_refresh_token" "u" {
 // with the refresh token that state holds for it (tokens) as its current
 // one, and that no other refresh token is valid.
 func sandboxConverged(env *acctest.Env, ids []string, tokens map[string]string) error {
-	if got := env.Sandbox.UserIDs(); !slices.Equal(got, ids) {
+	if got := env.Sandbox.UserIDs(); !acctest.SameElements(got, ids) {
 		return fmt.Errorf("sandbox holds %d users %v, want exactly the %d of the configuration", len(got), got, len(ids))
 	}
 	for _, id := range ids {
@@ -474,22 +474,10 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + countedUsers("intr", users))
 
 	// inState returns the users in state, sorted, and their refresh tokens.
-	inState := func() (ids []string, tokens map[string]string) {
+	inState := func() ([]string, map[string]string) {
 		t.Helper()
-		tokens = map[string]string{}
-		for _, r := range acctest.ReadStateFile(t, cli).Resources {
-			for _, inst := range r.Instances {
-				id, _ := inst.Attributes["user_id"].(string)
-				switch r.Type {
-				case "point_user":
-					ids = append(ids, id)
-				case "point_refresh_token":
-					tokens[id], _ = inst.Attributes["token"].(string)
-				}
-			}
-		}
-		slices.Sort(ids)
-		return ids, tokens
+		state := acctest.ReadStateFile(t, cli)
+		return slices.Sorted(maps.Keys(state.ByUser("point_user", "user_id"))), state.ByUser("point_refresh_token", "token")
 	}
 	interrupt := func(phase string, ready func() bool) {
 		t.Helper()
