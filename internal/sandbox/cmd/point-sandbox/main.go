@@ -139,14 +139,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // closing them every shutdown with a client still connected would wait out
 // its whole timeout and fail.
 type spareConns struct {
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	shutdown bool
 }
 
 func (sc *spareConns) track(c net.Conn, st http.ConnState) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if st == http.StateNew {
+		if sc.shutdown {
+			_ = c.Close()
+			return
+		}
 		if sc.conns == nil {
 			sc.conns = make(map[net.Conn]struct{})
 		}
@@ -156,11 +161,13 @@ func (sc *spareConns) track(c net.Conn, st http.ConnState) {
 	delete(sc.conns, c)
 }
 
-// closeAll closes the spare connections; the listener is closed by then,
-// so no new one comes.
+// closeAll closes the spare connections, and any that comes later: the
+// listener is closed by then, but a connection it accepted just before may
+// report itself new only after this runs.
 func (sc *spareConns) closeAll() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.shutdown = true
 	for c := range sc.conns {
 		_ = c.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -178,6 +179,21 @@ func TestRunStopsWithSpareConnection(t *testing.T) {
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
 		t.Errorf("the spare connection is still open after the stop: read %d, %v", n, err)
+	}
+}
+
+// TestSpareConnectionNewAfterShutdownIsClosed covers a race the test above
+// seldom meets: the listener accepted a connection just before it closed,
+// and the connection reports itself new only after the spares were closed.
+func TestSpareConnectionNewAfterShutdownIsClosed(t *testing.T) {
+	var spares spareConns
+	spares.closeAll()
+	server, client := net.Pipe()
+	defer client.Close()
+	spares.track(server, http.StateNew)
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection new after the shutdown is still open: read %d, %v", n, err)
 	}
 }
 
