@@ -32,9 +32,8 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// One pair (both ways of keeping the token, checked by the same commands) from creation to destroy: rotation by rotate_after and by
-// rotation_triggers, changes that keep the token, tokens rotated and revoked
-// outside Terraform, a user deleted, and a destroy that refreshes first.
+// One pair (both store_token modes) from creation to destroy: rotations, changes that keep the token,
+// tokens rotated and revoked outside Terraform, a user deleted, and a destroy that refreshes first.
 func TestAccRefreshToken_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	p := newRTPair(env, "rt-life", "")
@@ -76,21 +75,18 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			// rotate_after has passed: a new token in place, never in the plan.
 			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("24h", "Q1", ""), p.planUpdate(2, true),
 				p.stateTimes(at(0), at(24*time.Hour)), p.check(2), p.refused(first), p.capture(second)),
-			// Lengthening rotate_after before it is due moves rotate_at only,
-			// and an unrelated change (timeouts) keeps the tokens too.
+			// Lengthening rotate_after before it is due, or changing timeouts, keeps the tokens.
 			rtStep(nil, config("48h", "Q1", timeouts), append(p.planUpdate(2, false), rtEach(func(m rtMode) []plancheck.PlanCheck {
 				return []plancheck.PlanCheck{rtPlanKnown(p.addr(m), "rotate_at", at(48*time.Hour))}
 			})...), p.stateTimes(at(0), at(48*time.Hour)), p.check(2), p.unchanged(second)),
-			// A trigger change rotates; the version the plan shows is the one
-			// the apply records. One token is issued for each resource.
+			// A trigger change rotates; the token_version the plan shows is the one the apply records.
 			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("48h", "Q2", timeouts),
 				p.planUpdate(3, true), nil,
 				p.check(3), p.refused(second), p.capture(third), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 2)),
 			// Shortening rotate_after so that the token is already due rotates at once.
 			rtStep(func() { env.Clock.Advance(2 * time.Hour) }, config("1h", "Q2", timeouts), p.planUpdate(4, true),
 				p.stateTimes(at(2*time.Hour), at(3*time.Hour)), p.check(4), p.refused(third)),
-			// A token replaced outside Terraform is found by its fingerprint:
-			// the refresh adopts it, raising token_version, without issuing.
+			// The refresh finds a token replaced outside by its fingerprint and adopts it, without issuing.
 			rtStep(func() { p.rotateOutside(outside); issuedBefore = acctest.RefreshTokensIssued(env) }, config("1h", "Q2", timeouts),
 				rtNoChange, p.stateTimes(knownvalue.Null(), knownvalue.Null()),
 				p.check(5), p.unchanged(outside), acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
@@ -100,9 +96,8 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 			// Removing the triggers is a change of triggers too.
 			rtStep(nil, config("1h", "", timeouts), p.planUpdate(6, true), p.stateTimes(at(50*time.Hour), at(51*time.Hour)),
 				p.check(6), p.refused(outside), p.capture(sixth)),
-			// Revoked outside Terraform: in state, the resource is created again;
-			// out of state, it gets a new token in place, token_version goes on
-			// growing, and id is unknown in the plan so that readers wait for it.
+			// Revoked outside Terraform: in state, the resource is created again; out of state, it gets a new
+			// token in place, token_version grows, and id is unknown in the plan so that readers wait for it.
 			rtStep(func() { env.RevokeRefreshToken(p.users[rtStored]); env.RevokeRefreshToken(p.users[rtFree]) },
 				config("", "", ""), append(preApplyActions(stored, plancheck.ResourceActionCreate, "point_user.stored", plancheck.ResourceActionNoop,
 					free, plancheck.ResourceActionUpdate, "point_user.free", plancheck.ResourceActionNoop).PreApply,
@@ -110,8 +105,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 					rtPlanKnown(free, "token_version", knownvalue.Int64Exact(7)), rtPlanUnknown(free, "id"),
 				), p.stateTimes(at(50*time.Hour), knownvalue.Null()), p.checkModes(1, 7), p.refused(sixth)),
 			{
-				// A user deleted outside Terraform is registered again, with a
-				// new token. Only the sandbox can: Point has no endpoint for it.
+				// A user deleted outside Terraform is registered again; Point has no endpoint to delete one.
 				PreConfig: func() {
 					if env.Sandbox == nil {
 						t.Log("skipping the step of a user deleted outside Terraform: only the sandbox can delete a user")
@@ -126,8 +120,7 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 				Check: p.checkModes(1, 7),
 			},
 			{
-				// terraform destroy refreshes first, so it adopts the token rotated
-				// outside Terraform and revokes that one, once for each resource.
+				// Destroy refreshes first, so it adopts and revokes the token rotated outside, once per resource.
 				PreConfig: func() { p.rotateOutside(newer); revocationsBefore = revocations() },
 				Config:    config("", "", ""), Destroy: true,
 				Check: resource.ComposeAggregateTestCheckFunc(p.tracks(newer), acctest.NoCurrentRefreshToken(env, p.ids()...),
@@ -142,13 +135,10 @@ func TestAccRefreshToken_lifecycle(t *testing.T) {
 	})
 }
 
-// Replacing tokens with create_before_destroy, "moved" to another user and
-// "same" for the same one, whose old token's destroy must not touch the new
-// one. Then "same" is rotated outside Terraform and the post-test destroy
-// runs with -refresh=false on stale tokens: in state, destroy presents its
-// token once and Point's refusal counts as revoked; out of state, it sees
-// the current token is not its own and revokes nothing. Beside them, users
-// with deletion_policy = "REVOKE", destroyed after their token or with it.
+// Tokens replaced with create_before_destroy, to another user and to the same one, whose old token's
+// destroy must not touch the new one; and users with deletion_policy = "REVOKE". The post-test destroy
+// runs with -refresh=false on stale tokens: in state, it presents the token once and takes Point's
+// refusal as revoked; out of state, it sees the current token is not its own and revokes nothing.
 func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	a, b, same := newRTPair(env, "rt-cbd-a", "moved_"), newRTPair(env, "rt-cbd-b", "moved_"), newRTPair(env, "rt-cbd-same", "same_")
@@ -218,12 +208,9 @@ func TestAccRefreshToken_replaceAndDestroy(t *testing.T) {
 	})
 }
 
-// Imports, switching store_token, and failed reads. "test" is issued by
-// Terraform and imported again; the others, issued outside Terraform, are
-// imported by the plain id ("stored", with rotation settings), with
-// "/store_token=false" ("free"), and by the plain id into store_token =
-// false ("plain"). Neither imports nor switches of store_token rotate. A
-// failed read (a front answers 503 while on) leaves state alone.
+// Imports (by the plain id, with "/store_token=false", and into store_token = false), switches of
+// store_token, and failed reads: neither imports nor switches rotate, and a failed read (a front
+// answers 503 while on) leaves state alone.
 func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	names := []string{"test", "stored", "free", "plain"}
@@ -267,17 +254,14 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 		}
 		return c
 	}
-	// readFailed matches the provider's words for a failed read of the token of name.
 	readFailed := func(name string) string {
 		return acctest.DiagnosticPattern(fmt.Sprintf("Could not read the refresh token of Point user %q; its state is unchanged. "+
 			"Point or a proxy in front of it failed, and the retries ran out after 2 attempts (max_retries = 1).", users[name])).String()
 	}
-	// tracked checks that the resource of name tracks the existing token.
 	tracked := func(name string, store bool) resource.TestCheckFunc {
 		return resource.ComposeAggregateTestCheckFunc(rtCheckTracked(env, addr(name), users[name], store, 1, seen),
 			acctest.RefreshTokenUnchanged(env, users[name], new(existing[name])))
 	}
-	// imported checks the one object imported for the user of name against want.
 	imported := func(name string, want map[string]string) resource.ImportStateCheckFunc {
 		return func(states []*terraform.InstanceState) error {
 			found := slices.DeleteFunc(slices.Clone(states), func(s *terraform.InstanceState) bool { return s.Attributes["user_id"] != users[name] })
@@ -337,8 +321,6 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			importCommand("free", users["free"]+importSuffixTokenFree, map[string]string{"token": "", "token_sha256": tokenSHA256(existing["free"]),
 				"token_version": "1", "store_token": "false", "id": users["free"], "issued_at": ""}),
 			importCommand("plain", users["plain"], map[string]string{"token": existing["plain"], "store_token": "true"}),
-			// The first apply records the settings of "stored", keeps "free",
-			// and moves the tokens of "plain" and "test" out of state.
 			rtStep(nil, config("1", rtFree), []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(stored, update), rtPlanKnown(stored, "token", knownvalue.NotNull()),
 				plancheck.ExpectResourceAction(free, noop),
@@ -354,8 +336,6 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			}, tracked("stored", true), tracked("free", false), tracked("plain", false),
 				rtCheckTracked(env, test, users["test"], false, 1, seenTest), acctest.RefreshTokenUnchanged(env, users["test"], &token),
 				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
-			// A trigger change rotates "stored", the one token issued; "test"
-			// goes back into state.
 			rtStep(func() { issuedBefore = acctest.RefreshTokensIssued(env) }, config("2", rtStored), []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(stored, update), rtPlanUnknown(stored, "token"),
 				plancheck.ExpectResourceAction(free, noop), plancheck.ExpectResourceAction(plain, noop),
@@ -392,8 +372,7 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 			}, config("2", rtFree), rtNoChange, []statecheck.StateCheck{kept.AddStateValue(stored, tfjsonpath.New("token"))},
 				rtCheckTracked(env, stored, users["stored"], true, 3, nil), tracked("free", false),
 				acctest.CheckRefreshTokensIssued(env, &issuedBefore, 0)),
-			// Import blocks do as the import command: "/store_token=false"
-			// plans no token, "/store_token=true" what the plain id plans.
+			// Import blocks do as the import command; "/store_token=true" plans what the plain id plans.
 			importBlock(config("2", rtFree), "free", users["free"]+importSuffixTokenFree, false,
 				plancheck.ExpectResourceAction(free, noop), rtPlanKnown(free, "token", knownvalue.Null()),
 				rtPlanKnown(free, "token_sha256", knownvalue.StringExact(tokenSHA256(existing["free"]))),
@@ -405,10 +384,9 @@ func TestAccRefreshToken_importAndSwitch(t *testing.T) {
 	})
 }
 
-// Issues that fail, in both shapes, in one apply. For a user Point does not
-// have, the provider says to register it first. An issue whose answer never
-// comes back (the front's 502, as from a gateway that lost Point's answer)
-// may still have issued a token: both shapes say so, and what to do.
+// Issues that fail, in both shapes, in one apply: for a user Point does not have, the provider says to
+// register it first; an issue whose answer is lost (the front's 502, as from a gateway) may still
+// have issued a token, and both shapes say so, and what to do.
 func TestAccRefreshToken_issueErrors(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	ghost, single, bulk := env.UserID("rt-ghost"), env.UserID("no-answer"), env.UserID("no-answer-bulk")
@@ -557,10 +535,8 @@ func TestAccRefreshToken_tokenFreeRevokeAction(t *testing.T) {
 	})
 }
 
-// point_access_token reads the refresh token itself in token-free state:
-// after a first issue, a revocation outside Terraform and a rotation alike,
-// the last access token request presents the current token, and the access
-// token written to a write-only argument is one Point accepts.
+// In token-free state point_access_token reads the refresh token itself: after an issue, an outside
+// revocation and a rotation, it presents the current token and writes an access token Point accepts.
 func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("free-access")
@@ -582,7 +558,6 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 				"secret_string_wo = ephemeral.point_access_token.test.token",
 				"secret_string_wo_version = point_refresh_token.test.token_version")
 	}
-	// delivered checks the token at version, and the access token written with it.
 	delivered := func(version int64, writes int) resource.TestCheckFunc {
 		tracked := rtCheckTracked(env, acctest.RefreshTokenAddr, userID, false, version, nil)
 		return resource.ComposeAggregateTestCheckFunc(tracked, func(*terraform.State) error {
@@ -609,11 +584,9 @@ func TestAccRefreshToken_tokenFreeAccessToken(t *testing.T) {
 	})
 }
 
-// The state file, through the CLI. A state written before store_token
-// existed: plans change nothing, the first apply upgrades it, and
-// store_token = false then removes the token. Without an API key,
-// destroying that token or putting it back into state fails at plan time.
-// Beside it, a pair shows the size of an instance with and without token.
+// The state file, through the CLI: a state from before store_token is upgraded by the first apply (plans
+// before it change nothing), store_token = false then drops the token, and without an API key a plan
+// to destroy it or put it back fails. A pair shows an instance's size with and without its token.
 func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -697,8 +670,7 @@ func TestAccRefreshToken_stateFileCLI(t *testing.T) {
 	}
 }
 
-// rtStateInstance returns the schema version, attributes and compact JSON
-// of point_refresh_token.<name> in the state file.
+// rtStateInstance returns the schema version, attributes and compact JSON of point_refresh_token.<name>.
 func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int, map[string]any, []byte) {
 	t.Helper()
 	var state struct {
@@ -728,8 +700,7 @@ func rtStateInstance(t *testing.T, cli *acctest.InProcessCLI, name string) (int,
 	return 0, nil, nil
 }
 
-// rtMode is a way of keeping the token: in state (store_token left to its
-// default, true) or out of it (store_token = false).
+// rtMode is a way of keeping the token: in state (store_token's default) or out of it.
 type rtMode struct {
 	name  string
 	store bool
@@ -744,8 +715,7 @@ var (
 
 func rtTokens() map[rtMode]string { return map[rtMode]string{} }
 
-// rtStep is a step that runs pre (when not nil), checks the plan of config
-// before the apply, that it settles, and then the state and what Point holds.
+// rtStep checks plan before the apply, then state and checks, and that the next plan is empty.
 func rtStep(pre func(), config string, plan []plancheck.PlanCheck, state []statecheck.StateCheck,
 	checks ...resource.TestCheckFunc,
 ) resource.TestStep {
@@ -755,9 +725,8 @@ func rtStep(pre func(), config string, plan []plancheck.PlanCheck, state []state
 
 var rtNoChange = []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}
 
-// rtPair is two users, one for each mode, whose point_user and
-// point_refresh_token are named prefix + the mode's name, and the tokens
-// of the token-free one seen so far, which no attribute in state may hold.
+// rtPair is two users, one for each mode, whose resources are named prefix + the mode's name; seen
+// collects the tokens of the token-free one, which no attribute in state may hold.
 type rtPair struct {
 	env    *acctest.Env
 	prefix string
@@ -777,8 +746,6 @@ func (p *rtPair) addr(m rtMode) string { return "point_refresh_token." + p.prefi
 
 func (p *rtPair) ids() []string { return []string{p.users[rtStored], p.users[rtFree]} }
 
-// configFor is, for each mode, a point_user and a point_refresh_token for it,
-// with args in the token's block.
 func (p *rtPair) configFor(providerBlock, args string) string {
 	for _, m := range rtModes {
 		providerBlock += rtBlock("resource", "point_user", p.prefix+m.name, fmt.Sprintf("user_id = %q", p.users[m])) +
@@ -788,12 +755,10 @@ func (p *rtPair) configFor(providerBlock, args string) string {
 	return providerBlock
 }
 
-// rtBlock is a block of a configuration, with a line for each argument.
 func rtBlock(kind, typ, name string, args ...string) string {
 	return fmt.Sprintf("\n%s %q %q {\n  %s\n}\n", kind, typ, name, strings.Join(args, "\n  "))
 }
 
-// check is rtCheckTracked for both resources, at token_version version.
 func (p *rtPair) check(version int64) resource.TestCheckFunc { return p.checkModes(version, version) }
 
 func (p *rtPair) checkModes(stored, free int64) resource.TestCheckFunc {
@@ -803,14 +768,12 @@ func (p *rtPair) checkModes(stored, free int64) resource.TestCheckFunc {
 	)
 }
 
-// rotateOutside issues each user a new token outside Terraform.
 func (p *rtPair) rotateOutside(into map[rtMode]string) {
 	for _, m := range rtModes {
 		into[m] = p.env.RotateRefreshToken(p.users[m])
 	}
 }
 
-// each is a check of what Point holds for the user of each mode.
 func (p *rtPair) each(check func(m rtMode, userID string) error) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		var errs []error
@@ -821,13 +784,11 @@ func (p *rtPair) each(check func(m rtMode, userID string) error) resource.TestCh
 	}
 }
 
-// capture records each user's current token; the checks that read it
-// fail on a token that is not there.
+// capture records each user's current token; the checks that read it fail on a token that is not there.
 func (p *rtPair) capture(into map[rtMode]string) resource.TestCheckFunc {
 	return p.each(func(m rtMode, userID string) error { into[m] = p.env.CurrentRefreshToken(userID); return nil })
 }
 
-// refused asserts that Point refuses the tokens: they were replaced.
 func (p *rtPair) refused(tokens map[rtMode]string) resource.TestCheckFunc {
 	return p.each(func(m rtMode, userID string) error { return p.env.CheckRefreshTokenRefused(userID, tokens[m]) })
 }
@@ -838,8 +799,7 @@ func (p *rtPair) unchanged(tokens map[rtMode]string) resource.TestCheckFunc {
 	})
 }
 
-// tracks asserts, on state alone, that each resource tracks the token
-// recorded: by its fingerprint, and in state mode by the token itself.
+// tracks checks, on state alone, that each resource tracks the token recorded in tokens.
 func (p *rtPair) tracks(tokens map[rtMode]string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		for _, m := range rtModes {
@@ -853,8 +813,7 @@ func (p *rtPair) tracks(tokens map[rtMode]string) resource.TestCheckFunc {
 	}
 }
 
-// plannedToken checks token in a plan: kept or, with newToken, issued
-// (unknown until the apply) in state mode, and null out of state.
+// plannedToken: token is null out of state, else unknown with newToken (issued at the apply) or kept.
 func (p *rtPair) plannedToken(m rtMode, newToken bool) plancheck.PlanCheck {
 	switch {
 	case !m.store:
@@ -865,7 +824,6 @@ func (p *rtPair) plannedToken(m rtMode, newToken bool) plancheck.PlanCheck {
 	return rtPlanKnown(p.addr(m), "token", knownvalue.NotNull())
 }
 
-// rtEach joins the checks f gives for each mode.
 func rtEach[C any](f func(m rtMode) []C) []C {
 	var checks []C
 	for _, m := range rtModes {
@@ -874,9 +832,8 @@ func rtEach[C any](f func(m rtMode) []C) []C {
 	return checks
 }
 
-// planUpdate: each resource is updated in place, same id, at token_version
-// version. With rotate, token, token_sha256, issued_at and rotate_at are new
-// (known after the apply; token null out of state); without, they are kept.
+// planUpdate: each resource is updated in place at token_version version; with rotate, token,
+// token_sha256, issued_at and rotate_at are unknown until the apply, and without, they are kept.
 func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
 	return rtEach(func(m rtMode) []plancheck.PlanCheck {
 		addr := p.addr(m)
@@ -890,7 +847,6 @@ func (p *rtPair) planUpdate(version int64, rotate bool) []plancheck.PlanCheck {
 	})
 }
 
-// planReplaced: each resource is replaced, created before destroyed.
 func (p *rtPair) planReplaced() []plancheck.PlanCheck {
 	return rtEach(func(m rtMode) []plancheck.PlanCheck {
 		return []plancheck.PlanCheck{p.plannedToken(m, true),
@@ -898,17 +854,14 @@ func (p *rtPair) planReplaced() []plancheck.PlanCheck {
 	})
 }
 
-// stateTimes checks issued_at and rotate_at of each resource in state.
 func (p *rtPair) stateTimes(issuedAt, rotateAt knownvalue.Check) []statecheck.StateCheck {
 	return rtEach(func(m rtMode) []statecheck.StateCheck {
 		return []statecheck.StateCheck{rtStateKnown(p.addr(m), "issued_at", issuedAt), rtStateKnown(p.addr(m), "rotate_at", rotateAt)}
 	})
 }
 
-// rtCheckTracked: the token tracked at addr is userID's current token,
-// which Point accepts, token_sha256 is its fingerprint, and token_version is
-// version. With store the token is in state; without, neither it nor any
-// token in seen (which collects them) is in any attribute in state.
+// rtCheckTracked: the token at addr is userID's current one, which Point accepts, with its fingerprint
+// and version; without store, neither it nor any token in seen is in any attribute in state.
 func rtCheckTracked(env *acctest.Env, addr, userID string, store bool, version int64, seen acctest.SeenTokens) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		current := env.CurrentRefreshToken(userID)
@@ -956,7 +909,6 @@ func rtStateKnown(addr, attr string, v knownvalue.Check) statecheck.StateCheck {
 
 func rtAt(t time.Time) knownvalue.Check { return knownvalue.StringExact(acctest.FormatRFC3339(t)) }
 
-// rtTokenConfig is acctest.RefreshTokenConfig with another provider block.
 func rtTokenConfig(env *acctest.Env, providerBlock, userID, args string) string {
 	return providerBlock + strings.TrimPrefix(acctest.RefreshTokenConfig(env, userID, args), env.ProviderBlock())
 }

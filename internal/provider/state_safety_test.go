@@ -25,24 +25,14 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Nothing is lost, orphaned or wedged: regression tests for the ways state
-// or credentials were lost outside the sandbox, destroys that leave a token
-// valid, Ctrl-C, bursts of faults, and users Point no longer has. Most faults
-// come from fronts of the tests' own (env.Upstream), so that those tests run
-// against real Point as well.
+// Nothing is lost, orphaned or wedged. Most faults come from fronts of the tests' own (env.Upstream),
+// so that those tests run against real Point as well.
 
-// TestAccStateSafety_nothingLostOrRevoked: first, inputs that used to fail
-// late or obscurely: an API key with a trailing newline in api_key (the
-// other API keys are rows of TestAccBadInput_catalogue), importing a user
-// Point does not have yet, and the refresh token of a user who has none (in
-// every dialect, TestAccUserGone_lookupsNameCLI), then one that does. Then a
-// plan that would destroy or replace a PREVENT user fails at plan time, so
-// the point_refresh_token that depends on it is not revoked first. An
-// endpoint with a wrong path prefix (every route answers a JSON "no such
-// route"), or a proxy whose every answer is an HTML 404, fails the run and
-// leaves state, the user and its token as they were; so does a 404 from a
-// proxy on the revocation, which would otherwise drop a valid token from
-// state.
+// TestAccStateSafety_nothingLostOrRevoked: inputs that used to fail late or obscurely fail clearly
+// (TestAccUserGone_lookupsNameCLI covers missing users in every dialect); a plan that destroys or
+// replaces a PREVENT user fails before its point_refresh_token is revoked; and a 404 that is not
+// Point's own (a wrong path prefix, an HTML proxy, a proxy on the revocation) fails the run and
+// leaves state, the user and its token as they were, rather than drop a valid token from state.
 func TestAccStateSafety_nothingLostOrRevoked(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, withToken, withoutToken := env.UserID("kept"), env.UserID("import-has-token"), env.UserID("import-no-token")
@@ -108,8 +98,7 @@ resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
 					fmt.Sprintf("Cannot import the refresh token of Point user %q: the user has no current refresh token", withoutToken)),
 			},
 			{
-				// An import that finds the token adopts it, and later reads
-				// of it are ordinary: the import mark is gone.
+				// The import adopts the token; its mark is then cleared, so later reads are ordinary.
 				Config: importToken(withToken),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(acctest.RefreshTokenAddr, tfjsonpath.New("issued_at"), knownvalue.Null()),
@@ -155,18 +144,13 @@ resource "point_refresh_token" "test" { user_id = point_user.test.user_id }
 	})
 }
 
-// TestAccStateSafety_accessTokenAfterRotation: in the API-key path, the
-// refresh token read for an access token is replaced before it is used, as
-// when a point_refresh_token rotates it in the same apply. The ephemeral
-// resource reads the new one and tries once more. When the token read
-// again is replaced too, the error says what happened and how to order the
-// access token after a rotation in the same run.
+// TestAccStateSafety_accessTokenAfterRotation: in the API-key path, a refresh token replaced between
+// its read and its use (as by a rotation in the same apply) is read again and tried once more; when
+// that one is replaced too, the error says how to order the access token after the rotation.
 func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("rotated-under")
 	env.AddUser(userID)
-	// rotatingFront replaces the token before every access token request
-	// for which rotates says so, and counts the requests and rotations.
 	rotatingFront := func(rotates func(request int32) bool) (url string, issues, rotations *atomic.Int32) {
 		issues, rotations = new(atomic.Int32), new(atomic.Int32)
 		return acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -178,7 +162,6 @@ func TestAccStateSafety_accessTokenAfterRotation(t *testing.T) {
 		}), issues, rotations
 	}
 	alwaysRotating, issuesTwice, _ := rotatingFront(func(int32) bool { return true })
-	// Every other request finds its token just replaced.
 	everyOther, issues, rotations := rotatingFront(func(request int32) bool { return request%2 == 1 })
 	config := func(endpoint string) string {
 		return acctest.ProviderBlockFor(env, endpoint, 1) + fmt.Sprintf(`ephemeral "point_access_token" "test" { user_id = %q }
@@ -216,14 +199,10 @@ resource "echo" "test" {}
 	})
 }
 
-// TestAccStateSafety_warningsCLI: Point registers a user, but its answer
-// is lost. When every attempt is slower than request_timeout, the look-up
-// that follows has its own time budget, so the user goes into state rather
-// than being left for the next apply to meet as "already exists". When a
-// proxy answers the first create 503 and the retry meets 409, the user is
-// adopted with the warning for a lost answer, never silently. Destroying an
-// ABANDON user with its point_refresh_token revokes the token, and the
-// warning must not claim that the token stays valid.
+// TestAccStateSafety_warningsCLI: a user registered whose answer is lost goes into state rather than
+// being left to meet "already exists" at the next apply: after timeouts, as the look-up has its own time
+// budget, and after a 503 and a 409, with a warning. The warning of destroying an ABANDON user whose
+// point_refresh_token revokes its token must not claim that the token stays valid.
 func TestAccStateSafety_warningsCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	slow, retried, abandoned := env.UserID("slow-create"), env.UserID("retried-create"), env.UserID("abandoned")
@@ -295,14 +274,9 @@ func TestAccStateSafety_warningsCLI(t *testing.T) {
 	cli.MustRun(0, "plan", "-detailed-exitcode", "-no-color")
 }
 
-// A destroy that leaves a refresh token valid in Point says so, in words
-// that match what happened: the token a resource tracked was replaced
-// outside Terraform, and a destroy without a refresh revokes nothing. One
-// configuration holds the singular and the bulk resources in both
-// store_token modes and a point_user that abandons its user; then, without
-// the API key, with which the provider would read what the user holds, the
-// words say what may be left. Last, a plain destroy adopts a token rotated
-// elsewhere and revokes it.
+// TestAccDestroy_tokenLeftValidWarns: a destroy that leaves a refresh token valid in Point says so, in
+// words that match what happened (the tracked token was replaced elsewhere, -refresh=false, no API key
+// to read the user), in both store_token modes, singular and bulk.
 func TestAccDestroy_tokenLeftValidWarns(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -376,8 +350,6 @@ resource "point_refresh_token" "abandoned" {
 			"it was revoked or replaced elsewhere, so the provider revoked nothing there. If a newer token was issued, it stays valid in Point; "+
 			"the provider could not read the user to tell (that needs the organisation API key).", noKey))
 
-	// Every token the warnings say stays valid does; every one the
-	// resources tracked is revoked.
 	for id, token := range newer {
 		expectNoError(t, env.CheckRefreshTokenAccepted(id, token))
 	}
@@ -385,10 +357,9 @@ resource "point_refresh_token" "abandoned" {
 		expectNoError(t, env.CheckRefreshTokenRefused(id, token))
 	}
 
-	// A plain destroy after a rotation outside Terraform revokes the new
-	// token, in both store_token modes: the refresh that runs first adopts
-	// it. The CLI does not show the warnings of that refresh, nor does plan
-	// -destroy, as the docs say; a plain plan does.
+	// A plain destroy adopts a token rotated outside Terraform in the refresh it runs first, and revokes
+	// it. As the docs say, the CLI shows the warnings of that refresh in a plain plan only, not in the
+	// destroy or plan -destroy.
 	adopts, config := map[bool]string{}, ""
 	for _, store := range []bool{true, false} {
 		adopts[store] = env.UserID(fmt.Sprintf("destroy-adopts-%t", store))
@@ -421,10 +392,6 @@ resource "point_refresh_token" "abandoned" {
 	cli.MustRun(0, "destroy", "-auto-approve", "-no-color")
 }
 
-// Ctrl-C and bursts of faults, in the sandbox alone.
-
-// countedUsers is n users with count, named prefix-00 and on, and a
-// point_refresh_token for each.
 func countedUsers(prefix string, n int) string {
 	return fmt.Sprintf(`
 resource "point_user" "u" {
@@ -439,9 +406,7 @@ resource "point_refresh_token" "u" {
 `, n, prefix)
 }
 
-// sandboxConverged checks that the sandbox holds exactly the users ids, each
-// with the refresh token that state holds for it (tokens) as its current
-// one, and that no other refresh token is valid.
+// sandboxConverged: the sandbox holds exactly ids, each with tokens[id] current, and no other valid token.
 func sandboxConverged(env *acctest.Env, ids []string, tokens map[string]string) error {
 	if got := env.Sandbox.UserIDs(); !acctest.SameElements(got, ids) {
 		return fmt.Errorf("sandbox holds %d users %v, want exactly the %d of the configuration", len(got), got, len(ids))
@@ -457,9 +422,8 @@ func sandboxConverged(env *acctest.Env, ids []string, tokens map[string]string) 
 	return nil
 }
 
-// TestAccInterrupt_applyCLI sends SIGINT to terraform in the middle of an
-// apply against a slow Point, then applies again and checks that every
-// user and refresh token is accounted for.
+// TestAccInterrupt_applyCLI: SIGINT in the middle of an apply against a slow Point loses no user or
+// refresh token, and the next apply converges.
 func TestAccInterrupt_applyCLI(t *testing.T) {
 	const users = 30
 	cli := acctest.NewCLI(t)
@@ -473,7 +437,6 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
 	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + countedUsers("intr", users))
 
-	// inState returns the users in state, sorted, and their refresh tokens.
 	inState := func() ([]string, map[string]string) {
 		t.Helper()
 		state := acctest.ReadStateFile(t, cli)
@@ -504,9 +467,8 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 		}
 	}
 
-	// First while users are created (Terraform creates them all before any
-	// refresh token, which depends on point_user.u as a whole), then while
-	// refresh tokens are issued.
+	// Terraform creates every user before any refresh token, which depends on point_user.u as a whole,
+	// so the first interrupt comes during user creation and the second during issue.
 	interrupt("during user creation", func() bool { return len(env.Sandbox.UserIDs()) >= 10 })
 	interrupt("during refresh token issue", func() bool { return env.Sandbox.RefreshTokensIssued()-users >= 1 })
 
@@ -524,21 +486,15 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	}
 }
 
-// TestAccReliability_faults applies 50 users with refresh tokens and an
-// access token while the sandbox answers 30% of requests with 503, rate
-// limits every 9th with 429 and Retry-After: 1, and adds latency; the apply
-// converges, the next plan, faults still on, is empty, and the destroy under
-// the same faults revokes every token.
+// TestAccReliability_faults: 50 users with refresh tokens and an access token converge under 503s, 429s
+// and latency; the next plan is empty and the destroy, faults still on, revokes every token.
 func TestAccReliability_faults(t *testing.T) {
 	const users = 50
 	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
-	// The client does not retry a 503 on issue access token, since the request
-	// may have issued a token (internal/point/CONTRACT.md); so that the one
-	// access token can open under a 30% share of 503s, the front repeats that
-	// request while the sandbox answers it with an injected 503, which it sends
-	// before doing anything (its words for it depend on its dialect). The
-	// front counts the 503s and 429s it passes on, and the 409s to creates.
+	// The client does not retry a 503 on issue access token, as the request may have issued a token
+	// (internal/point/CONTRACT.md); so that the one access token opens, the front repeats that request
+	// while the sandbox answers it with its injected 503, which it sends before doing anything.
 	var unavailable, limited, createConflicts atomic.Int32
 	endpoint := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		rec, route := httptest.NewRecorder(), sandbox.RouteOf(r)
@@ -574,8 +530,6 @@ resource "echo" "token" {}
 	echoed := func(key string, check knownvalue.Check) statecheck.StateCheck {
 		return statecheck.ExpectKnownValue("echo.token", tfjsonpath.New("data").AtMapKey(key), check)
 	}
-	// converged: Point holds exactly the users of the configuration, each with
-	// the refresh token that state holds, and no other token is valid.
 	converged := func(s *terraform.State) error {
 		tokens := map[string]string{}
 		for _, rs := range s.RootModule().Resources {
@@ -628,24 +582,12 @@ resource "echo" "token" {}
 	}
 }
 
-// Users Point no longer has.
-//
-// Every way out of "Point has no such user", whatever words Point's 404
-// uses: a user that was deleted, or never registered in this environment,
-// is registered again, and a registration that ran out of retries is
-// finished by the next apply. Each test runs against every sandbox dialect,
-// and against the reference dialect (or real Point) behind a front that
-// rewrites Point's 404s on its routes into words that do not name the user.
-
-// rewrittenUserNotFound is a 404 body that says nothing the provider could
-// read as "user": the spelling that made the provider refuse Point's own
-// answers when it read error codes.
+// rewrittenUserNotFound is a 404 body with nothing the provider could read as "user": the spelling
+// that made the provider refuse Point's own answers when it read error codes.
 const rewrittenUserNotFound = `{"error":"not_found","message":"user not found"}`
 
-// spellingFront stands before Point: it answers the registration of
-// failCreate (when set) with 503 before it reaches Point, and can rewrite
-// the body of Point's 404s into rewrittenUserNotFound. It counts the 503s it
-// sent and the registrations Point answered with 200.
+// spellingFront answers the registration of failCreate, when set, with 503 before Point sees it, and
+// can rewrite the body of Point's 404s into rewrittenUserNotFound.
 type spellingFront struct {
 	failCreate         atomic.Pointer[string]
 	failed, registered atomic.Int32
@@ -676,9 +618,8 @@ func (f *spellingFront) handle(rewrite bool) func(w http.ResponseWriter, r *http
 	}
 }
 
-// forEachSpelling runs test once per spelling of Point's 404: against each
-// sandbox dialect and the rewritten spelling in sandbox mode, and against
-// Point as it answers and rewritten in real mode. endpoint is the front's.
+// forEachSpelling runs test once per wording of Point's 404 for "no such user": each sandbox dialect
+// (or Point as it answers), and the reference wording rewritten by a spellingFront at endpoint.
 func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string)) {
 	type spelling struct {
 		name, dialect string
@@ -709,9 +650,7 @@ func userGoneNotOwn404(t *testing.T, out string) {
 	}
 }
 
-// userGoneConverged checks that the next plan is empty, that point_users
-// holds bulk, and that Point has every user, bulk and single (when not ""),
-// with the token in state as its current one.
+// userGoneConverged: the next plan is empty, and state and Point agree on bulk and single (when not "").
 func userGoneConverged(t *testing.T, env *acctest.Env, cli *acctest.CLI, bulk []string, single string) {
 	t.Helper()
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
@@ -734,10 +673,9 @@ func userGoneConverged(t *testing.T, env *acctest.Env, cli *acctest.CLI, bulk []
 	}
 }
 
-// Three users and their tokens, while every registration of one of them
-// fails with 503 until the retries run out: the apply creates both resources
-// with warnings; one without refresh cannot go on and says how; the next
-// registers the user and issues its token, with no state edited.
+// While every registration of one of three users fails until the retries run out, the apply creates
+// both resources with warnings, one without refresh says how to go on, and the next registers the
+// user and issues its token, with no state edited.
 func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
@@ -759,8 +697,6 @@ func TestAccUserGone_bulkRegistrationRanOutCLI(t *testing.T) {
 		}
 		front.failCreate.Store(nil)
 
-		// Without refresh, point_users plans nothing and says so; the
-		// token of the unregistered user cannot be issued yet.
 		out := cli.MustRun(1, "apply", "-refresh=false", "-input=false", "-auto-approve", "-no-color")
 		acctest.ExpectOutput(t, out, "Warning: Point Users Not Yet Registered", "Plan with refresh")
 		acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "Point has no such users; register them first",
@@ -783,10 +719,8 @@ func userGoneConfig(providerBlock string, single string, bulk []string) string {
 		"resource \"point_refresh_token\" \"single\" { user_id = point_user.single.user_id }\n" + acctest.BulkConfig("", bulk, "", "")
 }
 
-// Users and their tokens applied to one environment, then the same state
-// pointed at another that never had them (state copied, environment reset):
-// the plan says so and plans their registration without making it, and the
-// apply registers them again, singular and bulk alike.
+// State applied to one environment and pointed at another that never had the users: the plan says so
+// and plans their registration without making it, and the apply registers them, singular and bulk.
 func TestAccUserGone_neverInPointCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
@@ -821,16 +755,13 @@ func TestAccUserGone_neverInPointCLI(t *testing.T) {
 	})
 }
 
-// Everything that reads a user Point never had (import by id, the data
-// source, both ephemeral resources, the action) says so and names user_id.
-// All but the action are read by one plan, which reports each error.
+// Everything that reads a user Point never had (import, data source, both ephemeral resources, the
+// action) says so and names user_id; all but the action in one plan, which reports each error.
 func TestAccUserGone_lookupsNameCLI(t *testing.T) {
 	forEachSpelling(t, func(t *testing.T, env *acctest.Env, _ *spellingFront, endpoint string) {
 		cli := acctest.NewCLI(t)
 		ghost := env.UserID("never-registered")
 		provider := acctest.ProviderBlockFor(env, endpoint, 1)
-		// Each read, and its error: the imports' errors name no address,
-		// the others name theirs.
 		reads := []struct {
 			address, config string
 			want            []string
