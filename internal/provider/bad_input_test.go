@@ -22,21 +22,17 @@ import (
 const badInputUser = "bad-input"
 
 type (
-	// A badInputTarget is the part of the configuration a row exercises: a
-	// block for the user (%[1]q) with the row's extra arguments (%[2]s), and
-	// the resource whose absence from state shows that nothing was half
-	// written. The users of existing targets are registered before the row.
+	// A badInputTarget is a block for the user (%[1]q) with the row's extra arguments (%[2]s), and the
+	// resource whose absence from state shows that nothing was half written. The users of existing
+	// targets are registered before the row.
 	badInputTarget struct {
 		config, address string
 		existing        bool
 	}
 	answer = func(http.ResponseWriter, *http.Request, http.Handler)
 	kv     = map[string]string
-	// A badInputRow fails the apply of its target with want (or, when want
-	// is nil, recovers). It may replace the user id or add args to the
-	// target's block, override provider settings (HCL; "" leaves one out),
-	// set env, and answer one route. Offline rows fail before any request
-	// reaches Point.
+	// A badInputRow fails the apply of its target with want, or recovers when want is nil. Its provider
+	// settings are HCL ("" leaves one out); offline rows fail before any request reaches Point.
 	badInputRow struct {
 		name, route, userID, args string
 		target                    badInputTarget
@@ -80,8 +76,7 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 	megabytes := `{"user":{"id":"bad-input","email":"` + strings.Repeat("x", 3<<20) + `"}}`
 	proxyPage := "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
 
-	// rateLimited answers 429 with an unreadable Retry-After the first times
-	// requests, then passes requests on (never, when times < 0).
+	// rateLimited answers 429 with an unreadable Retry-After to the first times requests, or to all if times < 0.
 	rateLimited := func(times int) answer {
 		var n atomic.Int64
 		return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -93,8 +88,7 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 			json(http.StatusTooManyRequests, `{"error":"rate_limited","message":"slow down"}`)(w, r, next)
 		}
 	}
-	// hangUp closes the connection without answering; when act, after
-	// passing the request on, so that Point acts on it.
+	// hangUp closes the connection without answering; when act, after Point has acted on the request.
 	hangUp := func(act bool) answer {
 		return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if act {
@@ -212,11 +206,9 @@ resource "terraform_data" "x" { input = data.point_user.x.id }
 	}
 }
 
-// TestAccBadInput_catalogue: bad configuration, environment variables and
-// answers from Point (served by the test's own front, so real Point too)
-// each fail with their diagnostic, or recover, without a panic or the API
-// key in the error, and without writing the resource to state: the next
-// plan, against a healthy Point, creates it.
+// TestAccBadInput_catalogue: bad configuration, environment variables and answers (from the test's own
+// front, so against real Point too) fail with their diagnostic or recover, with no panic or secret in
+// the error and nothing half written: the next plan, against a healthy Point, creates the resource.
 func TestAccBadInput_catalogue(t *testing.T) {
 	rows := badInputRows(t, badInputUser, "")
 	if len(rows) < 30 {
@@ -242,7 +234,6 @@ func TestAccBadInput_catalogue(t *testing.T) {
 			settings := kv{"endpoint": endpoint, "api_key": apiKey, "max_retries": "0"}
 			maps.Copy(settings, row.provider)
 
-			// The CLI runs each command, a plan and an apply in one: two or three a row.
 			cli := acctest.NewInProcessCLI(t, env.Factories(), "")
 			cli.WriteMain(acctest.ProviderBlockWith(settings) + fmt.Sprintf(row.target.config, cmp.Or(row.userID, user), row.args))
 			front.On.Store(true)

@@ -14,10 +14,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// These benchmarks call the provider through the framework's protocol
-// server in-process: no Terraform CLI and no gRPC. The sandbox runs in the
-// same process, so the figures of benchmarks that reach the API include the
-// sandbox's work and allocations, and requests/op counts its HTTP requests.
+// These benchmarks call the provider's protocol server in-process: no Terraform CLI and no gRPC. The
+// sandbox runs in the same process, so the figures of benchmarks that reach the API include its work
+// and allocations, and requests/op counts its HTTP requests.
 
 var benchNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -36,7 +35,6 @@ func benchServer(b *testing.B) tfprotov6.ProviderServer {
 	return server
 }
 
-// newBenchEnv starts a sandbox and a provider server configured for it.
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	s := sandbox.New(sandbox.Options{Now: func() time.Time { return benchNow }})
@@ -62,7 +60,6 @@ func (e *benchEnv) loop(b *testing.B, call func()) {
 	b.ReportMetric(float64(e.sandbox.Requests()-before)/float64(b.N), "requests/op")
 }
 
-// plan and read fail the benchmark on an error or a diagnostic.
 func (e *benchEnv) plan(b *testing.B, req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.PlanResourceChangeResponse {
 	resp, err := e.server.PlanResourceChange(e.ctx, req)
 	if err != nil {
@@ -92,7 +89,6 @@ func (e *benchEnv) benchTokenState(b *testing.B, userID, token string) *tfprotov
 	})
 }
 
-// benchSameObject fails unless got holds every attribute of want, unchanged.
 func benchSameObject(b *testing.B, typ tftypes.Type, got, want *tfprotov6.DynamicValue, what string) {
 	gotAttrs := acctest.DecodeObject(b, typ, got)
 	for name, v := range acctest.DecodeObject(b, typ, want) {
@@ -116,8 +112,7 @@ func BenchmarkProviderSchema(b *testing.B) {
 	}
 }
 
-// BenchmarkUserPlan plans the creation of a point_user, with the computed
-// attributes null as Terraform proposes them.
+// BenchmarkUserPlan plans a point_user's creation, its computed attributes null as Terraform proposes them.
 func BenchmarkUserPlan(b *testing.B) {
 	e := newBenchEnv(b)
 	config := acctest.DynamicValue(b, e.userType, map[string]tftypes.Value{"user_id": benchString("bench")})
@@ -184,9 +179,8 @@ func BenchmarkUserRead(b *testing.B) {
 	e.loop(b, func() { e.read(b, req) })
 }
 
-// BenchmarkRefreshTokenPlanNoChange plans a refresh token whose
-// configuration matches its state, as most plans of an existing
-// configuration do: ModifyPlan runs and decides not to rotate.
+// BenchmarkRefreshTokenPlanNoChange plans a refresh token whose configuration matches its state, as
+// most plans of an existing configuration do: ModifyPlan runs and decides not to rotate.
 func BenchmarkRefreshTokenPlanNoChange(b *testing.B) {
 	e := newBenchEnv(b)
 	prior := e.benchTokenState(b, "bench", e.sandbox.AddUser("bench"))

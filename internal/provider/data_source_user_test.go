@@ -14,13 +14,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// TestAccUserDataSource reads a user through the data source, then shows
-// that its profile is sensitive in an output, then asks for a user Point
-// does not have. Users fill in their profiles in Point's apps, and the API
-// has no endpoint that sets one, so only the sandbox can give the user a
-// profile to check field by field; against real Point the user is a new
-// one, whose fields are all null, as the reference's example of a new user
-// shows, and still sensitive.
+// TestAccUserDataSource reads a user and its profile, all of it sensitive, and fails on a user Point does
+// not have. Users fill in their profiles in Point's apps and the API cannot set one, so only the sandbox
+// gives the user a profile; against real Point its fields are null, as the reference's new user shows.
 func TestAccUserDataSource(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, unknownID := env.UserID("profiled"), env.UserID("nobody")

@@ -14,9 +14,8 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// ephemeralRTTestConfig reads the refresh token of userID with the
-// ephemeral point_refresh_token and hands echo.test the SHA-256 of the token,
-// computed by Terraform, and the token_sha256 it reported; never the token.
+// ephemeralRTTestConfig hands echo.test the SHA-256 of userID's refresh token as Terraform computes it
+// and the token_sha256 the ephemeral point_refresh_token reported; never the token.
 func ephemeralRTTestConfig(providerBlock, userID string) string {
 	return providerBlock + fmt.Sprintf(`
 ephemeral "point_refresh_token" "test" {

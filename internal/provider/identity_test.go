@@ -27,22 +27,18 @@ func identityTestExpect(addr, userID string) statecheck.StateCheck {
 	return statecheck.ExpectIdentity(addr, map[string]knownvalue.Check{"user_id": knownvalue.StringExact(userID)})
 }
 
-// identityTestImportBlock imports addr by identity.
 func identityTestImportBlock(addr, userID string) string {
 	return fmt.Sprintf("\nimport {\n  to = %s\n  identity = {\n    user_id = %q\n  }\n}\n", addr, userID)
 }
 
-// identityTestImport imports addr in the way kind names, with checks on the
-// import's plan.
 func identityTestImport(config, addr string, kind resource.ImportStateKind, checks ...plancheck.PlanCheck) resource.TestStep {
 	return resource.TestStep{Config: config, ResourceName: addr, ImportState: true, ImportStateKind: kind,
 		ImportPlanChecks: resource.ImportPlanChecks{PreApply: checks}}
 }
 
-// Create, refresh, update and import of point_user and point_refresh_token
-// all record the identity, and a rotation in place keeps it. Import by
-// identity and by id both work: point_user adopts ABANDON, and
-// point_refresh_token adopts the current token, without a rotation.
+// Create, refresh, update and import of point_user and point_refresh_token record the identity, and a
+// rotation in place keeps it. Import by identity and by id both work: point_user adopts ABANDON, and
+// point_refresh_token the current token, without a rotation.
 func TestAccIdentity_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("identity")
@@ -64,14 +60,12 @@ resource "point_refresh_token" "test" {
 	}
 	var issuedBefore int
 	current := acctest.IsCurrentRefreshToken(env, userID)
-	// The state holds REVOKE, the configuration ABANDON: the import adopts
-	// ABANDON, so the plan changes nothing.
+	// State holds REVOKE, the configuration ABANDON, which the import adopts: the plan changes nothing.
 	importUser := identityTestImport(config(deletionAbandon, "2"), userAddr, resource.ImportBlockWithResourceIdentity,
 		plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionNoop),
 		rtPlanKnown(userAddr, "user_id", knownvalue.StringExact(userID)),
 		rtPlanKnown(userAddr, "deletion_policy", knownvalue.StringExact(deletionAbandon)))
 	importUser.PreConfig = func() { issuedBefore = acctest.RefreshTokensIssued(env) }
-	// The import adopts the current token: no rotation.
 	importToken := identityTestImport(config(deletionRevoke, "2"), tokenAddr, resource.ImportBlockWithResourceIdentity,
 		plancheck.ExpectResourceAction(tokenAddr, plancheck.ResourceActionUpdate),
 		rtPlanKnown(tokenAddr, "token", current), rtPlanKnown(tokenAddr, "issued_at", knownvalue.Null()))
@@ -96,7 +90,6 @@ resource "point_refresh_token" "test" {
 				Check: acctest.CheckStateTokenCurrent(env, userID),
 			},
 			{
-				// An update keeps it, and so does a rotation in place.
 				Config:            config(deletionRevoke, "1"),
 				ConfigPlanChecks:  preApplyActions(userAddr, plancheck.ResourceActionUpdate, tokenAddr, plancheck.ResourceActionUpdate),
 				ConfigStateChecks: []statecheck.StateCheck{identityTestExpect(userAddr, userID), identityTestExpect(tokenAddr, userID)},
@@ -121,12 +114,9 @@ resource "point_refresh_token" "test" {
 	})
 }
 
-// An import identity with a user id Point would refuse fails at plan,
-// before any request, for both resources that have an identity. Then a
-// user, and the token of another user, registered outside Terraform are
-// imported with import blocks that name their identities, and applied:
-// Terraform adopts the user and the token the user holds, registering no
-// user and issuing no token.
+// An import identity with a user id Point would refuse fails at plan, before any request. Import
+// blocks that name the identities of a user, and of another user's token, both registered outside
+// Terraform, adopt them as they are: no user is registered and no token issued.
 func TestAccIdentity_importByIdentityBlock(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, tokenUserID, invalidID := env.UserID("identity-import"), env.UserID("rt-identity-import"), env.UserID("someone")
@@ -203,10 +193,9 @@ resource "point_refresh_token" "test" {
 	}
 }
 
-// Terraform before 1.12 never sends a stored identity, and the framework
-// fails every Read that returns none, the ones that remove the resource
-// included. Whatever the CLI, Read must set it from state: here Read runs
-// as Terraform 1.11 runs it, with a stored state and no identity.
+// Terraform before 1.12 never sends a stored identity, and the framework fails every Read that returns
+// none, even one that removes the resource; so Read sets it from state. Here Read runs as Terraform
+// 1.11 runs it, with a stored state and no identity.
 func TestIdentity_readWithoutStoredIdentity(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -23,8 +23,7 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// The acceptance tests serve the provider with the environment's clock and
-// short retry waits.
+// The acceptance tests serve the provider with the environment's clock and short retry waits.
 func init() {
 	acctest.NewProvider = func(env *acctest.Env) func() (tfprotov6.ProviderServer, error) {
 		return providerserver.NewProtocol6WithError(newWithOptions("test", options{
@@ -62,9 +61,8 @@ func TestProvider_schemaValid(t *testing.T) {
 	}
 }
 
-// providerTestError runs the test case and returns its error, which the
-// test examines after it (ExpectError takes one pattern, and cannot say
-// what an error must not contain); the test fails when there is none.
+// providerTestError runs the test case and returns its error, failing if there is none, for the test to
+// examine: ExpectError takes one pattern, and cannot say what an error must not contain.
 func providerTestError(t *testing.T, tc resource.TestCase, what string) error {
 	t.Helper()
 	var caught error
@@ -79,8 +77,7 @@ func providerTestError(t *testing.T, tc resource.TestCase, what string) error {
 	return caught
 }
 
-// providerTestRegistered checks that Point has the user and saw creates
-// registrations in all.
+// providerTestRegistered checks that Point has the user and saw creates registrations in all.
 func providerTestRegistered(env *acctest.Env, userID string, creates int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if !env.HasUser(userID) {
@@ -90,8 +87,6 @@ func providerTestRegistered(env *acctest.Env, userID string, creates int) resour
 	}
 }
 
-// providerTestNothingReached fails unless no request reached the API and
-// Point has none of the users.
 func providerTestNothingReached(t *testing.T, env *acctest.Env, what string, userIDs ...string) {
 	t.Helper()
 	acctest.ExpectNoRequests(t, env, what)
@@ -167,10 +162,9 @@ func TestAccProvider_wrongAPIKey(t *testing.T) {
 	expectNoError(t, acctest.ExpectRequests(env, sandbox.RouteCreateUser, 1))
 }
 
-// The provider takes its settings from the environment variables where the
-// block has none, and from the block, over invalid variables, where it has.
-// A missing API key, and each invalid variable, fail at plan with the
-// provider's own words, before any request.
+// The provider takes its settings from the environment variables where the block has none, and from
+// the block, over invalid variables, where it has. A missing API key, and each invalid variable, fail
+// at plan with the provider's own words, before any request.
 func TestAccProvider_environmentVariables(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID, secondID := env.UserID("alice"), env.UserID("bob")
@@ -180,7 +174,6 @@ func TestAccProvider_environmentVariables(t *testing.T) {
 		return resource.TestStep{Config: noKey + fmt.Sprintf(block, userID), PlanOnly: planOnly,
 			ExpectError: acctest.DiagnosticMatching("Missing Point API Key", detail)}
 	}
-	// A block with the key, and endpoint and environment unless "".
 	block := func(endpoint, environment string) string {
 		return acctest.ProviderBlockWith(map[string]string{
 			"endpoint": endpoint, "api_key": strconv.Quote(env.APIKey), "environment": environment})
@@ -268,7 +261,6 @@ provider "point" {
 					"Cannot read a Point user: the provider's api_key depends on values that are known only after apply."),
 			},
 			{
-				// The user is still in Point: the plan that reads it is empty.
 				Config:           config("null"),
 				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				Check:            providerTestRegistered(env, userID, 1),

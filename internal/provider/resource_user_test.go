@@ -30,17 +30,13 @@ func stateUserIs(addr string, attrs map[string]string) []statecheck.StateCheck {
 	return checks
 }
 
-// pointUserBlock is a point_user called name for userID.
 func pointUserBlock(name, userID string) string {
 	return fmt.Sprintf("resource \"point_user\" %q {\n  user_id = %q\n}\n", name, userID)
 }
 
-// TestAccUser_lifecycle: a user of each deletion policy side by side goes
-// through create, import (which sets ABANDON, so another policy is an
-// update), and the destroy that each policy shapes, once PREVENT is lifted
-// (the destroy that PREVENT stops is TestAccStateSafety_nothingLostOrRevoked's).
-// First, user ids and settings Point would refuse, in configuration or as an
-// import ID, fail before any request.
+// TestAccUser_lifecycle: user ids Point would refuse fail before any request; then a user of each
+// deletion policy goes through create, import (which sets ABANDON) and the destroy its policy shapes,
+// once PREVENT is lifted (the destroy PREVENT stops is TestAccStateSafety_nothingLostOrRevoked's).
 func TestAccUser_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	invalidID := env.UserID("alice")
@@ -57,8 +53,7 @@ func TestAccUser_lifecycle(t *testing.T) {
 		})
 	}
 	diag, whitespace := acctest.DiagnosticMatching, acctest.DiagnosticMatching("Attribute user_id must not contain whitespace.")
-	// A tab in user_id and an unknown deletion_policy are rows of
-	// TestAccBadInput_catalogue.
+	// A tab in user_id and an unknown deletion_policy are rows of TestAccBadInput_catalogue.
 	for userID, want := range map[string]*regexp.Regexp{
 		"":                       diag("Invalid Attribute Value", "Attribute user_id must not be empty."),
 		strings.Repeat("x", 129): diag("Attribute user_id must be at most 128 characters long, got 129."),
@@ -164,15 +159,13 @@ func TestAccUser_lifecycle(t *testing.T) {
 						return fmt.Errorf("sandbox still holds a refresh token for %q", ids[deletionRevoke])
 					}
 				}
-				// One revocation: the REVOKE user's.
 				return acctest.ExpectRequests(env, sandbox.RouteRevokeRefreshToken, 1)
 			}),
 	})
 }
 
-// TestAccUser_scale registers a hundred users with count, and one whose id
-// has the most characters Point accepts, 128. It is a test case of its own
-// so that the lifecycle's many steps do not each plan a hundred users.
+// TestAccUser_scale registers a hundred users with count, and one whose id has the most characters
+// Point accepts, 128; a test case of its own so that the lifecycle's steps do not each plan them all.
 func TestAccUser_scale(t *testing.T) {
 	const count = 100
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -214,10 +207,9 @@ resource "point_user" "longest" { user_id = %[3]q }
 	})
 }
 
-// TestAccUser_existingUser: creating a user Point already has fails with
-// how to import it where Point answers 409, and adopts the user, token and
-// all, where Point answers 200 with it. Either way Point holds that user
-// alone, with its token unchanged.
+// TestAccUser_existingUser: creating a user Point already has fails with how to import it where Point
+// answers 409, and adopts the user, token and all, where Point answers 200; either way Point holds
+// that user alone, with its token unchanged.
 func TestAccUser_existingUser(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(fmt.Sprintf("idempotent=%t", idempotent), func(t *testing.T) {
@@ -253,12 +245,9 @@ func TestAccUser_existingUser(t *testing.T) {
 	}
 }
 
-// TestAccUser_importAndDriftCLI drives the CLI for what
-// terraform-plugin-testing cannot observe: the apply of configuration
-// generated for an import, then, in the sandbox alone (Point has no endpoint
-// that deletes users), the warning when the user was deleted behind
-// Terraform's back. A user Point never had, as in a state restored from
-// another environment, is TestAccUserGone_neverInPointCLI's.
+// TestAccUser_importAndDriftCLI: what terraform-plugin-testing cannot observe, the apply of generated
+// configuration for an import and (sandbox only: Point cannot delete users) the warning for a user
+// deleted behind Terraform's back. A user Point never had is TestAccUserGone_neverInPointCLI's.
 func TestAccUser_importAndDriftCLI(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -293,8 +282,6 @@ func TestAccUser_importAndDriftCLI(t *testing.T) {
 		t.Error("import did not read the user from Point")
 	}
 
-	// A plan with point_user.alice in state for a user Point does not have
-	// warns and plans the user's creation, which the apply then makes.
 	env.Sandbox.DeleteUser(userID)
 	out = cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 	acctest.ExpectOutputShows(t, out, "Warning: Point User Not Found", "point_user.alice will be created",

@@ -34,8 +34,6 @@ func TestAccUsers_alreadyExistsCLI(t *testing.T) {
 	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr)
 	expectNoError(t, front.Expect(sandbox.RouteCreateUser, without(ids[:10], taken), 1))
 
-	// The next plan shows the two as additions, and its apply fails on them
-	// alone, with an error; the two new ids are registered.
 	front.Reset()
 	cli.WriteMain(acctest.PointUsersConfig(provider, ids, ""))
 	out = cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode")

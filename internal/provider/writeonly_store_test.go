@@ -20,12 +20,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/acctest"
 )
 
-// wostore is a test-only provider shaped like a secret store with
-// write-only arguments, such as aws_secretsmanager_secret_version with
-// secret_string_wo and secret_string_wo_version: no provider of that kind
-// can be downloaded here. wostore_secret names a secret;
-// wostore_secret_version writes secret_string_wo into it on create, and
-// again only when secret_string_wo_version changes, as such providers do.
+// wostore is a test-only provider shaped like a secret store with write-only arguments, such as
+// aws_secretsmanager_secret_version, none of which can be downloaded here: wostore_secret_version
+// writes secret_string_wo on create, and again only when secret_string_wo_version changes, as they do.
 
 // woStore is what wostore holds and what it was given.
 type woStore struct {
@@ -41,13 +38,10 @@ func newWOStore() *woStore {
 
 func (s *woStore) lock() (unlock func()) { s.mu.Lock(); return s.mu.Unlock }
 
-// Secret returns the value last written to the secret, or "".
 func (s *woStore) Secret(id string) string { defer s.lock()(); return s.secrets[id] }
 
-// Writes returns the values written to the secret, oldest first.
 func (s *woStore) Writes(id string) []string { defer s.lock()(); return slices.Clone(s.writes[id]) }
 
-// AllReceived returns every value any apply gave any secret.
 func (s *woStore) AllReceived() []string {
 	defer s.lock()()
 	return slices.Concat(slices.Collect(maps.Values(s.received))...)
@@ -191,8 +185,7 @@ func (r *woSecretVersionResource) Delete(ctx context.Context, req resource.Delet
 	delete(r.store.secrets, m.SecretID.ValueString())
 }
 
-// factoriesWith serves env's provider, the echo provider and wostore, backed
-// by store.
+// factoriesWith serves env's provider, the echo provider and wostore, backed by store.
 func factoriesWith(env *acctest.Env, store *woStore) map[string]func() (tfprotov6.ProviderServer, error) {
 	factories := env.Factories()
 	factories["wostore"] = providerserver.NewProtocol6WithError(&woStoreProvider{store: store})
