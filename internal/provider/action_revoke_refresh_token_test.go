@@ -35,7 +35,6 @@ func requestCounts(env *acctest.Env) map[string]int {
 	return env.Sandbox.RequestCounts()
 }
 
-// preApply runs checks on the plan before the apply.
 func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return resource.ConfigPlanChecks{PreApply: checks}
 }
@@ -145,11 +144,10 @@ action "point_revoke_refresh_token" "ghost" {
 	}
 }
 
-// The action run from action_trigger: as the incident runbook has it, changing the marker revokes the
-// token in that apply and the next issues a new one; then the docs' example for the same user: listing
-// it revokes, the next apply reissues, unlisting changes nothing. The listed steps check through
-// statecheck: the legacy state of Check functions cannot hold for_each instances. A reissued token
-// differs from the revoked one, as Point accepts it and refuses that one.
+// The action from action_trigger: as in the incident runbook, changing the marker revokes the token and
+// the next apply issues a new one; in the docs' example, listing the user revokes, unlisting changes
+// nothing. Listed steps use statecheck, as Check's legacy state cannot hold for_each instances; a
+// reissued token differs from the revoked one, as Point accepts it and refuses that one.
 func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	userID := env.UserID("action-trigger")
@@ -193,7 +191,6 @@ func TestAccRevokeRefreshTokenAction_trigger(t *testing.T) {
 					acctest.CheckStateTokenCurrent(env, userID)),
 			},
 			{
-				// The example, nobody listed: the runbook's marker goes.
 				Config:           example,
 				ConfigVariables:  unlisted,
 				ConfigPlanChecks: preApplyActions(marker, plancheck.ResourceActionDestroy, acctest.RefreshTokenAddr, plancheck.ResourceActionNoop),
@@ -274,9 +271,8 @@ func actionTestInvoke(t *testing.T, env *acctest.Env, endpoint, apiKey, userID s
 	return progress, diags
 }
 
-// The action's outcomes through the protocol, for what a CLI cannot arrange (a token replaced while
-// the action revokes it, a 404 not Point's own). Each case names the one diagnostic it wants (detail in
-// part or whole), the last progress message ("" for none); revoked wants no current token after, kept the same.
+// Through the protocol, the action's outcomes a CLI cannot arrange: a token replaced mid-revocation,
+// a 404 not Point's own.
 func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 	t.Parallel()
 	const (
@@ -297,7 +293,6 @@ func TestRevokeRefreshTokenAction_outcomes(t *testing.T) {
 		}
 	}
 	cases := map[string]struct {
-		// setup prepares Point for the user (registered unless noUser) and returns the endpoint.
 		setup                     func(t *testing.T, env *acctest.Env, userID string) string
 		noUser, noAPIKey          bool
 		severity                  tfprotov6.DiagnosticSeverity // 0 for no diagnostic
@@ -426,10 +421,9 @@ func actionTestDiags(diags []*tfprotov6.Diagnostic) string {
 	return fmt.Sprintf("%d diagnostics:%s", len(diags), b.String())
 }
 
-// The docs' action_trigger example with a consumer of the user's access tokens. Every incident apply
-// succeeds, whichever of the action and the access token runs first, and revokes the user's token; the
-// consumer gets an access token issued before the revocation (revoked on close) or none, with the
-// warning the docs quote. The apply after it reissues, and the consumer gets an access token again.
+// The docs' action_trigger example with an access token consumer: every incident apply succeeds, whichever
+// of the action and the access token runs first, and revokes the token; the consumer gets an access token
+// issued before it (revoked on close) or none, with the warning the docs quote. The next apply reissues.
 func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	acctest.SkipWithoutActions(t, "The incident runbook's action_trigger")
@@ -438,9 +432,8 @@ func TestAccRevokeRefreshTokenAction_incidentWithConsumer(t *testing.T) {
 	userID := env.UserID("incident-consumer")
 	recorder := acctest.NewRecordingFront(env.Upstream())
 	front := acctest.StartFront(t, env, func(w http.ResponseWriter, r *http.Request, _ http.Handler) { recorder.ServeHTTP(w, r) })
-	// What an incident apply meets in practice: a token kept out of state, and a consumer, replaced at
-	// every apply, of the access token each apply opens with the API key; it writes the SHA-256 of
-	// what it got, or "none" for null, to consumer.txt.
+	// What an incident apply meets in practice: a token kept out of state, and a consumer, replaced every
+	// apply, of the API-key access token; it writes the SHA-256 of what it got, or "none", to consumer.txt.
 	cli.WriteMain(acctest.ProviderBlockFor(env, front, 1) + fmt.Sprintf(`
 resource "point_user" "test" {
   user_id = %q
@@ -469,8 +462,7 @@ resource "terraform_data" "consumer" {
 	listed := fmt.Sprintf("-var=compromised_users=[%q]", userID)
 
 	checked := map[string]bool{} // access tokens already found revoked
-	// consumerGot returns what the consumer got in the last apply: an access token Point issued (all
-	// must be revoked by now), or "" for none.
+	// consumerGot returns the access token the consumer got last (all must be revoked by now), or "".
 	consumerGot := func(step string) string {
 		t.Helper()
 		got, err := os.ReadFile(filepath.Join(cli.Dir, "consumer.txt"))

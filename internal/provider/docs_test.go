@@ -30,23 +30,15 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// What the documentation shows is what the provider does: every example
-// validates against the provider built from this tree, the guides'
-// walk-throughs run as they are written, and the provider's own words do
-// not name the CLI in use.
-
-// examplesTestDirs are the example directories the docs are generated from,
-// which must all be found, so that the test cannot pass by finding nothing.
+// examplesTestDirs must all be found, so that the test cannot pass by finding nothing.
 var examplesTestDirs = []string{
 	"actions/point_revoke_refresh_token", "data-sources/point_user", "ephemeral-resources/point_access_token",
 	"ephemeral-resources/point_refresh_token", "provider", "quickstart", "resources/point_refresh_token",
 	"resources/point_refresh_tokens", "resources/point_user", "resources/point_users",
 }
 
-// TestAccExamples_validate runs `terraform fmt -check` and `terraform
-// validate` on every directory of examples/ with .tf files, against the
-// provider built from this tree, so that what the docs show is what the
-// provider accepts.
+// TestAccExamples_validate runs `terraform fmt -check` and `terraform validate` on every example
+// directory, against the provider built from this tree, so that the docs show what it accepts.
 func TestAccExamples_validate(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("set TF_ACC=1 to build the provider and validate the examples with the Terraform CLI")
@@ -90,9 +82,8 @@ func TestAccExamples_validate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Each import-by-*.tf is an alternative way to import the same
-			// resource, and Terraform refuses two import blocks for one
-			// resource: each is validated on its own with the other files.
+			// Terraform refuses two import blocks for one resource, so each import-by-*.tf alternative
+			// is validated on its own with the other files.
 			var alternatives []string
 			for _, path := range paths {
 				if name := filepath.Base(path); strings.HasPrefix(name, "import-by-") {
@@ -101,9 +92,7 @@ func TestAccExamples_validate(t *testing.T) {
 			}
 			validate := func(t *testing.T, alternative string) {
 				cli := acctest.NewCLI(t)
-				// Doc snippets leave out the required_providers block that
-				// maps "point" to areyoupoint/point; the copy gets one when
-				// no file declares it.
+				// Doc snippets leave out the required_providers block mapping "point" to areyoupoint/point.
 				files := map[string][]byte{"zz_examples_test_providers.tf": []byte(acctest.RequiredProviders)}
 				for _, path := range paths {
 					name := filepath.Base(path)
@@ -124,9 +113,7 @@ func TestAccExamples_validate(t *testing.T) {
 					}
 				}
 				cli.MustRun(0, "fmt", "-check", "-diff", "-no-color")
-				// validate -json reports failures in its output, which is read
-				// here: a valid configuration with no diagnostics but the
-				// warning that shows the locally built provider was used.
+				// validate -json reports failures in its output, which is read instead of the exit code.
 				out, _ := cli.Run("validate", "-json", "-no-color")
 				var result tfjson.ValidateOutput
 				if err := json.Unmarshal([]byte(out), &result); err != nil {
@@ -162,14 +149,10 @@ func TestAccExamples_validate(t *testing.T) {
 	}
 }
 
-// The table "When tokens are issued and revoked" of the guide "Using access
-// tokens": how many access tokens each command issues and revokes, for a
-// point_access_token per user whose token a write-only argument takes, as
-// in the guide's example. Terraform opens every instance of an ephemeral
-// resource whose arguments are known in every plan and every apply.
-// OpenTofu opens it in an apply only when that apply changes something that
-// uses its value, and then every instance; and a plan in which its for_each
-// gained a key whose user_id is unknown opens none of its instances.
+// TestAccAccessToken_openingsPerCommand pins the table "When tokens are issued and revoked" of the
+// guide "Using access tokens". Terraform opens every instance of an ephemeral resource whose arguments
+// are known in every plan and apply; OpenTofu opens them all in an apply only when it changes something
+// that uses their value, and none in a plan whose for_each gained a key with an unknown user_id.
 func TestAccAccessToken_openingsPerCommand(t *testing.T) {
 	acctest.SkipBelowTerraform(t, acctest.CLIVersionWriteOnly, "the guide's write-only argument")
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -247,12 +230,9 @@ resource "wostore_secret_version" "user" {
 	accessTokenRequireIssued(t, env, true)
 }
 
-// guideUserID is the user id of the guides' samples.
 const guideUserID = "org-user-8271"
 
-// guideCodeBlocks returns the code blocks in the given languages of a
-// guide's template, from the first heading called section when it is not
-// "" to the next heading.
+// guideCodeBlocks returns a guide template's code blocks in languages, in section unless it is "".
 func guideCodeBlocks(t *testing.T, guide, section, languages string) []string {
 	t.Helper()
 	root, err := devenv.ModuleRoot()
@@ -277,10 +257,8 @@ func guideCodeBlocks(t *testing.T, guide, section, languages string) []string {
 	return blocks
 }
 
-// The importing-users guide's sample of generated configuration is what
-// the CLI generates from the guide's import blocks, so that the two cannot
-// drift apart. The blocks are compared in any order: Terraform versions
-// write them in different orders.
+// The importing-users guide's sample of generated configuration is what the CLI generates from the
+// guide's import blocks. Blocks compare in any order: Terraform versions write them in different orders.
 func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	if acctest.OpenTofu(t) {
@@ -288,7 +266,6 @@ func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	}
 	env := acctest.NewEnv(t, sandbox.Options{})
 	t.Parallel()
-	// The section's blocks: the import blocks, the command, the output.
 	blocks := guideCodeBlocks(t, "importing-users", "Generating the configuration", "terraform|shell")
 	if len(blocks) != 3 || !strings.Contains(blocks[1], "terraform plan -generate-config-out=generated.tf") {
 		t.Fatalf("the section should show the import blocks, the command and the generated configuration; found %d blocks", len(blocks))
@@ -302,7 +279,6 @@ func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each block with its comment, sorted.
 	sorted := func(text string) []string {
 		blocks := strings.Split(strings.TrimSpace(text), "\n\n")
 		for i := range blocks {
@@ -324,14 +300,9 @@ func TestAccGuide_importingUsersGeneratedConfig(t *testing.T) {
 	}
 }
 
-// TestAccTokenFreeGuide_writeOnlyConsumer walks through the full example of
-// the guide "Keeping refresh tokens out of state" (its code block that
-// writes the token to a secret store), as it is written there, with the
-// test-only wostore provider in place of the AWS secret store (their
-// resources have the same arguments) and the test's user ids. On Terraform
-// 1.10, which has ephemeral resources but no write-only arguments, the
-// example fails at validation with an error that names the version needed,
-// before anything is created in Point.
+// TestAccTokenFreeGuide_writeOnlyConsumer runs the full example of the guide "Keeping refresh tokens out
+// of state" as written, with the test-only wostore provider for the AWS secret store (same arguments).
+// On Terraform 1.10, without write-only arguments, it fails validation before anything is created.
 func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	example := ""
@@ -384,8 +355,6 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 		}
 		return acctest.NoSeenTokenInState(s, seen)
 	}
-	// delivered asserts that the secret holds the user's current token and
-	// was written exactly writes times in all.
 	delivered := func(writes int) resource.TestCheckFunc {
 		return func(*terraform.State) error {
 			current := env.CurrentRefreshToken(userID)
@@ -401,9 +370,6 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 			return nil
 		}
 	}
-	// step applies the configuration for the second user after pre (when
-	// not nil), with the token and its consumer planned for the given
-	// actions, and the plan check extra (when not nil).
 	step := func(pre func(), storeToken bool, tokenAction, consumerAction plancheck.ResourceActionType, extra plancheck.PlanCheck,
 		checks ...resource.TestCheckFunc) resource.TestStep {
 		planned := preApplyActions(tokenAddr, tokenAction, consumer, consumerAction)
@@ -427,15 +393,12 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 		CheckDestroy:             acctest.NoCurrentRefreshToken(env, first, second),
 		Steps: []resource.TestStep{
 			{Config: config(first, false), Check: resource.ComposeAggregateTestCheckFunc(delivered(1), noTokenInState)},
-			// A new user_id replaces the token resource, whose token_version
-			// starts again at 1: replace_triggered_by replaces the secret
-			// version, which writes the new token.
+			// A new user_id replaces the token resource, whose token_version starts again at 1, and through
+			// replace_triggered_by the secret version, which writes the new token.
 			step(func() { userID = second }, false, replace, replace, version(tokenAddr, "token_version", 1),
 				delivered(2), noTokenInState, acctest.NoCurrentRefreshToken(env, first)),
-			// rotate_after has elapsed. Until then nothing changed, and
-			// nothing was written: the plans after each apply are empty (the
-			// test framework fails a step otherwise), and the secret has
-			// been written once for each token so far.
+			// rotate_after has elapsed. Until then nothing was written: each apply left an empty plan
+			// (the framework checks it), and the secret holds one write per token.
 			step(func() { before = env.CurrentRefreshToken(second); env.Clock.Advance(2161 * time.Hour) }, false, update, update,
 				version(consumer, wov, 2), delivered(3), noTokenInState, acctest.RefreshTokenRefused(env, second, &before)),
 			step(func() { env.RotateRefreshToken(second) }, false, noop, update, version(consumer, wov, 3), delivered(4), noTokenInState),
@@ -447,11 +410,8 @@ func TestAccTokenFreeGuide_writeOnlyConsumer(t *testing.T) {
 	})
 }
 
-// The provider runs under Terraform and OpenTofu alike, so what it says at
-// run time (diagnostics, progress and logs) never claims that Terraform is
-// the CLI in use. This test reads every string literal of the package's
-// code, except the schema descriptions that the documentation is generated
-// from, which may describe what Terraform does.
+// TestWordingNamesNoCLI: the provider runs under Terraform and OpenTofu alike, so no string literal of
+// its code claims that Terraform is the CLI in use, except the schema descriptions the docs come from.
 func TestWordingNamesNoCLI(t *testing.T) {
 	// The phrases in which "Terraform" may appear; Terraform/%s is the
 	// User-Agent's product token, which HashiCorp's providers send too.

@@ -27,9 +27,8 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// accessTokenJWT accepts a bare JWT: three base64url segments, the first two JSON objects. No claim is
-// checked: the reference documents none that names the user (its example's sub is an id found nowhere
-// else, its exp an hour after iat where expiresIn says 24 hours), so whose a token is, Point says.
+// accessTokenJWT accepts a bare JWT and checks no claim: the reference documents none that names the user
+// (its example's sub is found nowhere else, its exp is not expiresIn after iat), so Point says whose it is.
 func accessTokenJWT(token string) error {
 	if strings.HasPrefix(token, "Bearer") {
 		return errors.New(`token starts with "Bearer"; it must be the bare JWT`)
@@ -85,7 +84,6 @@ func accessTokenRequireIssued(t *testing.T, env *acctest.Env, revoked bool, user
 	return records
 }
 
-// accessTokensOf returns the tokens of records.
 func accessTokensOf(records []sandbox.AccessTokenRecord) (tokens []string) {
 	for _, rec := range records {
 		tokens = append(tokens, rec.Token)
@@ -93,8 +91,7 @@ func accessTokensOf(records []sandbox.AccessTokenRecord) (tokens []string) {
 	return tokens
 }
 
-// accessTokenRequireRecorded fails unless front saw Point issue access tokens, and returns them: those
-// the sandbox issued to userID, revoked as revoked; then Point is asked about each.
+// accessTokenRequireRecorded returns the tokens front saw Point issue, checked in the sandbox and at Point.
 func accessTokenRequireRecorded(t *testing.T, env *acctest.Env, front *acctest.RecordingFront, userID string, revoked bool) []string {
 	t.Helper()
 	_, tokens := front.Tokens()
@@ -131,17 +128,15 @@ func accessTokenFailingRevoke(t *testing.T, next http.Handler, userID string) (s
 	return server.URL, recorder, &refused
 }
 
-// accessTokenDiagnostic is a pattern for one diagnostic on ephemeral.point_access_token.NAME as the
-// CLI prints it without colour; source is the configuration line it quotes.
+// accessTokenDiagnostic matches one diagnostic on ephemeral.point_access_token.NAME quoting source.
 func accessTokenDiagnostic(severity, name, summary, source, detail string) string {
 	return regexp.QuoteMeta(severity+": "+summary) + `\s+with ephemeral\.point_access_token\.` + name +
 		`,\s+on \S+ line \d+, in ephemeral "point_access_token" "` + name + `":\s+\d+:\s*` +
 		regexp.QuoteMeta(source) + `\s+` + acctest.DiagnosticPattern(detail).String()
 }
 
-// accessTokenWholeError matches the whole output of a run failing with one error on the access token x,
-// so nothing else, a credential in particular, can be in it; after Point's error (quotesPoint), its
-// own words may follow, masked.
+// accessTokenWholeError matches the whole output of a run failing with one error on the access token x, so
+// nothing else, a credential in particular, can be in it; Point's masked words may follow (quotesPoint).
 func accessTokenWholeError(summary, source, detail string, quotesPoint bool) *regexp.Regexp {
 	tail := `\s*\z`
 	if quotesPoint {
@@ -159,12 +154,9 @@ func accessTokenEcho(keys ...string) string {
 	return fmt.Sprintf("\nprovider \"echo\" {\n  data = {\n%s  }\n}\n\nresource \"echo\" \"x\" {}\n", data.String())
 }
 
-// TestAccAccessToken_openOrRefuse first opens access tokens that Point cannot issue: with a wrong or
-// a revoked refresh token, for a user without one, for a user Point lacks. Each fails with one clear
-// error that does not quote a token, and changes nothing in Point. Then one apply opens an access
-// token in each way a configuration can: with the API key, which must use the user's current refresh
-// token and not issue one; with a refresh token unknown at plan; with revoke_on_close = false;
-// through a front that answers its revocations with 503, not an error.
+// TestAccAccessToken_openOrRefuse: opening an access token Point cannot issue fails with one clear error
+// that quotes no token and changes nothing in Point; one apply then opens one in each way a configuration
+// can, and a revocation answered with 503 is no error.
 func TestAccAccessToken_openOrRefuse(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	// One provider (a test case's providers share one server), whose revocations for at-unrevoked fail.
@@ -242,8 +234,6 @@ ephemeral "point_access_token" "unrevoked" {
 	env.Clock.Advance(90 * time.Minute)
 	revokes := map[string]bool{"api_key": true, "refresh_token": true, "keep": false, "unrevoked": false}
 	data := tfjsonpath.New("data")
-	// Each token in echo.x: a bare JWT (kept in tokens, for the header check and those after the test),
-	// its header, lifetime and expiry by the provider's clock.
 	tokens := map[string]*string{}
 	var checks []statecheck.StateCheck
 	for key := range users {
@@ -331,7 +321,6 @@ ephemeral "point_access_token" "unrevoked" {
 		t.Errorf("%d revocation requests with revoke_on_close = false, want none", n)
 	}
 	for _, key := range []string{"api_key", "refresh_token", "keep"} {
-		// All the user's tokens revoked as revokes says; the one in state among them.
 		issued := accessTokensOf(accessTokenRequireIssued(t, env, revokes[key], users[key]))
 		if env.Sandbox != nil && !slices.Contains(issued, *tokens[key]) {
 			t.Errorf("the access token in state is none the sandbox issued to %q", users[key])
@@ -347,8 +336,7 @@ ephemeral "point_access_token" "unrevoked" {
 	}
 }
 
-// accessTokenConsumerConfig opens the access token name with args for its only consumer, a
-// provisioner that fails unless it gets a token.
+// accessTokenConsumerConfig opens the access token name for a provisioner that fails without a token.
 func accessTokenConsumerConfig(name, args string) string {
 	return fmt.Sprintf(`
 ephemeral "point_access_token" %[1]q {
@@ -365,11 +353,9 @@ resource "terraform_data" %[1]q {
 `, name, args)
 }
 
-// TestAccAccessToken_cliConsumers runs the CLI where only provisioners consume the tokens: x opens
-// through a front recording every token Point issues, unrevoked through one answering revocations with
-// 503. Each opens once in every plan and apply that can; a revocation that fails after all retries is a
-// warning on a successful apply. (The TestAccLeak_ tests seek tokens in the plans, state and output of
-// such consumers, and check that they get tokens Point issued.)
+// TestAccAccessToken_cliConsumers: with only provisioners as consumers, x and unrevoked (whose revocations
+// get 503) open once in every plan and apply that can, and a failed revocation warns on a successful apply.
+// The TestAccLeak_ tests check that such consumers get Point's tokens, kept out of plans, state and output.
 func TestAccAccessToken_cliConsumers(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -394,7 +380,6 @@ func TestAccAccessToken_cliConsumers(t *testing.T) {
 	acctest.ExpectOutput(t, cli.MustRun(0, "apply", "-input=false", "-no-color", "plan.bin"), "Apply complete! Resources: 3 added")
 	firstRun, firstUnrevoked := issued(recorder), issued(unrevokedRecorder)
 
-	// A second run: the user exists, so x opens during plan as well as apply.
 	out := cli.MustRun(0, "apply", "-input=false", "-no-color", "-auto-approve",
 		"-replace=terraform_data.x", "-replace=terraform_data.unrevoked")
 	acctest.ExpectOutput(t, out, "Apply complete! Resources: 2 added")

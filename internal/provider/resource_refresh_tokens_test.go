@@ -22,20 +22,14 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// TestAccRefreshTokens_lifecycle runs three pairs of bulk resources and a
-// point_users of its own side by side, so that the same applies check all
-// of them: test stores its tokens, and rotates each when due or when
-// triggered; free (store_token = false) tracks them by fingerprint and
-// version alone; adopted imports users Point has, with their tokens, and
-// answers what happens to them outside Terraform; policy removes users
-// under each deletion_policy. Each step says what it changes.
+// TestAccRefreshTokens_lifecycle runs the bulk pairs test (stored, rotated), free (store_token = false)
+// and adopted (imported users, changed out of band), and the point_users policy under the same applies.
 func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	expect := func(route string, ids []string, want int) resource.TestCheckFunc {
 		return func(*terraform.State) error { return front.Expect(route, ids, want) }
 	}
-	// Point refuses each of the tokens: they were replaced or revoked.
 	refused := func(ids []string, tokens *map[string]string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
 			for _, id := range ids {
@@ -63,8 +57,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 		return fmt.Sprintf("\nresource \"point_users\" %[1]q {\n  user_ids = %[2]s\n}\n\nresource \"point_refresh_tokens\" %[1]q {\n"+
 			"  user_ids = point_users.%[1]s.user_ids\n%[3]s}\n", name, acctest.HCLList(ids), tokensArgs)
 	}
-	// The import id is a literal list: an import block cannot refer to the
-	// resource it imports.
+	// The import id is a literal list: an import block cannot refer to the resource it imports.
 	config := func(stored []string, storedArgs, freeArgs, adoptedArgs string) string {
 		return acctest.BulkConfig(provider, stored, "", storedArgs) + pair("free", free, freeArgs) + pair("adopted", adopted, adoptedArgs) +
 			importBlock("point_users.adopted", strings.Join(adopted, ",")) + importBlock(adoptedAddr, strings.Join(adopted, ","))
@@ -80,8 +73,6 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 		return statecheck.ExpectKnownValue(tokensAddr, tfjsonpath.New(attr).AtMapKey(id), knownvalue.StringExact(acctest.FormatRFC3339(at)))
 	}
 	freeTokensNull := plancheck.ExpectKnownValue(freeAddr, tfjsonpath.New("tokens"), knownvalue.Null())
-	// everyVersion checks a token_version map: version for each of ids, and
-	// no other key.
 	everyVersion := func(ids []string, version int64) knownvalue.Check {
 		checks := map[string]knownvalue.Check{}
 		for _, id := range ids {
@@ -92,8 +83,6 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	tokenVersions := func(addr string, ids []string, version int64) statecheck.StateCheck {
 		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("token_version"), everyVersion(ids, version))
 	}
-	// usersInPoint checks that Point has every user, with a current refresh
-	// token when tokens is true and none when it is false.
 	usersInPoint := func(ids []string, tokens bool) resource.TestCheckFunc {
 		return func(*terraform.State) error {
 			for _, id := range ids {
@@ -107,7 +96,6 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 			return nil
 		}
 	}
-	// policyIDs checks the user_ids of policy in state, in order.
 	policyIDs := func(ids []string) statecheck.StateCheck {
 		checks := make([]knownvalue.Check, len(ids))
 		for i, id := range ids {
@@ -126,8 +114,6 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 	for _, id := range free {
 		currentFree[id] = acctest.IsCurrentRefreshToken(env, id)
 	}
-	// free keeps no token, no current token of free is anywhere in state, and
-	// token_sha256 holds the fingerprint of each.
 	noFreeTokens := stateCheckFunc(func(s *tfjson.State) error {
 		raw, err := json.Marshal(s)
 		if err != nil {
@@ -197,10 +183,8 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					expect(sandbox.RouteIssueRefreshToken, slices.Concat(early, free), 1)),
 			},
 			{
-				// An hour later, ten more users: only their tokens are issued.
-				// Triggers set on adopted for the first time rotate nothing.
-				// ABANDON: the users removed from policy stay in Point, tokens
-				// and all.
+				// An hour later, ten more users: only their tokens are issued. Triggers set on adopted for
+				// the first time rotate nothing. ABANDON: users removed from policy stay, tokens and all.
 				PreConfig: func() { env.Clock.Advance(time.Hour); front.Reset() },
 				Config:    config(ids, rotateAfter, tokenFree, generation) + users(second, "  max_concurrency = 3\n"),
 				ConfigPlanChecks: settles(unknownKeys(tokensAddr, "issued_at", late...), unknownKeys(tokensAddr, "tokens", late...),
@@ -216,9 +200,8 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					expect(sandbox.RouteIssueRefreshToken, late, 1), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
-				// At t0+2h30m the first ten are due and the others are not.
-				// Out of band, a token of adopted is rotated (the new one is
-				// adopted as it is) and one revoked (issued again). A change of
+				// At t0+2h30m the first ten are due and the others are not. Out of band, a token of adopted
+				// is rotated (the new one is adopted as it is) and one revoked (issued again). A change of
 				// deletion_policy alone registers and revokes nothing.
 				PreConfig: func() {
 					env.Clock.Advance(90 * time.Minute)
@@ -244,10 +227,8 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					expect(sandbox.RouteCreateUser, nil, 0), expect(sandbox.RouteRevokeRefreshToken, nil, 0)),
 			},
 			{
-				// Triggers set for the first time rotate every token that
-				// Terraform issued: here, all of them. Every version of free
-				// grows, and no token of free shows. REVOKE: the tokens of the
-				// users removed from policy are revoked; the users stay.
+				// Triggers set for the first time rotate every token Terraform issued: here, all of them,
+				// and every version of free grows. REVOKE: removed users' tokens are revoked; the users stay.
 				PreConfig: front.Reset,
 				Config:    config(ids, rotateAfter+generation, freeTriggers, generation) + users(third, policy(deletionRevoke)),
 				ConfigPlanChecks: preApply(unknownKeys(tokensAddr, "tokens", ids...), freeTokensNull,
@@ -261,11 +242,9 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 					expect(sandbox.RouteRevokeRefreshToken, people[5:10], 1)),
 			},
 			{
-				// Removing users revokes their tokens and no others. Out of
-				// band, a token of free is rotated (adopted, its version
-				// grows), and one revoked (issued again, its version grows).
-				// A user of adopted is gone from Point: it is registered
-				// again, and its token issued.
+				// Removing users revokes their tokens and no others. Out of band, a token of free is rotated
+				// (adopted, its version grows) and one revoked (issued again, its version grows). A user of
+				// adopted is gone from Point: it is registered again, and its token issued.
 				PreConfig: func() {
 					env.RotateRefreshToken(rotated)
 					env.RevokeRefreshToken(revoked)
@@ -301,8 +280,7 @@ func TestAccRefreshTokens_lifecycle(t *testing.T) {
 				ExpectError: acctest.DiagnosticMatching("Point User Deletion Prevented", "this plan destroys it, with its 50 users"),
 			},
 			{
-				// free back into state, without rotation; policy back to
-				// ABANDON, for the destroy at the end.
+				// free back into state, without rotation; policy back to ABANDON for the destroy at the end.
 				PreConfig:        front.Reset,
 				Config:           config(ids[:15], rotateAfter+generation, generation, generation) + users(third, policy(deletionAbandon)),
 				ConfigPlanChecks: preApply(unknownKeys(freeAddr, "tokens", free...)),

@@ -18,8 +18,7 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// savedPlanSubject is a point_refresh_token, or a point_refresh_tokens of 8
-// users, with the arguments a saved plan changes and the change it gets.
+// savedPlanSubject is a point_refresh_token, or a point_refresh_tokens of 8 users, and the change it gets.
 type savedPlanSubject struct {
 	name, typ                            string
 	store                                bool
@@ -35,33 +34,20 @@ type savedPlanToken struct {
 	issued  time.Time
 }
 
-// TestAccSavedPlan_refreshTokens: pipelines plan with -out, have the plan
-// reviewed, and apply it later, sometimes after a token's rotate_at has
-// passed. Terraform plans again when it applies a plan file and refuses an
-// apply whose new plan differs from the saved one, so rotation must follow
-// the plan file, never the clock. One configuration holds point_refresh_token
-// under four changes of configuration and point_refresh_tokens, whose tokens
-// fall due at two times, under the first two, each with store_token on and
-// off. A plan that rotated nothing rotates nothing; one that rotated a token
-// rotates it once. A plan with -refresh=false rotates nothing until apply
-// -refresh-only saves a refresh that finds tokens due; the next plan's file,
-// applied after more fell due, rotates exactly those it planned; the plan
-// after it the rest, and the next is empty. A destroy without a refresh then
-// meets a token revoked elsewhere. The provider runs in the test process, so
-// that the test moves its clock between plan and apply, against real Point
-// as against the sandbox; the counting front sees every request in both.
+// TestAccSavedPlan_refreshTokens: a plan file applied after tokens fell due rotates exactly what it
+// planned, since Terraform plans again when it applies a plan file and refuses a plan that differs from
+// the saved one. The provider runs in the test process, so that the test moves its clock between plan
+// and apply, against real Point as against the sandbox; the counting front sees every request in both.
 func TestAccSavedPlan_refreshTokens(t *testing.T) {
 	t.Parallel()
 	env := acctest.NewEnv(t, sandbox.Options{})
 	front, endpoint := acctest.NewCountingFront(t, env)
 	cli := acctest.NewInProcessCLI(t, env.Factories(), "")
-	// Tokens due at t0+2h: the singular ones and the first 4 users of each
-	// bulk resource; at t0+3h, the other bulk users; triggered rotate with
-	// the change.
+	// Tokens due at t0+2h: the singular ones and the first 4 users of each bulk resource; at t0+3h,
+	// the other bulk users. The triggered ones rotate with the change instead.
 	var subjects []*savedPlanSubject
 	var all, triggered, dueFirst, dueLate []string
-	// rotate_at moves to ten minutes after the old one: still between the
-	// plan and the apply.
+	// rotate_at moves ten minutes later: still between the plan and the apply.
 	changes := map[string]func(*savedPlanSubject){
 		"timeouts":          func(s *savedPlanSubject) { s.readTimeout = "2m" },
 		"store_token":       func(s *savedPlanSubject) { s.store = !s.store },
@@ -115,10 +101,7 @@ resource %[5]q %[2]q {
 		cli.WriteMain(config)
 	}
 
-	// expectState checks that Point's current token of every user is the
-	// one expected, and that state tracks it at its version, issue and
-	// rotation times, stored only with store_token, under the arguments of
-	// the configuration: the apply carried out the change its plan planned.
+	// expectState checks that the apply carried out the change its plan planned, in Point and in state.
 	want := map[string]savedPlanToken{}
 	expectState := func() {
 		t.Helper()
@@ -134,8 +117,7 @@ resource %[5]q %[2]q {
 			}
 			after, _ := time.ParseDuration(s.rotateAfter)
 			for _, id := range s.ids {
-				// The singular resource's attributes are named as the bulk's,
-				// less a plural s.
+				// The singular resource's attributes are named as the bulk's, less the plural s.
 				get := func(attr string) any {
 					if s.typ == "point_refresh_token" {
 						return attrs[strings.TrimSuffix(attr, "s")]
@@ -159,8 +141,6 @@ resource %[5]q %[2]q {
 			}
 		}
 	}
-	// rotated checks that the plan file just applied issued a new token,
-	// once, to exactly ids, and that Point refuses the tokens they replaced.
 	rotated := func(ids []string) {
 		t.Helper()
 		if err := front.Expect(sandbox.RouteIssueRefreshToken, ids, 1); err != nil {
@@ -178,11 +158,7 @@ resource %[5]q %[2]q {
 		}
 		expectState()
 	}
-	// expectPlan checks that the plan file rotates exactly the tokens of
-	// ids: a point_refresh_token plans token_sha256 unknown and
-	// token_version 2, or else version 1 when the plan carries the change
-	// of configuration, or else no change; a point_refresh_tokens leaves
-	// exactly their keys of token_sha256 unknown.
+	// expectPlan checks that file rotates exactly the tokens of ids, and carries the change when changed.
 	expectPlan := func(file string, ids []string, changed bool) {
 		t.Helper()
 		var plan tfjson.Plan
@@ -245,17 +221,15 @@ resource %[5]q %[2]q {
 	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Apply complete! Resources: 0 added, %d changed, 0 destroyed.", len(subjects)))
 	rotated(triggered)
 
-	// Without a refresh, a plan reads no clock: nothing was due at the last
-	// refresh saved in state. Once a refresh that finds the first tokens
-	// due is saved, such a plan rotates them.
+	// Without a refresh, a plan reads no clock: nothing was due at the last refresh saved in state.
+	// Once a refresh that finds the first tokens due is saved, such a plan rotates them.
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode")
 	cli.MustRun(0, "apply", "-input=false", "-no-color", "-refresh-only", "-auto-approve")
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-refresh=false", "-detailed-exitcode", "-out=unrefreshed.tfplan")
 	expectPlan("unrefreshed.tfplan", dueFirst, false)
 
-	// The next plan rotates the first tokens; applied at t0+3h15m, when the
-	// late ones are due as well, it rotates the first ones alone. Then the
-	// late ones, and nothing more.
+	// The next plan rotates the first tokens; applied at t0+3h15m, when the late ones are due as well,
+	// it rotates the first ones alone. Then the late ones, and nothing more.
 	front.Reset()
 	cli.MustRun(2, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=first.tfplan")
 	expectPlan("first.tfplan", dueFirst, false)
@@ -269,9 +243,8 @@ resource %[5]q %[2]q {
 	rotated(dueLate)
 	cli.MustRun(0, "plan", "-input=false", "-no-color", "-detailed-exitcode")
 
-	// A token revoked elsewhere after the last refresh: the destroy, without
-	// a refresh, finds that its user holds none, so it has nothing to revoke
-	// there and no token left valid to warn of.
+	// A token revoked elsewhere after the last refresh: the destroy, without a refresh, finds that its
+	// user holds none, so it has nothing to revoke there and no token left valid to warn of.
 	env.RevokeRefreshToken(subjects[0].ids[0])
 	out = cli.MustRun(0, "destroy", "-auto-approve", "-input=false", "-no-color", "-refresh=false")
 	acctest.ExpectOutputShows(t, out, fmt.Sprintf("Destroy complete! Resources: %d destroyed.", 2*len(subjects)))
