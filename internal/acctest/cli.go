@@ -25,10 +25,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
-// Some tests drive the Terraform CLI directly, with the provider built as a
-// binary, for what terraform-plugin-testing cannot observe: warnings, saved
-// plan files, logs, generated configuration and signals.
-
 var builtProvider struct {
 	once      sync.Once
 	dir       string
@@ -36,8 +32,6 @@ var builtProvider struct {
 	err       error
 }
 
-// sharedCLIConfig builds the provider once per test binary and returns a CLI
-// configuration that serves it.
 func sharedCLIConfig(t *testing.T) string {
 	t.Helper()
 	builtProvider.once.Do(buildSharedProvider)
@@ -47,8 +41,7 @@ func sharedCLIConfig(t *testing.T) string {
 	return builtProvider.cliConfig
 }
 
-// Main runs the tests of a package that drives the CLI, and returns their
-// exit code: for TestMain.
+// Main runs the tests for TestMain, building the provider meanwhile in a full run, and returns the exit code.
 func Main(m *testing.M) int {
 	collectCLIGarbageLate()
 	if err := setOpenTofuProviderHost(); err != nil {
@@ -57,9 +50,6 @@ func Main(m *testing.M) int {
 	}
 	flag.Parse()
 	if os.Getenv("TF_ACC") != "" && flag.Lookup("test.run").Value.String() == "" {
-		// The whole suite runs: build the provider now, beside the first
-		// tests, rather than inside the first test that drives the CLI
-		// while the others wait for it.
 		go builtProvider.once.Do(buildSharedProvider)
 	}
 	code := m.Run()
@@ -71,7 +61,6 @@ func Main(m *testing.M) int {
 }
 
 func buildSharedProvider() {
-	// Shared by every test, so not t.TempDir; TestMain removes it.
 	builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-") //nolint:usetesting
 	if builtProvider.err != nil {
 		return
@@ -83,13 +72,8 @@ func buildSharedProvider() {
 	builtProvider.err = devenv.WriteCLIConfig(builtProvider.cliConfig, builtProvider.dir)
 }
 
-// collectCLIGarbageLate tunes the garbage collector of the processes the
-// tests start: the CLI, once per command, and the built provider it runs.
-// Each lives for one command, and their collector spent about a third of
-// their CPU on memory that exit frees anyway; the suite is CPU-bound, so it
-// ran an eighth slower. They now collect only when their heap nears
-// cliMemoryLimit. The variables are set after this process started, so its
-// own collector keeps its settings; a caller who set either keeps theirs.
+// collectCLIGarbageLate has the CLI and provider processes the tests start, each living for one command,
+// collect only near cliMemoryLimit: collecting slowed the CPU-bound suite by an eighth.
 func collectCLIGarbageLate() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
@@ -98,13 +82,9 @@ func collectCLIGarbageLate() {
 	os.Setenv("GOMEMLIMIT", cliMemoryLimit)
 }
 
-// cliMemoryLimit is the heap at which a CLI the tests start collects its
-// garbage: far above what one test's command needs, and low enough for
-// eight tests at once on a small CI runner.
+// cliMemoryLimit is far above what one command needs, yet fits eight tests at once on a small CI runner.
 const cliMemoryLimit = "512MiB"
 
-// describeTestCLI describes the CLI the acceptance tests run, Terraform or
-// OpenTofu.
 var describeTestCLI = sync.OnceValues(func() (devenv.CLI, error) {
 	path, err := devenv.Terraform()
 	if err != nil {
@@ -113,12 +93,7 @@ var describeTestCLI = sync.OnceValues(func() (devenv.CLI, error) {
 	return devenv.DescribeCLI(path)
 })
 
-// setOpenTofuProviderHost makes terraform-plugin-testing serve the
-// in-process providers under OpenTofu's registry host when the tests run
-// OpenTofu. It registers them as registry.terraform.io/hashicorp/NAME
-// unless TF_ACC_PROVIDER_HOST says otherwise, while OpenTofu resolves a
-// provider block with no source to registry.opentofu.org/hashicorp/NAME,
-// so it would not find them.
+// setOpenTofuProviderHost serves the in-process providers where OpenTofu seeks a provider with no source.
 func setOpenTofuProviderHost() error {
 	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
 		return nil
@@ -139,8 +114,7 @@ func OpenTofu(t *testing.T) bool {
 	return TestCLI(t).OpenTofu()
 }
 
-// SkipOnOpenTofu is a TestCase version check that skips the test on
-// OpenTofu, for a feature that OpenTofu does not have; reason says which.
+// SkipOnOpenTofu is a TestCase version check that skips on OpenTofu, which lacks the feature it names.
 type SkipOnOpenTofu string
 
 func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
@@ -154,13 +128,12 @@ func (reason SkipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversio
 	}
 }
 
-// CLI is a Terraform working directory served by the built provider.
+// CLI is a working directory where a test drives Terraform, for what terraform-plugin-testing hides.
 type CLI struct {
 	t         *testing.T
 	Dir       string
 	cliConfig string
-	// Env is added to the environment of every command.
-	Env []string
+	Env       []string // added to the environment of every command
 }
 
 func NewCLI(t *testing.T) *CLI {
@@ -189,9 +162,6 @@ func (c *CLI) WriteMain(config string) {
 	}
 }
 
-// command is terraform with args in the working directory, its combined
-// output into out. The provider takes its settings from main.tf alone:
-// devenv.Environ drops POINT_* variables.
 func (c *CLI) command(ctx context.Context, out *bytes.Buffer, args ...string) *exec.Cmd {
 	c.t.Helper()
 	path, err := devenv.Terraform()
@@ -230,8 +200,7 @@ func (c *CLI) MustRun(want int, args ...string) string {
 	return out
 }
 
-// PlannedActions returns the action that the machine-readable output of
-// terraform plan -json plans for each resource address.
+// PlannedActions returns the action planned for each resource address by the output of plan -json.
 func PlannedActions(out string) map[string]string {
 	actions := map[string]string{}
 	for line := range strings.Lines(out) {
@@ -251,19 +220,13 @@ func PlannedActions(out string) map[string]string {
 	return actions
 }
 
-// InProcessCLI runs the Terraform CLI against providers served from the
-// test process, as terraform-plugin-testing does, but with the test in
-// charge of every command: saved plan files, their JSON, and the output.
-// The providers log into a file of their own (ProviderLog), since Terraform
-// does not receive the logs of providers it reattaches to.
+// InProcessCLI runs the CLI on in-process providers; ProviderLog has their logs, which Terraform never gets.
 type InProcessCLI struct {
 	*CLI
 	ProviderLog string
 }
 
-// NewInProcessCLI serves the providers in factories for one test and
-// returns a working directory whose commands attach to them. logLevel, when
-// not "", turns on the providers' logs at that level.
+// NewInProcessCLI serves factories for one test; a logLevel other than "" turns on the providers' logs.
 func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.ProviderServer, error), logLevel string) *InProcessCLI {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
@@ -276,7 +239,6 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	}
 	logFile := dir + "/providers.log"
 	if logLevel != "" {
-		// The logging sink reads these when each provider server starts.
 		t.Setenv("TF_LOG", logLevel)
 		t.Setenv("TF_LOG_PATH_MASK", strings.ReplaceAll(dir, "%", "%%")+"/providers-%s.log")
 		logFile = fmt.Sprintf(dir+"/providers-%s.log", strings.ReplaceAll(t.Name(), "/", "_"))
@@ -292,11 +254,7 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	return &InProcessCLI{CLI: cli, ProviderLog: logFile}
 }
 
-// ServeProviders serves the providers of factories, keyed by provider type,
-// from the test process, and returns the TF_REATTACH_PROVIDERS value that
-// attaches a CLI to them (OpenTofu's registry host when openTofu) and a
-// function that stops them. sink is where the providers log
-// (tf6server.WithLoggingSink).
+// ServeProviders serves factories in the test process and returns their TF_REATTACH_PROVIDERS and a stop.
 func ServeProviders(t testing.TB, factories map[string]func() (tfprotov6.ProviderServer, error), openTofu bool, sink tf6server.ServeOpt) (string, func()) {
 	t.Helper()
 	host := "registry.terraform.io"
@@ -365,8 +323,7 @@ func ServeProviders(t testing.TB, factories map[string]func() (tfprotov6.Provide
 	return string(encoded), stop
 }
 
-// InterruptedApply starts terraform apply, sends it SIGINT once ready
-// reports true, and returns its output after checking that it failed.
+// InterruptedApply sends terraform apply SIGINT once ready reports true, and returns its failed output.
 func InterruptedApply(t *testing.T, cli *CLI, ready func() bool) string {
 	t.Helper()
 	var out bytes.Buffer

@@ -9,21 +9,16 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/devenv"
 )
 
-// CLI versions a test needs.
-
-// EphemeralVersionChecks skips a test on Terraform before 1.10, which has
-// no ephemeral resources.
+// EphemeralVersionChecks skips a test on Terraform before 1.10, which has no ephemeral resources.
 var EphemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
 
-// ActionsVersionChecks skips a terraform-plugin-testing test on a CLI
-// without actions.
+// ActionsVersionChecks skips a terraform-plugin-testing test on a CLI without actions.
 var ActionsVersionChecks = []tfversion.TerraformVersionCheck{
 	SkipOnOpenTofu("it has no actions"),
 	tfversion.SkipBelow(tfversion.Version1_14_0),
 }
 
-// The first Terraform versions with the features that some tests and
-// examples need.
+// The first Terraform versions with the features that some tests and examples need.
 var (
 	CLIVersionWriteOnly = version.Must(version.NewVersion("1.11.0")) // write-only arguments
 	CLIVersionIdentity  = version.Must(version.NewVersion("1.12.0")) // import blocks with identity
@@ -40,8 +35,7 @@ func TestCLI(t *testing.T) devenv.CLI {
 	return cli
 }
 
-// SkipBelowTerraform skips a test that drives the CLI itself when the CLI
-// is older than least, which feature needs.
+// SkipBelowTerraform skips a test that drives the CLI when it is older than least, which feature needs.
 func SkipBelowTerraform(t *testing.T, least *version.Version, feature string) {
 	t.Helper()
 	if cli := TestCLI(t); !cli.AtLeast(least) {
@@ -49,16 +43,14 @@ func SkipBelowTerraform(t *testing.T, least *version.Version, feature string) {
 	}
 }
 
-// CLIHasActions reports whether the CLI has actions: Terraform 1.14 or
-// later. OpenTofu has none, whatever its version.
+// CLIHasActions reports whether the CLI has actions: Terraform 1.14 or later, never OpenTofu.
 func CLIHasActions(t *testing.T) bool {
 	t.Helper()
 	cli := TestCLI(t)
 	return !cli.OpenTofu() && cli.AtLeast(CLIVersionActions)
 }
 
-// SkipWithoutActions skips a test that drives the CLI itself when the CLI
-// has no actions, which feature needs.
+// SkipWithoutActions skips a test that drives the CLI when it has no actions, which feature needs.
 func SkipWithoutActions(t *testing.T, feature string) {
 	t.Helper()
 	if !CLIHasActions(t) {

@@ -9,10 +9,7 @@ import (
 	"testing"
 )
 
-// Configurations: provider blocks and the resources under test.
-
-// ProviderBlockWith writes a provider block from HCL expressions by
-// attribute name; an empty expression leaves the attribute out.
+// ProviderBlockWith writes a provider block from HCL expressions by attribute name, leaving out empty ones.
 func ProviderBlockWith(settings map[string]string) string {
 	var b strings.Builder
 	b.WriteString("provider \"point\" {\n")
@@ -25,8 +22,7 @@ func ProviderBlockWith(settings map[string]string) string {
 	return b.String()
 }
 
-// ProviderBlockFor configures the provider for endpoint with env's key and
-// the given max_retries.
+// ProviderBlockFor configures the provider for endpoint with env's key and the given max_retries.
 func ProviderBlockFor(env *Env, endpoint string, maxRetries int) string {
 	return fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  api_key     = %q\n  max_retries = %d\n}\n", endpoint, env.APIKey, maxRetries)
 }
@@ -43,8 +39,7 @@ func DeadEndpoint(t *testing.T) string {
 	return "http://" + addr
 }
 
-// RefreshTokenConfig is a point_user and a point_refresh_token for it,
-// with args added to the token's block.
+// RefreshTokenConfig is a point_user and a point_refresh_token for it, with args added to the token's block.
 func RefreshTokenConfig(env *Env, userID, args string) string {
 	return env.ProviderBlock() + fmt.Sprintf(`
 resource "point_user" "test" {
@@ -57,8 +52,7 @@ resource "point_refresh_token" "test" {
 `, userID, args)
 }
 
-// RefreshTokenOnlyConfig manages the token of a user that Terraform does
-// not manage.
+// RefreshTokenOnlyConfig manages the token of a user that Terraform does not manage.
 func RefreshTokenOnlyConfig(providerBlock, userID, args string) string {
 	return providerBlock + fmt.Sprintf(`
 resource "point_refresh_token" "test" {
@@ -86,8 +80,7 @@ resource "point_users" "test" {
 `, HCLList(ids), args)
 }
 
-// BulkConfig is a point_users for ids and a point_refresh_tokens for
-// the same users, with extra arguments for each.
+// BulkConfig is a point_users for ids and a point_refresh_tokens for them, with extra arguments for each.
 func BulkConfig(providerBlock string, ids []string, usersArgs, tokensArgs string) string {
 	return providerBlock + fmt.Sprintf(`
 resource "point_users" "test" {
@@ -100,9 +93,7 @@ resource "point_refresh_tokens" "test" {
 `, HCLList(ids), usersArgs, tokensArgs)
 }
 
-// IncidentTriggerConfig is the emergency revoke of the docs' incident
-// runbook: the action point_revoke_refresh_token for point_user.test, run
-// when terraform_data.incident's input changes from one apply to the next.
+// IncidentTriggerConfig is the docs' incident runbook: revoke point_user.test's token when incident changes.
 func IncidentTriggerConfig(incident string) string {
 	return fmt.Sprintf(`
 action "point_revoke_refresh_token" "incident" {
@@ -140,8 +131,7 @@ func HCLList(ids []string) string {
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
-// NumberedUserIDs returns n user ids for this run: name-000, name-001, and
-// so on, with the run's prefix against real Point.
+// NumberedUserIDs returns n user ids for this run: name-000, name-001, and so on.
 func NumberedUserIDs(env *Env, name string, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {

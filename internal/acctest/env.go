@@ -18,23 +18,14 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/validators"
 )
 
-// EnvRealPoint switches the acceptance tests from the in-process sandbox
-// to a Point API outside the test process, with POINT_API_KEY: the base URL
-// in POINT_ENDPOINT (any Point-compatible server: a staging mirror, a proxy,
-// a mock, the sandbox run as its own process), else the environment named by
-// POINT_ENVIRONMENT.
+// EnvRealPoint, when "1", runs the tests against POINT_ENDPOINT or POINT_ENVIRONMENT, with POINT_API_KEY.
 const EnvRealPoint = "POINT_TEST_REAL"
 
-// RealPoint reports whether the tests run against a Point outside the test
-// process.
+// RealPoint reports whether the tests run against a Point outside the test process.
 func RealPoint() bool { return os.Getenv(EnvRealPoint) == "1" }
 
-// realPointSettings holds POINT_API_KEY, POINT_ENDPOINT and
-// POINT_ENVIRONMENT as the test process started with them. They choose the
-// Point API of the real mode and are not settings for the providers under
-// test: init removes them from the environment, so that in both modes a
-// provider takes its settings from the configuration a test writes and the
-// variables a test sets, as the Terraform CLI tests do (devenv.Environ).
+// realPointSettings holds the POINT_* settings of the real mode; init unsets them, so that in both modes a
+// provider takes its settings only from what a test writes and sets, as in the CLI tests (devenv.Environ).
 var realPointSettings = map[string]string{}
 
 func init() {
@@ -44,8 +35,6 @@ func init() {
 	}
 }
 
-// realPointBaseURL returns the base URL of the Point API that the real mode
-// runs against, from POINT_ENDPOINT or else POINT_ENVIRONMENT.
 func realPointBaseURL() (string, error) {
 	if endpoint := realPointSettings[point.EnvEndpoint]; endpoint != "" {
 		if problem := validators.EndpointProblem(endpoint); problem != "" {
@@ -63,8 +52,7 @@ func realPointBaseURL() (string, error) {
 	}
 }
 
-// Env is one test's Point API (a fresh sandbox, or real Point) and the
-// provider factories that talk to it.
+// Env is one test's Point API (a fresh sandbox, or real Point) and the provider factories for it.
 type Env struct {
 	t        *testing.T
 	Sandbox  *sandbox.Server // nil against real Point
@@ -75,15 +63,13 @@ type Env struct {
 	prefix   string
 }
 
-// NewEnv starts a sandbox for the test, in the dialect that
-// POINT_SANDBOX_DIALECT names, unless the tests run against real Point.
+// NewEnv starts a sandbox in the dialect POINT_SANDBOX_DIALECT names, unless the tests run on real Point.
 func NewEnv(t *testing.T, opts sandbox.Options) *Env {
 	t.Helper()
 	return NewEnvInDialect(t, opts, os.Getenv(sandbox.EnvDialect))
 }
 
-// NewEnvInDialect is NewEnv with a sandbox in the dialect called
-// dialectName ("" is the default one).
+// NewEnvInDialect is NewEnv with a sandbox in the dialect called dialectName ("" is the default one).
 func NewEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *Env {
 	t.Helper()
 	env := &Env{t: t, Clock: sandbox.NewManualClock(time.Now().UTC().Truncate(time.Second))}
@@ -113,8 +99,7 @@ func NewEnvInDialect(t *testing.T, opts sandbox.Options, dialectName string) *En
 	return env
 }
 
-// RequireSandbox skips a test that needs the sandbox's fault injection or
-// inspection when the suite runs against real Point.
+// RequireSandbox skips a test that needs the sandbox when the suite runs against real Point.
 func (e *Env) RequireSandbox() {
 	e.t.Helper()
 	if e.Sandbox == nil {
@@ -122,8 +107,7 @@ func (e *Env) RequireSandbox() {
 	}
 }
 
-// UserID returns a user id unique to this run against real Point, and name
-// itself against a fresh sandbox.
+// UserID returns a user id unique to this run against real Point, and name itself against a sandbox.
 func (e *Env) UserID(name string) string { return e.prefix + name }
 
 // ProviderBlock configures the provider for this environment.
@@ -131,13 +115,10 @@ func (e *Env) ProviderBlock() string {
 	return ProviderBlockFor(e, e.Endpoint, 3)
 }
 
-// NewProvider serves the provider under test for an environment: its
-// clock is env.Clock. The provider's tests set it, since this package
-// cannot import the provider.
+// NewProvider serves the provider on env.Clock; the provider's tests set it: this package cannot import it.
 var NewProvider func(env *Env) func() (tfprotov6.ProviderServer, error)
 
-// Factories serves the provider in-process (NewProvider), together with
-// the echo provider.
+// Factories serves the provider in-process (NewProvider), together with the echo provider.
 func (e *Env) Factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"point": NewProvider(e),

@@ -17,8 +17,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Fronts: handlers before Point that inject faults or record what passes.
-
 // StartFront serves handle before Point and returns its base URL.
 func StartFront(t *testing.T, env *Env, handle func(w http.ResponseWriter, r *http.Request, next http.Handler)) string {
 	t.Helper()
@@ -28,8 +26,7 @@ func StartFront(t *testing.T, env *Env, handle func(w http.ResponseWriter, r *ht
 	return server.URL
 }
 
-// UserIDOfPath returns the user id of a path under /organizations/users/,
-// or "".
+// UserIDOfPath returns the user id of a path under /organizations/users/, or "".
 func UserIDOfPath(path string) string {
 	rest, ok := strings.CutPrefix(path, "/organizations/users/")
 	if !ok {
@@ -39,18 +36,14 @@ func UserIDOfPath(path string) string {
 	return id
 }
 
-// Revocations counts, at a front before Point, the refresh token
-// revocations of each user.
+// Revocations counts, at a front before Point, the refresh token revocations of each user.
 type Revocations struct {
 	mu         sync.Mutex
 	presenting map[string]int
 	all        map[string]int
 }
 
-// StartRevocationCounter serves a front before Point that counts refresh
-// token revocations by user, and returns its base URL. Against a 404 the
-// client may ask the same route again without a credential, to tell whether
-// the answer is Point's own: Presenting leaves those out, All counts them.
+// StartRevocationCounter serves a front that counts revocations by user, and returns its base URL.
 func StartRevocationCounter(t *testing.T, env *Env) (string, *Revocations) {
 	t.Helper()
 	c := &Revocations{presenting: map[string]int{}, all: map[string]int{}}
@@ -69,12 +62,10 @@ func StartRevocationCounter(t *testing.T, env *Env) (string, *Revocations) {
 	return url, c
 }
 
-// Presenting is how many revocations of userID's token presented a
-// credential; with no userID, of every user's.
+// Presenting counts the revocations of userID's token (or every user's) that presented a credential.
 func (c *Revocations) Presenting(userID ...string) int { return c.count(c.presenting, userID) }
 
-// All is how many requests reached userID's revocation route; with no
-// userID, every user's.
+// All adds to Presenting the retries without a credential that tell whether a 404 is Point's own.
 func (c *Revocations) All(userID ...string) int { return c.count(c.all, userID) }
 
 func (c *Revocations) count(counts map[string]int, userIDs []string) int {
@@ -90,23 +81,19 @@ func (c *Revocations) count(counts map[string]int, userIDs []string) int {
 	return n
 }
 
-// RouteFront passes requests to Point, except those on one route while it
-// is on, which answer handles; answer may pass them on with next.
+// RouteFront passes requests to Point, except those on its route while On, which answer handles.
 type RouteFront struct {
-	next   http.Handler
-	route  string
-	answer func(w http.ResponseWriter, r *http.Request, next http.Handler)
-	// On turns answer on for the route.
-	On atomic.Bool
-	// Requests counts every request the front saw, on any route.
-	Requests atomic.Int64
+	next     http.Handler
+	route    string
+	answer   func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	On       atomic.Bool  // turns answer on for the route
+	Requests atomic.Int64 // every request the front saw, on any route
 
 	mu   sync.Mutex
 	hits []time.Time
 }
 
-// NewRouteFront returns a front, off, that answers route with answer while
-// it is on.
+// NewRouteFront returns a front, off, that answers route with answer while it is on.
 func NewRouteFront(next http.Handler, route string, answer func(w http.ResponseWriter, r *http.Request, next http.Handler)) *RouteFront {
 	return &RouteFront{next: next, route: route, answer: answer}
 }
@@ -130,8 +117,7 @@ func (f *RouteFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-// AnswerRaw is an answer for a front: status and body, of contentType
-// unless that is "".
+// AnswerRaw is an answer for a front: status and body, of contentType unless that is "".
 func AnswerRaw(status int, contentType, body string) func(http.ResponseWriter, *http.Request, http.Handler) {
 	return func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
 		if contentType != "" {
@@ -147,13 +133,8 @@ func AnswerJSON(status int, body string) func(http.ResponseWriter, *http.Request
 	return AnswerRaw(status, "application/json", body)
 }
 
-// CountingFront stands before Point for the bulk tests, in both modes. It
-// counts answers by route, user and status; it can answer a share of
-// requests with 503 before they reach Point, as the sandbox's FailureRate
-// does; and it can make users vanish: reads get Point's own answer for a
-// user it never had, in whatever words Point uses, and a registration is
-// answered as a new user's, as if they had been deleted and registered
-// again.
+// CountingFront counts answers by route, user and status. It can fail a share of requests with 503, as the
+// sandbox's FailureRate does, and make users vanish: unknown to reads, new to their registration.
 type CountingFront struct {
 	next http.Handler
 
@@ -209,7 +190,6 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.Injected.Add(1)
 		AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)(rec, r, nil)
 	case vanished && route == sandbox.RouteGetUser:
-		// The same read for an id that no test registers.
 		ghost := r.Clone(r.Context())
 		ghost.URL.Path = "/organizations/users/" + userID + "-vanished"
 		ghost.URL.RawPath = ""
@@ -226,15 +206,13 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	replay(w, rec)
 }
 
-// replay passes on an answer a front recorded.
 func replay(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	maps.Copy(w.Header(), rec.Header())
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-// Count returns how many answers matched: route, user (any when "") and a
-// Status class (200 for any 2xx, or an exact status).
+// Count counts the answers on route for userID (any when "") with status, 200 standing for any 2xx.
 func (f *CountingFront) Count(route, userID string, status int) int {
 	return f.sum(func(a countedAnswer) bool {
 		return a.route == route && (userID == "" || a.userID == userID) &&
@@ -266,8 +244,7 @@ func (f *CountingFront) Reset() {
 	clear(f.answers)
 }
 
-// Expect checks that route was answered with success exactly want times
-// for each user in ids, and never for any other user.
+// Expect checks that route succeeded exactly want times for each of ids, and never for another user.
 func (f *CountingFront) Expect(route string, ids []string, want int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -290,10 +267,7 @@ func (f *CountingFront) Expect(route string, ids []string, want int) error {
 	return nil
 }
 
-// RecordingFront stands before Point. It records every credential the API
-// hands out, so that a leak scan looks for tokens Point no longer holds too
-// (such as the one issued with a new user), and it can answer one route
-// with a 500 whose body echoes the request's credential.
+// RecordingFront records every credential Point issues, for leak scans to seek even those it no longer holds.
 type RecordingFront struct {
 	next http.Handler
 
@@ -365,10 +339,7 @@ func (f *RecordingFront) Tokens() (refresh, access []string) {
 	return slices.Collect(maps.Keys(f.refresh)), slices.Collect(maps.Keys(f.access))
 }
 
-// echoCredential answers 500 as a careless proxy might: the request line,
-// the Authorization header and the bare credential in the body, as a JSON
-// message to reads and as HTML otherwise, so that both the message and the
-// excerpt paths of the client are exercised.
+// echoCredential echoes the credential in a 500: JSON to reads, HTML otherwise, to test both client paths.
 func echoCredential(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	credential := strings.TrimPrefix(auth, "Bearer ")
@@ -382,13 +353,10 @@ func echoCredential(w http.ResponseWriter, r *http.Request) {
 	AnswerRaw(http.StatusInternalServerError, "text/html", html)(w, r, nil)
 }
 
-// DelayingFront delays every answer after the sandbox has acted on the
-// request, like a slow network on the way back, so that an interrupt can
-// lose the answer to a request that took effect.
+// DelayingFront delays answers, so that an interrupt can lose the answer to a request that took effect.
 type DelayingFront struct {
-	next http.Handler
-	// Delay holds back every answer by this many nanoseconds.
-	Delay atomic.Int64
+	next  http.Handler
+	Delay atomic.Int64 // nanoseconds every answer is held back
 
 	mu   sync.Mutex
 	lost map[string]int // route -> answers the client gave up on
@@ -399,8 +367,7 @@ func NewDelayingFront(next http.Handler) *DelayingFront {
 	return &DelayingFront{next: next, lost: map[string]int{}}
 }
 
-// TakeLost returns, by route, the successful answers whose client gave up
-// waiting for them since the last call.
+// TakeLost returns, by route, the successful answers whose client gave up on them since the last call.
 func (f *DelayingFront) TakeLost() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -412,8 +379,7 @@ func (f *DelayingFront) TakeLost() map[string]int {
 func (f *DelayingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	f.next.ServeHTTP(rec, r)
-	// The sandbox gives up on a request whose client has gone while it
-	// waits out its latency, before acting on it.
+	// The sandbox drops a request whose client left during its latency, before acting on it.
 	acted := r.Context().Err() == nil
 	if d := time.Duration(f.Delay.Load()); d > 0 {
 		select {

@@ -6,16 +6,12 @@ import (
 	"testing"
 )
 
-// Checks of what the Terraform CLI prints.
-
-// DiagnosticPattern matches a whole diagnostic text with Terraform's line
-// wrapping and spacing collapsed.
+// DiagnosticPattern matches a whole diagnostic text with Terraform's line wrapping and spacing collapsed.
 func DiagnosticPattern(words string) *regexp.Regexp {
 	return regexp.MustCompile(regexp.MustCompile(`\s+`).ReplaceAllString(regexp.QuoteMeta(words), `\s+`))
 }
 
-// DiagnosticMatching matches the given texts in order, each tolerant of
-// Terraform's line wrapping.
+// DiagnosticMatching matches the given texts in order, each tolerant of Terraform's line wrapping.
 func DiagnosticMatching(texts ...string) *regexp.Regexp {
 	parts := make([]string, len(texts))
 	for i, text := range texts {
@@ -24,8 +20,7 @@ func DiagnosticMatching(texts ...string) *regexp.Regexp {
 	return regexp.MustCompile(strings.Join(parts, `[\s\S]*`))
 }
 
-// ExpectOutput fails unless out matches texts, in this order, each tolerant
-// of Terraform's line wrapping.
+// ExpectOutput fails unless out matches texts, in this order, each tolerant of Terraform's line wrapping.
 func ExpectOutput(t *testing.T, out string, texts ...string) {
 	t.Helper()
 	if want := DiagnosticMatching(texts...); !want.MatchString(out) {
@@ -33,8 +28,7 @@ func ExpectOutput(t *testing.T, out string, texts ...string) {
 	}
 }
 
-// ExpectOutputShows fails unless Terraform's output shows words, with
-// any line wrapping.
+// ExpectOutputShows fails unless Terraform's output shows words, with any line wrapping.
 func ExpectOutputShows(t *testing.T, out string, words ...string) {
 	t.Helper()
 	for _, w := range words {
@@ -46,10 +40,7 @@ func ExpectOutputShows(t *testing.T, out string, words ...string) {
 
 var diagnosticStart = regexp.MustCompile(`(?m)^[│╷\s]*(Error|Warning): `)
 
-// ExpectDiagnostic fails unless a single diagnostic of out, from its
-// "Error: " or "Warning: " line to the next, matches texts, in this order,
-// so that several similar diagnostics cannot pass for one. The first text
-// is usually its severity and title: "Error: Invalid User ID".
+// ExpectDiagnostic fails unless one diagnostic alone matches texts in order, often "Error: Title" first.
 func ExpectDiagnostic(t *testing.T, out string, texts ...string) {
 	t.Helper()
 	want := DiagnosticMatching(texts...)

@@ -10,11 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 )
 
-// Plan checks.
-
-// PlanListChange checks a list attribute in a planned change: the
-// elements added (in after, not before) and removed must be exactly those
-// given.
+// PlanListChange checks that a planned change adds and removes exactly the given elements of a list.
 type PlanListChange struct {
 	Addr, Attr     string
 	Added, Removed []string
@@ -36,8 +32,7 @@ func (c PlanListChange) CheckPlan(_ context.Context, req plancheck.CheckPlanRequ
 	}
 }
 
-// PlanUnknownKeys checks that exactly keys of a map attribute are
-// unknown in a planned change, and that every other key is known.
+// PlanUnknownKeys checks that exactly Keys of a map attribute are unknown in a planned change.
 type PlanUnknownKeys struct {
 	Addr, Attr string
 	Keys       []string
@@ -68,7 +63,6 @@ func (c PlanUnknownKeys) CheckPlan(_ context.Context, req plancheck.CheckPlanReq
 	}
 }
 
-// planChange returns the planned change of the resource at addr.
 func planChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
 	for _, rc := range plan.ResourceChanges {
 		if rc.Address == addr {
@@ -78,8 +72,6 @@ func planChange(plan *tfjson.Plan, addr string) (*tfjson.Change, error) {
 	return nil, fmt.Errorf("%s is not in the plan", addr)
 }
 
-// listStrings returns the strings of a list attribute of an object decoded
-// from JSON: a planned change, or an instance in a state file.
 func listStrings(object any, attr string) []string {
 	m, _ := object.(map[string]any)
 	list, _ := m[attr].([]any)

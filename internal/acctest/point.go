@@ -11,13 +11,9 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 )
 
-// Checks and changes that tests make through Point's API, so that they run
-// against real Point as well as against the sandbox. Against the sandbox,
-// the changes go through its inspection methods instead, so that they do
-// not show in its request counts.
+// Against the sandbox, these helpers use its inspection methods, so that its request counts leave them out.
 
-// AddUser registers the user, as an application outside Terraform would,
-// and returns its refresh token.
+// AddUser registers the user, as an application outside Terraform would, and returns its refresh token.
 func (e *Env) AddUser(id string) string {
 	e.t.Helper()
 	if e.Sandbox != nil {
@@ -34,8 +30,7 @@ func (e *Env) AddUser(id string) string {
 	return token
 }
 
-// RotateRefreshToken issues the user a new refresh token outside Terraform,
-// which replaces the current one, and returns it.
+// RotateRefreshToken issues the user a new refresh token outside Terraform, and returns it.
 func (e *Env) RotateRefreshToken(id string) string {
 	e.t.Helper()
 	if e.Sandbox != nil {
@@ -52,8 +47,7 @@ func (e *Env) RotateRefreshToken(id string) string {
 	return token
 }
 
-// RevokeRefreshToken revokes the user's current refresh token outside
-// Terraform, presenting it as Point requires.
+// RevokeRefreshToken revokes the user's current refresh token outside Terraform.
 func (e *Env) RevokeRefreshToken(id string) {
 	e.t.Helper()
 	if e.Sandbox != nil {
@@ -71,18 +65,13 @@ func (e *Env) RevokeRefreshToken(id string) {
 	}
 }
 
-// RequireCreateConflict is for tests of how the provider takes Point's 409
-// to the creation of a user Point already has. The sandbox is switched to
-// answer 409; real Point is asked once per run, and the test skipped if
-// Point answers 200 with the existing user instead, as the reference
-// allows.
+// RequireCreateConflict has the sandbox answer 409 to a second creation; it skips if real Point answers 200.
 func (e *Env) RequireCreateConflict() {
 	e.t.Helper()
 	e.requireCreate(false, "Point answers 200 with the existing user to its creation, not 409; this test is about the 409")
 }
 
-// RequireIdempotentCreate is RequireCreateConflict's opposite, for tests of
-// a Point that answers 200 with the existing user.
+// RequireIdempotentCreate is RequireCreateConflict's opposite: Point answers 200 with the existing user.
 func (e *Env) RequireIdempotentCreate() {
 	e.t.Helper()
 	e.requireCreate(true, "Point answers 409 to the creation of an existing user; this test is about a Point that answers 200 with the user")
@@ -94,10 +83,6 @@ var realPointCreate struct {
 	err        error
 }
 
-// requireCreate makes the sandbox answer the creation of an existing user
-// with the user when idempotent, else 409. Against real Point it registers
-// a user of its own twice, once per run, and skips the test with skip
-// unless Point answered the second time as idempotent says.
 func (e *Env) requireCreate(idempotent bool, skip string) {
 	e.t.Helper()
 	if e.Sandbox != nil {
@@ -127,8 +112,7 @@ func (e *Env) requireCreate(idempotent bool, skip string) {
 	}
 }
 
-// CheckRefreshTokenAccepted fails unless Point issues an access token for
-// the refresh token; it revokes that access token again.
+// CheckRefreshTokenAccepted fails unless Point issues an access token for the refresh token.
 func (e *Env) CheckRefreshTokenAccepted(userID, refreshToken string) error {
 	ctx := context.Background()
 	access, err := e.Client.IssueAccessToken(ctx, userID, refreshToken)
@@ -138,10 +122,7 @@ func (e *Env) CheckRefreshTokenAccepted(userID, refreshToken string) error {
 	return e.Client.RevokeAccessToken(ctx, userID, access.Token)
 }
 
-// CheckRefreshTokenRefused fails unless Point refuses an access token
-// request with the refresh token: one that was rotated or revoked no longer
-// issues access tokens. The reference does not say how Point refuses, so
-// 401, 403 and 404 all count; any other failure proves nothing.
+// CheckRefreshTokenRefused fails unless Point refuses to issue an access token for the refresh token.
 func (e *Env) CheckRefreshTokenRefused(userID, refreshToken string) error {
 	if refreshToken == "" {
 		return fmt.Errorf("no refresh token of %q to check", userID)
@@ -158,15 +139,12 @@ func (e *Env) CheckRefreshTokenRefused(userID, refreshToken string) error {
 	return nil
 }
 
-// refusal reports whether Point refused a credential: 401, 403 or 404, as
-// the reference leaves open which.
+// refusal reports whether Point refused a credential: 401, 403 or 404, as the reference leaves open which.
 func refusal(err error) bool {
 	return point.IsUnauthorized(err) || point.IsForbidden(err) || point.IsNotFound(err)
 }
 
-// CheckAccessTokenRevoked fails unless Point refuses the access token: a
-// revoked or expired one cannot revoke itself, and Point answers 401, 403
-// or 404.
+// CheckAccessTokenRevoked fails unless Point refuses the access token: a revoked one cannot revoke itself.
 func (e *Env) CheckAccessTokenRevoked(userID, accessToken string) error {
 	if accessToken == "" {
 		return fmt.Errorf("no access token of %q to check", userID)
@@ -181,9 +159,7 @@ func (e *Env) CheckAccessTokenRevoked(userID, accessToken string) error {
 	return fmt.Errorf("checking an access token of %q: %w", userID, err)
 }
 
-// CheckAccessTokenLive fails unless Point accepts the access token as a
-// valid token of userID. The check revokes it: the only request an access
-// token can make in this API is its own revocation.
+// CheckAccessTokenLive fails unless Point accepts the access token's one possible request: its revocation.
 func (e *Env) CheckAccessTokenLive(userID, accessToken string) error {
 	if accessToken == "" {
 		return fmt.Errorf("no access token of %q to check", userID)
@@ -194,9 +170,7 @@ func (e *Env) CheckAccessTokenLive(userID, accessToken string) error {
 	return nil
 }
 
-// Upstream is the Point API as an http.Handler, for tests that put a front
-// of their own before it to inject faults or record answers: the sandbox
-// itself, or against real Point a reverse proxy to it.
+// Upstream is the Point API as an http.Handler for fronts: the sandbox, or a reverse proxy to real Point.
 func (e *Env) Upstream() http.Handler {
 	if e.Sandbox != nil {
 		return e.Sandbox
@@ -207,8 +181,6 @@ func (e *Env) Upstream() http.Handler {
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		// Answers pass as Point sent them; when none comes, the front
-		// answers 502 and says why.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, "test proxy to Point: "+err.Error(), http.StatusBadGateway)
 		},

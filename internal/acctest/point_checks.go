@@ -9,10 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 )
 
-// Checks of what Point holds, and of the requests the sandbox saw.
-
-// ExpectRequests fails unless the sandbox saw exactly want requests
-// on route; it passes trivially against real Point.
+// ExpectRequests fails unless the sandbox saw exactly want requests on route; it passes against real Point.
 func ExpectRequests(env *Env, route string, want int) error {
 	if env.Sandbox == nil {
 		return nil
@@ -23,9 +20,7 @@ func ExpectRequests(env *Env, route string, want int) error {
 	return nil
 }
 
-// ExpectNoRequests fails the test unless the sandbox received no API
-// request: what is wrong must be found before Point is asked. It is a
-// request count, so it checks nothing against real Point.
+// ExpectNoRequests fails if the sandbox saw a request: what is wrong must be found before Point is asked.
 func ExpectNoRequests(t *testing.T, env *Env, what string) {
 	t.Helper()
 	if env.Sandbox != nil {
@@ -35,8 +30,7 @@ func ExpectNoRequests(t *testing.T, env *Env, what string) {
 	}
 }
 
-// IsCurrentRefreshToken checks a planned or stored token against the
-// user's current token in Point.
+// IsCurrentRefreshToken checks a planned or stored token against the user's current token in Point.
 func IsCurrentRefreshToken(env *Env, userID string) knownvalue.Check {
 	return knownvalue.StringFunc(func(v string) error {
 		if v == "" || v != env.CurrentRefreshToken(userID) {
@@ -46,8 +40,7 @@ func IsCurrentRefreshToken(env *Env, userID string) knownvalue.Check {
 	})
 }
 
-// RefreshTokenRefused asserts that Point no longer accepts the refresh
-// token.
+// RefreshTokenRefused asserts that Point no longer accepts the refresh token.
 func RefreshTokenRefused(env *Env, userID string, refreshToken *string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if *refreshToken == "" {
@@ -57,8 +50,7 @@ func RefreshTokenRefused(env *Env, userID string, refreshToken *string) resource
 	}
 }
 
-// NoCurrentRefreshToken asserts that none of the users has a current
-// refresh token in Point.
+// NoCurrentRefreshToken asserts that none of the users has a current refresh token in Point.
 func NoCurrentRefreshToken(env *Env, userIDs ...string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, id := range userIDs {
@@ -70,8 +62,7 @@ func NoCurrentRefreshToken(env *Env, userIDs ...string) resource.TestCheckFunc {
 	}
 }
 
-// RefreshTokenUnchanged asserts that the user's current token is still the
-// one recorded, and that Point accepts it: nothing rotated it.
+// RefreshTokenUnchanged asserts that the user's current token is still the one recorded, and accepted.
 func RefreshTokenUnchanged(env *Env, userID string, token *string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if *token == "" || env.CurrentRefreshToken(userID) != *token {
@@ -81,8 +72,7 @@ func RefreshTokenUnchanged(env *Env, userID string, token *string) resource.Test
 	}
 }
 
-// RefreshTokensIssued returns how many refresh tokens the sandbox has
-// issued, or 0 against real Point.
+// RefreshTokensIssued returns how many refresh tokens the sandbox has issued, or 0 against real Point.
 func RefreshTokensIssued(env *Env) int {
 	if env.Sandbox == nil {
 		return 0
@@ -90,8 +80,7 @@ func RefreshTokensIssued(env *Env) int {
 	return env.Sandbox.RefreshTokensIssued()
 }
 
-// CheckRefreshTokensIssued asserts that the sandbox issued exactly n
-// refresh tokens since *before; it passes trivially against real Point.
+// CheckRefreshTokensIssued asserts that the sandbox issued exactly n refresh tokens since *before.
 func CheckRefreshTokensIssued(env *Env, before *int, n int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if got := RefreshTokensIssued(env) - *before; env.Sandbox != nil && got != n {

@@ -8,19 +8,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// Calls to a provider server over the protocol, as Terraform makes them,
-// for what a test or benchmark reaches more directly than through a CLI.
-
-// ConfiguredServer returns the provider under test, configured for this
-// environment, with its schemas.
+// ConfiguredServer returns the provider under test, configured for this environment, with its schemas.
 func (e *Env) ConfiguredServer(tb testing.TB) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	tb.Helper()
 	return e.ConfiguredServerFor(tb, e.Endpoint, e.APIKey, "1.11.0")
 }
 
-// ConfiguredServerFor returns the provider under test, configured as
-// Terraform terraformVersion configures it for endpoint with apiKey (""
-// for none), with its schemas.
+// ConfiguredServerFor is ConfiguredServer for endpoint with apiKey ("" for none) and terraformVersion.
 func (e *Env) ConfiguredServerFor(tb testing.TB, endpoint, apiKey, terraformVersion string) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	tb.Helper()
 	server, err := NewProvider(e)()
@@ -34,10 +28,7 @@ func (e *Env) ConfiguredServerFor(tb testing.TB, endpoint, apiKey, terraformVers
 	return server, ConfigureServer(tb, server, terraformVersion, settings)
 }
 
-// ConfigureServer reads the schemas of server and configures it with the
-// provider block's attributes in settings (null for the others), as
-// Terraform terraformVersion does before any other call. It returns the
-// schemas.
+// ConfigureServer configures server with settings as terraformVersion would, and returns its schemas.
 func ConfigureServer(tb testing.TB, server tfprotov6.ProviderServer, terraformVersion string, settings map[string]tftypes.Value) *tfprotov6.GetProviderSchemaResponse {
 	tb.Helper()
 	ctx := context.Background()
@@ -63,8 +54,7 @@ func NoDiagnostics(tb testing.TB, rpc string, diags []*tfprotov6.Diagnostic) {
 	}
 }
 
-// DynamicValue encodes an object of type typ with the given attributes,
-// and null for every other; a nil map encodes a null object.
+// DynamicValue encodes an object of type typ with the given attributes, null for others; nil encodes null.
 func DynamicValue(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Value) *tfprotov6.DynamicValue {
 	tb.Helper()
 	value := tftypes.NewValue(typ, nil)
@@ -92,8 +82,7 @@ func DynamicValue(tb testing.TB, typ tftypes.Type, given map[string]tftypes.Valu
 	return &dv
 }
 
-// DecodeObject returns the attributes of an encoded object, nil when it is
-// null.
+// DecodeObject returns the attributes of an encoded object, nil when it is null.
 func DecodeObject(tb testing.TB, typ tftypes.Type, dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
 	tb.Helper()
 	if dv == nil {

@@ -10,9 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 )
 
-// State checks, on the state terraform-plugin-testing reads.
-
-// stateRefreshToken returns the token of RefreshTokenAddr in state.
 func stateRefreshToken(s *terraform.State) (string, error) {
 	rs, ok := s.RootModule().Resources[RefreshTokenAddr]
 	if !ok {
@@ -34,8 +31,7 @@ func CaptureStateToken(into *string) resource.TestCheckFunc {
 	}
 }
 
-// CheckStateTokenCurrent asserts that the token in state is the user's
-// current token in Point and that Point accepts it.
+// CheckStateTokenCurrent asserts that the token in state is the user's current token, and accepted.
 func CheckStateTokenCurrent(env *Env, userID string) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		token, err := stateRefreshToken(s)
@@ -64,9 +60,7 @@ func StateMap(s *terraform.State, addr, attr string) (map[string]string, error) 
 	return out, nil
 }
 
-// CheckStateTokens checks that the point_refresh_tokens at addr holds a
-// token for exactly ids, each the user's current refresh token in Point;
-// into, when not nil, receives them.
+// CheckStateTokens checks that addr holds the current tokens of exactly ids; into, when not nil, gets them.
 func CheckStateTokens(env *Env, addr string, ids []string, into *map[string]string) func(*terraform.State) error {
 	return func(s *terraform.State) error {
 		tokens, err := StateMap(s, addr, "tokens")
@@ -88,8 +82,7 @@ func CheckStateTokens(env *Env, addr string, ids []string, into *map[string]stri
 	}
 }
 
-// SameStateTokens checks that the tokens of ids in the point_refresh_tokens
-// at addr are those in want: none was issued again.
+// SameStateTokens checks that the tokens of ids at addr are those in want: none was issued again.
 func SameStateTokens(addr string, ids []string, want *map[string]string) func(*terraform.State) error {
 	return func(s *terraform.State) error {
 		tokens, err := StateMap(s, addr, "tokens")
@@ -105,12 +98,10 @@ func SameStateTokens(addr string, ids []string, want *map[string]string) func(*t
 	}
 }
 
-// SeenTokens collects every refresh token of a test's users that was
-// current at some check, so that state can be searched for all of them.
+// SeenTokens collects every refresh token that was current at some check, so that state is searched for all.
 type SeenTokens map[string]bool
 
-// NoSeenTokenInState fails when any attribute of any resource in state
-// holds one of the tokens.
+// NoSeenTokenInState fails when any attribute of any resource in state holds one of the tokens.
 func NoSeenTokenInState(s *terraform.State, seen SeenTokens, extra ...string) error {
 	tokens := slices.AppendSeq(slices.Clone(extra), maps.Keys(seen))
 	for addr, rs := range s.RootModule().Resources {

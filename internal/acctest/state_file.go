@@ -7,8 +7,6 @@ import (
 	"testing"
 )
 
-// The state file that a CLI run writes.
-
 // StateFile is what the tests read of a terraform.tfstate.
 type StateFile struct {
 	Resources []struct {
@@ -30,8 +28,7 @@ func (s StateFile) Attributes(addr string) map[string]any {
 	return nil
 }
 
-// Status returns the status of the single instance at addr: "" when it is
-// ready, "tainted", or "absent".
+// Status returns the status of the single instance at addr: "" when it is ready, "tainted", or "absent".
 func (s StateFile) Status(addr string) string {
 	for _, r := range s.Resources {
 		if r.Type+"."+r.Name == addr && len(r.Instances) == 1 {
@@ -60,9 +57,7 @@ func StateFileUserIDs(s StateFile, addr string) []string {
 	return listStrings(s.Attributes(addr), "user_ids")
 }
 
-// ByUser returns, for every instance of the resource type typ (point_user,
-// point_refresh_token, with count or for_each), its attribute attr by its
-// user_id.
+// ByUser returns attribute attr of every instance of the resource type typ, by its user_id.
 func (s StateFile) ByUser(typ, attr string) map[string]string {
 	values := map[string]string{}
 	for _, r := range s.Resources {
@@ -86,8 +81,7 @@ func StateFileTokens(s StateFile, addr string) map[string]string {
 	return tokens
 }
 
-// ExpectNotTainted fails when a resource at addrs is tainted or absent
-// from state.
+// ExpectNotTainted fails when a resource at addrs is tainted or absent from state.
 func ExpectNotTainted(t *testing.T, cli *CLI, addrs ...string) {
 	t.Helper()
 	state := ReadStateFile(t, cli)

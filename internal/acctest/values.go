@@ -5,10 +5,7 @@ import (
 	"time"
 )
 
-// Values: sets of ids and times.
-
-// SameElements reports whether a and b hold the same elements, in any
-// order.
+// SameElements reports whether a and b hold the same elements, in any order.
 func SameElements(a, b []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
