@@ -50,6 +50,7 @@ func Main(m *testing.M) int {
 	}
 	flag.Parse()
 	if os.Getenv("TF_ACC") != "" && flag.Lookup("test.run").Value.String() == "" {
+		// A full run builds beside the first tests, not in the first CLI test while the others wait.
 		go builtProvider.once.Do(buildSharedProvider)
 	}
 	code := m.Run()
@@ -61,6 +62,7 @@ func Main(m *testing.M) int {
 }
 
 func buildSharedProvider() {
+	// Shared by every test, so not t.TempDir; Main removes it.
 	builtProvider.dir, builtProvider.err = os.MkdirTemp("", "point-provider-") //nolint:usetesting
 	if builtProvider.err != nil {
 		return
@@ -93,7 +95,9 @@ var describeTestCLI = sync.OnceValues(func() (devenv.CLI, error) {
 	return devenv.DescribeCLI(path)
 })
 
-// setOpenTofuProviderHost serves the in-process providers where OpenTofu seeks a provider with no source.
+// setOpenTofuProviderHost serves the in-process providers where OpenTofu seeks a provider with no source:
+// terraform-plugin-testing registers them under registry.terraform.io unless TF_ACC_PROVIDER_HOST says
+// otherwise, and OpenTofu resolves such a provider under registry.opentofu.org.
 func setOpenTofuProviderHost() error {
 	if os.Getenv("TF_ACC") == "" || os.Getenv("TF_ACC_PROVIDER_HOST") != "" {
 		return nil
