@@ -135,24 +135,28 @@ func ZipEntries(t *testing.T, file string) map[string][]byte {
 }
 
 // CheckSensitiveOnly fails for every string in the JSON text that is one
-// of tokens at a place sensitive does not accept, and counts those (bad)
-// and the others (ok).
-func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, sensitive func(root any, path []any) bool) (bad, ok int) {
+// of tokens at a place none of rules accepts, and counts those (bad) and
+// the others by the name of the rule that accepted them (ok).
+func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, rules map[string]func(root any, path []any) bool) (bad int, ok map[string]int) {
 	t.Helper()
+	ok = map[string]int{}
 	var root any
 	if err := json.Unmarshal(text, &root); err != nil {
 		t.Errorf("the %s is not JSON: %v", where, err)
-		return 0, 0
+		return 0, ok
 	}
 	WalkJSONStrings(root, func(v string, path []any) {
-		switch {
-		case !tokens[v]:
-		case sensitive(root, path):
-			ok++
-		default:
-			bad++
-			t.Errorf("the %s holds a refresh token at %s, which is not a sensitive point_refresh_token.token", where, JSONPathString(path))
+		if !tokens[v] {
+			return
 		}
+		for name, rule := range rules {
+			if rule(root, path) {
+				ok[name]++
+				return
+			}
+		}
+		bad++
+		t.Errorf("the %s holds a refresh token at %s, which is not a sensitive token attribute", where, JSONPathString(path))
 	})
 	return bad, ok
 }

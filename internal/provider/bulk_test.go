@@ -1,15 +1,12 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -424,99 +421,6 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	expectCurrentTokens(t, env, "after the final apply", ids, final, interrupted)
 	if err := sandboxConverged(env, ids, final); err != nil {
 		t.Errorf("after the final apply: %v", err)
-	}
-}
-
-// TestAccBulk_noSecretInLogsCLI runs the bulk resources through creation,
-// rotation, an out-of-band rotation, a proxy that echoes credentials in
-// its errors, and destroy, at TF_LOG=TRACE, and then looks for every
-// refresh token and the API key in everything Terraform wrote besides
-// state, where tokens may only be the sensitive values of tokens.
-func TestAccBulk_noSecretInLogsCLI(t *testing.T) {
-	cli := acctest.NewCLI(t)
-	env := acctest.NewEnv(t, sandbox.Options{APIKey: "bulk-leak-canary-" + acctest.RandomHex(16)})
-	t.Parallel()
-	front := acctest.NewRecordingFront(env.Upstream())
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
-	ids := acctest.NumberedUserIDs(env, "bulk-leak", 10)
-	logPath := filepath.Join(t.TempDir(), "trace.log")
-	cli.Env = []string{"TF_LOG=TRACE", "TF_LOG_PATH=" + logPath, "POINT_API_KEY=" + env.APIKey}
-	provider := fmt.Sprintf("provider \"point\" {\n  endpoint    = %q\n  max_retries = 1\n}\n", server.URL)
-	write := func(generation string) {
-		cli.WriteMain(acctest.BulkConfig(provider, ids, "", fmt.Sprintf("  rotation_triggers = { generation = %q }\n", generation)))
-	}
-	watch := acctest.NewTokenWatch(env, cli, ids)
-	run := watch.Run
-	states := map[string][]byte{}
-	keepState := func(when string) {
-		b, err := os.ReadFile(filepath.Join(cli.Dir, "terraform.tfstate"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		states["state "+when] = b
-	}
-
-	write("1")
-	run(0, "apply", "-input=false", "-auto-approve")
-	keepState("after create")
-	write("2")
-	front.FailRoute(sandbox.RouteIssueRefreshToken)
-	out := run(1, "apply", "-input=false", "-auto-approve")
-	acctest.ExpectOutput(t, out, "Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
-	front.FailRoute("")
-	run(0, "apply", "-input=false", "-auto-approve")
-	env.RotateRefreshToken(ids[4])
-	acctest.ExpectOutput(t, run(0, "apply", "-input=false", "-auto-approve"), "Point Refresh Tokens Rotated Elsewhere")
-	keepState("before destroy")
-	front.FailRoute(sandbox.RouteGetUser)
-	out = run(1, "plan", "-input=false")
-	acctest.ExpectOutput(t, out, "Error: Error Reading Point", "get user: HTTP 500")
-	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {
-		t.Errorf("the failed reads of point_users make %d diagnostics, want 1 for the one kind of failure", n)
-	}
-	front.FailRoute("")
-	run(0, "destroy", "-input=false", "-auto-approve")
-	expectNoError(t, acctest.NoCurrentRefreshToken(env, ids...)(nil))
-
-	// The tokens Point issued and replaced at once count as well.
-	everCurrent := watch.EverCurrent
-	refresh, _ := front.Tokens()
-	for _, tok := range refresh {
-		everCurrent[tok] = true
-	}
-	logText, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"Point request", `point_operation="issue refresh token"`, "http_status=500"} {
-		if !bytes.Contains(logText, []byte(want)) {
-			t.Errorf("the TRACE log lacks %q: the provider's logs are not being scanned", want)
-		}
-	}
-	secrets := map[string]string{"the API key": env.APIKey}
-	for i, tok := range slices.Sorted(maps.Keys(everCurrent)) {
-		secrets[fmt.Sprintf("refresh token %d", i+1)] = tok
-	}
-	for where, text := range map[string][]byte{"TRACE log": logText, "CLI output": watch.Output.Bytes()} {
-		for name, secret := range secrets {
-			acctest.FindSecret(t, where, text, name, secret)
-		}
-		for _, m := range acctest.RefreshTokenShape.FindAll(text, -1) {
-			t.Errorf("the %s holds something shaped like a refresh token: %.8s…", where, m)
-		}
-	}
-	// A token in a state file may only be a value of the tokens map of a
-	// point_refresh_tokens whose sensitive_attributes mark tokens.
-	sensitive := acctest.StateAttributeSensitive("point_refresh_tokens", "tokens", true)
-	sensitiveCopies := 0
-	for where, text := range states {
-		acctest.FindSecret(t, where, text, "the API key", env.APIKey)
-		_, ok := acctest.CheckSensitiveOnly(t, where, text, everCurrent, sensitive)
-		sensitiveCopies += ok
-	}
-	if sensitiveCopies == 0 {
-		t.Error("the states hold no refresh token at all, so the check of sensitive copies proves nothing")
 	}
 }
 

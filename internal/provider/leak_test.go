@@ -31,6 +31,8 @@ type leakScan struct {
 	front        *acctest.RecordingFront
 	endpoint     string            // the front's base URL, for the provider block
 	ids          map[string]string // the users, by the name of their resources
+	bulk         []string          // the users of point_users and point_refresh_tokens
+	users        []string          // all of them
 	storesTokens bool
 	artifacts    map[string][]byte
 }
@@ -45,13 +47,16 @@ func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string
 	for _, name := range []string{"alice", "bob", "imported"} {
 		l.ids[name] = env.UserID(prefix + name)
 	}
+	l.bulk = acctest.NumberedUserIDs(env, prefix+"bulk", 3)
+	l.users = append(slices.Collect(maps.Values(l.ids)), l.bulk...)
 	imported := env.AddUser(l.ids["imported"])
-	l.TokenWatch = acctest.NewTokenWatch(env, cli, slices.Collect(maps.Values(l.ids)), imported)
+	l.TokenWatch = acctest.NewTokenWatch(env, cli, l.users, imported)
 	return l, imported
 }
 
 // configHCL is what both lifecycles manage: three users and their tokens; bob's REVOKE, alice's
-// rotating by generation and after 24h, the third user and its token imported.
+// rotating by generation and after 24h, the third user and its token imported; and the bulk users,
+// their tokens rotating by generation.
 func (l *leakScan) configHCL(generation string) string {
 	importID := l.ids["imported"]
 	if !l.storesTokens {
@@ -86,7 +91,7 @@ resource "point_refresh_token" %[1]q {
 %[5]s}
 `, name, l.ids[name], userArgs[name], l.storesTokens, tokenArgs[name])
 	}
-	return config
+	return config + acctest.BulkConfig("", l.bulk, "", fmt.Sprintf("  store_token       = %t\n  rotation_triggers = { generation = %q }\n", l.storesTokens, generation))
 }
 
 // snapshot keeps the state files as they are after step.
@@ -159,8 +164,8 @@ func (l *leakScan) expectHeld(where string, texts ...string) {
 
 // scan seeks in the logs (paths by name), the CLI output and every artifact: the secrets in never, every
 // access token the front saw and JWTs, nowhere; every refresh token ever current, and its shape, nowhere
-// but where storesTokens allows, where it counts them by artifact.
-func (l *leakScan) scan(logs map[string]string, never map[string]string) map[string]int {
+// but where storesTokens allows, where it counts them by artifact and resource type.
+func (l *leakScan) scan(logs map[string]string, never map[string]string) map[string]map[string]int {
 	t := l.t
 	t.Helper()
 	for name, path := range logs {
@@ -178,7 +183,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 	access, refresh := slices.Sorted(slices.Values(frontAccess)), slices.Sorted(maps.Keys(l.EverCurrent))
 
 	found, sums := 0, 0
-	sensitiveCopies := map[string]int{}
+	sensitiveCopies := map[string]map[string]int{}
 	for where, text := range l.artifacts {
 		for name, secret := range never {
 			found += acctest.FindSecret(t, where, text, name, secret)
@@ -203,7 +208,7 @@ func (l *leakScan) scan(logs map[string]string, never map[string]string) map[str
 			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, leakTestPlanSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case l.storesTokens && state:
-			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, acctest.StateAttributeSensitive("point_refresh_token", "token", false))
+			bad, ok := acctest.CheckSensitiveOnly(t, where, text, l.EverCurrent, leakTestStateSensitive)
 			found, sensitiveCopies[where] = found+bad, ok
 		case l.storesTokens && strings.HasSuffix(where, " entry tfplan"):
 			// Terraform's binary record of prior and planned values, with their sensitivity marks.
@@ -249,7 +254,8 @@ resource "terraform_data" "consumer" {
 
 // TestAccLeak_lifecycleCLI runs the lifecycle with store_token = true through the built provider (its
 // logs reach Terraform's), the API key in POINT_API_KEY: issue, import and rotation through saved plans,
-// access tokens for a job, a wrong API key, a proxy echoing each kind of credential in a 500, destroy.
+// a bulk token rotated elsewhere, access tokens for a job, a wrong API key, a proxy echoing each kind of
+// credential in a 500, destroy.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	wrongKey := "leak-wrong-" + acctest.RandomHex(16)
@@ -263,10 +269,18 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli.Env = baseEnv
 
 	cli.WriteMain(l.configHCL("1") + leakTestConfig)
-	acctest.ExpectOutput(t, l.planAndApply("create"), "Apply complete! Resources: 2 imported, 5 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutput(t, l.planAndApply("create"), "Apply complete! Resources: 2 imported, 7 added, 0 changed, 0 destroyed.")
 	aliceFirst := env.CurrentRefreshToken(alice)
 	cli.WriteMain(l.configHCL("2") + leakTestConfig)
-	acctest.ExpectOutput(t, l.planAndApply("rotate"), "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	// A proxy echoing the API key in a 500 fails the bulk rotation, which the saved plan after it carries
+	// out; -target keeps alice's rotation out, so that the error is the bulk resource's alone.
+	l.front.FailRoute(sandbox.RouteIssueRefreshToken)
+	acctest.ExpectOutput(t, l.Run(1, "apply", "-input=false", "-auto-approve", "-target="+acctest.RefreshTokensAddr),
+		"Error: Error Issuing Point Refresh Tokens", "HTTP 500", "(credential=***)")
+	l.front.FailRoute("")
+	env.RotateRefreshToken(l.bulk[1])
+	acctest.ExpectOutput(t, l.planAndApply("rotate"),
+		"Warning: Point Refresh Tokens Rotated Elsewhere", "Apply complete! Resources: 0 added, 2 changed, 0 destroyed.")
 	if aliceNow := env.CurrentRefreshToken(alice); aliceNow == "" || aliceNow == aliceFirst {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
@@ -274,13 +288,16 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
 	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
-		"Error: Error Reading Point User", "Point did not accept the credential", "HTTP 401 Unauthorized")
+		"Error: Error Reading Point User\n\n  with point_user.", "Point did not accept the credential", "HTTP 401 Unauthorized")
 	cli.Env = baseEnv
 
 	// A proxy echoing the credential in a 500, on a route for each kind: API key, refresh and access token.
 	l.front.FailRoute(sandbox.RouteGetUser)
-	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
-		"Error: Error Reading Point User", "get user: HTTP 500 Internal Server Error")
+	out := l.Run(1, "plan", "-input=false")
+	acctest.ExpectOutput(t, out, "Error: Error Reading Point User\n\n  with point_user.", "get user: HTTP 500 Internal Server Error")
+	if n := strings.Count(out, "Error: Error Reading Point Users"); n != 1 {
+		t.Errorf("the failed reads of point_users make %d diagnostics, want 1 for the one kind of failure", n)
+	}
 	l.front.FailRoute(sandbox.RouteIssueAccessToken)
 	acctest.ExpectOutput(t, l.Run(1, "apply", "-input=false", "-auto-approve", "-replace=terraform_data.consumer"),
 		"Error: Error Issuing Point Access Token", "issue access token: HTTP 500 Internal Server Error: response body:")
@@ -289,22 +306,22 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		"Warning: Point Access Token Not Revoked", "revoke access token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute(sandbox.RouteRevokeRefreshToken)
 	acctest.ExpectOutput(t, l.Run(1, "destroy", "-input=false", "-auto-approve"),
-		"Error: Error Revoking Point Refresh Token", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
+		"Error: Error Revoking Point Refresh Token\n\nCould not revoke the refresh token of Point user", "revoke refresh token: HTTP 500 Internal Server Error: response body:")
 	l.front.FailRoute("")
-	if l.front.Failed() < 4 {
-		t.Errorf("the front failed %d requests, want at least one in each of the 4 failing steps", l.front.Failed())
+	if l.front.Failed() < 5 {
+		t.Errorf("the front failed %d requests, want at least one in each of the 5 failing steps", l.front.Failed())
 	}
 
 	// The state, kept before the destroy empties it, must hold the current tokens, or its checks prove nothing.
 	l.snapshot("the failures")
-	for _, id := range l.ids {
+	for _, id := range l.users {
 		if tok := env.CurrentRefreshToken(id); tok == "" || !bytes.Contains(l.artifacts["terraform.tfstate after the failures"], []byte(tok)) {
 			t.Errorf("the state does not hold the current refresh token of %q", id)
 		}
 	}
-	acctest.ExpectOutput(t, l.Run(0, "destroy", "-input=false", "-auto-approve"), "Destroy complete! Resources: 6 destroyed.")
+	acctest.ExpectOutput(t, l.Run(0, "destroy", "-input=false", "-auto-approve"), "Destroy complete! Resources: 8 destroyed.")
 	l.snapshot("destroy")
-	for _, id := range l.ids {
+	for _, id := range l.users {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
@@ -316,32 +333,55 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	// The job ran twice with 2 access tokens; the output must show the masked echoes, the log the
 	// provider's requests, or the scan proves nothing.
 	l.checkConsumed(4)
-	if n := bytes.Count(l.Output.Bytes(), []byte("(credential=***)")); n < 4 {
-		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 4 failing steps at least", n)
+	if n := bytes.Count(l.Output.Bytes(), []byte("(credential=***)")); n < 5 {
+		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 5 failing steps at least", n)
 	}
 	sensitiveCopies := l.scan(map[string]string{"TRACE log": logPath}, map[string]string{"the API key": env.APIKey, "the wrong API key": wrongKey})
-	l.expectHeld("TRACE log", "Point request", `point_operation="issue access token"`, "http_status=500", "http_status=401")
+	l.expectHeld("TRACE log", "Point request", `point_operation="issue access token"`, `point_operation="issue refresh token"`, "http_status=500", "http_status=401")
 	for _, where := range []string{"create.tfplan JSON", "rotate.tfplan JSON", "terraform.tfstate after the failures", "rotate.tfplan entry tfstate"} {
-		if sensitiveCopies[where] == 0 {
-			t.Errorf("the %s holds no refresh token at all", where)
+		for resourceType := range leakTestStateSensitive {
+			// The bulk tokens are issued only when the create plan is applied.
+			if sensitiveCopies[where][resourceType] == 0 && (where != "create.tfplan JSON" || resourceType != "point_refresh_tokens") {
+				t.Errorf("the %s holds no refresh token of a %s at all", where, resourceType)
+			}
 		}
 	}
 }
 
-// leakTestPlanSensitive accepts a point_refresh_token's token in a plan's JSON where the matching
-// sensitivity map (sensitive_values, before_sensitive, after_sensitive) marks it.
-func leakTestPlanSensitive(root any, path []any) bool {
-	n := len(path)
-	marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
-	if n < 2 || path[n-1] != "token" || marks[path[n-2]] == "" {
-		return false
+// leakTestPlanSensitive and leakTestStateSensitive accept a refresh token, by the type of its resource, in
+// a plan's JSON and in a state file: as the token of a point_refresh_token, or a value of the tokens of a
+// point_refresh_tokens, where Terraform marks that attribute sensitive.
+var (
+	leakTestPlanSensitive = map[string]func(any, []any) bool{
+		"point_refresh_token":  planAttributeSensitive("point_refresh_token", "token", false),
+		"point_refresh_tokens": planAttributeSensitive("point_refresh_tokens", "tokens", true),
 	}
-	owner := "" // of the nearest object above that has a type
-	for i := n - 1; i >= 0 && owner == ""; i-- {
-		m, _ := acctest.JSONAt(root, path[:i]).(map[string]any)
-		owner, _ = m["type"].(string)
+	leakTestStateSensitive = map[string]func(any, []any) bool{
+		"point_refresh_token":  acctest.StateAttributeSensitive("point_refresh_token", "token", false),
+		"point_refresh_tokens": acctest.StateAttributeSensitive("point_refresh_tokens", "tokens", true),
 	}
-	return owner == "point_refresh_token" && acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks[path[n-2]], "token")) == true
+)
+
+// planAttributeSensitive accepts a value in a plan's JSON at attribute of a resourceType (as one of its
+// values when mapElement) where the matching sensitivity map (sensitive_values, before_sensitive,
+// after_sensitive) marks that attribute.
+func planAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
+	return func(root any, path []any) bool {
+		n := len(path)
+		if mapElement {
+			n--
+		}
+		marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
+		if n < 2 || path[n-1] != attribute || marks[path[n-2]] == "" {
+			return false
+		}
+		owner := "" // of the nearest object above that has a type
+		for i := n - 1; i >= 0 && owner == ""; i-- {
+			m, _ := acctest.JSONAt(root, path[:i]).(map[string]any)
+			owner, _ = m["type"].(string)
+		}
+		return owner == resourceType && acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks[path[n-2]], attribute)) == true
+	}
 }
 
 // leakTestTokenFreeConfig follows configHCL: each refresh token goes, by the ephemeral, into a
@@ -414,7 +454,8 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	l, importedToken := newLeakScan(t, env, cli.CLI, "leak-free-", false)
 	ids, withAction := l.ids, acctest.CLIHasActions(t)
 
-	// step applies a saved plan, after which the consumer must hold the current tokens (last, by user id).
+	// step applies a saved plan, after which the consumer must hold the current tokens; last keeps every
+	// user's, by id.
 	delivered, last := map[string]bool{}, map[string]string{}
 	step := func(name string, rotatesAlice bool) string {
 		t.Helper()
@@ -430,12 +471,15 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 			}
 			delivered[current], last[id] = true, current
 		}
+		for _, id := range l.bulk {
+			last[id] = env.CurrentRefreshToken(id)
+		}
 		return out
 	}
 
 	// Issue two tokens and import a third, without rotating it.
 	cli.WriteMain(leakTestTokenFreeConfig(l, "1", withAction))
-	acctest.ExpectOutputShows(t, step("create", false), "Apply complete! Resources: 2 imported, 11 added, 0 changed, 0 destroyed.")
+	acctest.ExpectOutputShows(t, step("create", false), "Apply complete! Resources: 2 imported, 13 added, 0 changed, 0 destroyed.")
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
 	}
@@ -464,8 +508,8 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	acctest.ExpectOutputShows(t, step("reissue", false), "Warning: Point Refresh Token Revoked Elsewhere")
 
 	// Destroy revokes every token it tracks, reading each with the API key.
-	acctest.ExpectOutputShows(t, l.planAndApply("destroy", "-destroy"), "Apply complete! Resources: 0 added, 0 changed, 13 destroyed.")
-	for _, id := range ids {
+	acctest.ExpectOutputShows(t, l.planAndApply("destroy", "-destroy"), "Apply complete! Resources: 0 added, 0 changed, 15 destroyed.")
+	for _, id := range l.users {
 		if !env.HasUser(id) {
 			t.Errorf("user %q gone from Point; users are abandoned, not deleted", id)
 		}
@@ -491,7 +535,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	l.scan(map[string]string{"Terraform TRACE log": terraformLog, "providers' TRACE log": cli.ProviderLog}, map[string]string{"the API key": env.APIKey})
 	l.expectHeld("providers' TRACE log", "Point request", `point_operation="get user"`, `point_operation="issue refresh token"`, `point_operation="revoke refresh token"`)
 	l.expectHeld("Terraform TRACE log", "point_refresh_token")
-	if len(l.EverCurrent) < 7 {
-		t.Errorf("the lifecycle saw %d refresh tokens, want at least 7 (4 of alice, 2 of bob, 1 imported)", len(l.EverCurrent))
+	if len(l.EverCurrent) < 13 {
+		t.Errorf("the lifecycle saw %d refresh tokens, want at least 13 (4 of alice, 2 of bob and of each bulk user, 1 imported)", len(l.EverCurrent))
 	}
 }
