@@ -13,11 +13,8 @@ import (
 	"testing"
 )
 
-// Leak scans: secrets in what Terraform writes.
-
-// TokenWatch runs CLI commands, keeping their output, and samples around
-// each the current refresh token of every user: a leak scan then seeks
-// every token that was ever current, not only those left at the end.
+// TokenWatch runs CLI commands, keeping their output, and samples every
+// user's refresh token around each: a scan seeks every token ever current.
 type TokenWatch struct {
 	env *Env
 	cli interface {
@@ -56,10 +53,9 @@ func (w *TokenWatch) Run(want int, args ...string) string {
 	return out
 }
 
-// StateAttributeSensitive returns the check that CheckSensitiveOnly applies
-// to a state file: a token may stand only in attribute of a resourceType
-// instance (as one of its values when mapElement) whose
-// sensitive_attributes mark that attribute as a whole.
+// StateAttributeSensitive is a rule of CheckSensitiveOnly for a state file:
+// attribute of a resourceType instance (one of its values when mapElement),
+// where its sensitive_attributes mark that attribute as a whole.
 func StateAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
 	depth := 6
 	if mapElement {
@@ -134,9 +130,8 @@ func ZipEntries(t *testing.T, file string) map[string][]byte {
 	return entries
 }
 
-// CheckSensitiveOnly fails for every string in the JSON text that is one
-// of tokens at a place none of rules accepts, and counts those (bad) and
-// the others by the name of the rule that accepted them (ok).
+// CheckSensitiveOnly fails for each of tokens in the JSON text at a place
+// no rule accepts; it counts those (bad), and the others by rule (ok).
 func CheckSensitiveOnly(t *testing.T, where string, text []byte, tokens map[string]bool, rules map[string]func(root any, path []any) bool) (bad int, ok map[string]int) {
 	t.Helper()
 	ok = map[string]int{}
@@ -175,8 +170,7 @@ func JSONPathString(path []any) string {
 	return b.String()
 }
 
-// WalkJSONStrings calls visit with every string in a decoded JSON value and
-// the path that leads to it.
+// WalkJSONStrings visits every string in a JSON value, with its path.
 func WalkJSONStrings(v any, visit func(s string, path []any)) {
 	var walk func(v any, path []any)
 	walk = func(v any, path []any) {

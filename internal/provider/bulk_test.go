@@ -23,10 +23,6 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Tests of what point_users and point_refresh_tokens share: bulk.go unit by
-// unit, then both resources together.
-
-// numbered returns n ids made by format from 0 to n-1.
 func numbered(format string, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
@@ -35,8 +31,8 @@ func numbered(format string, n int) []string {
 	return ids
 }
 
-// runBulk works on each id once, at most limit at a time, and starts none
-// once the context is cancelled.
+// TestRunBulk: runBulk works on each id once, at most limit at a time, and
+// starts none once the context is cancelled.
 func TestRunBulk(t *testing.T) {
 	ids := numbered("%d", 200)
 	var mu sync.Mutex
@@ -86,6 +82,7 @@ func TestRunBulk(t *testing.T) {
 	}
 }
 
+// TestImportUserIDs: an import ID lists valid ids with commas, each once.
 func TestImportUserIDs(t *testing.T) {
 	for _, tc := range []struct {
 		id      string
@@ -111,6 +108,8 @@ func TestImportUserIDs(t *testing.T) {
 	}
 }
 
+// TestQuoteIDsAndOrdered: quoteIDs sorts and cuts short; ordered keeps the
+// given order and puts the rest after it, sorted.
 func TestQuoteIDsAndOrdered(t *testing.T) {
 	if got := quoteIDs([]string{"b", "a"}); got != `"a", "b"` {
 		t.Errorf("quoteIDs = %s", got)
@@ -124,7 +123,7 @@ func TestQuoteIDsAndOrdered(t *testing.T) {
 	}
 }
 
-// failures groups ids by error, and reports maxFailureGroups groups at most.
+// TestFailures: failures groups ids by error, maxFailureGroups at most.
 func TestFailures(t *testing.T) {
 	var f failures
 	f.add("user-1", errors.New("boom"))
@@ -165,16 +164,10 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// Helpers of the bulk tests, which the tests of each bulk resource share.
-
-// settles runs checks on the plan before the apply, and expects the plan
-// after it to be empty.
 func settles(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return resource.ConfigPlanChecks{PreApply: checks, PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
 }
 
-// noWriteSucceeded fails when the front saw a request that registers a
-// user or issues or revokes a refresh token succeed.
 func noWriteSucceeded(front *acctest.CountingFront) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		return errors.Join(front.Expect(sandbox.RouteCreateUser, nil, 0), front.Expect(sandbox.RouteIssueRefreshToken, nil, 0),
@@ -182,7 +175,6 @@ func noWriteSucceeded(front *acctest.CountingFront) resource.TestCheckFunc {
 	}
 }
 
-// expectNoError reports each error that is not nil.
 func expectNoError(t *testing.T, errs ...error) {
 	t.Helper()
 	for _, err := range errs {
@@ -192,12 +184,10 @@ func expectNoError(t *testing.T, errs ...error) {
 	}
 }
 
-// importBlock imports id to the resource at addr.
 func importBlock(addr, id string) string {
 	return fmt.Sprintf("\nimport {\n  to = %s\n  id = %q\n}\n", addr, id)
 }
 
-// removedBlocks forgets the resources at addrs without destroying them.
 func removedBlocks(addrs ...string) string {
 	var b strings.Builder
 	for _, addr := range addrs {
@@ -206,14 +196,11 @@ func removedBlocks(addrs ...string) string {
 	return b.String()
 }
 
-// The bulk resources under failures, interruptions and TRACE logging,
-// through the Terraform CLI: these need warnings, exit codes, signals and
-// logs, which terraform-plugin-testing does not show.
+// The tests below drive the Terraform CLI: they need warnings, exit codes
+// and signals, which terraform-plugin-testing does not show.
 
 var replacementOrDestroy = regexp.MustCompile(`must be replaced|-/\+ resource|[1-9]\d* to destroy|[1-9]\d* destroyed`)
 
-// applyWithoutReplacement runs terraform apply and fails the test when the
-// run plans a replacement or a destroy, or leaves either resource tainted.
 func applyWithoutReplacement(t *testing.T, cli *acctest.CLI) (string, int) {
 	t.Helper()
 	out, code := cli.Run("apply", "-input=false", "-auto-approve", "-no-color")
@@ -224,9 +211,6 @@ func applyWithoutReplacement(t *testing.T, cli *acctest.CLI) (string, int) {
 	return out, code
 }
 
-// expectCurrentTokens fails the test for each of ids whose token in tokens
-// is missing or not its current one in Point, or differs from its token in
-// earlier: nothing issued it again.
 func expectCurrentTokens(t *testing.T, env *acctest.Env, when string, ids []string, tokens, earlier map[string]string) {
 	t.Helper()
 	for _, id := range ids {
@@ -239,15 +223,9 @@ func expectCurrentTokens(t *testing.T, env *acctest.Env, when string, ids []stri
 	}
 }
 
-// TestAccBulk_partialFailureThenMoveCLI applies 60 users and their tokens
-// while 30% of requests fail with 503 and the provider does not retry. Each
-// apply records exactly what it did: the first creates both resources with
-// warnings, none is ever tainted or replaced, and the applies that follow
-// finish the rest without registering a user twice or issuing a recorded
-// token again. With Point calm, users and tokens move to point_user and
-// point_refresh_token with for_each and back, with removed and import
-// blocks as the guide shows, without a single write. Destroy, under the
-// faults again, revokes every token once.
+// TestAccBulk_partialFailureThenMoveCLI: with 30% of requests failing and no
+// retries, every apply of 60 users records what it did, untainted; the move
+// to the singular shape and back writes nothing; destroy revokes each once.
 func TestAccBulk_partialFailureThenMoveCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -297,7 +275,6 @@ func TestAccBulk_partialFailureThenMoveCLI(t *testing.T) {
 		t.Errorf("%d registrations met 409: a user was registered again", n)
 	}
 
-	// To the singular shape and back.
 	singular := provider + fmt.Sprintf(`locals {
   user_ids = %s
 }
@@ -318,8 +295,6 @@ resource "point_refresh_token" "u" {
 	}
 	toBulk := bulk + importBlock(acctest.UsersAddr, strings.Join(ids, ",")) + importBlock(acctest.RefreshTokensAddr, strings.Join(ids, ",")) +
 		removedBlocks("point_user.u", "point_refresh_token.u")
-	// move applies config, and then the config without its removed and
-	// import blocks, each time with an empty plan after and no write.
 	move := func(step, config, alone string) acctest.StateFile {
 		t.Helper()
 		front.Reset()
@@ -347,8 +322,7 @@ resource "point_refresh_token" "u" {
 		t.Errorf("point_users holds %v, want %v", got, ids)
 	}
 
-	// Destroy under the same faults: each run revokes what it can and
-	// keeps the rest in state for the next.
+	// Under the faults, each destroy revokes what it can and keeps the rest.
 	front.SetFailRate(0.3)
 	for destroys := 1; ; destroys++ {
 		if out, code = cli.Run("destroy", "-input=false", "-auto-approve", "-no-color"); code == 0 {
@@ -372,10 +346,9 @@ resource "point_refresh_token" "u" {
 	expectNoError(t, front.Expect(sandbox.RouteRevokeRefreshToken, ids, 1), acctest.NoCurrentRefreshToken(env, ids...)(nil))
 }
 
-// TestAccBulk_interruptCLI sends SIGINT to terraform while point_users
-// registers users, and again while point_refresh_tokens issues tokens,
-// against a slow Point. Neither resource is tainted; the final apply
-// registers no user twice and issues no recorded token again.
+// TestAccBulk_interruptCLI interrupts the registration of users and then the
+// issue of tokens: nothing is tainted, and the final apply registers no user
+// twice and issues no recorded token again.
 func TestAccBulk_interruptCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	env := acctest.NewEnv(t, sandbox.Options{})
@@ -425,13 +398,8 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 }
 
 // TestAccBulk_badInputCLI: ids and settings Point would refuse fail before
-// any request, in lists, set(string) variables and values known only at
-// apply, which the CLI validates then. Every diagnostic about an id names
-// it, never its position: with a set(string) variable, which the docs
-// recommend, the position is one in sorted order that the configuration
-// never wrote. An import ID that is not a list of valid
-// ids, a user Point does not have, and a user without a token each fail
-// the import with the provider's own error.
+// any request, each diagnostic naming the id, never its position, which a
+// set(string) sorts away from the configuration; bad imports fail too.
 func TestAccBulk_badInputCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	// In process, so that coverage counts the validators and the import.
@@ -459,7 +427,6 @@ func TestAccBulk_badInputCLI(t *testing.T) {
 		return out
 	}
 
-	// Literal lists fail at validate time, before the plan.
 	out := failing(bulk("point_users", "list", acctest.HCLList([]string{good, bad("users-list")}), "")+
 		bulk("point_refresh_tokens", "list", acctest.HCLList([]string{good, bad("tokens-list")}), "")+
 		bulk("point_users", "duplicate", acctest.HCLList([]string{good, "other-" + good, good}), "")+
@@ -475,7 +442,6 @@ func TestAccBulk_badInputCLI(t *testing.T) {
 		setVariable("tokens_ids", "zz-"+good, bad("tokens-var"))+bulk("point_refresh_tokens", "var", "var.tokens_ids", ""), "plan")
 	acctest.ExpectDiagnostic(t, out, invalidID("users-var")...)
 	acctest.ExpectDiagnostic(t, out, invalidID("tokens-var")...)
-	// The same ids known only at apply, through terraform_data.
 	out = failing(fmt.Sprintf("\nresource \"terraform_data\" \"ids\" {\n  input = { users = %s, tokens = %s }\n}\n",
 		acctest.HCLList([]string{"zz-" + good, bad("users-apply")}), acctest.HCLList([]string{"zz-" + good, bad("tokens-apply")}))+
 		bulk("point_users", "test", "terraform_data.ids.output.users", "")+

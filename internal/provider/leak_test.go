@@ -17,28 +17,23 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/sandbox"
 )
 
-// Leak scans: a lifecycle through the CLI at TF_LOG=TRACE, failures included, then a search for every
-// credential in all that Terraform and the providers wrote. With store_token = true, a refresh token may
-// stand only as the sensitive token of a point_refresh_token in plan and state JSON, and in the binary
-// plans beside them; with store_token = false, nowhere.
-
-// leakScan runs a lifecycle's commands and keeps what they write for scan.
+// leakScan runs a lifecycle through the CLI at TF_LOG=TRACE, failures included, and keeps all that
+// Terraform and the providers write, for scan to seek every credential in.
 type leakScan struct {
 	t   *testing.T
 	env *acctest.Env
 	cli *acctest.CLI
 	*acctest.TokenWatch
 	front        *acctest.RecordingFront
-	endpoint     string            // the front's base URL, for the provider block
-	ids          map[string]string // the users, by the name of their resources
-	bulk         []string          // the users of point_users and point_refresh_tokens
-	users        []string          // all of them
+	endpoint     string
+	ids          map[string]string
+	bulk         []string
+	users        []string
 	storesTokens bool
 	artifacts    map[string][]byte
 }
 
-// newLeakScan puts a recording front before env's Point, registers the user to import (returning its
-// token), and watches the users' refresh tokens around every command run through cli.
+// newLeakScan puts a recording front before Point and returns the token of the user it registers to import.
 func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string, storesTokens bool) (*leakScan, string) {
 	t.Helper()
 	l := &leakScan{t: t, env: env, cli: cli, front: acctest.NewRecordingFront(env.Upstream()), ids: map[string]string{},
@@ -54,9 +49,8 @@ func newLeakScan(t *testing.T, env *acctest.Env, cli *acctest.CLI, prefix string
 	return l, imported
 }
 
-// configHCL is what both lifecycles manage: three users and their tokens; bob's REVOKE, alice's
-// rotating by generation and after 24h, the third user and its token imported; and the bulk users,
-// their tokens rotating by generation.
+// configHCL is what both lifecycles manage: alice's token rotating by generation and after 24h, bob's
+// REVOKE, a third user imported, and the bulk users, their tokens rotating by generation.
 func (l *leakScan) configHCL(generation string) string {
 	importID := l.ids["imported"]
 	if !l.storesTokens {
@@ -94,7 +88,6 @@ resource "point_refresh_token" %[1]q {
 	return config + acctest.BulkConfig("", l.bulk, "", fmt.Sprintf("  store_token       = %t\n  rotation_triggers = { generation = %q }\n", l.storesTokens, generation))
 }
 
-// snapshot keeps the state files as they are after step.
 func (l *leakScan) snapshot(step string) {
 	l.t.Helper()
 	for _, name := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
@@ -104,8 +97,6 @@ func (l *leakScan) snapshot(step string) {
 	}
 }
 
-// planAndApply saves a plan for step, keeps its JSON and file entries, applies it, keeps the state,
-// and returns the output.
 func (l *leakScan) planAndApply(step string, extra ...string) string {
 	l.t.Helper()
 	plan := step + ".tfplan"
@@ -119,9 +110,8 @@ func (l *leakScan) planAndApply(step string, extra ...string) string {
 	return planned + out
 }
 
-// checkConsumed checks that the job's consumed.sha256 (returned) holds at least n hashes, each of an
-// access token the front saw Point issue, bare or as a header (so n > 0 means Point issued some); and
-// that the front saw all the sandbox issued.
+// checkConsumed checks that the job's consumed.sha256 holds at least n hashes, each of an access token
+// the front saw Point issue (so n > 0 means Point issued some), and returns it.
 func (l *leakScan) checkConsumed(n int) []byte {
 	t := l.t
 	t.Helper()
@@ -152,7 +142,6 @@ func (l *leakScan) checkConsumed(n int) []byte {
 	return consumed
 }
 
-// expectHeld fails unless the artifact holds every text: else the scan of it proves nothing.
 func (l *leakScan) expectHeld(where string, texts ...string) {
 	l.t.Helper()
 	for _, text := range texts {
@@ -162,9 +151,8 @@ func (l *leakScan) expectHeld(where string, texts ...string) {
 	}
 }
 
-// scan seeks in the logs (paths by name), the CLI output and every artifact: the secrets in never, every
-// access token the front saw and JWTs, nowhere; every refresh token ever current, and its shape, nowhere
-// but where storesTokens allows, where it counts them by artifact and resource type.
+// scan seeks the secrets in never, access tokens and JWTs everywhere; every refresh token ever current, and
+// its shape, everywhere but where storesTokens and the rules allow, counting those by artifact and type.
 func (l *leakScan) scan(logs map[string]string, never map[string]string) map[string]map[string]int {
 	t := l.t
 	t.Helper()
@@ -252,10 +240,9 @@ resource "terraform_data" "consumer" {
 }
 `
 
-// TestAccLeak_lifecycleCLI runs the lifecycle with store_token = true through the built provider (its
-// logs reach Terraform's), the API key in POINT_API_KEY: issue, import and rotation through saved plans,
-// a bulk token rotated elsewhere, access tokens for a job, a wrong API key, a proxy echoing each kind of
-// credential in a 500, destroy.
+// TestAccLeak_lifecycleCLI scans the lifecycle with store_token = true, through the built provider and
+// its logs: saved plans, a bulk token rotated elsewhere, access tokens for a job, a wrong API key, a
+// proxy echoing each kind of credential in a 500, destroy.
 func TestAccLeak_lifecycleCLI(t *testing.T) {
 	cli := acctest.NewCLI(t)
 	wrongKey := "leak-wrong-" + acctest.RandomHex(16)
@@ -285,7 +272,6 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
 
-	// A wrong API key: 401 on every read that uses it.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
 	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
 		"Error: Error Reading Point User\n\n  with point_user.", "Point did not accept the credential", "HTTP 401 Unauthorized")
@@ -330,8 +316,7 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		}
 	}
 
-	// The job ran twice with 2 access tokens; the output must show the masked echoes, the log the
-	// provider's requests, or the scan proves nothing.
+	// The job ran twice with 2 access tokens; without the echoes and the log the scan proves nothing.
 	l.checkConsumed(4)
 	if n := bytes.Count(l.Output.Bytes(), []byte("(credential=***)")); n < 5 {
 		t.Errorf("the output shows %d masked echoes of a credential, want one for each of the 5 failing steps at least", n)
@@ -348,9 +333,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 	}
 }
 
-// leakTestPlanSensitive and leakTestStateSensitive accept a refresh token, by the type of its resource, in
-// a plan's JSON and in a state file: as the token of a point_refresh_token, or a value of the tokens of a
-// point_refresh_tokens, where Terraform marks that attribute sensitive.
+// leakTestPlanSensitive and leakTestStateSensitive accept a refresh token in a plan's JSON and a state
+// file, by resource type, only where Terraform marks the attribute that holds it sensitive.
 var (
 	leakTestPlanSensitive = map[string]func(any, []any) bool{
 		"point_refresh_token":  planAttributeSensitive("point_refresh_token", "token", false),
@@ -362,9 +346,8 @@ var (
 	}
 )
 
-// planAttributeSensitive accepts a value in a plan's JSON at attribute of a resourceType (as one of its
-// values when mapElement) where the matching sensitivity map (sensitive_values, before_sensitive,
-// after_sensitive) marks that attribute.
+// planAttributeSensitive accepts a value at attribute of a resourceType (one of its values when
+// mapElement) where the matching sensitive_values, before_sensitive or after_sensitive marks it.
 func planAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
 	return func(root any, path []any) bool {
 		n := len(path)
@@ -437,11 +420,9 @@ action "point_revoke_refresh_token" "incident" {
 	return b.String()
 }
 
-// TestAccLeak_tokenFreeLifecycleCLI runs the lifecycle with store_token = false, every plan saved: issue
-// and import, rotation by a trigger, by time on the test clock and outside Terraform, the emergency
-// revoke (the action from Terraform 1.14, else Point's API) and the new token, destroy. It needs the
-// test's clock and a write-only consumer, so it serves the providers in process, which sets
-// environment variables and so cannot run in parallel.
+// TestAccLeak_tokenFreeLifecycleCLI scans the lifecycle with store_token = false: rotations, the emergency
+// revoke, destroy. Its clock and write-only consumer need the providers in process, set up through
+// environment variables, so it cannot run in parallel.
 func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{APIKey: "leak-canary-" + acctest.RandomHex(16)})
 	// The key reaches the in-process providers through the environment, never configuration, plan or state.
@@ -454,8 +435,7 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 	l, importedToken := newLeakScan(t, env, cli.CLI, "leak-free-", false)
 	ids, withAction := l.ids, acctest.CLIHasActions(t)
 
-	// step applies a saved plan, after which the consumer must hold the current tokens; last keeps every
-	// user's, by id.
+	// After each step the consumer must hold the current tokens; last keeps every user's, by id.
 	delivered, last := map[string]bool{}, map[string]string{}
 	step := func(name string, rotatesAlice bool) string {
 		t.Helper()
@@ -477,23 +457,19 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 		return out
 	}
 
-	// Issue two tokens and import a third, without rotating it.
 	cli.WriteMain(leakTestTokenFreeConfig(l, "1", withAction))
 	acctest.ExpectOutputShows(t, step("create", false), "Apply complete! Resources: 2 imported, 13 added, 0 changed, 0 destroyed.")
 	if env.CurrentRefreshToken(ids["imported"]) != importedToken {
 		t.Error("the import rotated the imported token")
 	}
-	// Rotation by a trigger, and by time: rotate_after has elapsed on the test clock.
 	cli.WriteMain(leakTestTokenFreeConfig(l, "2", withAction))
 	step("trigger", true)
 	env.Clock.Advance(25 * time.Hour)
 	step("time", true)
 
-	// Rotation outside Terraform: the refresh adopts it, the consumer gets it.
 	env.RotateRefreshToken(ids["bob"])
 	acctest.ExpectOutputShows(t, step("outside", false), "Warning: Point Refresh Token Rotated Elsewhere")
 
-	// The emergency revoke, then the new token.
 	if withAction {
 		out := l.Run(0, "apply", "-input=false", "-auto-approve", "-invoke=action.point_revoke_refresh_token.incident")
 		acctest.ExpectOutputShows(t, out, fmt.Sprintf("Revoked the refresh token of Point user %q.", ids["alice"]))
@@ -518,7 +494,6 @@ func TestAccLeak_tokenFreeLifecycleCLI(t *testing.T) {
 		}
 	}
 
-	// The consumer got only tokens once current, and every token current at the end of an apply.
 	for _, tok := range store.AllReceived() {
 		if !l.EverCurrent[tok] {
 			l.EverCurrent[tok] = true // scanned for below all the same
