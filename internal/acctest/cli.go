@@ -75,7 +75,8 @@ func buildSharedProvider() {
 }
 
 // collectCLIGarbageLate has the CLI and provider processes the tests start, each living for one command,
-// collect only near cliMemoryLimit: collecting slowed the CPU-bound suite by an eighth.
+// collect only near cliMemoryLimit: collecting slowed the CPU-bound suite by an eighth. This process read
+// GOGC when it started, so it keeps its collector; a caller's GOGC or GOMEMLIMIT wins.
 func collectCLIGarbageLate() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
@@ -243,6 +244,7 @@ func NewInProcessCLI(t *testing.T, factories map[string]func() (tfprotov6.Provid
 	}
 	logFile := dir + "/providers.log"
 	if logLevel != "" {
+		// The in-process servers' logging sink reads these when each one starts.
 		t.Setenv("TF_LOG", logLevel)
 		t.Setenv("TF_LOG_PATH_MASK", strings.ReplaceAll(dir, "%", "%%")+"/providers-%s.log")
 		logFile = fmt.Sprintf(dir+"/providers-%s.log", strings.ReplaceAll(t.Name(), "/", "_"))

@@ -115,7 +115,8 @@ func (e *Env) ProviderBlock() string {
 	return ProviderBlockFor(e, e.Endpoint, 3)
 }
 
-// NewProvider serves the provider on env.Clock; the provider's tests set it: this package cannot import it.
+// NewProvider serves the provider on env.Clock; the provider's tests set it, as this package cannot import
+// the provider.
 var NewProvider func(env *Env) func() (tfprotov6.ProviderServer, error)
 
 // Factories serves the provider in-process (NewProvider), together with the echo provider.

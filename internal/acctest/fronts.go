@@ -190,6 +190,7 @@ func (f *CountingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.Injected.Add(1)
 		AnswerJSON(http.StatusServiceUnavailable, `{"error":"unavailable","message":"service temporarily unavailable (injected by the test)"}`)(rec, r, nil)
 	case vanished && route == sandbox.RouteGetUser:
+		// Point's own 404, in its own words: the same read for an id no test registers.
 		ghost := r.Clone(r.Context())
 		ghost.URL.Path = "/organizations/users/" + userID + "-vanished"
 		ghost.URL.RawPath = ""

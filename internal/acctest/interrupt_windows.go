@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// startInOwnProcessGroup makes the pid a group id that CTRL_BREAK can reach without reaching the tests.
 func startInOwnProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
 }

@@ -53,9 +53,9 @@ func (w *TokenWatch) Run(want int, args ...string) string {
 	return out
 }
 
-// StateAttributeSensitive is a rule of CheckSensitiveOnly for a state file:
-// attribute of a resourceType instance (one of its values when mapElement),
-// where its sensitive_attributes mark that attribute as a whole.
+// StateAttributeSensitive is a CheckSensitiveOnly rule for a state file: it
+// accepts a token only in attribute of a resourceType instance (one of its
+// values when mapElement) whose sensitive_attributes mark the attribute.
 func StateAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
 	depth := 6
 	if mapElement {

@@ -11,7 +11,8 @@ import (
 	"github.com/areyoupoint/terraform-provider-point/internal/point"
 )
 
-// Against the sandbox, these helpers use its inspection methods, so that its request counts leave them out.
+// Against the sandbox, the changes below use its inspection methods, so that its request counts leave them
+// out; the checks go through the API.
 
 // AddUser registers the user, as an application outside Terraform would, and returns its refresh token.
 func (e *Env) AddUser(id string) string {

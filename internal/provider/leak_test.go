@@ -26,9 +26,9 @@ type leakScan struct {
 	*acctest.TokenWatch
 	front        *acctest.RecordingFront
 	endpoint     string
-	ids          map[string]string
+	ids          map[string]string // the singular users, by resource name
 	bulk         []string
-	users        []string
+	users        []string // all: ids' values, then bulk
 	storesTokens bool
 	artifacts    map[string][]byte
 }
@@ -272,6 +272,8 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 		t.Error("changing rotation_triggers did not rotate alice's refresh token")
 	}
 
+	// Beside the bulk resources, "Point User" would match "Point Users" too: the patterns pin the singular
+	// diagnostic.
 	cli.Env = append(slices.Clone(baseEnv), "POINT_API_KEY="+wrongKey)
 	acctest.ExpectOutput(t, l.Run(1, "plan", "-input=false"),
 		"Error: Error Reading Point User\n\n  with point_user.", "Point did not accept the credential", "HTTP 401 Unauthorized")
@@ -367,7 +369,7 @@ func planAttributeSensitive(resourceType, attribute string, mapElement bool) fun
 	}
 }
 
-// leakTestTokenFreeConfig follows configHCL: each refresh token goes, by the ephemeral, into a
+// leakTestTokenFreeConfig follows configHCL: each singular user's refresh token goes, by the ephemeral, into a
 // write-only argument versioned by token_version; a job gets an access token through the API key.
 func leakTestTokenFreeConfig(l *leakScan, generation string, withAction bool) string {
 	var b strings.Builder

@@ -199,10 +199,10 @@ resource "echo" "test" {}
 	})
 }
 
-// TestAccStateSafety_warningsCLI: a user registered whose answer is lost goes into state rather than
+// TestAccStateSafety_warningsCLI: a user whose registration's answer is lost goes into state rather than
 // being left to meet "already exists" at the next apply: after timeouts, as the look-up has its own time
-// budget, and after a 503 and a 409, with a warning. The warning of destroying an ABANDON user whose
-// point_refresh_token revokes its token must not claim that the token stays valid.
+// budget, and after a 503 and a 409, with a warning. Destroying an ABANDON user whose point_refresh_token
+// revokes the token warns without claiming that the token stays valid.
 func TestAccStateSafety_warningsCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	slow, retried, abandoned := env.UserID("slow-create"), env.UserID("retried-create"), env.UserID("abandoned")
@@ -618,8 +618,8 @@ func (f *spellingFront) handle(rewrite bool) func(w http.ResponseWriter, r *http
 	}
 }
 
-// forEachSpelling runs test once per wording of Point's 404 for "no such user": each sandbox dialect
-// (or Point as it answers), and the reference wording rewritten by a spellingFront at endpoint.
+// forEachSpelling runs test behind a spellingFront at endpoint, once per wording of Point's 404 for "no
+// such user": each sandbox dialect (or Point as it answers), and that wording rewritten.
 func forEachSpelling(t *testing.T, test func(t *testing.T, env *acctest.Env, front *spellingFront, endpoint string)) {
 	type spelling struct {
 		name, dialect string
