@@ -169,11 +169,7 @@ func (c *CLI) WriteMain(config string) {
 
 func (c *CLI) command(ctx context.Context, out *bytes.Buffer, args ...string) *exec.Cmd {
 	c.t.Helper()
-	path, err := devenv.Terraform()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, path, args...)
+	cmd := exec.CommandContext(ctx, TestCLI(c.t).Path, args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(devenv.Environ(c.cliConfig), c.Env...)
 	cmd.Stdout, cmd.Stderr = out, out

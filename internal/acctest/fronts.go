@@ -363,9 +363,18 @@ type DelayingFront struct {
 	lost map[string]int // route -> answers the client gave up on
 }
 
-// NewDelayingFront returns a front that delays nothing yet.
-func NewDelayingFront(next http.Handler) *DelayingFront {
-	return &DelayingFront{next: next, lost: map[string]int{}}
+// StartSlowSandbox serves env's sandbox, with 200ms of latency, behind a DelayingFront that holds every
+// answer back 100ms more, so that an interrupt lands while requests are in flight; it returns the front
+// and its URL.
+func StartSlowSandbox(t *testing.T, env *Env) (*DelayingFront, string) {
+	t.Helper()
+	env.RequireSandbox()
+	front := &DelayingFront{next: env.Sandbox, lost: map[string]int{}}
+	front.Delay.Store(int64(100 * time.Millisecond))
+	server := httptest.NewServer(front)
+	t.Cleanup(server.Close)
+	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
+	return front, server.URL
 }
 
 // TakeLost returns, by route, the successful answers whose client gave up on them since the last call.

@@ -53,6 +53,30 @@ func (w *TokenWatch) Run(want int, args ...string) string {
 	return out
 }
 
+// planSensitivityMaps names, for each of a plan's value objects, the object beside it that marks its
+// sensitive attributes.
+var planSensitivityMaps = map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
+
+// PlanAttributeSensitive is a CheckSensitiveOnly rule for a plan's JSON: it accepts a token only in
+// attribute of a resourceType (one of its values when mapElement) that the matching map marks.
+func PlanAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
+	return func(root any, path []any) bool {
+		n := len(path)
+		if mapElement {
+			n--
+		}
+		if n < 2 || path[n-1] != attribute || planSensitivityMaps[path[n-2]] == "" {
+			return false
+		}
+		owner := "" // of the nearest object above that has a type
+		for i := n - 1; i >= 0 && owner == ""; i-- {
+			m, _ := JSONAt(root, path[:i]).(map[string]any)
+			owner, _ = m["type"].(string)
+		}
+		return owner == resourceType && JSONAt(root, append(slices.Clone(path[:n-2]), planSensitivityMaps[path[n-2]], attribute)) == true
+	}
+}
+
 // StateAttributeSensitive is a CheckSensitiveOnly rule for a state file: it
 // accepts a token only in attribute of a resourceType instance (one of its
 // values when mapElement) whose sensitive_attributes mark the attribute.

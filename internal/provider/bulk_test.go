@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -355,13 +354,9 @@ func TestAccBulk_interruptCLI(t *testing.T) {
 	env.RequireSandbox()
 	t.Parallel()
 	const users = 40
-	front := acctest.NewDelayingFront(env.Sandbox)
-	front.Delay.Store(int64(100 * time.Millisecond))
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
-	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
+	front, endpoint := acctest.StartSlowSandbox(t, env)
 	ids := acctest.NumberedUserIDs(env, "intr", users)
-	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, server.URL, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
+	cli.WriteMain(acctest.BulkConfig(acctest.ProviderBlockFor(env, endpoint, 2), ids, "  max_concurrency = 4\n", "  max_concurrency = 4\n"))
 
 	out := acctest.InterruptedApply(t, cli, func() bool { return len(env.Sandbox.UserIDs()) >= 8 })
 	acctest.ExpectNotTainted(t, cli, acctest.UsersAddr)

@@ -339,35 +339,14 @@ func TestAccLeak_lifecycleCLI(t *testing.T) {
 // file, by resource type, only where Terraform marks the attribute that holds it sensitive.
 var (
 	leakTestPlanSensitive = map[string]func(any, []any) bool{
-		"point_refresh_token":  planAttributeSensitive("point_refresh_token", "token", false),
-		"point_refresh_tokens": planAttributeSensitive("point_refresh_tokens", "tokens", true),
+		"point_refresh_token":  acctest.PlanAttributeSensitive("point_refresh_token", "token", false),
+		"point_refresh_tokens": acctest.PlanAttributeSensitive("point_refresh_tokens", "tokens", true),
 	}
 	leakTestStateSensitive = map[string]func(any, []any) bool{
 		"point_refresh_token":  acctest.StateAttributeSensitive("point_refresh_token", "token", false),
 		"point_refresh_tokens": acctest.StateAttributeSensitive("point_refresh_tokens", "tokens", true),
 	}
 )
-
-// planAttributeSensitive accepts a value at attribute of a resourceType (one of its values when
-// mapElement) where the matching sensitive_values, before_sensitive or after_sensitive marks it.
-func planAttributeSensitive(resourceType, attribute string, mapElement bool) func(root any, path []any) bool {
-	return func(root any, path []any) bool {
-		n := len(path)
-		if mapElement {
-			n--
-		}
-		marks := map[any]string{"values": "sensitive_values", "before": "before_sensitive", "after": "after_sensitive"}
-		if n < 2 || path[n-1] != attribute || marks[path[n-2]] == "" {
-			return false
-		}
-		owner := "" // of the nearest object above that has a type
-		for i := n - 1; i >= 0 && owner == ""; i-- {
-			m, _ := acctest.JSONAt(root, path[:i]).(map[string]any)
-			owner, _ = m["type"].(string)
-		}
-		return owner == resourceType && acctest.JSONAt(root, append(slices.Clone(path[:n-2]), marks[path[n-2]], attribute)) == true
-	}
-}
 
 // leakTestTokenFreeConfig follows configHCL: each singular user's refresh token goes, by the ephemeral, into a
 // write-only argument versioned by token_version; a job gets an access token through the API key.

@@ -430,12 +430,8 @@ func TestAccInterrupt_applyCLI(t *testing.T) {
 	env := acctest.NewEnv(t, sandbox.Options{})
 	env.RequireSandbox()
 	t.Parallel()
-	front := acctest.NewDelayingFront(env.Sandbox)
-	front.Delay.Store(int64(100 * time.Millisecond))
-	server := httptest.NewServer(front)
-	t.Cleanup(server.Close)
-	env.Sandbox.SetFaults(sandbox.Faults{Latency: 200 * time.Millisecond})
-	cli.WriteMain(acctest.ProviderBlockFor(env, server.URL, 2) + countedUsers("intr", users))
+	front, endpoint := acctest.StartSlowSandbox(t, env)
+	cli.WriteMain(acctest.ProviderBlockFor(env, endpoint, 2) + countedUsers("intr", users))
 
 	inState := func() ([]string, map[string]string) {
 		t.Helper()
